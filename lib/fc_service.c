@@ -1,0 +1,34 @@
+/*  fc_service: common service start-up. */
+#include "fc_service.h"
+
+#include "fc_log.h"
+#include "fc_signal.h"
+
+#include <stddef.h>
+
+int fc_service_main(const char *module, const char *summary, const fc_option_t *options,
+                    int (*run)(fc_config_t *config), int argc, char **argv)
+{
+    const fc_option_t *tables[] = {fc_config_common, options, NULL};
+    fc_config_t *config = fc_config_new(module, summary, tables);
+    if (!config)
+        return 1;
+    int rc = fc_config_parse(config, argc, argv);
+    if (rc != 0) {
+        fc_config_destroy(&config);
+        return rc > 0 ? 0 : 2;
+    }
+    if (fc_config_argc(config) > 0) {
+        fc_error(module, "unexpected argument '%s' (see --help)", fc_config_argv(config)[0]);
+        fc_config_destroy(&config);
+        return 2;
+    }
+    if (fc_config_bool(config, "verbose"))
+        fc_log_set_level(FC_LOG_DEBUG);
+    fc_config_log(config, module);
+    fc_signal_install();
+    rc = run(config);
+    fc_info(module, "stopped (exit %d)", rc);
+    fc_config_destroy(&config);
+    return rc;
+}
