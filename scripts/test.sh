@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, brings up the local stack (PostgreSQL + Redis),
+# runs the whole ctest suite (unit, integration, fuzz), prints its summary, and stops
+# what it started. Exits non-zero on any failure.
+#   scripts/test.sh [ctest arguments, e.g. -L unit or -R ingest]
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+
+./scripts/deps.sh
+./scripts/build.sh
+
+started=0
+if ! ./scripts/stack.sh status | grep -q "postgres: running" ||
+   ! ./scripts/stack.sh status | grep -q "redis: running"; then
+  started=1
+fi
+./scripts/stack.sh up
+cleanup() { [ "$started" -eq 1 ] && ./scripts/stack.sh down || true; }
+trap cleanup EXIT
+# shellcheck disable=SC1091
+. "$root/.fleetcost/env"
+
+set +e
+ctest --test-dir "${FLEETCOST_BUILD:-$root/build}" --output-on-failure --timeout 900 -j2 "$@" \
+  2>&1 | tee "$root/.fleetcost/ctest.log"
+rc=${PIPESTATUS[0]}
+set -e
+echo
+echo "ctest summary:"
+grep -E "tests passed|tests failed|Total Test time" "$root/.fleetcost/ctest.log" || true
+exit "$rc"
