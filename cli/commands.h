@@ -4,5 +4,6 @@
 #define FC_COMMANDS_H
 
 int cmd_migrate(int argc, char **argv);
+int cmd_retention(int argc, char **argv);
 
 #endif

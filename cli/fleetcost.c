@@ -13,6 +13,7 @@ typedef struct {
 
 static const s_command_t s_commands[] = {
     {"migrate", cmd_migrate, "apply database migrations (idempotent)"},
+    {"retention", cmd_retention, "drop (and archive) raw events older than --keep-days"},
 };
 
 static void s_usage(void)

@@ -1,6 +1,7 @@
 /*  fc_signal: the handler only sets a flag and writes to a self-pipe. */
 #include "fc_signal.h"
 
+#include <czmq.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdatomic.h>
@@ -22,6 +23,8 @@ static void s_handler(int sig)
 
 void fc_signal_install(void)
 {
+    //  czmq installs its own SIGINT/SIGTERM handlers when it starts; ours decide.
+    zsys_handler_set(NULL);
     if (s_pipe[0] < 0 && pipe(s_pipe) == 0) {
         fcntl(s_pipe[0], F_SETFL, O_NONBLOCK);
         fcntl(s_pipe[1], F_SETFL, O_NONBLOCK);

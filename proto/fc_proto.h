@@ -27,6 +27,10 @@
 #define FC_MAX_LABEL       63
 #define FC_MAX_TOKENS      INT64_C(100000000000)     //  per token kind per event (1e11)
 #define FC_MAX_COST_NUSD   INT64_C(1000000000000000) //  1e15 nano-USD = 1M USD per event
+#define FC_MAX_KEYS        64                        //  keys in any one msgpack map
+#define FC_MAX_DEPTH       8                         //  nesting, counting the event map as 1
+#define FC_TS_MIN_US       INT64_C(946684800000000)  //  2000-01-01T00:00:00Z, inclusive
+#define FC_TS_MAX_US       INT64_C(4102444800000000) //  2100-01-01T00:00:00Z, exclusive
 
 typedef enum {
     FC_EV_INVALID = 0,
@@ -132,6 +136,10 @@ fc_event_type_t fc_event_type_parse(const char *name);
 
 //  Short stable name of a code ("ok", "duplicate", "malformed", ...).
 const char *fc_code_name(fc_code_t code);
+//  Code from its name; -1 if unknown.
+int fc_code_parse(const char *name);
+//  True for codes after which the sender should retry the same event later.
+bool fc_code_retryable(fc_code_t code);
 
 //  Zero an event (all optional fields absent).
 void fc_event_init(fc_event_t *ev);
@@ -146,6 +154,10 @@ fc_code_t fc_event_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_p
 //  Encode one event (validated first). Returns the number of bytes written to buf,
 //  or -1 if the event is invalid (err filled) or buf is too small.
 int fc_event_encode(const fc_event_t *ev, uint8_t *buf, size_t size, fc_proto_error_t *err);
+
+//  Canonical JSON of an event (PROTOCOL.md §JSON): fixed key order, present fields only.
+//  Writes a NUL-terminated string; returns its length, or -1 if buf is too small.
+int fc_event_to_json(const fc_event_t *ev, char *buf, size_t size);
 
 //  Batches. A batch frame carries each event as a separate msgpack bin, so one bad
 //  event does not hide its neighbours. The decoder checks the envelope and hands out
@@ -169,7 +181,8 @@ void fc_batch_writer_destroy(fc_batch_writer_t **self_p);
 //  Append one encoded event; -1 if the batch is full (count or frame size).
 int fc_batch_writer_add(fc_batch_writer_t *self, const uint8_t *event, size_t size);
 uint32_t fc_batch_writer_count(fc_batch_writer_t *self);
-//  Finish the frame; returns a malloc'd buffer the caller owns and sets *size.
+//  Finish the frame; returns a malloc'd buffer the caller owns and sets *size
+//  (NULL on OOM). The writer is left unchanged.
 uint8_t *fc_batch_writer_finish(fc_batch_writer_t *self, size_t *size);
 
 //  Acks: one per batch, per-event results in batch order.
@@ -190,7 +203,8 @@ typedef struct {
 
 //  Encode an ack; returns a malloc'd buffer the caller owns, *size set, NULL on OOM.
 uint8_t *fc_ack_encode(const fc_ack_t *ack, size_t *size);
-//  Decode an ack (from the network: bounded). Allocates ack->results; free with fc_ack_clear.
+//  Decode an ack (from the network: bounded). Overwrites *ack (clear it first if it holds
+//  results). Allocates ack->results; free with fc_ack_clear, also after a failure.
 fc_code_t fc_ack_decode(const uint8_t *data, size_t size, fc_ack_t *ack, fc_proto_error_t *err);
 void fc_ack_clear(fc_ack_t *ack);
 

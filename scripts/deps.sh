@@ -6,7 +6,7 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libczmq-dev libzmq3-dev libpq-dev libmsgpack-dev libhiredis-dev libcurl4-openssl-dev
-  libmicrohttpd-dev
+  libmicrohttpd-dev zlib1g-dev
   postgresql postgresql-client redis-server redis-tools
   python3 jq curl zstd procps iproute2 util-linux
 )

@@ -1,23 +1,73 @@
 /*  fleetcost-ingest: validates, prices, stores and acknowledges agent events. */
+#include <ctype.h>
+#include <stdio.h>
+#include <unistd.h>
+
 #include "fc_log.h"
 #include "fc_service.h"
-#include "fc_signal.h"
-
-#include <poll.h>
+#include "ingest_server.h"
 
 static const fc_option_t s_options[] = {
-    {"bind", FC_OPT_STR, "tcp://*:7601", 0, 0, false, "agent ROUTER endpoint"},
-    {"pub-bind", FC_OPT_STR, "tcp://*:7602", 0, 0, false, "event stream PUB endpoint"},
-    {"ingest-id", FC_OPT_STR, "", 0, 0, false, "this instance's id (default: host name)"},
+    {"bind", FC_OPT_STR, "tcp://*:7601", 0, 0, false, "agent ROUTER endpoint(s), comma-separated"},
+    {"pub-bind", FC_OPT_STR, "tcp://*:7602", 0, 0, false, "event stream PUB endpoint(s)"},
+    {"ingest-id", FC_OPT_STR, "", 0, 0, false,
+     "this instance's id, unique per instance (default: host name)"},
+    {"group-events", FC_OPT_INT, "2000", 1, 5000, false, "commit a group at this many events"},
+    {"group-ms", FC_OPT_INT, "5", 0, 1000, false, "... or when its first batch waited this long"},
+    {"max-pending", FC_OPT_INT, "10000", 100, 100000, false,
+     "stop reading agents while this many events wait for a commit"},
+    {"register-tenants", FC_OPT_BOOL, "true", 0, 0, false,
+     "register unknown tenants with defaults (false: reject their events)"},
+    {"metrics-bind", FC_OPT_STR, "127.0.0.1", 0, 0, false, "address of the /metrics endpoint"},
+    {"metrics-port", FC_OPT_INT, "7611", 0, 65535, false, "port of /metrics (0: off)"},
+    {"shutdown-timeout-ms", FC_OPT_INT, "10000", 0, 600000, false,
+     "on SIGTERM, how long to keep trying to commit what is in flight"},
+    {"insecure", FC_OPT_BOOL, "false", 0, 0, false, "plaintext ZeroMQ, for local development only"},
     FC_OPT_END};
+
+//  Default ingest id: the host name, lower-cased, other characters as '-'.
+static void s_default_id(char *id, size_t size)
+{
+    char host[256] = "ingest";
+    gethostname(host, sizeof host - 1);
+    size_t n = 0;
+    for (const char *c = host; *c && n < size - 1; c++)
+        id[n++] = isalnum((unsigned char)*c) ? (char)tolower((unsigned char)*c) : '-';
+    id[n] = 0;
+}
 
 static int s_run(fc_config_t *config)
 {
-    fc_warn("ingest", "not implemented yet: waiting for a stop signal");
-    struct pollfd p = {fc_signal_fd(), POLLIN, 0};
-    while (!fc_signal_stopping())
-        poll(&p, 1, 1000);
-    return 0;
+    if (!fc_config_bool(config, "insecure")) {
+        fc_error("ingest", "CurveZMQ is not implemented yet: start with --insecure "
+                           "(plaintext, local development only)");
+        return 2;
+    }
+    fc_warn("ingest", "INSECURE: plaintext ZeroMQ, no authentication; development use only");
+    char id[64];
+    if (*fc_config_str(config, "ingest-id"))
+        snprintf(id, sizeof id, "%s", fc_config_str(config, "ingest-id"));
+    else
+        s_default_id(id, sizeof id);
+    ingest_config_t c = {
+        .pg_url = fc_config_str(config, "pg-url"),
+        .bind = fc_config_str(config, "bind"),
+        .pub_bind = fc_config_str(config, "pub-bind"),
+        .ingest_id = id,
+        .group_events = (int)fc_config_int(config, "group-events"),
+        .group_ms = (int)fc_config_int(config, "group-ms"),
+        .max_pending = (int)fc_config_int(config, "max-pending"),
+        .register_tenants = fc_config_bool(config, "register-tenants"),
+        .metrics_bind = fc_config_str(config, "metrics-bind"),
+        .metrics_port = (int)fc_config_int(config, "metrics-port"),
+        .shutdown_timeout_ms = (int)fc_config_int(config, "shutdown-timeout-ms"),
+    };
+    ingest_server_t *server = ingest_server_new(&c);
+    if (!server)
+        return 1;
+    int rc = ingest_server_run(server);
+    ingest_server_destroy(&server);
+    return rc;
 }
 
 int main(int argc, char **argv)

@@ -1,0 +1,30 @@
+/*  fc_pg: small helpers around libpq that every program talking to Postgres shares.
+
+    Errors are logged as one line (libpq's multi-line messages are joined), naming the
+    server as user@host:port/db and never the password or the full conninfo. */
+#ifndef FC_PG_H
+#define FC_PG_H
+
+#include <libpq-fe.h>
+
+//  Connects to url (conninfo or URI) with application_name "fleetcost-<module>" and
+//  routes server notices to the debug log. Returns NULL after logging why on failure;
+//  the caller owns the connection (PQfinish).
+PGconn *fc_pg_connect(const char *url, const char *module);
+
+//  Runs one or more SQL statements without parameters. Returns 0 when every statement
+//  succeeded, -1 after logging the error (prefixed with `what`).
+int fc_pg_exec(PGconn *conn, const char *module, const char *what, const char *sql);
+
+//  Runs one parameterised statement (text parameters, text results). Returns the
+//  result, which the caller frees with PQclear, or NULL after logging the error.
+PGresult *fc_pg_query(PGconn *conn, const char *module, const char *what, const char *sql,
+                      int nparams, const char *const *params);
+
+//  Rolls back the current transaction, if any, ignoring errors (for failure paths).
+void fc_pg_rollback(PGconn *conn);
+
+//  libpq's last error as one line, in a static buffer (for the caller's own messages).
+const char *fc_pg_error(PGconn *conn);
+
+#endif

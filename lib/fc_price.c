@@ -1,0 +1,535 @@
+/*  fc_price: model-name normalisation, the price catalog and request costs.
+
+    The catalog is an array of families, each with its versions sorted by
+    effective_from, and an open-addressing hash (linear probing, power-of-two size, at
+    most half full) from family name to family. A lookup is: normalise the model id
+    into a stack buffer, one hash probe sequence, then a binary search over that
+    family's versions. Nothing is written during a lookup, so a built catalog can be
+    shared by threads without locks. */
+#include "fc_price.h"
+
+#include <assert.h>
+#include <ctype.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fc_money.h"
+
+typedef struct {
+    fc_price_t *versions; //  sorted by effective_from_us, ascending, no duplicates
+    size_t count;
+    size_t cap;
+} s_family_t;
+
+struct _fc_catalog_t {
+    s_family_t *families;
+    size_t nfamilies;
+    size_t cap_families;
+    uint32_t *slots; //  family index + 1; 0 is an empty slot
+    size_t nslots;   //  a power of two, or 0 before the first family
+    size_t nversions;
+};
+
+//  ---------------------------------------------------------------------------------
+//  Model-name normalisation
+
+//  Longest first where one is a suffix of another ("us.anthropic." before "anthropic.").
+static const char *s_prefixes[] = {"us.anthropic.",
+                                   "eu.anthropic.",
+                                   "apac.anthropic.",
+                                   "global.anthropic.",
+                                   "anthropic.",
+                                   "anthropic/",
+                                   NULL};
+
+static bool s_ends_with(const char *start, const char *end, const char *suffix)
+{
+    size_t n = strlen(suffix);
+    return (size_t)(end - start) >= n && strncasecmp(end - n, suffix, n) == 0;
+}
+
+static const char *s_digits(const char *p, const char *end)
+{
+    while (p < end && isdigit((unsigned char)*p))
+        p++;
+    return p;
+}
+
+//  True if [p, end) is a Bedrock version suffix after its "-v": "1", "1:0", "1:0:200k".
+static bool s_is_version(const char *p, const char *end)
+{
+    const char *q = s_digits(p, end);
+    if (q == p)
+        return false;
+    while (q < end) {
+        if (*q != ':')
+            return false;
+        p = q + 1;
+        q = s_digits(p, end);
+        if (q == p)
+            return false;
+        if (q < end && (*q == 'k' || *q == 'K'))
+            q++;
+    }
+    return true;
+}
+
+//  Removes one decoration from the end of [start, *end): "[1m]", a Vertex "@date", or
+//  a Bedrock "-vN:M". Returns true if it removed one.
+static bool s_strip_decoration(const char *start, const char **end)
+{
+    if (s_ends_with(start, *end, "[1m]")) {
+        *end -= 4;
+        return true;
+    }
+    const char *at = memchr(start, '@', (size_t)(*end - start));
+    if (at) {
+        *end = at;
+        return true;
+    }
+    if (*end - start < 3)
+        return false;
+    for (const char *p = *end - 2; p > start; p--)
+        if (p[0] == '-' && (p[1] == 'v' || p[1] == 'V')) {
+            if (!s_is_version(p + 2, *end))
+                return false;
+            *end = p;
+            return true;
+        }
+    return false;
+}
+
+int fc_model_normalise(const char *in, char *out, size_t size)
+{
+    const char *start = in;
+    const char *end = in + strlen(in);
+    for (int i = 0; s_prefixes[i]; i++) {
+        size_t n = strlen(s_prefixes[i]);
+        if (strncasecmp(start, s_prefixes[i], n) == 0) {
+            start += n;
+            break;
+        }
+    }
+    while (s_strip_decoration(start, &end))
+        ;
+    //  A dated id falls back to its family; "-latest" is an alias of the family.
+    if (end - start > 9 && end[-9] == '-' && s_digits(end - 8, end) == end)
+        end -= 9;
+    else if (s_ends_with(start, end, "-latest"))
+        end -= 7;
+    size_t len = (size_t)(end - start);
+    if (len == 0 || len >= size)
+        return -1;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (char)tolower((unsigned char)start[i]);
+    out[len] = 0;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------------
+//  Costs
+
+static bool s_tokens_valid(const fc_tokens_t *tok)
+{
+    for (int k = 0; k < FC_TOK_COUNT; k++)
+        if (tok->t[k] < 0)
+            return false;
+    return true;
+}
+
+int fc_price_cost(const fc_price_t *p, const fc_tokens_t *tok, int64_t *cost_nusd, bool *tiered)
+{
+    if (!s_tokens_valid(tok))
+        return -1;
+    int64_t prompt;
+    if (__builtin_add_overflow(tok->t[FC_TOK_INPUT], tok->t[FC_TOK_CACHE_READ], &prompt) ||
+        __builtin_add_overflow(prompt, tok->t[FC_TOK_CACHE_WRITE_5M], &prompt) ||
+        __builtin_add_overflow(prompt, tok->t[FC_TOK_CACHE_WRITE_1H], &prompt))
+        return -1;
+    bool tier = p->tier_threshold > 0 && prompt > p->tier_threshold;
+    const int64_t *rate = tier ? p->tier_rate : p->rate;
+    int64_t sum = 0;
+    for (int k = 0; k < FC_TOK_COUNT; k++) {
+        int64_t term;
+        if (fc_money_mul(tok->t[k], rate[k], &term) || fc_money_add(sum, term, &sum))
+            return -1;
+    }
+    *cost_nusd = sum;
+    if (tiered)
+        *tiered = tier;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------------
+//  Catalog
+
+fc_catalog_t *fc_catalog_new(void)
+{
+    return calloc(1, sizeof(fc_catalog_t));
+}
+
+void fc_catalog_destroy(fc_catalog_t **self_p)
+{
+    assert(self_p);
+    fc_catalog_t *self = *self_p;
+    if (!self)
+        return;
+    for (size_t i = 0; i < self->nfamilies; i++)
+        free(self->families[i].versions);
+    free(self->families);
+    free(self->slots);
+    free(self);
+    *self_p = NULL;
+}
+
+size_t fc_catalog_count(const fc_catalog_t *self)
+{
+    return self->nversions;
+}
+
+const fc_price_t *fc_catalog_at(const fc_catalog_t *self, size_t index)
+{
+    for (size_t f = 0; f < self->nfamilies; f++) {
+        if (index < self->families[f].count)
+            return &self->families[f].versions[index];
+        index -= self->families[f].count;
+    }
+    return NULL;
+}
+
+//  FNV-1a: short keys, no adversary (the names come from our own price table).
+static uint64_t s_hash(const char *name)
+{
+    uint64_t h = 14695981039346656037ULL;
+    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
+        h = (h ^ *c) * 1099511628211ULL;
+    return h;
+}
+
+//  The slot holding family name, or the empty slot where it would go.
+static size_t s_slot(const fc_catalog_t *self, const char *name)
+{
+    size_t mask = self->nslots - 1;
+    size_t i = (size_t)s_hash(name) & mask;
+    while (self->slots[i] &&
+           strcmp(self->families[self->slots[i] - 1].versions[0].family, name) != 0)
+        i = (i + 1) & mask;
+    return i;
+}
+
+static s_family_t *s_find_family(const fc_catalog_t *self, const char *name)
+{
+    if (self->nslots == 0)
+        return NULL;
+    uint32_t idx = self->slots[s_slot(self, name)];
+    return idx ? &self->families[idx - 1] : NULL;
+}
+
+//  Rebuilds the hash with room for one more family while staying at most half full.
+static int s_grow_slots(fc_catalog_t *self)
+{
+    if ((self->nfamilies + 1) * 2 <= self->nslots)
+        return 0;
+    size_t nslots = self->nslots ? self->nslots * 2 : 64;
+    uint32_t *slots = calloc(nslots, sizeof *slots);
+    if (!slots)
+        return -1;
+    free(self->slots);
+    self->slots = slots;
+    self->nslots = nslots;
+    for (size_t f = 0; f < self->nfamilies; f++)
+        self->slots[s_slot(self, self->families[f].versions[0].family)] = (uint32_t)(f + 1);
+    return 0;
+}
+
+//  Why a price cannot join any catalog, or NULL if it can (duplicates are checked in
+//  s_add, which knows the catalog).
+static const char *s_check_price(const fc_price_t *p)
+{
+    char norm[FC_MODEL_MAX];
+    if (memchr(p->family, 0, sizeof p->family) == NULL || p->family[0] == 0)
+        return "model family is empty or too long";
+    if (fc_model_normalise(p->family, norm, sizeof norm) || strcmp(norm, p->family) != 0)
+        return "model family is not in normal form (lower case, no prefix, date or suffix)";
+    if (p->version <= 0)
+        return "version id must be > 0";
+    if (p->tier_threshold < 0)
+        return "tier threshold is negative";
+    bool any_tier = false;
+    for (int k = 0; k < FC_TOK_COUNT; k++) {
+        if (p->rate[k] < 0 || p->tier_rate[k] < 0)
+            return "negative rate";
+        any_tier |= p->tier_rate[k] > 0;
+    }
+    if (p->tier_threshold > 0 && !any_tier)
+        return "tier threshold without tier rates";
+    if (p->tier_threshold == 0 && any_tier)
+        return "tier rates without a tier threshold";
+    return NULL;
+}
+
+static int s_add(fc_catalog_t *self, const fc_price_t *p, const char **why)
+{
+    *why = s_check_price(p);
+    if (*why)
+        return -1;
+    for (size_t f = 0; f < self->nfamilies; f++)
+        for (size_t v = 0; v < self->families[f].count; v++)
+            if (self->families[f].versions[v].version == p->version) {
+                *why = "version id already used";
+                return -1;
+            }
+    *why = "out of memory";
+    s_family_t *fam = s_find_family(self, p->family);
+    if (!fam) {
+        if (self->nfamilies == UINT32_MAX - 1 || s_grow_slots(self))
+            return -1;
+        if (self->nfamilies == self->cap_families) {
+            size_t cap = self->cap_families ? self->cap_families * 2 : 16;
+            s_family_t *families = realloc(self->families, cap * sizeof *families);
+            if (!families)
+                return -1;
+            self->families = families;
+            self->cap_families = cap;
+        }
+        fam = &self->families[self->nfamilies];
+        *fam = (s_family_t){0};
+        fam->versions = malloc(sizeof *fam->versions);
+        if (!fam->versions)
+            return -1;
+        fam->cap = 1;
+        fam->versions[0] = *p;
+        fam->count = 1;
+        self->nfamilies++;
+        self->slots[s_slot(self, p->family)] = (uint32_t)self->nfamilies;
+        self->nversions++;
+        *why = NULL;
+        return 0;
+    }
+    size_t pos = 0;
+    while (pos < fam->count && fam->versions[pos].effective_from_us < p->effective_from_us)
+        pos++;
+    if (pos < fam->count && fam->versions[pos].effective_from_us == p->effective_from_us) {
+        *why = "model family already has a version with this effective_from";
+        return -1;
+    }
+    if (fam->count == fam->cap) {
+        fc_price_t *versions = realloc(fam->versions, fam->cap * 2 * sizeof *versions);
+        if (!versions)
+            return -1;
+        fam->versions = versions;
+        fam->cap *= 2;
+    }
+    memmove(&fam->versions[pos + 1], &fam->versions[pos],
+            (fam->count - pos) * sizeof *fam->versions);
+    fam->versions[pos] = *p;
+    fam->count++;
+    self->nversions++;
+    *why = NULL;
+    return 0;
+}
+
+int fc_catalog_add(fc_catalog_t *self, const fc_price_t *price)
+{
+    const char *why;
+    return s_add(self, price, &why);
+}
+
+const fc_price_t *fc_catalog_lookup(const fc_catalog_t *self, const char *model, int64_t ts_us)
+{
+    char name[FC_MODEL_MAX];
+    if (fc_model_normalise(model, name, sizeof name))
+        return NULL;
+    const s_family_t *fam = s_find_family(self, name);
+    if (!fam)
+        return NULL;
+    //  The first version that starts after ts_us; the one before it is in force.
+    size_t lo = 0, hi = fam->count;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (fam->versions[mid].effective_from_us <= ts_us)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo ? &fam->versions[lo - 1] : NULL;
+}
+
+int fc_catalog_price(const fc_catalog_t *self, const char *model, int64_t ts_us,
+                     const fc_tokens_t *tok, int64_t *cost, int32_t *version, bool *unpriced)
+{
+    *cost = 0;
+    *version = 0;
+    *unpriced = true;
+    const fc_price_t *p = fc_catalog_lookup(self, model, ts_us);
+    if (!p)
+        return s_tokens_valid(tok) ? 0 : -1;
+    if (fc_price_cost(p, tok, cost, NULL)) {
+        *cost = 0;
+        return -1;
+    }
+    *version = p->version;
+    *unpriced = false;
+    return 0;
+}
+
+//  ---------------------------------------------------------------------------------
+//  CSV loading
+
+#define S_CSV_COLUMNS 12
+#define S_CSV_LINE    1024
+
+static const char *s_columns[S_CSV_COLUMNS] = {"model",
+                                               "input",
+                                               "output",
+                                               "cache_read",
+                                               "cache_write_5m",
+                                               "cache_write_1h",
+                                               "tier_threshold",
+                                               "tier_input",
+                                               "tier_output",
+                                               "tier_cache_read",
+                                               "tier_cache_write_5m",
+                                               "tier_cache_write_1h"};
+
+static int s_fail(char *err, size_t errsize, const char *path, int line, const char *fmt, ...)
+{
+    if (errsize == 0)
+        return -1;
+    int n = snprintf(err, errsize, "%s:%d: ", path, line);
+    if (n >= 0 && (size_t)n < errsize) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+//  Splits line in place at commas into at most max fields; returns how many fields the
+//  line has, which may be more than max.
+static int s_split(char *line, char **fields, int max)
+{
+    int n = 0;
+    char *p = line;
+    while (true) {
+        if (n < max)
+            fields[n] = p;
+        n++;
+        p = strchr(p, ',');
+        if (!p)
+            return n;
+        *p++ = 0;
+    }
+}
+
+//  A non-negative decimal integer: digits only, no sign, no spaces, fits int64.
+static int s_parse_count(const char *s, int64_t *out)
+{
+    if (!isdigit((unsigned char)*s))
+        return -1;
+    int64_t v = 0;
+    for (; isdigit((unsigned char)*s); s++)
+        if (__builtin_mul_overflow(v, 10, &v) || __builtin_add_overflow(v, *s - '0', &v))
+            return -1;
+    if (*s)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+//  Fills p from the fields of one data row; NULL if fine, else why not, with the
+//  offending column in *column.
+static const char *s_parse_row(char **f, fc_price_t *p, int *column)
+{
+    *column = 0;
+    if (strlen(f[0]) >= sizeof p->family)
+        return "model family too long";
+    strcpy(p->family, f[0]);
+    for (int c = 1; c <= 6; c++) {
+        *column = c;
+        int64_t *dst = c <= FC_TOK_COUNT ? &p->rate[c - 1] : &p->tier_threshold;
+        if (s_parse_count(f[c], dst))
+            return "not a non-negative integer";
+    }
+    for (int c = 7; c < S_CSV_COLUMNS; c++) {
+        *column = c;
+        if (p->tier_threshold == 0 && *f[c])
+            return "tier rate without a tier threshold";
+        if (p->tier_threshold > 0 && s_parse_count(f[c], &p->tier_rate[c - 7]))
+            return "not a non-negative integer";
+    }
+    return NULL;
+}
+
+int fc_catalog_load_csv(fc_catalog_t *self, const char *path, int32_t version_base,
+                        int64_t effective_from_us, char *err, size_t errsize)
+{
+    if (errsize > 0)
+        err[0] = 0;
+    if (version_base <= 0)
+        return s_fail(err, errsize, path, 0, "version base must be > 0");
+    FILE *file = fopen(path, "r");
+    if (!file)
+        return s_fail(err, errsize, path, 0, "%s", strerror(errno));
+    char line[S_CSV_LINE];
+    int lineno = 0;
+    bool header = false;
+    int32_t rows = 0;
+    int rc = 0;
+    while (rc == 0 && fgets(line, sizeof line, file)) {
+        lineno++;
+        size_t len = strlen(line);
+        if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(file)) {
+            rc = s_fail(err, errsize, path, lineno, "line longer than %d bytes", S_CSV_LINE - 2);
+            break;
+        }
+        while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r'))
+            line[--len] = 0;
+        if (len == 0 || line[0] == '#')
+            continue;
+        char *f[S_CSV_COLUMNS];
+        int n = s_split(line, f, S_CSV_COLUMNS);
+        if (n != S_CSV_COLUMNS) {
+            rc = s_fail(err, errsize, path, lineno, "expected %d columns, found %d", S_CSV_COLUMNS,
+                        n);
+            break;
+        }
+        if (!header) {
+            for (int c = 0; c < S_CSV_COLUMNS && rc == 0; c++)
+                if (strcmp(f[c], s_columns[c]) != 0)
+                    rc = s_fail(err, errsize, path, lineno,
+                                "header column %d is '%s', expected '%s'", c + 1, f[c],
+                                s_columns[c]);
+            header = true;
+            continue;
+        }
+        fc_price_t p = {.effective_from_us = effective_from_us};
+        int column;
+        const char *why = s_parse_row(f, &p, &column);
+        if (why) {
+            rc = s_fail(err, errsize, path, lineno, "%s: %s '%s'", s_columns[column], why,
+                        f[column]);
+            break;
+        }
+        if (__builtin_add_overflow(version_base, rows, &p.version)) {
+            rc = s_fail(err, errsize, path, lineno, "version id out of range");
+            break;
+        }
+        if (s_add(self, &p, &why)) {
+            rc = s_fail(err, errsize, path, lineno, "%s", why);
+            break;
+        }
+        rows++;
+    }
+    if (rc == 0 && ferror(file))
+        rc = s_fail(err, errsize, path, lineno, "read error");
+    else if (rc == 0 && rows == 0)
+        rc = s_fail(err, errsize, path, lineno, header ? "no price rows" : "no header line");
+    fclose(file);
+    return rc;
+}

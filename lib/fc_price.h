@@ -1,0 +1,108 @@
+/*  fc_price: the price catalog (DESIGN §3).
+
+    Prices are integer nano-USD per token, per model family, in versions with an
+    effective_from time. A cost is computed from the version in force when the usage
+    happened, and the caller stores that version id with the cost. A model the catalog
+    does not know is not an error: its usage is stored unpriced (cost 0) and repriced
+    later.
+
+    Model ids reach us in many spellings; fc_model_normalise maps them to the family
+    names the catalog is keyed by:
+
+        claude-sonnet-4-5-20250929                    -> claude-sonnet-4-5
+        us.anthropic.claude-sonnet-4-5-20250929-v1:0  -> claude-sonnet-4-5
+        anthropic/claude-opus-4-1                     -> claude-opus-4-1
+        claude-sonnet-4-5@20250929                    -> claude-sonnet-4-5
+        claude-opus-4-6[1m]                           -> claude-opus-4-6
+        claude-3-5-haiku-latest                       -> claude-3-5-haiku
+
+    A catalog is built single-threaded (fc_catalog_add, fc_catalog_load_csv); after
+    that it may be shared read-only between threads: lookups never write to it. */
+#ifndef FC_PRICE_H
+#define FC_PRICE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+//  The billed token kinds, in the column order of the pricing CSV.
+typedef enum {
+    FC_TOK_INPUT,
+    FC_TOK_OUTPUT,
+    FC_TOK_CACHE_READ,
+    FC_TOK_CACHE_WRITE_5M,
+    FC_TOK_CACHE_WRITE_1H,
+    FC_TOK_COUNT
+} fc_tok_t;
+
+//  Longest model family name, plus its NUL.
+#define FC_MODEL_MAX 128
+
+//  One price version of one model family.
+typedef struct {
+    char family[FC_MODEL_MAX];       //  normalised name, e.g. "claude-sonnet-4-5"
+    int32_t version;                 //  price version id, > 0 (0 means "no version")
+    int64_t effective_from_us;       //  in force from this time, microseconds since epoch UTC
+    int64_t rate[FC_TOK_COUNT];      //  nano-USD per token, by fc_tok_t
+    int64_t tier_threshold;          //  prompt tokens above which tier rates apply; 0 = none
+    int64_t tier_rate[FC_TOK_COUNT]; //  nano-USD per token above the threshold
+} fc_price_t;
+
+//  Token counts of one request, by fc_tok_t.
+typedef struct {
+    int64_t t[FC_TOK_COUNT];
+} fc_tokens_t;
+
+typedef struct _fc_catalog_t fc_catalog_t;
+
+//  Writes the family name of a model id into out: lower-cased, provider prefix,
+//  "@date", "-vN:M" and "[1m]" suffixes, then a trailing "-YYYYMMDD" or "-latest"
+//  removed. Returns 0, or -1 if the result is empty or does not fit in size.
+int fc_model_normalise(const char *in, char *out, size_t size);
+
+//  Cost of a request at price p. The long-context rule: when p has a tier threshold and
+//  the prompt (input + cache read + both cache writes) is strictly above it, every token
+//  of the request, output included, is billed at the tier rates. Sets *tiered (if not
+//  NULL) to whether it was. Returns 0, or -1 on negative token counts or overflow.
+int fc_price_cost(const fc_price_t *p, const fc_tokens_t *tok, int64_t *cost_nusd, bool *tiered);
+
+//  Create an empty catalog; NULL if out of memory.
+fc_catalog_t *fc_catalog_new(void);
+
+//  Destroy and NULL the pointer.
+void fc_catalog_destroy(fc_catalog_t **self_p);
+
+//  Add a copy of a price version. Returns -1 (out of memory, or the price is invalid):
+//  the family must be non-empty and in normal form, the version id > 0 and not yet
+//  used, the family must have no version with the same effective_from, rates must be
+//  >= 0; with a threshold > 0 tier rates are >= 0 and not all zero, with threshold 0
+//  they are all zero. Invalidates pointers returned by earlier lookups.
+int fc_catalog_add(fc_catalog_t *self, const fc_price_t *price);
+
+//  Add every row of a pricing CSV (the format of db/pricing/anthropic.csv) as a version
+//  effective from effective_from_us; the n-th data row (from 0) gets version
+//  version_base + n. Returns 0, or -1 with "path:line: why" in err. After an error the
+//  catalog holds the rows before the bad one and should be discarded.
+int fc_catalog_load_csv(fc_catalog_t *self, const char *path, int32_t version_base,
+                        int64_t effective_from_us, char *err, size_t errsize);
+
+//  Number of price versions in the catalog.
+size_t fc_catalog_count(const fc_catalog_t *self);
+
+//  The index-th price version (0 <= index < count), families in the order they were
+//  first added and each family's versions by effective_from; NULL past the end. For
+//  listing the catalog; the pointer lives as long as a lookup result.
+const fc_price_t *fc_catalog_at(const fc_catalog_t *self, size_t index);
+
+//  The version of the model's family in force at ts_us (latest effective_from <= ts_us),
+//  or NULL if the model is unknown or no version was in force yet. The catalog owns the
+//  result; it stays valid until the next fc_catalog_add or fc_catalog_destroy.
+const fc_price_t *fc_catalog_lookup(const fc_catalog_t *self, const char *model, int64_t ts_us);
+
+//  Prices one request: looks the model up at ts_us and computes the cost. An unknown
+//  model is not an error: it returns 0 with *cost 0, *version 0 and *unpriced true.
+//  Returns -1 only on negative token counts or overflow.
+int fc_catalog_price(const fc_catalog_t *self, const char *model, int64_t ts_us,
+                     const fc_tokens_t *tok, int64_t *cost, int32_t *version, bool *unpriced);
+
+#endif

@@ -1,0 +1,44 @@
+/*  fc_price_pg: price_versions -> fc_catalog_t. */
+#include "fc_price_pg.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_log.h"
+
+fc_catalog_t *fc_catalog_load_pg(PGconn *pg, const char *module)
+{
+    PGresult *r = PQexec(pg, "SELECT version_id, model,"
+                             " (extract(epoch FROM effective_from) * 1000000)::bigint,"
+                             " input, output, cache_read, cache_write_5m, cache_write_1h,"
+                             " tier_threshold, coalesce(tier_input, 0), coalesce(tier_output, 0),"
+                             " coalesce(tier_cache_read, 0), coalesce(tier_cache_write_5m, 0),"
+                             " coalesce(tier_cache_write_1h, 0)"
+                             " FROM price_versions ORDER BY model, effective_from");
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        fc_error(module, "cannot load prices: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return NULL;
+    }
+    fc_catalog_t *cat = fc_catalog_new();
+    for (int i = 0; cat && i < PQntuples(r); i++) {
+        fc_price_t p;
+        memset(&p, 0, sizeof p);
+        p.version = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
+        snprintf(p.family, sizeof p.family, "%s", PQgetvalue(r, i, 1));
+        p.effective_from_us = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        for (int k = 0; k < FC_TOK_COUNT; k++) {
+            p.rate[k] = strtoll(PQgetvalue(r, i, 3 + k), NULL, 10);
+            p.tier_rate[k] = strtoll(PQgetvalue(r, i, 9 + k), NULL, 10);
+        }
+        p.tier_threshold = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+        if (fc_catalog_add(cat, &p) != 0) {
+            fc_error(module, "price version %d (%s) is invalid: catalog not loaded", p.version,
+                     p.family);
+            fc_catalog_destroy(&cat);
+        }
+    }
+    PQclear(r);
+    return cat;
+}

@@ -1,0 +1,598 @@
+/*  test_proto: the wire protocol codec against its vectors and its own encoders. */
+#include "fc_proto.h"
+#include "fc_stream.h"
+#include "fc_test.h"
+
+#include <dirent.h>
+#include <time.h>
+
+#define TS0          INT64_C(1767225600000000) //  2026-01-01T00:00:00Z
+#define FC_GOLDEN_ID "019b76da-a800-882c-89d9-96ecf163b2f9"
+
+static uint8_t *s_read(const char *path, size_t *size)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    uint8_t *data = malloc((size_t)n + 1);
+    if (data && fread(data, 1, (size_t)n, f) != (size_t)n) {
+        free(data);
+        data = NULL;
+    }
+    fclose(f);
+    if (data) {
+        data[n] = 0;
+        *size = (size_t)n;
+    }
+    return data;
+}
+
+//  The string value of "key" in a flat JSON object without escapes in values.
+static void s_json_field(const char *json, const char *key, char *out, size_t size)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":\"", key);
+    const char *p = strstr(json, pat);
+    out[0] = 0;
+    if (!p)
+        return;
+    p += strlen(pat);
+    const char *end = strchr(p, '"');
+    size_t n = end ? (size_t)(end - p) : 0;
+    if (n >= size)
+        n = size - 1;
+    memcpy(out, p, n);
+    out[n] = 0;
+}
+
+//  Every strict prefix of a valid input is rejected, without crashing or reading past it
+//  (the sanitizer build checks the latter: each prefix sits in its own allocation).
+static void s_check_prefixes(const uint8_t *data, size_t size)
+{
+    fc_event_t ev;
+    for (size_t n = 0; n < size; n++) {
+        uint8_t *copy = malloc(n ? n : 1);
+        memcpy(copy, data, n);
+        FC_CHECK(fc_event_decode(copy, n, &ev, NULL) != FC_OK);
+        free(copy);
+    }
+}
+
+static void s_vector_event(const char *kind, const char *path, const char *json_path)
+{
+    size_t size, jsize;
+    uint8_t *data = s_read(path, &size);
+    char *expect = (char *)s_read(json_path, &jsize);
+    FC_CHECK(data && expect);
+    if (!data || !expect) {
+        fprintf(stderr, "cannot read %s / %s\n", path, json_path);
+        free(data);
+        free(expect);
+        return;
+    }
+    while (jsize && expect[jsize - 1] == '\n')
+        expect[--jsize] = 0;
+    static fc_event_t ev;
+    fc_proto_error_t err = {0};
+    fc_code_t rc = fc_event_decode(data, size, &ev, &err);
+    if (strcmp(kind, "valid") == 0) {
+        FC_CHECK_STR(fc_code_name(rc), "ok");
+        if (rc)
+            fprintf(stderr, "  %s: %s: %s\n", path, err.field, err.reason);
+        static char json[65536];
+        FC_CHECK(fc_event_to_json(&ev, json, sizeof json) > 0);
+        FC_CHECK_STR(json, expect);
+        //  encode -> decode gives the same event back
+        static uint8_t buf[FC_MAX_EVENT_BYTES];
+        static fc_event_t again;
+        int n = fc_event_encode(&ev, buf, sizeof buf, NULL);
+        FC_CHECK(n > 0);
+        FC_CHECK_INT(fc_event_decode(buf, (size_t)n, &again, NULL), FC_OK);
+        FC_CHECK(memcmp(&ev, &again, sizeof ev) == 0);
+        s_check_prefixes(data, size);
+    } else {
+        char code[32], field[64];
+        s_json_field(expect, "code", code, sizeof code);
+        s_json_field(expect, "field", field, sizeof field);
+        FC_CHECK_STR(fc_code_name(rc), code);
+        FC_CHECK_STR(err.field, field);
+        if (rc == FC_OK || strcmp(fc_code_name(rc), code) || strcmp(err.field, field))
+            fprintf(stderr, "  %s: %s\n", path, err.reason);
+    }
+    free(data);
+    free(expect);
+}
+
+static void s_vector_batch(const char *path, const char *json_path)
+{
+    size_t size, jsize;
+    uint8_t *data = s_read(path, &size);
+    char *expect = (char *)s_read(json_path, &jsize);
+    FC_CHECK(data && expect);
+    if (!data || !expect) {
+        free(data);
+        free(expect);
+        return;
+    }
+    static fc_batch_t batch;
+    fc_proto_error_t err = {0};
+    fc_code_t rc = fc_batch_decode(data, size, &batch, &err);
+    char code[32], field[64];
+    s_json_field(expect, "code", code, sizeof code);
+    s_json_field(expect, "field", field, sizeof field);
+    FC_CHECK_STR(fc_code_name(rc), code);
+    if (rc) {
+        FC_CHECK_STR(err.field, field);
+    } else {
+        const char *p = strstr(expect, "\"count\":");
+        FC_CHECK(p && (uint32_t)atoi(p + 8) == batch.count);
+        p = strstr(expect, "\"batch\":");
+        FC_CHECK(p && strtoull(p + 8, NULL, 10) == batch.batch_id);
+        //  per-event results, in order
+        p = strstr(expect, "\"results\":[");
+        for (uint32_t i = 0; p && i < batch.count; i++) {
+            p = strchr(p, '"');
+            p = p ? strchr(p + 1, '"') : NULL; //  skip "results"
+            if (i == 0 && p)
+                p = strchr(p + 1, '"');
+            if (!p)
+                break;
+            char want[32] = {0};
+            sscanf(p + 1, "%31[^\"]", want);
+            fc_event_t ev;
+            FC_CHECK_STR(fc_code_name(fc_event_decode(batch.event_data[i], batch.event_size[i],
+                                                      &ev, NULL)),
+                         want);
+            p = strchr(p + 1, '"');
+        }
+    }
+    free(data);
+    free(expect);
+}
+
+static int s_vectors_in(const char *kind)
+{
+    char dir[512];
+    snprintf(dir, sizeof dir, "%s/%s", FC_VECTORS_DIR, kind);
+    DIR *d = opendir(dir);
+    FC_CHECK(d != NULL);
+    if (!d)
+        return 0;
+    int count = 0;
+    struct dirent *de;
+    while ((de = readdir(d))) {
+        size_t len = strlen(de->d_name);
+        if (len < 9 || strcmp(de->d_name + len - 8, ".msgpack") != 0)
+            continue;
+        char path[1024], json[1024];
+        snprintf(path, sizeof path, "%s/%s", dir, de->d_name);
+        snprintf(json, sizeof json, "%s/%.*s.json", dir, (int)(len - 8), de->d_name);
+        if (strcmp(kind, "batch") == 0)
+            s_vector_batch(path, json);
+        else
+            s_vector_event(kind, path, json);
+        count++;
+    }
+    closedir(d);
+    return count;
+}
+
+static void test_vectors(void)
+{
+    FC_CHECK(s_vectors_in("valid") >= 18);
+    FC_CHECK(s_vectors_in("invalid") >= 80);
+    FC_CHECK(s_vectors_in("batch") >= 6);
+}
+
+//  One event of each type, each with the fields its type uses.
+static void s_make(fc_event_t *ev, fc_event_type_t type, int n)
+{
+    fc_event_init(ev);
+    char name[32];
+    snprintf(name, sizeof name, "rt-%d", n);
+    fc_event_id_from_name(ev->id, TS0 + n, name, strlen(name));
+    ev->ts_us = TS0 + n;
+    ev->type = type;
+    strcpy(ev->tenant, "acme");
+    strcpy(ev->agent, "agent-1");
+    strcpy(ev->task, "T-1");
+    switch (type) {
+    case FC_EV_USAGE:
+        strcpy(ev->model, "claude-sonnet-4-5");
+        strcpy(ev->request, "req-1");
+        ev->input_tokens = 1;
+        ev->output_tokens = INT64_C(70000000000);
+        ev->cache_read_tokens = 300;
+        ev->cache_write_5m_tokens = 70000;
+        ev->cache_write_1h_tokens = 0;
+        ev->has_cpu_percent = true;
+        ev->cpu_percent = 12.3;
+        ev->has_reported_cost = true;
+        ev->reported_cost_nusd = 42;
+        ev->attr_count = 2;
+        strcpy(ev->attrs[0].key, "team");
+        strcpy(ev->attrs[0].value, "core");
+        strcpy(ev->attrs[1].key, "env");
+        strcpy(ev->attrs[1].value, "prod");
+        break;
+    case FC_EV_AGENT_TERMINATE:
+        ev->has_exit_code = true;
+        ev->exit_code = -1;
+        strcpy(ev->reason, "oom\n");
+        break;
+    case FC_EV_TASK_CREATED:
+        strcpy(ev->title, "Title with \"quotes\"");
+        ev->has_issue = true;
+        ev->issue = 7;
+        ev->label_count = 1;
+        strcpy(ev->labels[0], "x");
+        break;
+    case FC_EV_COST:
+        strcpy(ev->kind, "storage");
+        ev->cost_nusd = 0;
+        ev->has_quantity = true;
+        ev->quantity = 5;
+        strcpy(ev->unit, "GB");
+        break;
+    default:
+        break;
+    }
+}
+
+static void test_round_trip(void)
+{
+    for (int t = FC_EV_INVALID + 1; t < FC_EV_COUNT_; t++) {
+        fc_event_t ev, back;
+        s_make(&ev, (fc_event_type_t)t, t);
+        uint8_t buf1[FC_MAX_EVENT_BYTES], buf2[FC_MAX_EVENT_BYTES];
+        fc_proto_error_t err;
+        int n1 = fc_event_encode(&ev, buf1, sizeof buf1, &err);
+        FC_CHECK(n1 > 0);
+        FC_CHECK_INT(fc_event_decode(buf1, (size_t)n1, &back, &err), FC_OK);
+        FC_CHECK(memcmp(&ev, &back, sizeof ev) == 0);
+        int n2 = fc_event_encode(&back, buf2, sizeof buf2, &err);
+        FC_CHECK_INT(n2, n1);
+        FC_CHECK(n1 == n2 && memcmp(buf1, buf2, (size_t)n1) == 0);
+        //  too small a buffer fails cleanly
+        FC_CHECK_INT(fc_event_encode(&ev, buf1, (size_t)n1 - 1, &err), -1);
+        FC_CHECK_INT(err.code, FC_E_TOO_LARGE);
+        FC_CHECK_STR(fc_event_type_name((fc_event_type_t)t),
+                     fc_event_type_name(fc_event_type_parse(fc_event_type_name(t))));
+    }
+    //  a cost event with cost 0 still carries its cost on the wire
+    fc_event_t ev, back;
+    s_make(&ev, FC_EV_COST, 1);
+    uint8_t buf[FC_MAX_EVENT_BYTES];
+    int n = fc_event_encode(&ev, buf, sizeof buf, NULL);
+    FC_CHECK_INT(fc_event_decode(buf, (size_t)n, &back, NULL), FC_OK);
+}
+
+static void test_validate(void)
+{
+    fc_event_t ev;
+    fc_proto_error_t err;
+    uint8_t buf[FC_MAX_EVENT_BYTES];
+    s_make(&ev, FC_EV_USAGE, 1);
+    ev.tenant[0] = 0; //  ingest fills it in: not required
+    FC_CHECK_INT(fc_event_validate(&ev, &err), FC_OK);
+    ev.model[0] = 0;
+    FC_CHECK_INT(fc_event_validate(&ev, &err), FC_E_MISSING);
+    FC_CHECK_STR(err.field, "model");
+    FC_CHECK_INT(fc_event_encode(&ev, buf, sizeof buf, &err), -1);
+    s_make(&ev, FC_EV_USAGE, 1);
+    ev.input_tokens = -1;
+    FC_CHECK_INT(fc_event_validate(&ev, &err), FC_E_RANGE);
+    FC_CHECK_STR(err.field, "input_tokens");
+    s_make(&ev, FC_EV_USAGE, 1);
+    memset(ev.id, 0, 16);
+    FC_CHECK_INT(fc_event_validate(&ev, &err), FC_E_RANGE);
+    FC_CHECK_STR(err.field, "id");
+    s_make(&ev, FC_EV_USAGE, 1);
+    ev.type = FC_EV_COUNT_;
+    FC_CHECK_INT(fc_event_validate(&ev, &err), FC_E_UNKNOWN_TYPE);
+    s_make(&ev, FC_EV_USAGE, 1);
+    memset(ev.host, 'h', sizeof ev.host); //  unterminated: caught, not overrun
+    FC_CHECK_INT(fc_event_validate(&ev, &err), FC_E_TOO_LARGE);
+    FC_CHECK_STR(err.field, "host");
+    s_make(&ev, FC_EV_USAGE, 1);
+    ev.attr_count = FC_MAX_ATTRS + 1;
+    FC_CHECK_INT(fc_event_validate(&ev, &err), FC_E_TOO_LARGE);
+    s_make(&ev, FC_EV_USAGE, 1);
+    strcpy(ev.tenant, "UPPER");
+    FC_CHECK_INT(fc_event_validate(&ev, &err), FC_E_TENANT);
+}
+
+static void test_json(void)
+{
+    fc_event_t ev;
+    s_make(&ev, FC_EV_TASK_CREATED, 3);
+    strcpy(ev.title, "a\x01\x7f\xff\xc3\xa9z"); //  control chars, a stray byte, valid é
+    char json[4096];
+    int n = fc_event_to_json(&ev, json, sizeof json);
+    FC_CHECK(n > 0 && (size_t)n == strlen(json));
+    FC_CHECK(strstr(json, "\"title\":\"a\\u0001\\u007f\\ufffd\xc3\xa9z\"") != NULL);
+    FC_CHECK(strstr(json, "\"ts_us\":1767225600000003,\"type\":\"task.created\"") != NULL);
+    //  a buffer one byte short of length + NUL fails; exactly enough succeeds
+    FC_CHECK_INT(fc_event_to_json(&ev, json, (size_t)n), -1);
+    FC_CHECK_INT(fc_event_to_json(&ev, json, (size_t)n + 1), n);
+}
+
+static void test_batch_writer(void)
+{
+    uint8_t ev[FC_MAX_EVENT_BYTES];
+    memset(ev, 0x80, sizeof ev);
+    //  count limit
+    fc_batch_writer_t *w = fc_batch_writer_new(99);
+    FC_CHECK(w != NULL);
+    int added = 0;
+    while (fc_batch_writer_add(w, ev, 8) == 0)
+        added++;
+    FC_CHECK_INT(added, FC_MAX_BATCH);
+    FC_CHECK_INT(fc_batch_writer_count(w), FC_MAX_BATCH);
+    size_t size;
+    uint8_t *frame = fc_batch_writer_finish(w, &size);
+    static fc_batch_t batch;
+    FC_CHECK_INT(fc_batch_decode(frame, size, &batch, NULL), FC_OK);
+    FC_CHECK_INT(batch.count, FC_MAX_BATCH);
+    FC_CHECK(batch.batch_id == 99);
+    FC_CHECK(batch.event_size[4999] == 8 && batch.event_data[4999][0] == 0x80);
+    free(frame);
+    fc_batch_writer_destroy(&w);
+    FC_CHECK(w == NULL);
+
+    //  frame size limit
+    w = fc_batch_writer_new(UINT64_MAX);
+    FC_CHECK_INT(fc_batch_writer_add(w, ev, FC_MAX_EVENT_BYTES + 1), -1);
+    FC_CHECK_INT(fc_batch_writer_add(w, ev, 0), -1);
+    added = 0;
+    while (fc_batch_writer_add(w, ev, FC_MAX_EVENT_BYTES) == 0)
+        added++;
+    FC_CHECK_INT(added, FC_MAX_FRAME / (FC_MAX_EVENT_BYTES + 5));
+    frame = fc_batch_writer_finish(w, &size);
+    FC_CHECK(size <= FC_MAX_FRAME);
+    FC_CHECK_INT(fc_batch_decode(frame, size, &batch, NULL), FC_OK);
+    FC_CHECK_INT(batch.count, added);
+    FC_CHECK(batch.batch_id == UINT64_MAX);
+    free(frame);
+    fc_batch_writer_destroy(&w);
+    fc_batch_writer_destroy(&w); //  harmless twice
+
+    //  an oversized frame is refused before it is parsed
+    static uint8_t big[FC_MAX_FRAME + 1];
+    fc_proto_error_t err;
+    FC_CHECK_INT(fc_batch_decode(big, sizeof big, &batch, &err), FC_E_TOO_LARGE);
+}
+
+static void test_ack(void)
+{
+    fc_result_t results[3] = {{FC_OK, "", ""}, {FC_E_RANGE, "input_tokens", "-1 outside"},
+                              {FC_DUPLICATE, "", ""}};
+    fc_ack_t ack = {1, 77, FC_OK, "", 3, results};
+    size_t size;
+    uint8_t *data = fc_ack_encode(&ack, &size);
+    FC_CHECK(data != NULL);
+    fc_ack_t back;
+    fc_proto_error_t err;
+    FC_CHECK_INT(fc_ack_decode(data, size, &back, &err), FC_OK);
+    FC_CHECK(back.batch_id == 77 && back.status == FC_OK && back.count == 3);
+    FC_CHECK(back.results && back.results[1].code == FC_E_RANGE &&
+             back.results[2].code == FC_DUPLICATE);
+    FC_CHECK_STR(back.results[1].field, "input_tokens");
+    FC_CHECK_STR(back.results[1].reason, "-1 outside");
+    fc_ack_clear(&back);
+    FC_CHECK(back.results == NULL);
+    //  every truncation fails cleanly and leaks nothing
+    for (size_t n = 0; n < size; n++) {
+        uint8_t *copy = malloc(n ? n : 1);
+        memcpy(copy, data, n);
+        FC_CHECK(fc_ack_decode(copy, n, &back, &err) != FC_OK);
+        FC_CHECK(back.results == NULL);
+        fc_ack_clear(&back);
+        free(copy);
+    }
+    free(data);
+
+    //  batch-level failure, with a reason and no results
+    fc_ack_t fail = {1, 78, FC_E_UNAVAILABLE, "postgres down", 0, NULL};
+    data = fc_ack_encode(&fail, &size);
+    FC_CHECK_INT(fc_ack_decode(data, size, &back, &err), FC_OK);
+    FC_CHECK_INT(back.status, FC_E_UNAVAILABLE);
+    FC_CHECK_STR(back.reason, "postgres down");
+    FC_CHECK(fc_code_retryable(back.status));
+    fc_ack_clear(&back);
+    free(data);
+
+    //  hostile acks
+    struct {
+        const char *bytes;
+        size_t len;
+        fc_code_t code;
+    } bad[] = {
+        //  results array32 claiming 4 billion entries
+        {"\x84\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa7results\xdd\xff\xff\xff\xff", 31,
+         FC_E_MALFORMED},
+        //  errors index past the results
+        {"\x85\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa7results\x91\x0e\xa6"
+         "errors\x91\x93\x05\xa1" "f\xa1r",
+         45, FC_E_MALFORMED},
+        //  errors before results, more of them than results
+        {"\x85\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa6" "errors\x92\x93\x00\xa0\xa0\x93\x00\xa0"
+         "\xa0\xa7results\x91\x0e",
+         47, FC_E_MALFORMED},
+        //  result code not a small integer
+        {"\x84\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa7results\x91\xcd\x01\x00", 30,
+         FC_E_MALFORMED},
+        //  version 2
+        {"\x83\xa1v\x02\xa5" "batch\x01\xa6status\x00", 18, FC_E_VERSION},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        fc_code_t rc = fc_ack_decode((const uint8_t *)bad[i].bytes, bad[i].len, &back, &err);
+        FC_CHECK_INT(rc, bad[i].code);
+        if (rc != bad[i].code)
+            fprintf(stderr, "  hostile ack %zu: %s %s\n", i, err.field, err.reason);
+        FC_CHECK(back.results == NULL);
+        fc_ack_clear(&back);
+    }
+    //  too many results
+    size_t big_len = 0;
+    uint8_t *big = malloc(64 + FC_MAX_BATCH + 1);
+    memcpy(big, "\x84\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa7results\xdc", 28);
+    big_len = 28;
+    big[big_len++] = (uint8_t)((FC_MAX_BATCH + 1) >> 8);
+    big[big_len++] = (uint8_t)((FC_MAX_BATCH + 1) & 0xff);
+    memset(big + big_len, 0, FC_MAX_BATCH + 1);
+    big_len += FC_MAX_BATCH + 1;
+    FC_CHECK_INT(fc_ack_decode(big, big_len, &back, &err), FC_E_TOO_LARGE);
+    fc_ack_clear(&back);
+    free(big);
+}
+
+static void test_stream(void)
+{
+    fc_stored_event_t evs[3];
+    memset(evs, 0, sizeof evs);
+    for (int i = 0; i < 3; i++) {
+        fc_event_id_from_name(evs[i].id, TS0, "s", 1);
+        evs[i].id[15] = (uint8_t)i;
+        evs[i].ts_us = TS0 + i;
+        evs[i].type = i == 2 ? FC_EV_COST : FC_EV_USAGE;
+        strcpy(evs[i].agent, "agent-1");
+    }
+    strcpy(evs[0].model, "claude-sonnet-4-5");
+    strcpy(evs[0].agent_type, "claude-code");
+    strcpy(evs[0].task, "T-1");
+    evs[0].input_tokens = 1000;
+    evs[0].output_tokens = 200;
+    evs[0].cache_read_tokens = 3;
+    evs[0].cache_write_5m_tokens = 4;
+    evs[0].cache_write_1h_tokens = 5;
+    evs[0].cost_nusd = 6000000;
+    evs[0].price_version = 3;
+    strcpy(evs[1].model, "mystery-model");
+    evs[1].unpriced = true;
+    strcpy(evs[2].kind, "mcp");
+    evs[2].cost_nusd = 5;
+
+    size_t size, count;
+    uint8_t *data = fc_stream_encode("ingest-a", 12345, "acme", evs, 3, &size);
+    FC_CHECK(data != NULL);
+    fc_stream_header_t hdr;
+    fc_stored_event_t back[3];
+    fc_proto_error_t err;
+    FC_CHECK_INT(fc_stream_decode(data, size, &hdr, back, 3, &count, &err), FC_OK);
+    FC_CHECK_INT(count, 3);
+    FC_CHECK(hdr.seq == 12345 && hdr.count == 3 && hdr.version == 1);
+    FC_CHECK_STR(hdr.ingest_id, "ingest-a");
+    FC_CHECK_STR(hdr.tenant, "acme");
+    FC_CHECK(memcmp(evs, back, sizeof evs) == 0);
+    //  room for fewer events than sent
+    FC_CHECK_INT(fc_stream_decode(data, size, &hdr, back, 2, &count, &err), FC_E_TOO_LARGE);
+    FC_CHECK_INT(count, 0);
+    for (size_t n = 0; n < size; n++) {
+        uint8_t *copy = malloc(n ? n : 1);
+        memcpy(copy, data, n);
+        FC_CHECK(fc_stream_decode(copy, n, &hdr, back, 3, &count, &err) != FC_OK);
+        free(copy);
+    }
+    free(data);
+    FC_CHECK(fc_stream_encode("Bad Id", 1, "acme", evs, 3, &size) == NULL);
+    FC_CHECK(fc_stream_encode("ingest-a", 1, "acme", evs, FC_MAX_BATCH + 1, &size) == NULL);
+    evs[0].input_tokens = -1;
+    FC_CHECK(fc_stream_encode("ingest-a", 1, "acme", evs, 3, &size) == NULL);
+
+    char topic[FC_MAX_TOPIC + 1];
+    FC_CHECK_INT(fc_stream_topic(topic, sizeof topic, "acme"), 7);
+    FC_CHECK_STR(topic, "ev.acme");
+    FC_CHECK_INT(fc_heartbeat_topic(topic, sizeof topic, "ingest-a"), 11);
+    FC_CHECK_STR(topic, "hb.ingest-a");
+    FC_CHECK_INT(fc_stream_topic(topic, 4, "acme"), -1);
+    FC_CHECK_INT(fc_stream_topic(topic, sizeof topic, "a.b"), -1);
+
+    fc_heartbeat_t hb = {1, "ingest-a", 12345, TS0}, hb2;
+    data = fc_heartbeat_encode(&hb, &size);
+    FC_CHECK(data != NULL);
+    FC_CHECK_INT(fc_heartbeat_decode(data, size, &hb2, &err), FC_OK);
+    FC_CHECK(hb2.seq == 12345 && hb2.ts_us == TS0);
+    FC_CHECK_STR(hb2.ingest_id, "ingest-a");
+    for (size_t n = 0; n < size; n++)
+        FC_CHECK(fc_heartbeat_decode(data, n, &hb2, &err) != FC_OK);
+    free(data);
+}
+
+static void test_ids(void)
+{
+    uint8_t a[16], b[16];
+    fc_event_id_new(a);
+    struct timespec two_ms = {0, 2000000};
+    nanosleep(&two_ms, NULL); //  time must pass between the two ids: nothing to await
+    fc_event_id_new(b);
+    FC_CHECK(memcmp(a, b, 16) < 0);
+    FC_CHECK_INT(a[6] >> 4, 7);
+    FC_CHECK_INT(a[8] >> 6, 2);
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    uint64_t ms = 0;
+    for (int i = 0; i < 6; i++)
+        ms = ms << 8 | b[i];
+    uint64_t now_ms = (uint64_t)now.tv_sec * 1000 + (uint64_t)now.tv_nsec / 1000000;
+    FC_CHECK(ms <= now_ms && now_ms - ms < 1000);
+
+    //  deterministic ids: stable across runs and implementations (PROTOCOL.md)
+    const char *name = "msg_01XFDUDYJgAACzvnptvVoYEL:req_011CSHoEeqs5C35K2UUqR7Fy";
+    fc_event_id_from_name(a, TS0 + 999, name, strlen(name));
+    fc_event_id_from_name(b, TS0 + 999, name, strlen(name));
+    FC_CHECK(memcmp(a, b, 16) == 0);
+    char text[37];
+    fc_uuid_format(a, text);
+    FC_CHECK_STR(text, FC_GOLDEN_ID);
+    FC_CHECK_INT(a[6] >> 4, 8);
+    FC_CHECK_INT(a[8] >> 6, 2);
+    fc_event_id_from_name(b, TS0 + 999, name, strlen(name) - 1);
+    FC_CHECK(memcmp(a, b, 16) != 0);
+    fc_event_id_from_name(b, TS0 + 2000, name, strlen(name)); //  later time sorts later
+    FC_CHECK(memcmp(a, b, 16) < 0);
+
+    uint8_t parsed[16];
+    FC_CHECK_INT(fc_uuid_parse(text, parsed), 0);
+    FC_CHECK(memcmp(parsed, a, 16) == 0);
+    FC_CHECK_INT(fc_uuid_parse("019B76DA-A800-827F-BFED-872A04815943", parsed), 0);
+    FC_CHECK_INT(fc_uuid_parse("019b76da-a800-827f-bfed-872a0481594", parsed), -1);
+    FC_CHECK_INT(fc_uuid_parse("019b76da-a800-827f-bfed-872a048159433", parsed), -1);
+    FC_CHECK_INT(fc_uuid_parse("019b76daxa800-827f-bfed-872a04815943", parsed), -1);
+    FC_CHECK_INT(fc_uuid_parse("019b76da-a800-827f-bfed-872a0481594g", parsed), -1);
+    FC_CHECK_INT(fc_uuid_parse("", parsed), -1);
+}
+
+static void test_codes(void)
+{
+    fc_code_t codes[] = {FC_OK,         FC_DUPLICATE,   FC_E_MALFORMED,    FC_E_VERSION,
+                         FC_E_TOO_LARGE, FC_E_MISSING,  FC_E_TYPE,         FC_E_RANGE,
+                         FC_E_UNKNOWN_TYPE, FC_E_TENANT, FC_E_TENANT_MISMATCH, FC_E_INTERNAL,
+                         FC_E_UNAVAILABLE};
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        FC_CHECK_INT(fc_code_parse(fc_code_name(codes[i])), codes[i]);
+    FC_CHECK_STR(fc_code_name(FC_E_TENANT_MISMATCH), "tenant_mismatch");
+    FC_CHECK_INT(fc_code_parse("nope"), -1);
+    FC_CHECK(!fc_code_retryable(FC_E_RANGE));
+    FC_CHECK(fc_code_retryable(FC_E_INTERNAL));
+    FC_CHECK(fc_event_type_parse("usage") == FC_EV_USAGE);
+    FC_CHECK(fc_event_type_parse("Usage") == FC_EV_INVALID);
+    FC_CHECK(fc_event_type_name(FC_EV_INVALID) == NULL);
+}
+
+int main(void)
+{
+    test_vectors();
+    test_round_trip();
+    test_validate();
+    test_json();
+    test_batch_writer();
+    test_ack();
+    test_stream();
+    test_ids();
+    test_codes();
+    return fc_test_done("test_proto");
+}

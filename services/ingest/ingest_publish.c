@@ -1,0 +1,116 @@
+/*  ingest_publish: ev.<tenant> messages and hb.<ingest_id> heartbeats. */
+#include "ingest_publish.h"
+
+#include <assert.h>
+
+#include "fc_log.h"
+#include "fc_stream.h"
+
+#define MODULE "ingest"
+
+struct _ingest_publish_t {
+    zsock_t *pub;
+    char ingest_id[FC_MAX_INGEST_ID + 1];
+    fc_stored_event_t *scratch; //  FC_MAX_BATCH entries
+};
+
+ingest_publish_t *ingest_publish_new(zsock_t *pub, const char *ingest_id)
+{
+    ingest_publish_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->pub = pub;
+    snprintf(self->ingest_id, sizeof self->ingest_id, "%s", ingest_id);
+    self->scratch = calloc(FC_MAX_BATCH, sizeof *self->scratch);
+    if (!self->scratch)
+        ingest_publish_destroy(&self);
+    return self;
+}
+
+void ingest_publish_destroy(ingest_publish_t **self_p)
+{
+    assert(self_p);
+    ingest_publish_t *self = *self_p;
+    if (!self)
+        return;
+    free(self->scratch);
+    free(self);
+    *self_p = NULL;
+}
+
+static void s_send(ingest_publish_t *self, const char *topic, uint8_t *body, size_t size)
+{
+    zframe_t *t = zframe_new(topic, strlen(topic));
+    zframe_t *b = zframe_new(body, size);
+    zframe_send(&t, self->pub, ZFRAME_MORE);
+    zframe_send(&b, self->pub, 0);
+}
+
+static void s_stored(fc_stored_event_t *s, const ingest_item_t *it)
+{
+    const fc_event_t *ev = &it->ev;
+    memset(s, 0, sizeof *s);
+    memcpy(s->id, ev->id, 16);
+    s->ts_us = ev->ts_us;
+    s->type = ev->type;
+    memcpy(s->agent, ev->agent, sizeof s->agent);
+    memcpy(s->agent_type, ev->agent_type, sizeof s->agent_type);
+    memcpy(s->task, ev->task, sizeof s->task);
+    memcpy(s->model, it->model_family, sizeof s->model);
+    s->input_tokens = ev->input_tokens;
+    s->output_tokens = ev->output_tokens;
+    s->cache_read_tokens = ev->cache_read_tokens;
+    s->cache_write_5m_tokens = ev->cache_write_5m_tokens;
+    s->cache_write_1h_tokens = ev->cache_write_1h_tokens;
+    s->cost_nusd = it->cost_nusd;
+    s->unpriced = it->unpriced;
+    s->price_version = it->price_version;
+    if (ev->type == FC_EV_COST)
+        memcpy(s->kind, ev->kind, sizeof s->kind);
+}
+
+void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, uint32_t count)
+{
+    uint64_t lo = UINT64_MAX, hi = 0;
+    for (uint32_t i = 0; i < count; i++)
+        if (items[i].result == FC_OK) {
+            lo = items[i].seq < lo ? items[i].seq : lo;
+            hi = items[i].seq > hi ? items[i].seq : hi;
+        }
+    //  Seqs of one commit are consecutive and few (one per tenant and FC_MAX_BATCH
+    //  events), so a pass per seq is cheap and keeps them in order on the wire.
+    for (uint64_t seq = lo; seq <= hi && lo != UINT64_MAX; seq++) {
+        size_t n = 0;
+        const char *tenant = NULL;
+        for (uint32_t i = 0; i < count && n < FC_MAX_BATCH; i++)
+            if (items[i].result == FC_OK && items[i].seq == seq) {
+                tenant = items[i].ev.tenant;
+                s_stored(&self->scratch[n++], &items[i]);
+            }
+        if (!n)
+            continue;
+        char topic[FC_MAX_TOPIC + 1];
+        size_t size;
+        uint8_t *body = fc_stream_encode(self->ingest_id, seq, tenant, self->scratch, n, &size);
+        if (fc_stream_topic(topic, sizeof topic, tenant) < 0 || !body) {
+            fc_error(MODULE, "cannot encode stream message seq %llu (%zu events)",
+                     (unsigned long long)seq, n);
+            free(body);
+            continue;
+        }
+        s_send(self, topic, body, size);
+        free(body);
+    }
+}
+
+void ingest_publish_heartbeat(ingest_publish_t *self, uint64_t last_seq)
+{
+    fc_heartbeat_t hb = {FC_PROTO_VERSION, "", last_seq, zclock_time() * 1000};
+    snprintf(hb.ingest_id, sizeof hb.ingest_id, "%s", self->ingest_id);
+    char topic[FC_MAX_TOPIC + 1];
+    size_t size;
+    uint8_t *body = fc_heartbeat_encode(&hb, &size);
+    if (body && fc_heartbeat_topic(topic, sizeof topic, self->ingest_id) >= 0)
+        s_send(self, topic, body, size);
+    free(body);
+}

@@ -1,0 +1,24 @@
+/*  ingest_publish: the event stream. After a commit, every newly stored event is
+    published once, in a message per (tenant, seq) on topic "ev.<tenant>"; a heartbeat
+    with the last seq goes out every second on "hb.<ingest_id>" so subscribers notice
+    gaps even when nothing is stored. */
+#ifndef INGEST_PUBLISH_H
+#define INGEST_PUBLISH_H
+
+#include <czmq.h>
+
+#include "ingest_store.h"
+
+typedef struct _ingest_publish_t ingest_publish_t;
+
+//  pub is borrowed (the server owns it).
+ingest_publish_t *ingest_publish_new(zsock_t *pub, const char *ingest_id);
+void ingest_publish_destroy(ingest_publish_t **self_p);
+
+//  Publish the items stored by one commit (result FC_OK), grouped by their seq.
+void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, uint32_t count);
+
+//  Publish a heartbeat carrying the last committed seq.
+void ingest_publish_heartbeat(ingest_publish_t *self, uint64_t last_seq);
+
+#endif

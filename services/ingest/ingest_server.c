@@ -1,0 +1,496 @@
+/*  ingest_server: ROUTER loop, group commit, acks and publishing. */
+#include "ingest_server.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdatomic.h>
+
+#include "fc_log.h"
+#include "fc_metrics.h"
+#include "fc_proto.h"
+#include "fc_signal.h"
+#include "ingest_publish.h"
+#include "ingest_store.h"
+
+#define MODULE "ingest"
+//  A malformed frame is kept (for dead_letters) up to this many bytes.
+#define MAX_DEAD_FRAME 65536
+
+typedef struct {
+    zframe_t *identity; //  the agent's routing id
+    zframe_t *payload;  //  keeps the events' raw bytes alive until the ack
+    uint64_t batch_id;
+    uint32_t first, count; //  items[first .. first+count)
+    fc_code_t status;      //  batch-level error (the envelope), FC_OK otherwise
+    char reason[160];
+} s_batch_t;
+
+typedef struct {
+    ingest_item_t *items;
+    uint32_t count, cap;
+    s_batch_t *batches;
+    uint32_t nbatches, bcap;
+    int64_t opened_us;
+    ingest_store_rc_t rc;
+    int64_t commit_us;
+} s_group_t;
+
+struct _ingest_server_t {
+    ingest_config_t config;
+    zsock_t *router;
+    zsock_t *pub;
+    zsock_t *pipe; //  main end of the writer pipe
+    zactor_t *writer;
+    ingest_store_t *store;
+    ingest_publish_t *publish;
+    s_group_t groups[2];
+    s_group_t *filling;
+    bool writer_busy;
+    atomic_bool give_up; //  tells the writer to stop retrying (shutdown deadline)
+    fc_batch_t batch;    //  envelope scratch (large: lives here, not on the stack)
+    fc_ack_t ack;
+    fc_metrics_t *metrics;
+    fc_metric_t *m_received, *m_stored, *m_duplicate, *m_rejected, *m_batches, *m_bad_frames,
+        *m_commits, *m_commit_us, *m_commit_retries, *m_pending, *m_seq;
+};
+
+static int64_t s_now_us(void)
+{
+    return zclock_usecs();
+}
+
+//  --- groups ---------------------------------------------------------------------------
+
+static ingest_item_t *s_group_item(s_group_t *g)
+{
+    if (g->count == g->cap) {
+        uint32_t cap = g->cap ? g->cap * 2 : 1024;
+        ingest_item_t *items = realloc(g->items, cap * sizeof *items);
+        if (!items)
+            return NULL;
+        g->items = items;
+        g->cap = cap;
+    }
+    return &g->items[g->count++];
+}
+
+static s_batch_t *s_group_batch(s_group_t *g)
+{
+    if (g->nbatches == g->bcap) {
+        uint32_t cap = g->bcap ? g->bcap * 2 : 64;
+        s_batch_t *b = realloc(g->batches, cap * sizeof *b);
+        if (!b)
+            return NULL;
+        g->batches = b;
+        g->bcap = cap;
+    }
+    s_batch_t *b = &g->batches[g->nbatches++];
+    memset(b, 0, sizeof *b);
+    return b;
+}
+
+static void s_group_clear(s_group_t *g)
+{
+    for (uint32_t i = 0; i < g->nbatches; i++) {
+        zframe_destroy(&g->batches[i].identity);
+        zframe_destroy(&g->batches[i].payload);
+    }
+    g->nbatches = 0;
+    g->count = 0;
+    g->opened_us = 0;
+}
+
+static void s_group_free(s_group_t *g)
+{
+    s_group_clear(g);
+    free(g->items);
+    free(g->batches);
+    memset(g, 0, sizeof *g);
+}
+
+//  --- the writer thread ---------------------------------------------------------------
+
+//  The writer owns a group between receiving its pointer and sending it back. It
+//  retries a failed commit with backoff (Postgres down or restarting) until it
+//  succeeds or the server tells it to give up at shutdown.
+static void s_writer(zsock_t *pipe, void *arg)
+{
+    ingest_server_t *self = arg;
+    zsock_signal(pipe, 0);
+    while (true) {
+        char *cmd = NULL;
+        s_group_t *g = NULL;
+        if (zsock_recv(pipe, "sp", &cmd, &g) != 0)
+            break;
+        bool term = !cmd || streq(cmd, "$TERM") || !g;
+        free(cmd);
+        if (term)
+            break;
+        int backoff_ms = 100;
+        int64_t start = s_now_us();
+        while ((g->rc = ingest_store_write(self->store, g->items, g->count)) ==
+               INGEST_STORE_RETRY) {
+            fc_metric_add(self->m_commit_retries, 1);
+            if (atomic_load(&self->give_up))
+                break;
+            //  Backoff between attempts, in slices so a shutdown is noticed quickly.
+            for (int slept = 0; slept < backoff_ms && !atomic_load(&self->give_up); slept += 50)
+                zclock_sleep(50);
+            backoff_ms = backoff_ms < 3200 ? backoff_ms * 2 : 5000;
+        }
+        g->commit_us = s_now_us() - start;
+        zsock_send(pipe, "p", g);
+    }
+}
+
+//  --- receiving ------------------------------------------------------------------------
+
+static void s_reject_item(ingest_item_t *it, const fc_proto_error_t *err)
+{
+    it->result = err->code;
+    snprintf(it->field, sizeof it->field, "%s", err->field);
+    snprintf(it->reason, sizeof it->reason, "%s", err->reason);
+}
+
+//  One agent message: [identity][batch frame]. Every event becomes an item; a bad
+//  envelope becomes one rejected item carrying the frame, so it reaches dead_letters
+//  and the agent gets an ack saying why.
+static void s_receive(ingest_server_t *self)
+{
+    zmsg_t *msg = zmsg_recv(self->router);
+    if (!msg)
+        return;
+    s_group_t *g = self->filling;
+    zframe_t *identity = zmsg_pop(msg);
+    zframe_t *payload = zmsg_pop(msg);
+    bool extra = zmsg_size(msg) > 0;
+    zmsg_destroy(&msg);
+    if (!identity || !payload) {
+        zframe_destroy(&identity);
+        zframe_destroy(&payload);
+        fc_metric_add(self->m_bad_frames, 1);
+        return;
+    }
+    if (!g->opened_us)
+        g->opened_us = s_now_us();
+    s_batch_t *b = s_group_batch(g);
+    if (!b) {
+        zframe_destroy(&identity);
+        zframe_destroy(&payload);
+        return;
+    }
+    b->identity = identity;
+    b->payload = payload;
+    b->first = g->count;
+    fc_metric_add(self->m_batches, 1);
+
+    fc_proto_error_t err;
+    memset(&err, 0, sizeof err);
+    fc_code_t rc =
+        extra ? FC_E_MALFORMED
+              : fc_batch_decode(zframe_data(payload), zframe_size(payload), &self->batch, &err);
+    if (extra)
+        snprintf(err.reason, sizeof err.reason, "a batch is exactly one frame");
+    if (rc != FC_OK) {
+        b->status = rc;
+        b->batch_id = rc == FC_E_VERSION ? self->batch.batch_id : 0;
+        snprintf(b->reason, sizeof b->reason, "%.40s%s%.110s", err.field, *err.field ? ": " : "",
+                 err.reason);
+        ingest_item_t *it = s_group_item(g);
+        if (it) {
+            fc_event_init(&it->ev);
+            s_reject_item(it, &err);
+            it->result = rc;
+            it->raw = zframe_data(payload);
+            it->raw_size = (uint32_t)(zframe_size(payload) < MAX_DEAD_FRAME ? zframe_size(payload)
+                                                                            : MAX_DEAD_FRAME);
+            b->count = 1;
+        }
+        fc_metric_add(self->m_bad_frames, 1);
+        fc_warn(MODULE, "rejected a batch frame of %zu bytes: %s (%s)", zframe_size(payload),
+                b->reason, fc_code_name(rc));
+        return;
+    }
+    b->batch_id = self->batch.batch_id;
+    for (uint32_t i = 0; i < self->batch.count; i++) {
+        ingest_item_t *it = s_group_item(g);
+        if (!it)
+            break;
+        it->raw = self->batch.event_data[i];
+        it->raw_size = self->batch.event_size[i];
+        it->result = fc_event_decode(it->raw, it->raw_size, &it->ev, &err);
+        it->field[0] = it->reason[0] = 0;
+        if (it->result != FC_OK)
+            s_reject_item(it, &err);
+        else if (!it->ev.tenant[0]) {
+            it->result = FC_E_TENANT;
+            snprintf(it->field, sizeof it->field, "tenant");
+            snprintf(it->reason, sizeof it->reason,
+                     "no tenant in the event and none from an authenticated certificate");
+        }
+        b->count++;
+    }
+    fc_metric_add(self->m_received, b->count);
+}
+
+//  --- acks and publishing ------------------------------------------------------------------
+
+static void s_send_ack(ingest_server_t *self, s_group_t *g, s_batch_t *b)
+{
+    fc_ack_t *ack = &self->ack;
+    ack->version = FC_PROTO_VERSION;
+    ack->batch_id = b->batch_id;
+    ack->status = b->status;
+    snprintf(ack->reason, sizeof ack->reason, "%s", b->reason);
+    ack->count = 0;
+    if (b->status == FC_OK) {
+        ack->results = realloc(ack->results, (b->count ? b->count : 1) * sizeof(fc_result_t));
+        if (!ack->results)
+            return;
+        ack->count = b->count;
+        for (uint32_t i = 0; i < b->count; i++) {
+            ingest_item_t *it = &g->items[b->first + i];
+            fc_result_t *r = &ack->results[i];
+            r->code = (uint8_t)it->result;
+            snprintf(r->field, sizeof r->field, "%s",
+                     it->result >= FC_E_MALFORMED ? it->field : "");
+            snprintf(r->reason, sizeof r->reason, "%s",
+                     it->result >= FC_E_MALFORMED ? it->reason : "");
+        }
+    }
+    size_t size;
+    uint8_t *frame = fc_ack_encode(ack, &size);
+    if (!frame)
+        return;
+    zframe_t *id = zframe_dup(b->identity);
+    zframe_send(&id, self->router, ZFRAME_MORE);
+    zframe_t *f = zframe_new(frame, size);
+    free(frame);
+    zframe_send(&f, self->router, 0);
+}
+
+//  The writer gave a group back: ack every batch, publish what was stored, count.
+static void s_group_done(ingest_server_t *self, s_group_t *g)
+{
+    self->writer_busy = false;
+    if (g->rc != INGEST_STORE_OK) {
+        //  Only at shutdown with Postgres still down: no ack, so agents resend later.
+        fc_warn(MODULE, "shutting down with %u events not committed: not acked, agents will resend",
+                g->count);
+        s_group_clear(g);
+        return;
+    }
+    uint64_t stored = 0, dup = 0, rejected = 0;
+    for (uint32_t i = 0; i < g->count; i++) {
+        fc_code_t rc = g->items[i].result;
+        stored += rc == FC_OK;
+        dup += rc == FC_DUPLICATE;
+        rejected += rc >= FC_E_MALFORMED;
+    }
+    //  Ack first: the commit is durable, and agents wait on acks more than
+    //  subscribers wait on the stream.
+    for (uint32_t i = 0; i < g->nbatches; i++)
+        s_send_ack(self, g, &g->batches[i]);
+    ingest_publish_group(self->publish, g->items, g->count);
+    fc_metric_add(self->m_stored, (int64_t)stored);
+    fc_metric_add(self->m_duplicate, (int64_t)dup);
+    fc_metric_add(self->m_rejected, (int64_t)rejected);
+    fc_metric_add(self->m_commits, 1);
+    fc_metric_add(self->m_commit_us, g->commit_us);
+    fc_metric_set(self->m_seq, (int64_t)ingest_store_last_seq(self->store));
+    fc_debug(MODULE,
+             "group: %u batches, %" PRIu64 " stored, %" PRIu64 " duplicate, %" PRIu64
+             " rejected, commit %.1f ms",
+             g->nbatches, stored, dup, rejected, g->commit_us / 1000.0);
+    s_group_clear(g);
+}
+
+static void s_flush(ingest_server_t *self)
+{
+    assert(!self->writer_busy);
+    s_group_t *g = self->filling;
+    self->filling = g == &self->groups[0] ? &self->groups[1] : &self->groups[0];
+    self->writer_busy = true;
+    zsock_send(self->pipe, "sp", "GROUP", g);
+}
+
+static void s_wait_writer(ingest_server_t *self)
+{
+    s_group_t *g;
+    if (zsock_recv(self->pipe, "p", &g) == 0)
+        s_group_done(self, g);
+}
+
+//  --- lifecycle ------------------------------------------------------------------------
+
+static zsock_t *s_bind(int type, const char *endpoints)
+{
+    zsock_t *sock = zsock_new(type);
+    if (!sock)
+        return NULL;
+    //  Hostile peers: a frame over the cap closes the connection before we read it.
+    zsock_set_maxmsgsize(sock, FC_MAX_FRAME);
+    zsock_set_linger(sock, 1000);
+    if (type == ZMQ_ROUTER) {
+        zsock_set_router_mandatory(sock, 0);
+        zsock_set_rcvhwm(sock, 10000);
+        zsock_set_sndhwm(sock, 10000);
+    } else
+        zsock_set_sndhwm(sock, 100000);
+    char *list = strdup(endpoints);
+    char *save = NULL;
+    for (char *ep = strtok_r(list, ",", &save); ep; ep = strtok_r(NULL, ",", &save))
+        if (zsock_bind(sock, "%s", ep) < 0) {
+            fc_error(MODULE, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+            free(list);
+            zsock_destroy(&sock);
+            return NULL;
+        }
+    free(list);
+    return sock;
+}
+
+ingest_server_t *ingest_server_new(const ingest_config_t *config)
+{
+    ingest_server_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = *config;
+    self->filling = &self->groups[0];
+    self->metrics = fc_metrics_new("fleetcost_ingest");
+    fc_metrics_t *m = self->metrics;
+    self->m_received = fc_metrics_add(m, "events_received_total", FC_METRIC_COUNTER,
+                                      "events received in well-formed batches");
+    self->m_stored = fc_metrics_add(m, "events_stored_total", FC_METRIC_COUNTER,
+                                    "events newly stored in Postgres");
+    self->m_duplicate = fc_metrics_add(m, "events_duplicate_total", FC_METRIC_COUNTER,
+                                       "events already stored (resends), absorbed");
+    self->m_rejected = fc_metrics_add(m, "events_rejected_total", FC_METRIC_COUNTER,
+                                      "events rejected and written to dead_letters");
+    self->m_batches = fc_metrics_add(m, "batches_total", FC_METRIC_COUNTER, "batches received");
+    self->m_bad_frames = fc_metrics_add(m, "bad_frames_total", FC_METRIC_COUNTER,
+                                        "frames rejected whole (malformed, version, size)");
+    self->m_commits =
+        fc_metrics_add(m, "commits_total", FC_METRIC_COUNTER, "group commits to Postgres");
+    self->m_commit_us = fc_metrics_add(m, "commit_microseconds_total", FC_METRIC_COUNTER,
+                                       "time spent committing groups, including retries");
+    self->m_commit_retries = fc_metrics_add(m, "commit_retries_total", FC_METRIC_COUNTER,
+                                            "commit attempts that failed and were retried");
+    self->m_pending = fc_metrics_add(m, "events_pending", FC_METRIC_GAUGE,
+                                     "events received and not yet committed");
+    self->m_seq = fc_metrics_add(m, "last_seq", FC_METRIC_GAUGE, "last published seq");
+
+    self->store = ingest_store_new(config->pg_url, config->ingest_id, config->register_tenants);
+    if (!self->store)
+        goto fail;
+    //  Postgres may be down at start: we still bind and hold acks until it returns.
+    ingest_store_connect(self->store);
+    self->router = s_bind(ZMQ_ROUTER, config->bind);
+    self->pub = s_bind(ZMQ_PUB, config->pub_bind);
+    if (!self->router || !self->pub)
+        goto fail;
+    self->publish = ingest_publish_new(self->pub, config->ingest_id);
+    if (!self->publish)
+        goto fail;
+    self->writer = zactor_new(s_writer, self);
+    if (!self->writer)
+        goto fail;
+    self->pipe = zactor_sock(self->writer);
+    if (fc_metrics_serve(self->metrics, config->metrics_bind, config->metrics_port) != 0) {
+        fc_error(MODULE, "cannot serve /metrics on %s:%d", config->metrics_bind,
+                 config->metrics_port);
+        goto fail;
+    }
+    fc_info(MODULE, "ingest '%s' listening on %s, publishing on %s, metrics on :%d",
+            config->ingest_id, config->bind, config->pub_bind, config->metrics_port);
+    return self;
+fail:
+    ingest_server_destroy(&self);
+    return NULL;
+}
+
+void ingest_server_destroy(ingest_server_t **self_p)
+{
+    assert(self_p);
+    ingest_server_t *self = *self_p;
+    if (!self)
+        return;
+    zactor_destroy(&self->writer);
+    ingest_publish_destroy(&self->publish);
+    zsock_destroy(&self->router);
+    zsock_destroy(&self->pub);
+    ingest_store_destroy(&self->store);
+    fc_metrics_destroy(&self->metrics);
+    s_group_free(&self->groups[0]);
+    s_group_free(&self->groups[1]);
+    free(self->ack.results);
+    free(self);
+    *self_p = NULL;
+}
+
+static bool s_group_due(ingest_server_t *self, int64_t now)
+{
+    s_group_t *g = self->filling;
+    return g->nbatches > 0 && ((int)g->count >= self->config.group_events ||
+                               now - g->opened_us >= (int64_t)self->config.group_ms * 1000);
+}
+
+int ingest_server_run(ingest_server_t *self)
+{
+    int64_t next_beat = s_now_us();
+    zmq_pollitem_t items[3] = {{zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0},
+                               {NULL, fc_signal_fd(), ZMQ_POLLIN, 0},
+                               {zsock_resolve(self->router), 0, ZMQ_POLLIN, 0}};
+    while (!fc_signal_stopping()) {
+        int64_t now = s_now_us();
+        if (now >= next_beat) {
+            ingest_publish_heartbeat(self->publish, ingest_store_last_seq(self->store));
+            next_beat = now + 1000000;
+        }
+        if (!self->writer_busy && s_group_due(self, now))
+            s_flush(self);
+        //  Backpressure: while too much waits, leave agents' frames in the socket.
+        bool reading = (int)self->filling->count < self->config.max_pending;
+        int64_t wake = next_beat;
+        if (self->filling->nbatches && !self->writer_busy) {
+            int64_t due = self->filling->opened_us + (int64_t)self->config.group_ms * 1000;
+            if (due < wake)
+                wake = due;
+        }
+        long timeout_ms = (long)((wake - now + 999) / 1000);
+        if (timeout_ms < 0)
+            timeout_ms = 0;
+        int n = zmq_poll(items, reading ? 3 : 2, timeout_ms);
+        if (n < 0)
+            continue; //  EINTR from a signal: the loop condition decides
+        if (items[0].revents & ZMQ_POLLIN)
+            s_wait_writer(self);
+        if (reading && (items[2].revents & ZMQ_POLLIN)) {
+            //  Drain what is queued, up to the pending limit, before deciding to flush.
+            for (int k = 0; k < 256 && (int)self->filling->count < self->config.max_pending; k++) {
+                if (!(zsock_events(self->router) & ZMQ_POLLIN))
+                    break;
+                s_receive(self);
+            }
+        }
+        fc_metric_set(self->m_pending, self->filling->count);
+    }
+
+    //  Shutdown: no new batches; commit and ack what is in flight.
+    fc_info(MODULE, "stopping: committing %u pending events", self->filling->count);
+    int64_t deadline = s_now_us() + (int64_t)self->config.shutdown_timeout_ms * 1000;
+    for (int round = 0; round < 2; round++) {
+        if (!self->writer_busy && self->filling->nbatches)
+            s_flush(self);
+        while (self->writer_busy) {
+            zsock_set_rcvtimeo(self->pipe, 100);
+            s_group_t *g = NULL;
+            if (zsock_recv(self->pipe, "p", &g) == 0 && g)
+                s_group_done(self, g);
+            else if (s_now_us() > deadline)
+                atomic_store(&self->give_up, true);
+        }
+    }
+    return 0;
+}

@@ -1,0 +1,984 @@
+/*  ingest_store: one transaction per group of events. See ingest_store.h. */
+#include "ingest_store.h"
+
+#include <assert.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fc_buf.h"
+#include "fc_log.h"
+#include "fc_price_pg.h"
+
+#define MODULE "ingest"
+
+//  Microseconds between the Unix epoch and Postgres' epoch (2000-01-01).
+#define PG_EPOCH_US INT64_C(946684800000000)
+//  How often the price catalog is reloaded, so `fleetcost price set` takes effect.
+#define CATALOG_RELOAD_US INT64_C(10000000)
+#define MAX_TENANT_CACHE  65536
+#define MAX_DAY_CACHE     4096
+
+struct _ingest_store_t {
+    char *pg_url;
+    char ingest_id[64];
+    bool register_tenants;
+    PGconn *pg;
+    uint64_t last_seq;
+    fc_catalog_t *catalog;
+    int64_t catalog_loaded_us;
+    //  Tenants known to exist (sorted strings), partitions known to exist (day numbers).
+    char **tenants;
+    size_t tenant_count;
+    int32_t days[MAX_DAY_CACHE];
+    size_t day_count;
+    fc_buf_t copy;    //  binary COPY payload
+    fc_buf_t scratch; //  JSON rendering
+    //  Scratch for in-group dedup: open-addressing table of item indexes.
+    uint32_t *slots;
+    size_t slot_cap;
+};
+
+static int64_t s_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants)
+{
+    ingest_store_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->pg_url = strdup(pg_url);
+    snprintf(self->ingest_id, sizeof self->ingest_id, "%s", ingest_id);
+    self->register_tenants = register_tenants;
+    fc_buf_init(&self->copy);
+    fc_buf_init(&self->scratch);
+    return self;
+}
+
+static void s_disconnect(ingest_store_t *self)
+{
+    if (self->pg)
+        PQfinish(self->pg);
+    self->pg = NULL;
+}
+
+void ingest_store_destroy(ingest_store_t **self_p)
+{
+    assert(self_p);
+    ingest_store_t *self = *self_p;
+    if (!self)
+        return;
+    s_disconnect(self);
+    fc_catalog_destroy(&self->catalog);
+    for (size_t i = 0; i < self->tenant_count; i++)
+        free(self->tenants[i]);
+    free(self->tenants);
+    free(self->slots);
+    fc_buf_free(&self->copy);
+    fc_buf_free(&self->scratch);
+    free(self->pg_url);
+    free(self);
+    *self_p = NULL;
+}
+
+uint64_t ingest_store_last_seq(ingest_store_t *self)
+{
+    return self->last_seq;
+}
+
+//  --- small caches ------------------------------------------------------------------
+
+static int s_strcmp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static bool s_tenant_cached(ingest_store_t *self, const char *tenant)
+{
+    const char *key = tenant;
+    return self->tenant_count &&
+           bsearch(&key, self->tenants, self->tenant_count, sizeof(char *), s_strcmp);
+}
+
+static void s_tenant_remember(ingest_store_t *self, const char *tenant)
+{
+    if (s_tenant_cached(self, tenant) || self->tenant_count >= MAX_TENANT_CACHE)
+        return;
+    char **grown = realloc(self->tenants, (self->tenant_count + 1) * sizeof(char *));
+    if (!grown)
+        return;
+    self->tenants = grown;
+    char *copy = strdup(tenant);
+    if (!copy)
+        return;
+    //  Insertion keeps the array sorted; tenants are few and new ones rare.
+    size_t i = self->tenant_count;
+    while (i > 0 && strcmp(self->tenants[i - 1], copy) > 0) {
+        self->tenants[i] = self->tenants[i - 1];
+        i--;
+    }
+    self->tenants[i] = copy;
+    self->tenant_count++;
+}
+
+static bool s_day_cached(ingest_store_t *self, int32_t day)
+{
+    for (size_t i = 0; i < self->day_count; i++)
+        if (self->days[i] == day)
+            return true;
+    return false;
+}
+
+//  --- connection --------------------------------------------------------------------
+
+static PGresult *s_exec(ingest_store_t *self, const char *sql, int n, const char *const *values,
+                        const int *lengths, const int *formats)
+{
+    return PQexecParams(self->pg, sql, n, NULL, values, lengths, formats, 0);
+}
+
+static bool s_ok(PGresult *r)
+{
+    ExecStatusType st = PQresultStatus(r);
+    return st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK;
+}
+
+static int s_load_catalog(ingest_store_t *self)
+{
+    fc_catalog_t *cat = fc_catalog_load_pg(self->pg, MODULE);
+    if (!cat)
+        return -1;
+    if (!self->catalog || fc_catalog_count(cat) != fc_catalog_count(self->catalog))
+        fc_info(MODULE, "price catalog loaded: %zu versions", fc_catalog_count(cat));
+    fc_catalog_destroy(&self->catalog);
+    self->catalog = cat;
+    self->catalog_loaded_us = s_now_us();
+    return 0;
+}
+
+int ingest_store_connect(ingest_store_t *self)
+{
+    if (self->pg && PQstatus(self->pg) == CONNECTION_OK)
+        return 0;
+    s_disconnect(self);
+    self->pg = PQconnectdb(self->pg_url);
+    if (PQstatus(self->pg) != CONNECTION_OK) {
+        char msg[256];
+        snprintf(msg, sizeof msg, "%s", PQerrorMessage(self->pg));
+        msg[strcspn(msg, "\n")] = 0;
+        fc_warn(MODULE, "postgres unavailable (%s): holding acks, will retry", msg);
+        s_disconnect(self);
+        return -1;
+    }
+    const char *params[1] = {self->ingest_id};
+    PGresult *r = s_exec(self, "SELECT coalesce(max(seq), 0) FROM events WHERE ingest_id = $1", 1,
+                         params, NULL, NULL);
+    if (!s_ok(r)) {
+        fc_error(MODULE, "cannot read last seq: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        s_disconnect(self);
+        return -1;
+    }
+    uint64_t seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    if (seq > self->last_seq)
+        self->last_seq = seq;
+    //  Partitions that exist now: the ones a COPY can target without DDL.
+    r = s_exec(self,
+               "SELECT (to_date(substr(c.relname, 8), 'YYYYMMDD') - date '1970-01-01')::int"
+               " FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid"
+               " WHERE i.inhparent = 'events'::regclass AND c.relname ~ '^events_[0-9]{8}$'",
+               0, NULL, NULL, NULL);
+    self->day_count = 0;
+    if (s_ok(r))
+        for (int i = 0; i < PQntuples(r) && self->day_count < MAX_DAY_CACHE; i++)
+            self->days[self->day_count++] = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
+    PQclear(r);
+    r = s_exec(self, "SELECT tenant_id FROM tenants", 0, NULL, NULL, NULL);
+    if (s_ok(r))
+        for (int i = 0; i < PQntuples(r); i++)
+            s_tenant_remember(self, PQgetvalue(r, i, 0));
+    PQclear(r);
+    if (s_load_catalog(self) != 0) {
+        s_disconnect(self);
+        return -1;
+    }
+    fc_info(MODULE, "postgres connected: last seq %" PRIu64 ", %zu tenants, %zu partitions",
+            self->last_seq, self->tenant_count, self->day_count);
+    return 0;
+}
+
+//  --- pricing and in-group dedup ---------------------------------------------------------
+
+static void s_price(ingest_store_t *self, ingest_item_t *it)
+{
+    const fc_event_t *ev = &it->ev;
+    it->cost_nusd = 0;
+    it->price_version = 0;
+    it->unpriced = false;
+    it->model_family[0] = 0;
+    if (ev->type == FC_EV_COST) {
+        it->cost_nusd = ev->cost_nusd;
+        return;
+    }
+    if (ev->type != FC_EV_USAGE)
+        return;
+    if (fc_model_normalise(ev->model, it->model_family, sizeof it->model_family) != 0)
+        snprintf(it->model_family, sizeof it->model_family, "%s", ev->model);
+    fc_tokens_t tok = {{ev->input_tokens, ev->output_tokens, ev->cache_read_tokens,
+                        ev->cache_write_5m_tokens, ev->cache_write_1h_tokens}};
+    if (fc_catalog_price(self->catalog, ev->model, ev->ts_us, &tok, &it->cost_nusd,
+                         &it->price_version, &it->unpriced) != 0) {
+        //  Token counts are bounded by the decoder, so this cannot overflow; if it ever
+        //  does, the usage is still kept, unpriced, rather than dropped.
+        it->cost_nusd = 0;
+        it->price_version = 0;
+        it->unpriced = true;
+    }
+}
+
+static uint64_t s_id_hash(const uint8_t id[16])
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (int i = 0; i < 16; i++)
+        h = (h ^ id[i]) * 1099511628211ULL;
+    return h;
+}
+
+//  Marks the second and later copies of an event within the group as duplicates.
+//  Returns -1 when out of memory.
+static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+{
+    size_t cap = 16;
+    while (cap < (size_t)count * 2)
+        cap *= 2;
+    if (cap > self->slot_cap) {
+        uint32_t *slots = realloc(self->slots, cap * sizeof *slots);
+        if (!slots)
+            return -1;
+        self->slots = slots;
+        self->slot_cap = cap;
+    }
+    memset(self->slots, 0xff, cap * sizeof *self->slots);
+    for (uint32_t i = 0; i < count; i++) {
+        if (items[i].result != FC_OK)
+            continue;
+        size_t s = s_id_hash(items[i].ev.id) & (cap - 1);
+        while (self->slots[s] != UINT32_MAX) {
+            ingest_item_t *other = &items[self->slots[s]];
+            if (memcmp(other->ev.id, items[i].ev.id, 16) == 0 &&
+                other->ev.ts_us == items[i].ev.ts_us) {
+                items[i].result = FC_DUPLICATE;
+                break;
+            }
+            s = (s + 1) & (cap - 1);
+        }
+        if (items[i].result == FC_OK)
+            self->slots[s] = i;
+    }
+    return 0;
+}
+
+//  The group's FC_OK item with this id and time, via the table s_dedup_group built.
+static ingest_item_t *s_slot_find(ingest_store_t *self, ingest_item_t *items, const uint8_t id[16],
+                                  int64_t ts_us)
+{
+    if (!self->slot_cap)
+        return NULL;
+    size_t s = s_id_hash(id) & (self->slot_cap - 1);
+    while (self->slots[s] != UINT32_MAX) {
+        ingest_item_t *it = &items[self->slots[s]];
+        if (memcmp(it->ev.id, id, 16) == 0 && it->ev.ts_us == ts_us)
+            return it->result == FC_OK ? it : NULL;
+        s = (s + 1) & (self->slot_cap - 1);
+    }
+    return NULL;
+}
+
+//  --- binary COPY ------------------------------------------------------------------
+
+static const char *s_copy_sql =
+    "COPY events (event_id, event_time, tenant_id, event_type, agent_id, agent_type, task_id,"
+    " session_id, request_id, model, model_family, input_tokens, output_tokens,"
+    " cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nusd, cost_kind,"
+    " price_version, unpriced, reported_cost_nusd, api_duration_ms, memory_mb, cpu_percent,"
+    " attrs, body, ingest_id, seq) FROM STDIN (FORMAT binary)";
+#define COPY_COLUMNS 28
+
+static void s_col_null(fc_buf_t *b)
+{
+    fc_buf_add_be32(b, UINT32_MAX);
+}
+
+static void s_col_text(fc_buf_t *b, const char *s)
+{
+    size_t n = strlen(s);
+    fc_buf_add_be32(b, (uint32_t)n);
+    fc_buf_add(b, s, n);
+}
+
+//  Empty strings are absent optional fields: stored as NULL.
+static void s_col_opt_text(fc_buf_t *b, const char *s)
+{
+    if (*s)
+        s_col_text(b, s);
+    else
+        s_col_null(b);
+}
+
+static void s_col_int8(fc_buf_t *b, int64_t v)
+{
+    fc_buf_add_be32(b, 8);
+    fc_buf_add_be64(b, (uint64_t)v);
+}
+
+static void s_col_opt_int8(fc_buf_t *b, bool has, int64_t v)
+{
+    if (has)
+        s_col_int8(b, v);
+    else
+        s_col_null(b);
+}
+
+static void s_col_jsonb(fc_buf_t *b, const uint8_t *json, size_t n)
+{
+    fc_buf_add_be32(b, (uint32_t)n + 1);
+    uint8_t version = 1;
+    fc_buf_add(b, &version, 1);
+    fc_buf_add(b, json, n);
+}
+
+//  Renders the attrs map as a JSON object into scratch.
+static void s_attrs_json(fc_buf_t *out, const fc_event_t *ev);
+
+static const char *s_cost_kind(const fc_event_t *ev)
+{
+    if (ev->type == FC_EV_USAGE)
+        return "usage";
+    if (ev->type == FC_EV_COST)
+        return ev->kind;
+    return "";
+}
+
+//  The whole event as JSON, kept for everything but usage events, whose every field
+//  has its own column; usage events keep body NULL so the hot path stays lean.
+static bool s_needs_body(const fc_event_t *ev)
+{
+    return ev->type != FC_EV_USAGE;
+}
+
+static void s_copy_row(ingest_store_t *self, const ingest_item_t *it)
+{
+    fc_buf_t *b = &self->copy;
+    const fc_event_t *ev = &it->ev;
+    fc_buf_add_be16(b, COPY_COLUMNS);
+    fc_buf_add_be32(b, 16);
+    fc_buf_add(b, ev->id, 16);
+    s_col_int8(b, ev->ts_us - PG_EPOCH_US);
+    s_col_text(b, ev->tenant);
+    s_col_text(b, fc_event_type_name(ev->type));
+    s_col_opt_text(b, ev->agent);
+    s_col_opt_text(b, ev->agent_type);
+    s_col_opt_text(b, ev->task);
+    s_col_opt_text(b, ev->session);
+    s_col_opt_text(b, ev->request);
+    s_col_opt_text(b, ev->model);
+    s_col_opt_text(b, it->model_family);
+    s_col_int8(b, ev->input_tokens);
+    s_col_int8(b, ev->output_tokens);
+    s_col_int8(b, ev->cache_read_tokens);
+    s_col_int8(b, ev->cache_write_5m_tokens);
+    s_col_int8(b, ev->cache_write_1h_tokens);
+    s_col_int8(b, it->cost_nusd);
+    s_col_opt_text(b, s_cost_kind(ev));
+    if (it->price_version > 0) {
+        fc_buf_add_be32(b, 4);
+        fc_buf_add_be32(b, (uint32_t)it->price_version);
+    } else
+        s_col_null(b);
+    fc_buf_add_be32(b, 1);
+    uint8_t unpriced = it->unpriced ? 1 : 0;
+    fc_buf_add(b, &unpriced, 1);
+    s_col_opt_int8(b, ev->has_reported_cost, ev->reported_cost_nusd);
+    s_col_opt_int8(b, ev->has_api_duration_ms, ev->api_duration_ms);
+    s_col_opt_int8(b, ev->has_memory_mb, ev->memory_mb);
+    if (ev->has_cpu_percent) {
+        float f = (float)ev->cpu_percent;
+        uint32_t bits;
+        memcpy(&bits, &f, 4);
+        fc_buf_add_be32(b, 4);
+        fc_buf_add_be32(b, bits);
+    } else
+        s_col_null(b);
+    if (ev->attr_count > 0) {
+        fc_buf_reset(&self->scratch);
+        s_attrs_json(&self->scratch, ev);
+        s_col_jsonb(b, self->scratch.data, self->scratch.len);
+    } else
+        s_col_null(b);
+    if (s_needs_body(ev)) {
+        fc_buf_reset(&self->scratch);
+        uint8_t *p = fc_buf_reserve(&self->scratch, 65536);
+        int n = p ? fc_event_to_json(ev, (char *)p, 65536) : -1;
+        if (n > 0)
+            s_col_jsonb(b, p, (size_t)n);
+        else
+            s_col_null(b);
+    } else
+        s_col_null(b);
+    s_col_text(b, self->ingest_id);
+    s_col_int8(b, (int64_t)it->seq);
+}
+
+static void s_json_string(fc_buf_t *out, const char *s)
+{
+    fc_buf_add(out, "\"", 1);
+    for (; *s; s++) {
+        unsigned char c = (unsigned char)*s;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            fc_buf_add(out, esc, 2);
+        } else if (c < 0x20)
+            fc_buf_addf(out, "\\u%04x", c);
+        else
+            fc_buf_add(out, s, 1);
+    }
+    fc_buf_add(out, "\"", 1);
+}
+
+static void s_attrs_json(fc_buf_t *out, const fc_event_t *ev)
+{
+    fc_buf_add(out, "{", 1);
+    for (int i = 0; i < ev->attr_count; i++) {
+        if (i)
+            fc_buf_add(out, ",", 1);
+        s_json_string(out, ev->attrs[i].key);
+        fc_buf_add(out, ":", 1);
+        s_json_string(out, ev->attrs[i].value);
+    }
+    fc_buf_add(out, "}", 1);
+}
+
+//  Sends the COPY of every FC_OK item. Returns the final result of the COPY command;
+//  the caller inspects it (unique violation -> slow path).
+static PGresult *s_copy_items(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+{
+    PGresult *r = PQexec(self->pg, s_copy_sql);
+    if (PQresultStatus(r) != PGRES_COPY_IN)
+        return r;
+    PQclear(r);
+    fc_buf_t *b = &self->copy;
+    fc_buf_reset(b);
+    static const uint8_t header[11] = {'P', 'G', 'C', 'O', 'P', 'Y', '\n', 0xff, '\r', '\n', 0};
+    fc_buf_add(b, header, sizeof header);
+    fc_buf_add_be32(b, 0);
+    fc_buf_add_be32(b, 0);
+    bool ok = true;
+    for (uint32_t i = 0; i < count && ok; i++) {
+        if (items[i].result != FC_OK)
+            continue;
+        s_copy_row(self, &items[i]);
+        if (b->len >= 1 << 20) {
+            ok = !b->failed && PQputCopyData(self->pg, (const char *)b->data, (int)b->len) == 1;
+            fc_buf_reset(b);
+        }
+    }
+    fc_buf_add_be16(b, UINT16_MAX);
+    if (ok)
+        ok = !b->failed && PQputCopyData(self->pg, (const char *)b->data, (int)b->len) == 1;
+    PQputCopyEnd(self->pg, ok ? NULL : "ingest: could not build COPY data");
+    return PQgetResult(self->pg);
+}
+
+static bool s_is_unique_violation(PGresult *r)
+{
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    return state && strcmp(state, "23505") == 0;
+}
+
+//  Drains results until NULL (required after COPY and on errors).
+static void s_drain(ingest_store_t *self)
+{
+    PGresult *r;
+    while ((r = PQgetResult(self->pg)) != NULL)
+        PQclear(r);
+}
+
+static bool s_command(ingest_store_t *self, const char *sql)
+{
+    PGresult *r = PQexec(self->pg, sql);
+    bool ok = s_ok(r);
+    if (!ok && PQstatus(self->pg) == CONNECTION_OK)
+        fc_error(MODULE, "%s: %s", sql, PQresultErrorMessage(r));
+    PQclear(r);
+    return ok;
+}
+
+//  Marks the items whose (id, time) already exist in events as duplicates.
+static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+{
+    fc_buf_t ids, times;
+    fc_buf_init(&ids);
+    fc_buf_init(&times);
+    fc_buf_add_str(&ids, "{");
+    fc_buf_add_str(&times, "{");
+    int64_t lo = INT64_MAX, hi = INT64_MIN;
+    uint32_t n = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (items[i].result != FC_OK)
+            continue;
+        char uuid[37];
+        fc_uuid_format(items[i].ev.id, uuid);
+        fc_buf_addf(&ids, "%s%s", n ? "," : "", uuid);
+        fc_buf_addf(&times, "%s%" PRId64, n ? "," : "", items[i].ev.ts_us);
+        if (items[i].ev.ts_us < lo)
+            lo = items[i].ev.ts_us;
+        if (items[i].ev.ts_us > hi)
+            hi = items[i].ev.ts_us;
+        n++;
+    }
+    fc_buf_add(&ids, "}", 2);
+    fc_buf_add(&times, "}", 2);
+    if (n == 0 || ids.failed || times.failed) {
+        fc_buf_free(&ids);
+        fc_buf_free(&times);
+        return n == 0 ? 0 : -1;
+    }
+    char los[32], his[32];
+    snprintf(los, sizeof los, "%" PRId64, lo);
+    snprintf(his, sizeof his, "%" PRId64, hi);
+    const char *params[4] = {(const char *)ids.data, (const char *)times.data, los, his};
+    //  The time range prunes the partitions probed; the join keeps (id, time) pairs.
+    PGresult *r = s_exec(
+        self,
+        "SELECT e.event_id::text, (extract(epoch FROM e.event_time) * 1000000)::bigint"
+        " FROM events e JOIN unnest($1::uuid[], $2::bigint[]) AS k(id, us)"
+        " ON e.event_id = k.id"
+        " AND e.event_time = timestamptz 'epoch' + k.us * interval '1 microsecond'"
+        " WHERE e.event_time BETWEEN timestamptz 'epoch' + $3::bigint * interval '1 microsecond'"
+        " AND timestamptz 'epoch' + $4::bigint * interval '1 microsecond'",
+        4, params, NULL, NULL);
+    fc_buf_free(&ids);
+    fc_buf_free(&times);
+    if (!s_ok(r)) {
+        fc_error(MODULE, "duplicate lookup failed: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    int found = PQntuples(r);
+    for (int row = 0; row < found; row++) {
+        uint8_t id[16];
+        if (fc_uuid_parse(PQgetvalue(r, row, 0), id) != 0)
+            continue;
+        int64_t us = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+        ingest_item_t *it = s_slot_find(self, items, id, us);
+        if (it)
+            it->result = FC_DUPLICATE;
+    }
+    PQclear(r);
+    return found;
+}
+
+//  --- partitions, tenants, dimensions, dead letters ------------------------------------
+
+static int32_t s_day_of(int64_t ts_us)
+{
+    int64_t s = ts_us / 1000000 - (ts_us % 1000000 < 0);
+    return (int32_t)((s - (s % 86400 + 86400) % 86400) / 86400);
+}
+
+//  Creates the daily partitions the group needs and does not have yet, each in its own
+//  short transaction before the COPY (DDL would otherwise lock the parent for the
+//  length of the data transaction).
+static int s_ensure_partitions(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        if (items[i].result != FC_OK)
+            continue;
+        int32_t day = s_day_of(items[i].ev.ts_us);
+        if (s_day_cached(self, day))
+            continue;
+        char d[16];
+        snprintf(d, sizeof d, "%d", day);
+        const char *params[1] = {d};
+        PGresult *r = s_exec(self,
+                             "SELECT fc_ensure_event_partitions(date '1970-01-01' + $1::int,"
+                             " date '1970-01-01' + $1::int)",
+                             1, params, NULL, NULL);
+        bool ok = s_ok(r);
+        if (!ok)
+            fc_error(MODULE, "cannot create partition for day %d: %s", day,
+                     PQresultErrorMessage(r));
+        PQclear(r);
+        if (!ok)
+            return -1;
+        if (self->day_count < MAX_DAY_CACHE)
+            self->days[self->day_count++] = day;
+    }
+    return 0;
+}
+
+//  Unknown tenants are registered with defaults (auto_created) or, when registration
+//  is off, their events are rejected. Runs inside the data transaction.
+static int s_check_tenants(ingest_store_t *self, ingest_item_t *items, uint32_t count,
+                           char (*added)[FC_MAX_TENANT + 1], int *added_count, int max_added)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        ingest_item_t *it = &items[i];
+        if (it->result != FC_OK || s_tenant_cached(self, it->ev.tenant))
+            continue;
+        bool seen = false;
+        for (int k = 0; k < *added_count && !seen; k++)
+            seen = strcmp(added[k], it->ev.tenant) == 0;
+        if (seen)
+            continue;
+        const char *params[1] = {it->ev.tenant};
+        PGresult *r;
+        if (self->register_tenants)
+            r = s_exec(self,
+                       "INSERT INTO tenants (tenant_id, name, auto_created) VALUES ($1, $1, true)"
+                       " ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id",
+                       1, params, NULL, NULL);
+        else
+            r = s_exec(self, "SELECT tenant_id FROM tenants WHERE tenant_id = $1", 1, params, NULL,
+                       NULL);
+        if (!s_ok(r)) {
+            fc_error(MODULE, "tenant check failed: %s", PQresultErrorMessage(r));
+            PQclear(r);
+            return -1;
+        }
+        bool exists = PQntuples(r) > 0;
+        PQclear(r);
+        if (self->register_tenants) {
+            if (exists)
+                fc_info(MODULE, "tenant '%s' registered with defaults (first event)",
+                        it->ev.tenant);
+            if (*added_count < max_added)
+                snprintf(added[(*added_count)++], FC_MAX_TENANT + 1, "%s", it->ev.tenant);
+        } else if (exists) {
+            s_tenant_remember(self, it->ev.tenant);
+        } else {
+            //  Every event of this unknown tenant in the group is refused.
+            for (uint32_t j = i; j < count; j++)
+                if (items[j].result == FC_OK && strcmp(items[j].ev.tenant, it->ev.tenant) == 0) {
+                    items[j].result = FC_E_TENANT;
+                    snprintf(items[j].field, sizeof items[j].field, "tenant");
+                    snprintf(items[j].reason, sizeof items[j].reason,
+                             "unknown tenant '%s' (ingest refuses unknown tenants)", it->ev.tenant);
+                }
+        }
+    }
+    return 0;
+}
+
+static const char *s_opt(const char *s)
+{
+    return *s ? s : NULL;
+}
+
+//  Applies a lifecycle or task event to the dimension tables. Returns 0, or -1 with
+//  the server's message in why.
+static int s_dimension(ingest_store_t *self, const ingest_item_t *it, char *why, size_t size)
+{
+    const fc_event_t *ev = &it->ev;
+    char ts[32], code[32], issue[32];
+    //  Timestamps go over as integer microseconds and are converted in SQL.
+    snprintf(ts, sizeof ts, "%" PRId64, ev->ts_us);
+    snprintf(code, sizeof code, "%" PRId64, ev->exit_code);
+    snprintf(issue, sizeof issue, "%" PRId64, ev->issue);
+#define TS "(timestamptz 'epoch' + $3::bigint * interval '1 microsecond')"
+    const char *sql = NULL;
+    const char *p[11] = {ev->tenant, NULL, ts};
+    int n = 3;
+    switch (ev->type) {
+    case FC_EV_AGENT_SPAWN:
+        sql = "INSERT INTO agents AS a (tenant_id, agent_id, agent_type, host, parent_agent,"
+              " task_id, spawned_at, last_seen_at)"
+              " VALUES ($1, $2, $4, $5, $6, $7, " TS ", " TS ")"
+              " ON CONFLICT (tenant_id, agent_id) DO UPDATE SET"
+              " agent_type = coalesce(EXCLUDED.agent_type, a.agent_type),"
+              " host = coalesce(EXCLUDED.host, a.host),"
+              " parent_agent = coalesce(EXCLUDED.parent_agent, a.parent_agent),"
+              " task_id = coalesce(EXCLUDED.task_id, a.task_id),"
+              " spawned_at = least(a.spawned_at, EXCLUDED.spawned_at),"
+              " last_seen_at = greatest(a.last_seen_at, EXCLUDED.last_seen_at)";
+        p[1] = ev->agent;
+        p[3] = s_opt(ev->agent_type);
+        p[4] = s_opt(ev->host);
+        p[5] = s_opt(ev->parent_agent);
+        p[6] = s_opt(ev->task);
+        n = 7;
+        break;
+    case FC_EV_AGENT_TERMINATE:
+        sql = "INSERT INTO agents AS a (tenant_id, agent_id, agent_type, terminated_at, exit_code,"
+              " terminate_reason, last_seen_at)"
+              " VALUES ($1, $2, $4, " TS ", $5::int, $6, " TS ")"
+              " ON CONFLICT (tenant_id, agent_id) DO UPDATE SET"
+              " agent_type = coalesce(a.agent_type, EXCLUDED.agent_type),"
+              " terminated_at = EXCLUDED.terminated_at, exit_code = EXCLUDED.exit_code,"
+              " terminate_reason = EXCLUDED.terminate_reason,"
+              " last_seen_at = greatest(a.last_seen_at, EXCLUDED.last_seen_at)";
+        p[1] = ev->agent;
+        p[3] = s_opt(ev->agent_type);
+        p[4] = ev->has_exit_code ? code : NULL;
+        p[5] = s_opt(ev->reason);
+        n = 6;
+        break;
+    case FC_EV_AGENT_REASSIGN:
+        sql = "WITH ag AS (INSERT INTO agents AS a (tenant_id, agent_id, task_id, last_seen_at)"
+              " VALUES ($1, $2, $4, " TS ") ON CONFLICT (tenant_id, agent_id) DO UPDATE SET"
+              " task_id = EXCLUDED.task_id RETURNING 1),"
+              " un AS (UPDATE task_agents SET unassigned_at = " TS
+              " WHERE tenant_id = $1 AND agent_id = $2 AND task_id = $5 AND unassigned_at IS NULL"
+              " RETURNING 1),"
+              " tk AS (INSERT INTO tasks (tenant_id, task_id, created_at, updated_at)"
+              " VALUES ($1, $4, " TS ", " TS ") ON CONFLICT DO NOTHING RETURNING 1)"
+              " INSERT INTO task_agents (tenant_id, task_id, agent_id, assigned_at)"
+              " VALUES ($1, $4, $2, " TS ") ON CONFLICT (tenant_id, task_id, agent_id)"
+              " DO UPDATE SET unassigned_at = NULL";
+        p[1] = ev->agent;
+        p[3] = ev->task;
+        p[4] = ev->from_task;
+        n = 5;
+        break;
+    case FC_EV_TASK_CREATED:
+    case FC_EV_TASK_UPDATED:
+    case FC_EV_TASK_COMPLETED: {
+        char labels[FC_MAX_LABELS * (FC_MAX_LABEL * 2 + 3) + 3];
+        size_t k = 0;
+        labels[k++] = '{';
+        for (int i = 0; i < ev->label_count; i++) {
+            if (i)
+                labels[k++] = ',';
+            labels[k++] = '"';
+            for (const char *c = ev->labels[i]; *c; c++) {
+                if (*c == '"' || *c == '\\')
+                    labels[k++] = '\\';
+                labels[k++] = *c;
+            }
+            labels[k++] = '"';
+        }
+        labels[k++] = '}';
+        labels[k] = 0;
+        sql = "INSERT INTO tasks AS t (tenant_id, task_id, title, task_type, priority, status,"
+              " labels, repo, issue, created_at, updated_at, completed_at)"
+              " VALUES ($1, $2, $4, $5, $6, $7, $8::text[], $9, $10::bigint,"
+              " CASE WHEN $11 = 'task.created' THEN " TS " END, " TS ","
+              " CASE WHEN $11 = 'task.completed' THEN " TS " END)"
+              " ON CONFLICT (tenant_id, task_id) DO UPDATE SET"
+              " title = coalesce(EXCLUDED.title, t.title),"
+              " task_type = coalesce(EXCLUDED.task_type, t.task_type),"
+              " priority = coalesce(EXCLUDED.priority, t.priority),"
+              " status = coalesce(EXCLUDED.status, t.status),"
+              " labels = coalesce(EXCLUDED.labels, t.labels),"
+              " repo = coalesce(EXCLUDED.repo, t.repo), issue = coalesce(EXCLUDED.issue, t.issue),"
+              " created_at = coalesce(least(t.created_at, EXCLUDED.created_at), t.created_at,"
+              " EXCLUDED.created_at),"
+              " updated_at = greatest(t.updated_at, EXCLUDED.updated_at),"
+              " completed_at = coalesce(EXCLUDED.completed_at, t.completed_at)";
+        p[1] = ev->task;
+        p[3] = s_opt(ev->title);
+        p[4] = s_opt(ev->task_type);
+        p[5] = s_opt(ev->priority);
+        p[6] = ev->type == FC_EV_TASK_COMPLETED && !*ev->status ? "completed" : s_opt(ev->status);
+        p[7] = ev->label_count ? labels : NULL;
+        p[8] = s_opt(ev->repo);
+        p[9] = ev->has_issue ? issue : NULL;
+        p[10] = fc_event_type_name(ev->type);
+        n = 11;
+        break;
+    }
+    case FC_EV_TASK_ASSIGNED:
+        sql = "WITH tk AS (INSERT INTO tasks (tenant_id, task_id, created_at, updated_at)"
+              " VALUES ($1, $2, " TS ", " TS ") ON CONFLICT DO NOTHING RETURNING 1),"
+              " ag AS (INSERT INTO agents AS a (tenant_id, agent_id, task_id, last_seen_at)"
+              " VALUES ($1, $4, $2, " TS ") ON CONFLICT (tenant_id, agent_id) DO UPDATE SET"
+              " task_id = EXCLUDED.task_id RETURNING 1)"
+              " INSERT INTO task_agents (tenant_id, task_id, agent_id, assigned_at)"
+              " VALUES ($1, $2, $4, " TS ") ON CONFLICT (tenant_id, task_id, agent_id)"
+              " DO UPDATE SET unassigned_at = NULL";
+        p[1] = ev->task;
+        p[3] = ev->agent;
+        n = 4;
+        break;
+    case FC_EV_TASK_UNASSIGNED:
+        sql = "UPDATE task_agents SET unassigned_at = " TS
+              " WHERE tenant_id = $1 AND task_id = $2 AND agent_id = $4";
+        p[1] = ev->task;
+        p[3] = ev->agent;
+        n = 4;
+        break;
+    default:
+        return 0;
+    }
+#undef TS
+    PGresult *r = s_exec(self, sql, n, p, NULL, NULL);
+    bool ok = s_ok(r);
+    if (!ok)
+        snprintf(why, size, "%s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+static int s_dead_letter(ingest_store_t *self, const ingest_item_t *it)
+{
+    const char *p[6] = {s_opt(it->ev.tenant), self->ingest_id, fc_code_name(it->result),
+                        s_opt(it->field),     it->reason,      (const char *)it->raw};
+    int len[6] = {0, 0, 0, 0, 0, (int)it->raw_size};
+    int fmt[6] = {0, 0, 0, 0, 0, 1};
+    if (!it->raw)
+        p[5] = "";
+    PGresult *r = s_exec(self,
+                         "INSERT INTO dead_letters (tenant_id, ingest_id, code, field, reason, raw)"
+                         " VALUES ($1, $2, $3, $4, $5, $6)",
+                         6, p, len, fmt);
+    bool ok = s_ok(r);
+    if (!ok)
+        fc_error(MODULE, "dead letter insert failed: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
+//  --- the write ------------------------------------------------------------------------
+
+//  Seqs: one per tenant present among the items still FC_OK (and per FC_MAX_BATCH
+//  events of it), in order of first appearance, continuing from last_seq. Returns the
+//  new last seq.
+static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+{
+    uint64_t seq = self->last_seq;
+    for (uint32_t i = 0; i < count; i++)
+        items[i].seq = 0;
+    for (uint32_t i = 0; i < count; i++) {
+        if (items[i].result != FC_OK || items[i].seq)
+            continue;
+        //  One stream message per seq, and a message holds at most FC_MAX_BATCH events.
+        seq++;
+        uint32_t n = 0;
+        for (uint32_t j = i; j < count && n < FC_MAX_BATCH; j++)
+            if (items[j].result == FC_OK && !items[j].seq &&
+                strcmp(items[j].ev.tenant, items[i].ev.tenant) == 0) {
+                items[j].seq = seq;
+                n++;
+            }
+    }
+    return seq;
+}
+
+//  Rejects an item Postgres refused; it goes to dead letters with the server's reason.
+static void s_reject(ingest_item_t *it, fc_code_t code, const char *why)
+{
+    it->result = code;
+    snprintf(it->field, sizeof it->field, "%s", "");
+    snprintf(it->reason, sizeof it->reason, "refused by the store: %s", why ? why : "?");
+    it->reason[strcspn(it->reason, "\n")] = 0;
+    fc_warn(MODULE, "event refused by postgres, sent to dead letters: %s", it->reason);
+}
+
+//  The item on the COPY line the error context names ("COPY events, line N").
+static ingest_item_t *s_copy_bad_row(ingest_item_t *items, uint32_t count, PGresult *r)
+{
+    const char *ctx = PQresultErrorField(r, PG_DIAG_CONTEXT);
+    const char *line = ctx ? strstr(ctx, "line ") : NULL;
+    if (!line)
+        return NULL;
+    long n = strtol(line + 5, NULL, 10);
+    for (uint32_t i = 0; i < count && n > 0; i++)
+        if (items[i].result == FC_OK && --n == 0)
+            return &items[i];
+    return NULL;
+}
+
+static ingest_store_rc_t s_retry(ingest_store_t *self)
+{
+    if (self->pg && PQstatus(self->pg) == CONNECTION_OK) {
+        s_drain(self);
+        PGresult *r = PQexec(self->pg, "ROLLBACK");
+        PQclear(r);
+    } else
+        s_disconnect(self);
+    return INGEST_STORE_RETRY;
+}
+
+ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+{
+    if (ingest_store_connect(self) != 0)
+        return INGEST_STORE_RETRY;
+    if (s_now_us() - self->catalog_loaded_us > CATALOG_RELOAD_US && s_load_catalog(self) != 0)
+        return s_retry(self);
+    //  A previous failed attempt may have marked duplicates: start from the input state.
+    for (uint32_t i = 0; i < count; i++)
+        if (items[i].result == FC_DUPLICATE)
+            items[i].result = FC_OK;
+    for (uint32_t i = 0; i < count; i++)
+        if (items[i].result == FC_OK)
+            s_price(self, &items[i]);
+    if (s_dedup_group(self, items, count) != 0)
+        return INGEST_STORE_RETRY;
+    if (s_ensure_partitions(self, items, count) != 0)
+        return s_retry(self);
+
+    char added[64][FC_MAX_TENANT + 1];
+    int added_count = 0;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        added_count = 0;
+        if (!s_command(self, "BEGIN"))
+            return s_retry(self);
+        if (s_check_tenants(self, items, count, added, &added_count, 64) != 0)
+            return s_retry(self);
+        uint64_t last = s_assign_seqs(self, items, count);
+        PGresult *r = s_copy_items(self, items, count);
+        bool copied = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (!copied) {
+            //  A unique violation means some events were stored before (a resend): find
+            //  them and copy the rest. Any other error with the connection still up is
+            //  a row Postgres refuses: that row goes to dead letters, the rest go on.
+            bool dup = s_is_unique_violation(r);
+            ingest_item_t *bad = dup ? NULL : s_copy_bad_row(items, count, r);
+            if (PQstatus(self->pg) != CONNECTION_OK || (!dup && !bad)) {
+                fc_error(MODULE, "COPY failed: %s", PQresultErrorMessage(r));
+                PQclear(r);
+                return s_retry(self);
+            }
+            if (bad)
+                s_reject(bad, FC_E_RANGE, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+            PQclear(r);
+            s_drain(self);
+            s_command(self, "ROLLBACK");
+            if (dup && s_mark_existing(self, items, count) < 0)
+                return s_retry(self);
+            continue;
+        }
+        PQclear(r);
+        s_drain(self);
+        bool restart = false;
+        for (uint32_t i = 0; i < count && !restart; i++) {
+            char why[256];
+            if (items[i].result == FC_OK && s_dimension(self, &items[i], why, sizeof why) != 0) {
+                if (PQstatus(self->pg) != CONNECTION_OK)
+                    return s_retry(self);
+                s_reject(&items[i], FC_E_RANGE, why);
+                restart = true;
+            } else if (items[i].result >= FC_E_MALFORMED && s_dead_letter(self, &items[i]) != 0)
+                return s_retry(self);
+        }
+        if (restart) {
+            s_command(self, "ROLLBACK");
+            continue;
+        }
+        if (!s_command(self, "COMMIT"))
+            return s_retry(self);
+        self->last_seq = last;
+        for (int k = 0; k < added_count; k++)
+            s_tenant_remember(self, added[k]);
+        return INGEST_STORE_OK;
+    }
+    return s_retry(self);
+}
