@@ -5,5 +5,6 @@
 
 int cmd_migrate(int argc, char **argv);
 int cmd_retention(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 #endif

@@ -14,6 +14,7 @@ typedef struct {
 static const s_command_t s_commands[] = {
     {"migrate", cmd_migrate, "apply database migrations (idempotent)"},
     {"retention", cmd_retention, "drop (and archive) raw events older than --keep-days"},
+    {"bench", cmd_bench, "load generators for scripts/bench.sh (ingest, insert)"},
 };
 
 static void s_usage(void)

@@ -75,15 +75,22 @@ static int s_apply(PGconn *conn, const fc_migration_t *m, const char *checksum)
     return fc_pg_exec(conn, MODULE, "commit", "COMMIT");
 }
 
-//  Reads schema_migrations into *applied (ordered by version). Returns the row count
-//  or -1.
+//  Reads schema_migrations into *applied (ordered by version); a missing table (only
+//  possible in a dry run) reads as empty. Returns the row count or -1.
 static int s_load_applied(PGconn *conn, s_applied_t **applied)
 {
     *applied = NULL;
     PGresult *res = fc_pg_query(conn, MODULE, "read schema_migrations",
-                                "SELECT version, name, checksum FROM schema_migrations"
-                                " ORDER BY version",
-                                0, NULL);
+                                "SELECT to_regclass('schema_migrations') IS NOT NULL", 0, NULL);
+    if (!res)
+        return -1;
+    bool exists = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    if (!exists)
+        return 0;
+    res = fc_pg_query(conn, MODULE, "read schema_migrations",
+                      "SELECT version, name, checksum FROM schema_migrations ORDER BY version", 0,
+                      NULL);
     if (!res)
         return -1;
     int n = PQntuples(res);
@@ -122,12 +129,12 @@ static const s_applied_t *s_find(const s_applied_t *applied, int n, int version)
 static int s_run_locked(PGconn *conn, const fc_migration_t *list, size_t count, bool dry_run,
                         fc_migrate_fn *on_migration, void *arg, fc_migrate_result_t *result)
 {
-    if (fc_pg_exec(conn, MODULE, "create schema_migrations",
-                   "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                   " version int PRIMARY KEY,"
-                   " name text NOT NULL,"
-                   " checksum text NOT NULL,"
-                   " applied_at timestamptz NOT NULL DEFAULT now())"))
+    if (!dry_run && fc_pg_exec(conn, MODULE, "create schema_migrations",
+                               "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                               " version int PRIMARY KEY,"
+                               " name text NOT NULL,"
+                               " checksum text NOT NULL,"
+                               " applied_at timestamptz NOT NULL DEFAULT now())"))
         return -1;
     s_applied_t *applied;
     int napplied = s_load_applied(conn, &applied);

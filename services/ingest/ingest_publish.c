@@ -77,30 +77,50 @@ void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, ui
             lo = items[i].seq < lo ? items[i].seq : lo;
             hi = items[i].seq > hi ? items[i].seq : hi;
         }
-    //  Seqs of one commit are consecutive and few (one per tenant and FC_MAX_BATCH
-    //  events), so a pass per seq is cheap and keeps them in order on the wire.
-    for (uint64_t seq = lo; seq <= hi && lo != UINT64_MAX; seq++) {
-        size_t n = 0;
-        const char *tenant = NULL;
-        for (uint32_t i = 0; i < count && n < FC_MAX_BATCH; i++)
-            if (items[i].result == FC_OK && items[i].seq == seq) {
-                tenant = items[i].ev.tenant;
-                s_stored(&self->scratch[n++], &items[i]);
-            }
-        if (!n)
+    if (lo == UINT64_MAX)
+        return;
+    //  Seqs of one commit are consecutive: a counting sort by seq gives each message
+    //  its events in one pass, and the messages go out in seq order.
+    size_t nseq = (size_t)(hi - lo + 1);
+    uint32_t *start = calloc(nseq + 1, sizeof *start);
+    uint32_t *order = malloc((count ? count : 1) * sizeof *order);
+    if (!start || !order) {
+        fc_error(MODULE, "out of memory publishing %u events", count);
+        free(start);
+        free(order);
+        return;
+    }
+    for (uint32_t i = 0; i < count; i++)
+        if (items[i].result == FC_OK)
+            start[items[i].seq - lo + 1]++;
+    for (size_t k = 1; k <= nseq; k++)
+        start[k] += start[k - 1];
+    uint32_t *fill = calloc(nseq, sizeof *fill);
+    for (uint32_t i = 0; fill && i < count; i++)
+        if (items[i].result == FC_OK) {
+            size_t k = (size_t)(items[i].seq - lo);
+            order[start[k] + fill[k]++] = i;
+        }
+    for (size_t k = 0; fill && k < nseq; k++) {
+        size_t n = start[k + 1] - start[k];
+        if (!n || n > FC_MAX_BATCH)
             continue;
+        const char *tenant = items[order[start[k]]].ev.tenant;
+        for (size_t j = 0; j < n; j++)
+            s_stored(&self->scratch[j], &items[order[start[k] + j]]);
         char topic[FC_MAX_TOPIC + 1];
         size_t size;
-        uint8_t *body = fc_stream_encode(self->ingest_id, seq, tenant, self->scratch, n, &size);
-        if (fc_stream_topic(topic, sizeof topic, tenant) < 0 || !body) {
+        uint8_t *body = fc_stream_encode(self->ingest_id, lo + k, tenant, self->scratch, n, &size);
+        if (fc_stream_topic(topic, sizeof topic, tenant) < 0 || !body)
             fc_error(MODULE, "cannot encode stream message seq %llu (%zu events)",
-                     (unsigned long long)seq, n);
-            free(body);
-            continue;
-        }
-        s_send(self, topic, body, size);
+                     (unsigned long long)(lo + k), n);
+        else
+            s_send(self, topic, body, size);
         free(body);
     }
+    free(fill);
+    free(start);
+    free(order);
 }
 
 void ingest_publish_heartbeat(ingest_publish_t *self, uint64_t last_seq)

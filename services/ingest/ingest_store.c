@@ -846,6 +846,25 @@ static int s_dead_letter(ingest_store_t *self, const ingest_item_t *it)
     return ok ? 0 : -1;
 }
 
+//  Records the instance's last seq in the data transaction, so a restart continues
+//  after exactly what was committed.
+static int s_save_seq(ingest_store_t *self, uint64_t last)
+{
+    char seq[24];
+    snprintf(seq, sizeof seq, "%" PRIu64, last);
+    const char *p[2] = {self->ingest_id, seq};
+    PGresult *r = s_exec(self,
+                         "INSERT INTO ingest_state (ingest_id, last_seq) VALUES ($1, $2)"
+                         " ON CONFLICT (ingest_id) DO UPDATE SET last_seq = EXCLUDED.last_seq,"
+                         " updated_at = now()",
+                         2, p, NULL, NULL);
+    bool ok = s_ok(r);
+    if (!ok)
+        fc_error(MODULE, "cannot save seq: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    return ok ? 0 : -1;
+}
+
 //  --- the write ------------------------------------------------------------------------
 
 //  Seqs: one per tenant present among the items still FC_OK (and per FC_MAX_BATCH
@@ -853,21 +872,40 @@ static int s_dead_letter(ingest_store_t *self, const ingest_item_t *it)
 //  new last seq.
 static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32_t count)
 {
+    //  A small open-addressing table maps each tenant of the group to its current seq
+    //  and how many events that seq holds, so assignment is one pass over the items.
+    enum { SLOTS = 1024 };
+    struct {
+        const char *tenant;
+        uint64_t seq;
+        uint32_t n;
+    } slot[SLOTS];
+    memset(slot, 0, sizeof slot);
     uint64_t seq = self->last_seq;
-    for (uint32_t i = 0; i < count; i++)
-        items[i].seq = 0;
     for (uint32_t i = 0; i < count; i++) {
-        if (items[i].result != FC_OK || items[i].seq)
+        items[i].seq = 0;
+        if (items[i].result != FC_OK)
             continue;
+        const char *t = items[i].ev.tenant;
+        uint32_t h = 2166136261u;
+        for (const char *c = t; *c; c++)
+            h = (h ^ (uint8_t)*c) * 16777619u;
+        size_t k = h & (SLOTS - 1), probes = 0;
+        while (slot[k].tenant && strcmp(slot[k].tenant, t) != 0 && probes++ < SLOTS)
+            k = (k + 1) & (SLOTS - 1);
+        if (probes >= SLOTS) {
+            //  More tenants in one group than slots: give this event a seq of its own.
+            items[i].seq = ++seq;
+            continue;
+        }
         //  One stream message per seq, and a message holds at most FC_MAX_BATCH events.
-        seq++;
-        uint32_t n = 0;
-        for (uint32_t j = i; j < count && n < FC_MAX_BATCH; j++)
-            if (items[j].result == FC_OK && !items[j].seq &&
-                strcmp(items[j].ev.tenant, items[i].ev.tenant) == 0) {
-                items[j].seq = seq;
-                n++;
-            }
+        if (!slot[k].tenant || slot[k].n >= FC_MAX_BATCH) {
+            slot[k].tenant = t;
+            slot[k].seq = ++seq;
+            slot[k].n = 0;
+        }
+        items[i].seq = slot[k].seq;
+        slot[k].n++;
     }
     return seq;
 }
@@ -973,6 +1011,8 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
             s_command(self, "ROLLBACK");
             continue;
         }
+        if (last > self->last_seq && s_save_seq(self, last) != 0)
+            return s_retry(self);
         if (!s_command(self, "COMMIT"))
             return s_retry(self);
         self->last_seq = last;

@@ -1,0 +1,267 @@
+/*  fleetcost bench: load generators for the benchmark (scripts/bench.sh).
+
+    bench ingest  many simulated agents (one DEALER each) send pre-encoded batches of
+                  usage events to ingest, keep a window in flight, and time every
+                  batch from send to ack. With --rate the batches leave on a fixed
+                  schedule (open loop), so latency is measured at an offered load
+                  rather than at whatever the server allows.
+    bench insert  the naive baseline: one INSERT per event through libpq, autocommit.
+
+    Both print one line of key=value results for bench.sh to collect. */
+#include <czmq.h>
+#include <inttypes.h>
+#include <libpq-fe.h>
+#include <math.h>
+
+#include "commands.h"
+#include "fc_config.h"
+#include "fc_log.h"
+#include "fc_proto.h"
+#include "fc_signal.h"
+
+static const fc_option_t s_options[] = {
+    {"endpoint", FC_OPT_STR, "tcp://127.0.0.1:7601", 0, 0, false, "ingest endpoint"},
+    {"events", FC_OPT_INT, "200000", 1, 100000000, false, "events to send"},
+    {"agents", FC_OPT_INT, "16", 1, 1024, false, "simulated agents (one socket each)"},
+    {"batch", FC_OPT_INT, "500", 1, FC_MAX_BATCH, false, "events per batch"},
+    {"window", FC_OPT_INT, "8", 1, 1024, false, "unacked batches per agent"},
+    {"rate", FC_OPT_INT, "0", 0, 10000000, false, "offered events/s (0: as fast as acked)"},
+    {"tenants", FC_OPT_INT, "20", 1, 100000, false, "tenants the events spread over"},
+    {"timeout-ms", FC_OPT_INT, "60000", 100, 3600000, false, "give up after this long"},
+    FC_OPT_END};
+
+typedef struct {
+    zframe_t *frame;
+    int64_t sent_us;
+    int events;
+} s_batch_t;
+
+static int64_t s_now_us(void)
+{
+    return zclock_usecs();
+}
+
+static void s_event(fc_event_t *ev, uint64_t n, int tenants, int agents)
+{
+    static const char *models[] = {"claude-sonnet-4-5-20250929", "claude-opus-4-1",
+                                   "claude-haiku-4-5", "claude-sonnet-4-6"};
+    fc_event_init(ev);
+    fc_event_id_new(ev->id);
+    ev->ts_us = (int64_t)time(NULL) * 1000000 + (int64_t)(n % 1000000);
+    ev->type = FC_EV_USAGE;
+    snprintf(ev->tenant, sizeof ev->tenant, "bench-%03d", (int)(n % (uint64_t)tenants));
+    snprintf(ev->agent, sizeof ev->agent, "agent-%d", (int)(n % (uint64_t)(agents * 8)));
+    snprintf(ev->agent_type, sizeof ev->agent_type, "%s", n % 3 ? "coder" : "reviewer");
+    snprintf(ev->model, sizeof ev->model, "%s", models[n % 4]);
+    snprintf(ev->session, sizeof ev->session, "s-%d", (int)(n % 97));
+    ev->input_tokens = (int64_t)(100 + n % 4000);
+    ev->output_tokens = (int64_t)(20 + n % 900);
+    ev->cache_read_tokens = (int64_t)(n % 30000);
+    ev->cache_write_5m_tokens = (int64_t)(n % 2000);
+}
+
+static int s_cmp_i64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double s_pct(int64_t *v, size_t n, double p)
+{
+    if (!n)
+        return 0;
+    size_t i = (size_t)ceil(p * (double)n) - 1;
+    return v[i < n ? i : n - 1] / 1000.0;
+}
+
+static int s_bench_ingest(fc_config_t *cfg)
+{
+    int64_t total = fc_config_int(cfg, "events");
+    int agents = (int)fc_config_int(cfg, "agents");
+    int per_batch = (int)fc_config_int(cfg, "batch");
+    int window = (int)fc_config_int(cfg, "window");
+    int64_t rate = fc_config_int(cfg, "rate");
+    int tenants = (int)fc_config_int(cfg, "tenants");
+    int64_t nbatches = (total + per_batch - 1) / per_batch;
+
+    //  Encode every batch before the clock starts: the generator should cost the
+    //  machine as little as possible while ingest is measured.
+    s_batch_t *batches = calloc((size_t)nbatches, sizeof *batches);
+    int64_t *lat = calloc((size_t)nbatches, sizeof *lat);
+    if (!batches || !lat)
+        return 1;
+    fc_event_t ev;
+    uint8_t buf[FC_MAX_EVENT_BYTES];
+    fc_proto_error_t err;
+    uint64_t n = 0;
+    for (int64_t b = 0; b < nbatches; b++) {
+        fc_batch_writer_t *w = fc_batch_writer_new((uint64_t)b + 1);
+        int k = 0;
+        for (; k < per_batch && (int64_t)n < total; k++, n++) {
+            s_event(&ev, n, tenants, agents);
+            int len = fc_event_encode(&ev, buf, sizeof buf, &err);
+            if (len < 0 || fc_batch_writer_add(w, buf, (size_t)len) != 0) {
+                fprintf(stderr, "bench: cannot encode: %s %s\n", err.field, err.reason);
+                return 1;
+            }
+        }
+        size_t size;
+        uint8_t *data = fc_batch_writer_finish(w, &size);
+        fc_batch_writer_destroy(&w);
+        batches[b].frame = zframe_new(data, size);
+        batches[b].events = k;
+        free(data);
+    }
+
+    zsock_t **socks = calloc((size_t)agents, sizeof *socks);
+    int *inflight = calloc((size_t)agents, sizeof *inflight);
+    zmq_pollitem_t *items = calloc((size_t)agents, sizeof *items);
+    for (int a = 0; a < agents; a++) {
+        socks[a] = zsock_new(ZMQ_DEALER);
+        zsock_set_linger(socks[a], 0);
+        zsock_set_sndhwm(socks[a], 0);
+        zsock_set_rcvhwm(socks[a], 0);
+        zsock_connect(socks[a], "%s", fc_config_str(cfg, "endpoint"));
+        items[a].socket = zsock_resolve(socks[a]);
+        items[a].events = ZMQ_POLLIN;
+    }
+    int64_t next = 0, acked_batches = 0, acked_events = 0, rejected = 0, nlat = 0;
+    int64_t start = s_now_us();
+    int64_t deadline = start + fc_config_int(cfg, "timeout-ms") * 1000;
+    int rr = 0;
+    fc_ack_t ack;
+    while (acked_batches < nbatches && !fc_signal_stopping() && s_now_us() < deadline) {
+        int64_t now = s_now_us();
+        //  Send what is due: with a rate, batch b leaves at start + b*per_batch/rate.
+        for (int tries = 0; next < nbatches && tries < agents; tries++) {
+            if (rate > 0 && start + next * per_batch * 1000000 / rate > now)
+                break;
+            int a = rr++ % agents;
+            if (inflight[a] >= window)
+                continue;
+            zframe_t *f = zframe_dup(batches[next].frame);
+            //  Open loop: latency counts from when the batch was due, so a generator
+            //  that falls behind does not hide the wait (coordinated omission).
+            batches[next].sent_us =
+                rate > 0 ? start + next * per_batch * 1000000 / rate : s_now_us();
+            zframe_send(&f, socks[a], ZFRAME_DONTWAIT);
+            inflight[a]++;
+            next++;
+            tries = -1;
+        }
+        long timeout = 10;
+        if (rate > 0 && next < nbatches) {
+            int64_t due = start + next * per_batch * 1000000 / rate - s_now_us();
+            timeout = due > 0 ? (long)(due / 1000) : 0;
+        }
+        if (zmq_poll(items, agents, timeout) <= 0)
+            continue;
+        for (int a = 0; a < agents; a++) {
+            while (zsock_events(socks[a]) & ZMQ_POLLIN) {
+                zframe_t *r = zframe_recv(socks[a]);
+                if (!r)
+                    break;
+                if (fc_ack_decode(zframe_data(r), zframe_size(r), &ack, &err) == FC_OK &&
+                    ack.batch_id >= 1 && (int64_t)ack.batch_id <= nbatches) {
+                    s_batch_t *b = &batches[ack.batch_id - 1];
+                    lat[nlat++] = s_now_us() - b->sent_us;
+                    acked_batches++;
+                    acked_events += b->events;
+                    for (uint32_t i = 0; i < ack.count; i++)
+                        rejected += ack.results[i].code >= FC_E_MALFORMED;
+                    inflight[a]--;
+                    fc_ack_clear(&ack);
+                }
+                zframe_destroy(&r);
+            }
+        }
+    }
+    double secs = (s_now_us() - start) / 1e6;
+    qsort(lat, (size_t)nlat, sizeof *lat, s_cmp_i64);
+    printf("bench=ingest events=%" PRId64 " acked=%" PRId64 " rejected=%" PRId64
+           " seconds=%.3f events_per_s=%.0f offered_per_s=%" PRId64
+           " ack_ms_p50=%.2f ack_ms_p99=%.2f ack_ms_p999=%.2f ack_ms_max=%.2f\n",
+           total, acked_events, rejected, secs, acked_events / secs, rate,
+           s_pct(lat, (size_t)nlat, 0.50), s_pct(lat, (size_t)nlat, 0.99),
+           s_pct(lat, (size_t)nlat, 0.999), s_pct(lat, (size_t)nlat, 1.0));
+    for (int a = 0; a < agents; a++)
+        zsock_destroy(&socks[a]);
+    for (int64_t b = 0; b < nbatches; b++)
+        zframe_destroy(&batches[b].frame);
+    free(socks);
+    free(inflight);
+    free(items);
+    free(batches);
+    free(lat);
+    return acked_batches == nbatches ? 0 : 1;
+}
+
+//  The naive baseline: what a first implementation would do, one round trip and one
+//  commit per event.
+static int s_bench_insert(fc_config_t *cfg)
+{
+    PGconn *pg = PQconnectdb(fc_config_str(cfg, "pg-url"));
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "bench: %s", PQerrorMessage(pg));
+        PQfinish(pg);
+        return 1;
+    }
+    int64_t total = fc_config_int(cfg, "events");
+    int tenants = (int)fc_config_int(cfg, "tenants");
+    fc_event_t ev;
+    int64_t start = s_now_us(), done = 0;
+    for (int64_t i = 0; i < total && !fc_signal_stopping(); i++) {
+        s_event(&ev, (uint64_t)i, tenants, 16);
+        char id[37], ts[32], in[24], out[24], cr[24], cw[24];
+        fc_uuid_format(ev.id, id);
+        snprintf(ts, sizeof ts, "%" PRId64, ev.ts_us);
+        snprintf(in, sizeof in, "%" PRId64, ev.input_tokens);
+        snprintf(out, sizeof out, "%" PRId64, ev.output_tokens);
+        snprintf(cr, sizeof cr, "%" PRId64, ev.cache_read_tokens);
+        snprintf(cw, sizeof cw, "%" PRId64, ev.cache_write_5m_tokens);
+        const char *p[10] = {id, ts, ev.tenant, ev.agent, ev.agent_type, ev.model, in, out, cr, cw};
+        PGresult *r = PQexecParams(
+            pg,
+            "INSERT INTO events (event_id, event_time, tenant_id, event_type, agent_id,"
+            " agent_type, model, input_tokens, output_tokens, cache_read_tokens,"
+            " cache_write_5m_tokens, ingest_id, seq) VALUES ($1,"
+            " timestamptz 'epoch' + $2::bigint * interval '1 microsecond', $3, 'usage', $4, $5,"
+            " $6, $7, $8, $9, $10, 'bench-insert', 0) ON CONFLICT DO NOTHING",
+            10, NULL, p, NULL, NULL, 0);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            fprintf(stderr, "bench: %s", PQresultErrorMessage(r));
+            PQclear(r);
+            break;
+        }
+        PQclear(r);
+        done++;
+    }
+    double secs = (s_now_us() - start) / 1e6;
+    printf("bench=insert events=%" PRId64 " seconds=%.3f events_per_s=%.0f\n", done, secs,
+           done / secs);
+    PQfinish(pg);
+    return done == total ? 0 : 1;
+}
+
+int cmd_bench(int argc, char **argv)
+{
+    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
+    fc_config_t *cfg =
+        fc_config_new("fleetcost bench", "load generators: bench ingest|insert", tables);
+    int rc = fc_config_parse(cfg, argc, argv);
+    if (rc != 0) {
+        fc_config_destroy(&cfg);
+        return rc > 0 ? 0 : 2;
+    }
+    const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "";
+    if (streq(what, "ingest"))
+        rc = s_bench_ingest(cfg);
+    else if (streq(what, "insert"))
+        rc = s_bench_insert(cfg);
+    else {
+        fprintf(stderr, "fleetcost bench: say what to bench: ingest | insert\n");
+        rc = 2;
+    }
+    fc_config_destroy(&cfg);
+    return rc;
+}
