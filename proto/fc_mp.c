@@ -216,6 +216,12 @@ bool fc_mp_utf8_valid(const uint8_t *s, size_t len)
 {
     size_t i = 0;
     while (i < len) {
+        //  fast path: eight ASCII bytes at a time
+        uint64_t word;
+        if (len - i >= 8 && (memcpy(&word, s + i, 8), (word & UINT64_C(0x8080808080808080)) == 0)) {
+            i += 8;
+            continue;
+        }
         uint8_t c = s[i];
         if (c < 0x80) {
             i++;
@@ -251,8 +257,8 @@ bool fc_mp_name_valid(const char *s, size_t max)
     size_t i = 0;
     for (; s[i]; i++) {
         char c = s[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-                  (i > 0 && (c == '_' || c == '-'));
+        bool ok =
+            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
         if (!ok || i >= max)
             return false;
     }
@@ -265,8 +271,8 @@ fc_code_t fc_mp_copy_str(const fc_mp_item_t *item, char *dst, size_t cap, const 
     if (item->type != FC_MP_STR)
         return fc_mp_error(err, FC_E_TYPE, field, "expected a string");
     if (item->len > cap)
-        return fc_mp_error(err, FC_E_TOO_LARGE, field, "string of %u bytes, limit %zu",
-                           item->len, cap);
+        return fc_mp_error(err, FC_E_TOO_LARGE, field, "string of %u bytes, limit %zu", item->len,
+                           cap);
     if (memchr(item->ptr, 0, item->len))
         return fc_mp_error(err, FC_E_RANGE, field, "string contains a NUL byte");
     memcpy(dst, item->ptr, item->len);
@@ -326,24 +332,48 @@ uint8_t *fc_mp_dynbuf_release(fc_mp_dynbuf_t *db, size_t *size)
 //  ---------------------------------------------------------------------------------
 //  Field tables
 
-
-
 typedef char s_label_t[FC_MAX_LABEL + 1];
 
-#define AT(obj, off, T) ((T *)((char *)(obj) + (off)))
+#define AT(obj, off, T)  ((T *)((char *)(obj) + (off)))
 #define CAT(obj, off, T) ((const T *)((const char *)(obj) + (off)))
 
-static const fc_mp_field_t *s_find(const fc_mp_field_t *fields, size_t n, const fc_mp_item_t *key)
+//  Look a key up, starting at *hint: encoders write keys in table order, so the next
+//  key is usually the next field and the scan ends at once.
+static const fc_mp_field_t *s_find(const fc_mp_field_t *fields, size_t n, const fc_mp_item_t *key,
+                                   size_t *hint)
 {
-    for (size_t i = 0; i < n; i++)
-        if (fields[i].klen == key->len && memcmp(fields[i].key, key->ptr, key->len) == 0)
+    if (key->len == 0)
+        return NULL;
+    for (size_t k = 0; k < n; k++) {
+        size_t i = *hint + k < n ? *hint + k : *hint + k - n;
+        if (fields[i].klen == key->len && fields[i].key[0] == (char)key->ptr[0] &&
+            memcmp(fields[i].key, key->ptr, key->len) == 0) {
+            *hint = i + 1 < n ? i + 1 : 0;
             return &fields[i];
+        }
+    }
     return NULL;
 }
 
 static fc_code_t s_truncated(fc_proto_error_t *err, const char *field)
 {
     return fc_mp_error(err, FC_E_MALFORMED, field, "truncated or invalid msgpack");
+}
+
+//  Error field names are built only on failure: "labels[3]", "attrs.team".
+static fc_code_t s_index_field(fc_proto_error_t *err, const char *name, int index, fc_code_t rc)
+{
+    if (err)
+        snprintf(err->field, sizeof err->field, "%s[%d]", name, index);
+    return rc;
+}
+
+static fc_code_t s_attr_field(fc_proto_error_t *err, const char *name, const char *key,
+                              fc_code_t rc)
+{
+    if (err)
+        snprintf(err->field, sizeof err->field, "%s.%.32s", name, key);
+    return rc;
 }
 
 static fc_code_t s_decode_labels(const fc_mp_field_t *f, fc_mp_reader_t *r, const fc_mp_item_t *val,
@@ -356,14 +386,12 @@ static fc_code_t s_decode_labels(const fc_mp_field_t *f, fc_mp_reader_t *r, cons
                            FC_MAX_LABELS);
     s_label_t *labels = AT(obj, f->off, s_label_t);
     for (uint32_t i = 0; i < val->len; i++) {
-        char name[24];
-        snprintf(name, sizeof name, "%s[%u]", f->name, i);
         fc_mp_item_t item;
-        if (fc_mp_next(r, &item))
-            return s_truncated(err, name);
-        fc_code_t rc = fc_mp_copy_str(&item, labels[i], FC_MAX_LABEL, name, err);
+        fc_code_t rc = fc_mp_next(r, &item)
+                           ? s_truncated(err, "")
+                           : fc_mp_copy_str(&item, labels[i], FC_MAX_LABEL, "", err);
         if (rc)
-            return rc;
+            return s_index_field(err, f->name, (int)i, rc);
     }
     *AT(obj, f->has_off, int) = (int)val->len;
     return FC_OK;
@@ -385,13 +413,12 @@ static fc_code_t s_decode_attrs(const fc_mp_field_t *f, fc_mp_reader_t *r, const
         fc_code_t rc = fc_mp_copy_str(&k, attrs[i].key, FC_MAX_ATTR_KEY, f->name, err);
         if (rc)
             return rc;
-        char name[48];
-        snprintf(name, sizeof name, "%s.%s", f->name, attrs[i].key);
         if (fc_mp_next(r, &v))
-            return s_truncated(err, name);
-        rc = fc_mp_copy_str(&v, attrs[i].value, FC_MAX_ATTR_VALUE, name, err);
+            rc = s_truncated(err, "");
+        else
+            rc = fc_mp_copy_str(&v, attrs[i].value, FC_MAX_ATTR_VALUE, "", err);
         if (rc)
-            return rc;
+            return s_attr_field(err, f->name, attrs[i].key, rc);
     }
     *AT(obj, f->has_off, int) = (int)val->len;
     return FC_OK;
@@ -471,7 +498,7 @@ fc_code_t fc_mp_decode_fields(fc_mp_reader_t *r, const fc_mp_item_t *map,
                            FC_MAX_KEYS);
     //  Unknown keys are kept (as pointers into the input) only to reject duplicates.
     fc_mp_item_t unknown[FC_MAX_KEYS];
-    size_t unknown_count = 0;
+    size_t unknown_count = 0, hint = 0;
     *seen = 0;
     for (uint32_t i = 0; i < map->len; i++) {
         fc_mp_item_t key, val;
@@ -479,7 +506,7 @@ fc_code_t fc_mp_decode_fields(fc_mp_reader_t *r, const fc_mp_item_t *map,
             return s_truncated(err, "");
         if (key.type != FC_MP_STR)
             return fc_mp_error(err, FC_E_TYPE, "", "map key %u is not a string", i);
-        const fc_mp_field_t *f = s_find(fields, n, &key);
+        const fc_mp_field_t *f = s_find(fields, n, &key, &hint);
         const char *name = f ? f->name : "";
         if (fc_mp_next(r, &val))
             return s_truncated(err, name);
@@ -522,6 +549,8 @@ static bool s_attr_key_valid(const char *s)
 //  A bounded string field: NUL within cap + 1 bytes, valid UTF-8.
 static fc_code_t s_check_str(const char *s, size_t cap, const char *name, fc_proto_error_t *err)
 {
+    if (!s[0])
+        return FC_OK;
     size_t len = strnlen(s, cap + 1);
     if (len > cap)
         return fc_mp_error(err, FC_E_TOO_LARGE, name, "string over %zu bytes", cap);
@@ -542,15 +571,14 @@ static fc_code_t s_check_field(const fc_mp_field_t *f, const void *obj, fc_proto
         int64_t v = *CAT(obj, f->off, int64_t);
         if (has && (v < f->min || v > f->max))
             return fc_mp_error(err, FC_E_RANGE, f->name,
-                               "%" PRId64 " outside [%" PRId64 ", %" PRId64 "]", v, f->min,
-                               f->max);
+                               "%" PRId64 " outside [%" PRId64 ", %" PRId64 "]", v, f->min, f->max);
         return FC_OK;
     }
     case FC_F_DBL: {
         double v = *CAT(obj, f->off, double);
         if (has && !(isfinite(v) && v >= (double)f->min && v <= (double)f->max))
-            return fc_mp_error(err, FC_E_RANGE, f->name, "%g outside [%" PRId64 ", %" PRId64 "]",
-                               v, f->min, f->max);
+            return fc_mp_error(err, FC_E_RANGE, f->name, "%g outside [%" PRId64 ", %" PRId64 "]", v,
+                               f->min, f->max);
         return FC_OK;
     }
     case FC_F_BOOL:
@@ -569,13 +597,10 @@ static fc_code_t s_check_field(const fc_mp_field_t *f, const void *obj, fc_proto
                                FC_MAX_LABELS);
         const s_label_t *labels = CAT(obj, f->off, s_label_t);
         for (int i = 0; i < count; i++) {
-            char name[24];
-            snprintf(name, sizeof name, "%s[%d]", f->name, i);
-            fc_code_t rc = s_check_str(labels[i], FC_MAX_LABEL, name, err);
+            fc_code_t rc = labels[i][0] ? s_check_str(labels[i], FC_MAX_LABEL, "", err)
+                                        : fc_mp_error(err, FC_E_RANGE, "", "empty label");
             if (rc)
-                return rc;
-            if (!labels[i][0])
-                return fc_mp_error(err, FC_E_RANGE, name, "empty label");
+                return s_index_field(err, f->name, i, rc);
         }
         return FC_OK;
     }
@@ -589,18 +614,16 @@ static fc_code_t s_check_field(const fc_mp_field_t *f, const void *obj, fc_proto
             fc_code_t rc = s_check_str(attrs[i].key, FC_MAX_ATTR_KEY, f->name, err);
             if (rc)
                 return rc;
-            char name[48];
-            snprintf(name, sizeof name, "%s.%s", f->name, attrs[i].key);
             if (!s_attr_key_valid(attrs[i].key))
-                return fc_mp_error(err, FC_E_RANGE, name,
-                                   "attribute key must match [A-Za-z0-9_.-]{1,%d}",
-                                   FC_MAX_ATTR_KEY);
-            rc = s_check_str(attrs[i].value, FC_MAX_ATTR_VALUE, name, err);
-            if (rc)
-                return rc;
-            for (int k = 0; k < i; k++)
+                rc = fc_mp_error(err, FC_E_RANGE, "",
+                                 "attribute key must match [A-Za-z0-9_.-]{1,%d}", FC_MAX_ATTR_KEY);
+            else
+                rc = s_check_str(attrs[i].value, FC_MAX_ATTR_VALUE, "", err);
+            for (int k = 0; rc == FC_OK && k < i; k++)
                 if (strcmp(attrs[k].key, attrs[i].key) == 0)
-                    return fc_mp_error(err, FC_E_MALFORMED, name, "duplicate attribute key");
+                    rc = fc_mp_error(err, FC_E_MALFORMED, "", "duplicate attribute key");
+            if (rc)
+                return s_attr_field(err, f->name, attrs[i].key, rc);
         }
         return FC_OK;
     }
@@ -608,10 +631,12 @@ static fc_code_t s_check_field(const fc_mp_field_t *f, const void *obj, fc_proto
     return FC_OK;
 }
 
-fc_code_t fc_mp_check_fields(const fc_mp_field_t *fields, size_t n, const void *obj,
+fc_code_t fc_mp_check_fields(const fc_mp_field_t *fields, size_t n, const void *obj, uint64_t mask,
                              fc_proto_error_t *err)
 {
     for (size_t i = 0; i < n; i++) {
+        if (!(mask & (UINT64_C(1) << i)))
+            continue;
         fc_code_t rc = s_check_field(&fields[i], obj, err);
         if (rc)
             return rc;
@@ -719,14 +744,15 @@ fc_code_t fc_mp_skip(fc_mp_reader_t *r, const fc_mp_item_t *val, fc_proto_error_
 {
     bool too_deep = false;
     if (fc_mp_skip_body(r, val, FC_MAX_DEPTH - 2, &too_deep))
-        return too_deep ? fc_mp_error(err, FC_E_TOO_LARGE, "", "nesting deeper than %d", FC_MAX_DEPTH)
-                        : fc_mp_error(err, FC_E_MALFORMED, "", "truncated or invalid msgpack");
+        return too_deep
+                   ? fc_mp_error(err, FC_E_TOO_LARGE, "", "nesting deeper than %d", FC_MAX_DEPTH)
+                   : fc_mp_error(err, FC_E_MALFORMED, "", "truncated or invalid msgpack");
     return FC_OK;
 }
 
 //  Start an envelope: the map header, with its key count bounded.
 fc_code_t fc_mp_envelope(fc_mp_reader_t *r, size_t size, fc_mp_item_t *map, const char *what,
-                            fc_proto_error_t *err)
+                         fc_proto_error_t *err)
 {
     if (size > FC_MAX_FRAME)
         return fc_mp_error(err, FC_E_TOO_LARGE, "", "frame of %zu bytes, limit %d", size,
@@ -743,9 +769,8 @@ fc_code_t fc_mp_envelope(fc_mp_reader_t *r, size_t size, fc_mp_item_t *map, cons
 
 //  Read one envelope key/value pair; keys must be strings and not repeat. *index is the
 //  position of the key in `keys` or -1 if unknown.
-fc_code_t fc_mp_envelope_pair(fc_mp_reader_t *r, const char *const *keys, int nkeys,
-                                 uint32_t *seen, int *index, fc_mp_item_t *val,
-                                 fc_proto_error_t *err)
+fc_code_t fc_mp_envelope_pair(fc_mp_reader_t *r, const char *const *keys, int nkeys, uint32_t *seen,
+                              int *index, fc_mp_item_t *val, fc_proto_error_t *err)
 {
     fc_mp_item_t key;
     if (fc_mp_next(r, &key) || fc_mp_next(r, val))
@@ -763,4 +788,3 @@ fc_code_t fc_mp_envelope_pair(fc_mp_reader_t *r, const char *const *keys, int nk
     }
     return FC_OK;
 }
-

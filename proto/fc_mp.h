@@ -94,7 +94,6 @@ int fc_mp_dynbuf_write(void *data, const char *buf, size_t len);
 //  Hand the bytes to the caller (malloc'd, caller owns), or NULL and free on failure.
 uint8_t *fc_mp_dynbuf_release(fc_mp_dynbuf_t *db, size_t *size);
 
-
 //  Envelopes: the small fixed maps around events (batch, ack, stream, heartbeat).
 //  The "v" value: FC_OK, FC_E_VERSION or FC_E_MALFORMED.
 fc_code_t fc_mp_version(const fc_mp_item_t *val, uint32_t *version, fc_proto_error_t *err);
@@ -105,9 +104,8 @@ fc_code_t fc_mp_envelope(fc_mp_reader_t *r, size_t size, fc_mp_item_t *map, cons
                          fc_proto_error_t *err);
 //  Read one key/value pair: string keys, no repeats; *index is the key's position in
 //  keys (<= 32 of them) or -1 if unknown.
-fc_code_t fc_mp_envelope_pair(fc_mp_reader_t *r, const char *const *keys, int nkeys,
-                              uint32_t *seen, int *index, fc_mp_item_t *val,
-                              fc_proto_error_t *err);
+fc_code_t fc_mp_envelope_pair(fc_mp_reader_t *r, const char *const *keys, int nkeys, uint32_t *seen,
+                              int *index, fc_mp_item_t *val, fc_proto_error_t *err);
 
 #endif
 
@@ -147,8 +145,10 @@ typedef struct {
 fc_code_t fc_mp_decode_fields(fc_mp_reader_t *r, const fc_mp_item_t *map,
                               const fc_mp_field_t *fields, size_t n, void *obj, uint64_t *seen,
                               int levels, fc_proto_error_t *err);
-//  Check every field's limits, ranges and UTF-8.
-fc_code_t fc_mp_check_fields(const fc_mp_field_t *fields, size_t n, const void *obj,
+//  Check the limits, ranges and UTF-8 of the fields whose bit is set in mask (a decoder
+//  passes the fields it saw: the others are still zero, which is always in range).
+#define FC_MP_ALL UINT64_MAX
+fc_code_t fc_mp_check_fields(const fc_mp_field_t *fields, size_t n, const void *obj, uint64_t mask,
                              fc_proto_error_t *err);
 //  Whether a field is present (to be encoded) in obj of event type `type`.
 bool fc_mp_field_present(const fc_mp_field_t *f, const void *obj, fc_event_type_t type);

@@ -19,10 +19,10 @@
 //  Names
 
 static const char *s_type_names[FC_EV_COUNT_] = {
-    [FC_EV_AGENT_SPAWN] = "agent.spawn",     [FC_EV_AGENT_TERMINATE] = "agent.terminate",
+    [FC_EV_AGENT_SPAWN] = "agent.spawn",       [FC_EV_AGENT_TERMINATE] = "agent.terminate",
     [FC_EV_AGENT_REASSIGN] = "agent.reassign", [FC_EV_USAGE] = "usage",
-    [FC_EV_TASK_CREATED] = "task.created",   [FC_EV_TASK_UPDATED] = "task.updated",
-    [FC_EV_TASK_ASSIGNED] = "task.assigned", [FC_EV_TASK_UNASSIGNED] = "task.unassigned",
+    [FC_EV_TASK_CREATED] = "task.created",     [FC_EV_TASK_UPDATED] = "task.updated",
+    [FC_EV_TASK_ASSIGNED] = "task.assigned",   [FC_EV_TASK_UNASSIGNED] = "task.unassigned",
     [FC_EV_TASK_COMPLETED] = "task.completed", [FC_EV_COST] = "cost",
 };
 
@@ -129,8 +129,8 @@ enum {
     K_COUNT_
 };
 
-#define OFF(m)      ((uint16_t)offsetof(fc_event_t, m))
-#define KEY(k)      k, sizeof(k) - 1
+#define OFF(m) ((uint16_t)offsetof(fc_event_t, m))
+#define KEY(k) k, sizeof(k) - 1
 #define STR(k, n, m, cap)                                                                          \
     {                                                                                              \
         KEY(k), n, FC_F_STR, OFF(m), cap, -1, FC_EV_INVALID, 0, 0                                  \
@@ -176,8 +176,8 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
     [K_PRIORITY] = STR("prio", "priority", priority, FC_MAX_NAME),
     [K_STATUS] = STR("status", "status", status, FC_MAX_NAME),
     [K_REPO] = STR("repo", "repo", repo, FC_MAX_TEXT),
-    [K_ISSUE] = INT("issue", "issue", issue, OFF(has_issue), FC_EV_INVALID, 0,
-                    INT64_C(1000000000000)),
+    [K_ISSUE] =
+        INT("issue", "issue", issue, OFF(has_issue), FC_EV_INVALID, 0, INT64_C(1000000000000)),
     [K_LABELS] = {KEY("labels"), "labels", FC_F_LABELS, OFF(labels), 0, OFF(label_count),
                   FC_EV_INVALID, 0, 0},
     [K_KIND] = STR("kind", "kind", kind, FC_MAX_NAME),
@@ -186,8 +186,8 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
                   INT64_C(1000000000000000)),
     [K_UNIT] = STR("unit", "unit", unit, FC_MAX_NAME),
     [K_DESC] = STR("desc", "description", description, FC_MAX_TEXT),
-    [K_ATTRS] = {KEY("attrs"), "attrs", FC_F_ATTRS, OFF(attrs), 0, OFF(attr_count),
-                 FC_EV_INVALID, 0, 0},
+    [K_ATTRS] = {KEY("attrs"), "attrs", FC_F_ATTRS, OFF(attrs), 0, OFF(attr_count), FC_EV_INVALID,
+                 0, 0},
 };
 
 //  Fields each type requires (non-empty), beyond id, ts and type.
@@ -212,14 +212,15 @@ void fc_event_init(fc_event_t *ev)
     memset(ev, 0, sizeof *ev);
 }
 
-fc_code_t fc_event_validate(const fc_event_t *ev, fc_proto_error_t *err)
+//  Validation of the fields in mask plus every cross-field rule.
+static fc_code_t s_validate(const fc_event_t *ev, uint64_t mask, fc_proto_error_t *err)
 {
     if (!fc_event_type_name(ev->type))
         return fc_mp_error(err, FC_E_UNKNOWN_TYPE, "type", "event type %d unknown", (int)ev->type);
     static const uint8_t nil[16];
     if (memcmp(ev->id, nil, 16) == 0)
         return fc_mp_error(err, FC_E_RANGE, "id", "id is all zero");
-    fc_code_t rc = fc_mp_check_fields(s_fields, K_COUNT_, ev, err);
+    fc_code_t rc = fc_mp_check_fields(s_fields, K_COUNT_, ev, mask, err);
     if (rc)
         return rc;
     if (ev->tenant[0] && !fc_mp_name_valid(ev->tenant, FC_MAX_TENANT))
@@ -240,9 +241,15 @@ fc_code_t fc_event_validate(const fc_event_t *ev, fc_proto_error_t *err)
         for (size_t i = 0; i < sizeof s_cost_kinds / sizeof s_cost_kinds[0]; i++)
             known = known || strcmp(ev->kind, s_cost_kinds[i]) == 0;
         if (!known)
-            return fc_mp_error(err, FC_E_RANGE, "kind", "kind must be runtime, storage, mcp or other");
+            return fc_mp_error(err, FC_E_RANGE, "kind",
+                               "kind must be runtime, storage, mcp or other");
     }
     return FC_OK;
+}
+
+fc_code_t fc_event_validate(const fc_event_t *ev, fc_proto_error_t *err)
+{
+    return s_validate(ev, FC_MP_ALL, err);
 }
 
 fc_code_t fc_event_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_proto_error_t *err)
@@ -258,7 +265,8 @@ fc_code_t fc_event_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_p
     if (map.type != FC_MP_MAP)
         return fc_mp_error(err, FC_E_MALFORMED, "", "event is not a map");
     uint64_t seen;
-    fc_code_t rc = fc_mp_decode_fields(&r, &map, s_fields, K_COUNT_, ev, &seen, FC_MAX_DEPTH - 1, err);
+    fc_code_t rc =
+        fc_mp_decode_fields(&r, &map, s_fields, K_COUNT_, ev, &seen, FC_MAX_DEPTH - 1, err);
     if (rc)
         return rc;
     if (r.p != r.end)
@@ -271,7 +279,7 @@ fc_code_t fc_event_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_p
     //  cost_nusd has no presence flag in the struct: its presence is a wire rule
     if (ev->type == FC_EV_COST && !(seen & (UINT64_C(1) << K_COST)))
         return fc_mp_error(err, FC_E_MISSING, "cost_nusd", "cost requires cost_nusd");
-    return fc_event_validate(ev, err);
+    return s_validate(ev, seen, err);
 }
 
 int fc_event_encode(const fc_event_t *ev, uint8_t *buf, size_t size, fc_proto_error_t *err)
@@ -483,7 +491,8 @@ fc_code_t fc_batch_decode(const uint8_t *data, size_t size, fc_batch_t *batch,
             rc = fc_mp_version(&val, &batch->version, err);
         } else if (k == 1) {
             if (val.type != FC_MP_UINT)
-                rc = fc_mp_error(err, FC_E_MALFORMED, "batch", "batch id must be an unsigned integer");
+                rc = fc_mp_error(err, FC_E_MALFORMED, "batch",
+                                 "batch id must be an unsigned integer");
             batch->batch_id = val.u;
         } else if (k == 2) {
             if (val.type != FC_MP_ARRAY)
@@ -673,7 +682,8 @@ fc_code_t fc_ack_decode(const uint8_t *data, size_t size, fc_ack_t *ack, fc_prot
             break;
         case 1:
             if (val.type != FC_MP_UINT)
-                rc = fc_mp_error(err, FC_E_MALFORMED, "batch", "batch id must be an unsigned integer");
+                rc = fc_mp_error(err, FC_E_MALFORMED, "batch",
+                                 "batch id must be an unsigned integer");
             ack->batch_id = val.u;
             break;
         case 2:
@@ -705,7 +715,8 @@ fc_code_t fc_ack_decode(const uint8_t *data, size_t size, fc_ack_t *ack, fc_prot
             for (uint32_t e = 0; rc == FC_OK && e < val.len; e++) {
                 fc_mp_item_t code;
                 if (fc_mp_next(&r, &code) || code.type != FC_MP_UINT || code.u > 255)
-                    rc = fc_mp_error(err, FC_E_MALFORMED, "results", "result %u is not a code 0..255", e);
+                    rc = fc_mp_error(err, FC_E_MALFORMED, "results",
+                                     "result %u is not a code 0..255", e);
                 else
                     ack->results[e].code = (uint8_t)code.u;
             }

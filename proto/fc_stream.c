@@ -53,10 +53,9 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
     [K_CR] = TOKENS("cr", "cache_read_tokens", cache_read_tokens),
     [K_CW5M] = TOKENS("cw5m", "cache_write_5m_tokens", cache_write_5m_tokens),
     [K_CW1H] = TOKENS("cw1h", "cache_write_1h_tokens", cache_write_1h_tokens),
-    [K_COST] = {KEY("cost"), "cost_nusd", FC_F_INT, OFF(cost_nusd), 0, -1, FC_EV_ALL, 0,
-                INT64_MAX},
-    [K_UNPRICED] = {KEY("unpriced"), "unpriced", FC_F_BOOL, OFF(unpriced), 0, -1, FC_EV_INVALID,
-                    0, 0},
+    [K_COST] = {KEY("cost"), "cost_nusd", FC_F_INT, OFF(cost_nusd), 0, -1, FC_EV_ALL, 0, INT64_MAX},
+    [K_UNPRICED] = {KEY("unpriced"), "unpriced", FC_F_BOOL, OFF(unpriced), 0, -1, FC_EV_INVALID, 0,
+                    0},
     [K_PV] = {KEY("pv"), "price_version", FC_F_INT, OFF(price_version), 0, -1, FC_EV_INVALID, 0,
               INT32_MAX},
     [K_KIND] = STR("kind", "kind", kind, FC_MAX_NAME),
@@ -84,7 +83,7 @@ fc_code_t fc_stored_event_validate(const fc_stored_event_t *ev, fc_proto_error_t
 {
     if (!fc_event_type_name(ev->type))
         return fc_mp_error(err, FC_E_UNKNOWN_TYPE, "type", "event type %d unknown", (int)ev->type);
-    return fc_mp_check_fields(s_fields, K_COUNT_, ev, err);
+    return fc_mp_check_fields(s_fields, K_COUNT_, ev, FC_MP_ALL, err);
 }
 
 uint8_t *fc_stream_encode(const char *ingest_id, uint64_t seq, const char *tenant,
@@ -194,8 +193,8 @@ fc_code_t fc_stream_decode(const uint8_t *data, size_t size, fc_stream_header_t 
                 break;
             }
             if (val.len > FC_MAX_BATCH || val.len > max) {
-                rc = fc_mp_error(err, FC_E_TOO_LARGE, "events", "%u events, room for %zu",
-                                 val.len, max < FC_MAX_BATCH ? max : (size_t)FC_MAX_BATCH);
+                rc = fc_mp_error(err, FC_E_TOO_LARGE, "events", "%u events, room for %zu", val.len,
+                                 max < FC_MAX_BATCH ? max : (size_t)FC_MAX_BATCH);
                 break;
             }
             for (uint32_t e = 0; rc == FC_OK && e < val.len; e++)

@@ -9,7 +9,7 @@
 
 #include "fc_proto.h"
 
-#define FC_MAX_INGEST_ID 63 //  [a-z0-9][a-z0-9_-]*, like a tenant
+#define FC_MAX_INGEST_ID 63                  //  [a-z0-9][a-z0-9_-]*, like a tenant
 #define FC_MAX_TOPIC     (3 + FC_MAX_TENANT) //  "ev." / "hb." + name (sum., alert. longer)
 
 //  An event as stored and priced by ingest: the part subscribers need.
@@ -23,9 +23,9 @@ typedef struct {
     char model[FC_MAX_NAME + 1]; //  normalised (the price-catalog family)
     int64_t input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
         cache_write_1h_tokens;
-    int64_t cost_nusd;     //  priced cost (0 when unpriced)
-    bool unpriced;         //  usage whose model had no price
-    int64_t price_version; //  price version used, 0 = none
+    int64_t cost_nusd;          //  priced cost (0 when unpriced)
+    bool unpriced;              //  usage whose model had no price
+    int64_t price_version;      //  price version used, 0 = none
     char kind[FC_MAX_NAME + 1]; //  cost events: runtime | storage | mcp | other
 } fc_stored_event_t;
 

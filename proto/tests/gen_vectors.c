@@ -248,12 +248,12 @@ static void s_valid_events(void)
     g_head(&g, "usage_wide_ints", "usage");
     g_str(&g, "agent", "a-1");
     g_str(&g, "model", "us.anthropic.claude-sonnet-4-5-20250929-v1:0");
-    g_raw(&g, "in", "\xcf\x00\x00\x00\x00\x00\x00\x00\x05", 9);       //  uint64 5
-    g_raw(&g, "out", "\xd3\x00\x00\x00\x00\x00\x00\x01\x00", 9);      //  int64 256
-    g_raw(&g, "cr", "\xce\x00\x01\x00\x00", 5);                       //  uint32 65536
-    g_raw(&g, "cw5m", "\xd1\x00\x07", 3);                             //  int16 7
-    g_raw(&g, "cw1h", "\xcc\x00", 2);                                 //  uint8 0
-    g_raw(&g, "req", "\xda\x00\x05req-9", 8);                         //  str16 for a short string
+    g_raw(&g, "in", "\xcf\x00\x00\x00\x00\x00\x00\x00\x05", 9);  //  uint64 5
+    g_raw(&g, "out", "\xd3\x00\x00\x00\x00\x00\x00\x01\x00", 9); //  int64 256
+    g_raw(&g, "cr", "\xce\x00\x01\x00\x00", 5);                  //  uint32 65536
+    g_raw(&g, "cw5m", "\xd1\x00\x07", 3);                        //  int16 7
+    g_raw(&g, "cw1h", "\xcc\x00", 2);                            //  uint8 0
+    g_raw(&g, "req", "\xda\x00\x05req-9", 8);                    //  str16 for a short string
     s_valid_g("usage_wide_ints", &g);
 
     g_init(&g);
@@ -419,7 +419,10 @@ static void s_invalid_events(void)
 
     s_invalid("empty", "", 0, FC_E_MALFORMED, "");
     s_invalid("not_a_map_array", "\x92\x01\x02", 3, FC_E_MALFORMED, "");
-    s_invalid("not_a_map_string", "\xa3" "abc", 4, FC_E_MALFORMED, "");
+    s_invalid("not_a_map_string",
+              "\xa3"
+              "abc",
+              4, FC_E_MALFORMED, "");
     s_invalid("never_used_byte", "\x81\xa2id\xc1", 5, FC_E_MALFORMED, "id");
     s_invalid("huge_map32_no_data", "\xdf\xff\xff\xff\xff", 5, FC_E_MALFORMED, "");
     s_invalid("huge_map16_no_data", "\xde\xff\xff", 3, FC_E_MALFORMED, "");
@@ -480,15 +483,24 @@ static void s_invalid_events(void)
     s_invalid_g("wrong_type_attrs_array", &g, FC_E_TYPE, "attrs");
 
     g_init(&g);
-    g_raw(&g, "id", "\xb0" "0123456789abcdef", 17);
+    g_raw(&g, "id",
+          "\xb0"
+          "0123456789abcdef",
+          17);
     g_int(&g, "ts", TS0);
     g_str(&g, "type", "usage");
     s_invalid_g("id_as_string", &g, FC_E_TYPE, "id");
     g_init(&g);
-    g_raw(&g, "id", "\xc4\x08" "01234567", 10);
+    g_raw(&g, "id",
+          "\xc4\x08"
+          "01234567",
+          10);
     s_invalid_g("id_8_bytes", &g, FC_E_RANGE, "id");
     g_init(&g);
-    g_raw(&g, "id", "\xc4\x11" "0123456789abcdefg", 19);
+    g_raw(&g, "id",
+          "\xc4\x11"
+          "0123456789abcdefg",
+          19);
     s_invalid_g("id_17_bytes", &g, FC_E_RANGE, "id");
     g_init(&g);
     g_raw(&g, "id", "\xc4\x10\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0\0", 18);
@@ -761,7 +773,10 @@ static void s_invalid_events(void)
     g_str(&g, "host", "\xed\xa0\x80"); //  a UTF-16 surrogate
     s_invalid_g("utf8_surrogate", &g, FC_E_RANGE, "host");
     g_usage(&g, "t");
-    g_raw(&g, "sess", "\xa3" "a\0b", 4);
+    g_raw(&g, "sess",
+          "\xa3"
+          "a\0b",
+          4);
     s_invalid_g("nul_in_string", &g, FC_E_RANGE, "session");
     g_usage(&g, "t");
     g_labels(&g, "ok", "", NULL);
@@ -781,8 +796,9 @@ static void s_batch(const char *name, const void *data, size_t size)
     int n = snprintf(json, sizeof json, "{\"code\":\"%s\",\"field\":\"%s\"", fc_code_name(rc),
                      rc ? err.field : "");
     if (rc == FC_OK) {
-        n += snprintf(json + n, sizeof json - n, ",\"batch\":%" PRIu64 ",\"count\":%u,\"results\":[",
-                      batch.batch_id, batch.count);
+        n +=
+            snprintf(json + n, sizeof json - n, ",\"batch\":%" PRIu64 ",\"count\":%u,\"results\":[",
+                     batch.batch_id, batch.count);
         for (uint32_t i = 0; i < batch.count && i < 64; i++) {
             fc_event_t ev;
             fc_code_t erc = fc_event_decode(batch.event_data[i], batch.event_size[i], &ev, NULL);
@@ -887,7 +903,10 @@ static void s_batches(void)
     s_batch("missing_events", sb.data, sb.size);
     msgpack_sbuffer_clear(&sb);
 
-    s_batch("huge_array32_no_data", "\x83\xa1v\x01\xa5" "batch\x01\xa6" "events\xdd\xff\xff\xff\xff",
+    s_batch("huge_array32_no_data",
+            "\x83\xa1v\x01\xa5"
+            "batch\x01\xa6"
+            "events\xdd\xff\xff\xff\xff",
             22);
 
     msgpack_sbuffer_destroy(&sb);

@@ -143,9 +143,9 @@ static void s_vector_batch(const char *path, const char *json_path)
             char want[32] = {0};
             sscanf(p + 1, "%31[^\"]", want);
             fc_event_t ev;
-            FC_CHECK_STR(fc_code_name(fc_event_decode(batch.event_data[i], batch.event_size[i],
-                                                      &ev, NULL)),
-                         want);
+            FC_CHECK_STR(
+                fc_code_name(fc_event_decode(batch.event_data[i], batch.event_size[i], &ev, NULL)),
+                want);
             p = strchr(p + 1, '"');
         }
     }
@@ -368,8 +368,8 @@ static void test_batch_writer(void)
 
 static void test_ack(void)
 {
-    fc_result_t results[3] = {{FC_OK, "", ""}, {FC_E_RANGE, "input_tokens", "-1 outside"},
-                              {FC_DUPLICATE, "", ""}};
+    fc_result_t results[3] = {
+        {FC_OK, "", ""}, {FC_E_RANGE, "input_tokens", "-1 outside"}, {FC_DUPLICATE, "", ""}};
     fc_ack_t ack = {1, 77, FC_OK, "", 3, results};
     size_t size;
     uint8_t *data = fc_ack_encode(&ack, &size);
@@ -412,21 +412,29 @@ static void test_ack(void)
         fc_code_t code;
     } bad[] = {
         //  results array32 claiming 4 billion entries
-        {"\x84\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa7results\xdd\xff\xff\xff\xff", 31,
-         FC_E_MALFORMED},
+        {"\x84\xa1v\x01\xa5"
+         "batch\x01\xa6status\x00\xa7results\xdd\xff\xff\xff\xff",
+         31, FC_E_MALFORMED},
         //  errors index past the results
-        {"\x85\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa7results\x91\x0e\xa6"
-         "errors\x91\x93\x05\xa1" "f\xa1r",
+        {"\x85\xa1v\x01\xa5"
+         "batch\x01\xa6status\x00\xa7results\x91\x0e\xa6"
+         "errors\x91\x93\x05\xa1"
+         "f\xa1r",
          45, FC_E_MALFORMED},
         //  errors before results, more of them than results
-        {"\x85\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa6" "errors\x92\x93\x00\xa0\xa0\x93\x00\xa0"
+        {"\x85\xa1v\x01\xa5"
+         "batch\x01\xa6status\x00\xa6"
+         "errors\x92\x93\x00\xa0\xa0\x93\x00\xa0"
          "\xa0\xa7results\x91\x0e",
          47, FC_E_MALFORMED},
         //  result code not a small integer
-        {"\x84\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa7results\x91\xcd\x01\x00", 30,
-         FC_E_MALFORMED},
+        {"\x84\xa1v\x01\xa5"
+         "batch\x01\xa6status\x00\xa7results\x91\xcd\x01\x00",
+         30, FC_E_MALFORMED},
         //  version 2
-        {"\x83\xa1v\x02\xa5" "batch\x01\xa6status\x00", 18, FC_E_VERSION},
+        {"\x83\xa1v\x02\xa5"
+         "batch\x01\xa6status\x00",
+         18, FC_E_VERSION},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         fc_code_t rc = fc_ack_decode((const uint8_t *)bad[i].bytes, bad[i].len, &back, &err);
@@ -439,7 +447,10 @@ static void test_ack(void)
     //  too many results
     size_t big_len = 0;
     uint8_t *big = malloc(64 + FC_MAX_BATCH + 1);
-    memcpy(big, "\x84\xa1v\x01\xa5" "batch\x01\xa6status\x00\xa7results\xdc", 28);
+    memcpy(big,
+           "\x84\xa1v\x01\xa5"
+           "batch\x01\xa6status\x00\xa7results\xdc",
+           28);
     big_len = 28;
     big[big_len++] = (uint8_t)((FC_MAX_BATCH + 1) >> 8);
     big[big_len++] = (uint8_t)((FC_MAX_BATCH + 1) & 0xff);
@@ -568,9 +579,10 @@ static void test_ids(void)
 
 static void test_codes(void)
 {
-    fc_code_t codes[] = {FC_OK,         FC_DUPLICATE,   FC_E_MALFORMED,    FC_E_VERSION,
-                         FC_E_TOO_LARGE, FC_E_MISSING,  FC_E_TYPE,         FC_E_RANGE,
-                         FC_E_UNKNOWN_TYPE, FC_E_TENANT, FC_E_TENANT_MISMATCH, FC_E_INTERNAL,
+    fc_code_t codes[] = {FC_OK,           FC_DUPLICATE,         FC_E_MALFORMED,
+                         FC_E_VERSION,    FC_E_TOO_LARGE,       FC_E_MISSING,
+                         FC_E_TYPE,       FC_E_RANGE,           FC_E_UNKNOWN_TYPE,
+                         FC_E_TENANT,     FC_E_TENANT_MISMATCH, FC_E_INTERNAL,
                          FC_E_UNAVAILABLE};
     for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
         FC_CHECK_INT(fc_code_parse(fc_code_name(codes[i])), codes[i]);
