@@ -10,11 +10,13 @@ cd "$root"
 ./scripts/deps.sh
 ./scripts/build.sh
 
+# Stop at the end only what this run started (a developer's running stack stays up).
 started=0
-if ! ./scripts/stack.sh status | grep -q "postgres: running" ||
-   ! ./scripts/stack.sh status | grep -q "redis: running"; then
-  started=1
-fi
+status=$(./scripts/stack.sh status)
+case "$status" in
+  *"postgres: running"*"redis: running"*) ;;
+  *) started=1 ;;
+esac
 ./scripts/stack.sh up
 cleanup() { [ "$started" -eq 1 ] && ./scripts/stack.sh down || true; }
 trap cleanup EXIT
