@@ -4,18 +4,20 @@
     at once; a background thread batches them, writes every batch to an on-disk spool,
     sends it to ingest over one DEALER socket connected to every endpoint, and deletes
     the spool file only when ingest has acknowledged the batch (ingest acks after its
-    Postgres commit). Delivery is at-least-once; ingest absorbs duplicates by event id.
+    Postgres commit). Delivery is at-least-once; a resend carries the same bytes, and
+    ingest absorbs it as a duplicate (same event id and time).
 
     Batches. A batch closes at batch_max_events events, at the frame limit, after
     batch_max_ms, or on fc_client_flush. Up to `window` batches are in flight; a batch
-    not acked within ack_timeout_ms is sent again, as is every batch in flight when a
+    not acked within ack_timeout_ms is sent again (each resend waits twice as long, up
+    to 4x, so a slow ingest is not flooded), as is every batch in flight when a
     connection drops. With ZMQ_IMMEDIATE the DEALER only sends to connected endpoints
     and spreads batches across them, so a resend after a timeout can reach another
     endpoint: that is the failover. Per-event rejections (codes >= 10 in the ack) are
     final: counted, reported through on_result, never resent. A batch-level retryable
-    status (FC_E_INTERNAL, FC_E_UNAVAILABLE) is resent after ack_timeout_ms. A batch
-    refused as a whole with a non-retryable status is renamed <name>.rejected in the
-    spool (kept for an operator, not resent) and its events reported as rejected.
+    status (FC_E_INTERNAL, FC_E_UNAVAILABLE) is resent when its ack timeout passes. A
+    batch refused as a whole with a non-retryable status is renamed <name>.rejected in
+    the spool (kept for an operator, not resent) and its events reported as rejected.
 
     Spool. Each batch is one file <spool_dir>/<batch id, 16 hex>-<events>.batch holding
     the exact frame sent. It is written under <id>.tmp, fsynced per the fsync policy,
@@ -67,13 +69,13 @@ typedef void(fc_client_result_fn)(void *arg, const uint8_t id[16], fc_code_t cod
                                   const char *field, const char *reason);
 
 typedef struct {
-    const char *endpoints; //  required: comma-separated, e.g. "tcp://a:7601,tcp://b:7601"
-    const char *spool_dir; //  required: created (mode 0700) if missing
-    int batch_max_events;  //  0: 500
-    int batch_max_ms;      //  0: 5
-    int window;            //  unacked batches in flight; 0: 16
-    int ack_timeout_ms;    //  resend after this long without an ack; 0: 2000
-    fc_fsync_t fsync;      //  default FC_FSYNC_BATCH
+    const char *endpoints;   //  required: comma-separated, e.g. "tcp://a:7601,tcp://b:7601"
+    const char *spool_dir;   //  required: created (mode 0700) if missing
+    int batch_max_events;    //  0: 500
+    int batch_max_ms;        //  0: 5
+    int window;              //  unacked batches in flight; 0: 16
+    int ack_timeout_ms;      //  resend after this long without an ack; 0: 2000
+    fc_fsync_t fsync;        //  default FC_FSYNC_BATCH
     int64_t spool_max_bytes; //  0: 1 GiB
     fc_client_result_fn *on_result;
     void *result_arg;
@@ -119,6 +121,9 @@ void fc_client_stats(fc_client_t *self, fc_client_stats_t *stats);
 //  (unacked ones stay for the next client) and NULL the pointer. Never loses a
 //  queued event; does not wait for acks (call fc_client_flush first for that).
 void fc_client_destroy(fc_client_t **self_p);
+
+//  The spool directory this client uses.
+const char *fc_client_spool_dir(fc_client_t *self);
 
 //  Count what a spool directory holds: batch files and the events in them (from the
 //  file names). Returns 0, or -1 if the directory cannot be read.

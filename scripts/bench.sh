@@ -1,0 +1,153 @@
+#!/usr/bin/env bash
+# The benchmark: one run, everything side by side on this machine, written to
+# docs/BENCHMARKS.md with the machine and the command that produced each figure.
+#   scripts/bench.sh [--quick]      (--quick: smaller counts, for a smoke run)
+# Needs the local stack (started here if it is not running) and a build (made here).
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+quick=0
+[ "${1:-}" = "--quick" ] && quick=1
+
+./scripts/deps.sh
+command -v sqlite3 >/dev/null || { apt-get install -y -qq sqlite3 >/dev/null; }
+./scripts/build.sh >/dev/null
+./scripts/stack.sh up >/dev/null
+# shellcheck disable=SC1091
+. "$root/.fleetcost/env"
+bin=${FLEETCOST_BUILD:-$root/build}
+out=$root/docs/BENCHMARKS.md
+work=$(mktemp -d /tmp/fleetcost-bench.XXXXXX)
+pids=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+if [ $quick -eq 1 ]; then n_sustain=200000; n_insert=5000; n_shell=50; else
+  n_sustain=1000000; n_insert=20000; n_shell=200; fi
+
+admin=$FLEETCOST_PG_ADMIN_URL
+db_url="postgresql://fleetcost@127.0.0.1:$FLEETCOST_PG_PORT/fc_bench"
+fresh_db() {
+  psql "$admin" -qXc "DROP DATABASE IF EXISTS fc_bench WITH (FORCE)" -c "CREATE DATABASE fc_bench OWNER fleetcost" >/dev/null
+  "$bin/cli/fleetcost" migrate --pg-url "$db_url" >/dev/null
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+cpu_of() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$1/stat"; }
+rss_of() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
+field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
+
+start_ingest() { # $1 = ingest id
+  ingest_port=$(free_port); pub_port=$(free_port)
+  "$bin/services/ingest/fleetcost-ingest" --insecure --pg-url "$db_url" \
+    --bind "tcp://127.0.0.1:$ingest_port" --pub-bind "tcp://127.0.0.1:$pub_port" \
+    --ingest-id "$1" --metrics-port 0 2>>"$work/ingest.log" &
+  ingest_pid=$!
+  pids+=("$ingest_pid")
+  for _ in $(seq 1 100); do grep -q "listening on" "$work/ingest.log" 2>/dev/null && break; sleep 0.05; done
+}
+stop_ingest() { kill -TERM "$ingest_pid"; wait "$ingest_pid" 2>/dev/null || true; }
+
+echo "bench: machine"
+cpu_model=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)
+mem=$(free -g | awk '/Mem:/ {print $2 " GiB"}')
+pg_version=$(psql "$admin" -AtXc "SHOW server_version")
+when=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+
+# 1. fleetcost sustained: many simulated agents, acks after commit.
+echo "bench: ingest sustained ($n_sustain events)"
+fresh_db
+start_ingest bench-a
+c0=$(cpu_of "$ingest_pid")
+cmd_sustain="fleetcost bench ingest --events $n_sustain --agents 16 --batch 500 --window 8"
+r_sustain=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+  --events "$n_sustain" --agents 16 --batch 500 --window 8)
+ingest_cpu=$(echo "$(cpu_of "$ingest_pid") - $c0" | bc)
+ingest_rss=$(rss_of "$ingest_pid")
+stop_ingest
+sustain=$(field events_per_s "$r_sustain")
+ingest_cpu_100k=$(echo "scale=2; $ingest_cpu * 100000 / $n_sustain" | bc)
+
+# 2. The ceiling: psql \copy of the same rows into the same (empty) events table.
+echo "bench: COPY ceiling"
+psql "$db_url" -qXc "\\copy (SELECT * FROM events) TO '$work/events.csv' CSV"
+psql "$db_url" -qXc "TRUNCATE events"
+t0=$(date +%s.%N)
+psql "$db_url" -qXc "\\copy events FROM '$work/events.csv' CSV"
+t1=$(date +%s.%N)
+ceiling=$(echo "$n_sustain / ($t1 - $t0)" | bc)
+ratio=$(echo "scale=2; $sustain / $ceiling" | bc)
+
+# 3. The naive baseline: one INSERT per event, autocommit.
+echo "bench: naive INSERT per event ($n_insert events)"
+fresh_db
+r_insert=$("$bin/cli/fleetcost" bench insert --pg-url "$db_url" --events "$n_insert")
+insert=$(field events_per_s "$r_insert")
+
+# 4. Ack latency at offered loads (open loop, small batches as agents send them).
+echo "bench: ack latency at 5k and 20k events/s"
+fresh_db
+start_ingest bench-b
+r_5k=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+  --events $((5000 * 10)) --rate 5000 --batch 25 --agents 16 --window 64)
+r_20k=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+  --events $((20000 * 10)) --rate 20000 --batch 100 --agents 16 --window 64)
+stop_ingest
+
+# 5. The per-event shell approach: one jq and one sqlite3 call per event.
+echo "bench: per-event shell script ($n_shell events)"
+sqlite3 "$work/shell.db" "CREATE TABLE events (id TEXT PRIMARY KEY, tenant TEXT, model TEXT, input INTEGER, output INTEGER)"
+for i in $(seq 1 "$n_shell"); do
+  printf '{"id":"e%d","tenant":"t%d","model":"claude-sonnet-4-5","input":%d,"output":%d}\n' "$i" $((i % 5)) $((i * 7)) $((i * 3))
+done >"$work/events.ndjson"
+t0=$(date +%s.%N)
+while IFS= read -r line; do
+  vals=$(jq -r '"\(.id)|\(.tenant)|\(.model)|\(.input)|\(.output)"' <<<"$line")
+  IFS='|' read -r id tenant model input output <<<"$vals"
+  sqlite3 "$work/shell.db" "INSERT OR IGNORE INTO events VALUES ('$id','$tenant','$model',$input,$output)"
+done <"$work/events.ndjson"
+t1=$(date +%s.%N)
+shell=$(echo "scale=1; $n_shell / ($t1 - $t0)" | bc)
+
+cat >"$out" <<EOF
+# Benchmarks
+
+Written by \`scripts/bench.sh\` on $when. Every figure below comes from that one run,
+on one machine, with PostgreSQL, Redis, the services and the load generators all
+co-located: compare figures side by side (ratios), not across machines or runs.
+
+Machine: $(nproc) cores ($cpu_model), $mem memory, $(uname -sr), PostgreSQL $pg_version
+(synchronous_commit on), from \`scripts/stack.sh\`.
+
+## Ingest throughput
+
+| what | events/s | command |
+| --- | --- | --- |
+| psql \`\\copy\` of the same rows into the same events table (the ceiling) | $ceiling | \`psql -c "\\copy events FROM 'events.csv' CSV"\` |
+| fleetcost-ingest, sustained, acked after commit (16 agents, 500-event batches, 8 in flight each) | $sustain | \`$cmd_sustain\` |
+| naive: one INSERT per event through libpq, autocommit | $insert | \`fleetcost bench insert --events $n_insert\` |
+| per-event shell script: one jq and one sqlite3 call per event | $shell | the loop in \`scripts/bench.sh\` |
+
+fleetcost sustains **$ratio×** the COPY ceiling measured in the same run. ingest used
+$ingest_cpu_100k CPU seconds per 100,000 events and peaked at $ingest_rss MB resident.
+
+## Ack latency (emit to ack, open loop: latency counts from when each batch was due)
+
+| offered | p50 ms | p99 ms | p99.9 ms | max ms | command |
+| --- | --- | --- | --- | --- | --- |
+| 5,000 events/s | $(field ack_ms_p50 "$r_5k") | $(field ack_ms_p99 "$r_5k") | $(field ack_ms_p999 "$r_5k") | $(field ack_ms_max "$r_5k") | \`fleetcost bench ingest --rate 5000 --batch 25 --events 50000\` |
+| 20,000 events/s | $(field ack_ms_p50 "$r_20k") | $(field ack_ms_p99 "$r_20k") | $(field ack_ms_p999 "$r_20k") | $(field ack_ms_max "$r_20k") | \`fleetcost bench ingest --rate 20000 --batch 100 --events 200000\` |
+
+Raw lines:
+
+\`\`\`
+$r_sustain
+$r_insert
+$r_5k
+$r_20k
+\`\`\`
+EOF
+echo "bench: wrote $out"
+cat "$out"
