@@ -8,7 +8,7 @@ packages=(
   libczmq-dev libzmq3-dev libpq-dev libmsgpack-dev libhiredis-dev libcurl4-openssl-dev
   libmicrohttpd-dev zlib1g-dev
   postgresql postgresql-client redis-server redis-tools
-  python3 jq curl zstd procps iproute2 util-linux bc
+  python3 python3-aiosmtpd jq curl zstd procps iproute2 util-linux bc
 )
 
 missing=()
