@@ -3,8 +3,30 @@
 #ifndef FC_COMMANDS_H
 #define FC_COMMANDS_H
 
+#include "fc_config.h"
+#include "fleetcost.h"
+
 int cmd_migrate(int argc, char **argv);
 int cmd_retention(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_billing(int argc, char **argv);
+int cmd_key(int argc, char **argv);
+int cmd_emit(int argc, char **argv);
+int cmd_flush(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_cert(int argc, char **argv);
+int cmd_budget(int argc, char **argv);
+int cmd_alerts(int argc, char **argv);
+int cmd_watch(int argc, char **argv);
+int cmd_simulate(int argc, char **argv);
+int cmd_tenant(int argc, char **argv);
+int cmd_price(int argc, char **argv);
+int cmd_reprice(int argc, char **argv);
+
+//  Settings of the commands that talk to ingest through libfleetcost (emit, flush):
+//  ingest-endpoints, spool-dir, timeout-ms, verbose. Defined in cmd_emit.c.
+extern const fc_option_t cmd_client_options[];
+//  A client from those settings (default spool directory resolved); NULL if it fails.
+fc_client_t *cmd_client_open(fc_config_t *config, fc_client_result_fn *on_result, void *arg);
 
 #endif

@@ -12,9 +12,22 @@ typedef struct {
 } s_command_t;
 
 static const s_command_t s_commands[] = {
+    {"emit", cmd_emit, "send an event (or NDJSON on stdin) to ingest, spooling if unreachable"},
+    {"watch", cmd_watch, "follow Claude Code transcripts and send their usage (sidecar)"},
+    {"flush", cmd_flush, "deliver the events waiting in the local spool"},
     {"migrate", cmd_migrate, "apply database migrations (idempotent)"},
     {"retention", cmd_retention, "drop (and archive) raw events older than --keep-days"},
+    {"report", cmd_report, "cost report of a tenant or all tenants (text, csv, json, html)"},
+    {"billing", cmd_billing, "a month's bill per tenant and cost kind (csv, json)"},
+    {"key", cmd_key, "create, list or revoke reporter API keys"},
+    {"tenant", cmd_tenant, "register or change tenants (time zone, contacts), list them"},
+    {"price", cmd_price, "the price catalog: list, set a new version, import a CSV"},
+    {"reprice", cmd_reprice, "recompute stored costs in a window with the prices in force"},
+    {"simulate", cmd_simulate, "a simulated fleet of agents sending events to ingest"},
+    {"budget", cmd_budget, "set, list or check budgets (check: exit 1 once over budget)"},
+    {"alerts", cmd_alerts, "list alerts and their delivery status"},
     {"bench", cmd_bench, "load generators for scripts/bench.sh (ingest, insert)"},
+    {"cert", cmd_cert, "CurveZMQ certificates: init, server, create, list, revoke"},
 };
 
 static void s_usage(void)

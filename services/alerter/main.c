@@ -1,24 +1,114 @@
 /*  fleetcost-alerter: budgets, thresholds, forecasts and notifications. */
-#include "fc_log.h"
-#include "fc_service.h"
-#include "fc_signal.h"
+#include <stdio.h>
+#include <time.h>
 
-#include <poll.h>
+#include "alerter.h"
+#include "alerter_rules.h"
+#include "fc_log.h"
+#include "fc_money.h"
+#include "fc_service.h"
 
 static const fc_option_t s_options[] = {
     {"aggregator-pub", FC_OPT_STR, "tcp://127.0.0.1:7603", 0, 0, false,
      "aggregator summary streams, comma-separated"},
-    {"bind", FC_OPT_STR, "tcp://*:7604", 0, 0, false, "alert PUB endpoint"},
+    {"bind", FC_OPT_STR, "tcp://*:7604", 0, 0, false, "alert PUB endpoint(s), comma-separated"},
     {"smtp-url", FC_OPT_STR, "", 0, 0, true, "SMTP server URL for e-mail (empty: no e-mail)"},
+    {"smtp-from", FC_OPT_STR, "fleetcost@localhost", 0, 0, false, "sender of alert e-mail"},
+    {"operator-webhook", FC_OPT_STR, "", 0, 0, true,
+     "operator's webhook: every alert, and unpriced-usage alerts (empty: none)"},
+    {"operator-email", FC_OPT_STR, "", 0, 0, false, "operator's address, as operator-webhook"},
+    {"report-url", FC_OPT_STR, "http://127.0.0.1:8080/report", 0, 0, false,
+     "reporter link put in notices (?tenant=..&period=.. is appended)"},
+    {"eval-interval-ms", FC_OPT_INT, "15000", 200, 3600000, false,
+     "re-evaluate every tenant from Postgres this often (covers lost summaries)"},
+    {"slow-interval-ms", FC_OPT_INT, "5000", 100, 3600000, false,
+     "at most one runaway / agent-type / unpriced query per tenant this often"},
+    {"silence", FC_OPT_STR, "15m", 0, 0, false,
+     "no events for this long from an active tenant raises no_data (90s, 15m, 1h)"},
+    {"activity-window", FC_OPT_STR, "1d", 0, 0, false,
+     "a tenant counts as active when it had events within this window"},
+    {"forecast-min-hours", FC_OPT_INT, "24", 0, 744, false,
+     "forecast only once this much of the month has elapsed"},
+    {"forecast-min-usd", FC_OPT_STR, "1", 0, 0, false,
+     "forecast only once month-to-date spend reaches this"},
+    {"attempt-timeout-ms", FC_OPT_INT, "5000", 100, 120000, false,
+     "timeout of one webhook request or SMTP session"},
+    {"max-attempts", FC_OPT_INT, "6", 1, 100, false, "delivery attempts before failed"},
+    {"retry-base-ms", FC_OPT_INT, "1000", 10, 3600000, false,
+     "first retry delay; doubles per attempt"},
+    {"retry-max-ms", FC_OPT_INT, "300000", 10, 86400000, false, "longest retry delay"},
+    {"max-inflight", FC_OPT_INT, "64", 1, 10000, false, "notices being delivered at once"},
+    {"clock", FC_OPT_STR, "", 0, 0, false,
+     "TESTING: run as if the UTC time at start were this (YYYY-MM-DDTHH:MM:SSZ)"},
+    {"insecure", FC_OPT_BOOL, "false", 0, 0, false, "plaintext ZeroMQ, for local development only"},
     FC_OPT_END};
+
+//  "YYYY-MM-DDTHH:MM:SSZ" -> microseconds; -1 if malformed.
+static int64_t s_parse_clock(const char *text)
+{
+    struct tm tm = {0};
+    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    if (!end || *end)
+        return -1;
+    return (int64_t)timegm(&tm) * 1000000;
+}
 
 static int s_run(fc_config_t *config)
 {
-    fc_warn("alerter", "not implemented yet: waiting for a stop signal");
-    struct pollfd p = {fc_signal_fd(), POLLIN, 0};
-    while (!fc_signal_stopping())
-        poll(&p, 1, 1000);
-    return 0;
+    if (!fc_config_bool(config, "insecure")) {
+        fc_error("alerter", "CurveZMQ is not implemented yet: start with --insecure "
+                            "(plaintext, local development only)");
+        return 2;
+    }
+    fc_warn("alerter", "INSECURE: plaintext ZeroMQ, no authentication; development use only");
+    int64_t silence = alerter_duration_parse(fc_config_str(config, "silence"));
+    int64_t window = alerter_duration_parse(fc_config_str(config, "activity-window"));
+    int64_t min_nusd = 0, clock_us = 0;
+    const char *clock = fc_config_str(config, "clock");
+    if (silence < 0 || window < 0) {
+        fc_error("alerter", "--silence and --activity-window take a duration like 90s, 15m, 1d");
+        return 2;
+    }
+    if (fc_money_parse(fc_config_str(config, "forecast-min-usd"), &min_nusd) != 0 || min_nusd < 0) {
+        fc_error("alerter", "--forecast-min-usd: not an amount of USD");
+        return 2;
+    }
+    if (*clock && (clock_us = s_parse_clock(clock)) < 0) {
+        fc_error("alerter", "--clock: expected YYYY-MM-DDTHH:MM:SSZ");
+        return 2;
+    }
+    alerter_config_t c = {
+        .pg_url = fc_config_str(config, "pg-url"),
+        .aggregator_pub = fc_config_str(config, "aggregator-pub"),
+        .bind = fc_config_str(config, "bind"),
+        .deliver =
+            {
+                .pg_url = fc_config_str(config, "pg-url"),
+                .smtp_url = fc_config_str(config, "smtp-url"),
+                .smtp_from = fc_config_str(config, "smtp-from"),
+                .operator_webhook = fc_config_str(config, "operator-webhook"),
+                .operator_email = fc_config_str(config, "operator-email"),
+                .report_url = fc_config_str(config, "report-url"),
+                .attempt_timeout_ms = (int)fc_config_int(config, "attempt-timeout-ms"),
+                .max_attempts = (int)fc_config_int(config, "max-attempts"),
+                .retry_base_ms = (int)fc_config_int(config, "retry-base-ms"),
+                .retry_max_ms = (int)fc_config_int(config, "retry-max-ms"),
+                .max_inflight = (int)fc_config_int(config, "max-inflight"),
+            },
+        .eval_interval_ms = (int)fc_config_int(config, "eval-interval-ms"),
+        .slow_interval_ms = (int)fc_config_int(config, "slow-interval-ms"),
+        .silence_s = (int)silence,
+        .activity_window_s = (int)window,
+        .forecast_min_elapsed_us = fc_config_int(config, "forecast-min-hours") * 3600000000,
+        .forecast_min_nusd = min_nusd,
+        .clock_us = clock_us,
+    };
+    alerter_t *alerter = alerter_new(&c);
+    if (!alerter)
+        return 1;
+    int rc = alerter_run(alerter);
+    alerter_destroy(&alerter);
+    return rc;
 }
 
 int main(int argc, char **argv)

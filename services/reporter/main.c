@@ -1,23 +1,44 @@
-/*  fleetcost-reporter: reports, dashboard and HTTP API. */
+/*  fleetcost-reporter: reports, dashboard and HTTP API (reporter_http). */
+#include <poll.h>
+
 #include "fc_log.h"
 #include "fc_service.h"
 #include "fc_signal.h"
-
-#include <poll.h>
+#include "reporter_http.h"
 
 static const fc_option_t s_options[] = {
-    {"http-port", FC_OPT_INT, "8080", 1, 65535, false, "HTTP port"},
-    {"http-bind", FC_OPT_STR, "127.0.0.1", 0, 0, false, "HTTP listen address"},
+    {"http-port", FC_OPT_INT, "8080", 0, 65535, false, "HTTP port (0: any free port)"},
+    {"http-bind", FC_OPT_STR, "127.0.0.1", 0, 0, false, "HTTP listen address (IPv4)"},
     {"pg-reader-url", FC_OPT_STR, "postgresql://fleetcost_reporter@127.0.0.1:5432/fleetcost", 0, 0,
      true, "PostgreSQL conninfo of the reader role (owns no tables)"},
+    {"pg-pool", FC_OPT_INT, "8", 1, 64, false, "database connections"},
+    {"max-connections", FC_OPT_INT, "64", 4, 1024, false,
+     "concurrent HTTP connections (one thread each; live streams hold one)"},
+    {"tls-cert", FC_OPT_STR, "", 0, 0, false, "PEM certificate file: serve HTTPS with tls-key"},
+    {"tls-key", FC_OPT_STR, "", 0, 0, true, "PEM private key file"},
+    {"top", FC_OPT_INT, "10", 1, 100, false, "default length of top lists in reports"},
     FC_OPT_END};
 
 static int s_run(fc_config_t *config)
 {
-    fc_warn("reporter", "not implemented yet: waiting for a stop signal");
+    reporter_http_config_t http = {
+        .bind = fc_config_str(config, "http-bind"),
+        .port = (int)fc_config_int(config, "http-port"),
+        .pg_url = fc_config_str(config, "pg-reader-url"),
+        .pool_size = (int)fc_config_int(config, "pg-pool"),
+        .max_connections = (int)fc_config_int(config, "max-connections"),
+        .tls_cert = fc_config_str(config, "tls-cert"),
+        .tls_key = fc_config_str(config, "tls-key"),
+        .top_n = (int)fc_config_int(config, "top"),
+    };
+    reporter_http_t *server = reporter_http_start(&http);
+    if (!server)
+        return 1;
     struct pollfd p = {fc_signal_fd(), POLLIN, 0};
     while (!fc_signal_stopping())
         poll(&p, 1, 1000);
+    fc_info("reporter", "stopping: closing connections");
+    reporter_http_stop(&server);
     return 0;
 }
 

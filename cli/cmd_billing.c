@@ -1,0 +1,153 @@
+/*  fleetcost billing: a month's bill, one line per tenant and cost kind, in nano-USD and
+    USD, from the same source as the reports (final daily rollups where they exist, events
+    otherwise), over each tenant's local month. The lines add up, to the nano-dollar, to
+    the rollups and events they come from. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "fc_config.h"
+#include "fc_log.h"
+#include "fc_money.h"
+#include "fc_pg.h"
+#include "reporter_cli.h"
+#include "reporter_report.h"
+
+#define MODULE "billing"
+
+static const fc_option_t s_options[] = {
+    {"month", FC_OPT_STR, "", 0, 0, false, "the month to bill, YYYY-MM (required)"},
+    {"format", FC_OPT_STR, "csv", 0, 0, false, "csv | json"},
+    {"output", FC_OPT_STR, "", 0, 0, false, "write to this file (-o FILE); default stdout"},
+    FC_OPT_END};
+
+//  Reads the tenant x kind rows and renders them. Returns 0 or -1.
+static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
+{
+    PGresult *res = PQgetResult(conn);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fc_error(MODULE, "billing: %s", fc_pg_error(conn));
+        PQclear(res);
+        while ((res = PQgetResult(conn)))
+            PQclear(res);
+        return -1;
+    }
+    char usd[32];
+    int64_t total = 0, tenant_total = 0;
+    const char *prev = NULL;
+    if (json)
+        fc_buf_addf(out, "{\"month\":\"%s\",\"currency\":\"USD\",\"tenants\":[", month);
+    else
+        fc_buf_add_str(out, "month,tenant_id,cost_kind,cost_nusd,cost_usd,events,unpriced_events,"
+                            "input_tokens,output_tokens,cache_read_tokens,cache_write_5m_tokens,"
+                            "cache_write_1h_tokens\r\n");
+    int n = PQntuples(res), rc = 0;
+    for (int i = 0; i < n; i++) {
+        const char *tenant = PQgetvalue(res, i, 0), *kind = PQgetvalue(res, i, 1);
+        int64_t cost = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        if (fc_money_add(total, cost, &total) != 0) {
+            fc_error(MODULE, "billing: total overflows int64");
+            rc = -1;
+            break;
+        }
+        if (!json) {
+            fc_buf_addf(out, "%s,", month);
+            reporter_csv_str(out, tenant);
+            fc_buf_add(out, ",", 1);
+            reporter_csv_str(out, kind);
+            fc_buf_addf(out, ",%lld,%s,%s,%s,%s,%s,%s,%s,%s\r\n", (long long)cost,
+                        reporter_usd(cost, 9, usd), PQgetvalue(res, i, 8), PQgetvalue(res, i, 9),
+                        PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
+                        PQgetvalue(res, i, 6), PQgetvalue(res, i, 7));
+            continue;
+        }
+        if (!prev || strcmp(prev, tenant) != 0) {
+            if (prev)
+                fc_buf_addf(out, "],\"cost_nusd\":%lld,\"cost_usd\":\"%s\"},",
+                            (long long)tenant_total, reporter_usd(tenant_total, 9, usd));
+            fc_buf_add_str(out, "{\"tenant\":");
+            reporter_json_str(out, tenant);
+            fc_buf_add_str(out, ",\"kinds\":[");
+            tenant_total = 0;
+        } else {
+            fc_buf_add(out, ",", 1);
+        }
+        tenant_total += cost; //  cannot overflow: total did not
+        fc_buf_add_str(out, "{\"kind\":");
+        reporter_json_str(out, kind);
+        fc_buf_addf(out, ",\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"events\":%s,"
+                         "\"unpriced_events\":%s}",
+                    (long long)cost, reporter_usd(cost, 9, usd), PQgetvalue(res, i, 8),
+                    PQgetvalue(res, i, 9));
+        prev = tenant;
+    }
+    if (json && rc == 0) {
+        if (prev)
+            fc_buf_addf(out, "],\"cost_nusd\":%lld,\"cost_usd\":\"%s\"}", (long long)tenant_total,
+                        reporter_usd(tenant_total, 9, usd));
+        fc_buf_addf(out, "],\"total_nusd\":%lld,\"total_usd\":\"%s\"}\n", (long long)total,
+                    reporter_usd(total, 9, usd));
+    }
+    PQclear(res);
+    while ((res = PQgetResult(conn)))
+        PQclear(res);
+    return rc;
+}
+
+int cmd_billing(int argc, char **argv)
+{
+    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
+    fc_config_t *config = fc_config_new("fleetcost billing", "monthly bill per tenant", tables);
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!config || !args) {
+        fc_config_destroy(&config);
+        free(args);
+        return 1;
+    }
+    reporter_cli_args(argc, argv, args);
+    int rc = fc_config_parse(config, argc, args);
+    free(args);
+    if (rc != 0) {
+        fc_config_destroy(&config);
+        return rc > 0 ? 0 : 2;
+    }
+    if (fc_config_bool(config, "verbose"))
+        fc_log_set_level(FC_LOG_DEBUG);
+    const char *month = fc_config_str(config, "month"), *format = fc_config_str(config, "format");
+    char first[16], from[11], to[11], err[160];
+    int64_t day;
+    fc_buf_t out;
+    fc_buf_init(&out);
+    PGconn *conn = NULL;
+    rc = 2;
+    snprintf(first, sizeof first, "%.7s-01", month);
+    if (strlen(month) != 7 || reporter_date_parse(first, &day) != 0) {
+        fprintf(stderr, "billing: --month: expected YYYY-MM\n");
+        goto done;
+    }
+    if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
+        fprintf(stderr, "billing: --format: expected csv or json\n");
+        goto done;
+    }
+    if (reporter_period_resolve("monthly", first, NULL, NULL, day, from, to, err, sizeof err)) {
+        fprintf(stderr, "billing: %s\n", err);
+        goto done;
+    }
+    rc = 1;
+    conn = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
+    if (!conn || reporter_tx_begin(conn, "*") != 0 ||
+        reporter_costs_send(conn, MODULE, "*", "tenant_kind", from, to) != 0 ||
+        s_render(conn, month, strcmp(format, "json") == 0, &out) != 0)
+        goto done;
+    reporter_tx_end(conn, true);
+    rc = reporter_cli_write(fc_config_str(config, "output"), &out) == 0 ? 0 : 1;
+done:
+    if (conn) {
+        reporter_tx_end(conn, false);
+        PQfinish(conn);
+    }
+    fc_buf_free(&out);
+    fc_config_destroy(&config);
+    return rc;
+}

@@ -1,0 +1,185 @@
+/*  fleetcost key: API keys for fleetcost-reporter.
+        fleetcost key create --tenant T | --admin [--name N]
+        fleetcost key list
+        fleetcost key revoke --id KEY_ID
+    create prints the key once, on stdout; only the SHA-256 of its secret is stored.
+    Every change is recorded in audit_log in the same transaction. Runs as the owner. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "commands.h"
+#include "fc_config.h"
+#include "fc_log.h"
+#include "fc_pg.h"
+#include "reporter_key.h"
+#include "reporter_report.h"
+
+#define MODULE "key"
+
+static const fc_option_t s_options[] = {
+    {"tenant", FC_OPT_STR, "", 0, 0, false, "create: the tenant the key may read"},
+    {"admin", FC_OPT_BOOL, "false", 0, 0, false, "create: a key that reads every tenant"},
+    {"name", FC_OPT_STR, "", 0, 0, false, "create: a label for the key"},
+    {"id", FC_OPT_STR, "", 0, 0, false, "revoke: the key id (the part after fck_)"},
+    FC_OPT_END};
+
+static int s_create(PGconn *conn, const char *tenant, bool admin, const char *name)
+{
+    char key[REPORTER_KEY_TEXT + 1], id[REPORTER_KEY_ID_HEX + 1], hash[REPORTER_HASH_HEX + 1];
+    if (reporter_key_generate(key, id, hash) != 0) {
+        fprintf(stderr, "key: the random generator failed\n");
+        return 1;
+    }
+    if (fc_pg_exec(conn, MODULE, "begin", "BEGIN") != 0)
+        return 1;
+    const char *params[] = {id, admin ? NULL : tenant, hash, *name ? name : NULL};
+    PGresult *res;
+    if (!admin) {
+        const char *t[] = {tenant};
+        res = fc_pg_query(conn, MODULE, "tenant", "SELECT 1 FROM tenants WHERE tenant_id = $1", 1,
+                          t);
+        if (!res || PQntuples(res) == 0) {
+            if (res)
+                fprintf(stderr, "key: no tenant %s\n", tenant);
+            PQclear(res);
+            fc_pg_rollback(conn);
+            return 1;
+        }
+        PQclear(res);
+    }
+    res = fc_pg_query(conn, MODULE, "insert",
+                      "INSERT INTO api_keys (key_id, tenant_id, key_hash, name)"
+                      " VALUES ($1, $2, $3, $4)",
+                      4, params);
+    if (!res) {
+        fc_pg_rollback(conn);
+        return 1;
+    }
+    PQclear(res);
+    res = fc_pg_query(conn, MODULE, "audit",
+                      "INSERT INTO audit_log (actor, action, object, after)"
+                      " VALUES ('fleetcost key as ' || current_user, 'key.create', $1,"
+                      "         jsonb_build_object('tenant', $2::text, 'name', $4::text,"
+                      "                            'admin', $2::text IS NULL))"
+                      " RETURNING $3::text IS NOT NULL",
+                      4, params);
+    if (!res || fc_pg_exec(conn, MODULE, "commit", "COMMIT") != 0) {
+        PQclear(res);
+        fc_pg_rollback(conn);
+        return 1;
+    }
+    PQclear(res);
+    printf("%s\n", key);
+    fflush(stdout);
+    fprintf(stderr, "key: created %s for %s%s; it is shown only this once\n", id,
+            admin ? "every tenant (admin)" : "tenant ", admin ? "" : tenant);
+    return 0;
+}
+
+static int s_list(PGconn *conn)
+{
+    PGresult *res = fc_pg_query(
+        conn, MODULE, "list",
+        "SELECT key_id, coalesce(tenant_id, '(admin)'), coalesce(name, ''),"
+        "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        "       coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        "                '')"
+        "  FROM api_keys ORDER BY created_at, key_id",
+        0, NULL);
+    if (!res)
+        return 1;
+    printf("%-14s %-24s %-20s %-21s %s\n", "key_id", "tenant", "name", "created", "revoked");
+    for (int i = 0; i < PQntuples(res); i++)
+        printf("%-14s %-24s %-20s %-21s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+    PQclear(res);
+    return 0;
+}
+
+static int s_revoke(PGconn *conn, const char *id)
+{
+    const char *params[] = {id};
+    if (fc_pg_exec(conn, MODULE, "begin", "BEGIN") != 0)
+        return 1;
+    PGresult *res = fc_pg_query(conn, MODULE, "revoke",
+                                "UPDATE api_keys SET revoked_at = now()"
+                                " WHERE key_id = $1 AND revoked_at IS NULL RETURNING tenant_id",
+                                1, params);
+    if (!res) {
+        fc_pg_rollback(conn);
+        return 1;
+    }
+    int n = PQntuples(res);
+    PQclear(res);
+    if (n == 0) {
+        fprintf(stderr, "key: no active key %s\n", id);
+        fc_pg_rollback(conn);
+        return 1;
+    }
+    res = fc_pg_query(conn, MODULE, "audit",
+                      "INSERT INTO audit_log (actor, action, object)"
+                      " VALUES ('fleetcost key as ' || current_user, 'key.revoke', $1)",
+                      1, params);
+    if (!res || fc_pg_exec(conn, MODULE, "commit", "COMMIT") != 0) {
+        PQclear(res);
+        fc_pg_rollback(conn);
+        return 1;
+    }
+    PQclear(res);
+    printf("key: revoked %s\n", id);
+    return 0;
+}
+
+int cmd_key(int argc, char **argv)
+{
+    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
+    fc_config_t *config = fc_config_new("fleetcost key", "create, list, revoke API keys", tables);
+    if (!config)
+        return 1;
+    int rc = fc_config_parse(config, argc, argv);
+    if (rc != 0) {
+        fc_config_destroy(&config);
+        return rc > 0 ? 0 : 2;
+    }
+    if (fc_config_bool(config, "verbose"))
+        fc_log_set_level(FC_LOG_DEBUG);
+    const char *action = fc_config_argc(config) == 1 ? fc_config_argv(config)[0] : "";
+    const char *tenant = fc_config_str(config, "tenant"), *id = fc_config_str(config, "id");
+    bool admin = fc_config_bool(config, "admin");
+    rc = 2;
+    if (strcmp(action, "create") == 0) {
+        if (admin == (*tenant != 0))
+            fprintf(stderr, "key create: give exactly one of --tenant T or --admin\n");
+        else if (!admin && !reporter_tenant_valid(tenant))
+            fprintf(stderr, "key create: --tenant: not a tenant id\n");
+        else
+            rc = 0;
+    } else if (strcmp(action, "revoke") == 0) {
+        if (strlen(id) != REPORTER_KEY_ID_HEX || strspn(id, "0123456789abcdef") != strlen(id))
+            fprintf(stderr, "key revoke: --id: expected the %d hex digits after fck_\n",
+                    REPORTER_KEY_ID_HEX);
+        else
+            rc = 0;
+    } else if (strcmp(action, "list") == 0) {
+        rc = 0;
+    } else {
+        fprintf(stderr, "usage: fleetcost key create --tenant T | --admin [--name N]\n"
+                        "       fleetcost key list\n"
+                        "       fleetcost key revoke --id KEY_ID\n");
+    }
+    if (rc == 0) {
+        PGconn *conn = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
+        if (!conn)
+            rc = 1;
+        else if (action[0] == 'c')
+            rc = s_create(conn, tenant, admin, fc_config_str(config, "name"));
+        else if (action[0] == 'l')
+            rc = s_list(conn);
+        else
+            rc = s_revoke(conn, id);
+        PQfinish(conn);
+    }
+    fc_config_destroy(&config);
+    return rc;
+}

@@ -1,0 +1,440 @@
+/*  fleetcost price: the price catalog (price_versions), and reprice.
+
+    price list [--model M]
+    price set --model FAMILY --effective-from DATE --input N --output N --cache-read N
+              --cache-write-5m N --cache-write-1h N
+              [--tier-threshold T --tier-input N ... --tier-cache-write-1h N]
+    price import FILE --effective-from DATE          (the CSV format of db/pricing/)
+    reprice --from DATE --to DATE [--tenant T]
+
+    Rates are integer nano-USD per token ($3 per million tokens = 3000). A new price is
+    a new version effective from its date; nothing is overwritten. Every change is an
+    audit_log row in the same transaction.
+
+    reprice recomputes the cost of every usage event in [from 00:00 UTC, to+1 00:00
+    UTC) with the version in force at each event's time, using the same C pricing code
+    as ingest, and records per tenant a restatement (old and new totals). It then sends
+    NOTIFY fleetcost_restate with "tenant from to" so the aggregator rebuilds those
+    days in Redis, cost_summaries and the published summaries. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "fc_buf.h"
+#include "fc_config.h"
+#include "fc_log.h"
+#include "fc_pg.h"
+#include "fc_price.h"
+#include "fc_price_pg.h"
+
+#define MODULE "price"
+
+static const char *s_rate_names[FC_TOK_COUNT] = {"input", "output", "cache-read", "cache-write-5m",
+                                                 "cache-write-1h"};
+
+static const fc_option_t s_options[] = {
+    {"model", FC_OPT_STR, "", 0, 0, false, "model family (normalised, e.g. claude-sonnet-4-5)"},
+    {"effective-from", FC_OPT_STR, "", 0, 0, false, "date (YYYY-MM-DD, UTC) the price starts"},
+    {"input", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false, "nano-USD per input token"},
+    {"output", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false, "nano-USD per output token"},
+    {"cache-read", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false, "per cache-read token"},
+    {"cache-write-5m", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false,
+     "per 5-minute cache-write token"},
+    {"cache-write-1h", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false,
+     "per 1-hour cache-write token"},
+    {"tier-threshold", FC_OPT_INT, "0", 0, INT64_C(100000000), false,
+     "long-context threshold in prompt tokens (0: none)"},
+    {"tier-input", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false, "tier rate, input"},
+    {"tier-output", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false, "tier rate, output"},
+    {"tier-cache-read", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false, "tier rate, cache read"},
+    {"tier-cache-write-5m", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false,
+     "tier rate, 5-minute cache write"},
+    {"tier-cache-write-1h", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false,
+     "tier rate, 1-hour cache write"},
+    {"from", FC_OPT_STR, "", 0, 0, false, "reprice: first day (YYYY-MM-DD, UTC)"},
+    {"to", FC_OPT_STR, "", 0, 0, false, "reprice: last day, inclusive"},
+    {"tenant", FC_OPT_STR, "", 0, 0, false, "reprice: only this tenant"},
+    {"actor", FC_OPT_STR, "", 0, 0, false, "who makes the change (default: $USER)"},
+    FC_OPT_END};
+
+static const char *s_actor(fc_config_t *cfg)
+{
+    const char *a = fc_config_str(cfg, "actor");
+    if (*a)
+        return a;
+    a = getenv("USER");
+    return a && *a ? a : "unknown";
+}
+
+//  Inserts one price version and its audit row. The price is checked by fc_catalog_add
+//  first, the same rules ingest applies when it loads the catalog.
+static int s_insert(PGconn *pg, const fc_price_t *p, const char *date, const char *source,
+                    const char *actor)
+{
+    fc_catalog_t *check = fc_catalog_new();
+    fc_price_t copy = *p;
+    copy.version = 1;
+    int bad = fc_catalog_add(check, &copy);
+    fc_catalog_destroy(&check);
+    if (bad) {
+        fprintf(stderr,
+                "price: %s: invalid price (rates must be >= 0; tier rates set, and only,"
+                " with a threshold; the family in normal form)\n",
+                p->family);
+        return -1;
+    }
+    char v[13][24];
+    for (int k = 0; k < FC_TOK_COUNT; k++) {
+        snprintf(v[k], sizeof v[k], "%" PRId64, p->rate[k]);
+        snprintf(v[6 + k], sizeof v[6 + k], "%" PRId64, p->tier_rate[k]);
+    }
+    snprintf(v[5], sizeof v[5], "%" PRId64, p->tier_threshold);
+    bool tier = p->tier_threshold > 0;
+    const char *params[15] = {p->family,
+                              date,
+                              v[0],
+                              v[1],
+                              v[2],
+                              v[3],
+                              v[4],
+                              v[5],
+                              tier ? v[6] : NULL,
+                              tier ? v[7] : NULL,
+                              tier ? v[8] : NULL,
+                              tier ? v[9] : NULL,
+                              tier ? v[10] : NULL,
+                              source,
+                              actor};
+    PGresult *r = fc_pg_query(
+        pg, MODULE, "price set",
+        "WITH p AS (INSERT INTO price_versions (model, effective_from, input, output, cache_read,"
+        " cache_write_5m, cache_write_1h, tier_threshold, tier_input, tier_output,"
+        " tier_cache_read, tier_cache_write_5m, tier_cache_write_1h, source)"
+        " VALUES ($1, $2::date::timestamp AT TIME ZONE 'UTC', $3, $4, $5, $6, $7, $8, $9, $10,"
+        " $11, $12, $13, $14) RETURNING *)"
+        " INSERT INTO audit_log (actor, action, object, after)"
+        " SELECT $15, 'price.set', p.model || '@' || $2, to_jsonb(p) FROM p"
+        " RETURNING (after->>'version_id')",
+        15, params);
+    if (!r)
+        return -1;
+    printf("price: %s from %s is version %s\n", p->family, date, PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+static int s_set(fc_config_t *cfg, PGconn *pg)
+{
+    fc_price_t p;
+    memset(&p, 0, sizeof p);
+    const char *date = fc_config_str(cfg, "effective-from");
+    if (fc_model_normalise(fc_config_str(cfg, "model"), p.family, sizeof p.family) != 0 || !*date) {
+        fprintf(stderr, "price set: --model and --effective-from are required\n");
+        return 2;
+    }
+    char name[48];
+    for (int k = 0; k < FC_TOK_COUNT; k++) {
+        p.rate[k] = fc_config_int(cfg, s_rate_names[k]);
+        snprintf(name, sizeof name, "tier-%s", s_rate_names[k]);
+        p.tier_rate[k] = fc_config_int(cfg, name);
+        if (p.rate[k] < 0) {
+            fprintf(stderr, "price set: --%s is required\n", s_rate_names[k]);
+            return 2;
+        }
+    }
+    p.tier_threshold = fc_config_int(cfg, "tier-threshold");
+    if (!p.tier_threshold)
+        memset(p.tier_rate, 0, sizeof p.tier_rate);
+    return s_insert(pg, &p, date, "fleetcost price set", s_actor(cfg)) ? 1 : 0;
+}
+
+static int s_import(fc_config_t *cfg, PGconn *pg, const char *path)
+{
+    const char *date = fc_config_str(cfg, "effective-from");
+    if (!*date) {
+        fprintf(stderr, "price import: --effective-from is required\n");
+        return 2;
+    }
+    fc_catalog_t *cat = fc_catalog_new();
+    char err[256];
+    if (fc_catalog_load_csv(cat, path, 1, 0, err, sizeof err) != 0) {
+        fprintf(stderr, "price import: %s\n", err);
+        fc_catalog_destroy(&cat);
+        return 2;
+    }
+    //  All rows in one transaction: a file is imported whole or not at all.
+    int rc = fc_pg_exec(pg, MODULE, "begin", "BEGIN");
+    for (size_t i = 0; rc == 0 && i < fc_catalog_count(cat); i++)
+        rc = s_insert(pg, fc_catalog_at(cat, i), date, path, s_actor(cfg));
+    if (rc == 0)
+        rc = fc_pg_exec(pg, MODULE, "commit", "COMMIT");
+    else
+        fc_pg_rollback(pg);
+    if (rc == 0)
+        printf("price: imported %zu versions from %s\n", fc_catalog_count(cat), path);
+    fc_catalog_destroy(&cat);
+    return rc ? 1 : 0;
+}
+
+static int s_list(fc_config_t *cfg, PGconn *pg)
+{
+    const char *model = fc_config_str(cfg, "model");
+    const char *p[1] = {*model ? model : NULL};
+    PGresult *r = fc_pg_query(pg, MODULE, "price list",
+                              "SELECT version_id, model, effective_from::date, input, output,"
+                              " cache_read, cache_write_5m, cache_write_1h, tier_threshold,"
+                              " coalesce(tier_input::text, ''), coalesce(tier_output::text, '')"
+                              " FROM price_versions WHERE $1::text IS NULL OR model = $1"
+                              " ORDER BY model, effective_from",
+                              1, p);
+    if (!r)
+        return 1;
+    printf("%-5s %-22s %-10s %8s %8s %8s %8s %8s %8s %8s %8s\n", "VER", "MODEL", "FROM", "INPUT",
+           "OUTPUT", "C.READ", "C.W5M", "C.W1H", "TIER>", "T.IN", "T.OUT");
+    for (int i = 0; i < PQntuples(r); i++) {
+        printf("%-5s %-22s %-10s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
+        for (int c = 3; c < 11; c++)
+            printf(" %8s", PQgetvalue(r, i, c));
+        printf("\n");
+    }
+    printf("(nano-USD per token; $1 per million tokens = 1000)\n");
+    PQclear(r);
+    return 0;
+}
+
+//  --- reprice ---------------------------------------------------------------------------
+
+typedef struct {
+    char tenant[FC_MAX_TENANT + 1];
+    int64_t old_cost, new_cost, changed;
+} s_total_t;
+
+//  Microseconds since the epoch as a timestamptz literal, exactly.
+static void s_timestamp(int64_t us, char *out, size_t size)
+{
+    time_t secs = (time_t)(us / 1000000);
+    struct tm tm;
+    gmtime_r(&secs, &tm);
+    snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
+             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
+}
+
+static s_total_t *s_total(s_total_t *t, int *n, int max, const char *tenant)
+{
+    for (int i = 0; i < *n; i++)
+        if (strcmp(t[i].tenant, tenant) == 0)
+            return &t[i];
+    if (*n >= max)
+        return NULL;
+    memset(&t[*n], 0, sizeof t[*n]);
+    snprintf(t[*n].tenant, sizeof t[*n].tenant, "%s", tenant);
+    return &t[(*n)++];
+}
+
+static int s_reprice(fc_config_t *cfg, PGconn *pg)
+{
+    const char *from = fc_config_str(cfg, "from"), *to = fc_config_str(cfg, "to");
+    const char *tenant = fc_config_str(cfg, "tenant");
+    if (!*from || !*to) {
+        fprintf(stderr, "reprice: --from and --to are required\n");
+        return 2;
+    }
+    fc_catalog_t *cat = fc_catalog_load_pg(pg, MODULE);
+    if (!cat)
+        return 1;
+    enum { MAX_TENANTS = 4096 };
+    s_total_t *totals = calloc(MAX_TENANTS, sizeof *totals);
+    int ntot = 0, rc = 1;
+    fc_buf_t rows;
+    fc_buf_init(&rows);
+    const char *p[3] = {from, to, *tenant ? tenant : NULL};
+    if (fc_pg_exec(pg, MODULE, "begin", "BEGIN") != 0)
+        goto done;
+    //  Every usage event of the window, locked, read in chunks through a cursor so
+    //  memory stays flat whatever the window.
+    PGresult *r = fc_pg_query(
+        pg, MODULE, "reprice cursor",
+        "DECLARE reprice CURSOR FOR SELECT event_id::text,"
+        " (extract(epoch FROM event_time) * 1000000)::bigint, tenant_id, coalesce(model, ''),"
+        " input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,"
+        " cache_write_1h_tokens, cost_nusd, coalesce(price_version, 0), unpriced"
+        " FROM events WHERE event_type = 'usage'"
+        " AND event_time >= $1::date::timestamp AT TIME ZONE 'UTC'"
+        " AND event_time < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'"
+        " AND ($3::text IS NULL OR tenant_id = $3) FOR UPDATE",
+        3, p);
+    if (!r)
+        goto fail;
+    PQclear(r);
+    fc_pg_exec(pg, MODULE, "temp",
+               "CREATE TEMP TABLE reprice_rows (event_id uuid, event_time"
+               " timestamptz, cost_nusd bigint, price_version int, unpriced"
+               " boolean, model_family text) ON COMMIT DROP");
+    int64_t seen = 0;
+    while (true) {
+        r = fc_pg_query(pg, MODULE, "reprice fetch", "FETCH 10000 FROM reprice", 0, NULL);
+        if (!r)
+            goto fail;
+        int n = PQntuples(r);
+        fc_buf_reset(&rows);
+        for (int i = 0; i < n; i++) {
+            int64_t ts = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+            fc_tokens_t tok;
+            for (int k = 0; k < FC_TOK_COUNT; k++)
+                tok.t[k] = strtoll(PQgetvalue(r, i, 4 + k), NULL, 10);
+            int64_t old_cost = strtoll(PQgetvalue(r, i, 9), NULL, 10), cost;
+            int32_t old_version = (int32_t)strtol(PQgetvalue(r, i, 10), NULL, 10), version;
+            bool unpriced;
+            const char *model = PQgetvalue(r, i, 3);
+            if (fc_catalog_price(cat, model, ts, &tok, &cost, &version, &unpriced) != 0) {
+                cost = 0;
+                version = 0;
+                unpriced = true;
+            }
+            s_total_t *t = s_total(totals, &ntot, MAX_TENANTS, PQgetvalue(r, i, 2));
+            if (t) {
+                t->old_cost += old_cost;
+                t->new_cost += cost;
+            }
+            bool old_unpriced = PQgetvalue(r, i, 11)[0] == 't';
+            if (cost == old_cost && version == old_version && unpriced == old_unpriced)
+                continue;
+            if (t)
+                t->changed++;
+            char family[FC_MODEL_MAX], when[96], ver[16];
+            if (fc_model_normalise(model, family, sizeof family) != 0)
+                snprintf(family, sizeof family, "%s", model);
+            s_timestamp(ts, when, sizeof when);
+            snprintf(ver, sizeof ver, version ? "%d" : "\\N", version);
+            fc_buf_addf(&rows, "%s\t%s\t%" PRId64 "\t%s\t%s\t", PQgetvalue(r, i, 0), when, cost,
+                        ver, unpriced ? "t" : "f");
+            //  COPY text format: a model name may hold tabs or backslashes.
+            for (const char *c = family; *c; c++) {
+                if (*c == '\\' || *c == '\t' || *c == '\n' || *c == '\r')
+                    fc_buf_addf(&rows, "\\%03o", (unsigned char)*c);
+                else
+                    fc_buf_add(&rows, c, 1);
+            }
+            fc_buf_add(&rows, "\n", 1);
+        }
+        seen += n;
+        PQclear(r);
+        if (rows.len) {
+            r = PQexec(pg, "COPY reprice_rows (event_id, event_time, cost_nusd, price_version,"
+                           " unpriced, model_family) FROM STDIN");
+            PQclear(r);
+            PQputCopyData(pg, (const char *)rows.data, (int)rows.len);
+            PQputCopyEnd(pg, NULL);
+            r = PQgetResult(pg);
+            bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+            if (!ok)
+                fc_error(MODULE, "reprice copy: %s", PQresultErrorMessage(r));
+            PQclear(r);
+            while ((r = PQgetResult(pg)))
+                PQclear(r);
+            if (!ok)
+                goto fail;
+        }
+        if (n < 10000)
+            break;
+    }
+    if (fc_pg_exec(pg, MODULE, "reprice update",
+                   "CLOSE reprice;"
+                   " UPDATE events e SET cost_nusd = r.cost_nusd, price_version = r.price_version,"
+                   " unpriced = r.unpriced, model_family = r.model_family FROM reprice_rows r"
+                   " WHERE e.event_id = r.event_id AND e.event_time = r.event_time") != 0)
+        goto fail;
+    int64_t changed = 0;
+    for (int i = 0; i < ntot; i++) {
+        char oldc[24], newc[24], ch[24];
+        snprintf(oldc, sizeof oldc, "%" PRId64, totals[i].old_cost);
+        snprintf(newc, sizeof newc, "%" PRId64, totals[i].new_cost);
+        snprintf(ch, sizeof ch, "%" PRId64, totals[i].changed);
+        changed += totals[i].changed;
+        const char *q[7] = {totals[i].tenant, from, to, oldc, newc, ch, s_actor(cfg)};
+        r = fc_pg_query(
+            pg, MODULE, "restatement",
+            "WITH s AS (INSERT INTO restatements (tenant_id, from_ts, to_ts, old_cost_nusd,"
+            " new_cost_nusd, events, actor) VALUES ($1, $2::date::timestamp AT TIME ZONE 'UTC',"
+            " ($3::date + 1)::timestamp AT TIME ZONE 'UTC', $4, $5, $6, $7) RETURNING *)"
+            " INSERT INTO audit_log (actor, action, object, before, after)"
+            " SELECT $7, 'reprice', $1, jsonb_build_object('cost_nusd', $4::bigint),"
+            " to_jsonb(s) FROM s",
+            7, q);
+        if (!r)
+            goto fail;
+        PQclear(r);
+        r = fc_pg_query(pg, MODULE, "notify",
+                        "SELECT pg_notify('fleetcost_restate', $1 || ' ' ||"
+                        " $2 || ' ' || $3)",
+                        3, q);
+        if (!r)
+            goto fail;
+        PQclear(r);
+        printf("reprice: %s: %" PRId64 " events changed, %" PRId64 " -> %" PRId64 " nano-USD\n",
+               totals[i].tenant, totals[i].changed, totals[i].old_cost, totals[i].new_cost);
+    }
+    if (fc_pg_exec(pg, MODULE, "commit", "COMMIT") != 0)
+        goto done;
+    printf("reprice: %" PRId64 " usage events in the window, %" PRId64 " repriced\n", seen,
+           changed);
+    rc = 0;
+    goto done;
+fail:
+    fc_pg_rollback(pg);
+done:
+    fc_buf_free(&rows);
+    free(totals);
+    fc_catalog_destroy(&cat);
+    return rc;
+}
+
+static int s_main(int argc, char **argv, bool reprice)
+{
+    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
+    fc_config_t *cfg = fc_config_new(
+        reprice ? "fleetcost reprice" : "fleetcost price",
+        reprice ? "recompute stored costs in a window" : "price list | set | import FILE", tables);
+    int rc = fc_config_parse(cfg, argc, argv);
+    if (rc != 0) {
+        fc_config_destroy(&cfg);
+        return rc > 0 ? 0 : 2;
+    }
+    const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "";
+    if (!reprice && strcmp(what, "list") && strcmp(what, "set") &&
+        (strcmp(what, "import") || fc_config_argc(cfg) < 2)) {
+        fprintf(stderr, "fleetcost price: list | set | import FILE (see --help)\n");
+        fc_config_destroy(&cfg);
+        return 2;
+    }
+    PGconn *pg = fc_pg_connect(fc_config_str(cfg, "pg-url"), MODULE);
+    if (!pg) {
+        fc_config_destroy(&cfg);
+        return 1;
+    }
+    if (reprice)
+        rc = s_reprice(cfg, pg);
+    else if (strcmp(what, "list") == 0)
+        rc = s_list(cfg, pg);
+    else if (strcmp(what, "set") == 0)
+        rc = s_set(cfg, pg);
+    else
+        rc = s_import(cfg, pg, fc_config_argv(cfg)[1]);
+    PQfinish(pg);
+    fc_config_destroy(&cfg);
+    return rc;
+}
+
+int cmd_price(int argc, char **argv)
+{
+    return s_main(argc, argv, false);
+}
+
+int cmd_reprice(int argc, char **argv)
+{
+    return s_main(argc, argv, true);
+}

@@ -1,0 +1,120 @@
+/*  fleetcost tenant: register and change tenants (audited), list them.
+
+    tenant set --tenant T [--name N] [--tz ZONE] [--billing-tier X] [--cost-centre C]
+               [--webhook-url URL] [--email ADDR]
+    tenant list
+
+    Fields not given keep their value (or the default for a new tenant). The time zone
+    is checked by the schema (an IANA name Postgres knows). Each change writes an
+    audit_log row with the row before and after, in the same transaction. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "fc_config.h"
+#include "fc_log.h"
+#include "fc_pg.h"
+
+#define MODULE "tenant"
+
+static const fc_option_t s_options[] = {
+    {"tenant", FC_OPT_STR, "", 0, 0, false, "tenant id ([a-z0-9][a-z0-9_-]*)"},
+    {"name", FC_OPT_STR, "", 0, 0, false, "display name"},
+    {"tz", FC_OPT_STR, "", 0, 0, false, "IANA time zone of the tenant's days (e.g. Europe/Berlin)"},
+    {"billing-tier", FC_OPT_STR, "", 0, 0, false, "billing tier"},
+    {"cost-centre", FC_OPT_STR, "", 0, 0, false, "cost centre"},
+    {"webhook-url", FC_OPT_STR, "", 0, 0, false, "alert webhook URL"},
+    {"email", FC_OPT_STR, "", 0, 0, false, "alert e-mail address"},
+    {"actor", FC_OPT_STR, "", 0, 0, false, "who makes the change (default: $USER)"},
+    FC_OPT_END};
+
+static const char *s_opt(fc_config_t *cfg, const char *name)
+{
+    const char *v = fc_config_str(cfg, name);
+    return *v ? v : NULL;
+}
+
+static int s_set(fc_config_t *cfg, PGconn *pg)
+{
+    const char *tenant = fc_config_str(cfg, "tenant");
+    if (!*tenant) {
+        fprintf(stderr, "tenant set: --tenant is required\n");
+        return 2;
+    }
+    const char *actor = s_opt(cfg, "actor") ? s_opt(cfg, "actor") : getenv("USER");
+    const char *p[9] = {tenant,
+                        s_opt(cfg, "name"),
+                        s_opt(cfg, "tz"),
+                        s_opt(cfg, "billing-tier"),
+                        s_opt(cfg, "cost-centre"),
+                        s_opt(cfg, "webhook-url"),
+                        s_opt(cfg, "email"),
+                        actor ? actor : "unknown"};
+    //  One statement: the old row, the upsert, and the audit row, atomically.
+    PGresult *r = fc_pg_query(
+        pg, MODULE, "tenant set",
+        "WITH before AS (SELECT to_jsonb(t) AS row FROM tenants t WHERE tenant_id = $1),"
+        " after AS (INSERT INTO tenants AS t (tenant_id, name, tz, billing_tier, cost_centre,"
+        "  webhook_url, email)"
+        "  VALUES ($1, coalesce($2, $1), coalesce($3, 'UTC'), coalesce($4, 'standard'), $5, $6,"
+        "  $7)"
+        "  ON CONFLICT (tenant_id) DO UPDATE SET name = coalesce($2, t.name),"
+        "  tz = coalesce($3, t.tz), billing_tier = coalesce($4, t.billing_tier),"
+        "  cost_centre = coalesce($5, t.cost_centre), webhook_url = coalesce($6, t.webhook_url),"
+        "  email = coalesce($7, t.email), auto_created = false"
+        "  RETURNING to_jsonb(t) AS row)"
+        " INSERT INTO audit_log (actor, action, object, before, after)"
+        " SELECT $8, 'tenant.set', $1, (SELECT row FROM before), row FROM after"
+        " RETURNING (after)::text",
+        8, p);
+    if (!r)
+        return 1;
+    printf("tenant %s: %s\n", tenant, PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return 0;
+}
+
+static int s_list(PGconn *pg)
+{
+    PGresult *r = fc_pg_query(pg, MODULE, "tenant list",
+                              "SELECT tenant_id, name, tz, billing_tier, coalesce(cost_centre, ''),"
+                              " CASE WHEN auto_created THEN 'auto' ELSE '' END"
+                              " FROM tenants ORDER BY tenant_id",
+                              0, NULL);
+    if (!r)
+        return 1;
+    printf("%-24s %-24s %-24s %-10s %-12s %s\n", "TENANT", "NAME", "TZ", "TIER", "COST CENTRE", "");
+    for (int i = 0; i < PQntuples(r); i++)
+        printf("%-24s %-24s %-24s %-10s %-12s %s\n", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1),
+               PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4), PQgetvalue(r, i, 5));
+    PQclear(r);
+    return 0;
+}
+
+int cmd_tenant(int argc, char **argv)
+{
+    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
+    fc_config_t *cfg = fc_config_new("fleetcost tenant", "tenant set | tenant list", tables);
+    int rc = fc_config_parse(cfg, argc, argv);
+    if (rc != 0) {
+        fc_config_destroy(&cfg);
+        return rc > 0 ? 0 : 2;
+    }
+    const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "";
+    if (strcmp(what, "set") != 0 && strcmp(what, "list") != 0) {
+        fprintf(stderr, "fleetcost tenant: say set or list (see --help)\n");
+        fc_config_destroy(&cfg);
+        return 2;
+    }
+    PGconn *pg = fc_pg_connect(fc_config_str(cfg, "pg-url"), MODULE);
+    if (!pg) {
+        fc_config_destroy(&cfg);
+        return 1;
+    }
+    rc = strcmp(what, "set") == 0 ? s_set(cfg, pg) : s_list(pg);
+    PQfinish(pg);
+    fc_config_destroy(&cfg);
+    return rc;
+}

@@ -1,0 +1,1326 @@
+/*  aggregator: the loop, per-ingest progress, gap repair, rebuilds, summaries and
+    rollups (see aggregator.h). */
+#include "aggregator.h"
+
+#include <czmq.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "aggregator_map.h"
+#include "aggregator_pg.h"
+#include "aggregator_redis.h"
+#include "aggregator_summary.h"
+#include "aggregator_tz.h"
+#include "fc_buf.h"
+#include "fc_log.h"
+#include "fc_metrics.h"
+#include "fc_pg.h"
+#include "fc_signal.h"
+#include "fc_stream.h"
+
+#define MODULE "aggregator"
+
+#define MAX_DIRTY      64   //  dirty days remembered per tenant
+#define MAX_MSG_DAYS   64   //  local days one stream message may touch
+#define PIPELINE_MAX   256  //  script calls in flight before replies are read
+#define DRAIN_MAX      1024 //  stream messages read before the pipeline is flushed
+#define TICK_US        100000
+#define SECOND_US      1000000
+#define TENANTS_RELOAD (30 * SECOND_US)
+#define APPLIED_KEEP_S (400 * 86400)
+
+typedef struct {
+    char name[FC_MAX_TENANT + 1];
+    aggregator_tz_t tz;
+    bool mine;                //  in this shard
+    bool needs_rebuild;       //  the apply script found it uninitialised (or failed)
+    int32_t today;            //  local day at the last tick (-1: not yet)
+    int64_t last_pub_us;      //  last interval summary
+    int64_t republish_us;     //  next unconditional summary of today
+    int32_t dirty[MAX_DIRTY]; //  days changed since their last summary
+    int ndirty;
+    int32_t roll[MAX_DIRTY]; //  days changed since their last rollup
+    int nroll;
+    int32_t final_day; //  a closed day whose final rollup is due at final_due_us
+    int64_t final_due_us;
+} tenant_t;
+
+typedef struct {
+    char id[FC_MAX_INGEST_ID + 1];
+    uint64_t progress;  //  every seq <= progress is handled
+    uint64_t persisted; //  progress last written to Redis
+    int64_t last_hb_us; //  monotonic time of the last heartbeat or message
+    bool suspect;       //  silent, or just started: poll Postgres for its seq
+    int64_t retry_us;   //  no catch-up attempt before this (after a failure)
+} ingest_t;
+
+//  One script call waiting for its reply.
+typedef struct {
+    char *cmd; //  formatted (redisFormatCommandArgv)
+    int len;
+    tenant_t *tenant;
+    int32_t days[MAX_MSG_DAYS];
+    int ndays;
+} pending_t;
+
+//  The increments of one message for one local day.
+typedef struct {
+    const aggregator_day_t *info;
+    aggregator_day_t copy;
+    aggregator_map_t *fields, *agents, *tasks;
+} msg_day_t;
+
+struct _aggregator_t {
+    aggregator_config_t config;
+    char shard_tag[32]; //  "<i>-<N>"
+    zsock_t *sub, *pub;
+    zpoller_t *poller;
+    aggregator_redis_t *redis;
+    PGconn *pg;
+    char *pg_url;
+    zhash_t *tenants; //  name -> tenant_t
+    zhash_t *ingests; //  id -> ingest_t
+    bool rebuild_needed;
+    bool tenant_rebuild_pending;
+    bool progress_loaded;
+    pending_t pending[PIPELINE_MAX];
+    int npending;
+    msg_day_t days[MAX_MSG_DAYS];
+    fc_stored_event_t *events;  //  FC_MAX_BATCH: a live message being applied
+    fc_stored_event_t *catchup; //  FC_MAX_BATCH: a message read from Postgres
+    fc_buf_t arena;
+    uint64_t drop_count;
+    int64_t next_tick_us, next_second_us, next_rollup_us, next_tenants_us;
+    fc_metrics_t *metrics;
+    fc_metric_t *m_messages, *m_events, *m_skipped, *m_gaps, *m_caught_up, *m_rebuilds,
+        *m_tenant_rebuilds, *m_summaries, *m_rollups, *m_redis_errors, *m_pg_errors, *m_dropped,
+        *m_suspect, *m_tenants;
+};
+
+static int64_t s_wall_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+static int64_t s_mono_us(void)
+{
+    return zclock_usecs();
+}
+
+int aggregator_shard_of(const char *tenant, int shards)
+{
+    uint32_t h = 2166136261u;
+    for (const char *c = tenant; *c; c++)
+        h = (h ^ (uint8_t)*c) * 16777619u;
+    return shards > 1 ? (int)(h % (uint32_t)shards) : 0;
+}
+
+int aggregator_parse_shard(const char *text, int *shard, int *shards)
+{
+    char *end;
+    long i = strtol(text, &end, 10);
+    if (end == text || *end != '/')
+        return -1;
+    const char *p = end + 1;
+    long n = strtol(p, &end, 10);
+    if (end == p || *end || n < 1 || n > 1024 || i < 0 || i >= n)
+        return -1;
+    *shard = (int)i;
+    *shards = (int)n;
+    return 0;
+}
+
+//  --- Postgres and tenants ---------------------------------------------------------
+
+static PGconn *s_pg(aggregator_t *self)
+{
+    if (self->pg && PQstatus(self->pg) == CONNECTION_OK)
+        return self->pg;
+    if (self->pg)
+        PQfinish(self->pg);
+    self->pg = fc_pg_connect(self->pg_url, MODULE);
+    if (!self->pg)
+        fc_metric_add(self->m_pg_errors, 1);
+    return self->pg;
+}
+
+static void s_pg_failed(aggregator_t *self)
+{
+    fc_metric_add(self->m_pg_errors, 1);
+    if (self->pg && PQstatus(self->pg) != CONNECTION_OK) {
+        PQfinish(self->pg);
+        self->pg = NULL;
+    }
+}
+
+static tenant_t *s_tenant_add(aggregator_t *self, const char *name, const char *tz)
+{
+    tenant_t *t = zhash_lookup(self->tenants, name);
+    if (t) {
+        if (strcmp(t->tz.tz, tz) != 0) {
+            fc_info(MODULE, "tenant '%s' time zone now %s", name, tz);
+            aggregator_tz_init(&t->tz, tz);
+        }
+        return t;
+    }
+    t = calloc(1, sizeof *t);
+    if (!t)
+        return NULL;
+    snprintf(t->name, sizeof t->name, "%s", name);
+    aggregator_tz_init(&t->tz, tz);
+    t->mine = aggregator_shard_of(name, self->config.shards) == self->config.shard;
+    t->today = -1;
+    t->final_day = -1;
+    zhash_insert(self->tenants, name, t);
+    zhash_freefn(self->tenants, name, free);
+    fc_metric_set(self->m_tenants, (int64_t)zhash_size(self->tenants));
+    return t;
+}
+
+static void s_tenant_cb(void *arg, const char *name, const char *tz)
+{
+    s_tenant_add(arg, name, tz);
+}
+
+static int s_load_tenants(aggregator_t *self)
+{
+    PGconn *pg = s_pg(self);
+    if (!pg || aggregator_pg_tenants(pg, s_tenant_cb, self) != 0) {
+        s_pg_failed(self);
+        return -1;
+    }
+    return 0;
+}
+
+//  The tenant, loaded from Postgres if new. NULL if Postgres cannot say.
+static tenant_t *s_tenant(aggregator_t *self, const char *name)
+{
+    tenant_t *t = zhash_lookup(self->tenants, name);
+    if (t)
+        return t;
+    PGconn *pg = s_pg(self);
+    char tz[AGGREGATOR_TZ_MAX];
+    int found = pg ? aggregator_pg_tenant_tz(pg, name, tz, sizeof tz) : -1;
+    if (found < 0) {
+        s_pg_failed(self);
+        return NULL;
+    }
+    if (!found) {
+        fc_warn(MODULE, "tenant '%s' has events but no tenants row: using UTC", name);
+        snprintf(tz, sizeof tz, "UTC");
+    }
+    return s_tenant_add(self, name, tz);
+}
+
+static void s_mark(int32_t *set, int *n, int32_t day)
+{
+    for (int i = 0; i < *n; i++)
+        if (set[i] == day)
+            return;
+    if (*n < MAX_DIRTY)
+        set[(*n)++] = day;
+    else
+        fc_warn(MODULE, "more than %d dirty days for one tenant: day %d not re-published",
+                MAX_DIRTY, (int)day);
+}
+
+static void s_mark_dirty(tenant_t *t, int32_t day)
+{
+    s_mark(t->dirty, &t->ndirty, day);
+    s_mark(t->roll, &t->nroll, day);
+}
+
+static ingest_t *s_ingest(aggregator_t *self, const char *id)
+{
+    ingest_t *in = zhash_lookup(self->ingests, id);
+    if (in)
+        return in;
+    in = calloc(1, sizeof *in);
+    if (!in)
+        return NULL;
+    snprintf(in->id, sizeof in->id, "%s", id);
+    in->suspect = true;
+    in->last_hb_us = s_mono_us();
+    zhash_insert(self->ingests, id, in);
+    zhash_freefn(self->ingests, id, free);
+    fc_info(MODULE, "ingest '%s' seen: handled up to seq %" PRIu64, id, in->progress);
+    return in;
+}
+
+//  --- applying messages ----------------------------------------------------------------
+
+static void s_pending_free(pending_t *p)
+{
+    redisFreeCommand(p->cmd);
+    p->cmd = NULL;
+}
+
+/*  Reads the replies of every pending script call, in order. A connection error keeps
+    them all for a resend (the markers make a resend harmless). NOSCRIPT (Redis
+    restarted or SCRIPT FLUSH) hits a suffix of the pipeline: the scripts are loaded
+    again and that suffix is sent again. A tenant whose call returned -1 (not
+    initialised) or failed is rebuilt from Postgres before anything else of it is
+    applied. Returns 0 when nothing is pending any more, -1 when Redis is unavailable. */
+static int s_flush(aggregator_t *self)
+{
+    while (self->npending) {
+        if (aggregator_redis_ensure(self->redis) != 0)
+            return -1;
+        for (int i = 0; i < self->npending; i++)
+            if (aggregator_redis_append_formatted(self->redis, self->pending[i].cmd,
+                                                  (size_t)self->pending[i].len) != 0) {
+                aggregator_redis_reset(self->redis);
+                return -1;
+            }
+        int noscript = -1;
+        for (int i = 0; i < self->npending; i++) {
+            redisReply *r = aggregator_redis_get_reply(self->redis);
+            if (!r) {
+                fc_metric_add(self->m_redis_errors, 1);
+                return -1;
+            }
+            pending_t *p = &self->pending[i];
+            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+                for (int d = 0; d < p->ndays; d++)
+                    s_mark_dirty(p->tenant, p->days[d]);
+            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+                fc_metric_add(self->m_skipped, 1);
+            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == -1) {
+                p->tenant->needs_rebuild = true;
+                self->tenant_rebuild_pending = true;
+            } else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
+                if (noscript < 0)
+                    noscript = i;
+            } else {
+                fc_error(MODULE, "apply script failed for tenant '%s': %s; rebuilding it",
+                         p->tenant->name, r->type == REDIS_REPLY_ERROR ? r->str : "bad reply");
+                fc_metric_add(self->m_redis_errors, 1);
+                p->tenant->needs_rebuild = true;
+                self->tenant_rebuild_pending = true;
+            }
+            freeReplyObject(r);
+        }
+        int done = noscript < 0 ? self->npending : noscript;
+        for (int i = 0; i < done; i++)
+            s_pending_free(&self->pending[i]);
+        memmove(self->pending, self->pending + done,
+                (size_t)(self->npending - done) * sizeof *self->pending);
+        self->npending -= done;
+        if (self->npending) {
+            fc_warn(MODULE, "redis lost the scripts (NOSCRIPT): loading them again");
+            if (aggregator_redis_load_scripts(self->redis) != 0)
+                return -1;
+        }
+    }
+    return 0;
+}
+
+//  The day slot of this message for a local day (cleared on first use).
+static msg_day_t *s_msg_day(aggregator_t *self, int *ndays, const aggregator_day_t *info)
+{
+    for (int i = 0; i < *ndays; i++)
+        if (self->days[i].copy.days == info->days)
+            return &self->days[i];
+    if (*ndays == MAX_MSG_DAYS)
+        return NULL;
+    msg_day_t *d = &self->days[(*ndays)++];
+    d->copy = *info;
+    aggregator_map_clear(d->fields);
+    aggregator_map_clear(d->agents);
+    aggregator_map_clear(d->tasks);
+    return d;
+}
+
+static int s_add_field(aggregator_map_t *m, const char *dim, const char *key, int64_t v)
+{
+    char field[FC_MAX_NAME + 32];
+    snprintf(field, sizeof field, "%s:%s", dim, key);
+    return aggregator_map_add(m, field, v);
+}
+
+//  Adds one cost entry to its day. 0, or -1 (overflow / out of memory).
+static int s_add_event(msg_day_t *d, const fc_stored_event_t *ev)
+{
+    int64_t totals[AGGREGATOR_TOTALS] = {ev->cost_nusd,
+                                         ev->input_tokens,
+                                         ev->output_tokens,
+                                         ev->cache_read_tokens,
+                                         ev->cache_write_5m_tokens,
+                                         ev->cache_write_1h_tokens,
+                                         1,
+                                         ev->unpriced ? 1 : 0};
+    int rc = 0;
+    for (int i = 0; i < AGGREGATOR_TOTALS; i++)
+        rc |= aggregator_map_add(d->fields, aggregator_total_fields[i], totals[i]);
+    const char *kind = ev->type == FC_EV_USAGE ? "usage" : ev->kind;
+    rc |= s_add_field(d->fields, "agent_type", ev->agent_type, ev->cost_nusd);
+    rc |= s_add_field(d->fields, "model", ev->model, ev->cost_nusd);
+    rc |= s_add_field(d->fields, "agent", ev->agent, ev->cost_nusd);
+    rc |= s_add_field(d->fields, "kind", kind, ev->cost_nusd);
+    if (*ev->agent)
+        rc |= aggregator_map_add(d->agents, ev->agent, 0);
+    if (*ev->task)
+        rc |= aggregator_map_add(d->tasks, ev->task, ev->cost_nusd);
+    return rc ? -1 : 0;
+}
+
+//  Appends a string to the arena; its offset goes to offs[*n].
+static void s_arg(aggregator_t *self, size_t *offs, size_t *lens, int *n, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+static void s_arg(aggregator_t *self, size_t *offs, size_t *lens, int *n, const char *fmt, ...)
+{
+    char tmp[512];
+    va_list ap;
+    va_start(ap, fmt);
+    int len = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (len < 0)
+        len = 0;
+    if ((size_t)len >= sizeof tmp)
+        len = sizeof tmp - 1;
+    offs[*n] = self->arena.len;
+    lens[*n] = (size_t)len;
+    (*n)++;
+    fc_buf_add(&self->arena, tmp, (size_t)len + 1);
+}
+
+/*  Queues the apply script call of one stream message. Returns 0 when the message is
+    dealt with (queued, or not this shard's), -1 when it cannot be applied now (its
+    tenant is unknown and Postgres is down, or out of memory): the caller leaves the
+    ingest's progress before it, so a catch-up fetches it again. */
+static int s_apply(aggregator_t *self, uint64_t seq, const char *ingest_id, const char *tenant_name,
+                   const fc_stored_event_t *events, size_t n)
+{
+    tenant_t *t = s_tenant(self, tenant_name);
+    if (!t)
+        return -1;
+    if (!t->mine)
+        return 0;
+    if (self->npending == PIPELINE_MAX && s_flush(self) != 0)
+        return -1;
+    int ndays = 0;
+    for (size_t i = 0; i < n; i++) {
+        const fc_stored_event_t *ev = &events[i];
+        if (ev->type != FC_EV_USAGE && ev->type != FC_EV_COST)
+            continue;
+        msg_day_t *d = s_msg_day(self, &ndays, aggregator_tz_day(&t->tz, ev->ts_us));
+        if (!d || s_add_event(d, ev) != 0) {
+            fc_error(MODULE,
+                     "message %s/%" PRIu64 " of '%s' cannot be summed (over %d days, "
+                     "overflow or out of memory)",
+                     ingest_id, seq, tenant_name, MAX_MSG_DAYS);
+            return -1;
+        }
+    }
+    //  Arguments: the arena holds the strings, then pointer arrays are built from offsets
+    //  (the arena may move while it grows).
+    int nargs = 0, nkeys = 1 + 8 * ndays;
+    size_t cap = 9 + (size_t)nkeys + 5 * (size_t)ndays;
+    for (int i = 0; i < ndays; i++)
+        cap += 2 * aggregator_map_size(self->days[i].fields) +
+               aggregator_map_size(self->days[i].agents) +
+               2 * aggregator_map_size(self->days[i].tasks);
+    size_t *offs = malloc(cap * sizeof *offs), *lens = malloc(cap * sizeof *lens);
+    const char **argv = malloc(cap * sizeof *argv);
+    if (!offs || !lens || !argv) {
+        free(offs);
+        free(lens);
+        free(argv);
+        return -1;
+    }
+    fc_buf_reset(&self->arena);
+    const char *T = tenant_name;
+    s_arg(self, offs, lens, &nargs, "EVALSHA");
+    s_arg(self, offs, lens, &nargs, "%s", aggregator_redis_apply_sha(self->redis));
+    s_arg(self, offs, lens, &nargs, "%d", nkeys);
+    s_arg(self, offs, lens, &nargs, "fc:{%s}:applied", T);
+    for (int i = 0; i < ndays; i++) {
+        const char *D = self->days[i].copy.day, *M = self->days[i].copy.month;
+        s_arg(self, offs, lens, &nargs, "fc:{%s}:day:%s", T, D);
+        s_arg(self, offs, lens, &nargs, "fc:{%s}:day:%s:agents", T, D);
+        s_arg(self, offs, lens, &nargs, "fc:{%s}:day:%s:tasks", T, D);
+        s_arg(self, offs, lens, &nargs, "fc:{%s}:day:%s:taskcost", T, D);
+        s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s", T, M);
+        s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s:agents", T, M);
+        s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s:tasks", T, M);
+        s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s:taskcost", T, M);
+    }
+    int64_t now_s = s_wall_us() / 1000000;
+    s_arg(self, offs, lens, &nargs, "%s", ingest_id);
+    s_arg(self, offs, lens, &nargs, "%" PRIu64, seq);
+    s_arg(self, offs, lens, &nargs, "%d", ndays);
+    s_arg(self, offs, lens, &nargs, "%" PRId64, now_s + APPLIED_KEEP_S);
+    int64_t newest = 0;
+    for (size_t i = 0; i < n; i++)
+        if ((events[i].type == FC_EV_USAGE || events[i].type == FC_EV_COST) &&
+            events[i].ts_us > newest)
+            newest = events[i].ts_us;
+    s_arg(self, offs, lens, &nargs, "%" PRId64, newest);
+    for (int i = 0; i < ndays; i++) {
+        msg_day_t *d = &self->days[i];
+        //  A day's keys live until DAY_KEEP after it ends (its UTC end is at most a day
+        //  after the UTC midnight that follows the date).
+        int64_t day_exp = ((int64_t)d->copy.days + 2) * 86400 + AGGREGATOR_DAY_KEEP_S;
+        int64_t month_exp = d->copy.month_end_us / 1000000 + AGGREGATOR_MONTH_KEEP_S;
+        s_arg(self, offs, lens, &nargs, "%zu", aggregator_map_size(d->fields));
+        s_arg(self, offs, lens, &nargs, "%zu", aggregator_map_size(d->agents));
+        s_arg(self, offs, lens, &nargs, "%zu", aggregator_map_size(d->tasks));
+        s_arg(self, offs, lens, &nargs, "%" PRId64, day_exp);
+        s_arg(self, offs, lens, &nargs, "%" PRId64, month_exp);
+        for (size_t k = 0; k < aggregator_map_size(d->fields); k++) {
+            const aggregator_entry_t *e = aggregator_map_at(d->fields, k);
+            s_arg(self, offs, lens, &nargs, "%s", e->key);
+            s_arg(self, offs, lens, &nargs, "%" PRId64, e->value);
+        }
+        for (size_t k = 0; k < aggregator_map_size(d->agents); k++)
+            s_arg(self, offs, lens, &nargs, "%s", aggregator_map_at(d->agents, k)->key);
+        for (size_t k = 0; k < aggregator_map_size(d->tasks); k++) {
+            const aggregator_entry_t *e = aggregator_map_at(d->tasks, k);
+            s_arg(self, offs, lens, &nargs, "%s", e->key);
+            s_arg(self, offs, lens, &nargs, "%" PRId64, e->value);
+        }
+    }
+    int rc = -1;
+    if (!self->arena.failed) {
+        for (int i = 0; i < nargs; i++)
+            argv[i] = (const char *)self->arena.data + offs[i];
+        pending_t *p = &self->pending[self->npending];
+        p->len = redisFormatCommandArgv(&p->cmd, nargs, argv, lens);
+        if (p->len > 0) {
+            p->tenant = t;
+            p->ndays = ndays;
+            for (int i = 0; i < ndays; i++)
+                p->days[i] = self->days[i].copy.days;
+            self->npending++;
+            fc_metric_add(self->m_events, (int64_t)n);
+            rc = 0;
+        }
+    }
+    free(offs);
+    free(lens);
+    free(argv);
+    return rc;
+}
+
+typedef struct {
+    aggregator_t *self;
+    ingest_t *ingest;
+} catchup_ctx_t;
+
+static int s_catchup_message(void *arg, uint64_t seq, const char *tenant,
+                             const fc_stored_event_t *events, size_t n)
+{
+    catchup_ctx_t *c = arg;
+    if (seq <= c->ingest->progress)
+        return 0;
+    if (s_apply(c->self, seq, c->ingest->id, tenant, events, n) != 0)
+        return -1;
+    fc_metric_add(c->self->m_caught_up, 1);
+    c->ingest->progress = seq;
+    return 0;
+}
+
+/*  Applies the messages of an ingest after its progress up to `to` from Postgres, in
+    seq order, through the same script as the live stream. Whatever is pending goes to
+    Redis first, so the order per tenant holds. Returns 0 with progress = to, or -1
+    with progress at the last message applied (retried later). */
+static int s_catch_up(aggregator_t *self, ingest_t *in, uint64_t to)
+{
+    if (to <= in->progress)
+        return 0;
+    if (s_mono_us() < in->retry_us || s_flush(self) != 0)
+        return -1;
+    PGconn *pg = s_pg(self);
+    uint64_t from = in->progress;
+    catchup_ctx_t ctx = {self, in};
+    if (!pg ||
+        aggregator_pg_catchup(pg, in->id, from, to, self->catchup, s_catchup_message, &ctx) != 0) {
+        s_pg_failed(self);
+        in->retry_us = s_mono_us() + SECOND_US;
+        fc_warn(MODULE, "catch-up of '%s' after seq %" PRIu64 " failed: will retry", in->id,
+                in->progress);
+        return -1;
+    }
+    in->progress = to;
+    fc_info(MODULE, "ingest '%s': caught up seqs %" PRIu64 "..%" PRIu64 " from postgres", in->id,
+            from + 1, to);
+    s_flush(self);
+    return 0;
+}
+
+//  --- the stream ---------------------------------------------------------------------
+
+static void s_on_event(aggregator_t *self, zframe_t *body)
+{
+    fc_stream_header_t h;
+    size_t n = 0;
+    fc_proto_error_t err;
+    if (fc_stream_decode(zframe_data(body), zframe_size(body), &h, self->events, FC_MAX_BATCH, &n,
+                         &err) != FC_OK) {
+        fc_warn(MODULE, "undecodable stream message dropped: %s %s", err.field, err.reason);
+        return;
+    }
+    fc_metric_add(self->m_messages, 1);
+    ingest_t *in = s_ingest(self, h.ingest_id);
+    if (!in)
+        return;
+    in->last_hb_us = s_mono_us();
+    if (h.seq <= in->progress) {
+        fc_metric_add(self->m_skipped, 1);
+        return;
+    }
+    if (self->config.debug_drop && ++self->drop_count % (uint64_t)self->config.debug_drop == 0) {
+        fc_metric_add(self->m_dropped, 1);
+        return;
+    }
+    //  Until the shard is rebuilt nothing is applied: the rebuild's snapshot holds
+    //  every message committed before it, and its seqs become the progress.
+    if (self->rebuild_needed || !self->progress_loaded)
+        return;
+    if (h.seq > in->progress + 1) {
+        fc_metric_add(self->m_gaps, 1);
+        fc_info(MODULE, "ingest '%s': gap, seq %" PRIu64 " after %" PRIu64 ": catching up", in->id,
+                h.seq, in->progress);
+        if (s_catch_up(self, in, h.seq - 1) != 0)
+            return;
+    }
+    if (s_apply(self, h.seq, h.ingest_id, h.tenant, self->events, n) == 0)
+        in->progress = h.seq;
+}
+
+static void s_on_heartbeat(aggregator_t *self, zframe_t *body)
+{
+    fc_heartbeat_t hb;
+    fc_proto_error_t err;
+    if (fc_heartbeat_decode(zframe_data(body), zframe_size(body), &hb, &err) != FC_OK)
+        return;
+    ingest_t *in = s_ingest(self, hb.ingest_id);
+    if (!in)
+        return;
+    in->last_hb_us = s_mono_us();
+    if (in->suspect && !self->rebuild_needed && self->progress_loaded) {
+        fc_info(MODULE, "ingest '%s' heartbeat (seq %" PRIu64 ")", in->id, hb.seq);
+        in->suspect = false;
+    }
+    //  Messages go out before the heartbeat that counts them, on the same socket: a
+    //  heartbeat ahead of our progress means messages were lost.
+    if (hb.seq > in->progress && !self->rebuild_needed && self->progress_loaded) {
+        fc_metric_add(self->m_gaps, 1);
+        s_catch_up(self, in, hb.seq);
+    }
+}
+
+static void s_read_stream(aggregator_t *self)
+{
+    for (int i = 0; i < DRAIN_MAX && (zsock_events(self->sub) & ZMQ_POLLIN); i++) {
+        zmsg_t *msg = zmsg_recv(self->sub);
+        if (!msg)
+            break;
+        zframe_t *topic = zmsg_first(msg), *body = zmsg_next(msg);
+        if (topic && body && zframe_size(topic) > 3) {
+            if (memcmp(zframe_data(topic), "ev.", 3) == 0)
+                s_on_event(self, body);
+            else if (memcmp(zframe_data(topic), "hb.", 3) == 0)
+                s_on_heartbeat(self, body);
+        }
+        zmsg_destroy(&msg);
+    }
+    s_flush(self);
+}
+
+//  --- rebuild from Postgres ----------------------------------------------------------
+
+//  Formats a command into the pipeline and counts it. 0, or -1.
+static int s_append(aggregator_t *self, int *count, const char *fmt, ...)
+{
+    char *cmd = NULL;
+    va_list ap;
+    va_start(ap, fmt);
+    int len = redisvFormatCommand(&cmd, fmt, ap);
+    va_end(ap);
+    if (len < 0)
+        return -1;
+    int rc = aggregator_redis_append_formatted(self->redis, cmd, (size_t)len);
+    redisFreeCommand(cmd);
+    if (rc == 0)
+        (*count)++;
+    return rc;
+}
+
+//  Reads count replies; -1 if the connection failed or any reply is an error.
+static int s_replies(aggregator_t *self, int count)
+{
+    int rc = 0;
+    for (int i = 0; i < count; i++) {
+        redisReply *r = aggregator_redis_get_reply(self->redis);
+        if (!r)
+            return -1;
+        if (r->type == REDIS_REPLY_ERROR) {
+            fc_error(MODULE, "redis: %s", r->str);
+            rc = -1;
+        }
+        freeReplyObject(r);
+    }
+    return rc;
+}
+
+/*  Writes one tenant's snapshot rows in one MULTI/EXEC: deletes every key of the
+    window (dates since..today+1 with their months, and any later date the rows name),
+    writes the days and adds them up into the months, sets their expiry, then sets the
+    applied markers to the snapshot's seqs and the revision floor. */
+static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
+                          const aggregator_row_t *rows, size_t nrows, const aggregator_seq_t *seqs,
+                          size_t nseqs, int *count)
+{
+    static const char *suffix[4] = {"", ":agents", ":tasks", ":taskcost"};
+    const char *T = t->name;
+    int32_t today = aggregator_tz_day(&t->tz, s_wall_us())->days;
+    int rc = s_append(self, count, "MULTI");
+    char day[11], month[8] = "";
+    for (int32_t d = since; d <= today + 1 && rc == 0; d++) {
+        aggregator_days_format(d, day);
+        for (int k = 0; k < 4; k++)
+            rc |= s_append(self, count, "DEL fc:{%s}:day:%s%s", T, day, suffix[k]);
+        if (strncmp(day, month, 7) != 0) {
+            snprintf(month, sizeof month, "%.7s", day);
+            for (int k = 0; k < 4; k++)
+                rc |= s_append(self, count, "DEL fc:{%s}:month:%s%s", T, month, suffix[k]);
+        }
+    }
+    //  month is now the last month deleted; rows come sorted by day.
+    for (size_t i = 0; i < nrows && rc == 0; i++) {
+        const aggregator_row_t *r = &rows[i];
+        int32_t dn;
+        if (aggregator_days_parse(r->day, &dn) != 0)
+            continue;
+        char m[8];
+        snprintf(m, sizeof m, "%.7s", r->day);
+        bool first = i == 0 || strcmp(rows[i - 1].day, r->day) != 0;
+        if (first && dn > today + 1) {
+            for (int k = 0; k < 4; k++)
+                rc |= s_append(self, count, "DEL fc:{%s}:day:%s%s", T, r->day, suffix[k]);
+            if (strcmp(m, month) > 0) {
+                snprintf(month, sizeof month, "%s", m);
+                for (int k = 0; k < 4; k++)
+                    rc |= s_append(self, count, "DEL fc:{%s}:month:%s%s", T, m, suffix[k]);
+            }
+        }
+        char field[FC_MAX_ID + 32];
+        const char *where[2] = {"day", "month"};
+        const char *period[2] = {r->day, m};
+        for (int p = 0; p < 2; p++) {
+            if (r->dim == AGGREGATOR_DIM_TOTAL) {
+                for (int k = 0; k < AGGREGATOR_TOTALS; k++)
+                    rc |= s_append(self, count, "HINCRBY fc:{%s}:%s:%s %s %lld", T, where[p],
+                                   period[p], aggregator_total_fields[k], (long long)r->v[k]);
+            } else if (r->dim == AGGREGATOR_DIM_TASK) {
+                if (!*r->key)
+                    continue;
+                rc |= s_append(self, count, "HINCRBY fc:{%s}:%s:%s:taskcost %s %lld", T, where[p],
+                               period[p], r->key, (long long)r->v[0]);
+                rc |= s_append(self, count, "ZINCRBY fc:{%s}:%s:%s:tasks %lld %s", T, where[p],
+                               period[p], (long long)r->v[0], r->key);
+            } else {
+                snprintf(field, sizeof field, "%s:%s", aggregator_dim_names[r->dim], r->key);
+                rc |= s_append(self, count, "HINCRBY fc:{%s}:%s:%s %s %lld", T, where[p], period[p],
+                               field, (long long)r->v[0]);
+                if (r->dim == AGGREGATOR_DIM_AGENT && *r->key)
+                    rc |= s_append(self, count, "SADD fc:{%s}:%s:%s:agents %s", T, where[p],
+                                   period[p], r->key);
+            }
+        }
+        bool last = i + 1 == nrows || strcmp(rows[i + 1].day, r->day) != 0;
+        if (last) {
+            //  Expiry once the day's keys exist (EXPIREAT on a missing key does nothing).
+            int64_t day_exp = ((int64_t)dn + 2) * 86400 + AGGREGATOR_DAY_KEEP_S;
+            int64_t month_exp = ((int64_t)dn + 33) * 86400 + AGGREGATOR_MONTH_KEEP_S;
+            for (int k = 0; k < 4; k++) {
+                rc |= s_append(self, count, "EXPIREAT fc:{%s}:day:%s%s %lld", T, r->day, suffix[k],
+                               (long long)day_exp);
+                rc |= s_append(self, count, "EXPIREAT fc:{%s}:month:%s%s %lld", T, m, suffix[k],
+                               (long long)month_exp);
+            }
+        }
+    }
+    int64_t now_us = s_wall_us();
+    rc |= s_append(self, count, "DEL fc:{%s}:applied", T);
+    rc |= s_append(self, count, "HSET fc:{%s}:applied _init %lld", T, (long long)now_us);
+    int64_t newest = 0;
+    for (size_t i = 0; i < nrows; i++)
+        newest = rows[i].newest_us > newest ? rows[i].newest_us : newest;
+    rc |= s_append(self, count, "HSET fc:{%s}:applied _ts %lld", T, (long long)newest);
+    for (size_t i = 0; i < nseqs && rc == 0; i++)
+        rc |= s_append(self, count, "HSET fc:{%s}:applied %s %llu", T, seqs[i].id,
+                       (unsigned long long)seqs[i].seq);
+    rc |= s_append(self, count, "EXPIREAT fc:{%s}:applied %lld", T,
+                   (long long)(now_us / 1000000 + APPLIED_KEEP_S));
+    //  Revisions stay increasing across a flush: a lost counter restarts at the time in
+    //  microseconds, above any count of summaries since the previous floor.
+    rc |= s_append(self, count, "SET fc:{%s}:rev %lld NX", T, (long long)now_us);
+    rc |= s_append(self, count, "EXEC");
+    t->needs_rebuild = false;
+    return rc;
+}
+
+/*  Rebuilds tenants from Postgres. full: every tenant of the shard, then the shard's
+    progress becomes the snapshot's seqs and the sentinel is set. Runs between pipeline
+    flushes, so nothing else is in flight; stream messages wait in the SUB queue (or are
+    lost and caught up later). Returns 0 or -1 (retried on the next tick). */
+static int s_rebuild(aggregator_t *self, bool full)
+{
+    if (s_flush(self) != 0)
+        return -1;
+    if (full && s_load_tenants(self) != 0)
+        return -1;
+    int64_t started = s_mono_us(), now = s_wall_us();
+    size_t cap = zhash_size(self->tenants) + 1, n = 0;
+    tenant_t **list = calloc(cap, sizeof *list);
+    const char **names = calloc(cap, sizeof *names), **tzs = calloc(cap, sizeof *tzs);
+    const char **since = calloc(cap, sizeof *since), **until = calloc(cap, sizeof *until);
+    char(*since_text)[11] = calloc(cap, sizeof *since_text);
+    int32_t *since_days = calloc(cap, sizeof *since_days);
+    int rc = -1;
+    aggregator_row_t *rows = NULL;
+    aggregator_seq_t *seqs = NULL;
+    size_t nrows = 0, nseqs = 0;
+    if (!list || !names || !tzs || !since || !until || !since_text || !since_days)
+        goto done;
+    for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants))
+        if (t->mine && (full || t->needs_rebuild)) {
+            if (n == cap)
+                break;
+            list[n] = t;
+            names[n] = t->name;
+            tzs[n] = t->tz.tz;
+            since_days[n] = aggregator_tz_month_start(&t->tz, now, self->config.rebuild_months - 1);
+            aggregator_days_format(since_days[n], since_text[n]);
+            since[n] = since_text[n];
+            n++;
+        }
+    if (!n && !full) {
+        rc = 0;
+        goto done;
+    }
+    aggregator_span_t span = {names, tzs, since, until, (int)n};
+    PGconn *pg = s_pg(self);
+    if (!pg || aggregator_pg_snapshot(pg, &span, true, &rows, &nrows, &seqs, &nseqs) != 0) {
+        s_pg_failed(self);
+        goto done;
+    }
+    if (aggregator_redis_ensure(self->redis) != 0)
+        goto done;
+    size_t r = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t first = r;
+        while (r < nrows && rows[r].tenant == (int)i)
+            r++;
+        int count = 0;
+        if (s_write_tenant(self, list[i], since_days[i], rows + first, r - first, seqs, nseqs,
+                           &count) != 0 ||
+            s_replies(self, count) != 0) {
+            list[i]->needs_rebuild = true;
+            goto done;
+        }
+        int32_t today = aggregator_tz_day(&list[i]->tz, now)->days;
+        s_mark_dirty(list[i], today);
+    }
+    if (full) {
+        int count = 0;
+        int wrc = s_append(self, &count, "DEL fc:agg:%s:progress", self->shard_tag);
+        for (size_t i = 0; i < nseqs; i++) {
+            ingest_t *in = s_ingest(self, seqs[i].id);
+            if (!in)
+                goto done;
+            in->progress = seqs[i].seq;
+            in->persisted = seqs[i].seq;
+            wrc |= s_append(self, &count, "HSET fc:agg:%s:progress %s %llu", self->shard_tag,
+                            seqs[i].id, (unsigned long long)seqs[i].seq);
+        }
+        wrc |= s_append(self, &count, "SET fc:agg:%s:ready %lld", self->shard_tag, (long long)now);
+        if (wrc != 0 || s_replies(self, count) != 0)
+            goto done;
+        self->rebuild_needed = false;
+        self->tenant_rebuild_pending = false;
+        self->progress_loaded = true;
+        fc_metric_add(self->m_rebuilds, 1);
+    } else
+        fc_metric_add(self->m_tenant_rebuilds, (int64_t)n);
+    fc_info(MODULE, "%s rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms",
+            full ? "shard" : "tenants", n, nrows, nseqs, (double)(s_mono_us() - started) / 1000);
+    rc = 0;
+done:
+    if (rc != 0)
+        fc_warn(MODULE, "rebuild failed: will retry");
+    free(list);
+    free(names);
+    free(tzs);
+    free(since);
+    free(until);
+    free(since_text);
+    free(since_days);
+    free(rows);
+    free(seqs);
+    return rc;
+}
+
+//  --- summaries and rollups ------------------------------------------------------------
+
+//  Publishes the summary of one tenant-day on sum.<tenant>. 0, or -1.
+static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
+{
+    if (aggregator_redis_ensure(self->redis) != 0)
+        return -1;
+    char D[11], M[8];
+    aggregator_days_format(day, D);
+    snprintf(M, sizeof M, "%.7s", D);
+    const char *T = t->name;
+    char k[10][256];
+    static const char *suffix[4] = {"", ":agents", ":tasks", ":taskcost"};
+    for (int i = 0; i < 4; i++) {
+        snprintf(k[i], sizeof k[i], "fc:{%s}:day:%s%s", T, D, suffix[i]);
+        snprintf(k[4 + i], sizeof k[4 + i], "fc:{%s}:month:%s%s", T, M, suffix[i]);
+    }
+    snprintf(k[8], sizeof k[8], "fc:{%s}:applied", T);
+    snprintf(k[9], sizeof k[9], "fc:{%s}:rev", T);
+    redisReply *r = NULL;
+    for (int attempt = 0; attempt < 2; attempt++) {
+        r = aggregator_redis_command(self->redis, "EVALSHA %s 10 %s %s %s %s %s %s %s %s %s %s %d",
+                                     aggregator_redis_summary_sha(self->redis), k[0], k[1], k[2],
+                                     k[3], k[4], k[5], k[6], k[7], k[8], k[9], self->config.top);
+        if (!r || r->type != REDIS_REPLY_ERROR || strncmp(r->str, "NOSCRIPT", 8) != 0)
+            break;
+        freeReplyObject(r);
+        r = NULL;
+        aggregator_redis_load_scripts(self->redis);
+    }
+    if (!r) {
+        fc_metric_add(self->m_redis_errors, 1);
+        return -1;
+    }
+    int rc = -1;
+    if (r->type == REDIS_REPLY_NIL) {
+        //  Not initialised: Redis lost it; the sentinel check will notice and rebuild.
+        rc = 0;
+    } else {
+        aggregator_summary_t s = {T, t->tz.tz, D, M, closed, s_wall_us(), self->config.top};
+        size_t size;
+        int64_t rev;
+        uint8_t *body = aggregator_summary_encode(&s, r, &size, &rev);
+        if (body) {
+            char topic[FC_MAX_TENANT + 8];
+            snprintf(topic, sizeof topic, "sum.%s", T);
+            zmsg_t *m = zmsg_new();
+            zmsg_addstr(m, topic);
+            zmsg_addmem(m, body, size);
+            zmsg_send(&m, self->pub);
+            free(body);
+            fc_metric_add(self->m_summaries, 1);
+            rc = 0;
+        } else
+            fc_error(MODULE, "summary of '%s' %s: unexpected script reply", T, D);
+    }
+    freeReplyObject(r);
+    return rc;
+}
+
+//  The closed-day state of a local day: 0 open, 1 closed within the grace period,
+//  2 closed and past it (final).
+static int s_day_state(aggregator_t *self, tenant_t *t, int32_t day, int64_t now)
+{
+    const aggregator_day_t *today = aggregator_tz_day(&t->tz, now);
+    if (day >= today->days)
+        return 0;
+    if (day < today->days - 1)
+        return 2;
+    int64_t closed_at = today->start_us ? today->start_us : now;
+    return now - closed_at >= (int64_t)self->config.final_grace_s * 1000000 ? 2 : 1;
+}
+
+/*  Upserts a tenant-day into cost_summaries. While the day is open (or within its
+    grace period) the rows come from the Redis day hash: the total row complete,
+    breakdown rows with cost_nusd only. Once final they come from Postgres' own sums
+    (every column of every row), computed once per closed day and again only if a late
+    event changes it. */
+static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
+{
+    int64_t now = s_wall_us();
+    bool final = s_day_state(self, t, day, now) == 2;
+    char D[11];
+    aggregator_days_format(day, D);
+    aggregator_row_t *rows = NULL;
+    size_t nrows = 0;
+    PGconn *pg = s_pg(self);
+    if (!pg)
+        return -1;
+    if (final) {
+        const char *names[1] = {t->name}, *tzs[1] = {t->tz.tz}, *d[1] = {D};
+        aggregator_span_t span = {names, tzs, d, d, 1};
+        aggregator_seq_t *seqs;
+        size_t nseqs;
+        if (aggregator_pg_snapshot(pg, &span, false, &rows, &nrows, &seqs, &nseqs) != 0) {
+            s_pg_failed(self);
+            return -1;
+        }
+        free(seqs);
+    } else {
+        if (aggregator_redis_ensure(self->redis) != 0)
+            return -1;
+        redisReply *h = aggregator_redis_command(self->redis, "HGETALL fc:{%s}:day:%s", t->name, D);
+        redisReply *tc =
+            h ? aggregator_redis_command(self->redis, "HGETALL fc:{%s}:day:%s:taskcost", t->name, D)
+              : NULL;
+        if (!h || !tc || h->type != REDIS_REPLY_ARRAY || tc->type != REDIS_REPLY_ARRAY) {
+            if (h)
+                freeReplyObject(h);
+            if (tc)
+                freeReplyObject(tc);
+            return -1;
+        }
+        rows = calloc(h->elements / 2 + tc->elements / 2 + 1, sizeof *rows);
+        if (rows && h->elements) {
+            aggregator_row_t *total = &rows[nrows++];
+            for (int k = 0; k < AGGREGATOR_TOTALS; k++)
+                total->v[k] = aggregator_hash_int(h, aggregator_total_fields[k]);
+            for (size_t i = 0; i + 1 < h->elements; i += 2) {
+                const char *f = h->element[i]->str;
+                const char *colon = strchr(f, ':');
+                for (int d = 0; colon && d < AGGREGATOR_DIMS; d++)
+                    if (strlen(aggregator_dims[d]) == (size_t)(colon - f) &&
+                        strncmp(f, aggregator_dims[d], (size_t)(colon - f)) == 0) {
+                        aggregator_row_t *row = &rows[nrows++];
+                        row->dim = (aggregator_dim_t)(AGGREGATOR_DIM_AGENT_TYPE + d);
+                        snprintf(row->key, sizeof row->key, "%s", colon + 1);
+                        row->v[0] = strtoll(h->element[i + 1]->str, NULL, 10);
+                    }
+            }
+            for (size_t i = 0; i + 1 < tc->elements; i += 2) {
+                aggregator_row_t *row = &rows[nrows++];
+                row->dim = AGGREGATOR_DIM_TASK;
+                snprintf(row->key, sizeof row->key, "%s", tc->element[i]->str);
+                row->v[0] = strtoll(tc->element[i + 1]->str, NULL, 10);
+            }
+        }
+        freeReplyObject(h);
+        freeReplyObject(tc);
+        if (!rows)
+            return -1;
+    }
+    int rc = aggregator_pg_rollup(pg, t->name, D, final, rows, nrows);
+    if (rc != 0)
+        s_pg_failed(self);
+    else
+        fc_metric_add(self->m_rollups, 1);
+    free(rows);
+    return rc;
+}
+
+//  --- housekeeping -----------------------------------------------------------------
+
+static void s_load_progress(aggregator_t *self)
+{
+    if (aggregator_redis_ensure(self->redis) != 0)
+        return;
+    redisReply *r =
+        aggregator_redis_command(self->redis, "HGETALL fc:agg:%s:progress", self->shard_tag);
+    if (!r)
+        return;
+    if (r->type == REDIS_REPLY_ARRAY) {
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            ingest_t *in = s_ingest(self, r->element[i]->str);
+            uint64_t seq = strtoull(r->element[i + 1]->str, NULL, 10);
+            if (in && seq > in->progress)
+                in->progress = in->persisted = seq;
+        }
+        self->progress_loaded = true;
+        fc_info(MODULE, "shard %s: progress of %zu ingests loaded from redis", self->shard_tag,
+                r->elements / 2);
+    }
+    freeReplyObject(r);
+}
+
+static void s_every_second(aggregator_t *self, int64_t now_mono)
+{
+    //  The sentinel: absent means Redis is new, flushed or lost this shard's keys.
+    if (!self->rebuild_needed && aggregator_redis_ensure(self->redis) == 0) {
+        redisReply *r =
+            aggregator_redis_command(self->redis, "EXISTS fc:agg:%s:ready", self->shard_tag);
+        if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+            fc_warn(MODULE,
+                    "shard %s sentinel missing (redis empty or flushed): rebuilding "
+                    "from postgres before publishing",
+                    self->shard_tag);
+            self->rebuild_needed = true;
+        } else if (r && r->type == REDIS_REPLY_INTEGER && !self->progress_loaded)
+            s_load_progress(self);
+        if (r)
+            freeReplyObject(r);
+    }
+    if (self->rebuild_needed) {
+        s_rebuild(self, true);
+        return;
+    }
+    if (!self->progress_loaded)
+        return;
+    //  Silent ingests are suspect; suspect ones are polled in Postgres (the stream may be
+    //  cut while the ingest still commits).
+    int nsuspect = 0;
+    for (ingest_t *in = zhash_first(self->ingests); in; in = zhash_next(self->ingests)) {
+        if (!in->suspect &&
+            now_mono - in->last_hb_us > (int64_t)self->config.heartbeat_timeout_ms * 1000) {
+            fc_warn(MODULE, "ingest '%s' silent for %d ms: polling postgres for its seqs", in->id,
+                    self->config.heartbeat_timeout_ms);
+            in->suspect = true;
+        }
+        if (in->suspect) {
+            nsuspect++;
+            uint64_t max = 0;
+            PGconn *pg = s_pg(self);
+            if (pg && aggregator_pg_max_seq(pg, in->id, &max) == 0)
+                s_catch_up(self, in, max);
+            else
+                s_pg_failed(self);
+        }
+    }
+    fc_metric_set(self->m_suspect, nsuspect);
+    if (s_flush(self) != 0)
+        return;
+    int count = 0;
+    for (ingest_t *in = zhash_first(self->ingests); in; in = zhash_next(self->ingests))
+        if (in->progress != in->persisted &&
+            s_append(self, &count, "HSET fc:agg:%s:progress %s %llu", self->shard_tag, in->id,
+                     (unsigned long long)in->progress) == 0)
+            in->persisted = in->progress;
+    if (count)
+        s_replies(self, count);
+}
+
+static void s_tick(aggregator_t *self)
+{
+    int64_t mono = s_mono_us(), now = s_wall_us();
+    if (mono < self->next_tick_us)
+        return;
+    self->next_tick_us = mono + TICK_US;
+    if (mono >= self->next_tenants_us) {
+        self->next_tenants_us = mono + TENANTS_RELOAD;
+        s_load_tenants(self);
+    }
+    if (mono >= self->next_second_us) {
+        self->next_second_us = mono + SECOND_US;
+        s_every_second(self, mono);
+    }
+    if (self->tenant_rebuild_pending && !self->rebuild_needed) {
+        self->tenant_rebuild_pending = false;
+        redisReply *r =
+            aggregator_redis_command(self->redis, "EXISTS fc:agg:%s:ready", self->shard_tag);
+        if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+            self->rebuild_needed = true;
+        else if (s_rebuild(self, false) != 0)
+            self->tenant_rebuild_pending = true;
+        if (r)
+            freeReplyObject(r);
+    }
+    if (self->rebuild_needed || !self->progress_loaded)
+        return;
+    bool rollup = mono >= self->next_rollup_us;
+    if (rollup)
+        self->next_rollup_us = mono + (int64_t)self->config.rollup_ms * 1000;
+    for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants)) {
+        if (!t->mine || t->needs_rebuild)
+            continue;
+        int32_t today = aggregator_tz_day(&t->tz, now)->days;
+        if (t->today < 0) {
+            //  Started: yesterday's final rollup is (re)done once its grace has passed.
+            t->final_day = today - 1;
+            t->final_due_us = now;
+        } else if (today > t->today) {
+            //  The day closed: one summary now, the final rollup after the grace.
+            fc_debug(MODULE, "tenant '%s': day %d closed", t->name, (int)t->today);
+            s_publish(self, t, t->today, true);
+            s_mark(t->roll, &t->nroll, t->today);
+            t->final_day = t->today;
+            t->final_due_us = now + (int64_t)self->config.final_grace_s * 1000000;
+        }
+        t->today = today;
+        if (self->config.republish_s && mono >= t->republish_us) {
+            //  Late joiners and consumers that lost messages get today again.
+            t->republish_us = mono + (int64_t)self->config.republish_s * 1000000;
+            s_mark(t->dirty, &t->ndirty, today);
+        }
+        if (t->ndirty && mono - t->last_pub_us >= (int64_t)self->config.interval_ms * 1000) {
+            //  One summary per tenant per interval: the oldest changed day first.
+            int oldest = 0;
+            for (int i = 1; i < t->ndirty; i++)
+                if (t->dirty[i] < t->dirty[oldest])
+                    oldest = i;
+            int32_t day = t->dirty[oldest];
+            if (s_publish(self, t, day, day < today) == 0) {
+                t->dirty[oldest] = t->dirty[--t->ndirty];
+                t->last_pub_us = mono;
+            }
+        }
+        if (t->final_day >= 0 && now >= t->final_due_us &&
+            s_day_state(self, t, t->final_day, now) == 2) {
+            s_mark(t->roll, &t->nroll, t->final_day);
+            t->final_day = -1;
+        }
+        if (rollup)
+            while (t->nroll && s_rollup(self, t, t->roll[t->nroll - 1]) == 0)
+                t->nroll--;
+    }
+}
+
+//  --- life cycle ---------------------------------------------------------------------
+
+aggregator_t *aggregator_new(const aggregator_config_t *config)
+{
+    aggregator_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->config = *config;
+    snprintf(self->shard_tag, sizeof self->shard_tag, "%d-%d", config->shard, config->shards);
+    self->pg_url = strdup(config->pg_url);
+    self->tenants = zhash_new();
+    self->ingests = zhash_new();
+    self->events = calloc(FC_MAX_BATCH, sizeof *self->events);
+    self->catchup = calloc(FC_MAX_BATCH, sizeof *self->catchup);
+    fc_buf_init(&self->arena);
+    self->rebuild_needed = false;
+    bool ok = self->pg_url && self->tenants && self->ingests && self->events && self->catchup;
+    for (int i = 0; ok && i < MAX_MSG_DAYS; i++) {
+        self->days[i].fields = aggregator_map_new();
+        self->days[i].agents = aggregator_map_new();
+        self->days[i].tasks = aggregator_map_new();
+        ok = self->days[i].fields && self->days[i].agents && self->days[i].tasks;
+    }
+    self->redis = ok ? aggregator_redis_new(config->redis_url) : NULL;
+    if (!self->redis) {
+        aggregator_destroy(&self);
+        return NULL;
+    }
+    self->metrics = fc_metrics_new("fleetcost_aggregator");
+    fc_metrics_t *m = self->metrics;
+    self->m_messages =
+        fc_metrics_add(m, "messages_total", FC_METRIC_COUNTER, "stream messages received");
+    self->m_events = fc_metrics_add(m, "events_total", FC_METRIC_COUNTER,
+                                    "events sent to redis (live and catch-up)");
+    self->m_skipped = fc_metrics_add(m, "messages_skipped_total", FC_METRIC_COUNTER,
+                                     "messages already applied (replays)");
+    self->m_gaps = fc_metrics_add(m, "gaps_total", FC_METRIC_COUNTER,
+                                  "seq gaps detected (message or heartbeat ahead)");
+    self->m_caught_up = fc_metrics_add(m, "caught_up_messages_total", FC_METRIC_COUNTER,
+                                       "messages applied from postgres");
+    self->m_rebuilds =
+        fc_metrics_add(m, "rebuilds_total", FC_METRIC_COUNTER, "shard rebuilds from postgres");
+    self->m_tenant_rebuilds = fc_metrics_add(m, "tenant_rebuilds_total", FC_METRIC_COUNTER,
+                                             "single-tenant rebuilds from postgres");
+    self->m_summaries =
+        fc_metrics_add(m, "summaries_total", FC_METRIC_COUNTER, "sum.<tenant> messages published");
+    self->m_rollups =
+        fc_metrics_add(m, "rollups_total", FC_METRIC_COUNTER, "cost_summaries tenant-day upserts");
+    self->m_redis_errors =
+        fc_metrics_add(m, "redis_errors_total", FC_METRIC_COUNTER, "redis failures");
+    self->m_pg_errors =
+        fc_metrics_add(m, "pg_errors_total", FC_METRIC_COUNTER, "postgres failures");
+    self->m_dropped = fc_metrics_add(m, "debug_dropped_total", FC_METRIC_COUNTER,
+                                     "messages dropped on purpose (--debug-drop)");
+    self->m_suspect = fc_metrics_add(m, "suspect_ingests", FC_METRIC_GAUGE,
+                                     "ingests silent or not yet heard from");
+    self->m_tenants = fc_metrics_add(m, "tenants", FC_METRIC_GAUGE, "tenants known");
+    if (config->metrics_port && fc_metrics_serve(m, config->metrics_bind, config->metrics_port)) {
+        fc_error(MODULE, "cannot serve /metrics on port %d", config->metrics_port);
+        aggregator_destroy(&self);
+        return NULL;
+    }
+    self->sub = zsock_new(ZMQ_SUB);
+    self->pub = zsock_new(ZMQ_PUB);
+    if (!self->sub || !self->pub) {
+        aggregator_destroy(&self);
+        return NULL;
+    }
+    zsock_set_rcvhwm(self->sub, 200000);
+    zsock_set_sndhwm(self->pub, 100000);
+    zsock_set_maxmsgsize(self->sub, FC_MAX_FRAME);
+    zsock_set_subscribe(self->sub, "ev.");
+    zsock_set_subscribe(self->sub, "hb.");
+    char *eps = strdup(config->ingest_pub);
+    ok = eps != NULL;
+    for (char *save = NULL, *ep = eps ? strtok_r(eps, ",", &save) : NULL; ep && ok;
+         ep = strtok_r(NULL, ",", &save))
+        if (zsock_connect(self->sub, "%s", ep) != 0) {
+            fc_error(MODULE, "cannot connect to %s", ep);
+            ok = false;
+        }
+    free(eps);
+    eps = strdup(config->bind);
+    ok = ok && eps;
+    for (char *save = NULL, *ep = eps ? strtok_r(eps, ",", &save) : NULL; ep && ok;
+         ep = strtok_r(NULL, ",", &save))
+        if (zsock_bind(self->pub, "%s", ep) < 0) {
+            fc_error(MODULE, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
+            ok = false;
+        }
+    free(eps);
+    self->poller = ok ? zpoller_new(self->sub, NULL) : NULL;
+    if (!self->poller) {
+        aggregator_destroy(&self);
+        return NULL;
+    }
+    fc_info(MODULE, "shard %d/%d subscribed to %s, publishing on %s, metrics on :%d", config->shard,
+            config->shards, config->ingest_pub, config->bind, config->metrics_port);
+    return self;
+}
+
+int aggregator_run(aggregator_t *self)
+{
+    s_load_tenants(self);
+    self->next_tenants_us = s_mono_us() + TENANTS_RELOAD;
+    while (!fc_signal_stopping()) {
+        zpoller_wait(self->poller, TICK_US / 1000);
+        if (zpoller_terminated(self->poller) && fc_signal_stopping())
+            break;
+        //  While Redis is down the stream is left in the socket (up to its high-water
+        //  mark; what overflows is caught up from Postgres later).
+        if (self->npending && s_flush(self) != 0) {
+            zclock_sleep(200);
+            continue;
+        }
+        s_read_stream(self);
+        s_tick(self);
+    }
+    s_flush(self);
+    return 0;
+}
+
+void aggregator_destroy(aggregator_t **self_p)
+{
+    if (!self_p || !*self_p)
+        return;
+    aggregator_t *self = *self_p;
+    zpoller_destroy(&self->poller);
+    zsock_destroy(&self->sub);
+    zsock_destroy(&self->pub);
+    fc_metrics_destroy(&self->metrics);
+    for (int i = 0; i < self->npending; i++)
+        s_pending_free(&self->pending[i]);
+    for (int i = 0; i < MAX_MSG_DAYS; i++) {
+        aggregator_map_destroy(&self->days[i].fields);
+        aggregator_map_destroy(&self->days[i].agents);
+        aggregator_map_destroy(&self->days[i].tasks);
+    }
+    zhash_destroy(&self->tenants);
+    zhash_destroy(&self->ingests);
+    aggregator_redis_destroy(&self->redis);
+    if (self->pg)
+        PQfinish(self->pg);
+    fc_buf_free(&self->arena);
+    free(self->events);
+    free(self->catchup);
+    free(self->pg_url);
+    free(self);
+    *self_p = NULL;
+}

@@ -1,0 +1,341 @@
+/*  aggregator_pg: Postgres reads and rollup writes (see aggregator_pg.h). */
+#include "aggregator_pg.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "fc_buf.h"
+#include "fc_log.h"
+#include "fc_pg.h"
+
+#define MODULE "aggregator"
+//  Catch-up reads this many seqs per query, bounding one result's size.
+#define CATCHUP_SEQS 1000
+
+const char *const aggregator_dim_names[AGGREGATOR_DIM_COUNT_] = {"total", "agent_type", "model",
+                                                                 "agent", "kind",       "task"};
+
+int aggregator_pg_tenants(PGconn *pg, void (*fn)(void *, const char *, const char *), void *arg)
+{
+    PGresult *r =
+        fc_pg_query(pg, MODULE, "load tenants", "SELECT tenant_id, tz FROM tenants", 0, NULL);
+    if (!r)
+        return -1;
+    for (int i = 0; i < PQntuples(r); i++)
+        fn(arg, PQgetvalue(r, i, 0), PQgetvalue(r, i, 1));
+    PQclear(r);
+    return 0;
+}
+
+int aggregator_pg_tenant_tz(PGconn *pg, const char *tenant, char *tz, size_t size)
+{
+    const char *p[1] = {tenant};
+    PGresult *r =
+        fc_pg_query(pg, MODULE, "load tenant", "SELECT tz FROM tenants WHERE tenant_id = $1", 1, p);
+    if (!r)
+        return -1;
+    int found = PQntuples(r) > 0;
+    if (found)
+        snprintf(tz, size, "%s", PQgetvalue(r, 0, 0));
+    PQclear(r);
+    return found;
+}
+
+int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq)
+{
+    const char *p[1] = {ingest_id};
+    PGresult *r =
+        fc_pg_query(pg, MODULE, "max seq",
+                    "SELECT coalesce(max(seq), 0) FROM events WHERE ingest_id = $1", 1, p);
+    if (!r)
+        return -1;
+    *seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    PQclear(r);
+    return 0;
+}
+
+static int64_t s_int(PGresult *r, int row, int col)
+{
+    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
+}
+
+static void s_str(char *dst, size_t size, PGresult *r, int row, int col)
+{
+    snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
+}
+
+int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64_t hi,
+                          fc_stored_event_t *scratch, aggregator_message_fn *fn, void *arg)
+{
+    //  A BRIN index on seq serves this (seq grows with insertion order); only cost
+    //  entries change totals.
+    static const char *sql =
+        "SELECT seq, tenant_id, event_type, (extract(epoch FROM event_time) * 1000000)::bigint,"
+        " agent_id, agent_type, task_id, model_family, input_tokens, output_tokens,"
+        " cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nusd,"
+        " cost_kind, unpriced"
+        " FROM events WHERE ingest_id = $1 AND seq > $2 AND seq <= $3"
+        " AND cost_kind IS NOT NULL ORDER BY seq";
+    for (uint64_t from = lo; from < hi;) {
+        uint64_t to = hi - from > CATCHUP_SEQS ? from + CATCHUP_SEQS : hi;
+        char a[24], b[24];
+        snprintf(a, sizeof a, "%" PRIu64, from);
+        snprintf(b, sizeof b, "%" PRIu64, to);
+        const char *p[3] = {ingest_id, a, b};
+        PGresult *r = fc_pg_query(pg, MODULE, "catch-up", sql, 3, p);
+        if (!r)
+            return -1;
+        int rows = PQntuples(r);
+        size_t n = 0;
+        uint64_t seq = 0;
+        char tenant[FC_MAX_TENANT + 1] = "";
+        int rc = 0;
+        for (int i = 0; i <= rows && rc == 0; i++) {
+            uint64_t s = i < rows ? strtoull(PQgetvalue(r, i, 0), NULL, 10) : 0;
+            if (n && (i == rows || s != seq || n == FC_MAX_BATCH)) {
+                rc = fn(arg, seq, tenant, scratch, n);
+                n = 0;
+            }
+            if (i == rows)
+                break;
+            seq = s;
+            s_str(tenant, sizeof tenant, r, i, 1);
+            fc_stored_event_t *ev = &scratch[n++];
+            memset(ev, 0, sizeof *ev);
+            ev->type = fc_event_type_parse(PQgetvalue(r, i, 2));
+            ev->ts_us = s_int(r, i, 3);
+            s_str(ev->agent, sizeof ev->agent, r, i, 4);
+            s_str(ev->agent_type, sizeof ev->agent_type, r, i, 5);
+            s_str(ev->task, sizeof ev->task, r, i, 6);
+            s_str(ev->model, sizeof ev->model, r, i, 7);
+            ev->input_tokens = s_int(r, i, 8);
+            ev->output_tokens = s_int(r, i, 9);
+            ev->cache_read_tokens = s_int(r, i, 10);
+            ev->cache_write_5m_tokens = s_int(r, i, 11);
+            ev->cache_write_1h_tokens = s_int(r, i, 12);
+            ev->cost_nusd = s_int(r, i, 13);
+            if (ev->type == FC_EV_COST)
+                s_str(ev->kind, sizeof ev->kind, r, i, 14);
+            ev->unpriced = PQgetvalue(r, i, 15)[0] == 't';
+        }
+        PQclear(r);
+        if (rc != 0)
+            return -1;
+        from = to;
+    }
+    return 0;
+}
+
+//  Appends a Postgres array literal of strings ({"a","b\"c"}; NULL elements for NULL).
+static void s_text_array(fc_buf_t *b, const char **items, int n)
+{
+    fc_buf_add(b, "{", 1);
+    for (int i = 0; i < n; i++) {
+        if (i)
+            fc_buf_add(b, ",", 1);
+        if (!items[i]) {
+            fc_buf_add_str(b, "NULL");
+            continue;
+        }
+        fc_buf_add(b, "\"", 1);
+        for (const char *c = items[i]; *c; c++) {
+            if (*c == '"' || *c == '\\')
+                fc_buf_add(b, "\\", 1);
+            fc_buf_add(b, c, 1);
+        }
+        fc_buf_add(b, "\"", 1);
+    }
+    fc_buf_add(b, "}", 2);
+}
+
+/*  The grouped sums. Tenant-local dates are computed by Postgres (AT TIME ZONE), the
+    reference the C side's aggregator_tz matches. The time bound widened by a day lets
+    the (tenant_id, event_time) index prune; the date test is the exact one. One scan
+    feeds every breakdown through GROUPING SETS; GROUPING() says which set a row is:
+    31 total, 15 agent_type, 23 model, 27 agent, 29 kind, 30 task. */
+static const char *s_sums_sql =
+    "SELECT s.ord - 1, to_char(s.day, 'YYYY-MM-DD'),"
+    " GROUPING(s.atype, s.model, s.agent, s.kind, s.task),"
+    " s.atype, s.model, s.agent, s.kind, s.task,"
+    " sum(s.cost_nusd), sum(s.input_tokens), sum(s.output_tokens), sum(s.cache_read_tokens),"
+    " sum(s.cache_write_5m_tokens), sum(s.cache_write_1h_tokens), count(*),"
+    " count(*) FILTER (WHERE s.unpriced),"
+    " (extract(epoch FROM max(s.event_time)) * 1000000)::bigint"
+    " FROM (SELECT w.ord, e.event_time, (e.event_time AT TIME ZONE w.tz)::date AS day,"
+    "  coalesce(e.agent_type, '') AS atype, coalesce(e.model_family, '') AS model,"
+    "  coalesce(e.agent_id, '') AS agent, e.cost_kind AS kind, coalesce(e.task_id, '') AS task,"
+    "  e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"
+    "  e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced"
+    "  FROM unnest($1::text[], $2::text[], $3::date[], $4::date[])"
+    "   WITH ORDINALITY AS w(tenant, tz, since, until, ord)"
+    "  JOIN events e ON e.tenant_id = w.tenant"
+    "  WHERE e.cost_kind IS NOT NULL"
+    "  AND e.event_time >= (w.since::timestamp AT TIME ZONE w.tz) - interval '1 day'"
+    "  AND (e.event_time AT TIME ZONE w.tz)::date >= w.since"
+    "  AND (w.until IS NULL OR (e.event_time < ((w.until + 1)::timestamp AT TIME ZONE w.tz)"
+    "   + interval '1 day' AND (e.event_time AT TIME ZONE w.tz)::date <= w.until))) s"
+    " GROUP BY GROUPING SETS ((s.ord, s.day), (s.ord, s.day, s.atype), (s.ord, s.day, s.model),"
+    "  (s.ord, s.day, s.agent), (s.ord, s.day, s.kind), (s.ord, s.day, s.task))"
+    " ORDER BY 1, 2";
+
+//  ingest writes its last seq in the same transaction as its events.
+static const char *s_seqs_sql = "SELECT ingest_id, last_seq FROM ingest_state";
+
+static aggregator_dim_t s_dim_of_grouping(int g)
+{
+    switch (g) {
+    case 15:
+        return AGGREGATOR_DIM_AGENT_TYPE;
+    case 23:
+        return AGGREGATOR_DIM_MODEL;
+    case 27:
+        return AGGREGATOR_DIM_AGENT;
+    case 29:
+        return AGGREGATOR_DIM_KIND;
+    case 30:
+        return AGGREGATOR_DIM_TASK;
+    default:
+        return AGGREGATOR_DIM_TOTAL;
+    }
+}
+
+int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_seqs,
+                           aggregator_row_t **rows_p, size_t *nrows, aggregator_seq_t **seqs_p,
+                           size_t *nseqs)
+{
+    *rows_p = NULL;
+    *nrows = 0;
+    *seqs_p = NULL;
+    *nseqs = 0;
+    fc_buf_t arr[4];
+    const char **cols[4] = {span->tenants, span->tzs, span->since, span->until};
+    for (int i = 0; i < 4; i++) {
+        fc_buf_init(&arr[i]);
+        s_text_array(&arr[i], cols[i], span->count);
+    }
+    int rc = -1;
+    PGresult *r = NULL;
+    bool failed = false;
+    for (int i = 0; i < 4; i++)
+        failed = failed || arr[i].failed;
+    if (failed ||
+        fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
+        goto done;
+    if (with_seqs) {
+        r = fc_pg_query(pg, MODULE, "snapshot seqs", s_seqs_sql, 0, NULL);
+        if (!r)
+            goto done;
+        *seqs_p = calloc((size_t)PQntuples(r) + 1, sizeof **seqs_p);
+        if (!*seqs_p)
+            goto done;
+        for (int i = 0; i < PQntuples(r); i++) {
+            aggregator_seq_t *s = &(*seqs_p)[(*nseqs)++];
+            s_str(s->id, sizeof s->id, r, i, 0);
+            s->seq = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+        }
+        PQclear(r);
+    }
+    const char *p[4] = {(const char *)arr[0].data, (const char *)arr[1].data,
+                        (const char *)arr[2].data, (const char *)arr[3].data};
+    r = fc_pg_query(pg, MODULE, "snapshot sums", s_sums_sql, 4, p);
+    if (!r)
+        goto done;
+    int n = PQntuples(r);
+    *rows_p = calloc((size_t)n + 1, sizeof **rows_p);
+    if (!*rows_p)
+        goto done;
+    for (int i = 0; i < n; i++) {
+        aggregator_row_t *row = &(*rows_p)[i];
+        row->tenant = (int)s_int(r, i, 0);
+        s_str(row->day, sizeof row->day, r, i, 1);
+        row->dim = s_dim_of_grouping((int)s_int(r, i, 2));
+        if (row->dim != AGGREGATOR_DIM_TOTAL)
+            s_str(row->key, sizeof row->key, r, i, 2 + (int)row->dim);
+        for (int k = 0; k < AGGREGATOR_TOTALS; k++)
+            row->v[k] = s_int(r, i, 8 + k);
+        row->newest_us = s_int(r, i, 8 + AGGREGATOR_TOTALS);
+    }
+    *nrows = (size_t)n;
+    rc = 0;
+done:
+    if (r)
+        PQclear(r);
+    fc_pg_rollback(pg);
+    for (int i = 0; i < 4; i++)
+        fc_buf_free(&arr[i]);
+    if (rc != 0) {
+        free(*rows_p);
+        free(*seqs_p);
+        *rows_p = NULL;
+        *seqs_p = NULL;
+        *nrows = *nseqs = 0;
+    }
+    return rc;
+}
+
+int aggregator_pg_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
+                         const aggregator_row_t *rows, size_t nrows)
+{
+    static const char *sql =
+        "INSERT INTO cost_summaries AS c (tenant_id, day, dimension, key, cost_nusd,"
+        " input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,"
+        " cache_write_1h_tokens, events, unpriced_events, final, updated_at)"
+        " SELECT $1, $2::date, x.d, x.k, x.c0, x.c1, x.c2, x.c3, x.c4, x.c5, x.c6, x.c7,"
+        " $3::boolean, now()"
+        " FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[],"
+        " $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])"
+        " AS x(d, k, c0, c1, c2, c3, c4, c5, c6, c7)"
+        " ON CONFLICT (tenant_id, day, dimension, key) DO UPDATE SET"
+        " cost_nusd = EXCLUDED.cost_nusd, input_tokens = EXCLUDED.input_tokens,"
+        " output_tokens = EXCLUDED.output_tokens, cache_read_tokens = EXCLUDED.cache_read_tokens,"
+        " cache_write_5m_tokens = EXCLUDED.cache_write_5m_tokens,"
+        " cache_write_1h_tokens = EXCLUDED.cache_write_1h_tokens, events = EXCLUDED.events,"
+        " unpriced_events = EXCLUDED.unpriced_events, final = EXCLUDED.final,"
+        " updated_at = now()";
+    if (!nrows)
+        return 0;
+    const char **dims = calloc(nrows, sizeof *dims), **keys = calloc(nrows, sizeof *keys);
+    fc_buf_t d, k, v[AGGREGATOR_TOTALS];
+    fc_buf_init(&d);
+    fc_buf_init(&k);
+    for (int c = 0; c < AGGREGATOR_TOTALS; c++)
+        fc_buf_init(&v[c]);
+    int rc = -1;
+    if (!dims || !keys)
+        goto done;
+    for (size_t i = 0; i < nrows; i++) {
+        dims[i] = aggregator_dim_names[rows[i].dim];
+        keys[i] = rows[i].key;
+    }
+    s_text_array(&d, dims, (int)nrows);
+    s_text_array(&k, keys, (int)nrows);
+    bool failed = d.failed || k.failed;
+    for (int c = 0; c < AGGREGATOR_TOTALS; c++) {
+        fc_buf_add(&v[c], "{", 1);
+        for (size_t i = 0; i < nrows; i++)
+            fc_buf_addf(&v[c], "%s%" PRId64, i ? "," : "", rows[i].v[c]);
+        fc_buf_add(&v[c], "}", 2);
+        failed = failed || v[c].failed;
+    }
+    if (failed)
+        goto done;
+    const char *p[13] = {tenant, day, final ? "true" : "false", (const char *)d.data,
+                         (const char *)k.data};
+    for (int c = 0; c < AGGREGATOR_TOTALS; c++)
+        p[5 + c] = (const char *)v[c].data;
+    PGresult *r = fc_pg_query(pg, MODULE, "cost_summaries upsert", sql, 13, p);
+    if (r) {
+        PQclear(r);
+        rc = 0;
+    }
+done:
+    free(dims);
+    free(keys);
+    fc_buf_free(&d);
+    fc_buf_free(&k);
+    for (int c = 0; c < AGGREGATOR_TOTALS; c++)
+        fc_buf_free(&v[c]);
+    return rc;
+}

@@ -1,0 +1,78 @@
+/*  aggregator_pg: what the aggregator reads from and writes to Postgres — tenants, the
+    catch-up of missed stream messages by (ingest_id, seq), the grouped sums a rebuild
+    or a final rollup starts from, and cost_summaries upserts. */
+#ifndef AGGREGATOR_PG_H
+#define AGGREGATOR_PG_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "aggregator_redis.h"
+#include "fc_stream.h"
+
+//  Rows of a grouped sum: dimension 'total' or one breakdown. Order matches
+//  cost_summaries.dimension.
+typedef enum {
+    AGGREGATOR_DIM_TOTAL,
+    AGGREGATOR_DIM_AGENT_TYPE,
+    AGGREGATOR_DIM_MODEL,
+    AGGREGATOR_DIM_AGENT,
+    AGGREGATOR_DIM_KIND,
+    AGGREGATOR_DIM_TASK,
+    AGGREGATOR_DIM_COUNT_
+} aggregator_dim_t;
+extern const char *const aggregator_dim_names[AGGREGATOR_DIM_COUNT_];
+
+typedef struct {
+    int tenant;   //  index into the request's tenants
+    char day[11]; //  tenant-local date
+    aggregator_dim_t dim;
+    char key[FC_MAX_ID + 1];      //  '' for total
+    int64_t v[AGGREGATOR_TOTALS]; //  as aggregator_total_fields
+    int64_t newest_us;            //  newest event time of the row (µs)
+} aggregator_row_t;
+
+typedef struct {
+    char id[FC_MAX_INGEST_ID + 1];
+    uint64_t seq;
+} aggregator_seq_t;
+
+//  A grouped-sum request: per tenant its zone and an inclusive range of local dates
+//  (until NULL: no upper bound), as "YYYY-MM-DD".
+typedef struct {
+    const char **tenants, **tzs, **since, **until;
+    int count;
+} aggregator_span_t;
+
+//  Every tenant: calls fn(arg, tenant, tz). 0, or -1 (logged).
+int aggregator_pg_tenants(PGconn *pg, void (*fn)(void *, const char *, const char *), void *arg);
+//  One tenant's time zone into tz (size bytes). 1 found, 0 unknown, -1 error.
+int aggregator_pg_tenant_tz(PGconn *pg, const char *tenant, char *tz, size_t size);
+
+//  Cost entries (usage and cost events) of ingest_id with lo < seq <= hi, grouped into
+//  their stream messages in seq order: fn(arg, seq, tenant, events, n) for each, which
+//  returns 0 to go on. scratch holds FC_MAX_BATCH events. Returns 0, or -1 (logged or
+//  fn failed).
+typedef int(aggregator_message_fn)(void *arg, uint64_t seq, const char *tenant,
+                                   const fc_stored_event_t *events, size_t n);
+int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64_t hi,
+                          fc_stored_event_t *scratch, aggregator_message_fn *fn, void *arg);
+
+//  Last seq one ingest_id committed (ingest_state; 0 if none). -1 on error.
+int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq);
+
+//  In one REPEATABLE READ snapshot: the last seq of every ingest_id (*seqs, *nseqs)
+//  and the grouped sums per tenant and local day of the span (*rows, *nrows, ordered by
+//  tenant and day). Seqs commit in order per ingest_id, so the sums include exactly
+//  the messages up to those seqs. with_seqs false skips the seqs. The caller frees
+//  *rows and *seqs. 0, or -1 (logged).
+int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_seqs,
+                           aggregator_row_t **rows, size_t *nrows, aggregator_seq_t **seqs,
+                           size_t *nseqs);
+
+//  Upserts the rows of one tenant-day into cost_summaries. 0, or -1 (logged).
+int aggregator_pg_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
+                         const aggregator_row_t *rows, size_t nrows);
+
+#endif

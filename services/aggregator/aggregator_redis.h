@@ -1,0 +1,65 @@
+/*  aggregator_redis: the aggregator's Redis connection, its two Lua scripts and its key
+    names (DESIGN §5). Every key of a tenant carries the tenant as a hash tag, so one
+    script call touches one Redis Cluster slot:
+
+        fc:{t}:day:<YYYY-MM-DD>            hash: totals and breakdown fields (integers)
+        fc:{t}:day:<D>:agents              set: active agents (SCARD)
+        fc:{t}:day:<D>:tasks               sorted set: task -> cost, for ranking only
+        fc:{t}:day:<D>:taskcost            hash: task -> exact cost_nusd
+        fc:{t}:month:<YYYY-MM>[...]        the same four for the tenant-local month
+        fc:{t}:applied                     hash: ingest_id -> last applied seq; "_init"
+        fc:{t}:rev                         summary revision counter
+        fc:agg:<i>-<N>:ready               this shard's "rebuilt" sentinel
+        fc:agg:<i>-<N>:progress            hash: ingest_id -> seq handled by the shard */
+#ifndef AGGREGATOR_REDIS_H
+#define AGGREGATOR_REDIS_H
+
+#include <hiredis/hiredis.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+//  Hash fields of a day or month (besides the breakdowns).
+#define AGGREGATOR_TOTALS 8
+extern const char *const aggregator_total_fields[AGGREGATOR_TOTALS];
+//  Breakdown dimensions, in cost_summaries' names; field prefix "<dimension>:".
+#define AGGREGATOR_DIMS 4
+extern const char *const aggregator_dims[AGGREGATOR_DIMS]; //  agent_type model agent kind
+
+//  Keys kept: days until DAY_KEEP days after they end (covers the rebuild window of the
+//  current and previous month), months MONTH_KEEP days after they end.
+#define AGGREGATOR_DAY_KEEP_S   (70 * 86400)
+#define AGGREGATOR_MONTH_KEEP_S (400 * 86400)
+
+typedef struct _aggregator_redis_t aggregator_redis_t;
+
+//  Parses redis://[:password@]host[:port][/db]; NULL if malformed. Connects lazily.
+aggregator_redis_t *aggregator_redis_new(const char *url);
+void aggregator_redis_destroy(aggregator_redis_t **self_p);
+
+//  Connects if needed (AUTH, SELECT, SCRIPT LOAD). 0, or -1 (logged once per outage).
+int aggregator_redis_ensure(aggregator_redis_t *self);
+//  Drops the connection (after an I/O error); the next ensure reconnects.
+void aggregator_redis_reset(aggregator_redis_t *self);
+
+//  SHA1 of the apply / summary script (valid after ensure).
+const char *aggregator_redis_apply_sha(aggregator_redis_t *self);
+const char *aggregator_redis_summary_sha(aggregator_redis_t *self);
+//  Loads both scripts again (after NOSCRIPT). 0 or -1.
+int aggregator_redis_load_scripts(aggregator_redis_t *self);
+
+//  Pipelining: append a command (argv form), then read its reply in order. The
+//  caller frees replies with freeReplyObject. get_reply returns NULL on an I/O error
+//  (the connection is then reset).
+int aggregator_redis_append(aggregator_redis_t *self, int argc, const char **argv,
+                            const size_t *argvlen);
+int aggregator_redis_append_formatted(aggregator_redis_t *self, const char *cmd, size_t len);
+redisReply *aggregator_redis_get_reply(aggregator_redis_t *self);
+
+//  One command, synchronously (printf-style like redisCommand). NULL on I/O error.
+redisReply *aggregator_redis_command(aggregator_redis_t *self, const char *fmt, ...);
+
+//  Key names into buf (size >= 256): "fc:{<tenant>}:<rest>".
+void aggregator_key(char *buf, size_t size, const char *tenant, const char *rest);
+
+#endif

@@ -1,0 +1,65 @@
+/*  reporter_cli: argument spelling and atomic output files for cron use. */
+#include "reporter_cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+void reporter_cli_args(int argc, char **argv, char **out)
+{
+    for (int i = 0; i < argc; i++)
+        out[i] = strcmp(argv[i], "-o") == 0 ? "--output" : argv[i];
+    out[argc] = NULL;
+}
+
+static int s_write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+int reporter_cli_write(const char *path, const fc_buf_t *out)
+{
+    if (out->failed) {
+        fprintf(stderr, "fleetcost: out of memory while rendering\n");
+        return -1;
+    }
+    if (!path || !*path || strcmp(path, "-") == 0) {
+        if (s_write_all(1, out->data, out->len) != 0) {
+            fprintf(stderr, "fleetcost: writing stdout: %s\n", strerror(errno));
+            return -1;
+        }
+        return 0;
+    }
+    //  A cron job's reader never sees a half-written report: write beside it, then rename.
+    char tmp[4096];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        fprintf(stderr, "fleetcost: create %s: %s\n", tmp, strerror(errno));
+        return -1;
+    }
+    if (s_write_all(fd, out->data, out->len) != 0 || fsync(fd) != 0) {
+        fprintf(stderr, "fleetcost: write %s: %s\n", tmp, strerror(errno));
+        close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    close(fd);
+    if (rename(tmp, path) != 0) {
+        fprintf(stderr, "fleetcost: rename to %s: %s\n", path, strerror(errno));
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}

@@ -1,0 +1,1160 @@
+/*  reporter_http: routes, authentication, JSON errors, streaming and live updates. */
+#include "reporter_http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fc_buf.h"
+#include "fc_log.h"
+#include "fc_metrics.h"
+#include "fc_pg.h"
+#include "reporter_key.h"
+#include "reporter_pool.h"
+#include "reporter_report.h"
+
+#define MODULE          "reporter"
+#define S_POOL_WAIT_MS  5000
+#define S_PARAM_MAX     256  //  longest query parameter value accepted
+#define S_SSE_POLL_MS   500  //  live totals are re-read this often
+#define S_SSE_PING_S    15   //  comment line keeping idle streams open
+#define S_STREAM_BLOCK  16384
+
+struct _reporter_http_t {
+    reporter_http_config_t cfg;
+    char *bind, *pg_url, *cert_pem, *key_pem;
+    bool tls;
+    reporter_pool_t *pool;
+    fc_metrics_t *metrics;
+    fc_metric_t *m_requests, *m_4xx, *m_5xx, *m_auth_failures, *m_sse, *m_rows;
+    struct MHD_Daemon *daemon;
+    atomic_bool stopping;
+    int port;
+};
+
+//  One request being answered.
+typedef struct {
+    reporter_http_t *self;
+    struct MHD_Connection *mc;
+    const char *url;
+    bool dashboard;     //  a browser route: the key may come from a cookie or ?key=
+    PGconn *pg;         //  pooled connection, released after the handler
+    bool admin;         //  the key's rights
+    char key_tenant[64];
+    char cookie_key[REPORTER_KEY_TEXT + 1]; //  set as a cookie in the response
+    enum MHD_Result rc; //  result of the response queued by a failed helper
+} s_req_t;
+
+// ---------------------------------------------------------------------------------------
+// Responses
+
+static void s_count_status(reporter_http_t *self, unsigned status)
+{
+    if (status >= 500)
+        fc_metric_add(self->m_5xx, 1);
+    else if (status >= 400)
+        fc_metric_add(self->m_4xx, 1);
+}
+
+static void s_headers(s_req_t *req, struct MHD_Response *resp, const char *mime)
+{
+    MHD_add_response_header(resp, "Content-Type", mime);
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "no-referrer");
+    if (strncmp(mime, "text/html", 9) == 0)
+        MHD_add_response_header(resp, "Content-Security-Policy",
+                                "default-src 'none'; style-src 'unsafe-inline'; "
+                                "script-src 'self'; connect-src 'self'; img-src 'self'; "
+                                "frame-ancestors 'none'");
+    if (req->cookie_key[0]) {
+        char cookie[256];
+        snprintf(cookie, sizeof cookie, "fc_key=%s; Path=/dashboard; HttpOnly; SameSite=Strict%s",
+                 req->cookie_key, req->self->tls ? "; Secure" : "");
+        MHD_add_response_header(resp, "Set-Cookie", cookie);
+    }
+}
+
+//  Queues body (taken over; freed by MHD) with status.
+static enum MHD_Result s_respond(s_req_t *req, unsigned status, const char *mime, fc_buf_t *body)
+{
+    if (body->failed) {
+        fc_buf_free(body);
+        s_count_status(req->self, 500);
+        return MHD_NO;
+    }
+    struct MHD_Response *resp =
+        body->len ? MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_FREE)
+                  : MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
+    if (!resp) {
+        fc_buf_free(body);
+        return MHD_NO;
+    }
+    if (!body->len)
+        fc_buf_free(body);
+    body->data = NULL; //  MHD owns it now
+    body->len = body->cap = 0;
+    s_headers(req, resp, mime);
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"fleetcost\"");
+    s_count_status(req->self, status);
+    enum MHD_Result rc = MHD_queue_response(req->mc, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+//  Queues a JSON error {"error":{"status":..,"code":..,"message":..}} and returns false
+//  (so helpers can `return s_error(...)`); the MHD result goes to req->rc.
+static bool s_error(s_req_t *req, unsigned status, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static bool s_error(s_req_t *req, unsigned status, const char *fmt, ...)
+{
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    const char *code = status == 400   ? "bad_request"
+                       : status == 401 ? "unauthorized"
+                       : status == 403 ? "forbidden"
+                       : status == 404 ? "not_found"
+                       : status == 405 ? "method_not_allowed"
+                       : status == 503 ? "unavailable"
+                                       : "internal";
+    fc_buf_t b;
+    fc_buf_init(&b);
+    fc_buf_addf(&b, "{\"error\":{\"status\":%u,\"code\":\"%s\",\"message\":", status, code);
+    reporter_json_str(&b, msg);
+    fc_buf_add_str(&b, "}}\n");
+    if (status >= 500)
+        fc_warn(MODULE, "%s: %u %s", req->url, status, msg);
+    req->rc = s_respond(req, status, "application/json", &b);
+    return false;
+}
+
+// ---------------------------------------------------------------------------------------
+// Parameters
+
+typedef struct {
+    const char *const *allowed;
+    const char *bad; //  first unknown or oversized parameter
+    bool too_long;
+} s_argcheck_t;
+
+static enum MHD_Result s_check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                                   const char *value)
+{
+    s_argcheck_t *c = cls;
+    bool known = false;
+    for (const char *const *a = c->allowed; *a; a++)
+        known |= strcmp(*a, key) == 0;
+    if (!known || (value && strlen(value) > S_PARAM_MAX)) {
+        c->bad = key;
+        c->too_long = known;
+        return MHD_NO;
+    }
+    return MHD_YES;
+}
+
+//  Rejects (400) a parameter the endpoint does not take, or one that is too long.
+static bool s_args_check(s_req_t *req, const char *const *allowed)
+{
+    s_argcheck_t c = {allowed, NULL, false};
+    MHD_get_connection_values(req->mc, MHD_GET_ARGUMENT_KIND, s_check_arg, &c);
+    if (!c.bad)
+        return true;
+    char name[48];
+    snprintf(name, sizeof name, "%s", c.bad);
+    if (c.too_long)
+        return s_error(req, 400, "%s: longer than %d characters", name, S_PARAM_MAX);
+    return s_error(req, 400, "unknown parameter '%s'", name);
+}
+
+//  A query parameter, NULL when absent or empty.
+static const char *s_arg(s_req_t *req, const char *name)
+{
+    const char *v = MHD_lookup_connection_value(req->mc, MHD_GET_ARGUMENT_KIND, name);
+    return v && *v ? v : NULL;
+}
+
+//  Resolves which tenant a request reads: the tenant parameter (or path) when given,
+//  else the key's tenant, else "*" for an admin. A tenant key asking for another
+//  tenant gets 403; a malformed tenant 400.
+static bool s_tenant_filter(s_req_t *req, const char *asked, char *filter, size_t size)
+{
+    if (asked && !reporter_tenant_valid(asked))
+        return s_error(req, 400, "tenant: expected [a-z0-9][a-z0-9_-]{0,62}");
+    if (!req->admin) {
+        if (asked && strcmp(asked, req->key_tenant) != 0)
+            return s_error(req, 403, "this key may read tenant %s only", req->key_tenant);
+        snprintf(filter, size, "%s", req->key_tenant);
+        return true;
+    }
+    snprintf(filter, size, "%s", asked ? asked : "*");
+    return true;
+}
+
+//  Begins the request's read-only transaction, scoped to the key (not to the filter:
+//  row-level security follows the key).
+static bool s_begin(s_req_t *req)
+{
+    if (reporter_tx_begin(req->pg, req->admin ? "*" : req->key_tenant) != 0)
+        return s_error(req, 500, "database error");
+    return true;
+}
+
+//  For a named tenant (not "*"): 404 unless it exists (and is visible).
+static bool s_tenant_exists(s_req_t *req, const char *tenant)
+{
+    if (strcmp(tenant, "*") == 0)
+        return true;
+    const char *params[] = {tenant};
+    PGresult *res = fc_pg_query(req->pg, MODULE, "tenant", "SELECT 1 FROM tenants WHERE tenant_id = $1",
+                                1, params);
+    if (!res)
+        return s_error(req, 500, "database error");
+    bool found = PQntuples(res) == 1;
+    PQclear(res);
+    return found ? true : s_error(req, 404, "no tenant %s", tenant);
+}
+
+//  from/to from the parameters, defaulting to the 30 days ending today.
+static bool s_range(s_req_t *req, const char *tenant, char *from, char *to)
+{
+    const char *f = s_arg(req, "from"), *t = s_arg(req, "to");
+    int64_t today;
+    if (reporter_today(req->pg, MODULE, tenant, &today) != 0)
+        return s_error(req, 500, "database error");
+    char defs[2][11], err[160];
+    if (!f && !t) {
+        reporter_date_format(today - 29, defs[0], sizeof defs[0]);
+        reporter_date_format(today, defs[1], sizeof defs[1]);
+        f = defs[0];
+        t = defs[1];
+    }
+    if (reporter_period_resolve("range", NULL, f, t, today, from, to, err, sizeof err) != 0)
+        return s_error(req, 400, "%s", err);
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Authentication
+
+//  The presented key: "Authorization: Bearer <key>"; on dashboard routes also the
+//  fc_key cookie or a ?key= parameter (which the response then moves into a cookie).
+static const char *s_presented_key(s_req_t *req, bool *from_query)
+{
+    *from_query = false;
+    const char *h = MHD_lookup_connection_value(req->mc, MHD_HEADER_KIND, "Authorization");
+    if (h && strncasecmp(h, "Bearer ", 7) == 0) {
+        h += 7;
+        while (*h == ' ')
+            h++;
+        return h;
+    }
+    if (h)
+        return ""; //  another scheme: rejected
+    if (!req->dashboard)
+        return NULL;
+    const char *q = MHD_lookup_connection_value(req->mc, MHD_GET_ARGUMENT_KIND, "key");
+    if (q) {
+        *from_query = true;
+        return q;
+    }
+    return MHD_lookup_connection_value(req->mc, MHD_COOKIE_KIND, "fc_key");
+}
+
+static bool s_authenticate(s_req_t *req)
+{
+    bool from_query;
+    const char *key = s_presented_key(req, &from_query);
+    if (!key) {
+        fc_metric_add(req->self->m_auth_failures, 1);
+        return s_error(req, 401, "an API key is required: Authorization: Bearer <key>");
+    }
+    reporter_key_rc_t rc = reporter_key_verify(req->pg, MODULE, key, &req->admin,
+                                               req->key_tenant, sizeof req->key_tenant);
+    if (rc == REPORTER_KEY_ERROR)
+        return s_error(req, 500, "database error");
+    if (rc != REPORTER_KEY_OK) {
+        fc_metric_add(req->self->m_auth_failures, 1);
+        return s_error(req, 401, "invalid or revoked API key");
+    }
+    if (from_query)
+        snprintf(req->cookie_key, sizeof req->cookie_key, "%s", key);
+    return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// Simple JSON endpoints
+
+static enum MHD_Result s_done_json(s_req_t *req, fc_buf_t *b)
+{
+    reporter_tx_end(req->pg, true);
+    return s_respond(req, 200, "application/json", b);
+}
+
+//  GET /api/v1/tenants and /api/v1/tenants/<id>
+static enum MHD_Result s_tenants(s_req_t *req, const char *one)
+{
+    static const char *const allowed[] = {NULL};
+    char filter[64];
+    if (!s_args_check(req, allowed) || !s_tenant_filter(req, one, filter, sizeof filter) ||
+        !s_begin(req))
+        return req->rc;
+    const char *params[] = {filter};
+    PGresult *res = fc_pg_query(
+        req->pg, MODULE, "tenants",
+        "SELECT tenant_id, coalesce(name, ''), tz, billing_tier,"
+        "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        "  FROM tenants WHERE ($1 = '*' OR tenant_id = $1) ORDER BY tenant_id",
+        1, params);
+    if (!res)
+        return s_error(req, 500, "database error"), req->rc;
+    if (one && PQntuples(res) == 0) {
+        PQclear(res);
+        return s_error(req, 404, "no tenant %s", one), req->rc;
+    }
+    fc_buf_t b;
+    fc_buf_init(&b);
+    fc_buf_add_str(&b, one ? "" : "{\"tenants\":[");
+    for (int i = 0; i < PQntuples(res); i++) {
+        static const char *names[] = {"tenant", "name", "tz", "billing_tier", "created_at"};
+        fc_buf_add_str(&b, i ? ",{" : "{");
+        for (int c = 0; c < 5; c++) {
+            fc_buf_addf(&b, "%s\"%s\":", c ? "," : "", names[c]);
+            reporter_json_str(&b, PQgetvalue(res, i, c));
+        }
+        fc_buf_add_str(&b, "}");
+    }
+    fc_buf_add_str(&b, one ? "\n" : "]}\n");
+    PQclear(res);
+    return s_done_json(req, &b);
+}
+
+//  GET /api/v1/alerts?tenant&from&to&state&limit
+static enum MHD_Result s_alerts(s_req_t *req)
+{
+    static const char *const allowed[] = {"tenant", "from", "to", "state", "limit", NULL};
+    char filter[64], from[11], to[11], limit[16] = "100";
+    const char *state = s_arg(req, "state"), *lim = s_arg(req, "limit");
+    if (!s_args_check(req, allowed) ||
+        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+        return req->rc;
+    if (state && strcmp(state, "fired") != 0 && strcmp(state, "resolved") != 0)
+        return s_error(req, 400, "state: expected fired or resolved"), req->rc;
+    if (lim) {
+        char *end;
+        long v = strtol(lim, &end, 10);
+        if (*end || v < 1 || v > 1000 || lim[0] == '-' || lim[0] == '+')
+            return s_error(req, 400, "limit: expected an integer 1..1000"), req->rc;
+        snprintf(limit, sizeof limit, "%ld", v);
+    }
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, filter, from, to))
+        return req->rc;
+    const char *params[] = {filter, from, to, state, limit};
+    PGresult *res = fc_pg_query(
+        req->pg, MODULE, "alerts",
+        "SELECT a.tenant_id, a.alert_id::text,"
+        "       to_char(a.fired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        "       a.kind, a.scope, a.period_key, a.subject, a.state, coalesce(a.text, ''),"
+        "       a.threshold_pct::text, coalesce(a.value_nusd, 0)::text,"
+        "       coalesce(a.budget_nusd, 0)::text, a.delivery_status"
+        "  FROM cost_alerts a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id"
+        " WHERE ($1 = '*' OR a.tenant_id = $1)"
+        "   AND a.fired_at >= $2::date::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
+        "   AND a.fired_at < ($3::date + 1)::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
+        "   AND ($4::text IS NULL OR a.state = $4)"
+        " ORDER BY a.fired_at DESC, a.alert_id DESC LIMIT $5::int",
+        5, params);
+    if (!res)
+        return s_error(req, 500, "database error"), req->rc;
+    fc_buf_t b;
+    fc_buf_init(&b);
+    fc_buf_addf(&b, "{\"tenant\":");
+    reporter_json_str(&b, filter);
+    fc_buf_addf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"alerts\":[", from, to);
+    static const char *names[] = {"tenant",  "alert_id", "fired_at",      "kind",
+                                  "scope",   "period_key", "subject",     "state",
+                                  "text",    "threshold_pct", "value_nusd", "budget_nusd",
+                                  "delivery_status"};
+    for (int i = 0; i < PQntuples(res); i++) {
+        fc_buf_add_str(&b, i ? ",{" : "{");
+        for (int c = 0; c < 13; c++) {
+            fc_buf_addf(&b, "%s\"%s\":", c ? "," : "", names[c]);
+            if (c == 1 || (c >= 9 && c <= 11))
+                fc_buf_add_str(&b, PQgetvalue(res, i, c)); //  integers
+            else
+                reporter_json_str(&b, PQgetvalue(res, i, c));
+        }
+        fc_buf_add_str(&b, "}");
+    }
+    fc_buf_add_str(&b, "]}\n");
+    PQclear(res);
+    return s_done_json(req, &b);
+}
+
+//  GET /api/v1/budgets?tenant: the tenant's budgets and the '*' defaults that apply.
+static enum MHD_Result s_budgets(s_req_t *req)
+{
+    static const char *const allowed[] = {"tenant", NULL};
+    char filter[64];
+    if (!s_args_check(req, allowed) ||
+        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter) || !s_begin(req) ||
+        !s_tenant_exists(req, filter))
+        return req->rc;
+    const char *params[] = {filter};
+    PGresult *res = fc_pg_query(
+        req->pg, MODULE, "budgets",
+        "SELECT tenant_id, scope, subject, amount_nusd::text, coalesce(window_seconds, 0)::text,"
+        "       array_to_json(thresholds)::text,"
+        "       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        "  FROM budgets WHERE ($1 = '*' OR tenant_id = $1 OR tenant_id = '*')"
+        " ORDER BY tenant_id, scope, subject",
+        1, params);
+    if (!res)
+        return s_error(req, 500, "database error"), req->rc;
+    fc_buf_t b;
+    fc_buf_init(&b);
+    fc_buf_add_str(&b, "{\"budgets\":[");
+    char usd[32];
+    for (int i = 0; i < PQntuples(res); i++) {
+        fc_buf_add_str(&b, i ? ",{\"tenant\":" : "{\"tenant\":");
+        reporter_json_str(&b, PQgetvalue(res, i, 0));
+        fc_buf_add_str(&b, ",\"scope\":");
+        reporter_json_str(&b, PQgetvalue(res, i, 1));
+        fc_buf_add_str(&b, ",\"subject\":");
+        reporter_json_str(&b, PQgetvalue(res, i, 2));
+        int64_t amount = strtoll(PQgetvalue(res, i, 3), NULL, 10);
+        fc_buf_addf(&b,
+                    ",\"amount_nusd\":%lld,\"amount_usd\":\"%s\",\"window_seconds\":%s,"
+                    "\"thresholds_pct\":%s,\"updated_at\":\"%s\"}",
+                    (long long)amount, reporter_usd(amount, 9, usd), PQgetvalue(res, i, 4),
+                    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
+    }
+    fc_buf_add_str(&b, "]}\n");
+    PQclear(res);
+    return s_done_json(req, &b);
+}
+
+// ---------------------------------------------------------------------------------------
+// Reports
+
+//  GET /api/v1/reports (and /dashboard/-/report): period, date, from, to, format, top.
+static enum MHD_Result s_report(s_req_t *req)
+{
+    static const char *const allowed[] = {"tenant", "period", "date", "from", "to",
+                                          "format", "top",    "key",  NULL};
+    char filter[64], from[11], to[11], err[160];
+    reporter_fmt_t fmt = REPORTER_FMT_JSON;
+    const char *period = s_arg(req, "period"), *format = s_arg(req, "format");
+    const char *top = s_arg(req, "top");
+    int top_n = req->self->cfg.top_n;
+    if (!s_args_check(req, allowed) ||
+        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+        return req->rc;
+    if (format && reporter_fmt_parse(format, &fmt) != 0)
+        return s_error(req, 400, "format: expected text, csv, json or html"), req->rc;
+    if (top) {
+        char *end;
+        long v = strtol(top, &end, 10);
+        if (*end || v < 1 || v > REPORTER_TOP_MAX || top[0] == '-' || top[0] == '+')
+            return s_error(req, 400, "top: expected an integer 1..%d", REPORTER_TOP_MAX), req->rc;
+        top_n = (int)v;
+    }
+    if (period && strcmp(period, "daily") != 0 && strcmp(period, "weekly") != 0 &&
+        strcmp(period, "monthly") != 0 && strcmp(period, "range") != 0)
+        return s_error(req, 400, "period: expected daily, weekly, monthly or range"), req->rc;
+    if (!s_begin(req) || !s_tenant_exists(req, filter))
+        return req->rc;
+    int64_t today;
+    if (reporter_today(req->pg, MODULE, filter, &today) != 0)
+        return s_error(req, 500, "database error"), req->rc;
+    if (reporter_period_resolve(period, s_arg(req, "date"), s_arg(req, "from"), s_arg(req, "to"),
+                                today, from, to, err, sizeof err) != 0)
+        return s_error(req, 400, "%s", err), req->rc;
+    reporter_report_t *r = reporter_report_new();
+    if (!r)
+        return s_error(req, 500, "out of memory"), req->rc;
+    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, filter,
+                                              period ? period : "daily", from, to, top_n);
+    if (rc != REPORTER_OK) {
+        reporter_report_destroy(&r);
+        return rc == REPORTER_NOT_FOUND ? (s_error(req, 404, "no tenant %s", filter), req->rc)
+                                        : (s_error(req, 500, "database error"), req->rc);
+    }
+    fc_buf_t b;
+    fc_buf_init(&b);
+    reporter_render(r, fmt, &b);
+    reporter_report_destroy(&r);
+    reporter_tx_end(req->pg, true);
+    return s_respond(req, 200, reporter_fmt_mime(fmt), &b);
+}
+
+// ---------------------------------------------------------------------------------------
+// Costs, streamed: rows are read in libpq single-row mode and written as they come, so
+// memory stays flat however many groups a range has.
+
+typedef struct {
+    reporter_http_t *self;
+    PGconn *pg;
+    PGresult *row; //  the next row, already fetched
+    bool csv, pair, done, failed;
+    size_t rows;
+    fc_buf_t pending; //  bytes formatted but not yet handed to MHD
+    size_t sent;      //  of pending
+} s_stream_t;
+
+static void s_stream_row(s_stream_t *s, PGresult *res)
+{
+    char usd[32];
+    int64_t cost = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    if (s->csv) {
+        reporter_csv_str(&s->pending, PQgetvalue(res, 0, s->pair ? 1 : 0));
+        if (s->pair) {
+            fc_buf_add(&s->pending, ",", 1);
+            reporter_csv_str(&s->pending, PQgetvalue(res, 0, 0));
+        }
+        fc_buf_addf(&s->pending, ",%lld,%s", (long long)cost, reporter_usd(cost, 9, usd));
+        for (int c = 3; c <= 9; c++)
+            fc_buf_addf(&s->pending, ",%s", PQgetvalue(res, 0, c));
+        fc_buf_add_str(&s->pending, "\r\n");
+        return;
+    }
+    fc_buf_add_str(&s->pending, s->rows ? ",\n{\"key\":" : "\n{\"key\":");
+    reporter_json_str(&s->pending, PQgetvalue(res, 0, s->pair ? 1 : 0));
+    if (s->pair) {
+        fc_buf_add_str(&s->pending, ",\"tenant\":");
+        reporter_json_str(&s->pending, PQgetvalue(res, 0, 0));
+    }
+    fc_buf_addf(&s->pending,
+                ",\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"tokens\":{\"input\":%s,\"output\":%s,"
+                "\"cache_read\":%s,\"cache_write_5m\":%s,\"cache_write_1h\":%s},\"events\":%s,"
+                "\"unpriced_events\":%s}",
+                (long long)cost, reporter_usd(cost, 9, usd), PQgetvalue(res, 0, 3),
+                PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6),
+                PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8), PQgetvalue(res, 0, 9));
+}
+
+//  Formats rows until at least max bytes are pending or the result ends.
+static void s_stream_fill(s_stream_t *s, size_t max)
+{
+    while (!s->done && !s->failed && s->pending.len - s->sent < max) {
+        PGresult *res = s->row ? s->row : PQgetResult(s->pg);
+        s->row = NULL;
+        ExecStatusType st = res ? PQresultStatus(res) : PGRES_FATAL_ERROR;
+        if (st == PGRES_SINGLE_TUPLE) {
+            s_stream_row(s, res);
+            s->rows++;
+        } else if (st == PGRES_TUPLES_OK) {
+            s->done = true;
+            if (!s->csv)
+                fc_buf_add_str(&s->pending, "\n]}\n");
+        } else {
+            fc_error(MODULE, "costs stream: %s", fc_pg_error(s->pg));
+            s->failed = true;
+        }
+        PQclear(res);
+    }
+}
+
+static ssize_t s_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    s_stream_t *s = cls;
+    if (s->sent == s->pending.len) {
+        fc_buf_reset(&s->pending);
+        s->sent = 0;
+        s_stream_fill(s, max);
+    }
+    size_t n = s->pending.len - s->sent;
+    if (n == 0 || s->pending.failed)
+        return s->failed || s->pending.failed ? MHD_CONTENT_READER_END_WITH_ERROR
+                                              : MHD_CONTENT_READER_END_OF_STREAM;
+    if (n > max)
+        n = max;
+    memcpy(buf, s->pending.data + s->sent, n);
+    s->sent += n;
+    return (ssize_t)n;
+}
+
+static void s_stream_free(void *cls)
+{
+    s_stream_t *s = cls;
+    PQclear(s->row);
+    if (s->pg) {
+        //  A client that went away mid-stream leaves rows unread: cancel the query
+        //  rather than read them all, then release (which rolls back).
+        if (!s->done) {
+            PGcancel *c = PQgetCancel(s->pg);
+            char err[128];
+            if (c) {
+                PQcancel(c, err, sizeof err);
+                PQfreeCancel(c);
+            }
+        } else {
+            reporter_tx_end(s->pg, !s->failed);
+        }
+        fc_metric_add(s->self->m_rows, (int64_t)s->rows);
+        reporter_pool_release(s->self->pool, &s->pg);
+    }
+    fc_buf_free(&s->pending);
+    free(s);
+}
+
+//  GET /api/v1/costs?tenant&from&to&group&format
+static enum MHD_Result s_costs(s_req_t *req)
+{
+    static const char *const allowed[] = {"tenant", "from", "to", "group", "format", NULL};
+    static const char *groups[] = {"day", "agent_type", "model", "agent",
+                                   "task", "kind", "tenant", NULL};
+    char filter[64], from[11], to[11];
+    const char *group = s_arg(req, "group"), *format = s_arg(req, "format");
+    if (!s_args_check(req, allowed) ||
+        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+        return req->rc;
+    if (!group)
+        group = "day";
+    bool known = false;
+    for (const char **g = groups; *g; g++)
+        known |= strcmp(*g, group) == 0;
+    if (!known)
+        return s_error(req, 400, "group: expected day, agent_type, model, agent, task, kind or "
+                                 "tenant"),
+               req->rc;
+    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
+        return s_error(req, 400, "format: expected json or csv"), req->rc;
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, filter, from, to))
+        return req->rc;
+    if (reporter_costs_send(req->pg, MODULE, filter, group, from, to) != 0 ||
+        !PQsetSingleRowMode(req->pg))
+        return s_error(req, 500, "database error"), req->rc;
+    s_stream_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return s_error(req, 500, "out of memory"), req->rc;
+    s->self = req->self;
+    s->csv = format && strcmp(format, "csv") == 0;
+    s->pair = strcmp(group, "agent") == 0 || strcmp(group, "task") == 0;
+    fc_buf_init(&s->pending);
+    //  The first result decides the status: an SQL error is still a clean 500.
+    s->row = PQgetResult(req->pg);
+    ExecStatusType st = s->row ? PQresultStatus(s->row) : PGRES_FATAL_ERROR;
+    if (st != PGRES_SINGLE_TUPLE && st != PGRES_TUPLES_OK) {
+        fc_error(MODULE, "costs: %s", fc_pg_error(req->pg));
+        PQclear(s->row);
+        free(s);
+        return s_error(req, 500, "database error"), req->rc;
+    }
+    s->pg = req->pg;
+    req->pg = NULL; //  the stream owns the connection now
+    if (s->csv) {
+        fc_buf_addf(&s->pending, "%s%s,cost_nusd,cost_usd,input_tokens,output_tokens,"
+                                 "cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,"
+                                 "events,unpriced_events\r\n",
+                    s->pair ? group : "key", s->pair ? ",tenant" : "");
+    } else {
+        fc_buf_add_str(&s->pending, "{\"tenant\":");
+        reporter_json_str(&s->pending, filter);
+        fc_buf_addf(&s->pending, ",\"group\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[",
+                    group, from, to);
+    }
+    struct MHD_Response *resp = MHD_create_response_from_callback(
+        MHD_SIZE_UNKNOWN, S_STREAM_BLOCK, s_stream_read, s, s_stream_free);
+    if (!resp) {
+        s_stream_free(s);
+        return MHD_NO;
+    }
+    s_headers(req, resp, s->csv ? "text/csv; charset=utf-8" : "application/json");
+    enum MHD_Result rc = MHD_queue_response(req->mc, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// Live totals (Server-Sent Events)
+//
+// The aggregator's sum.<tenant> summaries are not specified yet (proto/PROTOCOL.md), so
+// the stream re-reads the day's spending from Postgres every S_SSE_POLL_MS, under the
+// key's row-level security, and sends an event when it changed. The query reads one
+// tenant-local day through the (tenant_id, event_time) index and two daily partitions.
+
+typedef struct {
+    reporter_http_t *self;
+    char scope[64], filter[64], day[11];
+    bool first;
+    int64_t last_nusd;
+    time_t last_write;
+    char out[512];
+    size_t out_len, out_sent;
+} s_sse_t;
+
+//  Reads today's spending and the current day; -1 on a database error.
+static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
+{
+    PGconn *pg = reporter_pool_acquire(s->self->pool, S_POOL_WAIT_MS);
+    if (!pg)
+        return -1;
+    int rc = -1;
+    int64_t today;
+    if (reporter_tx_begin(pg, s->scope) == 0 &&
+        reporter_today(pg, MODULE, s->filter, &today) == 0) {
+        const char *params[] = {s->filter, s->day};
+        PGresult *res = fc_pg_query(
+            pg, MODULE, "live totals",
+            "SELECT coalesce(sum(e.cost_nusd), 0)::text"
+            "  FROM events e LEFT JOIN tenants t ON t.tenant_id = e.tenant_id"
+            " WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"
+            "   AND e.event_time >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC'"
+            "   AND e.event_time < ($2::date + 2)::timestamp AT TIME ZONE 'UTC'"
+            "   AND (e.event_time AT TIME ZONE coalesce(t.tz, 'UTC'))::date = $2::date",
+            2, params);
+        if (res) {
+            *nusd = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            reporter_date_format(today, now_day, 11);
+            rc = 0;
+            PQclear(res);
+        }
+    }
+    reporter_tx_end(pg, rc == 0);
+    reporter_pool_release(s->self->pool, &pg);
+    return rc;
+}
+
+static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
+{
+    s_sse_t *s = cls;
+    while (s->out_sent == s->out_len) {
+        if (atomic_load(&s->self->stopping))
+            return MHD_CONTENT_READER_END_OF_STREAM;
+        int64_t nusd;
+        char now_day[11];
+        if (s_sse_read(s, &nusd, now_day) != 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
+        time_t now = time(NULL);
+        if (s->first || nusd != s->last_nusd) {
+            char usd[32];
+            s->out_len = (size_t)snprintf(
+                s->out, sizeof s->out,
+                "event: totals\ndata: {\"tenant\":\"%s\",\"day\":\"%s\",\"now_day\":\"%s\","
+                "\"today_nusd\":\"%lld\",\"today_usd\":\"%s\"}\n\n",
+                s->filter, s->day, now_day, (long long)nusd, reporter_usd(nusd, 9, usd));
+            s->first = false;
+            s->last_nusd = nusd;
+        } else if (now - s->last_write >= S_SSE_PING_S) {
+            s->out_len = (size_t)snprintf(s->out, sizeof s->out, ": ping\n\n");
+        } else {
+            usleep(S_SSE_POLL_MS * 1000);
+            continue;
+        }
+        s->out_sent = 0;
+        s->last_write = now;
+    }
+    size_t n = s->out_len - s->out_sent;
+    if (n > max)
+        n = max;
+    memcpy(buf, s->out + s->out_sent, n);
+    s->out_sent += n;
+    if (s->out_sent == s->out_len)
+        s->out_sent = s->out_len = 0;
+    return (ssize_t)n;
+}
+
+static void s_sse_free(void *cls)
+{
+    s_sse_t *s = cls;
+    fc_metric_add(s->self->m_sse, -1);
+    free(s);
+}
+
+//  GET /api/v1/stream and /dashboard/-/events: ?tenant&day
+static enum MHD_Result s_sse(s_req_t *req)
+{
+    static const char *const allowed[] = {"tenant", "day", "key", NULL};
+    char filter[64];
+    const char *day = s_arg(req, "day");
+    int64_t d;
+    if (!s_args_check(req, allowed) ||
+        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+        return req->rc;
+    if (day && reporter_date_parse(day, &d) != 0)
+        return s_error(req, 400, "day: expected a calendar date YYYY-MM-DD"), req->rc;
+    if (!s_begin(req) || !s_tenant_exists(req, filter))
+        return req->rc;
+    if (!day) {
+        if (reporter_today(req->pg, MODULE, filter, &d) != 0)
+            return s_error(req, 500, "database error"), req->rc;
+    }
+    reporter_tx_end(req->pg, true);
+    s_sse_t *s = calloc(1, sizeof *s);
+    if (!s)
+        return s_error(req, 500, "out of memory"), req->rc;
+    s->self = req->self;
+    snprintf(s->scope, sizeof s->scope, "%s", req->admin ? "*" : req->key_tenant);
+    snprintf(s->filter, sizeof s->filter, "%s", filter);
+    reporter_date_format(d, s->day, sizeof s->day);
+    s->first = true;
+    s->last_write = time(NULL);
+    struct MHD_Response *resp =
+        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, s_sse_read_cb, s, s_sse_free);
+    if (!resp) {
+        free(s);
+        return MHD_NO;
+    }
+    fc_metric_add(req->self->m_sse, 1);
+    s_headers(req, resp, "text/event-stream");
+    enum MHD_Result rc = MHD_queue_response(req->mc, 200, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// Dashboard
+
+static const char *s_app_js =
+    "(function () {\n"
+    "  'use strict';\n"
+    "  var live = document.getElementById('live');\n"
+    "  if (!live || !window.EventSource || !window.BigInt) return;\n"
+    "  var tenant = live.dataset.tenant, day = live.dataset.day;\n"
+    "  var baseToday = BigInt(live.dataset.todayNusd), baseTotal = BigInt(live.dataset.totalNusd);\n"
+    "  function usd(n) {\n"
+    "    var neg = n < 0n; if (neg) n = -n;\n"
+    "    var cents = (n + 5000000n) / 10000000n;\n"
+    "    return (neg ? '-$' : '$') + (cents / 100n).toString() + '.' +\n"
+    "      (cents % 100n).toString().padStart(2, '0');\n"
+    "  }\n"
+    "  function set(id, text) { var e = document.getElementById(id); if (e) e.textContent = text; }\n"
+    "  var q = '?day=' + encodeURIComponent(day) + (tenant ? '&tenant=' + encodeURIComponent(tenant) : '');\n"
+    "  var es = new EventSource('/dashboard/-/events' + q);\n"
+    "  es.addEventListener('totals', function (e) {\n"
+    "    var d = JSON.parse(e.data);\n"
+    "    if (d.now_day !== day) { location.reload(); return; }\n"
+    "    var today = BigInt(d.today_nusd);\n"
+    "    set('total-today', usd(today));\n"
+    "    set('total-30d', usd(baseTotal - baseToday + today));\n"
+    "    set('live-state', 'updated ' + new Date().toLocaleTimeString());\n"
+    "  });\n"
+    "  es.onerror = function () { set('live-state', 'reconnecting'); };\n"
+    "})();\n";
+
+//  GET /dashboard (admin: every tenant) and /dashboard/<tenant>
+static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
+{
+    static const char *const allowed[] = {"key", NULL};
+    char filter[64], from[11], to[11];
+    if (!s_args_check(req, allowed))
+        return req->rc;
+    if (!tenant && !req->admin)
+        return s_error(req, 403, "this key may read /dashboard/%s only", req->key_tenant),
+               req->rc;
+    if (!s_tenant_filter(req, tenant, filter, sizeof filter) || !s_begin(req) ||
+        !s_tenant_exists(req, filter))
+        return req->rc;
+    if (req->cookie_key[0]) {
+        //  The key came in the address: keep it in the cookie only and send the browser
+        //  back to the same page without it, out of history and logs.
+        reporter_tx_end(req->pg, true);
+        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"",
+                                                                    MHD_RESPMEM_PERSISTENT);
+        if (!resp)
+            return MHD_NO;
+        s_headers(req, resp, "text/plain");
+        char loc[128];
+        snprintf(loc, sizeof loc, "/dashboard%s%s", tenant ? "/" : "", tenant ? tenant : "");
+        MHD_add_response_header(resp, "Location", loc);
+        enum MHD_Result rc = MHD_queue_response(req->mc, MHD_HTTP_SEE_OTHER, resp);
+        MHD_destroy_response(resp);
+        return rc;
+    }
+    int64_t today;
+    if (reporter_today(req->pg, MODULE, filter, &today) != 0)
+        return s_error(req, 500, "database error"), req->rc;
+    reporter_date_format(today - 29, from, sizeof from);
+    reporter_date_format(today, to, sizeof to);
+    reporter_report_t *r = reporter_report_new();
+    if (!r)
+        return s_error(req, 500, "out of memory"), req->rc;
+    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, filter, "range", from, to,
+                                              req->self->cfg.top_n);
+    if (rc != REPORTER_OK) {
+        reporter_report_destroy(&r);
+        return s_error(req, rc == REPORTER_NOT_FOUND ? 404 : 500, "%s",
+                       rc == REPORTER_NOT_FOUND ? "no such tenant" : "database error"),
+               req->rc;
+    }
+    fc_buf_t b;
+    fc_buf_init(&b);
+    reporter_render_dashboard(r, &b);
+    reporter_report_destroy(&r);
+    reporter_tx_end(req->pg, true);
+    return s_respond(req, 200, "text/html; charset=utf-8", &b);
+}
+
+// ---------------------------------------------------------------------------------------
+// Routing
+
+static enum MHD_Result s_static(s_req_t *req, unsigned status, const char *mime, const char *text)
+{
+    fc_buf_t b;
+    fc_buf_init(&b);
+    fc_buf_add_str(&b, text);
+    return s_respond(req, status, mime, &b);
+}
+
+//  Routes that read tenant data: a pooled connection, the key, then the handler.
+typedef enum { R_TENANTS, R_TENANT, R_COSTS, R_REPORT, R_ALERTS, R_BUDGETS, R_SSE, R_DASH } s_route_t;
+
+static enum MHD_Result s_with_key(s_req_t *req, s_route_t route, const char *arg)
+{
+    req->pg = reporter_pool_acquire(req->self->pool, S_POOL_WAIT_MS);
+    if (!req->pg) {
+        s_error(req, 503, "no database connection available");
+        return req->rc;
+    }
+    enum MHD_Result rc;
+    if (!s_authenticate(req))
+        rc = req->rc;
+    else
+        switch (route) {
+        case R_TENANTS:
+            rc = s_tenants(req, NULL);
+            break;
+        case R_TENANT:
+            rc = s_tenants(req, arg);
+            break;
+        case R_COSTS:
+            rc = s_costs(req);
+            break;
+        case R_REPORT:
+            rc = s_report(req);
+            break;
+        case R_ALERTS:
+            rc = s_alerts(req);
+            break;
+        case R_BUDGETS:
+            rc = s_budgets(req);
+            break;
+        case R_SSE:
+            rc = s_sse(req);
+            break;
+        default:
+            rc = s_dashboard(req, arg);
+        }
+    if (req->pg) {
+        reporter_tx_end(req->pg, false); //  a handler that failed part-way
+        reporter_pool_release(req->self->pool, &req->pg);
+    }
+    return rc;
+}
+
+static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char *url,
+                                const char *method, const char *version, const char *upload,
+                                size_t *upload_size, void **state)
+{
+    reporter_http_t *self = cls;
+    s_req_t req = {.self = self, .mc = mc, .url = url, .rc = MHD_NO};
+    fc_metric_add(self->m_requests, 1);
+    fc_debug(MODULE, "%s %s", method, url);
+    if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+        s_error(&req, 405, "only GET is supported");
+        return req.rc;
+    }
+    if (strcmp(url, "/healthz") == 0) {
+        PGconn *pg = reporter_pool_acquire(self->pool, S_POOL_WAIT_MS);
+        PGresult *res = pg ? PQexec(pg, "SELECT 1") : NULL;
+        bool ok = res && PQresultStatus(res) == PGRES_TUPLES_OK;
+        PQclear(res);
+        reporter_pool_release(self->pool, &pg);
+        return ok ? s_static(&req, 200, "application/json", "{\"status\":\"ok\"}\n")
+                  : (s_error(&req, 503, "database unreachable"), req.rc);
+    }
+    if (strcmp(url, "/metrics") == 0) {
+        fc_buf_t b;
+        fc_buf_init(&b);
+        fc_metrics_render(self->metrics, &b);
+        fc_buf_addf(&b,
+                    "# HELP fleetcost_reporter_db_connections Database connections open.\n"
+                    "# TYPE fleetcost_reporter_db_connections gauge\n"
+                    "fleetcost_reporter_db_connections %d\n",
+                    reporter_pool_open(self->pool));
+        return s_respond(&req, 200, "text/plain; version=0.0.4", &b);
+    }
+    if (strcmp(url, "/dashboard/-/app.js") == 0)
+        return s_static(&req, 200, "text/javascript; charset=utf-8", s_app_js);
+
+    static const char api[] = "/api/v1/";
+    if (strncmp(url, api, sizeof api - 1) == 0) {
+        const char *p = url + sizeof api - 1;
+        if (strcmp(p, "tenants") == 0)
+            return s_with_key(&req, R_TENANTS, NULL);
+        if (strncmp(p, "tenants/", 8) == 0 && p[8])
+            return s_with_key(&req, R_TENANT, p + 8);
+        if (strcmp(p, "costs") == 0)
+            return s_with_key(&req, R_COSTS, NULL);
+        if (strcmp(p, "reports") == 0)
+            return s_with_key(&req, R_REPORT, NULL);
+        if (strcmp(p, "alerts") == 0)
+            return s_with_key(&req, R_ALERTS, NULL);
+        if (strcmp(p, "budgets") == 0)
+            return s_with_key(&req, R_BUDGETS, NULL);
+        if (strcmp(p, "stream") == 0)
+            return s_with_key(&req, R_SSE, NULL);
+    }
+    if (strcmp(url, "/dashboard") == 0 || strncmp(url, "/dashboard/", 11) == 0) {
+        req.dashboard = true;
+        const char *p = url + 10;
+        if (*p == '/')
+            p++;
+        if (!*p)
+            return s_with_key(&req, R_DASH, NULL);
+        if (strcmp(p, "-/events") == 0)
+            return s_with_key(&req, R_SSE, NULL);
+        if (strcmp(p, "-/report") == 0)
+            return s_with_key(&req, R_REPORT, NULL);
+        if (strchr(p, '/') == NULL)
+            return s_with_key(&req, R_DASH, p);
+    }
+    s_error(&req, 404, "no such endpoint");
+    return req.rc;
+}
+
+// ---------------------------------------------------------------------------------------
+
+static char *s_read_file(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fc_buf_t b;
+    fc_buf_init(&b);
+    char chunk[4096];
+    size_t n;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0 && b.len < 1 << 20)
+        fc_buf_add(&b, chunk, n);
+    fclose(f);
+    fc_buf_add(&b, "", 1);
+    if (b.failed) {
+        fc_buf_free(&b);
+        return NULL;
+    }
+    return (char *)b.data;
+}
+
+static void s_free(reporter_http_t *self)
+{
+    reporter_pool_destroy(&self->pool);
+    fc_metrics_destroy(&self->metrics);
+    free(self->bind);
+    free(self->pg_url);
+    free(self->cert_pem);
+    free(self->key_pem);
+    free(self);
+}
+
+reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
+{
+    reporter_http_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->cfg = *config;
+    self->bind = strdup(config->bind && *config->bind ? config->bind : "127.0.0.1");
+    self->pg_url = strdup(config->pg_url);
+    self->pool = reporter_pool_new(config->pg_url, config->pool_size, MODULE);
+    self->metrics = fc_metrics_new("fleetcost_reporter");
+    if (!self->bind || !self->pg_url || !self->pool || !self->metrics) {
+        s_free(self);
+        return NULL;
+    }
+    self->m_requests = fc_metrics_add(self->metrics, "http_requests_total", FC_METRIC_COUNTER,
+                                      "HTTP requests received.");
+    self->m_4xx = fc_metrics_add(self->metrics, "http_client_errors_total", FC_METRIC_COUNTER,
+                                 "Responses with a 4xx status.");
+    self->m_5xx = fc_metrics_add(self->metrics, "http_server_errors_total", FC_METRIC_COUNTER,
+                                 "Responses with a 5xx status.");
+    self->m_auth_failures = fc_metrics_add(self->metrics, "auth_failures_total",
+                                           FC_METRIC_COUNTER, "Requests with a missing or bad key.");
+    self->m_sse = fc_metrics_add(self->metrics, "live_streams", FC_METRIC_GAUGE,
+                                 "Open live-total streams (Server-Sent Events).");
+    self->m_rows = fc_metrics_add(self->metrics, "streamed_rows_total", FC_METRIC_COUNTER,
+                                  "Rows streamed by /api/v1/costs.");
+
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
+                     MHD_USE_ERROR_LOG;
+    bool want_tls = config->tls_cert && *config->tls_cert && config->tls_key && *config->tls_key;
+    if (want_tls) {
+        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+            fc_error(MODULE, "TLS requested but this libmicrohttpd has no TLS support");
+            s_free(self);
+            return NULL;
+        }
+        self->cert_pem = s_read_file(config->tls_cert);
+        self->key_pem = s_read_file(config->tls_key);
+        if (!self->cert_pem || !self->key_pem) {
+            fc_error(MODULE, "cannot read the TLS certificate %s or key %s", config->tls_cert,
+                     config->tls_key);
+            s_free(self);
+            return NULL;
+        }
+        flags |= MHD_USE_TLS;
+        self->tls = true;
+    }
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)config->port);
+    if (inet_pton(AF_INET, self->bind, &addr.sin_addr) != 1) {
+        fc_error(MODULE, "http-bind %s is not an IPv4 address", self->bind);
+        s_free(self);
+        return NULL;
+    }
+    if (!self->tls && addr.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+        fc_warn(MODULE, "serving PLAIN HTTP on %s: API keys cross the network in clear; give "
+                        "--tls-cert and --tls-key outside local development",
+                self->bind);
+    if (self->tls)
+        self->daemon = MHD_start_daemon(
+            flags, (uint16_t)config->port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_HTTPS_MEM_CERT,
+            self->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, self->key_pem, MHD_OPTION_END);
+    else
+        self->daemon = MHD_start_daemon(
+            flags, (uint16_t)config->port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR,
+            (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
+            (unsigned)config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
+            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+    if (!self->daemon) {
+        fc_error(MODULE, "cannot listen on %s:%d", self->bind, config->port);
+        s_free(self);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    self->port = info ? info->port : config->port;
+    fc_info(MODULE, "serving %s on %s:%d (%d database connections, %d HTTP connections)",
+            self->tls ? "HTTPS" : "HTTP", self->bind, self->port, config->pool_size,
+            config->max_connections);
+    return self;
+}
+
+int reporter_http_port(reporter_http_t *self)
+{
+    return self->port;
+}
+
+void reporter_http_stop(reporter_http_t **self_p)
+{
+    reporter_http_t *self = *self_p;
+    if (!self)
+        return;
+    atomic_store(&self->stopping, true);
+    MHD_stop_daemon(self->daemon);
+    s_free(self);
+    *self_p = NULL;
+}

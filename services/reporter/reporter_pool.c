@@ -1,0 +1,142 @@
+/*  reporter_pool: a mutex-and-condition pool of libpq connections. */
+#include "reporter_pool.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fc_log.h"
+#include "fc_pg.h"
+
+struct _reporter_pool_t {
+    char *url;
+    char module[32];
+    int size;
+    pthread_mutex_t lock;
+    pthread_cond_t freed;
+    PGconn **idle; //  stack of idle connections
+    int idle_n;
+    int open; //  connections in existence (idle + checked out + being made)
+};
+
+reporter_pool_t *reporter_pool_new(const char *url, int size, const char *module)
+{
+    assert(size > 0);
+    reporter_pool_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->url = strdup(url);
+    self->idle = calloc((size_t)size, sizeof *self->idle);
+    if (!self->url || !self->idle) {
+        free(self->url);
+        free(self->idle);
+        free(self);
+        return NULL;
+    }
+    self->size = size;
+    snprintf(self->module, sizeof self->module, "%s", module);
+    pthread_mutex_init(&self->lock, NULL);
+    pthread_condattr_t attr;
+    pthread_condattr_init(&attr);
+    pthread_condattr_setclock(&attr, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->freed, &attr);
+    pthread_condattr_destroy(&attr);
+    return self;
+}
+
+void reporter_pool_destroy(reporter_pool_t **self_p)
+{
+    assert(self_p);
+    reporter_pool_t *self = *self_p;
+    if (!self)
+        return;
+    for (int i = 0; i < self->idle_n; i++)
+        PQfinish(self->idle[i]);
+    pthread_mutex_destroy(&self->lock);
+    pthread_cond_destroy(&self->freed);
+    free(self->idle);
+    free(self->url);
+    free(self);
+    *self_p = NULL;
+}
+
+PGconn *reporter_pool_acquire(reporter_pool_t *self, int timeout_ms)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&self->lock);
+    while (self->idle_n == 0 && self->open >= self->size) {
+        if (pthread_cond_timedwait(&self->freed, &self->lock, &deadline) == ETIMEDOUT) {
+            pthread_mutex_unlock(&self->lock);
+            fc_warn(self->module, "no database connection free within %d ms", timeout_ms);
+            return NULL;
+        }
+    }
+    if (self->idle_n > 0) {
+        PGconn *conn = self->idle[--self->idle_n];
+        pthread_mutex_unlock(&self->lock);
+        return conn;
+    }
+    self->open++; //  reserve the slot, then connect without holding the lock
+    pthread_mutex_unlock(&self->lock);
+    PGconn *conn = fc_pg_connect(self->url, self->module);
+    if (!conn) {
+        pthread_mutex_lock(&self->lock);
+        self->open--;
+        pthread_cond_signal(&self->freed);
+        pthread_mutex_unlock(&self->lock);
+    }
+    return conn;
+}
+
+void reporter_pool_release(reporter_pool_t *self, PGconn **conn_p)
+{
+    PGconn *conn = *conn_p;
+    *conn_p = NULL;
+    if (!conn)
+        return;
+    //  Drain anything a failed streaming response left behind, then leave no
+    //  transaction open: the next user must start from a clean session.
+    PGresult *res;
+    while ((res = PQgetResult(conn)))
+        PQclear(res);
+    if (PQstatus(conn) == CONNECTION_OK && PQtransactionStatus(conn) != PQTRANS_IDLE)
+        fc_pg_rollback(conn);
+    bool broken = PQstatus(conn) != CONNECTION_OK || PQtransactionStatus(conn) != PQTRANS_IDLE;
+    if (broken)
+        PQfinish(conn);
+    pthread_mutex_lock(&self->lock);
+    if (broken)
+        self->open--;
+    else
+        self->idle[self->idle_n++] = conn;
+    pthread_cond_signal(&self->freed);
+    pthread_mutex_unlock(&self->lock);
+}
+
+int reporter_pool_open(reporter_pool_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    int n = self->open;
+    pthread_mutex_unlock(&self->lock);
+    return n;
+}
+
+int reporter_pool_busy(reporter_pool_t *self)
+{
+    pthread_mutex_lock(&self->lock);
+    int n = self->open - self->idle_n;
+    pthread_mutex_unlock(&self->lock);
+    return n;
+}

@@ -1,0 +1,734 @@
+/*  reporter_render: writes a report model as text, CSV, JSON or HTML, and the dashboard.
+
+    Every amount is printed from its int64 nano-USD value: exactly (nano-USD integer and
+    9-decimal USD) in CSV and JSON, rounded to cents in the text and HTML tables, exactly
+    again in the summary and in each chart bar's tooltip. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reporter_report.h"
+#include "reporter_svg.h"
+
+#define S_ITEMS_MAX 12 //  bars per category chart
+
+static int64_t s_prompt(const reporter_sums_t *s)
+{
+    return s->input + s->cache_read + s->cache_write_5m + s->cache_write_1h;
+}
+
+static void s_duration(int64_t seconds, char *buf, size_t size)
+{
+    if (seconds < 0) {
+        snprintf(buf, size, "-");
+        return;
+    }
+    snprintf(buf, size, "%lldh %02lldm %02llds", (long long)(seconds / 3600),
+             (long long)(seconds / 60 % 60), (long long)(seconds % 60));
+}
+
+//  "tenant/agent" for all-tenant reports, "agent" for one tenant.
+static void s_label(const reporter_report_t *r, const char *tenant, const char *key, char *buf,
+                    size_t size)
+{
+    if (strcmp(r->tenant, "*") == 0)
+        snprintf(buf, size, "%s/%s", tenant, key);
+    else
+        snprintf(buf, size, "%s", key);
+}
+
+// ---------------------------------------------------------------------------------------
+// Text
+
+static void s_text_rows(fc_buf_t *o, const reporter_report_t *r, const char *title,
+                        const char *col, const reporter_rows_t *rows, bool two_keys)
+{
+    char usd[32], pct[48], label[2 * REPORTER_KEY_MAX];
+    fc_buf_addf(o, "\n%s\n  %-40s %16s %7s %10s\n", title, col, "cost USD", "share", "events");
+    if (rows->n == 0)
+        fc_buf_add_str(o, "  (none)\n");
+    for (size_t i = 0; i < rows->n; i++) {
+        const reporter_row_t *x = &rows->v[i];
+        if (two_keys)
+            s_label(r, x->k1, x->k2, label, sizeof label);
+        else
+            snprintf(label, sizeof label, "%s", x->k1[0] ? x->k1 : "(none)");
+        fc_buf_addf(o, "  %-40s %16s %6s%% %10lld\n", label, reporter_usd(x->s.cost_nusd, 2, usd),
+                    reporter_pct(x->s.cost_nusd, r->total.cost_nusd, pct), (long long)x->s.events);
+    }
+    if (rows->total_rows > (int64_t)rows->n)
+        fc_buf_addf(o, "  ... %lld more\n", (long long)(rows->total_rows - (int64_t)rows->n));
+}
+
+static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
+{
+    char usd[32], usd2[32], pct[48], dur[48], label[2 * REPORTER_KEY_MAX];
+    const reporter_sums_t *t = &r->total;
+    fc_buf_addf(o, "fleetcost %s report: %s (%s, %s)\n", r->period,
+                strcmp(r->tenant, "*") == 0 ? "all tenants" : r->tenant, r->tenant_name, r->tz);
+    fc_buf_addf(o, "period:    %s .. %s (tenant-local days)\n", r->from, r->to);
+    fc_buf_addf(o, "generated: %s; %lld tenant-days from rollups, %lld days from events\n",
+                r->generated_at, (long long)r->days_final, (long long)r->days_events);
+
+    s_duration(r->runtime_seconds, dur, sizeof dur);
+    fc_buf_addf(o, "\nSUMMARY\n  cost             $%s (%lld nano-USD)\n",
+                reporter_usd(t->cost_nusd, 9, usd), (long long)t->cost_nusd);
+    fc_buf_addf(o, "  events           %lld (%lld unpriced)\n", (long long)t->events,
+                (long long)t->unpriced_events);
+    fc_buf_addf(o, "  agents           %lld active, %lld spawned, %lld idle now\n",
+                (long long)r->agents_active, (long long)r->agents_spawned,
+                (long long)r->agents_idle);
+    fc_buf_addf(o, "  agent runtime    %s\n", dur);
+    fc_buf_addf(o, "  tasks            %lld with cost, %lld completed\n", (long long)r->tasks_total,
+                (long long)r->tasks_completed);
+    fc_buf_addf(o,
+                "  tokens           input %lld, output %lld, cache read %lld, cache write 5m "
+                "%lld, cache write 1h %lld\n",
+                (long long)t->input, (long long)t->output, (long long)t->cache_read,
+                (long long)t->cache_write_5m, (long long)t->cache_write_1h);
+
+    if (strcmp(r->tenant, "*") == 0)
+        s_text_rows(o, r, "COST BY TENANT", "tenant", &r->tenants, false);
+    s_text_rows(o, r, "COST BY KIND", "kind", &r->kinds, false);
+    s_text_rows(o, r, "COST BY AGENT TYPE", "agent type", &r->agent_types, false);
+    s_text_rows(o, r, "COST BY MODEL", "model", &r->models, false);
+    s_text_rows(o, r, "COST BY AGENT", "agent", &r->agents, true);
+
+    fc_buf_addf(o, "\nTOP TASKS\n  %-30s %14s %6s %-14s %s\n", "task", "cost USD", "agents",
+                "to complete", "title");
+    if (r->tasks_n == 0)
+        fc_buf_add_str(o, "  (none)\n");
+    for (size_t i = 0; i < r->tasks_n; i++) {
+        const reporter_task_t *k = &r->tasks[i];
+        s_label(r, k->tenant, k->task, label, sizeof label);
+        s_duration(k->seconds_to_complete, dur, sizeof dur);
+        fc_buf_addf(o, "  %-30s %14s %6lld %-14s %s\n", label,
+                    reporter_usd(k->s.cost_nusd, 2, usd), (long long)k->agents_n, dur, k->title);
+    }
+
+    fc_buf_addf(o, "\nDAILY TREND\n");
+    for (size_t i = 0; i < r->days.n; i++)
+        fc_buf_addf(o, "  %s %16s %10lld events\n", r->days.v[i].k1,
+                    reporter_usd(r->days.v[i].s.cost_nusd, 2, usd),
+                    (long long)r->days.v[i].s.events);
+    if (r->days.n == 0)
+        fc_buf_add_str(o, "  (no spending)\n");
+
+    fc_buf_addf(o, "\nALERTS (%lld)\n", (long long)r->alerts_total);
+    for (size_t i = 0; i < r->alerts_n; i++) {
+        const reporter_alert_t *a = &r->alerts[i];
+        fc_buf_addf(o, "  %s %-8s %s %s/%s %s%s%s %lld%% %s\n", a->fired_at, a->tenant, a->kind,
+                    a->scope, a->period_key, a->subject, *a->subject ? " " : "", a->state,
+                    (long long)a->threshold_pct, a->text);
+    }
+
+    fc_buf_addf(o, "\nUNPRICED USAGE\n  %lld event(s) without a price\n",
+                (long long)t->unpriced_events);
+    for (size_t i = 0; i < r->models.n; i++)
+        if (r->models.v[i].s.unpriced_events > 0)
+            fc_buf_addf(o, "  %-40s %lld events, %lld input + %lld output tokens\n",
+                        r->models.v[i].k1, (long long)r->models.v[i].s.unpriced_events,
+                        (long long)r->models.v[i].s.input, (long long)r->models.v[i].s.output);
+
+    fc_buf_addf(o,
+                "\nCACHE EFFICIENCY\n  %s%% of input tokens read from cache (%lld of %lld)\n"
+                "  saved by cache reads $%s; paid for cache writes $%s (current list prices)\n",
+                reporter_pct(t->cache_read, s_prompt(t), pct), (long long)t->cache_read,
+                (long long)s_prompt(t), reporter_usd(r->cache_read_saved_nusd, 2, usd),
+                reporter_usd(r->cache_write_premium_nusd, 2, usd2));
+
+    fc_buf_addf(o, "\nAGENT-REPORTED VS COMPUTED COST\n");
+    if (t->reported_events == 0)
+        fc_buf_add_str(o, "  no agent reported its cost\n");
+    else
+        fc_buf_addf(o, "  %lld events: reported $%s, computed $%s\n",
+                    (long long)t->reported_events, reporter_usd(t->reported_nusd, 6, usd),
+                    reporter_usd(t->reported_computed_nusd, 6, usd2));
+
+    fc_buf_addf(o, "\nRECOMMENDATIONS\n");
+    if (r->recos_n == 0)
+        fc_buf_add_str(o, "  none\n");
+    for (size_t i = 0; i < r->recos_n; i++)
+        fc_buf_addf(o, "  [%s] %s\n", r->recos[i].code, r->recos[i].text);
+}
+
+// ---------------------------------------------------------------------------------------
+// CSV: one table, one header; `section` says what a row is.
+
+static void s_csv_row(fc_buf_t *o, const char *section, const char *k1, const char *k2,
+                      const reporter_sums_t *s, const char *detail)
+{
+    static const reporter_sums_t zero;
+    char usd[32];
+    if (!s)
+        s = &zero;
+    reporter_csv_str(o, section);
+    fc_buf_add(o, ",", 1);
+    reporter_csv_str(o, k1);
+    fc_buf_add(o, ",", 1);
+    reporter_csv_str(o, k2);
+    fc_buf_addf(o, ",%lld,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,", (long long)s->cost_nusd,
+                reporter_usd(s->cost_nusd, 9, usd), (long long)s->input, (long long)s->output,
+                (long long)s->cache_read, (long long)s->cache_write_5m,
+                (long long)s->cache_write_1h, (long long)s->events, (long long)s->unpriced_events);
+    reporter_csv_str(o, detail);
+    fc_buf_add_str(o, "\r\n");
+}
+
+static void s_csv_rows(fc_buf_t *o, const char *section, const reporter_rows_t *rows)
+{
+    for (size_t i = 0; i < rows->n; i++)
+        s_csv_row(o, section, rows->v[i].k1, rows->v[i].k2, &rows->v[i].s, "");
+}
+
+static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
+{
+    char detail[1024], a[48], b[32];
+    fc_buf_add_str(o, "section,key,key2,cost_nusd,cost_usd,input_tokens,output_tokens,"
+                      "cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,events,"
+                      "unpriced_events,detail\r\n");
+    snprintf(detail, sizeof detail, "%s..%s", r->from, r->to);
+    s_csv_row(o, "period", r->tenant, r->period, NULL, detail);
+    snprintf(detail, sizeof detail,
+             "agents_active=%lld agents_spawned=%lld agents_idle=%lld runtime_seconds=%lld "
+             "tasks_with_cost=%lld tasks_completed=%lld",
+             (long long)r->agents_active, (long long)r->agents_spawned, (long long)r->agents_idle,
+             (long long)r->runtime_seconds, (long long)r->tasks_total,
+             (long long)r->tasks_completed);
+    s_csv_row(o, "summary", r->tenant, "", &r->total, detail);
+    s_csv_rows(o, "day", &r->days);
+    s_csv_rows(o, "tenant", &r->tenants);
+    s_csv_rows(o, "kind", &r->kinds);
+    s_csv_rows(o, "agent_type", &r->agent_types);
+    s_csv_rows(o, "model", &r->models);
+    s_csv_rows(o, "agent", &r->agents);
+    for (size_t i = 0; i < r->tasks_n; i++) {
+        const reporter_task_t *k = &r->tasks[i];
+        snprintf(detail, sizeof detail, "agents=%lld seconds_to_complete=%lld title=%s",
+                 (long long)k->agents_n, (long long)k->seconds_to_complete, k->title);
+        s_csv_row(o, "task", k->tenant, k->task, &k->s, detail);
+    }
+    for (size_t i = 0; i < r->alerts_n; i++) {
+        const reporter_alert_t *al = &r->alerts[i];
+        reporter_sums_t s = {.cost_nusd = al->value_nusd};
+        snprintf(detail, sizeof detail, "%s %s/%s %s %lld%% %s: %s", al->fired_at, al->kind,
+                 al->scope, al->period_key, (long long)al->threshold_pct, al->state, al->text);
+        s_csv_row(o, "alert", al->tenant, al->subject, &s, detail);
+    }
+    for (size_t i = 0; i < r->models.n; i++)
+        if (r->models.v[i].s.unpriced_events > 0)
+            s_csv_row(o, "unpriced", r->models.v[i].k1, "", &r->models.v[i].s, "");
+    snprintf(detail, sizeof detail,
+             "cache_read_share_pct=%s saved_by_reads_nusd=%lld cache_write_premium_nusd=%lld",
+             reporter_pct(r->total.cache_read, s_prompt(&r->total), a),
+             (long long)r->cache_read_saved_nusd, (long long)r->cache_write_premium_nusd);
+    s_csv_row(o, "cache", r->tenant, "", NULL, detail);
+    if (r->total.reported_events > 0) {
+        reporter_sums_t s = {.cost_nusd = r->total.reported_nusd,
+                             .events = r->total.reported_events};
+        snprintf(detail, sizeof detail, "computed_nusd=%lld computed_usd=%s",
+                 (long long)r->total.reported_computed_nusd,
+                 reporter_usd(r->total.reported_computed_nusd, 9, b));
+        s_csv_row(o, "reported", r->tenant, "", &s, detail);
+    }
+    for (size_t i = 0; i < r->recos_n; i++)
+        s_csv_row(o, "recommendation", r->recos[i].code, "", NULL, r->recos[i].text);
+}
+
+// ---------------------------------------------------------------------------------------
+// JSON
+
+static void s_json_sums(fc_buf_t *o, const reporter_sums_t *s)
+{
+    char usd[32];
+    fc_buf_addf(o,
+                "\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"events\":%lld,\"unpriced_events\":%lld,"
+                "\"tokens\":{\"input\":%lld,\"output\":%lld,\"cache_read\":%lld,"
+                "\"cache_write_5m\":%lld,\"cache_write_1h\":%lld}",
+                (long long)s->cost_nusd, reporter_usd(s->cost_nusd, 9, usd), (long long)s->events,
+                (long long)s->unpriced_events, (long long)s->input, (long long)s->output,
+                (long long)s->cache_read, (long long)s->cache_write_5m,
+                (long long)s->cache_write_1h);
+}
+
+static void s_json_rows(fc_buf_t *o, const char *name, const char *k1, const char *k2,
+                        const reporter_rows_t *rows)
+{
+    fc_buf_addf(o, ",\"%s\":[", name);
+    for (size_t i = 0; i < rows->n; i++) {
+        fc_buf_addf(o, "%s{\"%s\":", i ? "," : "", k1);
+        reporter_json_str(o, rows->v[i].k1);
+        if (k2) {
+            fc_buf_addf(o, ",\"%s\":", k2);
+            reporter_json_str(o, rows->v[i].k2);
+        }
+        fc_buf_add(o, ",", 1);
+        s_json_sums(o, &rows->v[i].s);
+        fc_buf_add(o, "}", 1);
+    }
+    fc_buf_add(o, "]", 1);
+}
+
+static void s_json_task(fc_buf_t *o, const reporter_task_t *k)
+{
+    fc_buf_add_str(o, "{\"tenant\":");
+    reporter_json_str(o, k->tenant);
+    fc_buf_add_str(o, ",\"task\":");
+    reporter_json_str(o, k->task);
+    fc_buf_add_str(o, ",\"title\":");
+    reporter_json_str(o, k->title);
+    fc_buf_add_str(o, ",\"type\":");
+    reporter_json_str(o, k->type);
+    fc_buf_add_str(o, ",\"status\":");
+    reporter_json_str(o, k->status);
+    fc_buf_add_str(o, ",\"agents\":");
+    reporter_json_str(o, k->agents);
+    fc_buf_addf(o, ",\"agents_n\":%lld,\"seconds_to_complete\":%lld,", (long long)k->agents_n,
+                (long long)k->seconds_to_complete);
+    if (k->median_type_nusd)
+        fc_buf_addf(o, "\"type_median_nusd\":%lld,", (long long)k->median_type_nusd);
+    s_json_sums(o, &k->s);
+    fc_buf_add(o, "}", 1);
+}
+
+static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
+{
+    char pct[48];
+    const reporter_sums_t *t = &r->total;
+    fc_buf_add_str(o, "{\"tenant\":");
+    reporter_json_str(o, r->tenant);
+    fc_buf_add_str(o, ",\"tenant_name\":");
+    reporter_json_str(o, r->tenant_name);
+    fc_buf_add_str(o, ",\"tz\":");
+    reporter_json_str(o, r->tz);
+    fc_buf_addf(o,
+                ",\"period\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"generated_at\":\"%s\","
+                "\"source\":{\"rollup_tenant_days\":%lld,\"event_days\":%lld},\"summary\":{",
+                r->period, r->from, r->to, r->generated_at, (long long)r->days_final,
+                (long long)r->days_events);
+    s_json_sums(o, t);
+    fc_buf_addf(o,
+                ",\"agents_active\":%lld,\"agents_spawned\":%lld,\"agents_idle\":%lld,"
+                "\"runtime_seconds\":%lld,\"tasks_with_cost\":%lld,\"tasks_completed\":%lld}",
+                (long long)r->agents_active, (long long)r->agents_spawned,
+                (long long)r->agents_idle, (long long)r->runtime_seconds,
+                (long long)r->tasks_total, (long long)r->tasks_completed);
+    s_json_rows(o, "by_day", "day", NULL, &r->days);
+    s_json_rows(o, "by_tenant", "tenant", NULL, &r->tenants);
+    s_json_rows(o, "by_kind", "kind", NULL, &r->kinds);
+    s_json_rows(o, "by_agent_type", "agent_type", NULL, &r->agent_types);
+    s_json_rows(o, "by_model", "model", NULL, &r->models);
+    s_json_rows(o, "by_agent", "tenant", "agent", &r->agents);
+    fc_buf_addf(o, ",\"agents_with_cost\":%lld,\"top_tasks\":[", (long long)r->agents.total_rows);
+    for (size_t i = 0; i < r->tasks_n; i++) {
+        if (i)
+            fc_buf_add(o, ",", 1);
+        s_json_task(o, &r->tasks[i]);
+    }
+    fc_buf_add_str(o, "],\"task_outliers\":[");
+    for (size_t i = 0; i < r->outliers_n; i++) {
+        if (i)
+            fc_buf_add(o, ",", 1);
+        s_json_task(o, &r->outliers[i]);
+    }
+    fc_buf_addf(o, "],\"alerts\":{\"total\":%lld,\"items\":[", (long long)r->alerts_total);
+    for (size_t i = 0; i < r->alerts_n; i++) {
+        const reporter_alert_t *a = &r->alerts[i];
+        fc_buf_add_str(o, i ? ",{\"tenant\":" : "{\"tenant\":");
+        reporter_json_str(o, a->tenant);
+        fc_buf_addf(o, ",\"fired_at\":\"%s\",\"kind\":", a->fired_at);
+        reporter_json_str(o, a->kind);
+        fc_buf_add_str(o, ",\"scope\":");
+        reporter_json_str(o, a->scope);
+        fc_buf_add_str(o, ",\"period_key\":");
+        reporter_json_str(o, a->period_key);
+        fc_buf_add_str(o, ",\"subject\":");
+        reporter_json_str(o, a->subject);
+        fc_buf_add_str(o, ",\"state\":");
+        reporter_json_str(o, a->state);
+        fc_buf_add_str(o, ",\"text\":");
+        reporter_json_str(o, a->text);
+        fc_buf_addf(o, ",\"threshold_pct\":%lld,\"value_nusd\":%lld,\"budget_nusd\":%lld}",
+                    (long long)a->threshold_pct, (long long)a->value_nusd,
+                    (long long)a->budget_nusd);
+    }
+    fc_buf_addf(o, "]},\"unpriced\":{\"events\":%lld,\"by_model\":[", (long long)t->unpriced_events);
+    bool first = true;
+    for (size_t i = 0; i < r->models.n; i++) {
+        const reporter_row_t *m = &r->models.v[i];
+        if (m->s.unpriced_events == 0)
+            continue;
+        fc_buf_add_str(o, first ? "{\"model\":" : ",{\"model\":");
+        first = false;
+        reporter_json_str(o, m->k1);
+        fc_buf_addf(o, ",\"unpriced_events\":%lld,\"input_tokens\":%lld,\"output_tokens\":%lld}",
+                    (long long)m->s.unpriced_events, (long long)m->s.input,
+                    (long long)m->s.output);
+    }
+    fc_buf_addf(o,
+                "]},\"cache\":{\"prompt_tokens\":%lld,\"cache_read_tokens\":%lld,"
+                "\"cache_read_share_pct\":\"%s\",\"saved_by_reads_nusd\":%lld,"
+                "\"cache_write_premium_nusd\":%lld},",
+                (long long)s_prompt(t), (long long)t->cache_read,
+                reporter_pct(t->cache_read, s_prompt(t), pct), (long long)r->cache_read_saved_nusd,
+                (long long)r->cache_write_premium_nusd);
+    fc_buf_addf(o,
+                "\"reported_vs_computed\":{\"events\":%lld,\"reported_nusd\":%lld,"
+                "\"computed_nusd\":%lld,\"difference_nusd\":%lld},\"recommendations\":[",
+                (long long)t->reported_events, (long long)t->reported_nusd,
+                (long long)t->reported_computed_nusd,
+                (long long)(t->reported_nusd - t->reported_computed_nusd));
+    for (size_t i = 0; i < r->recos_n; i++) {
+        fc_buf_addf(o, "%s{\"code\":\"%s\",\"text\":", i ? "," : "", r->recos[i].code);
+        reporter_json_str(o, r->recos[i].text);
+        fc_buf_add(o, "}", 1);
+    }
+    fc_buf_add_str(o, "]}\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// HTML (well-formed: every element closed, every text escaped)
+
+static const char *s_css =
+    "body{font-family:sans-serif;margin:24px;color:#222}"
+    "table{border-collapse:collapse;margin:8px 0 16px}"
+    "td,th{border-bottom:1px solid #ddd;padding:3px 10px;text-align:left}"
+    "td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}"
+    ".cards{display:flex;flex-wrap:wrap;gap:12px}"
+    ".card{border:1px solid #ccc;border-radius:6px;padding:10px 16px;min-width:150px}"
+    ".card .v{font-size:1.6em;font-weight:bold}"
+    ".charts{display:flex;flex-wrap:wrap;gap:16px}"
+    "svg.chart{border:1px solid #eee;background:#fff}"
+    "svg .bar{fill:#3b6fb6}svg .grid{stroke:#eee}svg .axis{stroke:#444}"
+    "svg text{font-size:11px;fill:#333}svg .ctitle{font-size:13px;font-weight:bold}"
+    "svg .unit{font-size:11px;fill:#666}";
+
+static void s_html_head(fc_buf_t *o, const char *title)
+{
+    fc_buf_add_str(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
+                      "<meta name=\"viewport\" content=\"width=device-width\"/><title>");
+    reporter_html_str(o, title);
+    fc_buf_addf(o, "</title><style>%s</style></head><body>", s_css);
+}
+
+static void s_html_td(fc_buf_t *o, const char *s)
+{
+    fc_buf_add_str(o, "<td>");
+    reporter_html_str(o, s);
+    fc_buf_add_str(o, "</td>");
+}
+
+static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *title,
+                        const char *col, const reporter_rows_t *rows, bool two_keys)
+{
+    char usd[32], pct[48], label[2 * REPORTER_KEY_MAX];
+    fc_buf_addf(o,
+                "<h2>%s</h2><table><tr><th>%s</th><th class=\"n\">cost (USD)</th>"
+                "<th class=\"n\">share</th><th class=\"n\">events</th>"
+                "<th class=\"n\">input tokens</th><th class=\"n\">output tokens</th></tr>",
+                title, col);
+    for (size_t i = 0; i < rows->n; i++) {
+        const reporter_row_t *x = &rows->v[i];
+        if (two_keys)
+            s_label(r, x->k1, x->k2, label, sizeof label);
+        else
+            snprintf(label, sizeof label, "%s", x->k1[0] ? x->k1 : "(none)");
+        fc_buf_add_str(o, "<tr>");
+        s_html_td(o, label);
+        fc_buf_addf(o,
+                    "<td class=\"n\">%s</td><td class=\"n\">%s%%</td><td class=\"n\">%lld</td>"
+                    "<td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>",
+                    reporter_usd(x->s.cost_nusd, 2, usd),
+                    reporter_pct(x->s.cost_nusd, r->total.cost_nusd, pct), (long long)x->s.events,
+                    (long long)x->s.input, (long long)x->s.output);
+    }
+    if (rows->n == 0)
+        fc_buf_add_str(o, "<tr><td colspan=\"6\">none</td></tr>");
+    fc_buf_add_str(o, "</table>");
+}
+
+//  Bars of a category chart: the first S_ITEMS_MAX rows (already sorted by cost).
+static size_t s_items(const reporter_report_t *r, const reporter_rows_t *rows, bool two_keys,
+                      reporter_svg_item_t *items, char (*labels)[2 * REPORTER_KEY_MAX])
+{
+    size_t n = rows->n < S_ITEMS_MAX ? rows->n : S_ITEMS_MAX;
+    for (size_t i = 0; i < n; i++) {
+        if (two_keys)
+            s_label(r, rows->v[i].k1, rows->v[i].k2, labels[i], sizeof labels[i]);
+        else
+            snprintf(labels[i], sizeof labels[i], "%s", rows->v[i].k1);
+        items[i].label = labels[i];
+        items[i].value_nusd = rows->v[i].s.cost_nusd;
+    }
+    return n;
+}
+
+static void s_html_bars(fc_buf_t *o, const reporter_report_t *r, const char *id, const char *title,
+                        const reporter_rows_t *rows)
+{
+    reporter_svg_item_t items[S_ITEMS_MAX];
+    char labels[S_ITEMS_MAX][2 * REPORTER_KEY_MAX];
+    size_t n = s_items(r, rows, false, items, labels);
+    reporter_svg_bars(o, id, title, items, n, 560);
+}
+
+//  The daily trend: one column per day of the range, days without spending at $0.
+static void s_html_trend(fc_buf_t *o, const reporter_report_t *r, const char *id, int width)
+{
+    int64_t lo, hi;
+    if (reporter_date_parse(r->from, &lo) != 0 || reporter_date_parse(r->to, &hi) != 0)
+        return;
+    size_t n = (size_t)(hi - lo + 1);
+    reporter_svg_item_t *items = calloc(n, sizeof *items);
+    char(*labels)[11] = calloc(n, sizeof *labels);
+    if (!items || !labels) {
+        free(items);
+        free(labels);
+        o->failed = 1;
+        return;
+    }
+    size_t j = 0;
+    for (size_t i = 0; i < n; i++) {
+        reporter_date_format(lo + (int64_t)i, labels[i], sizeof labels[i]);
+        items[i].label = labels[i];
+        while (j < r->days.n && strcmp(r->days.v[j].k1, labels[i]) < 0)
+            j++;
+        if (j < r->days.n && strcmp(r->days.v[j].k1, labels[i]) == 0)
+            items[i].value_nusd = r->days.v[j].s.cost_nusd;
+    }
+    reporter_svg_columns(o, id, "Daily cost", "day (tenant-local)", items, n, width, 260);
+    free(items);
+    free(labels);
+}
+
+static void s_html_tasks(fc_buf_t *o, const reporter_report_t *r, const reporter_task_t *tasks,
+                         size_t n, bool median)
+{
+    char usd[32], dur[48], label[2 * REPORTER_KEY_MAX];
+    fc_buf_addf(o,
+                "<table><tr><th>task</th><th>title</th><th>type</th><th class=\"n\">cost "
+                "(USD)</th>%s<th class=\"n\">agents</th><th>agent ids</th><th>time to "
+                "complete</th></tr>",
+                median ? "<th class=\"n\">type median (USD)</th>" : "");
+    for (size_t i = 0; i < n; i++) {
+        const reporter_task_t *k = &tasks[i];
+        s_label(r, k->tenant, k->task, label, sizeof label);
+        s_duration(k->seconds_to_complete, dur, sizeof dur);
+        fc_buf_add_str(o, "<tr>");
+        s_html_td(o, label);
+        s_html_td(o, k->title);
+        s_html_td(o, k->type);
+        fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(k->s.cost_nusd, 2, usd));
+        if (median)
+            fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(k->median_type_nusd, 2, usd));
+        fc_buf_addf(o, "<td class=\"n\">%lld</td>", (long long)k->agents_n);
+        s_html_td(o, k->agents);
+        s_html_td(o, dur);
+        fc_buf_add_str(o, "</tr>");
+    }
+    if (n == 0)
+        fc_buf_add_str(o, "<tr><td colspan=\"7\">none</td></tr>");
+    fc_buf_add_str(o, "</table>");
+}
+
+static void s_html_alerts(fc_buf_t *o, const reporter_report_t *r)
+{
+    char usd[32], usd2[32], pct[24];
+    fc_buf_add_str(o, "<table><tr><th>fired (UTC)</th><th>tenant</th><th>kind</th><th>scope</th>"
+                      "<th>period</th><th>subject</th><th class=\"n\">threshold</th>"
+                      "<th class=\"n\">value (USD)</th><th class=\"n\">budget (USD)</th>"
+                      "<th>state</th><th>text</th></tr>");
+    for (size_t i = 0; i < r->alerts_n; i++) {
+        const reporter_alert_t *a = &r->alerts[i];
+        fc_buf_add_str(o, "<tr>");
+        s_html_td(o, a->fired_at);
+        s_html_td(o, a->tenant);
+        s_html_td(o, a->kind);
+        s_html_td(o, a->scope);
+        s_html_td(o, a->period_key);
+        s_html_td(o, a->subject);
+        snprintf(pct, sizeof pct, "%lld%%", (long long)a->threshold_pct);
+        fc_buf_addf(o, "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>",
+                    pct, reporter_usd(a->value_nusd, 2, usd),
+                    reporter_usd(a->budget_nusd, 2, usd2));
+        s_html_td(o, a->state);
+        s_html_td(o, a->text);
+        fc_buf_add_str(o, "</tr>");
+    }
+    if (r->alerts_n == 0)
+        fc_buf_add_str(o, "<tr><td colspan=\"11\">no alerts</td></tr>");
+    fc_buf_add_str(o, "</table>");
+}
+
+static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
+{
+    char usd[32], usd2[32], pct[48], dur[48], title[512];
+    const reporter_sums_t *t = &r->total;
+    snprintf(title, sizeof title, "fleetcost %s report: %s, %s to %s", r->period,
+             strcmp(r->tenant, "*") == 0 ? "all tenants" : r->tenant, r->from, r->to);
+    s_html_head(o, title);
+    fc_buf_add_str(o, "<h1>");
+    reporter_html_str(o, title);
+    fc_buf_add_str(o, "</h1><p>");
+    reporter_html_str(o, r->tenant_name);
+    fc_buf_add_str(o, ", time zone ");
+    reporter_html_str(o, r->tz);
+    fc_buf_addf(o, "; generated %s; %lld tenant-days from rollups, %lld days from events.</p>",
+                r->generated_at, (long long)r->days_final, (long long)r->days_events);
+
+    s_duration(r->runtime_seconds, dur, sizeof dur);
+    fc_buf_addf(o,
+                "<h2>Summary</h2><div class=\"cards\">"
+                "<div class=\"card\"><div>cost</div><div class=\"v\" id=\"total-cost\">$%s</div>"
+                "<div>%lld nano-USD</div></div>"
+                "<div class=\"card\"><div>agents</div><div class=\"v\">%lld</div>"
+                "<div>%lld spawned, %lld idle now</div></div>"
+                "<div class=\"card\"><div>tasks</div><div class=\"v\">%lld</div>"
+                "<div>%lld completed</div></div>"
+                "<div class=\"card\"><div>agent runtime</div><div class=\"v\">%s</div></div>"
+                "<div class=\"card\"><div>events</div><div class=\"v\">%lld</div>"
+                "<div>%lld unpriced</div></div></div>",
+                reporter_usd(t->cost_nusd, 9, usd), (long long)t->cost_nusd,
+                (long long)r->agents_active, (long long)r->agents_spawned,
+                (long long)r->agents_idle, (long long)r->tasks_total, (long long)r->tasks_completed,
+                dur, (long long)t->events, (long long)t->unpriced_events);
+    fc_buf_addf(o,
+                "<table><tr><th>tokens</th><th class=\"n\">input</th><th class=\"n\">output</th>"
+                "<th class=\"n\">cache read</th><th class=\"n\">cache write 5m</th>"
+                "<th class=\"n\">cache write 1h</th></tr><tr><td>count</td>"
+                "<td class=\"n\">%lld</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td>"
+                "<td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr></table>",
+                (long long)t->input, (long long)t->output, (long long)t->cache_read,
+                (long long)t->cache_write_5m, (long long)t->cache_write_1h);
+
+    fc_buf_add_str(o, "<h2>Daily trend</h2>");
+    s_html_trend(o, r, "chart-trend", 900);
+    fc_buf_add_str(o, "<div class=\"charts\">");
+    if (strcmp(r->tenant, "*") == 0)
+        s_html_bars(o, r, "chart-tenant", "Cost by tenant", &r->tenants);
+    s_html_bars(o, r, "chart-agent-type", "Cost by agent type", &r->agent_types);
+    s_html_bars(o, r, "chart-model", "Cost by model", &r->models);
+    fc_buf_add_str(o, "</div>");
+    if (strcmp(r->tenant, "*") == 0)
+        s_html_rows(o, r, "Cost by tenant", "tenant", &r->tenants, false);
+    s_html_rows(o, r, "Cost by kind", "kind", &r->kinds, false);
+    s_html_rows(o, r, "Cost by agent type", "agent type", &r->agent_types, false);
+    s_html_rows(o, r, "Cost by model", "model", &r->models, false);
+    s_html_rows(o, r, "Cost by agent (top)", "agent", &r->agents, true);
+    fc_buf_addf(o, "<h2>Top %d tasks (of %lld)</h2>", r->top_n, (long long)r->tasks_total);
+    s_html_tasks(o, r, r->tasks, r->tasks_n, false);
+    fc_buf_addf(o, "<h2>Alerts (%lld)</h2>", (long long)r->alerts_total);
+    s_html_alerts(o, r);
+
+    fc_buf_addf(o, "<h2>Unpriced usage</h2><p>%lld event(s) without a price.</p>",
+                (long long)t->unpriced_events);
+    fc_buf_addf(o,
+                "<h2>Cache efficiency</h2><p>%s%% of input tokens were read from cache (%lld of "
+                "%lld). Cache reads saved $%s; cache writes cost $%s extra (current list "
+                "prices).</p>",
+                reporter_pct(t->cache_read, s_prompt(t), pct), (long long)t->cache_read,
+                (long long)s_prompt(t), reporter_usd(r->cache_read_saved_nusd, 2, usd),
+                reporter_usd(r->cache_write_premium_nusd, 2, usd2));
+    fc_buf_add_str(o, "<h2>Agent-reported vs computed cost</h2><p>");
+    if (t->reported_events == 0)
+        fc_buf_add_str(o, "No agent reported its cost.");
+    else
+        fc_buf_addf(o, "%lld events: agents reported $%s, prices give $%s.",
+                    (long long)t->reported_events, reporter_usd(t->reported_nusd, 6, usd),
+                    reporter_usd(t->reported_computed_nusd, 6, usd2));
+    fc_buf_add_str(o, "</p><h2>Tasks far above their type's median</h2>");
+    s_html_tasks(o, r, r->outliers, r->outliers_n, true);
+    fc_buf_add_str(o, "<h2>Recommendations</h2><ul>");
+    for (size_t i = 0; i < r->recos_n; i++) {
+        fc_buf_addf(o, "<li><b>%s</b>: ", r->recos[i].code);
+        reporter_html_str(o, r->recos[i].text);
+        fc_buf_add_str(o, "</li>");
+    }
+    if (r->recos_n == 0)
+        fc_buf_add_str(o, "<li>none</li>");
+    fc_buf_add_str(o, "</ul></body></html>\n");
+}
+
+void reporter_render(const reporter_report_t *r, reporter_fmt_t fmt, fc_buf_t *out)
+{
+    switch (fmt) {
+    case REPORTER_FMT_CSV:
+        s_render_csv(r, out);
+        break;
+    case REPORTER_FMT_JSON:
+        s_render_json(r, out);
+        break;
+    case REPORTER_FMT_HTML:
+        s_render_html(r, out);
+        break;
+    default:
+        s_render_text(r, out);
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Dashboard
+
+void reporter_render_dashboard(const reporter_report_t *r, fc_buf_t *o)
+{
+    bool all = strcmp(r->tenant, "*") == 0;
+    char usd[32], title[256];
+    int64_t today = 0;
+    for (size_t i = 0; i < r->days.n; i++)
+        if (strcmp(r->days.v[i].k1, r->to) == 0)
+            today = r->days.v[i].s.cost_nusd;
+    snprintf(title, sizeof title, "fleetcost dashboard: %s", all ? "all tenants" : r->tenant);
+    s_html_head(o, title);
+    //  data-* carry the exact baseline the live updates add to (nano-USD integers, so
+    //  the page can add with BigInt and never round).
+    fc_buf_add_str(o, "<h1>");
+    reporter_html_str(o, title);
+    fc_buf_add_str(o, "</h1><div id=\"live\" data-tenant=\"");
+    reporter_html_str(o, all ? "" : r->tenant);
+    fc_buf_addf(o,
+                "\" data-day=\"%s\" data-today-nusd=\"%lld\" data-total-nusd=\"%lld\">"
+                "<p>Last 30 days, %s to %s (tenant-local). Live: <span id=\"live-state\">"
+                "connecting</span>.</p><div class=\"cards\">",
+                r->to, (long long)today, (long long)r->total.cost_nusd, r->from, r->to);
+    fc_buf_addf(o,
+                "<div class=\"card\"><div>cost, 30 days</div><div class=\"v\" id=\"total-30d\">"
+                "$%s</div></div>",
+                reporter_usd(r->total.cost_nusd, 2, usd));
+    fc_buf_addf(o,
+                "<div class=\"card\"><div>cost today</div><div class=\"v\" id=\"total-today\">"
+                "$%s</div></div>",
+                reporter_usd(today, 2, usd));
+    fc_buf_addf(o,
+                "<div class=\"card\"><div>active agents</div><div class=\"v\" "
+                "id=\"agents-active\">%lld</div></div>"
+                "<div class=\"card\"><div>tasks completed</div><div class=\"v\" "
+                "id=\"tasks-completed\">%lld</div></div></div></div>",
+                (long long)r->agents_active, (long long)r->tasks_completed);
+    fc_buf_add_str(o, "<h2>Cost trend</h2>");
+    s_html_trend(o, r, "chart-trend", 1100);
+    fc_buf_add_str(o, "<div class=\"charts\">");
+    if (all)
+        s_html_bars(o, r, "chart-tenant", "Cost by tenant", &r->tenants);
+    s_html_bars(o, r, "chart-agent-type", "Cost by agent type", &r->agent_types);
+    fc_buf_add_str(o, "</div><h2>Recent alerts</h2>");
+    s_html_alerts(o, r);
+    fc_buf_add_str(o, "<h2>Most expensive tasks</h2>");
+    s_html_tasks(o, r, r->tasks, r->tasks_n, false);
+    fc_buf_add_str(o, "<h2>Reports</h2><ul>");
+    static const char *periods[] = {"daily", "weekly", "monthly"};
+    static const char *formats[] = {"html", "text", "csv", "json"};
+    for (int p = 0; p < 3; p++) {
+        fc_buf_addf(o, "<li>%s:", periods[p]);
+        for (int f = 0; f < 4; f++) {
+            fc_buf_addf(o, " <a href=\"/dashboard/-/report?period=%s&amp;format=%s", periods[p],
+                        formats[f]);
+            if (!all) {
+                fc_buf_add_str(o, "&amp;tenant=");
+                reporter_html_str(o, r->tenant);
+            }
+            fc_buf_addf(o, "\">%s</a>", formats[f]);
+        }
+        fc_buf_add_str(o, "</li>");
+    }
+    fc_buf_add_str(o, "</ul><script src=\"/dashboard/-/app.js\"></script></body></html>\n");
+}

@@ -1,0 +1,970 @@
+/*  reporter_report: gathers a report into its model (see reporter_report.h). */
+#include "reporter_report.h"
+
+#include <assert.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fc_log.h"
+#include "fc_money.h"
+#include "fc_pg.h"
+
+// ---------------------------------------------------------------------------------------
+// Parameters: formats, tenants, dates, periods
+
+int reporter_fmt_parse(const char *s, reporter_fmt_t *fmt)
+{
+    static const char *names[] = {"text", "csv", "json", "html"};
+    for (int i = 0; i < 4; i++)
+        if (s && strcmp(s, names[i]) == 0) {
+            *fmt = (reporter_fmt_t)i;
+            return 0;
+        }
+    return -1;
+}
+
+const char *reporter_fmt_mime(reporter_fmt_t fmt)
+{
+    switch (fmt) {
+    case REPORTER_FMT_CSV:
+        return "text/csv; charset=utf-8";
+    case REPORTER_FMT_JSON:
+        return "application/json";
+    case REPORTER_FMT_HTML:
+        return "text/html; charset=utf-8";
+    default:
+        return "text/plain; charset=utf-8";
+    }
+}
+
+bool reporter_tenant_valid(const char *s)
+{
+    if (!s || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
+        return false;
+    size_t n = 0;
+    for (const char *p = s; *p; p++, n++) {
+        char c = *p;
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
+            return false;
+    }
+    return n <= 63;
+}
+
+//  Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+static int64_t s_days_from_civil(int64_t y, int64_t m, int64_t d)
+{
+    y -= m <= 2;
+    int64_t era = (y >= 0 ? y : y - 399) / 400;
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+static void s_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp + (mp < 10 ? 3 : -9);
+    *y = yoe + era * 400 + (*m <= 2);
+}
+
+int reporter_date_parse(const char *s, int64_t *days)
+{
+    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
+        return -1;
+    for (int i = 0; i < 10; i++)
+        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
+            return -1;
+    int64_t y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
+    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (y < 1970 || y > 9998 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
+        return -1;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    if (m == 2 && d == 29 && !leap)
+        return -1;
+    *days = s_days_from_civil(y, m, d);
+    return 0;
+}
+
+void reporter_date_format(int64_t days, char *buf, size_t size)
+{
+    int64_t y, m, d;
+    s_civil_from_days(days, &y, &m, &d);
+    snprintf(buf, size, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
+}
+
+int reporter_period_resolve(const char *period, const char *date, const char *from,
+                            const char *to, int64_t today, char *from_out, char *to_out,
+                            char *err, size_t errsize)
+{
+    bool has_date = date && *date, has_from = from && *from, has_to = to && *to;
+    int64_t lo, hi, d = today - 1;
+    if (!period || !*period)
+        period = has_from || has_to ? "range" : "daily";
+    if (has_date && reporter_date_parse(date, &d) != 0) {
+        snprintf(err, errsize, "date: expected a calendar date YYYY-MM-DD");
+        return -1;
+    }
+    if (strcmp(period, "range") == 0 || (has_from || has_to)) {
+        if (has_date) {
+            snprintf(err, errsize, "date: give either date or from/to, not both");
+            return -1;
+        }
+        if (!has_from || !has_to) {
+            snprintf(err, errsize, "%s: a range needs both from and to", has_from ? "to" : "from");
+            return -1;
+        }
+        if (reporter_date_parse(from, &lo) != 0) {
+            snprintf(err, errsize, "from: expected a calendar date YYYY-MM-DD");
+            return -1;
+        }
+        if (reporter_date_parse(to, &hi) != 0) {
+            snprintf(err, errsize, "to: expected a calendar date YYYY-MM-DD");
+            return -1;
+        }
+        if (hi < lo) {
+            snprintf(err, errsize, "to: is before from");
+            return -1;
+        }
+        if (strcmp(period, "range") != 0 && strcmp(period, "daily") != 0 &&
+            strcmp(period, "weekly") != 0 && strcmp(period, "monthly") != 0) {
+            snprintf(err, errsize, "period: expected daily, weekly, monthly or range");
+            return -1;
+        }
+    } else if (strcmp(period, "daily") == 0) {
+        lo = hi = d;
+    } else if (strcmp(period, "weekly") == 0) {
+        //  1970-01-01 was a Thursday: (days + 3) mod 7 is 0 on Mondays. Without a date,
+        //  the last complete week is the one ending on the Sunday before today.
+        if (!has_date)
+            d = today - ((today + 3) % 7 + 7) % 7 - 1;
+        lo = d - ((d + 3) % 7 + 7) % 7;
+        hi = lo + 6;
+    } else if (strcmp(period, "monthly") == 0) {
+        int64_t y, m, dd;
+        s_civil_from_days(d, &y, &m, &dd);
+        if (!has_date) { //  the month before today's
+            s_civil_from_days(today, &y, &m, &dd);
+            if (--m == 0) {
+                m = 12;
+                y--;
+            }
+        }
+        lo = s_days_from_civil(y, m, 1);
+        hi = s_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) - 1;
+    } else {
+        snprintf(err, errsize, "period: expected daily, weekly, monthly or range");
+        return -1;
+    }
+    if (hi - lo + 1 > REPORTER_MAX_DAYS) {
+        snprintf(err, errsize, "to: the range is longer than %d days", REPORTER_MAX_DAYS);
+        return -1;
+    }
+    reporter_date_format(lo, from_out, 11);
+    reporter_date_format(hi, to_out, 11);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Transactions
+
+int reporter_tx_begin(PGconn *conn, const char *scope)
+{
+    PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+    PQclear(res);
+    if (!ok) {
+        fc_error("reporter", "begin: %s", fc_pg_error(conn));
+        return -1;
+    }
+    const char *params[] = {scope};
+    res = fc_pg_query(conn, "reporter", "scope", "SELECT set_config('fleetcost.tenant', $1, true)",
+                      1, params);
+    if (!res) {
+        fc_pg_rollback(conn);
+        return -1;
+    }
+    PQclear(res);
+    return 0;
+}
+
+void reporter_tx_end(PGconn *conn, bool ok)
+{
+    if (PQtransactionStatus(conn) == PQTRANS_IDLE)
+        return;
+    if (!ok || PQtransactionStatus(conn) != PQTRANS_INTRANS) {
+        fc_pg_rollback(conn);
+        return;
+    }
+    PGresult *res = PQexec(conn, "COMMIT");
+    PQclear(res);
+}
+
+// ---------------------------------------------------------------------------------------
+// The hybrid source
+
+//  Which days come from events. A tenant-day is read from cost_summaries when it has a
+//  final 'total' row, else from events; the events scan covers only the span from the
+//  first to the last day that needs it, so a long range of closed days costs a rollup
+//  read and no event scan. The span's bounds go to the main query as constants so that
+//  Postgres prunes the daily event partitions at plan time.
+typedef struct {
+    char lo[11], hi[11];
+    bool scan;
+    int64_t final_days;  //  tenant-days read from rollups
+    int64_t events_days; //  calendar days read (at least partly) from events
+} s_bounds_t;
+
+static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, const char *from,
+                          const char *to, s_bounds_t *b)
+{
+    static const char *sql =
+        "WITH nt AS (SELECT greatest(count(*), 1) AS n FROM tenants"
+        "             WHERE ($1 = '*' OR tenant_id = $1)),"
+        " fin AS (SELECT day, count(*) AS n FROM cost_summaries"
+        "          WHERE ($1 = '*' OR tenant_id = $1) AND dimension = 'total' AND key = ''"
+        "            AND final AND day BETWEEN $2::date AND $3::date GROUP BY day)"
+        " SELECT (SELECT coalesce(sum(n), 0) FROM fin)::text, min(d)::date::text,"
+        "        max(d)::date::text, count(d)"
+        "   FROM generate_series($2::date, $3::date, interval '1 day') d"
+        "  WHERE coalesce((SELECT n FROM fin WHERE fin.day = d::date), 0) < (SELECT n FROM nt)";
+    const char *params[] = {tenant, from, to};
+    PGresult *res = fc_pg_query(conn, module, "event bounds", sql, 3, params);
+    if (!res)
+        return -1;
+    b->final_days = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    b->events_days = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    b->scan = !PQgetisnull(res, 0, 1);
+    snprintf(b->lo, sizeof b->lo, "%s", b->scan ? PQgetvalue(res, 0, 1) : from);
+    snprintf(b->hi, sizeof b->hi, "%s", b->scan ? PQgetvalue(res, 0, 2) : to);
+    PQclear(res);
+    return 0;
+}
+
+//  The CTEs every cost query starts with. Parameters: $1 tenant or '*', $2 from, $3 to
+//  (inclusive tenant-local days), $4 / $5 the events span (see s_event_bounds), $6 whether
+//  to scan events at all. evd holds the events of the non-final days, with their
+//  tenant-local day; fin the final tenant-days.
+#define S_SOURCE_CTES                                                                              \
+    "tz AS (SELECT tenant_id, tz FROM tenants WHERE ($1 = '*' OR tenant_id = $1)),"                \
+    " fin AS (SELECT tenant_id, day FROM cost_summaries"                                           \
+    "          WHERE ($1 = '*' OR tenant_id = $1) AND dimension = 'total' AND key = ''"            \
+    "            AND final AND day BETWEEN $2::date AND $3::date),"                                \
+    " ev AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE coalesce(tz.tz, 'UTC'))::date AS day," \
+    "               e.agent_type, e.model_family, e.agent_id, e.task_id, e.cost_kind,"             \
+    "               e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"            \
+    "               e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"                 \
+    "               e.reported_cost_nusd,"                                                         \
+    "               (e.cost_kind = 'usage' AND e.output_tokens <= 500"                             \
+    "                AND e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens"           \
+    "                    + e.cache_write_1h_tokens <= 4000) AS small"                              \
+    "          FROM events e LEFT JOIN tz ON tz.tenant_id = e.tenant_id"                           \
+    "         WHERE $6::boolean AND ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"    \
+    "           AND e.event_time >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC'"                  \
+    "           AND e.event_time < ($5::date + 2)::timestamp AT TIME ZONE 'UTC'),"                 \
+    " evd AS (SELECT * FROM ev WHERE day BETWEEN $2::date AND $3::date"                            \
+    "            AND NOT EXISTS (SELECT 1 FROM fin"                                                \
+    "                             WHERE fin.tenant_id = ev.tenant_id AND fin.day = ev.day))"
+
+#define S_EVENT_SUMS                                                                               \
+    "sum(cost_nusd) AS cost, sum(input_tokens) AS i, sum(output_tokens) AS o,"                     \
+    " sum(cache_read_tokens) AS cr, sum(cache_write_5m_tokens) AS w5,"                             \
+    " sum(cache_write_1h_tokens) AS w1, count(*) AS n, count(*) FILTER (WHERE unpriced) AS un"
+
+#define S_SUMMARY_SUMS                                                                             \
+    "sum(s.cost_nusd) AS cost, sum(s.input_tokens) AS i, sum(s.output_tokens) AS o,"               \
+    " sum(s.cache_read_tokens) AS cr, sum(s.cache_write_5m_tokens) AS w5,"                         \
+    " sum(s.cache_write_1h_tokens) AS w1, sum(s.events) AS n, sum(s.unpriced_events) AS un"
+
+//  The report's facts in one scan of each source: GROUPING SETS over the events of
+//  non-final days, the matching rollup rows of final days, merged per (dim, k1, k2).
+//  Agents and tasks are cut to the top $7 by cost (dim_rows keeps their full count);
+//  'outlier' rows are tasks costing over 3x the median of their type (types with at
+//  least 3 tasks). Task rows carry what tasks/task_agents/agents know about them.
+//
+//  GROUPING(tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind) is a
+//  bit mask with 1 for each column not grouped on (tenant_id is 64, cost_kind 1).
+static const char *s_facts_sql =
+    "WITH " S_SOURCE_CTES ","
+    " eg AS (SELECT CASE GROUPING(tenant_id, day, agent_type, model_family, agent_id, task_id,"
+    "                             cost_kind)"
+    "                 WHEN 127 THEN 'total' WHEN 95 THEN 'day' WHEN 111 THEN 'agent_type'"
+    "                 WHEN 119 THEN 'model' WHEN 59 THEN 'agent' WHEN 61 THEN 'task'"
+    "                 WHEN 126 THEN 'kind' WHEN 63 THEN 'tenant' WHEN 62 THEN 'tenant_kind' END"
+    "                 AS dim,"
+    "               CASE WHEN GROUPING(day) = 0 THEN day::text"
+    "                    WHEN GROUPING(agent_type) = 0 THEN coalesce(agent_type, '')"
+    "                    WHEN GROUPING(model_family) = 0 THEN coalesce(model_family, '')"
+    "                    WHEN GROUPING(tenant_id) = 0 THEN tenant_id"
+    "                    WHEN GROUPING(cost_kind) = 0 THEN cost_kind ELSE '' END AS k1,"
+    "               CASE WHEN GROUPING(tenant_id) = 0 AND GROUPING(agent_id) = 0"
+    "                      THEN coalesce(agent_id, '')"
+    "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(task_id) = 0"
+    "                      THEN coalesce(task_id, '')"
+    "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(cost_kind) = 0"
+    "                      THEN cost_kind ELSE '' END AS k2,"
+    "               " S_EVENT_SUMS ","
+    "               coalesce(sum(reported_cost_nusd), 0) AS rep,"
+    "               coalesce(sum(cost_nusd) FILTER (WHERE reported_cost_nusd IS NOT NULL), 0)"
+    "                 AS repc,"
+    "               count(*) FILTER (WHERE reported_cost_nusd IS NOT NULL) AS repn,"
+    "               count(*) FILTER (WHERE small) AS sn,"
+    "               coalesce(sum(cost_nusd) FILTER (WHERE small), 0) AS sc"
+    "          FROM evd"
+    "         GROUP BY GROUPING SETS ((), (day), (agent_type), (model_family),"
+    "                                 (tenant_id, agent_id), (tenant_id, task_id), (cost_kind),"
+    "                                 (tenant_id), (tenant_id, cost_kind))),"
+    " sg AS (SELECT m.dim,"
+    "               CASE m.dim WHEN 'total' THEN '' WHEN 'day' THEN s.day::text"
+    "                          WHEN 'tenant' THEN s.tenant_id WHEN 'agent' THEN s.tenant_id"
+    "                          WHEN 'task' THEN s.tenant_id WHEN 'tenant_kind' THEN s.tenant_id"
+    "                          ELSE s.key END AS k1,"
+    "               CASE WHEN m.dim IN ('agent', 'task', 'tenant_kind') THEN s.key ELSE '' END"
+    "                 AS k2,"
+    "               " S_SUMMARY_SUMS ", 0 AS rep, 0 AS repc, 0 AS repn, 0 AS sn, 0 AS sc"
+    "          FROM cost_summaries s"
+    "          JOIN fin ON fin.tenant_id = s.tenant_id AND fin.day = s.day"
+    "          JOIN (VALUES ('total', 'total'), ('total', 'day'), ('total', 'tenant'),"
+    "                       ('agent_type', 'agent_type'), ('model', 'model'), ('agent', 'agent'),"
+    "                       ('task', 'task'), ('kind', 'kind'), ('kind', 'tenant_kind'))"
+    "               AS m(src, dim) ON m.src = s.dimension"
+    "         GROUP BY 1, 2, 3),"
+    " allg AS (SELECT dim, k1, k2, coalesce(sum(cost), 0) AS cost, coalesce(sum(i), 0) AS i,"
+    "                 coalesce(sum(o), 0) AS o, coalesce(sum(cr), 0) AS cr,"
+    "                 coalesce(sum(w5), 0) AS w5, coalesce(sum(w1), 0) AS w1,"
+    "                 coalesce(sum(n), 0) AS n, coalesce(sum(un), 0) AS un,"
+    "                 coalesce(sum(rep), 0) AS rep, coalesce(sum(repc), 0) AS repc,"
+    "                 coalesce(sum(repn), 0) AS repn, coalesce(sum(sn), 0) AS sn,"
+    "                 coalesce(sum(sc), 0) AS sc"
+    "            FROM (SELECT * FROM eg UNION ALL SELECT * FROM sg) u"
+    "           WHERE dim IS NOT NULL AND (dim = 'total' OR n > 0 OR cost <> 0)"
+    "             AND NOT (dim = 'task' AND k2 = '')" //  spending outside any task
+    "           GROUP BY dim, k1, k2),"
+    " ranked AS (SELECT a.*, count(*) OVER (PARTITION BY dim) AS dim_rows,"
+    "                   row_number() OVER (PARTITION BY dim ORDER BY cost DESC, k1, k2) AS rn"
+    "              FROM allg a),"
+    " tt AS (SELECT a.k1, a.k2, a.cost, t.task_type FROM allg a"
+    "          JOIN tasks t ON t.tenant_id = a.k1 AND t.task_id = a.k2"
+    "         WHERE a.dim = 'task' AND t.task_type IS NOT NULL),"
+    " med AS (SELECT task_type, percentile_disc(0.5) WITHIN GROUP (ORDER BY cost) AS median"
+    "           FROM tt GROUP BY task_type HAVING count(*) >= 3),"
+    " outl AS (SELECT tt.k1, tt.k2, med.median FROM tt JOIN med USING (task_type)"
+    "           WHERE med.median > 0 AND tt.cost > 3 * med.median"
+    "           ORDER BY tt.cost DESC, tt.k1, tt.k2 LIMIT 10),"
+    " sel AS (SELECT r.dim, r.k1, r.k2, r.cost, r.i, r.o, r.cr, r.w5, r.w1, r.n, r.un, r.rep,"
+    "                r.repc, r.repn, r.sn, r.sc, r.dim_rows, 0::numeric AS median"
+    "           FROM ranked r WHERE r.dim NOT IN ('agent', 'task') OR r.rn <= $7::int"
+    "         UNION ALL"
+    "         SELECT 'outlier', a.k1, a.k2, a.cost, a.i, a.o, a.cr, a.w5, a.w1, a.n, a.un,"
+    "                a.rep, a.repc, a.repn, a.sn, a.sc, 0, o.median"
+    "           FROM outl o JOIN allg a ON a.dim = 'task' AND a.k1 = o.k1 AND a.k2 = o.k2)"
+    " SELECT s.dim, s.k1, s.k2, s.cost, s.i, s.o, s.cr, s.w5, s.w1, s.n, s.un, s.rep, s.repc,"
+    "        s.repn, s.sn, s.sc, s.dim_rows, s.median,"
+    "        coalesce(t.title, ''), coalesce(t.task_type, ''), coalesce(t.status, ''),"
+    "        CASE WHEN t.completed_at IS NOT NULL AND t.created_at IS NOT NULL"
+    "             THEN extract(epoch FROM t.completed_at - t.created_at)::bigint ELSE -1 END,"
+    "        coalesce(ag.n, 0), coalesce(ag.list, '')"
+    "   FROM sel s"
+    "   LEFT JOIN tasks t ON s.dim IN ('task', 'outlier') AND t.tenant_id = s.k1"
+    "                    AND t.task_id = s.k2"
+    "   LEFT JOIN LATERAL ("
+    "        SELECT count(*) AS n,"
+    "               string_agg(agent_id, ' ' ORDER BY agent_id) FILTER (WHERE rk <= 5) AS list"
+    "          FROM (SELECT agent_id, row_number() OVER (ORDER BY agent_id) AS rk"
+    "                  FROM (SELECT ta.agent_id FROM task_agents ta"
+    "                         WHERE ta.tenant_id = s.k1 AND ta.task_id = s.k2"
+    "                        UNION"
+    "                        SELECT a.agent_id FROM agents a"
+    "                         WHERE a.tenant_id = s.k1 AND a.task_id = s.k2) u) v"
+    "         WHERE s.dim IN ('task', 'outlier')) ag ON true"
+    "  ORDER BY s.dim, CASE WHEN s.dim = 'day' THEN s.k1 END, s.cost DESC, s.k1, s.k2";
+
+// ---------------------------------------------------------------------------------------
+// The model
+
+reporter_report_t *reporter_report_new(void)
+{
+    return calloc(1, sizeof(reporter_report_t));
+}
+
+static void s_rows_free(reporter_rows_t *rows)
+{
+    free(rows->v);
+    memset(rows, 0, sizeof *rows);
+}
+
+void reporter_report_destroy(reporter_report_t **self_p)
+{
+    assert(self_p);
+    reporter_report_t *self = *self_p;
+    if (!self)
+        return;
+    s_rows_free(&self->days);
+    s_rows_free(&self->agent_types);
+    s_rows_free(&self->models);
+    s_rows_free(&self->agents);
+    s_rows_free(&self->kinds);
+    s_rows_free(&self->tenants);
+    s_rows_free(&self->tenant_kinds);
+    free(self->tasks);
+    free(self->outliers);
+    free(self);
+    *self_p = NULL;
+}
+
+static reporter_row_t *s_rows_push(reporter_rows_t *rows)
+{
+    if (rows->n == rows->cap) {
+        size_t cap = rows->cap ? rows->cap * 2 : 16;
+        reporter_row_t *v = realloc(rows->v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        rows->v = v;
+        rows->cap = cap;
+    }
+    reporter_row_t *r = &rows->v[rows->n++];
+    memset(r, 0, sizeof *r);
+    return r;
+}
+
+//  An integer column (numeric sums arrive as integer text). NULL is 0.
+static int64_t s_i64(const PGresult *res, int row, int col)
+{
+    if (PQgetisnull(res, row, col))
+        return 0;
+    return strtoll(PQgetvalue(res, row, col), NULL, 10);
+}
+
+static void s_str(char *dst, size_t size, const PGresult *res, int row, int col)
+{
+    snprintf(dst, size, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
+}
+
+//  Columns 3..15 of the facts query into sums.
+static void s_read_sums(reporter_sums_t *s, const PGresult *res, int row)
+{
+    s->cost_nusd = s_i64(res, row, 3);
+    s->input = s_i64(res, row, 4);
+    s->output = s_i64(res, row, 5);
+    s->cache_read = s_i64(res, row, 6);
+    s->cache_write_5m = s_i64(res, row, 7);
+    s->cache_write_1h = s_i64(res, row, 8);
+    s->events = s_i64(res, row, 9);
+    s->unpriced_events = s_i64(res, row, 10);
+    s->reported_nusd = s_i64(res, row, 11);
+    s->reported_computed_nusd = s_i64(res, row, 12);
+    s->reported_events = s_i64(res, row, 13);
+    s->small_requests = s_i64(res, row, 14);
+    s->small_cost_nusd = s_i64(res, row, 15);
+}
+
+//  Sums do not fit int64 only for absurd data; Postgres returns numeric, and a value
+//  out of range would come back from strtoll as INT64_MIN/MAX with ERANGE. Checked once
+//  over the whole result rather than per field.
+static bool s_result_in_range(const PGresult *res)
+{
+    for (int r = 0; r < PQntuples(res); r++)
+        for (int c = 3; c <= 17; c++) {
+            errno = 0;
+            (void)strtoll(PQgetvalue(res, r, c), NULL, 10);
+            if (errno == ERANGE)
+                return false;
+        }
+    return true;
+}
+
+static void s_read_task(reporter_task_t *t, const PGresult *res, int row)
+{
+    memset(t, 0, sizeof *t);
+    s_str(t->tenant, sizeof t->tenant, res, row, 1);
+    s_str(t->task, sizeof t->task, res, row, 2);
+    s_read_sums(&t->s, res, row);
+    t->median_type_nusd = s_i64(res, row, 17);
+    s_str(t->title, sizeof t->title, res, row, 18);
+    s_str(t->type, sizeof t->type, res, row, 19);
+    s_str(t->status, sizeof t->status, res, row, 20);
+    t->seconds_to_complete = s_i64(res, row, 21);
+    t->agents_n = s_i64(res, row, 22);
+    s_str(t->agents, sizeof t->agents, res, row, 23);
+}
+
+static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *module,
+                          const s_bounds_t *b)
+{
+    char top[16];
+    snprintf(top, sizeof top, "%d", self->top_n);
+    const char *params[] = {self->tenant, self->from, self->to, b->lo,
+                            b->hi,        b->scan ? "true" : "false", top};
+    PGresult *res = fc_pg_query(conn, module, "report facts", s_facts_sql, 7, params);
+    if (!res)
+        return -1;
+    if (!s_result_in_range(res)) {
+        fc_error(module, "report facts: a sum is out of the int64 range");
+        PQclear(res);
+        return -1;
+    }
+    int n = PQntuples(res);
+    size_t ntasks = 0, nout = 0;
+    for (int i = 0; i < n; i++) {
+        const char *dim = PQgetvalue(res, i, 0);
+        ntasks += strcmp(dim, "task") == 0;
+        nout += strcmp(dim, "outlier") == 0;
+    }
+    self->tasks = ntasks ? calloc(ntasks, sizeof *self->tasks) : NULL;
+    self->outliers = nout ? calloc(nout, sizeof *self->outliers) : NULL;
+    if ((ntasks && !self->tasks) || (nout && !self->outliers)) {
+        PQclear(res);
+        return -1;
+    }
+    for (int i = 0; i < n; i++) {
+        const char *dim = PQgetvalue(res, i, 0);
+        reporter_rows_t *rows = NULL;
+        if (strcmp(dim, "total") == 0) {
+            s_read_sums(&self->total, res, i);
+            continue;
+        }
+        if (strcmp(dim, "task") == 0) {
+            s_read_task(&self->tasks[self->tasks_n++], res, i);
+            self->tasks_total = s_i64(res, i, 16);
+            continue;
+        }
+        if (strcmp(dim, "outlier") == 0) {
+            s_read_task(&self->outliers[self->outliers_n++], res, i);
+            continue;
+        }
+        if (strcmp(dim, "day") == 0)
+            rows = &self->days;
+        else if (strcmp(dim, "agent_type") == 0)
+            rows = &self->agent_types;
+        else if (strcmp(dim, "model") == 0)
+            rows = &self->models;
+        else if (strcmp(dim, "agent") == 0)
+            rows = &self->agents;
+        else if (strcmp(dim, "kind") == 0)
+            rows = &self->kinds;
+        else if (strcmp(dim, "tenant") == 0)
+            rows = &self->tenants;
+        else if (strcmp(dim, "tenant_kind") == 0)
+            rows = &self->tenant_kinds;
+        else
+            continue;
+        reporter_row_t *r = s_rows_push(rows);
+        if (!r) {
+            PQclear(res);
+            return -1;
+        }
+        s_str(r->k1, sizeof r->k1, res, i, 1);
+        s_str(r->k2, sizeof r->k2, res, i, 2);
+        s_read_sums(&r->s, res, i);
+        rows->total_rows = s_i64(res, i, 16);
+    }
+    PQclear(res);
+    return 0;
+}
+
+//  Agents and tasks from the dimension tables, over each tenant's local days.
+static int s_gather_fleet(reporter_report_t *self, PGconn *conn, const char *module)
+{
+    static const char *sql =
+        "SELECT count(*) FILTER (WHERE a.spawned_at < w.hi"
+        "                          AND (a.terminated_at IS NULL OR a.terminated_at >= w.lo)),"
+        "       count(*) FILTER (WHERE a.spawned_at >= w.lo AND a.spawned_at < w.hi),"
+        "       count(*) FILTER (WHERE a.terminated_at IS NULL AND a.spawned_at IS NOT NULL"
+        "                          AND coalesce(a.last_seen_at, a.spawned_at)"
+        "                              < now() - interval '1 hour'),"
+        "       coalesce(sum(greatest(0, extract(epoch FROM"
+        "                least(coalesce(a.terminated_at, now()), w.hi)"
+        "                - greatest(a.spawned_at, w.lo)))), 0)::bigint,"
+        "       (SELECT count(*) FROM tasks k LEFT JOIN tenants kt ON kt.tenant_id = k.tenant_id"
+        "         WHERE ($1 = '*' OR k.tenant_id = $1)"
+        "           AND k.completed_at >= $2::date::timestamp AT TIME ZONE coalesce(kt.tz, 'UTC')"
+        "           AND k.completed_at < ($3::date + 1)::timestamp"
+        "                                AT TIME ZONE coalesce(kt.tz, 'UTC'))"
+        "  FROM agents a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id,"
+        "       LATERAL (SELECT $2::date::timestamp AT TIME ZONE coalesce(t.tz, 'UTC') AS lo,"
+        "                       ($3::date + 1)::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
+        "                         AS hi) w"
+        " WHERE ($1 = '*' OR a.tenant_id = $1)";
+    const char *params[] = {self->tenant, self->from, self->to};
+    PGresult *res = fc_pg_query(conn, module, "report fleet", sql, 3, params);
+    if (!res)
+        return -1;
+    self->agents_active = s_i64(res, 0, 0);
+    self->agents_spawned = s_i64(res, 0, 1);
+    self->agents_idle = s_i64(res, 0, 2);
+    self->runtime_seconds = s_i64(res, 0, 3);
+    self->tasks_completed = s_i64(res, 0, 4);
+    PQclear(res);
+    return 0;
+}
+
+static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *module)
+{
+    static const char *sql =
+        "SELECT a.tenant_id,"
+        "       to_char(a.fired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        "       a.kind, a.scope, a.period_key, a.subject, a.state, coalesce(a.text, ''),"
+        "       a.threshold_pct, coalesce(a.value_nusd, 0), coalesce(a.budget_nusd, 0),"
+        "       count(*) OVER ()"
+        "  FROM cost_alerts a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id"
+        " WHERE ($1 = '*' OR a.tenant_id = $1)"
+        "   AND a.fired_at >= $2::date::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
+        "   AND a.fired_at < ($3::date + 1)::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
+        " ORDER BY a.fired_at DESC, a.alert_id DESC LIMIT 50";
+    const char *params[] = {self->tenant, self->from, self->to};
+    PGresult *res = fc_pg_query(conn, module, "report alerts", sql, 3, params);
+    if (!res)
+        return -1;
+    int n = PQntuples(res);
+    for (int i = 0; i < n && i < REPORTER_ALERTS_MAX; i++) {
+        reporter_alert_t *a = &self->alerts[self->alerts_n++];
+        s_str(a->tenant, sizeof a->tenant, res, i, 0);
+        s_str(a->fired_at, sizeof a->fired_at, res, i, 1);
+        s_str(a->kind, sizeof a->kind, res, i, 2);
+        s_str(a->scope, sizeof a->scope, res, i, 3);
+        s_str(a->period_key, sizeof a->period_key, res, i, 4);
+        s_str(a->subject, sizeof a->subject, res, i, 5);
+        s_str(a->state, sizeof a->state, res, i, 6);
+        s_str(a->text, sizeof a->text, res, i, 7);
+        a->threshold_pct = s_i64(res, i, 8);
+        a->value_nusd = s_i64(res, i, 9);
+        a->budget_nusd = s_i64(res, i, 10);
+        self->alerts_total = s_i64(res, i, 11);
+    }
+    PQclear(res);
+    return 0;
+}
+
+//  Cache savings per model at its latest price version (exact integers, overflow
+//  checked); models without a price count for nothing.
+static int s_gather_cache(reporter_report_t *self, PGconn *conn, const char *module)
+{
+    if (self->models.n == 0)
+        return 0;
+    PGresult *res = fc_pg_query(conn, module, "report prices",
+                                "SELECT DISTINCT ON (model) model, input, cache_read,"
+                                "       cache_write_5m, cache_write_1h"
+                                "  FROM price_versions ORDER BY model, effective_from DESC",
+                                0, NULL);
+    if (!res)
+        return -1;
+    int64_t saved = 0, premium = 0;
+    bool overflow = false;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *model = PQgetvalue(res, i, 0);
+        int64_t in = s_i64(res, i, 1), cr = s_i64(res, i, 2), w5 = s_i64(res, i, 3),
+                w1 = s_i64(res, i, 4);
+        for (size_t m = 0; m < self->models.n; m++) {
+            const reporter_sums_t *s = &self->models.v[m].s;
+            if (strcmp(self->models.v[m].k1, model) != 0)
+                continue;
+            int64_t a, b, c;
+            overflow |= fc_money_mul(s->cache_read, in - cr, &a) != 0 ||
+                        fc_money_add(saved, a, &saved) != 0;
+            overflow |= fc_money_mul(s->cache_write_5m, w5 - in, &b) != 0 ||
+                        fc_money_mul(s->cache_write_1h, w1 - in, &c) != 0 ||
+                        fc_money_add(premium, b, &premium) != 0 ||
+                        fc_money_add(premium, c, &premium) != 0;
+        }
+    }
+    PQclear(res);
+    if (overflow) {
+        fc_error(module, "report: cache savings overflow int64");
+        return -1;
+    }
+    self->cache_read_saved_nusd = saved;
+    self->cache_write_premium_nusd = premium;
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Recommendations: each names the figure it rests on.
+
+const char *reporter_pct(int64_t part, int64_t whole, char buf[48])
+{
+    //  128-bit intermediate: part * 1000 must not overflow for any int64 part.
+    __int128 permille = whole > 0 ? ((__int128)part * 1000 + whole / 2) / whole : 0;
+    snprintf(buf, 48, "%lld.%lld", (long long)(permille / 10),
+             (long long)((permille < 0 ? -permille : permille) % 10));
+    return buf;
+}
+
+static reporter_reco_t *s_reco(reporter_report_t *self, const char *code)
+{
+    if (self->recos_n >= REPORTER_RECOS_MAX)
+        return NULL;
+    reporter_reco_t *r = &self->recos[self->recos_n++];
+    snprintf(r->code, sizeof r->code, "%s", code);
+    return r;
+}
+
+static void s_recommend(reporter_report_t *self)
+{
+    char a[32], b[32], pct[48];
+    reporter_reco_t *r;
+    const reporter_sums_t *t = &self->total;
+    int64_t prompt = t->input + t->cache_read + t->cache_write_5m + t->cache_write_1h;
+    //  Below half of the prompt from cache, caching is leaving money on the table.
+    if (prompt >= 100000 && t->cache_read * 2 < prompt && (r = s_reco(self, "low_cache_read"))) {
+        reporter_pct(t->cache_read, prompt, pct);
+        snprintf(r->text, sizeof r->text,
+                 "Only %s%% of input tokens were read from cache (%lld of %lld): keep prompts "
+                 "stable at the front and reuse sessions so more of them are cached.",
+                 pct, (long long)t->cache_read, (long long)prompt);
+    }
+    //  Costly model (Opus) used for small requests.
+    for (size_t i = 0; i < self->models.n; i++) {
+        const reporter_row_t *m = &self->models.v[i];
+        if (!strstr(m->k1, "opus") || m->s.small_requests < 10 ||
+            m->s.small_requests * 5 < m->s.events)
+            continue;
+        if (!(r = s_reco(self, "costly_model_small_requests")))
+            break;
+        reporter_pct(m->s.small_requests, m->s.events, pct);
+        snprintf(r->text, sizeof r->text,
+                 "%lld of %lld requests (%s%%) on %s were small (at most 4000 prompt and 500 "
+                 "output tokens) and cost $%s: route such requests to a smaller model.",
+                 (long long)m->s.small_requests, (long long)m->s.events, pct, m->k1,
+                 reporter_usd(m->s.small_cost_nusd, 2, a));
+    }
+    if (self->agents_idle > 0 && (r = s_reco(self, "idle_agents")))
+        snprintf(r->text, sizeof r->text,
+                 "%lld agent(s) are alive but have not been seen for over an hour: stop them "
+                 "or check that they are not stuck.",
+                 (long long)self->agents_idle);
+    if (self->outliers_n > 0 && (r = s_reco(self, "task_cost_outliers"))) {
+        const reporter_task_t *o = &self->outliers[0];
+        snprintf(r->text, sizeof r->text,
+                 "%zu task(s) cost over 3x the median of their type; the largest, %s (%s), "
+                 "cost $%s against a median of $%s: review how it was run.",
+                 self->outliers_n, o->task, o->type, reporter_usd(o->s.cost_nusd, 2, a),
+                 reporter_usd(o->median_type_nusd, 2, b));
+    }
+    if (t->unpriced_events > 0 && (r = s_reco(self, "unpriced_usage")))
+        snprintf(r->text, sizeof r->text,
+                 "%lld event(s) used models without a price and count as $0: add their prices "
+                 "and reprice the period.",
+                 (long long)t->unpriced_events);
+    if (t->reported_events > 0) {
+        int64_t diff = t->reported_nusd - t->reported_computed_nusd;
+        int64_t mag = diff < 0 ? -diff : diff;
+        if (mag * 20 > t->reported_computed_nusd && mag > 0 &&
+            (r = s_reco(self, "reported_cost_gap"))) {
+            reporter_pct(mag, t->reported_computed_nusd, pct);
+            snprintf(r->text, sizeof r->text,
+                     "Agents reported $%s where prices give $%s (%s%% apart over %lld events): "
+                     "check the price catalog against the provider's bill.",
+                     reporter_usd(t->reported_nusd, 4, a),
+                     reporter_usd(t->reported_computed_nusd, 4, b), pct,
+                     (long long)t->reported_events);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+
+reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, const char *module,
+                                     const char *tenant, const char *period, const char *from,
+                                     const char *to, int top_n)
+{
+    snprintf(self->tenant, sizeof self->tenant, "%s", tenant);
+    snprintf(self->period, sizeof self->period, "%s", period);
+    snprintf(self->from, sizeof self->from, "%s", from);
+    snprintf(self->to, sizeof self->to, "%s", to);
+    self->top_n = top_n < 1 ? 1 : top_n > REPORTER_TOP_MAX ? REPORTER_TOP_MAX : top_n;
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(self->generated_at, sizeof self->generated_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+
+    if (strcmp(tenant, "*") == 0) {
+        snprintf(self->tenant_name, sizeof self->tenant_name, "all tenants");
+        snprintf(self->tz, sizeof self->tz, "tenant-local");
+    } else {
+        const char *params[] = {tenant};
+        PGresult *res = fc_pg_query(conn, module, "report tenant",
+                                    "SELECT coalesce(name, ''), tz FROM tenants WHERE tenant_id = $1",
+                                    1, params);
+        if (!res)
+            return REPORTER_ERROR;
+        if (PQntuples(res) == 0) {
+            PQclear(res);
+            return REPORTER_NOT_FOUND;
+        }
+        s_str(self->tenant_name, sizeof self->tenant_name, res, 0, 0);
+        s_str(self->tz, sizeof self->tz, res, 0, 1);
+        PQclear(res);
+    }
+    s_bounds_t b;
+    if (s_event_bounds(conn, module, tenant, from, to, &b) != 0)
+        return REPORTER_ERROR;
+    self->days_final = b.final_days;
+    self->days_events = b.events_days;
+    if (s_gather_facts(self, conn, module, &b) != 0 || s_gather_fleet(self, conn, module) != 0 ||
+        s_gather_alerts(self, conn, module) != 0 || s_gather_cache(self, conn, module) != 0)
+        return REPORTER_ERROR;
+    s_recommend(self);
+    return REPORTER_OK;
+}
+
+// ---------------------------------------------------------------------------------------
+// Single-group cost queries (API, billing)
+
+typedef struct {
+    const char *group;
+    const char *ev_k1, *ev_k2; //  expressions over evd
+    const char *dimension;     //  the rollup dimension that holds it
+    const char *sum_k1, *sum_k2;
+    bool by_key; //  ordered by key (else by cost, largest first)
+} s_group_t;
+
+static const s_group_t s_groups[] = {
+    {"total", "''", "''", "total", "''", "''", false},
+    {"day", "day::text", "''", "total", "s.day::text", "''", true},
+    {"agent_type", "coalesce(agent_type, '')", "''", "agent_type", "s.key", "''", false},
+    {"model", "coalesce(model_family, '')", "''", "model", "s.key", "''", false},
+    {"agent", "tenant_id", "coalesce(agent_id, '')", "agent", "s.tenant_id", "s.key", false},
+    {"task", "tenant_id", "coalesce(task_id, '')", "task", "s.tenant_id", "s.key", false},
+    {"kind", "cost_kind", "''", "kind", "s.key", "''", false},
+    {"tenant", "tenant_id", "''", "total", "s.tenant_id", "''", false},
+    {"tenant_kind", "tenant_id", "cost_kind", "kind", "s.tenant_id", "s.key", true},
+};
+
+int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, const char *group,
+                        const char *from, const char *to)
+{
+    const s_group_t *g = NULL;
+    for (size_t i = 0; i < sizeof s_groups / sizeof s_groups[0]; i++)
+        if (strcmp(s_groups[i].group, group) == 0)
+            g = &s_groups[i];
+    if (!g)
+        return -1;
+    s_bounds_t b;
+    if (s_event_bounds(conn, module, tenant, from, to, &b) != 0)
+        return -1;
+    //  The SQL text is assembled only from the constant fragments of s_groups; every
+    //  value arrives as a parameter.
+    char sql[8192];
+    int n = snprintf(sql, sizeof sql,
+                     "WITH " S_SOURCE_CTES ","
+                     " u AS (SELECT %s AS k1, %s AS k2, " S_EVENT_SUMS " FROM evd GROUP BY 1, 2"
+                     "       UNION ALL"
+                     "       SELECT %s AS k1, %s AS k2, " S_SUMMARY_SUMS
+                     "         FROM cost_summaries s"
+                     "         JOIN fin ON fin.tenant_id = s.tenant_id AND fin.day = s.day"
+                     "        WHERE s.dimension = '%s' GROUP BY 1, 2)"
+                     " SELECT k1, k2, sum(cost), sum(i), sum(o), sum(cr), sum(w5), sum(w1),"
+                     "        sum(n), sum(un)"
+                     "   FROM u GROUP BY k1, k2 %s"
+                     "  ORDER BY %s",
+                     g->ev_k1, g->ev_k2, g->sum_k1, g->sum_k2, g->dimension,
+                     strcmp(g->group, "total") == 0 ? "" : "HAVING sum(n) > 0 OR sum(cost) <> 0",
+                     g->by_key ? "k1, k2" : "sum(cost) DESC, k1, k2");
+    assert(n > 0 && (size_t)n < sizeof sql);
+    const char *params[] = {tenant, from, to, b.lo, b.hi, b.scan ? "true" : "false"};
+    if (!PQsendQueryParams(conn, sql, 6, NULL, params, NULL, NULL, 0)) {
+        fc_error(module, "costs: %s", fc_pg_error(conn));
+        return -1;
+    }
+    return 0;
+}
+
+int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t *days)
+{
+    const char *params[] = {tenant};
+    PGresult *res = fc_pg_query(
+        conn, module, "today",
+        "SELECT ((now() AT TIME ZONE coalesce((SELECT tz FROM tenants WHERE tenant_id = $1),"
+        " 'UTC'))::date - date '1970-01-01')",
+        1, params);
+    if (!res)
+        return -1;
+    *days = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    PQclear(res);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Escaping and money text
+
+void reporter_json_str(fc_buf_t *out, const char *s)
+{
+    fc_buf_add(out, "\"", 1);
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\') {
+            fc_buf_add(out, "\\", 1);
+            fc_buf_add(out, p, 1);
+        } else if (*p < 0x20 || *p == 0x7f) {
+            fc_buf_addf(out, "\\u%04x", *p);
+        } else if (*p == '<' || *p == '>' || *p == '&') {
+            //  safe to embed in HTML <script> or attributes as well
+            fc_buf_addf(out, "\\u%04x", *p);
+        } else {
+            fc_buf_add(out, p, 1);
+        }
+    }
+    fc_buf_add(out, "\"", 1);
+}
+
+void reporter_html_str(fc_buf_t *out, const char *s)
+{
+    for (const char *p = s; *p; p++) {
+        switch (*p) {
+        case '<':
+            fc_buf_add_str(out, "&lt;");
+            break;
+        case '>':
+            fc_buf_add_str(out, "&gt;");
+            break;
+        case '&':
+            fc_buf_add_str(out, "&amp;");
+            break;
+        case '"':
+            fc_buf_add_str(out, "&quot;");
+            break;
+        case '\'':
+            fc_buf_add_str(out, "&#39;");
+            break;
+        default:
+            if ((unsigned char)*p >= 0x20 || *p == '\n' || *p == '\t')
+                fc_buf_add(out, p, 1);
+        }
+    }
+}
+
+void reporter_csv_str(fc_buf_t *out, const char *s)
+{
+    //  A field starting with = + - @ is taken for a formula by spreadsheets: prefix a
+    //  quote so that a hostile task title cannot run one.
+    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
+    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
+    if (!quote) {
+        fc_buf_add_str(out, s);
+        return;
+    }
+    fc_buf_add(out, "\"", 1);
+    if (formula)
+        fc_buf_add(out, "'", 1);
+    for (const char *p = s; *p; p++) {
+        if (*p == '"')
+            fc_buf_add(out, "\"", 1);
+        fc_buf_add(out, p, 1);
+    }
+    fc_buf_add(out, "\"", 1);
+}
+
+const char *reporter_usd(int64_t nusd, int decimals, char buf[32])
+{
+    if (fc_money_format(nusd, buf, 32, decimals) != 0)
+        snprintf(buf, 32, "?");
+    return buf;
+}

@@ -1,0 +1,191 @@
+/*  reporter_report: the report engine shared by fleetcost-reporter and `fleetcost report`.
+
+    A report covers whole tenant-local days [from, to] of one tenant, or of every tenant
+    ("*", each in its own time zone). reporter_report_gather reads it with parameterised
+    SQL, inside the caller's transaction, into a small in-memory model whose size does not
+    depend on the range (top-N lists, one row per day, per agent type and per model);
+    reporter_render (reporter_render.c) writes the model as text, CSV, JSON or HTML.
+
+    Where the figures come from, per tenant and day: a day with a final 'total' row in
+    cost_summaries is read from cost_summaries (all its dimensions); every other day is
+    read from events. Rollups make long ranges cheap and survive retention; events make
+    today and not-yet-rolled-up days exact. Figures that only events carry (agent-reported
+    cost, request sizes) cover the event-backed days only.
+
+    Money is int64 nano-USD throughout; text is made only by the renderers. */
+#ifndef REPORTER_REPORT_H
+#define REPORTER_REPORT_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fc_buf.h"
+
+#define REPORTER_KEY_MAX  160 //  longest key kept (tenant, agent, task, model ...), with NUL
+#define REPORTER_TEXT_MAX 256 //  longest free text kept (titles, alert texts), with NUL
+#define REPORTER_TOP_MAX  100 //  bound on --top
+
+//  Sums over a set of events (or rollup rows).
+typedef struct {
+    int64_t cost_nusd;
+    int64_t input, output, cache_read, cache_write_5m, cache_write_1h; //  tokens
+    int64_t events, unpriced_events;
+    int64_t reported_nusd;          //  agent-reported cost, where reported
+    int64_t reported_computed_nusd; //  our cost of those same events
+    int64_t reported_events;
+    int64_t small_requests, small_cost_nusd; //  usage requests under the "small" size
+} reporter_sums_t;
+
+//  One grouped row: k1 is the key (day, agent type, model, kind, tenant); for agents,
+//  tasks and tenant+kind rows k1 is the tenant and k2 the agent, task or kind.
+typedef struct {
+    char k1[REPORTER_KEY_MAX], k2[REPORTER_KEY_MAX];
+    reporter_sums_t s;
+} reporter_row_t;
+
+typedef struct {
+    reporter_row_t *v;
+    size_t n, cap;
+    int64_t total_rows; //  rows before the top-N cut (agents, tasks)
+} reporter_rows_t;
+
+//  A top task with what the dimension tables know about it.
+typedef struct {
+    char tenant[REPORTER_KEY_MAX], task[REPORTER_KEY_MAX];
+    char title[REPORTER_TEXT_MAX], type[REPORTER_KEY_MAX], status[64];
+    char agents[REPORTER_TEXT_MAX]; //  up to five agent ids, space separated
+    int64_t agents_n;
+    int64_t seconds_to_complete; //  -1 when not completed / unknown
+    int64_t median_type_nusd;    //  outliers: median cost of the task's type, else 0
+    reporter_sums_t s;
+} reporter_task_t;
+
+typedef struct {
+    char tenant[REPORTER_KEY_MAX], fired_at[40], kind[24], scope[24], period_key[32];
+    char subject[REPORTER_KEY_MAX], state[16], text[REPORTER_TEXT_MAX];
+    int64_t threshold_pct, value_nusd, budget_nusd;
+} reporter_alert_t;
+
+//  A recommendation and the figure it rests on.
+typedef struct {
+    char code[32];
+    char text[512];
+} reporter_reco_t;
+
+#define REPORTER_ALERTS_MAX 50
+#define REPORTER_RECOS_MAX  8
+
+typedef struct {
+    //  what was asked
+    char tenant[REPORTER_KEY_MAX]; //  tenant id or "*"
+    char tenant_name[REPORTER_TEXT_MAX];
+    char tz[64];
+    char period[16]; //  daily | weekly | monthly | range
+    char from[11], to[11];
+    int top_n;
+    char generated_at[40];
+    int64_t days_final, days_events; //  tenant-days read from rollups / from events
+
+    reporter_sums_t total;
+    reporter_rows_t days, agent_types, models, agents, kinds, tenants, tenant_kinds;
+    reporter_task_t *tasks; //  top tasks by cost
+    size_t tasks_n;
+    int64_t tasks_total; //  distinct tasks with cost
+    reporter_task_t *outliers;
+    size_t outliers_n;
+    reporter_alert_t alerts[REPORTER_ALERTS_MAX];
+    size_t alerts_n;
+    int64_t alerts_total;
+    int64_t agents_active, agents_spawned, agents_idle, runtime_seconds;
+    int64_t tasks_completed;
+    //  What caching saved at the current list prices: cache reads billed at the read rate
+    //  instead of the input rate, less the premium paid for cache writes.
+    int64_t cache_read_saved_nusd, cache_write_premium_nusd;
+    reporter_reco_t recos[REPORTER_RECOS_MAX];
+    size_t recos_n;
+} reporter_report_t;
+
+typedef enum { REPORTER_FMT_TEXT, REPORTER_FMT_CSV, REPORTER_FMT_JSON, REPORTER_FMT_HTML } reporter_fmt_t;
+
+//  The longest range a report or cost query may cover, in days.
+#define REPORTER_MAX_DAYS 3660
+
+//  Parses "text" | "csv" | "json" | "html". Returns 0 or -1.
+int reporter_fmt_parse(const char *s, reporter_fmt_t *fmt);
+//  MIME type of a format.
+const char *reporter_fmt_mime(reporter_fmt_t fmt);
+
+//  True if s is a tenant id ([a-z0-9][a-z0-9_-]{0,62}).
+bool reporter_tenant_valid(const char *s);
+
+//  Parses a strict YYYY-MM-DD calendar date into days since 1970-01-01. Returns 0 or -1.
+int reporter_date_parse(const char *s, int64_t *days);
+//  Writes days since 1970-01-01 as YYYY-MM-DD (buf of 11 bytes at least).
+void reporter_date_format(int64_t days, char *buf, size_t size);
+
+//  Resolves a period to an inclusive day range. period is daily | weekly | monthly |
+//  range. With date (may be NULL/empty): the day, the ISO week (Monday..Sunday) or the
+//  month containing it; without: the last complete one before today (today given as
+//  days since epoch). range needs from and to (and no date). On error returns -1 and
+//  writes why (suitable for a 400 response) into err.
+int reporter_period_resolve(const char *period, const char *date, const char *from,
+                            const char *to, int64_t today, char *from_out, char *to_out,
+                            char *err, size_t errsize);
+
+//  Begins a read-only, repeatable-read transaction scoped to tenant (or "*") through
+//  set_config('fleetcost.tenant', ..., true): under the reader role, row-level security
+//  then shows only that tenant's rows. Returns 0 or -1 (logged).
+int reporter_tx_begin(PGconn *conn, const char *scope);
+//  Commits (or, after an error, rolls back) the transaction.
+void reporter_tx_end(PGconn *conn, bool ok);
+
+//  Result of a gather.
+typedef enum { REPORTER_OK = 0, REPORTER_ERROR = -1, REPORTER_NOT_FOUND = -2 } reporter_rc_t;
+
+//  Allocates an empty report; NULL on OOM.
+reporter_report_t *reporter_report_new(void);
+//  Destroys and NULLs the pointer.
+void reporter_report_destroy(reporter_report_t **self_p);
+
+//  Reads the report of tenant (or "*") for the inclusive tenant-local days from..to
+//  (YYYY-MM-DD, already validated), inside the caller's transaction. top_n bounds the
+//  task and agent lists. REPORTER_NOT_FOUND when the tenant does not exist (or is not
+//  visible), REPORTER_ERROR on an SQL error (logged under module).
+reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, const char *module,
+                                     const char *tenant, const char *period, const char *from,
+                                     const char *to, int top_n);
+
+//  Renders the report into out (appends).
+void reporter_render(const reporter_report_t *r, reporter_fmt_t fmt, fc_buf_t *out);
+
+//  Renders the dashboard page from the report of the last 30 days (to = today): cards,
+//  SVG charts, alerts, top tasks, report links, and the script that keeps the totals
+//  live from /dashboard/-/events.
+void reporter_render_dashboard(const reporter_report_t *r, fc_buf_t *out);
+
+//  The cost query behind /api/v1/costs and billing: one row per group over the hybrid
+//  source (rollups for final days, events otherwise). group is one of day, agent_type,
+//  model, agent, task, kind, tenant, tenant_kind. Sends the statement (PQsendQueryParams,
+//  caller reads the rows, e.g. in single-row mode). Columns: k1, k2, cost_nusd, input,
+//  output, cache_read, cache_write_5m, cache_write_1h, events, unpriced_events. Returns
+//  0, or -1 (logged) if group is unknown or the send failed.
+int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, const char *group,
+                        const char *from, const char *to);
+
+//  Today's date (tenant-local, UTC for "*") as days since the epoch, read from the
+//  server clock. Returns 0 or -1.
+int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t *days);
+
+//  JSON and HTML escaping shared by the renderers and the HTTP layer.
+void reporter_json_str(fc_buf_t *out, const char *s);
+void reporter_html_str(fc_buf_t *out, const char *s);
+//  A CSV field, quoted when it needs to be (and guarded against formula injection).
+void reporter_csv_str(fc_buf_t *out, const char *s);
+//  part/whole in percent with one decimal ("12.5"); "0.0" when whole is 0.
+const char *reporter_pct(int64_t part, int64_t whole, char buf[48]);
+//  USD text of nusd with the given decimals (0..9), e.g. "12.34" / "-0.000000001".
+const char *reporter_usd(int64_t nusd, int decimals, char buf[32]);
+
+#endif

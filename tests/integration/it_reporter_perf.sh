@@ -1,0 +1,82 @@
+#!/usr/bin/env bash
+# it_reporter_perf: a year of data for 100 tenants — final daily rollups (39 rows per
+# tenant-day) up to 4 days ago, raw events (1000 per tenant-day) for the last 7 days, as
+# an aggregator running a few days behind would leave them. Then, through the HTTP API:
+# a monthly report and a 30-day dashboard each answer in under 200 ms (median of 5), and
+# the reporter's resident memory stays under 50 MB.
+#   it_reporter_perf.sh <fleetcost> <fleetcost-reporter>
+fleetcost=${1:?usage: it_reporter_perf.sh <fleetcost> <fleetcost-reporter>}
+reporter=${2:?}
+. "$(dirname "$0")/lib.sh"
+it_setup reporter_perf
+
+"$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
+start=$SECONDS
+q "$IT_URL" - >/dev/null <<'SQL' || it_die "seeding failed"
+INSERT INTO tenants (tenant_id, tz)
+SELECT 't' || lpad(i::text, 3, '0'),
+       (ARRAY['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Tokyo'])[1 + i % 4]
+  FROM generate_series(0, 99) i;
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens, output_tokens,
+                            cache_read_tokens, events, final)
+SELECT t.tenant_id, d::date, v.dim, v.key, 1000003 * (1 + v.n) + extract(doy FROM d)::int,
+       1000 * v.n, 100 * v.n, 5000 * v.n, 10 * v.n, true
+  FROM tenants t,
+       generate_series(current_date - 365, current_date - 4, interval '1 day') d,
+       (SELECT 'total' AS dim, '' AS key, 39 AS n
+        UNION ALL SELECT 'agent_type', 'type-' || i, 13 FROM generate_series(0, 2) i
+        UNION ALL SELECT 'model', 'model-' || i, 13 FROM generate_series(0, 2) i
+        UNION ALL SELECT 'kind', k, 19 FROM unnest(ARRAY['usage', 'runtime']) k
+        UNION ALL SELECT 'agent', 'agent-' || i, 4 FROM generate_series(0, 9) i
+        UNION ALL SELECT 'task', 'task-' || i, 2 FROM generate_series(0, 19) i) v;
+INSERT INTO events (event_id, event_time, tenant_id, event_type, agent_id, agent_type, task_id,
+                    model, model_family, input_tokens, output_tokens, cache_read_tokens,
+                    cost_nusd, cost_kind, ingest_id, seq)
+SELECT gen_random_uuid(), now() - (i * 7 * 86400 / 1000.0) * interval '1 second', t.tenant_id,
+       'usage', 'agent-' || i % 10, 'type-' || i % 3, 'task-' || i % 20, 'model-' || i % 3,
+       'model-' || i % 3, 1000 + i, 100, 5000, 1000003 + i, 'usage', 'perf', i
+  FROM tenants t, generate_series(0, 6999) i;
+ANALYZE;
+SQL
+echo "seeded in $((SECONDS - start)) s: $(q "$IT_URL" "SELECT count(*) FROM cost_summaries") rollup rows, $(q "$IT_URL" "SELECT count(*) FROM events") events"
+
+ADMIN=$("$fleetcost" key create --pg-url "$IT_URL" --admin 2>/dev/null)
+T042=$("$fleetcost" key create --pg-url "$IT_URL" --tenant t042 2>/dev/null)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+"$reporter" --http-port "$port" --pg-reader-url "$IT_READER_URL" 2>"$IT_TMP/reporter.log" &
+rpid=$!
+trap 'kill $rpid 2>/dev/null; it_cleanup' EXIT
+deadline=$((SECONDS + 10))
+until curl -sf "$base/healthz" -o /dev/null; do
+  [ $SECONDS -ge $deadline ] && it_die "reporter did not start"
+  sleep 0.05
+done
+
+# median_ms <key> <path>: median wall time of 5 requests (after one warm-up), in ms
+median_ms() {
+  curl -s -o /dev/null -H "Authorization: Bearer $1" "$base$2"
+  for _ in 1 2 3 4 5; do
+    curl -s -o /dev/null -w '%{http_code} %{time_total}\n' -H "Authorization: Bearer $1" "$base$2"
+  done | awk '$1 != 200 { bad = 1 } { print int($2 * 1000) }' | sort -n | sed -n 3p
+}
+month=$(date -u -d "$(date -u +%Y-%m-01) -1 day" +%F)
+for spec in "$T042|/api/v1/reports?period=monthly&date=$month&format=json|monthly report, one tenant (JSON)" \
+            "$T042|/api/v1/reports?period=monthly&date=$month&format=html|monthly report, one tenant (HTML)" \
+            "$T042|/dashboard/t042|30-day dashboard, one tenant" \
+            "$ADMIN|/dashboard|30-day dashboard, all 100 tenants" \
+            "$ADMIN|/api/v1/reports?period=monthly&date=$month&format=json&tenant=t007|monthly report as admin"; do
+  IFS='|' read -r key path what <<<"$spec"
+  ms=$(median_ms "$key" "$path")
+  check "$what: ${ms} ms < 200 ms" test "$ms" -lt 200
+done
+ms=$(median_ms "$ADMIN" "/api/v1/reports?period=monthly&date=$month&format=json")
+echo "info: monthly report of all 100 tenants: ${ms} ms"
+ms=$(median_ms "$ADMIN" "/api/v1/costs?group=task&from=$(date -u -d '-365 days' +%F)&to=$(date -u +%F)")
+echo "info: a year of costs by task, all tenants, streamed: ${ms} ms"
+rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$rpid/status")
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$rpid/status")
+check "reporter memory: RSS ${rss} kB, peak ${hwm} kB < 50 MB" test "$hwm" -lt 51200
+kill -TERM $rpid
+wait $rpid
+it_done

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# it_reprice: `fleetcost price set` adds a version (audited) and `fleetcost reprice`
+# recomputes stored usage costs in a window with the version in force at each event's
+# time, exactly as computed by hand below, and records a restatement per tenant.
+#   it_reprice.sh <fleetcost binary> <source root>
+fleetcost=${1:?usage: it_reprice.sh <fleetcost> <source root>}
+. "$(dirname "$0")/lib.sh"
+it_setup reprice
+"$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
+day=$(it_date -1)
+noon="$day 12:00:00+00"
+
+# Usage stored with cost 0, as if priced wrongly: three haiku requests, one sonnet-4-5
+# request over the long-context threshold, one unknown model; and one event of
+# tenant b that a --tenant a run must not touch.
+q "$IT_URL" "INSERT INTO events (event_id, event_time, tenant_id, event_type, model,
+               input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
+               cache_write_1h_tokens, cost_nusd, cost_kind, ingest_id, seq)
+             SELECT gen_random_uuid(), '$noon'::timestamptz + i * interval '1 second', 'a',
+                    'usage', 'claude-haiku-4-5', 1000, 100, 10000, 0, 2000, 0, 'usage', 'it', i
+               FROM generate_series(1, 3) i;
+             INSERT INTO events (event_id, event_time, tenant_id, event_type, model,
+               input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
+               cache_write_1h_tokens, cost_nusd, cost_kind, ingest_id, seq) VALUES
+             (gen_random_uuid(), '$noon', 'a', 'usage', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+              150000, 1000, 40000, 10001, 0, 0, 'usage', 'it', 4),
+             (gen_random_uuid(), '$noon', 'a', 'usage', 'mystery-model', 5, 5, 0, 0, 0, 0, 'usage', 'it', 5),
+             (gen_random_uuid(), '$noon', 'b', 'usage', 'claude-haiku-4-5', 1000, 100, 10000, 0,
+              2000, 0, 'usage', 'it', 6)" >/dev/null || it_die "cannot insert events"
+
+check "reprice of tenant a runs" "$fleetcost" reprice --pg-url "$IT_URL" --from "$day" --to "$day" --tenant a
+# By hand, haiku-4-5 list prices (nano-USD/token: in 1000, out 5000, read 100, 1h write 2000):
+#   1000*1000 + 100*5000 + 10000*100 + 2000*2000 = 6,500,000 per request, 3 requests.
+# sonnet-4-5 above 200k prompt tokens (150000+40000+10001 = 200001): all tier rates:
+#   150000*6000 + 1000*22500 + 40000*600 + 10001*7500 = 1,021,507,500.
+expect_eq "haiku requests priced" "$(q "$IT_URL" "SELECT sum(cost_nusd) FROM events WHERE tenant_id='a' AND model='claude-haiku-4-5'")" 19500000
+expect_eq "tiered sonnet request" "$(q "$IT_URL" "SELECT cost_nusd FROM events WHERE model LIKE 'us.anthropic%'")" 1021507500
+expect_eq "unknown model flagged unpriced" "$(q "$IT_URL" "SELECT unpriced::text || cost_nusd FROM events WHERE model='mystery-model'")" true0
+expect_eq "tenant b untouched" "$(q "$IT_URL" "SELECT cost_nusd FROM events WHERE tenant_id='b'")" 0
+expect_eq "restatement recorded" "$(q "$IT_URL" "SELECT old_cost_nusd || ' ' || new_cost_nusd || ' ' || events FROM restatements WHERE tenant_id='a'")" "0 1041007500 5"
+
+# A new haiku price from that day (double), then reprice both tenants.
+check "price set" "$fleetcost" price set --pg-url "$IT_URL" --model claude-haiku-4-5 --effective-from "$day" \
+  --input 2000 --output 10000 --cache-read 200 --cache-write-5m 2500 --cache-write-1h 4000
+expect_fail "an invalid price is refused" "invalid price" "$fleetcost" price set --pg-url "$IT_URL" \
+  --model claude-haiku-4-5 --effective-from "$(it_date 1)" --input 1 --output 1 --cache-read 1 \
+  --cache-write-5m 1 --cache-write-1h 1 --tier-threshold 100
+check "reprice all tenants" "$fleetcost" reprice --pg-url "$IT_URL" --from "$day" --to "$day"
+# 2000*1000 + 10000*100 + 200*10000 + 4000*2000 = 13,000,000 per haiku request.
+expect_eq "haiku at the new version" "$(q "$IT_URL" "SELECT sum(cost_nusd) FROM events WHERE tenant_id='a' AND model='claude-haiku-4-5'")" 39000000
+expect_eq "every haiku event names the new version" "$(q "$IT_URL" "SELECT count(*) FROM events e JOIN price_versions p ON p.version_id = e.price_version WHERE e.model='claude-haiku-4-5' AND p.effective_from = '$day'")" 4
+expect_eq "second restatement of a" "$(q "$IT_URL" "SELECT old_cost_nusd || ' ' || new_cost_nusd || ' ' || events FROM restatements WHERE tenant_id='a' ORDER BY id DESC LIMIT 1")" "1041007500 1060507500 3"
+expect_eq "restatement of b" "$(q "$IT_URL" "SELECT old_cost_nusd || ' ' || new_cost_nusd FROM restatements WHERE tenant_id='b'")" "0 13000000"
+expect_eq "audited" "$(q "$IT_URL" "SELECT count(*) FILTER (WHERE action='price.set') || ' ' || count(*) FILTER (WHERE action='reprice') FROM audit_log")" "1 3"
+# Nothing in another window changes.
+before=$(q "$IT_URL" "SELECT sum(cost_nusd) FROM events")
+check "reprice of an empty window" "$fleetcost" reprice --pg-url "$IT_URL" --from "$(it_date -9)" --to "$(it_date -8)"
+expect_eq "costs unchanged" "$(q "$IT_URL" "SELECT sum(cost_nusd) FROM events")" "$before"
+expect_fail "reprice needs a window" "required" "$fleetcost" reprice --pg-url "$IT_URL"
+it_done
