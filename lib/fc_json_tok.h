@@ -33,13 +33,13 @@ typedef enum {
 } fc_jtok_type_t;
 
 typedef struct {
-    uint8_t type;      //  fc_jtok_type_t
-    bool collapsed;    //  a container deeper than keep_depth: its children have no tokens
-    bool escaped;      //  a string holding a backslash escape
-    uint32_t start;    //  byte offset of the value (strings: after the opening quote)
-    uint32_t end;      //  byte offset just past it (strings: at the closing quote)
-    uint32_t size;     //  containers: members (object) or elements (array); else 0
-    uint32_t next;     //  index of the first token after this one's subtree
+    uint8_t type;   //  fc_jtok_type_t
+    bool collapsed; //  a container deeper than keep_depth: its children have no tokens
+    bool escaped;   //  a string holding a backslash escape
+    uint32_t start; //  byte offset of the value (strings: after the opening quote)
+    uint32_t end;   //  byte offset just past it (strings: at the closing quote)
+    uint32_t size;  //  containers: members (object) or elements (array); else 0
+    uint32_t next;  //  index of the first token after this one's subtree
 } fc_jtok_t;
 
 //  Limits of one parse.

@@ -170,10 +170,10 @@ static void s_report(watch_tail_t *tail, s_watch_t *w)
     watch_tail_counts(tail, &c);
     fc_client_stats_t st;
     fc_client_stats(w->client, &st);
-    printf("watch: %" PRIu64 " files, %" PRIu64 " lines read, %" PRIu64 " requests emitted, %" PRIu64
-           " duplicate lines collapsed, %" PRIu64 " synthetic skipped, %" PRIu64
-           " unparseable lines, %" PRIu64 " before --since, %" PRIu64 " files restarted, %" PRIu64
-           " deleted\n",
+    printf("watch: %" PRIu64 " files, %" PRIu64 " lines read, %" PRIu64
+           " requests emitted, %" PRIu64 " duplicate lines collapsed, %" PRIu64
+           " synthetic skipped, %" PRIu64 " unparseable lines, %" PRIu64 " before --since, %" PRIu64
+           " files restarted, %" PRIu64 " deleted\n",
            c.files, c.lines, c.requests, c.duplicates, c.synthetic, c.unparseable, c.before_since,
            c.restarted, c.deleted);
     printf("watch: ingest acked %" PRIu64 ", duplicate %" PRIu64 ", rejected %" PRIu64
@@ -204,7 +204,8 @@ static int s_run(fc_config_t *config, char **dirs)
         return 2;
     }
     int64_t since = 0;
-    if (*fc_config_str(config, "since") && watch_time_parse(fc_config_str(config, "since"), &since)) {
+    if (*fc_config_str(config, "since") &&
+        watch_time_parse(fc_config_str(config, "since"), &since)) {
         fprintf(stderr, "watch: --since '%s' is not a date or RFC 3339 time\n",
                 fc_config_str(config, "since"));
         watch_map_destroy(&w.map);

@@ -86,8 +86,8 @@ static int s_str(const char *line, const fc_jtok_t *t, const char *path, char *o
 }
 
 //  A token count at path: absent or null is 0.
-static int s_tokens(const char *line, const fc_jtok_t *t, int usage, const char *key,
-                    int64_t *v, char *err, size_t errsize)
+static int s_tokens(const char *line, const fc_jtok_t *t, int usage, const char *key, int64_t *v,
+                    char *err, size_t errsize)
 {
     *v = 0;
     int i = fc_jtok_path(line, t, usage, key);

@@ -36,9 +36,9 @@ typedef struct {
     char *path;
     dev_t dev;
     ino_t ino;
-    bool known;     //  dev/ino valid (read before, or from the state file)
-    uint64_t pos;   //  end of the last complete line processed
-    bool skipping;  //  inside a line longer than WATCH_MAX_LINE
+    bool known;    //  dev/ino valid (read before, or from the state file)
+    uint64_t pos;  //  end of the last complete line processed
+    bool skipping; //  inside a line longer than WATCH_MAX_LINE
     bool has_pending;
     s_request_t pending;
     zhashx_t *emitted; //  key -> offset of its latest line + 1
@@ -152,8 +152,7 @@ static void s_bad(watch_tail_t *self, s_file_t *f, uint64_t off, const char *why
 {
     if (self->counts.unparseable++ < S_LOGGED_ERRORS)
         fc_warn(MODULE, "%s: line at byte %" PRIu64 " skipped: %s%s", f->path, off, why,
-                self->counts.unparseable == S_LOGGED_ERRORS ? " (further ones only counted)"
-                                                            : "");
+                self->counts.unparseable == S_LOGGED_ERRORS ? " (further ones only counted)" : "");
 }
 
 //  One complete line at offset off. Returns 0, or -1 if a completed request could not
@@ -209,7 +208,7 @@ static int s_line(watch_tail_t *self, s_file_t *f, const char *line, size_t len,
         f->has_pending = true;
     }
     self->counts.usage_lines++;
-    if (u.final) //  rule (b)
+    if (u.final)             //  rule (b)
         s_complete(self, f); //  if refused, it stays pending: offered again later
     return 0;
 }

@@ -45,16 +45,16 @@ typedef struct {
 } watch_tail_options_t;
 
 typedef struct {
-    uint64_t files;         //  transcripts followed now
-    uint64_t lines;         //  complete lines read
-    uint64_t usage_lines;   //  assistant lines with usage
-    uint64_t requests;      //  requests handed over
-    uint64_t duplicates;    //  usage lines collapsed into a request
-    uint64_t synthetic;     //  <synthetic> lines skipped
-    uint64_t before_since;  //  requests older than since, skipped
-    uint64_t unparseable;   //  lines that are not JSON or lack what usage needs
-    uint64_t restarted;     //  files read again from 0 (rotated or truncated)
-    uint64_t deleted;       //  files that went away
+    uint64_t files;        //  transcripts followed now
+    uint64_t lines;        //  complete lines read
+    uint64_t usage_lines;  //  assistant lines with usage
+    uint64_t requests;     //  requests handed over
+    uint64_t duplicates;   //  usage lines collapsed into a request
+    uint64_t synthetic;    //  <synthetic> lines skipped
+    uint64_t before_since; //  requests older than since, skipped
+    uint64_t unparseable;  //  lines that are not JSON or lack what usage needs
+    uint64_t restarted;    //  files read again from 0 (rotated or truncated)
+    uint64_t deleted;      //  files that went away
 } watch_counts_t;
 
 typedef struct _watch_tail_t watch_tail_t;

@@ -39,7 +39,8 @@ struct _ingest_store_t {
     fc_buf_t scratch; //  JSON rendering
     //  Scratch for in-group dedup: open-addressing table of item indexes.
     uint32_t *slots;
-    size_t slot_cap;
+    size_t slot_cap;  //  allocated
+    size_t slot_size; //  in use for the current group (a power of two <= slot_cap)
 };
 
 static int64_t s_now_us(void)
@@ -267,6 +268,7 @@ static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t co
         self->slot_cap = cap;
     }
     memset(self->slots, 0xff, cap * sizeof *self->slots);
+    self->slot_size = cap;
     for (uint32_t i = 0; i < count; i++) {
         if (items[i].result != FC_OK)
             continue;
@@ -290,14 +292,14 @@ static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t co
 static ingest_item_t *s_slot_find(ingest_store_t *self, ingest_item_t *items, const uint8_t id[16],
                                   int64_t ts_us)
 {
-    if (!self->slot_cap)
+    if (!self->slot_size)
         return NULL;
-    size_t s = s_id_hash(id) & (self->slot_cap - 1);
+    size_t s = s_id_hash(id) & (self->slot_size - 1);
     while (self->slots[s] != UINT32_MAX) {
         ingest_item_t *it = &items[self->slots[s]];
         if (memcmp(it->ev.id, id, 16) == 0 && it->ev.ts_us == ts_us)
             return it->result == FC_OK ? it : NULL;
-        s = (s + 1) & (self->slot_cap - 1);
+        s = (s + 1) & (self->slot_size - 1);
     }
     return NULL;
 }
@@ -521,7 +523,8 @@ static bool s_command(ingest_store_t *self, const char *sql)
     return ok;
 }
 
-//  Marks the items whose (id, time) already exist in events as duplicates.
+//  Marks the items whose (id, time) already exist in events as duplicates. Returns how
+//  many it marked, or -1 on a query error.
 static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t count)
 {
     fc_buf_t ids, times;
@@ -572,18 +575,20 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
         PQclear(r);
         return -1;
     }
-    int found = PQntuples(r);
+    int found = PQntuples(r), marked = 0;
     for (int row = 0; row < found; row++) {
         uint8_t id[16];
         if (fc_uuid_parse(PQgetvalue(r, row, 0), id) != 0)
             continue;
         int64_t us = strtoll(PQgetvalue(r, row, 1), NULL, 10);
         ingest_item_t *it = s_slot_find(self, items, id, us);
-        if (it)
+        if (it) {
             it->result = FC_DUPLICATE;
+            marked++;
+        }
     }
     PQclear(r);
-    return found;
+    return marked;
 }
 
 //  --- partitions, tenants, dimensions, dead letters ------------------------------------
@@ -987,11 +992,22 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
             }
             if (bad)
                 s_reject(bad, FC_E_RANGE, PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY));
+            fc_debug(MODULE, "COPY refused (attempt %d): %s", attempt,
+                     PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL)
+                         ? PQresultErrorField(r, PG_DIAG_MESSAGE_DETAIL)
+                         : PQresultErrorMessage(r));
             PQclear(r);
             s_drain(self);
             s_command(self, "ROLLBACK");
-            if (dup && s_mark_existing(self, items, count) < 0)
+            int found = dup ? s_mark_existing(self, items, count) : 0;
+            if (found < 0)
                 return s_retry(self);
+            if (dup && found == 0) {
+                //  Should not happen; never spin on it: retry later with backoff.
+                fc_error(MODULE, "unique violation but no stored copy found; will retry");
+                return INGEST_STORE_RETRY;
+            }
+            fc_debug(MODULE, "%d events of the group were stored before", found);
             continue;
         }
         PQclear(r);
