@@ -92,8 +92,8 @@ static void s_test_lines(void)
     }
     const char *hostile[] = {
         "", "{", "not json", "{\"type\":\"assistant\",\"message\":{\"usage\":{}}}",
-        "{\"type\":\"assistant\",\"sessionId\":\"s\",\"timestamp\":\"yesterday\","
-        "\"message\":{\"id\":\"m\",\"model\":\"x\",\"usage\":{}}}"};
+        ("{\"type\":\"assistant\",\"sessionId\":\"s\",\"timestamp\":\"yesterday\","
+         "\"message\":{\"id\":\"m\",\"model\":\"x\",\"usage\":{}}}")};
     FC_CHECK_INT(watch_line_parse(hostile[0], 0, &u, err, sizeof err), WATCH_LINE_BAD);
     for (size_t i = 1; i < sizeof hostile / sizeof hostile[0]; i++)
         FC_CHECK_INT(watch_line_parse(hostile[i], strlen(hostile[i]), &u, err, sizeof err),
