@@ -37,6 +37,10 @@ const fc_option_t cmd_client_options[] = {
     {"timeout-ms", FC_OPT_INT, "3000", 0, 3600000, false,
      "how long to wait for acks before leaving events in the spool"},
     {"verbose", FC_OPT_BOOL, "false", 0, 0, false, "log debug lines"},
+    {"cert", FC_OPT_STR, "", 0, 0, false,
+     "CurveZMQ: this host's certificate (<name>.cert from `fleetcost cert create`)"},
+    {"server-cert", FC_OPT_STR, "", 0, 0, false,
+     "CurveZMQ: ingest's public certificate (server.cert); both empty: plaintext"},
     FC_OPT_END};
 
 fc_client_t *cmd_client_open(fc_config_t *config, fc_client_result_fn *on_result, void *arg)
@@ -61,7 +65,9 @@ fc_client_t *cmd_client_open(fc_config_t *config, fc_client_result_fn *on_result
     fc_client_options_t o = {.endpoints = fc_config_str(config, "ingest-endpoints"),
                              .spool_dir = dir,
                              .on_result = on_result,
-                             .result_arg = arg};
+                             .result_arg = arg,
+                             .client_cert = fc_config_str(config, "cert"),
+                             .server_cert = fc_config_str(config, "server-cert")};
     return fc_client_new(&o);
 }
 

@@ -7,6 +7,8 @@
     shared; the batch lists belong to the thread alone. */
 #include "fleetcost.h"
 
+#include <czmq.h>
+
 #include <assert.h>
 #include <dirent.h>
 #include <errno.h>
@@ -1018,11 +1020,53 @@ static int s_mkdirs(const char *path)
     return mkdir(buf, 0700) != 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int s_setup_socket(fc_client_t *self, const char *endpoints)
+//  Makes the DEALER a CurveZMQ client: our keypair from <name>.cert(_secret), the
+//  server's public key from server.cert. Plaintext when neither is given.
+static int s_setup_curve(fc_client_t *self, const char *client_cert, const char *server_cert)
 {
+    bool mine = client_cert && *client_cert, theirs = server_cert && *server_cert;
+    if (!mine && !theirs)
+        return 0;
+    if (!mine || !theirs) {
+        fc_error(MODULE, "CurveZMQ needs both the client and the server certificate");
+        return -1;
+    }
+    char base[4096];
+    snprintf(base, sizeof base, "%s", client_cert);
+    size_t n = strlen(base);
+    if (n > 7 && strcmp(base + n - 7, "_secret") == 0)
+        base[n - 7] = 0; //  zcert_load reads <file> and <file>_secret
+    zcert_t *me = zcert_load(base);
+    zcert_t *server = zcert_load(server_cert);
+    int rc = -1;
+    if (!me || !server)
+        fc_error(MODULE, "cannot read certificate %s", !me ? base : server_cert);
+    else {
+        int on = 0;
+        rc = zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVER, &on, sizeof on) ||
+                     zmq_setsockopt(self->dealer, ZMQ_CURVE_PUBLICKEY, zcert_public_key(me), 32) ||
+                     zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, zcert_secret_key(me), 32) ||
+                     zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, zcert_public_key(server),
+                                    32)
+                 ? -1
+                 : 0;
+        static const uint8_t zero[32];
+        if (rc == 0 && memcmp(zcert_secret_key(me), zero, 32) == 0) {
+            fc_error(MODULE, "certificate %s has no secret key (%s_secret)", base, base);
+            rc = -1;
+        }
+    }
+    zcert_destroy(&me);
+    zcert_destroy(&server);
+    return rc;
+}
+
+static int s_setup_socket(fc_client_t *self, const fc_client_options_t *o)
+{
+    const char *endpoints = o->endpoints;
     self->ctx = zmq_ctx_new();
     self->dealer = self->ctx ? zmq_socket(self->ctx, ZMQ_DEALER) : NULL;
-    if (!self->dealer)
+    if (!self->dealer || s_setup_curve(self, o->client_cert, o->server_cert) != 0)
         return -1;
     int one = 1, zero = 0, ivl = 100, ivl_max = 2000;
     int64_t maxmsg = FC_MAX_FRAME;
@@ -1139,7 +1183,7 @@ fc_client_t *fc_client_new(const fc_client_options_t *o)
         return NULL;
     }
     self->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-    if (self->wake_fd < 0 || s_setup_socket(self, o->endpoints) != 0) {
+    if (self->wake_fd < 0 || s_setup_socket(self, o) != 0) {
         s_free(self);
         return NULL;
     }

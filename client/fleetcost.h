@@ -79,6 +79,11 @@ typedef struct {
     int64_t spool_max_bytes; //  0: 1 GiB
     fc_client_result_fn *on_result;
     void *result_arg;
+    //  CurveZMQ: this host's certificate (<name>.cert, its secret in <name>.cert_secret,
+    //  from `fleetcost cert create`) and the server's public certificate (server.cert).
+    //  Both NULL or empty: plaintext, for an ingest started with --insecure.
+    const char *client_cert;
+    const char *server_cert;
 } fc_client_options_t;
 
 typedef struct {

@@ -6,10 +6,17 @@
 
 #include <stddef.h>
 
+static fc_curve_t *s_curve;
+
+fc_curve_t *fc_service_curve(void)
+{
+    return s_curve;
+}
+
 int fc_service_main(const char *module, const char *summary, const fc_option_t *options,
                     int (*run)(fc_config_t *config), int argc, char **argv)
 {
-    const fc_option_t *tables[] = {fc_config_common, options, NULL};
+    const fc_option_t *tables[] = {fc_config_common, fc_curve_options, options, NULL};
     fc_config_t *config = fc_config_new(module, summary, tables);
     if (!config)
         return 1;
@@ -27,7 +34,14 @@ int fc_service_main(const char *module, const char *summary, const fc_option_t *
         fc_log_set_level(FC_LOG_DEBUG);
     fc_config_log(config, module);
     fc_signal_install();
+    s_curve = fc_curve_new(fc_config_str(config, "cert-dir"), fc_config_bool(config, "insecure"),
+                           module);
+    if (!s_curve) {
+        fc_config_destroy(&config);
+        return 2;
+    }
     rc = run(config);
+    fc_curve_destroy(&s_curve);
     fc_info(module, "stopped (exit %d)", rc);
     fc_config_destroy(&config);
     return rc;

@@ -61,22 +61,25 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
     [K_KIND] = STR("kind", "kind", kind, FC_MAX_NAME),
 };
 
-static int s_topic(char *buf, size_t size, const char *prefix, const char *name)
+static int s_topic(char *buf, size_t size, const char *prefix, const char *name,
+                   const char *suffix)
 {
     if (!name || !fc_mp_name_valid(name, FC_MAX_TENANT))
         return -1;
-    int n = snprintf(buf, size, "%s%s", prefix, name);
+    int n = snprintf(buf, size, "%s%s%s", prefix, name, suffix);
     return n < 0 || (size_t)n >= size ? -1 : n;
 }
 
 int fc_stream_topic(char *buf, size_t size, const char *tenant)
 {
-    return s_topic(buf, size, "ev.", tenant);
+    //  The trailing dot ends the tenant, so a subscription to "ev.acme." never matches
+    //  "ev.acme2." (ZeroMQ matches prefixes).
+    return s_topic(buf, size, "ev.", tenant, ".");
 }
 
 int fc_heartbeat_topic(char *buf, size_t size, const char *ingest_id)
 {
-    return s_topic(buf, size, "hb.", ingest_id);
+    return s_topic(buf, size, "hb.", ingest_id, "");
 }
 
 fc_code_t fc_stored_event_validate(const fc_stored_event_t *ev, fc_proto_error_t *err)

@@ -1,6 +1,6 @@
 /*  fc_stream: what ingest publishes after commit (PROTOCOL.md §Event stream).
 
-    Event messages: frame 1 topic "ev.<tenant>", frame 2 a msgpack map
+    Event messages: frame 1 topic "ev.<tenant>." (trailing dot), frame 2 a msgpack map
     {"v":1, "ingest":str, "seq":uint, "tenant":str, "events":[stored event map...]}.
     Heartbeats: topic "hb.<ingest_id>", {"v":1, "ingest":str, "seq":uint, "ts":int}.
     seq increases strictly per ingest_id across all tenants, one per message. */
@@ -10,7 +10,7 @@
 #include "fc_proto.h"
 
 #define FC_MAX_INGEST_ID 63                  //  [a-z0-9][a-z0-9_-]*, like a tenant
-#define FC_MAX_TOPIC     (3 + FC_MAX_TENANT) //  "ev." / "hb." + name (sum., alert. longer)
+#define FC_MAX_TOPIC     (3 + FC_MAX_TENANT + 1) //  "ev.<tenant>." / "hb.<id>"
 
 //  An event as stored and priced by ingest: the part subscribers need.
 typedef struct {
@@ -44,7 +44,7 @@ typedef struct {
     int64_t ts_us;
 } fc_heartbeat_t;
 
-//  Topic of an event message ("ev.<tenant>") / heartbeat ("hb.<ingest_id>"). Returns the
+//  Topic of an event message ("ev.<tenant>.") / heartbeat ("hb.<ingest_id>"). Returns the
 //  length written (NUL-terminated), or -1 if the name is invalid or buf too small.
 int fc_stream_topic(char *buf, size_t size, const char *tenant);
 int fc_heartbeat_topic(char *buf, size_t size, const char *ingest_id);

@@ -6,9 +6,10 @@ set -euo pipefail
 packages=(
   build-essential cmake pkg-config clang libclang-rt-14-dev clang-format
   libczmq-dev libzmq3-dev libpq-dev libmsgpack-dev libhiredis-dev libcurl4-openssl-dev
-  libmicrohttpd-dev zlib1g-dev
+  libmicrohttpd-dev zlib1g-dev libssl-dev openssl
   postgresql postgresql-client redis-server redis-tools
   python3 python3-aiosmtpd jq curl zstd procps iproute2 util-linux bc
+  chromium
 )
 
 missing=()

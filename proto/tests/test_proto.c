@@ -515,8 +515,8 @@ static void test_stream(void)
     FC_CHECK(fc_stream_encode("ingest-a", 1, "acme", evs, 3, &size) == NULL);
 
     char topic[FC_MAX_TOPIC + 1];
-    FC_CHECK_INT(fc_stream_topic(topic, sizeof topic, "acme"), 7);
-    FC_CHECK_STR(topic, "ev.acme");
+    FC_CHECK_INT(fc_stream_topic(topic, sizeof topic, "acme"), 8);
+    FC_CHECK_STR(topic, "ev.acme.");
     FC_CHECK_INT(fc_heartbeat_topic(topic, sizeof topic, "ingest-a"), 11);
     FC_CHECK_STR(topic, "hb.ingest-a");
     FC_CHECK_INT(fc_stream_topic(topic, 4, "acme"), -1);

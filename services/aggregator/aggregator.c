@@ -15,9 +15,11 @@
 #include "aggregator_summary.h"
 #include "aggregator_tz.h"
 #include "fc_buf.h"
+#include "fc_curve.h"
 #include "fc_log.h"
 #include "fc_metrics.h"
 #include "fc_pg.h"
+#include "fc_service.h"
 #include "fc_signal.h"
 #include "fc_stream.h"
 
@@ -912,12 +914,8 @@ static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
         int64_t rev;
         uint8_t *body = aggregator_summary_encode(&s, r, &size, &rev);
         if (body) {
-            char topic[FC_MAX_TENANT + 8];
-            snprintf(topic, sizeof topic, "sum.%s", T);
-            zmsg_t *m = zmsg_new();
-            zmsg_addstr(m, topic);
-            zmsg_addmem(m, body, size);
-            zmsg_send(&m, self->pub);
+            fc_curve_pub_process(fc_service_curve(), self->pub); //  grant new subscribers
+            fc_curve_publish(self->pub, "sum", T, body, size);
             free(body);
             fc_metric_add(self->m_summaries, 1);
             rc = 0;
@@ -1236,9 +1234,13 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
         aggregator_destroy(&self);
         return NULL;
     }
+    //  CurveZMQ: the SUB authenticates to ingest with the service's operator identity;
+    //  the summaries go out on an XPUB that grants each subscription per certificate.
+    fc_curve_t *curve = fc_service_curve();
     self->sub = zsock_new(ZMQ_SUB);
-    self->pub = zsock_new(ZMQ_PUB);
-    if (!self->sub || !self->pub) {
+    self->pub = zsock_new(ZMQ_XPUB);
+    if (!self->sub || !self->pub || !curve || fc_curve_client(curve, self->sub) != 0 ||
+        fc_curve_pub_setup(curve, self->pub) != 0) {
         aggregator_destroy(&self);
         return NULL;
     }
@@ -1265,7 +1267,7 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
             ok = false;
         }
     free(eps);
-    self->poller = ok ? zpoller_new(self->sub, NULL) : NULL;
+    self->poller = ok ? zpoller_new(self->sub, self->pub, NULL) : NULL;
     if (!self->poller) {
         aggregator_destroy(&self);
         return NULL;
@@ -1289,6 +1291,7 @@ int aggregator_run(aggregator_t *self)
             zclock_sleep(200);
             continue;
         }
+        fc_curve_pub_process(fc_service_curve(), self->pub);
         s_read_stream(self);
         s_tick(self);
     }

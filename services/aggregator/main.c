@@ -24,17 +24,10 @@ static const fc_option_t s_options[] = {
     {"metrics-port", FC_OPT_INT, "7613", 0, 65535, false, "port of /metrics (0: off)"},
     {"debug-drop", FC_OPT_INT, "0", 0, 1000000, false,
      "testing only: drop one live stream message in this many (exercises gap repair)"},
-    {"insecure", FC_OPT_BOOL, "false", 0, 0, false, "plaintext ZeroMQ, for local development only"},
     FC_OPT_END};
 
 static int s_run(fc_config_t *config)
 {
-    if (!fc_config_bool(config, "insecure")) {
-        fc_error("aggregator", "CurveZMQ is not implemented yet: start with --insecure "
-                               "(plaintext, local development only)");
-        return 2;
-    }
-    fc_warn("aggregator", "INSECURE: plaintext ZeroMQ, no authentication; development use only");
     aggregator_config_t c = {
         .pg_url = fc_config_str(config, "pg-url"),
         .redis_url = fc_config_str(config, "redis-url"),

@@ -13,9 +13,11 @@
 #include "alerter_rules.h"
 #include "alerter_store.h"
 #include "alerter_summary.h"
+#include "fc_curve.h"
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
+#include "fc_service.h"
 #include "fc_signal.h"
 
 #define MODULE "alerter"
@@ -157,10 +159,10 @@ static void s_announce(alerter_t *self, const char *tenant, const alerter_alert_
     msgpack_pack_str_with_body(&pk, a->text, strnlen(a->text, FC_MAX_TEXT));
 #undef KEY
     if (sb.data) {
-        zmsg_t *m = zmsg_new();
-        zmsg_addstrf(m, "alert.%s", tenant);
-        zmsg_addmem(m, sb.data, sb.size);
-        zmsg_send(&m, self->pub);
+        //  Grant waiting subscriptions first, so a subscriber that connected a moment
+        //  ago is not missed for want of a poll turn.
+        fc_curve_pub_process(fc_service_curve(), self->pub);
+        fc_curve_publish(self->pub, "alert", tenant, sb.data, sb.size);
     }
     msgpack_sbuffer_destroy(&sb);
     alerter_deliver_wake(self->deliver);
@@ -498,8 +500,11 @@ static void s_on_summary(alerter_t *self, zmsg_t *msg)
         fc_warn(MODULE, "summary on %.80s dropped: %s: %s", topic, err.field, err.reason);
         goto done;
     }
-    if (strcmp(topic + 4, s.tenant) != 0)
-        goto done; //  prefix matching: sum.acme also delivers sum.acme2
+    //  The topic names the tenant ("sum.<tenant>."): it must agree with the body.
+    char kind[FC_CURVE_MAX_TOPIC], tenant[FC_MAX_TENANT + 1];
+    if (fc_curve_topic_parse(topic, strlen(topic), kind, tenant) != 0 ||
+        strcmp(tenant, s.tenant) != 0)
+        goto done;
     s_tenant_t *t = s_tenant(self, s.tenant);
     if (!t || !s_pg_ready(self))
         goto done;
@@ -720,9 +725,13 @@ alerter_t *alerter_new(const alerter_config_t *config)
     zsys_set_logstream(NULL);
     zsys_handler_set(NULL);
     self->tenants = zhashx_new();
+    //  CurveZMQ: the SUB authenticates with the service's operator identity; alerts go
+    //  out on an XPUB that grants each subscription per certificate.
+    fc_curve_t *curve = fc_service_curve();
     self->sub = zsock_new(ZMQ_SUB);
-    self->pub = zsock_new(ZMQ_PUB);
-    if (!self->tenants || !self->sub || !self->pub)
+    self->pub = zsock_new(ZMQ_XPUB);
+    if (!self->tenants || !self->sub || !self->pub || !curve ||
+        fc_curve_client(curve, self->sub) != 0 || fc_curve_pub_setup(curve, self->pub) != 0)
         goto fail;
     zhashx_set_destructor(self->tenants, s_tenant_free);
     zsock_set_maxmsgsize(self->sub, ALERTER_SUMMARY_MAX);
@@ -746,14 +755,17 @@ fail:
 int alerter_run(alerter_t *self)
 {
     zmq_pollitem_t items[] = {{zsock_resolve(self->sub), 0, ZMQ_POLLIN, 0},
-                              {NULL, fc_signal_fd(), ZMQ_POLLIN, 0}};
+                              {NULL, fc_signal_fd(), ZMQ_POLLIN, 0},
+                              {zsock_resolve(self->pub), 0, ZMQ_POLLIN, 0}};
     bool loaded = false;
     while (!fc_signal_stopping()) {
         int64_t mono = s_mono_us();
         int64_t wait_ms = 200;
         if (self->round_i < self->round_n)
             wait_ms = 0;
-        zmq_poll(items, 2, (long)wait_ms);
+        zmq_poll(items, 3, (long)wait_ms);
+        if (items[2].revents & ZMQ_POLLIN)
+            fc_curve_pub_process(fc_service_curve(), self->pub);
         //  Summaries first, a bounded number per turn.
         for (int i = 0; i < 1000 && (zsock_events(self->sub) & ZMQ_POLLIN); i++) {
             zmsg_t *m = zmsg_recv(self->sub);

@@ -40,7 +40,6 @@ static const fc_option_t s_options[] = {
     {"max-inflight", FC_OPT_INT, "64", 1, 10000, false, "notices being delivered at once"},
     {"clock", FC_OPT_STR, "", 0, 0, false,
      "TESTING: run as if the UTC time at start were this (YYYY-MM-DDTHH:MM:SSZ)"},
-    {"insecure", FC_OPT_BOOL, "false", 0, 0, false, "plaintext ZeroMQ, for local development only"},
     FC_OPT_END};
 
 //  "YYYY-MM-DDTHH:MM:SSZ" -> microseconds; -1 if malformed.
@@ -55,12 +54,6 @@ static int64_t s_parse_clock(const char *text)
 
 static int s_run(fc_config_t *config)
 {
-    if (!fc_config_bool(config, "insecure")) {
-        fc_error("alerter", "CurveZMQ is not implemented yet: start with --insecure "
-                            "(plaintext, local development only)");
-        return 2;
-    }
-    fc_warn("alerter", "INSECURE: plaintext ZeroMQ, no authentication; development use only");
     int64_t silence = alerter_duration_parse(fc_config_str(config, "silence"));
     int64_t window = alerter_duration_parse(fc_config_str(config, "activity-window"));
     int64_t min_nusd = 0, clock_us = 0;

@@ -6,9 +6,11 @@
 #include <inttypes.h>
 #include <stdatomic.h>
 
+#include "fc_curve.h"
 #include "fc_log.h"
 #include "fc_metrics.h"
 #include "fc_proto.h"
+#include "fc_service.h"
 #include "fc_signal.h"
 #include "ingest_publish.h"
 #include "ingest_store.h"
@@ -51,6 +53,8 @@ struct _ingest_server_t {
     fc_batch_t batch;    //  envelope scratch (large: lives here, not on the stack)
     fc_ack_t ack;
     fc_metrics_t *metrics;
+    fc_curve_t *curve; //  borrowed: the service's (fc_service_curve)
+    fc_metric_t *m_unauthenticated;
     fc_metric_t *m_received, *m_stored, *m_duplicate, *m_rejected, *m_batches, *m_bad_frames,
         *m_commits, *m_commit_us, *m_commit_retries, *m_pending, *m_seq;
 };
@@ -172,6 +176,16 @@ static void s_receive(ingest_server_t *self)
         fc_metric_add(self->m_bad_frames, 1);
         return;
     }
+    //  Who sent it: the tenant comes from the authenticated certificate, never from
+    //  the payload. A message without an identity is dropped unanswered.
+    fc_curve_peer_t peer;
+    if (fc_curve_peer(self->curve, payload, &peer) == FC_CURVE_NONE) {
+        fc_metric_add(self->m_unauthenticated, 1);
+        fc_debug(MODULE, "dropped a message without an authenticated identity");
+        zframe_destroy(&identity);
+        zframe_destroy(&payload);
+        return;
+    }
     if (!g->opened_us)
         g->opened_us = s_now_us();
     s_batch_t *b = s_group_batch(g);
@@ -223,7 +237,18 @@ static void s_receive(ingest_server_t *self)
         it->field[0] = it->reason[0] = 0;
         if (it->result != FC_OK)
             s_reject_item(it, &err);
-        else if (!it->ev.tenant[0]) {
+        else if (peer.role == FC_CURVE_TENANT && !it->ev.tenant[0])
+            memcpy(it->ev.tenant, peer.tenant, sizeof it->ev.tenant);
+        else if (peer.role == FC_CURVE_TENANT && strcmp(it->ev.tenant, peer.tenant) != 0) {
+            it->result = FC_E_TENANT_MISMATCH;
+            snprintf(it->field, sizeof it->field, "tenant");
+            snprintf(it->reason, sizeof it->reason,
+                     "event names tenant '%.40s' but the certificate is tenant '%.40s'",
+                     it->ev.tenant, peer.tenant);
+            fc_warn(MODULE, "tenant mismatch from certificate '%s': event for '%s' refused",
+                    peer.name, it->ev.tenant);
+        }
+        if (it->result == FC_OK && !it->ev.tenant[0]) {
             it->result = FC_E_TENANT;
             snprintf(it->field, sizeof it->field, "tenant");
             snprintf(it->reason, sizeof it->reason,
@@ -292,6 +317,7 @@ static void s_group_done(ingest_server_t *self, s_group_t *g)
     //  subscribers wait on the stream.
     for (uint32_t i = 0; i < g->nbatches; i++)
         s_send_ack(self, g, &g->batches[i]);
+    fc_curve_pub_process(self->curve, self->pub); //  grant new subscribers first
     ingest_publish_group(self->publish, g->items, g->count);
     fc_metric_add(self->m_stored, (int64_t)stored);
     fc_metric_add(self->m_duplicate, (int64_t)dup);
@@ -324,20 +350,32 @@ static void s_wait_writer(ingest_server_t *self)
 
 //  --- lifecycle ------------------------------------------------------------------------
 
+//  Binds a ROUTER (agents) or an XPUB (the stream: subscriptions are granted by
+//  fc_curve_pub_process, per certificate) with CurveZMQ applied before the bind.
 static zsock_t *s_bind(int type, const char *endpoints)
 {
+    fc_curve_t *curve = fc_service_curve();
     zsock_t *sock = zsock_new(type);
     if (!sock)
         return NULL;
     //  Hostile peers: a frame over the cap closes the connection before we read it.
     zsock_set_maxmsgsize(sock, FC_MAX_FRAME);
     zsock_set_linger(sock, 1000);
+    int rc;
     if (type == ZMQ_ROUTER) {
         zsock_set_router_mandatory(sock, 0);
         zsock_set_rcvhwm(sock, 10000);
         zsock_set_sndhwm(sock, 10000);
-    } else
+        rc = curve ? fc_curve_server(curve, sock) : 0;
+    } else {
         zsock_set_sndhwm(sock, 100000);
+        rc = curve ? fc_curve_pub_setup(curve, sock) : 0;
+    }
+    if (rc != 0) {
+        fc_error(MODULE, "cannot set up CurveZMQ on a socket");
+        zsock_destroy(&sock);
+        return NULL;
+    }
     char *list = strdup(endpoints);
     char *save = NULL;
     for (char *ep = strtok_r(list, ",", &save); ep; ep = strtok_r(NULL, ",", &save))
@@ -357,6 +395,8 @@ ingest_server_t *ingest_server_new(const ingest_config_t *config)
     if (!self)
         return NULL;
     self->config = *config;
+    self->curve = fc_service_curve();
+    assert(self->curve);
     self->filling = &self->groups[0];
     self->metrics = fc_metrics_new("fleetcost_ingest");
     fc_metrics_t *m = self->metrics;
@@ -368,6 +408,9 @@ ingest_server_t *ingest_server_new(const ingest_config_t *config)
                                        "events already stored (resends), absorbed");
     self->m_rejected = fc_metrics_add(m, "events_rejected_total", FC_METRIC_COUNTER,
                                       "events rejected and written to dead_letters");
+    self->m_unauthenticated =
+        fc_metrics_add(m, "unauthenticated_total", FC_METRIC_COUNTER,
+                       "messages dropped for want of an authenticated identity");
     self->m_batches = fc_metrics_add(m, "batches_total", FC_METRIC_COUNTER, "batches received");
     self->m_bad_frames = fc_metrics_add(m, "bad_frames_total", FC_METRIC_COUNTER,
                                         "frames rejected whole (malformed, version, size)");
@@ -387,7 +430,7 @@ ingest_server_t *ingest_server_new(const ingest_config_t *config)
     //  Postgres may be down at start: we still bind and hold acks until it returns.
     ingest_store_connect(self->store);
     self->router = s_bind(ZMQ_ROUTER, config->bind);
-    self->pub = s_bind(ZMQ_PUB, config->pub_bind);
+    self->pub = s_bind(ZMQ_XPUB, config->pub_bind);
     if (!self->router || !self->pub)
         goto fail;
     self->publish = ingest_publish_new(self->pub, config->ingest_id);
@@ -439,8 +482,10 @@ static bool s_group_due(ingest_server_t *self, int64_t now)
 int ingest_server_run(ingest_server_t *self)
 {
     int64_t next_beat = s_now_us();
-    zmq_pollitem_t items[3] = {{zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0},
+    //  The router goes last so it can be left out of the poll under backpressure.
+    zmq_pollitem_t items[4] = {{zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0},
                                {NULL, fc_signal_fd(), ZMQ_POLLIN, 0},
+                               {zsock_resolve(self->pub), 0, ZMQ_POLLIN, 0},
                                {zsock_resolve(self->router), 0, ZMQ_POLLIN, 0}};
     while (!fc_signal_stopping()) {
         int64_t now = s_now_us();
@@ -461,12 +506,14 @@ int ingest_server_run(ingest_server_t *self)
         long timeout_ms = (long)((wake - now + 999) / 1000);
         if (timeout_ms < 0)
             timeout_ms = 0;
-        int n = zmq_poll(items, reading ? 3 : 2, timeout_ms);
+        int n = zmq_poll(items, reading ? 4 : 3, timeout_ms);
         if (n < 0)
             continue; //  EINTR from a signal: the loop condition decides
         if (items[0].revents & ZMQ_POLLIN)
             s_wait_writer(self);
-        if (reading && (items[2].revents & ZMQ_POLLIN)) {
+        if (items[2].revents & ZMQ_POLLIN)
+            fc_curve_pub_process(self->curve, self->pub);
+        if (reading && (items[3].revents & ZMQ_POLLIN)) {
             //  Drain what is queued, up to the pending limit, before deciding to flush.
             for (int k = 0; k < 256 && (int)self->filling->count < self->config.max_pending; k++) {
                 if (!(zsock_events(self->router) & ZMQ_POLLIN))

@@ -22,7 +22,6 @@ static const fc_option_t s_options[] = {
     {"metrics-port", FC_OPT_INT, "7611", 0, 65535, false, "port of /metrics (0: off)"},
     {"shutdown-timeout-ms", FC_OPT_INT, "10000", 0, 600000, false,
      "on SIGTERM, how long to keep trying to commit what is in flight"},
-    {"insecure", FC_OPT_BOOL, "false", 0, 0, false, "plaintext ZeroMQ, for local development only"},
     FC_OPT_END};
 
 //  Default ingest id: the host name, lower-cased, other characters as '-'.
@@ -38,12 +37,6 @@ static void s_default_id(char *id, size_t size)
 
 static int s_run(fc_config_t *config)
 {
-    if (!fc_config_bool(config, "insecure")) {
-        fc_error("ingest", "CurveZMQ is not implemented yet: start with --insecure "
-                           "(plaintext, local development only)");
-        return 2;
-    }
-    fc_warn("ingest", "INSECURE: plaintext ZeroMQ, no authentication; development use only");
     char id[64];
     if (*fc_config_str(config, "ingest-id"))
         snprintf(id, sizeof id, "%s", fc_config_str(config, "ingest-id"));

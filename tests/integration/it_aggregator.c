@@ -424,7 +424,7 @@ static void s_billing_drain(zsock_t *sub)
             s.day_v[8] = s_get_int(dt, "agents");
             s.month_v[8] = s_get_int(mt, "agents");
             char expect[80];
-            snprintf(expect, sizeof expect, "sum.%s", s.tenant);
+            snprintf(expect, sizeof expect, "sum.%s.", s.tenant);
             FC_CHECK(zframe_streq(topic, expect));
             FC_CHECK_INT(s_get_int(o, "v"), 1);
             s_summaries++;

@@ -203,7 +203,7 @@ static void s_publish_to(zsock_t *pub, PGconn *pg, const char *tenant, const cha
     s_key(&pk, "coder");
     msgpack_pack_int64(&pk, month_cost);
     zmsg_t *m = zmsg_new();
-    zmsg_addstrf(m, "sum.%s", tenant);
+    zmsg_addstrf(m, "sum.%s.", tenant);
     zmsg_addmem(m, sb.data, sb.size);
     zmsg_send(&m, pub);
     msgpack_sbuffer_destroy(&sb);
@@ -378,7 +378,7 @@ static int s_drain_alerts(zsock_t *sub, int *mask)
                 if (k->size == 9 && memcmp(k->ptr, "threshold", 9) == 0)
                     thr = kv->val.via.i64;
             }
-            if (topic && strcmp(topic, "alert.a") == 0 && strcmp(kind, "threshold") == 0 &&
+            if (topic && strcmp(topic, "alert.a.") == 0 && strcmp(kind, "threshold") == 0 &&
                 strcmp(state, "fired") == 0) {
                 n++;
                 *mask |= 1 << (thr / 10);

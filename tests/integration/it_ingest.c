@@ -303,7 +303,7 @@ int main(int argc, char **argv)
             last_seq = h.seq;
             published += (int64_t)n;
             char expect[80];
-            snprintf(expect, sizeof expect, "ev.%s", h.tenant);
+            snprintf(expect, sizeof expect, "ev.%s.", h.tenant);
             FC_CHECK(zframe_streq(topic, expect));
         }
         zmsg_destroy(&m);
