@@ -76,8 +76,9 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
         tenant_total += cost; //  cannot overflow: total did not
         fc_buf_add_str(out, "{\"kind\":");
         reporter_json_str(out, kind);
-        fc_buf_addf(out, ",\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"events\":%s,"
-                         "\"unpriced_events\":%s}",
+        fc_buf_addf(out,
+                    ",\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"events\":%s,"
+                    "\"unpriced_events\":%s}",
                     (long long)cost, reporter_usd(cost, 9, usd), PQgetvalue(res, i, 8),
                     PQgetvalue(res, i, 9));
         prev = tenant;

@@ -37,8 +37,8 @@ static int s_create(PGconn *conn, const char *tenant, bool admin, const char *na
     PGresult *res;
     if (!admin) {
         const char *t[] = {tenant};
-        res = fc_pg_query(conn, MODULE, "tenant", "SELECT 1 FROM tenants WHERE tenant_id = $1", 1,
-                          t);
+        res =
+            fc_pg_query(conn, MODULE, "tenant", "SELECT 1 FROM tenants WHERE tenant_id = $1", 1, t);
         if (!res || PQntuples(res) == 0) {
             if (res)
                 fprintf(stderr, "key: no tenant %s\n", tenant);

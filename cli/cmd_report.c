@@ -87,9 +87,9 @@ int cmd_report(int argc, char **argv)
     r = reporter_report_new();
     if (!r)
         goto done;
-    reporter_rc_t grc =
-        reporter_report_gather(r, conn, MODULE, tenant, *fc_config_str(config, "from") ? "range" : period,
-                               from, to, (int)fc_config_int(config, "top"));
+    reporter_rc_t grc = reporter_report_gather(r, conn, MODULE, tenant,
+                                               *fc_config_str(config, "from") ? "range" : period,
+                                               from, to, (int)fc_config_int(config, "top"));
     if (grc == REPORTER_NOT_FOUND) {
         fprintf(stderr, "report: no tenant %s\n", tenant);
         goto done;

@@ -20,12 +20,12 @@
 #include "reporter_pool.h"
 #include "reporter_report.h"
 
-#define MODULE          "reporter"
-#define S_POOL_WAIT_MS  5000
-#define S_PARAM_MAX     256  //  longest query parameter value accepted
-#define S_SSE_POLL_MS   500  //  live totals are re-read this often
-#define S_SSE_PING_S    15   //  comment line keeping idle streams open
-#define S_STREAM_BLOCK  16384
+#define MODULE         "reporter"
+#define S_POOL_WAIT_MS 5000
+#define S_PARAM_MAX    256 //  longest query parameter value accepted
+#define S_SSE_POLL_MS  500 //  live totals are re-read this often
+#define S_SSE_PING_S   15  //  comment line keeping idle streams open
+#define S_STREAM_BLOCK 16384
 
 struct _reporter_http_t {
     reporter_http_config_t cfg;
@@ -44,12 +44,12 @@ typedef struct {
     reporter_http_t *self;
     struct MHD_Connection *mc;
     const char *url;
-    bool dashboard;     //  a browser route: the key may come from a cookie or ?key=
-    PGconn *pg;         //  pooled connection, released after the handler
-    bool admin;         //  the key's rights
+    bool dashboard; //  a browser route: the key may come from a cookie or ?key=
+    PGconn *pg;     //  pooled connection, released after the handler
+    bool admin;     //  the key's rights
     char key_tenant[64];
     char cookie_key[REPORTER_KEY_TEXT + 1]; //  set as a cookie in the response
-    enum MHD_Result rc; //  result of the response queued by a failed helper
+    enum MHD_Result rc;                     //  result of the response queued by a failed helper
 } s_req_t;
 
 // ---------------------------------------------------------------------------------------
@@ -216,8 +216,8 @@ static bool s_tenant_exists(s_req_t *req, const char *tenant)
     if (strcmp(tenant, "*") == 0)
         return true;
     const char *params[] = {tenant};
-    PGresult *res = fc_pg_query(req->pg, MODULE, "tenant", "SELECT 1 FROM tenants WHERE tenant_id = $1",
-                                1, params);
+    PGresult *res = fc_pg_query(req->pg, MODULE, "tenant",
+                                "SELECT 1 FROM tenants WHERE tenant_id = $1", 1, params);
     if (!res)
         return s_error(req, 500, "database error");
     bool found = PQntuples(res) == 1;
@@ -279,8 +279,8 @@ static bool s_authenticate(s_req_t *req)
         fc_metric_add(req->self->m_auth_failures, 1);
         return s_error(req, 401, "an API key is required: Authorization: Bearer <key>");
     }
-    reporter_key_rc_t rc = reporter_key_verify(req->pg, MODULE, key, &req->admin,
-                                               req->key_tenant, sizeof req->key_tenant);
+    reporter_key_rc_t rc = reporter_key_verify(req->pg, MODULE, key, &req->admin, req->key_tenant,
+                                               sizeof req->key_tenant);
     if (rc == REPORTER_KEY_ERROR)
         return s_error(req, 500, "database error");
     if (rc != REPORTER_KEY_OK) {
@@ -381,9 +381,9 @@ static enum MHD_Result s_alerts(s_req_t *req)
     fc_buf_addf(&b, "{\"tenant\":");
     reporter_json_str(&b, filter);
     fc_buf_addf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"alerts\":[", from, to);
-    static const char *names[] = {"tenant",  "alert_id", "fired_at",      "kind",
-                                  "scope",   "period_key", "subject",     "state",
-                                  "text",    "threshold_pct", "value_nusd", "budget_nusd",
+    static const char *names[] = {"tenant",         "alert_id",      "fired_at",   "kind",
+                                  "scope",          "period_key",    "subject",    "state",
+                                  "text",           "threshold_pct", "value_nusd", "budget_nusd",
                                   "delivery_status"};
     for (int i = 0; i < PQntuples(res); i++) {
         fc_buf_add_str(&b, i ? ",{" : "{");
@@ -483,8 +483,8 @@ static enum MHD_Result s_report(s_req_t *req)
     reporter_report_t *r = reporter_report_new();
     if (!r)
         return s_error(req, 500, "out of memory"), req->rc;
-    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, filter,
-                                              period ? period : "daily", from, to, top_n);
+    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, filter, period ? period : "daily",
+                                              from, to, top_n);
     if (rc != REPORTER_OK) {
         reporter_report_destroy(&r);
         return rc == REPORTER_NOT_FOUND ? (s_error(req, 404, "no tenant %s", filter), req->rc)
@@ -612,8 +612,8 @@ static void s_stream_free(void *cls)
 static enum MHD_Result s_costs(s_req_t *req)
 {
     static const char *const allowed[] = {"tenant", "from", "to", "group", "format", NULL};
-    static const char *groups[] = {"day", "agent_type", "model", "agent",
-                                   "task", "kind", "tenant", NULL};
+    static const char *groups[] = {"day",  "agent_type", "model",  "agent",
+                                   "task", "kind",       "tenant", NULL};
     char filter[64], from[11], to[11];
     const char *group = s_arg(req, "group"), *format = s_arg(req, "format");
     if (!s_args_check(req, allowed) ||
@@ -625,8 +625,9 @@ static enum MHD_Result s_costs(s_req_t *req)
     for (const char **g = groups; *g; g++)
         known |= strcmp(*g, group) == 0;
     if (!known)
-        return s_error(req, 400, "group: expected day, agent_type, model, agent, task, kind or "
-                                 "tenant"),
+        return s_error(req, 400,
+                       "group: expected day, agent_type, model, agent, task, kind or "
+                       "tenant"),
                req->rc;
     if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
         return s_error(req, 400, "format: expected json or csv"), req->rc;
@@ -654,9 +655,10 @@ static enum MHD_Result s_costs(s_req_t *req)
     s->pg = req->pg;
     req->pg = NULL; //  the stream owns the connection now
     if (s->csv) {
-        fc_buf_addf(&s->pending, "%s%s,cost_nusd,cost_usd,input_tokens,output_tokens,"
-                                 "cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,"
-                                 "events,unpriced_events\r\n",
+        fc_buf_addf(&s->pending,
+                    "%s%s,cost_nusd,cost_usd,input_tokens,output_tokens,"
+                    "cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,"
+                    "events,unpriced_events\r\n",
                     s->pair ? group : "key", s->pair ? ",tenant" : "");
     } else {
         fc_buf_add_str(&s->pending, "{\"tenant\":");
@@ -664,8 +666,8 @@ static enum MHD_Result s_costs(s_req_t *req)
         fc_buf_addf(&s->pending, ",\"group\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[",
                     group, from, to);
     }
-    struct MHD_Response *resp = MHD_create_response_from_callback(
-        MHD_SIZE_UNKNOWN, S_STREAM_BLOCK, s_stream_read, s, s_stream_free);
+    struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, S_STREAM_BLOCK,
+                                                                  s_stream_read, s, s_stream_free);
     if (!resp) {
         s_stream_free(s);
         return MHD_NO;
@@ -705,15 +707,15 @@ static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
     if (reporter_tx_begin(pg, s->scope) == 0 &&
         reporter_today(pg, MODULE, s->filter, &today) == 0) {
         const char *params[] = {s->filter, s->day};
-        PGresult *res = fc_pg_query(
-            pg, MODULE, "live totals",
-            "SELECT coalesce(sum(e.cost_nusd), 0)::text"
-            "  FROM events e LEFT JOIN tenants t ON t.tenant_id = e.tenant_id"
-            " WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"
-            "   AND e.event_time >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC'"
-            "   AND e.event_time < ($2::date + 2)::timestamp AT TIME ZONE 'UTC'"
-            "   AND (e.event_time AT TIME ZONE coalesce(t.tz, 'UTC'))::date = $2::date",
-            2, params);
+        PGresult *res =
+            fc_pg_query(pg, MODULE, "live totals",
+                        "SELECT coalesce(sum(e.cost_nusd), 0)::text"
+                        "  FROM events e LEFT JOIN tenants t ON t.tenant_id = e.tenant_id"
+                        " WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"
+                        "   AND e.event_time >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC'"
+                        "   AND e.event_time < ($2::date + 2)::timestamp AT TIME ZONE 'UTC'"
+                        "   AND (e.event_time AT TIME ZONE coalesce(t.tz, 'UTC'))::date = $2::date",
+                        2, params);
         if (res) {
             *nusd = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
             reporter_date_format(today, now_day, 11);
@@ -822,15 +824,18 @@ static const char *s_app_js =
     "  var live = document.getElementById('live');\n"
     "  if (!live || !window.EventSource || !window.BigInt) return;\n"
     "  var tenant = live.dataset.tenant, day = live.dataset.day;\n"
-    "  var baseToday = BigInt(live.dataset.todayNusd), baseTotal = BigInt(live.dataset.totalNusd);\n"
+    "  var baseToday = BigInt(live.dataset.todayNusd), baseTotal = "
+    "BigInt(live.dataset.totalNusd);\n"
     "  function usd(n) {\n"
     "    var neg = n < 0n; if (neg) n = -n;\n"
     "    var cents = (n + 5000000n) / 10000000n;\n"
     "    return (neg ? '-$' : '$') + (cents / 100n).toString() + '.' +\n"
     "      (cents % 100n).toString().padStart(2, '0');\n"
     "  }\n"
-    "  function set(id, text) { var e = document.getElementById(id); if (e) e.textContent = text; }\n"
-    "  var q = '?day=' + encodeURIComponent(day) + (tenant ? '&tenant=' + encodeURIComponent(tenant) : '');\n"
+    "  function set(id, text) { var e = document.getElementById(id); if (e) e.textContent = text; "
+    "}\n"
+    "  var q = '?day=' + encodeURIComponent(day) + (tenant ? '&tenant=' + "
+    "encodeURIComponent(tenant) : '');\n"
     "  var es = new EventSource('/dashboard/-/events' + q);\n"
     "  es.addEventListener('totals', function (e) {\n"
     "    var d = JSON.parse(e.data);\n"
@@ -851,8 +856,7 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
     if (!s_args_check(req, allowed))
         return req->rc;
     if (!tenant && !req->admin)
-        return s_error(req, 403, "this key may read /dashboard/%s only", req->key_tenant),
-               req->rc;
+        return s_error(req, 403, "this key may read /dashboard/%s only", req->key_tenant), req->rc;
     if (!s_tenant_filter(req, tenant, filter, sizeof filter) || !s_begin(req) ||
         !s_tenant_exists(req, filter))
         return req->rc;
@@ -860,8 +864,8 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
         //  The key came in the address: keep it in the cookie only and send the browser
         //  back to the same page without it, out of history and logs.
         reporter_tx_end(req->pg, true);
-        struct MHD_Response *resp = MHD_create_response_from_buffer(0, (void *)"",
-                                                                    MHD_RESPMEM_PERSISTENT);
+        struct MHD_Response *resp =
+            MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
         if (!resp)
             return MHD_NO;
         s_headers(req, resp, "text/plain");
@@ -880,8 +884,8 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
     reporter_report_t *r = reporter_report_new();
     if (!r)
         return s_error(req, 500, "out of memory"), req->rc;
-    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, filter, "range", from, to,
-                                              req->self->cfg.top_n);
+    reporter_rc_t rc =
+        reporter_report_gather(r, req->pg, MODULE, filter, "range", from, to, req->self->cfg.top_n);
     if (rc != REPORTER_OK) {
         reporter_report_destroy(&r);
         return s_error(req, rc == REPORTER_NOT_FOUND ? 404 : 500, "%s",
@@ -908,7 +912,16 @@ static enum MHD_Result s_static(s_req_t *req, unsigned status, const char *mime,
 }
 
 //  Routes that read tenant data: a pooled connection, the key, then the handler.
-typedef enum { R_TENANTS, R_TENANT, R_COSTS, R_REPORT, R_ALERTS, R_BUDGETS, R_SSE, R_DASH } s_route_t;
+typedef enum {
+    R_TENANTS,
+    R_TENANT,
+    R_COSTS,
+    R_REPORT,
+    R_ALERTS,
+    R_BUDGETS,
+    R_SSE,
+    R_DASH
+} s_route_t;
 
 static enum MHD_Result s_with_key(s_req_t *req, s_route_t route, const char *arg)
 {
@@ -1077,15 +1090,15 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
                                  "Responses with a 4xx status.");
     self->m_5xx = fc_metrics_add(self->metrics, "http_server_errors_total", FC_METRIC_COUNTER,
                                  "Responses with a 5xx status.");
-    self->m_auth_failures = fc_metrics_add(self->metrics, "auth_failures_total",
-                                           FC_METRIC_COUNTER, "Requests with a missing or bad key.");
+    self->m_auth_failures = fc_metrics_add(self->metrics, "auth_failures_total", FC_METRIC_COUNTER,
+                                           "Requests with a missing or bad key.");
     self->m_sse = fc_metrics_add(self->metrics, "live_streams", FC_METRIC_GAUGE,
                                  "Open live-total streams (Server-Sent Events).");
     self->m_rows = fc_metrics_add(self->metrics, "streamed_rows_total", FC_METRIC_COUNTER,
                                   "Rows streamed by /api/v1/costs.");
 
-    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags =
+        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     bool want_tls = config->tls_cert && *config->tls_cert && config->tls_key && *config->tls_key;
     if (want_tls) {
         if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
@@ -1114,8 +1127,9 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
         return NULL;
     }
     if (!self->tls && addr.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
-        fc_warn(MODULE, "serving PLAIN HTTP on %s: API keys cross the network in clear; give "
-                        "--tls-cert and --tls-key outside local development",
+        fc_warn(MODULE,
+                "serving PLAIN HTTP on %s: API keys cross the network in clear; give "
+                "--tls-cert and --tls-key outside local development",
                 self->bind);
     if (self->tls)
         self->daemon = MHD_start_daemon(

@@ -12,14 +12,14 @@
 #include <stdbool.h>
 
 typedef struct {
-    const char *bind;      //  listen address (IPv4), e.g. 127.0.0.1
-    int port;              //  0 picks a free port (see reporter_http_port)
-    const char *pg_url;    //  the reader role's conninfo
-    int pool_size;         //  database connections
-    int max_connections;   //  concurrent HTTP connections (one thread each)
-    const char *tls_cert;  //  PEM file paths; both set = HTTPS
+    const char *bind;     //  listen address (IPv4), e.g. 127.0.0.1
+    int port;             //  0 picks a free port (see reporter_http_port)
+    const char *pg_url;   //  the reader role's conninfo
+    int pool_size;        //  database connections
+    int max_connections;  //  concurrent HTTP connections (one thread each)
+    const char *tls_cert; //  PEM file paths; both set = HTTPS
     const char *tls_key;
-    int top_n;             //  default length of top lists in reports
+    int top_n; //  default length of top lists in reports
 } reporter_http_config_t;
 
 typedef struct _reporter_http_t reporter_http_t;

@@ -10,10 +10,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define REPORTER_KEY_ID_HEX  12
-#define REPORTER_SECRET_HEX  64
-#define REPORTER_KEY_TEXT    (4 + REPORTER_KEY_ID_HEX + 1 + REPORTER_SECRET_HEX) //  81
-#define REPORTER_HASH_HEX    64
+#define REPORTER_KEY_ID_HEX 12
+#define REPORTER_SECRET_HEX 64
+#define REPORTER_KEY_TEXT   (4 + REPORTER_KEY_ID_HEX + 1 + REPORTER_SECRET_HEX) //  81
+#define REPORTER_HASH_HEX   64
 
 //  Makes a new key: its text (shown once), id and secret hash. Returns 0, or -1 if the
 //  random generator failed.

@@ -40,8 +40,8 @@ static void s_label(const reporter_report_t *r, const char *tenant, const char *
 // ---------------------------------------------------------------------------------------
 // Text
 
-static void s_text_rows(fc_buf_t *o, const reporter_report_t *r, const char *title,
-                        const char *col, const reporter_rows_t *rows, bool two_keys)
+static void s_text_rows(fc_buf_t *o, const reporter_report_t *r, const char *title, const char *col,
+                        const reporter_rows_t *rows, bool two_keys)
 {
     char usd[32], pct[48], label[2 * REPORTER_KEY_MAX];
     fc_buf_addf(o, "\n%s\n  %-40s %16s %7s %10s\n", title, col, "cost USD", "share", "events");
@@ -102,8 +102,8 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
         const reporter_task_t *k = &r->tasks[i];
         s_label(r, k->tenant, k->task, label, sizeof label);
         s_duration(k->seconds_to_complete, dur, sizeof dur);
-        fc_buf_addf(o, "  %-30s %14s %6lld %-14s %s\n", label,
-                    reporter_usd(k->s.cost_nusd, 2, usd), (long long)k->agents_n, dur, k->title);
+        fc_buf_addf(o, "  %-30s %14s %6lld %-14s %s\n", label, reporter_usd(k->s.cost_nusd, 2, usd),
+                    (long long)k->agents_n, dur, k->title);
     }
 
     fc_buf_addf(o, "\nDAILY TREND\n");
@@ -141,8 +141,8 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
     if (t->reported_events == 0)
         fc_buf_add_str(o, "  no agent reported its cost\n");
     else
-        fc_buf_addf(o, "  %lld events: reported $%s, computed $%s\n",
-                    (long long)t->reported_events, reporter_usd(t->reported_nusd, 6, usd),
+        fc_buf_addf(o, "  %lld events: reported $%s, computed $%s\n", (long long)t->reported_events,
+                    reporter_usd(t->reported_nusd, 6, usd),
                     reporter_usd(t->reported_computed_nusd, 6, usd2));
 
     fc_buf_addf(o, "\nRECOMMENDATIONS\n");
@@ -311,8 +311,8 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
                 ",\"agents_active\":%lld,\"agents_spawned\":%lld,\"agents_idle\":%lld,"
                 "\"runtime_seconds\":%lld,\"tasks_with_cost\":%lld,\"tasks_completed\":%lld}",
                 (long long)r->agents_active, (long long)r->agents_spawned,
-                (long long)r->agents_idle, (long long)r->runtime_seconds,
-                (long long)r->tasks_total, (long long)r->tasks_completed);
+                (long long)r->agents_idle, (long long)r->runtime_seconds, (long long)r->tasks_total,
+                (long long)r->tasks_completed);
     s_json_rows(o, "by_day", "day", NULL, &r->days);
     s_json_rows(o, "by_tenant", "tenant", NULL, &r->tenants);
     s_json_rows(o, "by_kind", "kind", NULL, &r->kinds);
@@ -352,7 +352,8 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
                     (long long)a->threshold_pct, (long long)a->value_nusd,
                     (long long)a->budget_nusd);
     }
-    fc_buf_addf(o, "]},\"unpriced\":{\"events\":%lld,\"by_model\":[", (long long)t->unpriced_events);
+    fc_buf_addf(o, "]},\"unpriced\":{\"events\":%lld,\"by_model\":[",
+                (long long)t->unpriced_events);
     bool first = true;
     for (size_t i = 0; i < r->models.n; i++) {
         const reporter_row_t *m = &r->models.v[i];
@@ -362,8 +363,7 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
         first = false;
         reporter_json_str(o, m->k1);
         fc_buf_addf(o, ",\"unpriced_events\":%lld,\"input_tokens\":%lld,\"output_tokens\":%lld}",
-                    (long long)m->s.unpriced_events, (long long)m->s.input,
-                    (long long)m->s.output);
+                    (long long)m->s.unpriced_events, (long long)m->s.input, (long long)m->s.output);
     }
     fc_buf_addf(o,
                 "]},\"cache\":{\"prompt_tokens\":%lld,\"cache_read_tokens\":%lld,"
@@ -418,8 +418,8 @@ static void s_html_td(fc_buf_t *o, const char *s)
     fc_buf_add_str(o, "</td>");
 }
 
-static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *title,
-                        const char *col, const reporter_rows_t *rows, bool two_keys)
+static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *title, const char *col,
+                        const reporter_rows_t *rows, bool two_keys)
 {
     char usd[32], pct[48], label[2 * REPORTER_KEY_MAX];
     fc_buf_addf(o,
@@ -548,9 +548,8 @@ static void s_html_alerts(fc_buf_t *o, const reporter_report_t *r)
         s_html_td(o, a->period_key);
         s_html_td(o, a->subject);
         snprintf(pct, sizeof pct, "%lld%%", (long long)a->threshold_pct);
-        fc_buf_addf(o, "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>",
-                    pct, reporter_usd(a->value_nusd, 2, usd),
-                    reporter_usd(a->budget_nusd, 2, usd2));
+        fc_buf_addf(o, "<td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>", pct,
+                    reporter_usd(a->value_nusd, 2, usd), reporter_usd(a->budget_nusd, 2, usd2));
         s_html_td(o, a->state);
         s_html_td(o, a->text);
         fc_buf_add_str(o, "</tr>");

@@ -102,9 +102,8 @@ void reporter_date_format(int64_t days, char *buf, size_t size)
     snprintf(buf, size, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
 }
 
-int reporter_period_resolve(const char *period, const char *date, const char *from,
-                            const char *to, int64_t today, char *from_out, char *to_out,
-                            char *err, size_t errsize)
+int reporter_period_resolve(const char *period, const char *date, const char *from, const char *to,
+                            int64_t today, char *from_out, char *to_out, char *err, size_t errsize)
 {
     bool has_date = date && *date, has_from = from && *from, has_to = to && *to;
     int64_t lo, hi, d = today - 1;
@@ -253,7 +252,10 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
 //  The CTEs every cost query starts with. Parameters: $1 tenant or '*', $2 from, $3 to
 //  (inclusive tenant-local days), $4 / $5 the events span (see s_event_bounds), $6 whether
 //  to scan events at all. evd holds the events of the non-final days, with their
-//  tenant-local day; fin the final tenant-days.
+//  tenant-local day; fin the final tenant-days. NOT IN (not NOT EXISTS) on purpose: it
+//  becomes a hashed subplan, one probe per event, where the planner, misjudging fin as
+//  one row, would otherwise pick a nested-loop anti-join (events x final days). fin's
+//  columns are NOT NULL, so NOT IN has no NULL surprises.
 #define S_SOURCE_CTES                                                                              \
     "tz AS (SELECT tenant_id, tz FROM tenants WHERE ($1 = '*' OR tenant_id = $1)),"                \
     " fin AS (SELECT tenant_id, day FROM cost_summaries"                                           \
@@ -272,8 +274,7 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     "           AND e.event_time >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC'"                  \
     "           AND e.event_time < ($5::date + 2)::timestamp AT TIME ZONE 'UTC'),"                 \
     " evd AS (SELECT * FROM ev WHERE day BETWEEN $2::date AND $3::date"                            \
-    "            AND NOT EXISTS (SELECT 1 FROM fin"                                                \
-    "                             WHERE fin.tenant_id = ev.tenant_id AND fin.day = ev.day))"
+    "            AND (tenant_id, day) NOT IN (SELECT tenant_id, day FROM fin))"
 
 #define S_EVENT_SUMS                                                                               \
     "sum(cost_nusd) AS cost, sum(input_tokens) AS i, sum(output_tokens) AS o,"                     \
@@ -502,8 +503,8 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
 {
     char top[16];
     snprintf(top, sizeof top, "%d", self->top_n);
-    const char *params[] = {self->tenant, self->from, self->to, b->lo,
-                            b->hi,        b->scan ? "true" : "false", top};
+    const char *params[] = {
+        self->tenant, self->from, self->to, b->lo, b->hi, b->scan ? "true" : "false", top};
     PGresult *res = fc_pg_query(conn, module, "report facts", s_facts_sql, 7, params);
     if (!res)
         return -1;
@@ -791,9 +792,9 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
         snprintf(self->tz, sizeof self->tz, "tenant-local");
     } else {
         const char *params[] = {tenant};
-        PGresult *res = fc_pg_query(conn, module, "report tenant",
-                                    "SELECT coalesce(name, ''), tz FROM tenants WHERE tenant_id = $1",
-                                    1, params);
+        PGresult *res = fc_pg_query(
+            conn, module, "report tenant",
+            "SELECT coalesce(name, ''), tz FROM tenants WHERE tenant_id = $1", 1, params);
         if (!res)
             return REPORTER_ERROR;
         if (PQntuples(res) == 0) {

@@ -107,7 +107,12 @@ typedef struct {
     size_t recos_n;
 } reporter_report_t;
 
-typedef enum { REPORTER_FMT_TEXT, REPORTER_FMT_CSV, REPORTER_FMT_JSON, REPORTER_FMT_HTML } reporter_fmt_t;
+typedef enum {
+    REPORTER_FMT_TEXT,
+    REPORTER_FMT_CSV,
+    REPORTER_FMT_JSON,
+    REPORTER_FMT_HTML
+} reporter_fmt_t;
 
 //  The longest range a report or cost query may cover, in days.
 #define REPORTER_MAX_DAYS 3660
@@ -130,9 +135,8 @@ void reporter_date_format(int64_t days, char *buf, size_t size);
 //  month containing it; without: the last complete one before today (today given as
 //  days since epoch). range needs from and to (and no date). On error returns -1 and
 //  writes why (suitable for a 400 response) into err.
-int reporter_period_resolve(const char *period, const char *date, const char *from,
-                            const char *to, int64_t today, char *from_out, char *to_out,
-                            char *err, size_t errsize);
+int reporter_period_resolve(const char *period, const char *date, const char *from, const char *to,
+                            int64_t today, char *from_out, char *to_out, char *err, size_t errsize);
 
 //  Begins a read-only, repeatable-read transaction scoped to tenant (or "*") through
 //  set_config('fleetcost.tenant', ..., true): under the reader role, row-level security

@@ -57,8 +57,8 @@ static void s_open(fc_buf_t *out, const char *id, const char *title, int w, int 
     reporter_html_str(out, title);
     fc_buf_add_str(out, "\"><title>");
     reporter_html_str(out, title);
-    fc_buf_addf(out,
-                "</title><text x=\"%d\" y=\"16\" text-anchor=\"middle\" class=\"ctitle\">", w / 2);
+    fc_buf_addf(out, "</title><text x=\"%d\" y=\"16\" text-anchor=\"middle\" class=\"ctitle\">",
+                w / 2);
     reporter_html_str(out, title);
     fc_buf_add_str(out, "</text>");
 }
@@ -108,8 +108,9 @@ void reporter_svg_columns(fc_buf_t *out, const char *id, const char *title, cons
     for (size_t i = 0; i < n; i++) {
         int64_t v = items[i].value_nusd > 0 ? items[i].value_nusd : 0;
         double bh = ph * (double)v / (double)a.top, x = left + slot * (double)i + (slot - bw) / 2;
-        fc_buf_addf(out, "<rect class=\"bar\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\">",
-                    x, top + ph - bh, bw, bh);
+        fc_buf_addf(out,
+                    "<rect class=\"bar\" x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\">", x,
+                    top + ph - bh, bw, bh);
         s_bar_title(out, &items[i]);
         fc_buf_add_str(out, "</rect>");
         if (i % every == 0) {
