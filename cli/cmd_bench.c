@@ -5,16 +5,23 @@
                   batch from send to ack. With --rate the batches leave on a fixed
                   schedule (open loop), so latency is measured at an offered load
                   rather than at whatever the server allows.
+    bench pipeline  emit -> Redis: one tenant's events sent on a fixed schedule to ingest,
+                  while Redis is polled every millisecond for that tenant's event count
+                  (maintained by the aggregator); each batch's latency is from when it
+                  was due to when the count first covers it.
     bench insert  the naive baseline: one INSERT per event through libpq, autocommit.
 
     Both print one line of key=value results for bench.sh to collect. */
 #include <czmq.h>
+#include <hiredis/hiredis.h>
 #include <inttypes.h>
 #include <libpq-fe.h>
 #include <math.h>
+#include <unistd.h>
 
 #include "commands.h"
 #include "fc_config.h"
+#include "fc_curve.h"
 #include "fc_log.h"
 #include "fc_proto.h"
 #include "fc_signal.h"
@@ -28,6 +35,9 @@ static const fc_option_t s_options[] = {
     {"rate", FC_OPT_INT, "0", 0, 10000000, false, "offered events/s (0: as fast as acked)"},
     {"tenants", FC_OPT_INT, "20", 1, 100000, false, "tenants the events spread over"},
     {"timeout-ms", FC_OPT_INT, "60000", 100, 3600000, false, "give up after this long"},
+    {"tenant", FC_OPT_STR, "", 0, 0, false, "pipeline: the tenant (default bench-lat-<pid>)"},
+    {"cert", FC_OPT_STR, "", 0, 0, false, "CurveZMQ: the agents' certificate (empty: plaintext)"},
+    {"server-cert", FC_OPT_STR, "", 0, 0, false, "CurveZMQ: ingest's public certificate"},
     FC_OPT_END};
 
 typedef struct {
@@ -118,6 +128,10 @@ static int s_bench_ingest(fc_config_t *cfg)
     zmq_pollitem_t *items = calloc((size_t)agents, sizeof *items);
     for (int a = 0; a < agents; a++) {
         socks[a] = zsock_new(ZMQ_DEALER);
+        if (*fc_config_str(cfg, "cert") &&
+            fc_curve_client_files(socks[a], fc_config_str(cfg, "cert"),
+                                  fc_config_str(cfg, "server-cert")) != 0)
+            return 1;
         zsock_set_linger(socks[a], 0);
         zsock_set_sndhwm(socks[a], 0);
         zsock_set_rcvhwm(socks[a], 0);
@@ -196,6 +210,124 @@ static int s_bench_ingest(fc_config_t *cfg)
     return acked_batches == nbatches ? 0 : 1;
 }
 
+//  Parses redis://host:port into host and port.
+static void s_redis_addr(const char *url, char *host, size_t size, int *port)
+{
+    const char *p = strstr(url, "://");
+    p = p ? p + 3 : url;
+    const char *at = strchr(p, '@');
+    if (at)
+        p = at + 1;
+    size_t n = strcspn(p, ":/");
+    snprintf(host, size, "%.*s", (int)n, p);
+    *port = p[n] == ':' ? atoi(p + n + 1) : 6379;
+}
+
+static int s_bench_pipeline(fc_config_t *cfg)
+{
+    int64_t total = fc_config_int(cfg, "events");
+    int per_batch = (int)fc_config_int(cfg, "batch");
+    int64_t rate = fc_config_int(cfg, "rate");
+    int64_t nbatches = (total + per_batch - 1) / per_batch;
+    if (rate <= 0) {
+        fprintf(stderr, "bench pipeline: --rate is required\n");
+        return 2;
+    }
+    char tenant[FC_MAX_TENANT + 1];
+    if (*fc_config_str(cfg, "tenant"))
+        snprintf(tenant, sizeof tenant, "%s", fc_config_str(cfg, "tenant"));
+    else
+        snprintf(tenant, sizeof tenant, "bench-lat-%d", (int)getpid());
+    char host[256];
+    int port;
+    s_redis_addr(fc_config_str(cfg, "redis-url"), host, sizeof host, &port);
+    redisContext *redis = redisConnect(host, port);
+    if (!redis || redis->err) {
+        fprintf(stderr, "bench pipeline: cannot connect to Redis %s:%d\n", host, port);
+        return 1;
+    }
+    //  The tenant is new, so it is UTC and its day key is today's UTC date.
+    time_t now_s = time(NULL);
+    struct tm tm;
+    gmtime_r(&now_s, &tm);
+    char key[160];
+    snprintf(key, sizeof key, "fc:{%s}:day:%04d-%02d-%02d", tenant, tm.tm_year + 1900,
+             tm.tm_mon + 1, tm.tm_mday);
+
+    zframe_t **frames = calloc((size_t)nbatches, sizeof *frames);
+    int64_t *lat = calloc((size_t)nbatches, sizeof *lat);
+    fc_event_t ev;
+    uint8_t buf[FC_MAX_EVENT_BYTES];
+    fc_proto_error_t err;
+    for (int64_t b = 0; b < nbatches; b++) {
+        fc_batch_writer_t *w = fc_batch_writer_new((uint64_t)b + 1);
+        for (int k = 0; k < per_batch; k++) {
+            s_event(&ev, (uint64_t)(b * per_batch + k), 1, 16);
+            snprintf(ev.tenant, sizeof ev.tenant, "%s", tenant);
+            ev.ts_us = (int64_t)now_s * 1000000;
+            int len = fc_event_encode(&ev, buf, sizeof buf, &err);
+            if (len < 0 || fc_batch_writer_add(w, buf, (size_t)len) != 0)
+                return 1;
+        }
+        size_t size;
+        uint8_t *data = fc_batch_writer_finish(w, &size);
+        fc_batch_writer_destroy(&w);
+        frames[b] = zframe_new(data, size);
+        free(data);
+    }
+    zsock_t *d = zsock_new(ZMQ_DEALER);
+    if (*fc_config_str(cfg, "cert") &&
+        fc_curve_client_files(d, fc_config_str(cfg, "cert"), fc_config_str(cfg, "server-cert")) !=
+            0)
+        return 1;
+    zsock_set_linger(d, 0);
+    zsock_set_sndhwm(d, 0);
+    zsock_set_rcvhwm(d, 0);
+    zsock_connect(d, "%s", fc_config_str(cfg, "endpoint"));
+    int64_t start = s_now_us() + 200000; //  let the connection settle first
+    int64_t deadline = start + fc_config_int(cfg, "timeout-ms") * 1000;
+    int64_t next = 0, seen = 0, done = 0, last_poll = 0;
+    while (done < nbatches && !fc_signal_stopping() && s_now_us() < deadline) {
+        int64_t now = s_now_us();
+        while (next < nbatches && start + next * per_batch * 1000000 / rate <= now) {
+            zframe_send(&frames[next], d, ZFRAME_DONTWAIT);
+            next++;
+        }
+        while (zsock_events(d) & ZMQ_POLLIN) {
+            zframe_t *ack = zframe_recv(d);
+            zframe_destroy(&ack);
+        }
+        if (now - last_poll >= 1000) {
+            last_poll = now;
+            redisReply *r = redisCommand(redis, "HGET %s events", key);
+            if (r && r->type == REDIS_REPLY_STRING)
+                seen = strtoll(r->str, NULL, 10);
+            if (r)
+                freeReplyObject(r);
+            int64_t t = s_now_us();
+            //  Batch b is in Redis once the count covers all its events.
+            while (done < next && seen >= (done + 1) * per_batch) {
+                lat[done] = t - (start + done * per_batch * 1000000 / rate);
+                done++;
+            }
+        }
+        zclock_sleep(0);
+        usleep(200);
+    }
+    qsort(lat, (size_t)done, sizeof *lat, s_cmp_i64);
+    printf("bench=pipeline events=%" PRId64 " in_redis=%" PRId64 " offered_per_s=%" PRId64
+           " redis_ms_p50=%.2f redis_ms_p99=%.2f redis_ms_p999=%.2f redis_ms_max=%.2f\n",
+           total, seen, rate, s_pct(lat, (size_t)done, 0.50), s_pct(lat, (size_t)done, 0.99),
+           s_pct(lat, (size_t)done, 0.999), s_pct(lat, (size_t)done, 1.0));
+    zsock_destroy(&d);
+    for (int64_t b = 0; b < nbatches; b++)
+        zframe_destroy(&frames[b]);
+    free(frames);
+    free(lat);
+    redisFree(redis);
+    return done == nbatches ? 0 : 1;
+}
+
 //  The naive baseline: what a first implementation would do, one round trip and one
 //  commit per event.
 static int s_bench_insert(fc_config_t *cfg)
@@ -247,7 +379,7 @@ int cmd_bench(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
     fc_config_t *cfg =
-        fc_config_new("fleetcost bench", "load generators: bench ingest|insert", tables);
+        fc_config_new("fleetcost bench", "load generators: bench ingest|pipeline|insert", tables);
     int rc = fc_config_parse(cfg, argc, argv);
     if (rc != 0) {
         fc_config_destroy(&cfg);
@@ -258,6 +390,8 @@ int cmd_bench(int argc, char **argv)
         rc = s_bench_ingest(cfg);
     else if (streq(what, "insert"))
         rc = s_bench_insert(cfg);
+    else if (streq(what, "pipeline"))
+        rc = s_bench_pipeline(cfg);
     else {
         fprintf(stderr, "fleetcost bench: say what to bench: ingest | insert\n");
         rc = 2;

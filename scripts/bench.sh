@@ -39,11 +39,15 @@ cpu_of() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$1/stat"; }
 rss_of() { awk '/VmHWM/ {printf "%.1f", $2/1024}' "/proc/$1/status"; }
 field() { sed -n "s/.* $1=\([^ ]*\).*/\1/p" <<<" $2"; }
 
-start_ingest() { # $1 = ingest id
+start_ingest() { # $1 = ingest id, then extra flags (default --insecure)
+  local id=$1
+  shift
+  [ $# -eq 0 ] && set -- --insecure
   ingest_port=$(free_port); pub_port=$(free_port)
-  "$bin/services/ingest/fleetcost-ingest" --insecure --pg-url "$db_url" \
+  : >"$work/ingest.log"
+  "$bin/services/ingest/fleetcost-ingest" "$@" --pg-url "$db_url" \
     --bind "tcp://127.0.0.1:$ingest_port" --pub-bind "tcp://127.0.0.1:$pub_port" \
-    --ingest-id "$1" --metrics-port 0 2>>"$work/ingest.log" &
+    --ingest-id "$id" --metrics-port 0 2>>"$work/ingest.log" &
   ingest_pid=$!
   pids+=("$ingest_pid")
   for _ in $(seq 1 100); do grep -q "listening on" "$work/ingest.log" 2>/dev/null && break; sleep 0.05; done
@@ -80,6 +84,19 @@ t1=$(date +%s.%N)
 ceiling=$(echo "$n_sustain / ($t1 - $t0)" | bc)
 ratio=$(echo "scale=2; $sustain / $ceiling" | bc)
 
+# 2b. The same with CurveZMQ: ingest in secure mode, the agents with an operator
+# certificate (they send for many tenants).
+echo "bench: ingest sustained with CurveZMQ ($n_sustain events)"
+"$bin/cli/fleetcost" cert init --cert-dir "$work/certs" >/dev/null
+fresh_db
+start_ingest bench-c --cert-dir "$work/certs"
+r_curve=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+  --events "$n_sustain" --agents 16 --batch 500 --window 8 \
+  --cert "$work/certs/operator.cert_secret" --server-cert "$work/certs/server.cert")
+stop_ingest
+curve=$(field events_per_s "$r_curve")
+curve_ratio=$(echo "scale=2; $curve / $sustain" | bc)
+
 # 3. The naive baseline: one INSERT per event, autocommit.
 echo "bench: naive INSERT per event ($n_insert events)"
 fresh_db
@@ -95,6 +112,38 @@ r_5k=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_por
 r_20k=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
   --events $((20000 * 10)) --rate 20000 --batch 100 --agents 16 --window 64)
 stop_ingest
+
+# 4b. Emit to Redis total, through ingest and the aggregator (private Redis).
+echo "bench: emit -> Redis latency at 5k and 20k events/s"
+fresh_db
+redis_port=$(free_port)
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$work" \
+  --daemonize yes --pidfile "$work/redis.pid" >/dev/null
+for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
+start_ingest bench-p
+agg_port=$(free_port)
+"$bin/services/aggregator/fleetcost-aggregator" --insecure --pg-url "$db_url" \
+  --redis-url "redis://127.0.0.1:$redis_port/0" --ingest-pub "tcp://127.0.0.1:$pub_port" \
+  --bind "tcp://127.0.0.1:$agg_port" --metrics-port 0 2>"$work/aggregator.log" &
+agg_pid=$!
+pids+=("$agg_pid")
+for _ in $(seq 1 200); do redis-cli -p "$redis_port" --scan --pattern 'fc:agg:*:ready' | grep -q . && break; sleep 0.05; done
+a0=$(cpu_of "$agg_pid"); i0=$(cpu_of "$ingest_pid")
+r_p5k=$("$bin/cli/fleetcost" bench pipeline --endpoint "tcp://127.0.0.1:$ingest_port" \
+  --redis-url "redis://127.0.0.1:$redis_port/0" --events 50000 --rate 5000 --batch 25)
+r_p20k=$("$bin/cli/fleetcost" bench pipeline --endpoint "tcp://127.0.0.1:$ingest_port" \
+  --redis-url "redis://127.0.0.1:$redis_port/0" --events 200000 --rate 20000 --batch 100)
+agg_cpu_100k=$(echo "scale=2; ($(cpu_of "$agg_pid") - $a0) * 100000 / 250000" | bc)
+ing_cpu_100k_p=$(echo "scale=2; ($(cpu_of "$ingest_pid") - $i0) * 100000 / 250000" | bc)
+agg_rss=$(rss_of "$agg_pid")
+kill -TERM "$agg_pid"; wait "$agg_pid" 2>/dev/null || true
+stop_ingest
+redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1 || true
+
+# 4c. Reports and dashboard on a year of data for 100 tenants (tests/integration).
+echo "bench: reporter on a year of data for 100 tenants"
+r_reporter=$(bash "$root/tests/integration/it_reporter_perf.sh" "$bin/cli/fleetcost" \
+  "$bin/services/reporter/fleetcost-reporter" 2>&1 | grep -E '^(ok|FAIL|info)|seeded' || true)
 
 # 5. The per-event shell approach: one jq and one sqlite3 call per event.
 echo "bench: per-event shell script ($n_shell events)"
@@ -133,6 +182,10 @@ Machine: $(nproc) cores ($cpu_model), $mem memory, $(uname -sr), PostgreSQL $pg_
 fleetcost sustains **$ratio×** the COPY ceiling measured in the same run. ingest used
 $ingest_cpu_100k CPU seconds per 100,000 events and peaked at $ingest_rss MB resident.
 
+With CurveZMQ (ingest in secure mode, agents with an operator certificate):
+**$curve events/s**, $curve_ratio× the plaintext figure above
+(\`$cmd_sustain --cert operator.cert_secret --server-cert server.cert\`).
+
 ## Ack latency (emit to ack, open loop: latency counts from when each batch was due)
 
 | offered | p50 ms | p99 ms | p99.9 ms | max ms | command |
@@ -140,13 +193,34 @@ $ingest_cpu_100k CPU seconds per 100,000 events and peaked at $ingest_rss MB res
 | 5,000 events/s | $(field ack_ms_p50 "$r_5k") | $(field ack_ms_p99 "$r_5k") | $(field ack_ms_p999 "$r_5k") | $(field ack_ms_max "$r_5k") | \`fleetcost bench ingest --rate 5000 --batch 25 --events 50000\` |
 | 20,000 events/s | $(field ack_ms_p50 "$r_20k") | $(field ack_ms_p99 "$r_20k") | $(field ack_ms_p999 "$r_20k") | $(field ack_ms_max "$r_20k") | \`fleetcost bench ingest --rate 20000 --batch 100 --events 200000\` |
 
+## Emit to Redis total (ingest + aggregator, open loop)
+
+| offered | p50 ms | p99 ms | p99.9 ms | max ms | command |
+| --- | --- | --- | --- | --- | --- |
+| 5,000 events/s | $(field redis_ms_p50 "$r_p5k") | $(field redis_ms_p99 "$r_p5k") | $(field redis_ms_p999 "$r_p5k") | $(field redis_ms_max "$r_p5k") | \`fleetcost bench pipeline --rate 5000 --batch 25 --events 50000\` |
+| 20,000 events/s | $(field redis_ms_p50 "$r_p20k") | $(field redis_ms_p99 "$r_p20k") | $(field redis_ms_p999 "$r_p20k") | $(field redis_ms_max "$r_p20k") | \`fleetcost bench pipeline --rate 20000 --batch 100 --events 200000\` |
+
+During these two runs (250,000 events): the aggregator used $agg_cpu_100k CPU seconds per
+100,000 events (peak $agg_rss MB resident); ingest $ing_cpu_100k_p CPU seconds per 100,000.
+
+## Reporter: a year of data for 100 tenants
+
+From \`tests/integration/it_reporter_perf.sh\` (medians of 5 requests through the HTTP API):
+
+\`\`\`
+$r_reporter
+\`\`\`
+
 Raw lines:
 
 \`\`\`
 $r_sustain
+$r_curve
 $r_insert
 $r_5k
 $r_20k
+$r_p5k
+$r_p20k
 \`\`\`
 EOF
 echo "bench: wrote $out"
