@@ -12,7 +12,7 @@
 
 #include "alerter_rules.h"
 #include "alerter_store.h"
-#include "alerter_summary.h"
+#include "fc_summary.h"
 #include "fc_curve.h"
 #include "fc_log.h"
 #include "fc_money.h"
@@ -477,7 +477,7 @@ static void s_evaluate(alerter_t *self, const s_eval_t *e)
 }
 
 //  Tenant activity from a summary: as_of, or else a growing month event count.
-static void s_activity(alerter_t *self, s_tenant_t *t, const alerter_summary_t *s)
+static void s_activity(alerter_t *self, s_tenant_t *t, const fc_summary_t *s)
 {
     int64_t seen = s->as_of_us;
     if (!seen && t->month_events && s->month_events > t->month_events)
@@ -492,11 +492,11 @@ static void s_on_summary(alerter_t *self, zmsg_t *msg)
 {
     char *topic = zmsg_popstr(msg);
     zframe_t *body = zmsg_pop(msg);
-    alerter_summary_t s;
+    fc_summary_t s;
     fc_proto_error_t err;
     if (!topic || !body || strncmp(topic, "sum.", 4) != 0)
         goto done;
-    if (alerter_summary_decode(zframe_data(body), zframe_size(body), &s, &err) != FC_OK) {
+    if (fc_summary_decode(zframe_data(body), zframe_size(body), &s, &err) != FC_OK) {
         fc_warn(MODULE, "summary on %.80s dropped: %s: %s", topic, err.field, err.reason);
         goto done;
     }
@@ -734,7 +734,7 @@ alerter_t *alerter_new(const alerter_config_t *config)
         fc_curve_client(curve, self->sub) != 0 || fc_curve_pub_setup(curve, self->pub) != 0)
         goto fail;
     zhashx_set_destructor(self->tenants, s_tenant_free);
-    zsock_set_maxmsgsize(self->sub, ALERTER_SUMMARY_MAX);
+    zsock_set_maxmsgsize(self->sub, FC_SUMMARY_MAX);
     zsock_set_rcvhwm(self->sub, 100000);
     zsock_set_subscribe(self->sub, "sum.");
     zsock_set_linger(self->pub, 1000);

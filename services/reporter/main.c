@@ -17,6 +17,8 @@ static const fc_option_t s_options[] = {
     {"tls-cert", FC_OPT_STR, "", 0, 0, false, "PEM certificate file: serve HTTPS with tls-key"},
     {"tls-key", FC_OPT_STR, "", 0, 0, true, "PEM private key file"},
     {"top", FC_OPT_INT, "10", 1, 100, false, "default length of top lists in reports"},
+    {"aggregator-pub", FC_OPT_STR, "tcp://127.0.0.1:7603", 0, 0, false,
+     "aggregator summary streams for live totals, comma-separated (empty: poll Postgres)"},
     FC_OPT_END};
 
 static int s_run(fc_config_t *config)
@@ -30,6 +32,7 @@ static int s_run(fc_config_t *config)
         .tls_cert = fc_config_str(config, "tls-cert"),
         .tls_key = fc_config_str(config, "tls-key"),
         .top_n = (int)fc_config_int(config, "top"),
+        .aggregator_pub = fc_config_str(config, "aggregator-pub"),
     };
     reporter_http_t *server = reporter_http_start(&http);
     if (!server)

@@ -1,5 +1,6 @@
 /*  reporter_http: routes, authentication, JSON errors, streaming and live updates. */
 #include "reporter_http.h"
+#include "reporter_live.h"
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
@@ -20,12 +21,13 @@
 #include "reporter_pool.h"
 #include "reporter_report.h"
 
-#define MODULE         "reporter"
-#define S_POOL_WAIT_MS 5000
-#define S_PARAM_MAX    256 //  longest query parameter value accepted
-#define S_SSE_POLL_MS  500 //  live totals are re-read this often
-#define S_SSE_PING_S   15  //  comment line keeping idle streams open
-#define S_STREAM_BLOCK 16384
+#define MODULE           "reporter"
+#define S_POOL_WAIT_MS   5000
+#define S_PARAM_MAX      256 //  longest query parameter value accepted
+#define S_SSE_POLL_MS    500 //  live totals are re-read this often
+#define S_SSE_PING_S     15  //  comment line keeping idle streams open
+#define S_LIVE_MAX_AGE_S 60  //  a summary older than this is not trusted for live totals
+#define S_STREAM_BLOCK   16384
 
 struct _reporter_http_t {
     reporter_http_config_t cfg;
@@ -36,6 +38,7 @@ struct _reporter_http_t {
     fc_metric_t *m_requests, *m_4xx, *m_5xx, *m_auth_failures, *m_sse, *m_rows;
     struct MHD_Daemon *daemon;
     atomic_bool stopping;
+    reporter_live_t *live; //  the aggregator's summaries, for live totals
     int port;
 };
 
@@ -681,14 +684,16 @@ static enum MHD_Result s_costs(s_req_t *req)
 // ---------------------------------------------------------------------------------------
 // Live totals (Server-Sent Events)
 //
-// The aggregator's sum.<tenant> summaries are not specified yet (proto/PROTOCOL.md), so
-// the stream re-reads the day's spending from Postgres every S_SSE_POLL_MS, under the
-// key's row-level security, and sends an event when it changed. The query reads one
-// tenant-local day through the (tenant_id, event_time) index and two daily partitions.
+// A tenant's stream takes the day total from the aggregator's newest sum.<tenant>
+// summary (reporter_live) and wakes as soon as one arrives. When no fresh summary covers
+// the day shown (no aggregator, another day) and for the all-tenant view, it re-reads
+// the day's spending from Postgres every S_SSE_POLL_MS under the key's row-level
+// security. An event goes out when the figure changed.
 
 typedef struct {
     reporter_http_t *self;
     char scope[64], filter[64], day[11];
+    uint64_t generation; //  of the live summaries last looked at
     bool first;
     int64_t last_nusd;
     time_t last_write;
@@ -736,7 +741,11 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_OF_STREAM;
         int64_t nusd;
         char now_day[11];
-        if (s_sse_read(s, &nusd, now_day) != 0)
+        bool live = strcmp(s->filter, "*") != 0 &&
+                    reporter_live_get(s->self->live, s->filter, s->day, &nusd, S_LIVE_MAX_AGE_S);
+        if (live)
+            memcpy(now_day, s->day, sizeof now_day);
+        else if (s_sse_read(s, &nusd, now_day) != 0)
             return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
         time_t now = time(NULL);
         if (s->first || nusd != s->last_nusd) {
@@ -751,7 +760,7 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
         } else if (now - s->last_write >= S_SSE_PING_S) {
             s->out_len = (size_t)snprintf(s->out, sizeof s->out, ": ping\n\n");
         } else {
-            usleep(S_SSE_POLL_MS * 1000);
+            reporter_live_wait(s->self->live, &s->generation, S_SSE_POLL_MS);
             continue;
         }
         s->out_sent = 0;
@@ -1061,6 +1070,7 @@ static char *s_read_file(const char *path)
 
 static void s_free(reporter_http_t *self)
 {
+    reporter_live_destroy(&self->live);
     reporter_pool_destroy(&self->pool);
     fc_metrics_destroy(&self->metrics);
     free(self->bind);
@@ -1096,6 +1106,13 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
                                  "Open live-total streams (Server-Sent Events).");
     self->m_rows = fc_metrics_add(self->metrics, "streamed_rows_total", FC_METRIC_COUNTER,
                                   "Rows streamed by /api/v1/costs.");
+    fc_metric_t *m_live = fc_metrics_add(self->metrics, "live_summaries_total", FC_METRIC_COUNTER,
+                                         "Aggregator summaries taken in for live totals.");
+    self->live = reporter_live_new(config->aggregator_pub, m_live);
+    if (!self->live) {
+        s_free(self);
+        return NULL;
+    }
 
     unsigned flags =
         MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;

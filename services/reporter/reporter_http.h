@@ -20,6 +20,7 @@ typedef struct {
     const char *tls_cert; //  PEM file paths; both set = HTTPS
     const char *tls_key;
     int top_n; //  default length of top lists in reports
+    const char *aggregator_pub; //  sum.<tenant> endpoints for live totals ("" : Postgres only)
 } reporter_http_config_t;
 
 typedef struct _reporter_http_t reporter_http_t;

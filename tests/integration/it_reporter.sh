@@ -191,7 +191,7 @@ expect_fail "key create for an unknown tenant" "no tenant" "$fleetcost" key crea
 
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-"$reporter" --insecure --http-port "$port" --pg-reader-url "$IT_READER_URL" 2>"$IT_TMP/reporter.log" &
+"$reporter" --insecure --aggregator-pub "" --http-port "$port" --pg-reader-url "$IT_READER_URL" 2>"$IT_TMP/reporter.log" &
 rpid=$!
 trap 'kill $rpid 2>/dev/null; it_cleanup' EXIT
 wait_for() { # wait_for <seconds> <command...>: polls every 50 ms until it succeeds
@@ -364,7 +364,7 @@ if command -v openssl >/dev/null; then
   openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
     -keyout "$IT_TMP/key.pem" -out "$IT_TMP/cert.pem" >/dev/null 2>&1
   tport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$reporter" --insecure --http-port "$tport" --pg-reader-url "$IT_READER_URL" --tls-cert "$IT_TMP/cert.pem" \
+  "$reporter" --insecure --aggregator-pub "" --http-port "$tport" --pg-reader-url "$IT_READER_URL" --tls-cert "$IT_TMP/cert.pem" \
     --tls-key "$IT_TMP/key.pem" 2>"$IT_TMP/tls.log" &
   tpid=$!
   check "HTTPS: healthz over TLS" wait_for 10 curl -skf "https://127.0.0.1:$tport/healthz" -o /dev/null

@@ -45,7 +45,7 @@ ADMIN=$("$fleetcost" key create --pg-url "$IT_URL" --admin 2>/dev/null)
 T042=$("$fleetcost" key create --pg-url "$IT_URL" --tenant t042 2>/dev/null)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 base="http://127.0.0.1:$port"
-"$reporter" --insecure --http-port "$port" --pg-reader-url "$IT_READER_URL" 2>"$IT_TMP/reporter.log" &
+"$reporter" --insecure --aggregator-pub "" --http-port "$port" --pg-reader-url "$IT_READER_URL" 2>"$IT_TMP/reporter.log" &
 rpid=$!
 trap 'kill $rpid 2>/dev/null; it_cleanup' EXIT
 deadline=$((SECONDS + 10))

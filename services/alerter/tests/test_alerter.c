@@ -4,7 +4,7 @@
 
 #include "alerter_deliver.h"
 #include "alerter_rules.h"
-#include "alerter_summary.h"
+#include "fc_summary.h"
 #include "fc_test.h"
 
 #define USD(x) ((int64_t)(x)*INT64_C(1000000000))
@@ -60,10 +60,10 @@ static msgpack_sbuffer s_summary(const char *tenant, int64_t day, int64_t month,
 
 static void s_test_summary(void)
 {
-    alerter_summary_t s;
+    fc_summary_t s;
     fc_proto_error_t err;
     msgpack_sbuffer sb = s_summary("acme", USD(8), USD(120), 2);
-    FC_CHECK_INT(alerter_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_OK);
+    FC_CHECK_INT(fc_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_OK);
     FC_CHECK_STR(s.tenant, "acme");
     FC_CHECK_STR(s.day, "2026-11-28");
     FC_CHECK_STR(s.month, "2026-11");
@@ -74,29 +74,29 @@ static void s_test_summary(void)
     FC_CHECK_INT(s.as_of_us, INT64_C(1764345600000000));
     //  Every truncation is malformed, never a crash or a read past the end.
     for (size_t n = 0; n < sb.size; n++)
-        FC_CHECK(alerter_summary_decode((uint8_t *)sb.data, n, &s, &err) != FC_OK);
+        FC_CHECK(fc_summary_decode((uint8_t *)sb.data, n, &s, &err) != FC_OK);
     //  A trailing byte is malformed.
     msgpack_sbuffer_write(&sb, "\xc0", 1);
-    FC_CHECK_INT(alerter_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_E_MALFORMED);
+    FC_CHECK_INT(fc_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_E_MALFORMED);
     msgpack_sbuffer_destroy(&sb);
     //  Too many keys (64 + 8 unknown ones) is over the map limit.
     sb = s_summary("acme", 1, 1, 64);
-    FC_CHECK_INT(alerter_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_E_TOO_LARGE);
+    FC_CHECK_INT(fc_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_E_TOO_LARGE);
     msgpack_sbuffer_destroy(&sb);
     //  A bad tenant name.
     sb = s_summary("Not A Tenant", 1, 1, 0);
-    FC_CHECK_INT(alerter_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_E_RANGE);
+    FC_CHECK_INT(fc_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_E_RANGE);
     msgpack_sbuffer_destroy(&sb);
     //  A negative cost.
     sb = s_summary("acme", -1, 1, 0);
-    FC_CHECK_INT(alerter_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_E_RANGE);
+    FC_CHECK_INT(fc_summary_decode((uint8_t *)sb.data, sb.size, &s, &err), FC_E_RANGE);
     msgpack_sbuffer_destroy(&sb);
     //  Over the frame limit before anything is read.
-    static uint8_t big[ALERTER_SUMMARY_MAX + 1];
-    FC_CHECK_INT(alerter_summary_decode(big, sizeof big, &s, &err), FC_E_TOO_LARGE);
+    static uint8_t big[FC_SUMMARY_MAX + 1];
+    FC_CHECK_INT(fc_summary_decode(big, sizeof big, &s, &err), FC_E_TOO_LARGE);
     //  A map without the required keys.
     const uint8_t empty_map[] = {0x81, 0xa1, 'v', 0x01};
-    FC_CHECK_INT(alerter_summary_decode(empty_map, sizeof empty_map, &s, &err), FC_E_MISSING);
+    FC_CHECK_INT(fc_summary_decode(empty_map, sizeof empty_map, &s, &err), FC_E_MISSING);
 }
 
 static void s_test_rules(void)

@@ -1,5 +1,5 @@
-/*  alerter_summary: bounded decoder of sum.<tenant> (see alerter_summary.h). */
-#include "alerter_summary.h"
+/*  fc_summary: bounded decoder of sum.<tenant> (see fc_summary.h) */
+#include "fc_summary.h"
 
 #include <string.h>
 
@@ -46,11 +46,11 @@ static bool s_digits(const char *s, const char *shape)
     return *s == 0;
 }
 
-fc_code_t alerter_summary_decode(const uint8_t *data, size_t size, alerter_summary_t *out,
-                                 fc_proto_error_t *err)
+fc_code_t fc_summary_decode(const uint8_t *data, size_t size, fc_summary_t *out,
+                            fc_proto_error_t *err)
 {
     memset(out, 0, sizeof *out);
-    if (size > ALERTER_SUMMARY_MAX)
+    if (size > FC_SUMMARY_MAX)
         return fc_mp_error(err, FC_E_TOO_LARGE, "summary", "%zu bytes", size);
     fc_mp_reader_t r = {data, data + size};
     fc_mp_item_t map;

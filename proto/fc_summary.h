@@ -1,17 +1,17 @@
-/*  alerter_summary: decodes the aggregator's sum.<tenant> message (PROTOCOL.md §12)
-    into the few figures the alerter acts on. Bounded: the frame size, key counts,
-    nesting depth and string lengths are checked before anything is used; unknown keys
-    are skipped, so the aggregator may add fields. */
-#ifndef ALERTER_SUMMARY_H
-#define ALERTER_SUMMARY_H
+/*  fc_summary: decodes the aggregator's sum.<tenant> message (PROTOCOL.md §12)
+    into the few figures its consumers (the alerter, the reporter's live totals) act on. Bounded:
+   the frame size, key counts, nesting depth and string lengths are checked before anything is used;
+   unknown keys are skipped, so the aggregator may add fields. */
+#ifndef FC_SUMMARY_H
+#define FC_SUMMARY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
 #include "fc_proto.h"
 
-//  Largest summary frame the alerter accepts (top lists of 20 entries fit many times).
-#define ALERTER_SUMMARY_MAX (256 * 1024)
+//  Largest summary frame a consumer accepts (top lists of 20 entries fit many times).
+#define FC_SUMMARY_MAX (256 * 1024)
 
 typedef struct {
     char tenant[FC_MAX_TENANT + 1];
@@ -22,11 +22,11 @@ typedef struct {
     int64_t month_events;    //  month_totals.events
     int64_t day_unpriced;    //  day_totals.unpriced_events (0 when absent)
     int64_t as_of_us;        //  as_of: newest applied event time (0 when absent)
-} alerter_summary_t;
+} fc_summary_t;
 
 //  Decodes one summary body. Returns FC_OK, or FC_E_MALFORMED / FC_E_VERSION /
 //  FC_E_TOO_LARGE / FC_E_MISSING / FC_E_TYPE / FC_E_RANGE with err filled.
-fc_code_t alerter_summary_decode(const uint8_t *data, size_t size, alerter_summary_t *out,
-                                 fc_proto_error_t *err);
+fc_code_t fc_summary_decode(const uint8_t *data, size_t size, fc_summary_t *out,
+                            fc_proto_error_t *err);
 
 #endif

@@ -1,0 +1,176 @@
+/*  reporter_live: summaries from the aggregator, newest per tenant. */
+#include "reporter_live.h"
+
+#include <assert.h>
+#include <czmq.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
+
+#include "fc_curve.h"
+#include "fc_log.h"
+#include "fc_service.h"
+#include "fc_summary.h"
+
+#define MODULE      "reporter"
+#define MAX_TENANTS 100000
+
+typedef struct {
+    char day[11];
+    int64_t day_nusd;
+    time_t at;
+} s_entry_t;
+
+struct _reporter_live_t {
+    zsock_t *sub;
+    pthread_t thread;
+    bool running;
+    atomic_bool stop;
+    pthread_mutex_t mutex;
+    pthread_cond_t changed;
+    zhashx_t *tenants; //  tenant -> s_entry_t
+    fc_metric_t *received;
+    uint64_t generation;
+};
+
+static void s_apply(reporter_live_t *self, const fc_summary_t *s)
+{
+    pthread_mutex_lock(&self->mutex);
+    s_entry_t *e = zhashx_lookup(self->tenants, s->tenant);
+    if (!e && zhashx_size(self->tenants) < MAX_TENANTS) {
+        e = calloc(1, sizeof *e);
+        if (e)
+            zhashx_insert(self->tenants, s->tenant, e);
+    }
+    //  A summary for an earlier day (a late event) does not replace today's figure.
+    if (e && strcmp(s->day, e->day) >= 0) {
+        memcpy(e->day, s->day, sizeof e->day);
+        e->day_nusd = s->day_cost_nusd;
+        e->at = time(NULL);
+        self->generation++;
+        pthread_cond_broadcast(&self->changed);
+    }
+    pthread_mutex_unlock(&self->mutex);
+}
+
+static void *s_thread(void *arg)
+{
+    reporter_live_t *self = arg;
+    while (!atomic_load(&self->stop)) {
+        zmsg_t *m = zmsg_recv(self->sub); //  rcvtimeo bounds the wait
+        if (!m)
+            continue;
+        zframe_t *topic = zmsg_first(m), *body = zmsg_next(m);
+        fc_summary_t s;
+        fc_proto_error_t err;
+        char kind[FC_CURVE_MAX_TOPIC], tenant[FC_MAX_TENANT + 1];
+        if (topic && body &&
+            fc_curve_topic_parse(zframe_data(topic), zframe_size(topic), kind, tenant) == 0 &&
+            fc_summary_decode(zframe_data(body), zframe_size(body), &s, &err) == FC_OK &&
+            strcmp(s.tenant, tenant) == 0) {
+            s_apply(self, &s);
+            if (self->received)
+                fc_metric_add(self->received, 1);
+        }
+        zmsg_destroy(&m);
+    }
+    return NULL;
+}
+
+static void s_free_entry(void **item)
+{
+    free(*item);
+    *item = NULL;
+}
+
+reporter_live_t *reporter_live_new(const char *endpoints, fc_metric_t *received)
+{
+    reporter_live_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->received = received;
+    pthread_mutex_init(&self->mutex, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&self->changed, &ca);
+    pthread_condattr_destroy(&ca);
+    self->tenants = zhashx_new();
+    zhashx_set_destructor(self->tenants, s_free_entry);
+    if (!endpoints || !*endpoints)
+        return self;
+    fc_curve_t *curve = fc_service_curve();
+    self->sub = zsock_new(ZMQ_SUB);
+    if (!self->sub || (curve && fc_curve_client(curve, self->sub) != 0)) {
+        reporter_live_destroy(&self);
+        return NULL;
+    }
+    zsock_set_rcvtimeo(self->sub, 200);
+    zsock_set_maxmsgsize(self->sub, FC_SUMMARY_MAX);
+    zsock_set_subscribe(self->sub, "sum.");
+    char *list = strdup(endpoints), *save = NULL;
+    for (char *ep = list ? strtok_r(list, ",", &save) : NULL; ep; ep = strtok_r(NULL, ",", &save))
+        if (zsock_connect(self->sub, "%s", ep) != 0)
+            fc_warn(MODULE, "cannot connect to %s: live totals read Postgres", ep);
+    free(list);
+    if (pthread_create(&self->thread, NULL, s_thread, self) != 0) {
+        reporter_live_destroy(&self);
+        return NULL;
+    }
+    self->running = true;
+    fc_info(MODULE, "live totals from summaries on %s", endpoints);
+    return self;
+}
+
+void reporter_live_destroy(reporter_live_t **self_p)
+{
+    assert(self_p);
+    reporter_live_t *self = *self_p;
+    if (!self)
+        return;
+    atomic_store(&self->stop, true);
+    if (self->running)
+        pthread_join(self->thread, NULL);
+    zsock_destroy(&self->sub);
+    zhashx_destroy(&self->tenants);
+    pthread_cond_destroy(&self->changed);
+    pthread_mutex_destroy(&self->mutex);
+    free(self);
+    *self_p = NULL;
+}
+
+bool reporter_live_get(reporter_live_t *self, const char *tenant, const char *day, int64_t *nusd,
+                       int max_age_s)
+{
+    if (!self)
+        return false;
+    pthread_mutex_lock(&self->mutex);
+    s_entry_t *e = zhashx_lookup(self->tenants, tenant);
+    bool hit = e && strcmp(e->day, day) == 0 && time(NULL) - e->at <= max_age_s;
+    if (hit)
+        *nusd = e->day_nusd;
+    pthread_mutex_unlock(&self->mutex);
+    return hit;
+}
+
+void reporter_live_wait(reporter_live_t *self, uint64_t *seen, int ms)
+{
+    if (!self) {
+        zclock_sleep(ms);
+        return;
+    }
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += ms / 1000;
+    until.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    pthread_mutex_lock(&self->mutex);
+    while (self->generation == *seen &&
+           pthread_cond_timedwait(&self->changed, &self->mutex, &until) == 0)
+        ;
+    *seen = self->generation;
+    pthread_mutex_unlock(&self->mutex);
+}
