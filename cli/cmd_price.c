@@ -14,8 +14,10 @@
     reprice recomputes the cost of every usage event in [from 00:00 UTC, to+1 00:00
     UTC) with the version in force at each event's time, using the same C pricing code
     as ingest, and records per tenant a restatement (old and new totals). It then sends
-    NOTIFY fleetcost_restate with "tenant from to" so the aggregator rebuilds those
-    days in Redis, cost_summaries and the published summaries. */
+    NOTIFY fleetcost_restate with "tenant from to", recomputes the tenants' daily
+    rollups in the window (cost_summaries) with the aggregator's queries, and removes the
+    aggregators' Redis sentinels so they rebuild their totals from Postgres and publish
+    corrected summaries. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,6 +32,9 @@
 #include "fc_pg.h"
 #include "fc_price.h"
 #include "fc_price_pg.h"
+#include "aggregator_pg.h"
+
+#include <hiredis/hiredis.h>
 
 #define MODULE "price"
 
@@ -235,6 +240,90 @@ static s_total_t *s_total(s_total_t *t, int *n, int max, const char *tenant)
     return &t[(*n)++];
 }
 
+//  The derived data of a repriced tenant: its daily rollups in the window are recomputed
+//  from events with the aggregator's own queries (final for days that have closed in
+//  the tenant's zone).
+static int s_restate_rollups(PGconn *pg, const char *tenant, const char *from, const char *to)
+{
+    char tz[64] = "";
+    if (aggregator_pg_tenant_tz(pg, tenant, tz, sizeof tz) != 0 || !tz[0])
+        snprintf(tz, sizeof tz, "UTC"); //  not registered (yet): days are UTC
+    //  Tenant-local days around the UTC window: one day either side covers every zone.
+    const char *p[4] = {from, to, tz};
+    PGresult *r = fc_pg_query(pg, MODULE, "window days",
+                              "SELECT ($1::date - 1)::text, ($2::date + 1)::text,"
+                              " ((now() AT TIME ZONE $3)::date)::text",
+                              3, p);
+    if (!r)
+        return -1;
+    char since[11], until[11], today[11];
+    snprintf(since, sizeof since, "%s", PQgetvalue(r, 0, 0));
+    snprintf(until, sizeof until, "%s", PQgetvalue(r, 0, 1));
+    snprintf(today, sizeof today, "%s", PQgetvalue(r, 0, 2));
+    PQclear(r);
+    const char *tenants[1] = {tenant}, *tzs[1] = {tz}, *sinces[1] = {since}, *untils[1] = {until};
+    aggregator_span_t span = {tenants, tzs, sinces, untils, 1};
+    aggregator_row_t *rows = NULL;
+    aggregator_seq_t *seqs = NULL;
+    size_t nrows = 0, nseqs = 0;
+    if (aggregator_pg_snapshot(pg, &span, false, &rows, &nrows, &seqs, &nseqs) != 0)
+        return -1;
+    int rc = 0;
+    for (size_t i = 0; i < nrows && rc == 0;) {
+        size_t j = i;
+        while (j < nrows && strcmp(rows[j].day, rows[i].day) == 0)
+            j++;
+        rc = aggregator_pg_rollup(pg, tenant, rows[i].day, strcmp(rows[i].day, today) < 0, &rows[i],
+                                  j - i);
+        i = j;
+    }
+    free(rows);
+    free(seqs);
+    return rc;
+}
+
+//  Redis totals: removing every aggregator shard's sentinel makes each aggregator
+//  rebuild its tenants' current and previous months from Postgres (now repriced) and
+//  publish corrected summaries, the same path as after a lost Redis.
+static int s_restate_redis(const char *url)
+{
+    char host[256] = "127.0.0.1";
+    int port = 6379;
+    const char *h = strstr(url, "://");
+    h = h ? h + 3 : url;
+    const char *at = strchr(h, '@');
+    if (at)
+        h = at + 1;
+    size_t n = strcspn(h, ":/");
+    if (n > 0 && n < sizeof host)
+        snprintf(host, sizeof host, "%.*s", (int)n, h);
+    if (h[n] == ':')
+        port = atoi(h + n + 1);
+    redisContext *c = redisConnect(host, port);
+    if (!c || c->err) {
+        fc_warn(MODULE,
+                "redis %s:%d unreachable: the aggregators keep their old totals until"
+                " their next rebuild",
+                host, port);
+        if (c)
+            redisFree(c);
+        return -1;
+    }
+    int removed = 0;
+    redisReply *keys = redisCommand(c, "KEYS fc:agg:*:ready");
+    for (size_t i = 0; keys && keys->type == REDIS_REPLY_ARRAY && i < keys->elements; i++) {
+        redisReply *d = redisCommand(c, "DEL %s", keys->element[i]->str);
+        removed += d && d->type == REDIS_REPLY_INTEGER ? (int)d->integer : 0;
+        if (d)
+            freeReplyObject(d);
+    }
+    if (keys)
+        freeReplyObject(keys);
+    redisFree(c);
+    printf("reprice: %d aggregator shard(s) told to rebuild their Redis totals\n", removed);
+    return 0;
+}
+
 static int s_reprice(fc_config_t *cfg, PGconn *pg)
 {
     const char *from = fc_config_str(cfg, "from"), *to = fc_config_str(cfg, "to");
@@ -383,6 +472,11 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
     printf("reprice: %" PRId64 " usage events in the window, %" PRId64 " repriced\n", seen,
            changed);
     rc = 0;
+    for (int i = 0; i < ntot; i++)
+        if (totals[i].changed && s_restate_rollups(pg, totals[i].tenant, from, to) != 0)
+            rc = 1;
+    if (changed)
+        s_restate_redis(fc_config_str(cfg, "redis-url"));
     goto done;
 fail:
     fc_pg_rollback(pg);

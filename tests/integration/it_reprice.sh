@@ -6,6 +6,13 @@
 fleetcost=${1:?usage: it_reprice.sh <fleetcost> <source root>}
 . "$(dirname "$0")/lib.sh"
 it_setup reprice
+# A private Redis standing in for the aggregators' (reprice removes their sentinels).
+redis_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$IT_TMP" \
+  --daemonize yes --pidfile "$IT_TMP/redis.pid" >/dev/null || it_die "redis did not start"
+trap 'redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1; it_cleanup' EXIT
+export FLEETCOST_REDIS_URL="redis://127.0.0.1:$redis_port/0"
+redis-cli -p "$redis_port" SET fc:agg:0-1:ready 1 >/dev/null
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
 day=$(it_date -1)
 noon="$day 12:00:00+00"
@@ -51,6 +58,9 @@ expect_eq "haiku at the new version" "$(q "$IT_URL" "SELECT sum(cost_nusd) FROM 
 expect_eq "every haiku event names the new version" "$(q "$IT_URL" "SELECT count(*) FROM events e JOIN price_versions p ON p.version_id = e.price_version WHERE e.model='claude-haiku-4-5' AND p.effective_from = '$day'")" 4
 expect_eq "second restatement of a" "$(q "$IT_URL" "SELECT old_cost_nusd || ' ' || new_cost_nusd || ' ' || events FROM restatements WHERE tenant_id='a' ORDER BY id DESC LIMIT 1")" "1041007500 1060507500 3"
 expect_eq "restatement of b" "$(q "$IT_URL" "SELECT old_cost_nusd || ' ' || new_cost_nusd FROM restatements WHERE tenant_id='b'")" "0 13000000"
+expect_eq "the aggregator's sentinel was removed (it rebuilds from Postgres)" "$(redis-cli -p "$redis_port" EXISTS fc:agg:0-1:ready)" 0
+expect_eq "the day's rollup of a equals the repriced events" "$(q "$IT_URL" "SELECT cost_nusd || ' ' || final FROM cost_summaries WHERE tenant_id='a' AND day='$day' AND dimension='total'")" "$(q "$IT_URL" "SELECT sum(cost_nusd) FROM events WHERE tenant_id='a'") true"
+expect_eq "the rollup by model" "$(q "$IT_URL" "SELECT cost_nusd FROM cost_summaries WHERE tenant_id='a' AND day='$day' AND dimension='model' AND key='claude-haiku-4-5'")" 39000000
 expect_eq "audited" "$(q "$IT_URL" "SELECT count(*) FILTER (WHERE action='price.set') || ' ' || count(*) FILTER (WHERE action='reprice') FROM audit_log")" "1 3"
 # Nothing in another window changes.
 before=$(q "$IT_URL" "SELECT sum(cost_nusd) FROM events")
