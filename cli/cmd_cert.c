@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <libpq-fe.h>
+
 #include "commands.h"
 #include "fc_config.h"
 #include "fc_curve.h"
@@ -126,9 +128,33 @@ static int s_list(const char *dir)
     return 0;
 }
 
+//  Records a certificate change in audit_log when the database is reachable (a
+//  certificate directory can be managed on a host without one: then it says so).
+//  tenant: the new certificate's tenant ("*" for an operator), NULL for a revocation.
+static void s_audit(fc_config_t *config, const char *action, const char *name, const char *tenant)
+{
+    PGconn *pg = PQconnectdb(fc_config_str(config, "pg-url"));
+    if (PQstatus(pg) != CONNECTION_OK) {
+        fprintf(stderr, "cert: not recorded in audit_log (database unreachable)\n");
+        PQfinish(pg);
+        return;
+    }
+    const char *actor = getenv("USER");
+    const char *p[4] = {actor && *actor ? actor : "unknown", action, name, tenant};
+    PGresult *r = PQexecParams(pg,
+                               "INSERT INTO audit_log (actor, action, object, after)"
+                               " VALUES ($1, $2, $3, CASE WHEN $4::text IS NOT NULL"
+                               " THEN jsonb_build_object('tenant', $4::text) END)",
+                               4, NULL, p, NULL, NULL, 0);
+    if (PQresultStatus(r) != PGRES_COMMAND_OK)
+        fprintf(stderr, "cert: not recorded in audit_log: %s", PQresultErrorMessage(r));
+    PQclear(r);
+    PQfinish(pg);
+}
+
 int cmd_cert(int argc, char **argv)
 {
-    const fc_option_t *tables[] = {s_options, NULL};
+    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
     fc_config_t *config = fc_config_new(
         "fleetcost cert", "manage CurveZMQ certificates: init|server|create|list|revoke", tables);
     if (!config)
@@ -152,9 +178,11 @@ int cmd_cert(int argc, char **argv)
         rc = s_server(dir);
     else if (streq(what, "list"))
         rc = s_list(dir);
-    else if (streq(what, "create") && *name && (*tenant != '\0') != as_operator)
+    else if (streq(what, "create") && *name && (*tenant != '\0') != as_operator) {
         rc = s_create(dir, name, as_operator ? NULL : tenant);
-    else if (streq(what, "revoke") && *name) {
+        if (rc == 0)
+            s_audit(config, "cert.create", name, as_operator ? "*" : tenant);
+    } else if (streq(what, "revoke") && *name) {
         rc = fc_curve_cert_revoke(dir, name);
         if (rc == 0)
             printf("cert: revoked %s: new connections with its key are refused; live ones "
@@ -162,6 +190,8 @@ int cmd_cert(int argc, char **argv)
                    name);
         else if (rc == 1)
             fprintf(stderr, "cert: %s is not registered in %s/clients\n", name, dir);
+        if (rc == 0)
+            s_audit(config, "cert.revoke", name, NULL);
         rc = rc == 0 ? 0 : 1;
     } else
         s_usage();
