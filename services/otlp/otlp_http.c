@@ -1,0 +1,323 @@
+/*  otlp_http: POST /v1/logs over libmicrohttpd (see otlp_http.h). */
+#include "otlp_http.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "fc_buf.h"
+#include "fc_log.h"
+#include "otlp_logs.h"
+
+#define MODULE "otlp"
+//  Two workers map requests at a time: each parse holds up to ten times its body in
+//  tokens, so this bounds memory as well as CPU. Connections beyond the limit wait in
+//  the kernel's backlog.
+#define S_WORKERS     2
+#define S_CONNECTIONS 64
+#define S_TIMEOUT_S   30
+#define S_RETRY_AFTER "5"
+
+struct _otlp_http_t {
+    char *bind, *default_tenant;
+    size_t max_body;
+    fc_client_t *client;
+    struct MHD_Daemon *daemon;
+    int port;
+    atomic_uint_fast64_t logged; //  requests with rejections logged so far
+    fc_metric_t *m_requests, *m_client_errors, *m_unavailable, *m_records, *m_events, *m_rejected,
+        *m_ignored;
+};
+
+//  One request: its body as it arrives.
+typedef struct {
+    fc_buf_t body;
+    bool too_big;
+} s_upload_t;
+
+//  A JSON string; bytes outside printable ASCII become escapes or '?', so a message that
+//  quotes input is always valid JSON and UTF-8.
+static void s_json_str(fc_buf_t *b, const char *s)
+{
+    fc_buf_add_str(b, "\"");
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fc_buf_addf(b, "\\%c", *p);
+        else if (*p < 0x20)
+            fc_buf_addf(b, "\\u%04x", *p);
+        else if (*p >= 0x7f)
+            fc_buf_add_str(b, "?");
+        else
+            fc_buf_add(b, p, 1);
+    }
+    fc_buf_add_str(b, "\"");
+}
+
+//  Queues body (taken over) with status as application/json.
+static enum MHD_Result s_respond(otlp_http_t *self, struct MHD_Connection *mc, unsigned status,
+                                 fc_buf_t *body)
+{
+    if (status >= 400 && status != MHD_HTTP_SERVICE_UNAVAILABLE)
+        fc_metric_add(self->m_client_errors, 1);
+    if (body->failed) {
+        fc_buf_free(body);
+        return MHD_NO;
+    }
+    struct MHD_Response *resp =
+        MHD_create_response_from_buffer(body->len, body->data, MHD_RESPMEM_MUST_FREE);
+    if (!resp) {
+        fc_buf_free(body);
+        return MHD_NO;
+    }
+    MHD_add_response_header(resp, "Content-Type", "application/json");
+    MHD_add_response_header(resp, "Cache-Control", "no-store");
+    if (status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(resp, "Retry-After", S_RETRY_AFTER);
+    if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
+        MHD_add_response_header(resp, "Allow", "POST");
+    enum MHD_Result rc = MHD_queue_response(mc, status, resp);
+    MHD_destroy_response(resp);
+    return rc;
+}
+
+//  An OTLP failure: a google.rpc.Status with the gRPC code matching the HTTP status.
+static enum MHD_Result s_fail(otlp_http_t *self, struct MHD_Connection *mc, unsigned status,
+                              const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+static enum MHD_Result s_fail(otlp_http_t *self, struct MHD_Connection *mc, unsigned status,
+                              const char *fmt, ...)
+{
+    char msg[OTLP_MAX_MSG];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    int code = status == 404   ? 5  //  NOT_FOUND
+               : status == 405 ? 12 //  UNIMPLEMENTED
+               : status == 503 ? 14 //  UNAVAILABLE
+               : status == 413 ? 8  //  RESOURCE_EXHAUSTED
+               : status >= 500 ? 13 //  INTERNAL
+                               : 3; //  INVALID_ARGUMENT
+    fc_buf_t b;
+    fc_buf_init(&b);
+    fc_buf_addf(&b, "{\"code\":%d,\"message\":", code);
+    s_json_str(&b, msg);
+    fc_buf_add_str(&b, "}\n");
+    fc_debug(MODULE, "answered %u: %s", status, msg);
+    return s_respond(self, mc, status, &b);
+}
+
+static int s_emit(void *arg, fc_event_t *ev, fc_proto_error_t *err)
+{
+    otlp_http_t *self = arg;
+    return fc_client_send(self->client, ev, err);
+}
+
+//  The whole body is in: map it and answer.
+static enum MHD_Result s_export(otlp_http_t *self, struct MHD_Connection *mc, s_upload_t *u)
+{
+    otlp_result_t res;
+    otlp_status_t st = otlp_logs_map(u->body.data ? (const char *)u->body.data : "", u->body.len,
+                                     self->default_tenant, s_emit, self, &res);
+    fc_metric_add(self->m_records, res.records);
+    fc_metric_add(self->m_events, res.events);
+    fc_metric_add(self->m_rejected, res.rejected);
+    fc_metric_add(self->m_ignored, res.ignored);
+    if (st == OTLP_MALFORMED)
+        return s_fail(self, mc, MHD_HTTP_BAD_REQUEST, "%s", res.message);
+    if (st == OTLP_UNAVAILABLE) {
+        fc_metric_add(self->m_unavailable, 1);
+        fc_warn(MODULE, "answering 503 (the exporter will retry): %s", res.message);
+        return s_fail(self, mc, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", res.message);
+    }
+    fc_buf_t b;
+    fc_buf_init(&b);
+    if (res.rejected) {
+        //  A misconfigured fleet repeats the same rejection every export: log the first
+        //  ones and then one in a hundred; the metric counts them all.
+        uint64_t n = atomic_fetch_add(&self->logged, 1);
+        if (n < 10 || n % 100 == 0)
+            fc_warn(MODULE, "%s", res.message);
+        fc_buf_addf(&b, "{\"partialSuccess\":{\"rejectedLogRecords\":\"%d\",\"errorMessage\":",
+                    res.rejected);
+        s_json_str(&b, res.message);
+        fc_buf_add_str(&b, "}}\n");
+    } else {
+        fc_buf_add_str(&b, "{\"partialSuccess\":{}}\n");
+    }
+    fc_debug(MODULE, "%d records: %d events, %d rejected, %d ignored", res.records, res.events,
+             res.rejected, res.ignored);
+    return s_respond(self, mc, MHD_HTTP_OK, &b);
+}
+
+//  First call of a request: everything that can be answered from the headers alone.
+//  Returns true when a response was queued (*rc set).
+static bool s_check_headers(otlp_http_t *self, struct MHD_Connection *mc, const char *url,
+                            const char *method, enum MHD_Result *rc)
+{
+    if (strcmp(url, "/v1/logs") != 0) {
+        *rc = s_fail(self, mc, MHD_HTTP_NOT_FOUND,
+                     "%s: not served here (OTLP logs only: POST /v1/logs)", url);
+        return true;
+    }
+    if (strcmp(method, "POST") != 0) {
+        *rc = s_fail(self, mc, MHD_HTTP_METHOD_NOT_ALLOWED, "only POST is supported");
+        return true;
+    }
+    const char *type = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Type");
+    if (!type || strncasecmp(type, "application/json", 16) != 0 ||
+        (type[16] && type[16] != ';' && type[16] != ' ')) {
+        *rc = s_fail(self, mc, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                     "Content-Type %.64s is not supported: only application/json (OTLP/HTTP "
+                     "JSON; set OTEL_EXPORTER_OTLP_PROTOCOL=http/json, protobuf is not accepted)",
+                     type ? type : "(none)");
+        return true;
+    }
+    const char *enc = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Encoding");
+    if (enc && *enc && strcasecmp(enc, "identity") != 0) {
+        *rc = s_fail(self, mc, MHD_HTTP_UNSUPPORTED_MEDIA_TYPE,
+                     "Content-Encoding %.32s is not supported: send uncompressed JSON "
+                     "(unset OTEL_EXPORTER_OTLP_COMPRESSION)",
+                     enc);
+        return true;
+    }
+    const char *length = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Content-Length");
+    if (length && strtoull(length, NULL, 10) > self->max_body) {
+        *rc = s_fail(self, mc, MHD_HTTP_CONTENT_TOO_LARGE,
+                     "body of %.20s bytes is over the limit of %zu", length, self->max_body);
+        return true;
+    }
+    return false;
+}
+
+static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char *url,
+                                const char *method, const char *version, const char *upload,
+                                size_t *upload_size, void **state)
+{
+    otlp_http_t *self = cls;
+    s_upload_t *u = *state;
+    if (!u) {
+        fc_metric_add(self->m_requests, 1);
+        enum MHD_Result rc;
+        if (s_check_headers(self, mc, url, method, &rc))
+            return rc;
+        u = calloc(1, sizeof *u);
+        if (!u)
+            return MHD_NO;
+        fc_buf_init(&u->body);
+        *state = u;
+        return MHD_YES;
+    }
+    if (*upload_size) {
+        //  A body without Content-Length (chunked) that outgrows the limit: the rest is
+        //  read and dropped (a response can only be queued once the body is in).
+        if (!u->too_big && u->body.len + *upload_size > self->max_body) {
+            u->too_big = true;
+            fc_buf_free(&u->body);
+        }
+        if (!u->too_big)
+            fc_buf_add(&u->body, upload, *upload_size);
+        *upload_size = 0;
+        return MHD_YES;
+    }
+    if (u->too_big)
+        return s_fail(self, mc, MHD_HTTP_CONTENT_TOO_LARGE, "body over the limit of %zu bytes",
+                      self->max_body);
+    if (u->body.failed)
+        return s_fail(self, mc, MHD_HTTP_SERVICE_UNAVAILABLE, "out of memory");
+    return s_export(self, mc, u);
+}
+
+static void s_completed(void *cls, struct MHD_Connection *mc, void **state,
+                        enum MHD_RequestTerminationCode toe)
+{
+    s_upload_t *u = *state;
+    if (u) {
+        fc_buf_free(&u->body);
+        free(u);
+        *state = NULL;
+    }
+}
+
+static void s_free(otlp_http_t *self)
+{
+    free(self->bind);
+    free(self->default_tenant);
+    free(self);
+}
+
+otlp_http_t *otlp_http_start(const otlp_http_config_t *config)
+{
+    otlp_http_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    self->bind = strdup(config->bind && *config->bind ? config->bind : "127.0.0.1");
+    self->default_tenant = strdup(config->default_tenant ? config->default_tenant : "");
+    self->max_body = config->max_body;
+    self->client = config->client;
+    if (!self->bind || !self->default_tenant) {
+        s_free(self);
+        return NULL;
+    }
+    fc_metrics_t *m = config->metrics;
+    self->m_requests =
+        fc_metrics_add(m, "http_requests_total", FC_METRIC_COUNTER, "HTTP requests received.");
+    self->m_client_errors = fc_metrics_add(m, "http_client_errors_total", FC_METRIC_COUNTER,
+                                           "Requests answered 4xx (malformed, too large, ...).");
+    self->m_unavailable = fc_metrics_add(m, "http_unavailable_total", FC_METRIC_COUNTER,
+                                         "Requests answered 503: the spool took no more.");
+    self->m_records =
+        fc_metrics_add(m, "log_records_total", FC_METRIC_COUNTER, "OTLP log records received.");
+    self->m_events = fc_metrics_add(m, "events_total", FC_METRIC_COUNTER,
+                                    "Usage events handed to libfleetcost (spool, then ingest).");
+    self->m_rejected = fc_metrics_add(m, "records_rejected_total", FC_METRIC_COUNTER,
+                                      "API request records refused (no tenant, bad values).");
+    self->m_ignored = fc_metrics_add(m, "records_ignored_total", FC_METRIC_COUNTER,
+                                     "Log records that are not API requests.");
+
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)config->port);
+    if (inet_pton(AF_INET, self->bind, &addr.sin_addr) != 1) {
+        fc_error(MODULE, "http-bind %s is not an IPv4 address", self->bind);
+        s_free(self);
+        return NULL;
+    }
+    self->daemon = MHD_start_daemon(
+        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)config->port, NULL, NULL,
+        s_handle, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
+        (unsigned)S_WORKERS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)S_CONNECTIONS,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)S_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
+        s_completed, self, MHD_OPTION_END);
+    if (!self->daemon) {
+        fc_error(MODULE, "cannot listen on %s:%d", self->bind, config->port);
+        s_free(self);
+        return NULL;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    self->port = info ? info->port : config->port;
+    fc_info(MODULE, "serving OTLP/HTTP JSON logs on http://%s:%d/v1/logs (body limit %zu bytes)",
+            self->bind, self->port, self->max_body);
+    return self;
+}
+
+int otlp_http_port(otlp_http_t *self)
+{
+    return self->port;
+}
+
+void otlp_http_stop(otlp_http_t **self_p)
+{
+    otlp_http_t *self = *self_p;
+    if (!self)
+        return;
+    MHD_stop_daemon(self->daemon);
+    s_free(self);
+    *self_p = NULL;
+}
