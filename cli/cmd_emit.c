@@ -22,6 +22,7 @@
 #include "fc_json.h"
 #include "fc_log.h"
 #include "fc_money.h"
+#include "fc_time.h"
 #include "fleetcost.h"
 
 #define MODULE "emit"
@@ -179,76 +180,6 @@ static int s_int(const char *text, int64_t *v)
     return 0;
 }
 
-//  Days from 1970-01-01 to y-m-d (proleptic Gregorian), for RFC 3339 without timegm's
-//  reliance on the TZ environment.
-static int64_t s_days(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
-//  RFC 3339 ("2025-06-01T12:00:00Z", "...12:00:00.25+02:00") or Unix seconds
-//  ("1748779200", "1748779200.5") to microseconds.
-static int s_time(const char *t, int64_t *us)
-{
-    int y, mo, d, h, mi, s, n = 0;
-    int64_t frac = 0;
-    if (sscanf(t, "%4d-%2d-%2d%*1[Tt ]%2d:%2d:%2d%n", &y, &mo, &d, &h, &mi, &s, &n) == 6 &&
-        n == 19) {
-        const char *p = t + n;
-        if (*p == '.') {
-            int digits = 0;
-            for (p++; isdigit((unsigned char)*p); p++, digits++)
-                if (digits < 6)
-                    frac = frac * 10 + (*p - '0');
-            if (digits == 0)
-                return -1;
-            for (; digits < 6; digits++)
-                frac *= 10;
-        }
-        int64_t offset = 0;
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int oh, om, m = 0;
-            if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 || oh > 23 || om > 59)
-                return -1;
-            offset = (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-            p += 6;
-        } else {
-            return -1;
-        }
-        if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-            return -1;
-        int64_t secs = s_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
-        *us = secs * 1000000 + frac;
-        return 0;
-    }
-    char *end;
-    errno = 0;
-    long long secs = strtoll(t, &end, 10);
-    if (errno || end == t || secs < 0 || secs > INT64_C(4102444800))
-        return -1;
-    if (*end == '.') {
-        int digits = 0;
-        for (end++; isdigit((unsigned char)*end); end++, digits++)
-            if (digits < 6)
-                frac = frac * 10 + (*end - '0');
-        if (digits == 0)
-            return -1;
-        for (; digits < 6; digits++)
-            frac *= 10;
-    }
-    if (*end)
-        return -1;
-    *us = (int64_t)secs * 1000000 + frac;
-    return 0;
-}
-
 //  Sets one field from its text. Returns 0, or -1 with why in err.
 static int s_set(s_builder_t *b, const s_field_t *f, const char *value, const char *subkey,
                  char *err, size_t errsize)
@@ -336,7 +267,7 @@ static int s_set(s_builder_t *b, const s_field_t *f, const char *value, const ch
         return 0;
     }
     case F_TIME:
-        if (s_time(value, &ev->ts_us)) {
+        if (fc_time_parse(value, &ev->ts_us)) {
             snprintf(err, errsize, "time '%s' is neither RFC 3339 nor Unix seconds", value);
             return -1;
         }

@@ -1,6 +1,8 @@
 /*  watch_line: one Claude Code transcript line to a usage record (see watch_line.h). */
 #include "watch_line.h"
 
+#include "fc_time.h"
+
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
@@ -19,53 +21,13 @@ int64_t watch_usage_total(const watch_usage_t *u)
 }
 
 //  Days from 1970-01-01 to y-m-d (proleptic Gregorian).
-static int64_t s_days(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
 
 int watch_time_parse(const char *t, int64_t *us)
 {
-    int y, mo, d, h = 0, mi = 0, s = 0, n = 0;
-    if (sscanf(t, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+    //  Transcripts and --since use dates and RFC 3339, never Unix seconds.
+    if (!t || !(t[0] >= '0' && t[0] <= '9') || !t[4] || t[4] != '-')
         return -1;
-    const char *p = t + n;
-    int64_t frac = 0, offset = 0;
-    if (*p) {
-        if (sscanf(p, "%*1[Tt ]%2d:%2d:%2d%n", &h, &mi, &s, &n) != 3 || n != 9)
-            return -1;
-        p += n;
-        if (*p == '.') {
-            int digits = 0;
-            for (p++; isdigit((unsigned char)*p); p++, digits++)
-                if (digits < 6)
-                    frac = frac * 10 + (*p - '0');
-            if (digits == 0)
-                return -1;
-            for (; digits < 6; digits++)
-                frac *= 10;
-        }
-        if (*p == 'Z' || *p == 'z') {
-            p++;
-        } else if (*p == '+' || *p == '-') {
-            int oh, om, m = 0;
-            if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 || oh > 23 || om > 59)
-                return -1;
-            offset = (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
-            p += 6;
-        } else {
-            return -1;
-        }
-    }
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
-        return -1;
-    *us = (s_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset) * 1000000 + frac;
-    return 0;
+    return fc_time_parse(t, us);
 }
 
 //  Copies the string member at path into out; absent or null leaves out empty.

@@ -1,0 +1,15 @@
+/*  fc_time: parsing the times fleetcost is given on command lines and in transcripts. */
+#ifndef FC_TIME_H
+#define FC_TIME_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+//  Microseconds since the epoch, UTC, from:
+//    a date "2026-11-01" (midnight UTC),
+//    RFC 3339 "2026-11-01T12:00:00Z", "...T12:00:00.25+02:00" (a zone is required),
+//    Unix seconds "1748779200" or "1748779200.5".
+//  Returns 0, or -1 if the text is none of these.
+int fc_time_parse(const char *text, int64_t *us);
+
+#endif
