@@ -299,7 +299,9 @@ int fc_client_send(fc_client_t *self, fc_event_t *ev, fc_proto_error_t *err)
     return rc;
 }
 
-uint64_t fc_client_flush(fc_client_t *self, int timeout_ms)
+//  Seals the open batch and waits until the events counted by `left` are gone or the
+//  deadline passes; returns what is left. Serves flush (acked) and sync (on disk).
+static uint64_t s_wait(fc_client_t *self, int timeout_ms, bool until_acked)
 {
     struct timespec deadline;
     clock_gettime(CLOCK_MONOTONIC, &deadline);
@@ -313,13 +315,24 @@ uint64_t fc_client_flush(fc_client_t *self, int timeout_ms)
     s_wake(self);
 
     pthread_mutex_lock(&self->mutex);
-    uint64_t left;
-    while ((left = self->mem_events + self->owned_events + self->waiting_events) > 0)
+#define S_LEFT (self->mem_events + (until_acked ? self->owned_events + self->waiting_events : 0))
+    while (S_LEFT > 0)
         if (pthread_cond_timedwait(&self->changed, &self->mutex, &deadline) == ETIMEDOUT)
             break;
-    left = self->mem_events + self->owned_events + self->waiting_events;
+    uint64_t left = S_LEFT;
+#undef S_LEFT
     pthread_mutex_unlock(&self->mutex);
     return left;
+}
+
+uint64_t fc_client_flush(fc_client_t *self, int timeout_ms)
+{
+    return s_wait(self, timeout_ms, true);
+}
+
+uint64_t fc_client_sync(fc_client_t *self, int timeout_ms)
+{
+    return s_wait(self, timeout_ms, false);
 }
 
 void fc_client_stats(fc_client_t *self, fc_client_stats_t *stats)
@@ -1046,8 +1059,7 @@ static int s_setup_curve(fc_client_t *self, const char *client_cert, const char 
         rc = zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVER, &on, sizeof on) ||
                      zmq_setsockopt(self->dealer, ZMQ_CURVE_PUBLICKEY, zcert_public_key(me), 32) ||
                      zmq_setsockopt(self->dealer, ZMQ_CURVE_SECRETKEY, zcert_secret_key(me), 32) ||
-                     zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, zcert_public_key(server),
-                                    32)
+                     zmq_setsockopt(self->dealer, ZMQ_CURVE_SERVERKEY, zcert_public_key(server), 32)
                  ? -1
                  : 0;
         static const uint8_t zero[32];

@@ -119,6 +119,13 @@ int fc_client_send(fc_client_t *self, fc_event_t *ev, fc_proto_error_t *err);
 //  events still unacked: 0 means all delivered.
 uint64_t fc_client_flush(fc_client_t *self, int timeout_ms);
 
+//  Close the open batch and wait until every event sent so far has been written to the
+//  spool (fsynced as the fsync policy says), or timeout_ms passes. Returns the number of
+//  events not yet written: 0 means a crash of this process can no longer lose them
+//  (a spool write that fails is logged, and its events stay in memory). Does not wait
+//  for acks: a receiver that must answer its own caller quickly uses this.
+uint64_t fc_client_sync(fc_client_t *self, int timeout_ms);
+
 //  A snapshot of the counters.
 void fc_client_stats(fc_client_t *self, fc_client_stats_t *stats);
 

@@ -440,8 +440,26 @@ static void test_bad_options(void)
     FC_CHECK(fc_client_new(&o) == NULL);
 }
 
+//  fc_client_sync: with no ingest, every event sent is on disk when it returns 0 (the
+//  client still holds the batches: they are counted in the spool, not acked).
+static void test_sync(void)
+{
+    s_fresh_spool();
+    fc_client_t *c = s_client(NOBODY, 100, 0, NULL);
+    FC_CHECK_INT(s_send(c, 0, 250), 0);
+    FC_CHECK_INT(fc_client_sync(c, 10000), 0);
+    uint64_t files = 0;
+    FC_CHECK_INT(s_spool_events(&files), 250);
+    FC_CHECK_INT(files, 3); //  100 + 100 + 50, the last sealed by the sync
+    fc_client_stats_t st;
+    fc_client_stats(c, &st);
+    FC_CHECK_INT(st.unacked, 250);
+    fc_client_destroy(&c);
+}
+
 int main(void)
 {
+    test_sync();
     test_spool_and_reload();
     test_locking();
     test_resend_on_timeout();

@@ -112,6 +112,8 @@ static enum MHD_Result s_fail(otlp_http_t *self, struct MHD_Connection *mc, unsi
     return s_respond(self, mc, status, &b);
 }
 
+#define S_SYNC_MS 5000 //  how long an export waits for its events to reach the spool
+
 static int s_emit(void *arg, fc_event_t *ev, fc_proto_error_t *err)
 {
     otlp_http_t *self = arg;
@@ -134,6 +136,14 @@ static enum MHD_Result s_export(otlp_http_t *self, struct MHD_Connection *mc, s_
         fc_metric_add(self->m_unavailable, 1);
         fc_warn(MODULE, "answering 503 (the exporter will retry): %s", res.message);
         return s_fail(self, mc, MHD_HTTP_SERVICE_UNAVAILABLE, "%s", res.message);
+    }
+    //  200 only once the events are in the spool on disk: after that a crash of this
+    //  process loses nothing the exporter was told was accepted.
+    if (res.events && fc_client_sync(self->client, S_SYNC_MS) != 0) {
+        fc_metric_add(self->m_unavailable, 1);
+        fc_warn(MODULE, "answering 503: events not on disk within %d ms", S_SYNC_MS);
+        return s_fail(self, mc, MHD_HTTP_SERVICE_UNAVAILABLE,
+                      "events not yet safely stored; retry");
     }
     fc_buf_t b;
     fc_buf_init(&b);
