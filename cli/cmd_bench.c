@@ -24,6 +24,7 @@
 #include "fc_curve.h"
 #include "fc_log.h"
 #include "fc_proto.h"
+#include "fc_redis.h"
 #include "fc_signal.h"
 
 static const fc_option_t s_options[] = {
@@ -210,19 +211,6 @@ static int s_bench_ingest(fc_config_t *cfg)
     return acked_batches == nbatches ? 0 : 1;
 }
 
-//  Parses redis://host:port into host and port.
-static void s_redis_addr(const char *url, char *host, size_t size, int *port)
-{
-    const char *p = strstr(url, "://");
-    p = p ? p + 3 : url;
-    const char *at = strchr(p, '@');
-    if (at)
-        p = at + 1;
-    size_t n = strcspn(p, ":/");
-    snprintf(host, size, "%.*s", (int)n, p);
-    *port = p[n] == ':' ? atoi(p + n + 1) : 6379;
-}
-
 static int s_bench_pipeline(fc_config_t *cfg)
 {
     int64_t total = fc_config_int(cfg, "events");
@@ -238,13 +226,18 @@ static int s_bench_pipeline(fc_config_t *cfg)
         snprintf(tenant, sizeof tenant, "%s", fc_config_str(cfg, "tenant"));
     else
         snprintf(tenant, sizeof tenant, "bench-lat-%d", (int)getpid());
-    char host[256];
-    int port;
-    s_redis_addr(fc_config_str(cfg, "redis-url"), host, sizeof host, &port);
-    redisContext *redis = redisConnect(host, port);
+    fc_redis_addr_t addr;
+    redisContext *redis = NULL;
+    if (fc_redis_url_parse(fc_config_str(cfg, "redis-url"), &addr) == 0)
+        redis = redisConnect(addr.host, addr.port);
     if (!redis || redis->err) {
-        fprintf(stderr, "bench pipeline: cannot connect to Redis %s:%d\n", host, port);
+        fprintf(stderr, "bench pipeline: cannot connect to %s\n", fc_config_str(cfg, "redis-url"));
         return 1;
+    }
+    if (addr.db) {
+        redisReply *r = redisCommand(redis, "SELECT %d", addr.db);
+        if (r)
+            freeReplyObject(r);
     }
     //  The tenant is new, so it is UTC and its day key is today's UTC date.
     time_t now_s = time(NULL);

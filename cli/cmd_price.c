@@ -32,6 +32,7 @@
 #include "fc_pg.h"
 #include "fc_price.h"
 #include "fc_price_pg.h"
+#include "fc_redis.h"
 #include "aggregator_pg.h"
 
 #include <hiredis/hiredis.h>

@@ -25,14 +25,15 @@
 
 #define MODULE "aggregator"
 
-#define MAX_DIRTY      64   //  dirty days remembered per tenant
-#define MAX_MSG_DAYS   64   //  local days one stream message may touch
-#define PIPELINE_MAX   256  //  script calls in flight before replies are read
-#define DRAIN_MAX      1024 //  stream messages read before the pipeline is flushed
-#define TICK_US        100000
-#define SECOND_US      1000000
-#define TENANTS_RELOAD (30 * SECOND_US)
-#define APPLIED_KEEP_S (400 * 86400)
+#define MAX_DIRTY        64   //  dirty days remembered per tenant
+#define MAX_MSG_DAYS     64   //  local days one stream message may touch
+#define PIPELINE_MAX     256  //  script calls in flight before replies are read
+#define DRAIN_MAX        1024 //  stream messages read before the pipeline is flushed
+#define TICK_US          100000
+#define ROLLUPS_PER_TICK 2 //  tenant-day rollups per tick during a round
+#define SECOND_US        1000000
+#define TENANTS_RELOAD   (30 * SECOND_US)
+#define APPLIED_KEEP_S   (400 * 86400)
 
 typedef struct {
     char name[FC_MAX_TENANT + 1];
@@ -96,6 +97,7 @@ struct _aggregator_t {
     fc_buf_t arena;
     uint64_t drop_count;
     int64_t next_tick_us, next_second_us, next_rollup_us, next_tenants_us;
+    bool rolling; //  a round of rollups is under way
     fc_metrics_t *metrics;
     fc_metric_t *m_messages, *m_events, *m_skipped, *m_gaps, *m_caught_up, *m_rebuilds,
         *m_tenant_rebuilds, *m_summaries, *m_rollups, *m_redis_errors, *m_pg_errors, *m_dropped,
@@ -1124,9 +1126,14 @@ static void s_tick(aggregator_t *self)
     }
     if (self->rebuild_needed || !self->progress_loaded)
         return;
-    bool rollup = mono >= self->next_rollup_us;
-    if (rollup)
+    //  Rollups are Postgres round trips: a round of them (every rollup_ms) is spread
+    //  over ticks, ROLLUPS_PER_TICK at a time, so the stream is never held up for long.
+    if (!self->rolling && mono >= self->next_rollup_us) {
+        self->rolling = true;
         self->next_rollup_us = mono + (int64_t)self->config.rollup_ms * 1000;
+    }
+    int rollup_budget = ROLLUPS_PER_TICK;
+    bool rolled_all = true;
     for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants)) {
         if (!t->mine || t->needs_rebuild)
             continue;
@@ -1166,10 +1173,19 @@ static void s_tick(aggregator_t *self)
             s_mark(t->roll, &t->nroll, t->final_day);
             t->final_day = -1;
         }
-        if (rollup)
-            while (t->nroll && s_rollup(self, t, t->roll[t->nroll - 1]) == 0)
-                t->nroll--;
+        while (self->rolling && t->nroll && rollup_budget > 0) {
+            if (s_rollup(self, t, t->roll[t->nroll - 1]) != 0) {
+                self->rolling = false; //  Postgres trouble: the next round retries
+                break;
+            }
+            t->nroll--;
+            rollup_budget--;
+        }
+        if (t->nroll)
+            rolled_all = false;
     }
+    if (rolled_all)
+        self->rolling = false;
 }
 
 //  --- life cycle ---------------------------------------------------------------------

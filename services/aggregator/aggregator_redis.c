@@ -1,6 +1,8 @@
 /*  aggregator_redis: connection, scripts and key names (see aggregator_redis.h). */
 #include "aggregator_redis.h"
 
+#include "fc_redis.h"
+
 #include <assert.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -109,34 +111,16 @@ aggregator_redis_t *aggregator_redis_new(const char *url)
     aggregator_redis_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    self->port = 6379;
-    const char *p = url;
-    if (strncmp(p, "redis://", 8) != 0) {
-        fc_error(MODULE, "redis-url must start with redis://");
+    fc_redis_addr_t addr;
+    if (fc_redis_url_parse(url, &addr) != 0) {
+        fc_error(MODULE, "malformed redis-url (redis://[:password@]host[:port][/db])");
         free(self);
         return NULL;
     }
-    p += 8;
-    const char *at = strchr(p, '@');
-    if (at) {
-        const char *colon = memchr(p, ':', (size_t)(at - p));
-        const char *pw = colon ? colon + 1 : p;
-        snprintf(self->password, sizeof self->password, "%.*s", (int)(at - pw), pw);
-        p = at + 1;
-    }
-    size_t hl = strcspn(p, ":/");
-    snprintf(self->host, sizeof self->host, "%.*s", (int)hl, p);
-    p += hl;
-    if (*p == ':') {
-        self->port = (int)strtol(p + 1, (char **)&p, 10);
-    }
-    if (*p == '/' && p[1])
-        self->db = (int)strtol(p + 1, NULL, 10);
-    if (!*self->host || self->port <= 0 || self->port > 65535) {
-        fc_error(MODULE, "malformed redis-url");
-        free(self);
-        return NULL;
-    }
+    snprintf(self->host, sizeof self->host, "%s", addr.host);
+    self->port = addr.port;
+    self->db = addr.db;
+    snprintf(self->password, sizeof self->password, "%s", addr.password);
     return self;
 }
 
