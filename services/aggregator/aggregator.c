@@ -83,6 +83,12 @@ struct _aggregator_t {
     zpoller_t *poller;
     aggregator_redis_t *redis;
     PGconn *pg;
+    //  In-day rollups run on their own connection without waiting (one in flight), so
+    //  a slow upsert under load never holds up the stream.
+    PGconn *rollup_pg;
+    bool rollup_inflight;
+    char inflight_tenant[FC_MAX_TENANT + 1];
+    int32_t inflight_day;
     char *pg_url;
     zhash_t *tenants; //  name -> tenant_t
     zhash_t *ingests; //  id -> ingest_t
@@ -950,6 +956,8 @@ static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
 {
     int64_t now = s_wall_us();
     bool final = s_day_state(self, t, day, now) == 2;
+    if (!final && self->rollup_inflight)
+        return 2; //  the previous in-day upsert is still running: next tick
     char D[11];
     aggregator_days_format(day, D);
     aggregator_row_t *rows = NULL;
@@ -1010,13 +1018,57 @@ static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
         if (!rows)
             return -1;
     }
-    int rc = aggregator_pg_rollup(pg, t->name, D, final, rows, nrows);
-    if (rc != 0)
-        s_pg_failed(self);
-    else
-        fc_metric_add(self->m_rollups, 1);
+    int rc;
+    if (final) {
+        rc = aggregator_pg_rollup(pg, t->name, D, final, rows, nrows);
+        if (rc != 0)
+            s_pg_failed(self);
+        else
+            fc_metric_add(self->m_rollups, 1);
+    } else {
+        if (!self->rollup_pg || PQstatus(self->rollup_pg) != CONNECTION_OK) {
+            if (self->rollup_pg)
+                PQfinish(self->rollup_pg);
+            self->rollup_pg = fc_pg_connect(self->pg_url, MODULE);
+        }
+        rc = self->rollup_pg
+                 ? aggregator_pg_rollup_send(self->rollup_pg, t->name, D, false, rows, nrows)
+                 : -1;
+        if (rc == 0) {
+            self->rollup_inflight = true;
+            snprintf(self->inflight_tenant, sizeof self->inflight_tenant, "%s", t->name);
+            self->inflight_day = day;
+        } else if (rc == 1)
+            rc = 0; //  nothing to write
+        else
+            fc_metric_add(self->m_pg_errors, 1);
+    }
     free(rows);
     return rc;
+}
+
+//  Collects the result of the in-day rollup in flight, if it has finished; a failed one
+//  is marked for the next round.
+static void s_rollup_poll(aggregator_t *self)
+{
+    if (!self->rollup_inflight)
+        return;
+    int rc = aggregator_pg_rollup_poll(self->rollup_pg);
+    if (rc == 1)
+        return;
+    self->rollup_inflight = false;
+    if (rc == 0) {
+        fc_metric_add(self->m_rollups, 1);
+        return;
+    }
+    fc_metric_add(self->m_pg_errors, 1);
+    tenant_t *t = zhash_lookup(self->tenants, self->inflight_tenant);
+    if (t)
+        s_mark(t->roll, &t->nroll, self->inflight_day);
+    if (PQstatus(self->rollup_pg) != CONNECTION_OK) {
+        PQfinish(self->rollup_pg);
+        self->rollup_pg = NULL;
+    }
 }
 
 //  --- housekeeping -----------------------------------------------------------------
@@ -1132,6 +1184,7 @@ static void s_tick(aggregator_t *self)
         self->rolling = true;
         self->next_rollup_us = mono + (int64_t)self->config.rollup_ms * 1000;
     }
+    s_rollup_poll(self);
     int rollup_budget = ROLLUPS_PER_TICK;
     bool rolled_all = true;
     for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants)) {
@@ -1174,7 +1227,12 @@ static void s_tick(aggregator_t *self)
             t->final_day = -1;
         }
         while (self->rolling && t->nroll && rollup_budget > 0) {
-            if (s_rollup(self, t, t->roll[t->nroll - 1]) != 0) {
+            int rc = s_rollup(self, t, t->roll[t->nroll - 1]);
+            if (rc == 2) {
+                rollup_budget = 0; //  one in-day upsert at a time
+                break;
+            }
+            if (rc != 0) {
                 self->rolling = false; //  Postgres trouble: the next round retries
                 break;
             }
@@ -1336,6 +1394,8 @@ void aggregator_destroy(aggregator_t **self_p)
     aggregator_redis_destroy(&self->redis);
     if (self->pg)
         PQfinish(self->pg);
+    if (self->rollup_pg)
+        PQfinish(self->rollup_pg);
     fc_buf_free(&self->arena);
     free(self->events);
     free(self->catchup);

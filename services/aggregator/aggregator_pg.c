@@ -275,8 +275,9 @@ done:
     return rc;
 }
 
-int aggregator_pg_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
-                         const aggregator_row_t *rows, size_t nrows)
+//  Builds the upsert of one tenant-day and sends it; with wait, also reads its result.
+static int s_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
+                    const aggregator_row_t *rows, size_t nrows, bool wait)
 {
     static const char *sql =
         "INSERT INTO cost_summaries AS c (tenant_id, day, dimension, key, cost_nusd,"
@@ -325,11 +326,16 @@ int aggregator_pg_rollup(PGconn *pg, const char *tenant, const char *day, bool f
                          (const char *)k.data};
     for (int c = 0; c < AGGREGATOR_TOTALS; c++)
         p[5 + c] = (const char *)v[c].data;
-    PGresult *r = fc_pg_query(pg, MODULE, "cost_summaries upsert", sql, 13, p);
-    if (r) {
-        PQclear(r);
+    if (wait) {
+        PGresult *r = fc_pg_query(pg, MODULE, "cost_summaries upsert", sql, 13, p);
+        if (r) {
+            PQclear(r);
+            rc = 0;
+        }
+    } else if (PQsendQueryParams(pg, sql, 13, NULL, p, NULL, NULL, 0) == 1) {
         rc = 0;
-    }
+    } else
+        fc_error(MODULE, "cost_summaries upsert: %s", fc_pg_error(pg));
 done:
     free(dims);
     free(keys);
@@ -337,5 +343,37 @@ done:
     fc_buf_free(&k);
     for (int c = 0; c < AGGREGATOR_TOTALS; c++)
         fc_buf_free(&v[c]);
+    return rc;
+}
+
+int aggregator_pg_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
+                         const aggregator_row_t *rows, size_t nrows)
+{
+    return s_rollup(pg, tenant, day, final, rows, nrows, true);
+}
+
+int aggregator_pg_rollup_send(PGconn *pg, const char *tenant, const char *day, bool final,
+                              const aggregator_row_t *rows, size_t nrows)
+{
+    return nrows ? s_rollup(pg, tenant, day, final, rows, nrows, false) : 1;
+}
+
+int aggregator_pg_rollup_poll(PGconn *pg)
+{
+    if (PQconsumeInput(pg) != 1) {
+        fc_error(MODULE, "cost_summaries upsert: %s", fc_pg_error(pg));
+        return -1;
+    }
+    if (PQisBusy(pg))
+        return 1;
+    int rc = 0;
+    PGresult *r;
+    while ((r = PQgetResult(pg)) != NULL) {
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            fc_error(MODULE, "cost_summaries upsert: %s", PQresultErrorMessage(r));
+            rc = -1;
+        }
+        PQclear(r);
+    }
     return rc;
 }

@@ -75,4 +75,12 @@ int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_
 int aggregator_pg_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
                          const aggregator_row_t *rows, size_t nrows);
 
+//  The same without waiting, on a connection used for nothing else: sends the upsert
+//  and returns 0 (1: no rows, nothing sent; -1: not sent, logged). Then poll until it
+//  is done: aggregator_pg_rollup_poll returns 1 while it runs, 0 when it committed,
+//  -1 when it failed (logged).
+int aggregator_pg_rollup_send(PGconn *pg, const char *tenant, const char *day, bool final,
+                              const aggregator_row_t *rows, size_t nrows);
+int aggregator_pg_rollup_poll(PGconn *pg);
+
 #endif
