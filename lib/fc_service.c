@@ -34,8 +34,8 @@ int fc_service_main(const char *module, const char *summary, const fc_option_t *
         fc_log_set_level(FC_LOG_DEBUG);
     fc_config_log(config, module);
     fc_signal_install();
-    s_curve = fc_curve_new(fc_config_str(config, "cert-dir"), fc_config_bool(config, "insecure"),
-                           module);
+    s_curve =
+        fc_curve_new(fc_config_str(config, "cert-dir"), fc_config_bool(config, "insecure"), module);
     if (!s_curve) {
         fc_config_destroy(&config);
         return 2;

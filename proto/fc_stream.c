@@ -61,8 +61,7 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
     [K_KIND] = STR("kind", "kind", kind, FC_MAX_NAME),
 };
 
-static int s_topic(char *buf, size_t size, const char *prefix, const char *name,
-                   const char *suffix)
+static int s_topic(char *buf, size_t size, const char *prefix, const char *name, const char *suffix)
 {
     if (!name || !fc_mp_name_valid(name, FC_MAX_TENANT))
         return -1;

@@ -9,7 +9,7 @@
 
 #include "fc_proto.h"
 
-#define FC_MAX_INGEST_ID 63                  //  [a-z0-9][a-z0-9_-]*, like a tenant
+#define FC_MAX_INGEST_ID 63                      //  [a-z0-9][a-z0-9_-]*, like a tenant
 #define FC_MAX_TOPIC     (3 + FC_MAX_TENANT + 1) //  "ev.<tenant>." / "hb.<id>"
 
 //  An event as stored and priced by ingest: the part subscribers need.

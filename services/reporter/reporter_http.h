@@ -19,7 +19,7 @@ typedef struct {
     int max_connections;  //  concurrent HTTP connections (one thread each)
     const char *tls_cert; //  PEM file paths; both set = HTTPS
     const char *tls_key;
-    int top_n; //  default length of top lists in reports
+    int top_n;                  //  default length of top lists in reports
     const char *aggregator_pub; //  sum.<tenant> endpoints for live totals ("" : Postgres only)
 } reporter_http_config_t;
 

@@ -16,10 +16,10 @@
 #include "fleetcost.h"
 #include "it_util.h"
 
-#define CLIENTS         4
-#define PER_CLIENT      2500
-#define RESEND_EVERY    5 //  every 5th event is sent a second time: 20%
-#define PGDOWN_EVENTS   3000
+#define CLIENTS       4
+#define PER_CLIENT    2500
+#define RESEND_EVERY  5 //  every 5th event is sent a second time: 20%
+#define PGDOWN_EVENTS 3000
 
 static char s_url[512];
 static char *s_ingest_bin;
@@ -30,9 +30,9 @@ static atomic_int s_queued;
 
 static void s_start_ingest(void)
 {
-    char *argv[] = {s_ingest_bin, "--insecure",   "--pg-url", s_url,       "--bind",
-                    s_bind,       "--pub-bind",   s_pub,      "--ingest-id", "it-faults",
-                    "--metrics-port", "0",        NULL};
+    char *argv[] = {s_ingest_bin,     "--insecure", "--pg-url", s_url,         "--bind",
+                    s_bind,           "--pub-bind", s_pub,      "--ingest-id", "it-faults",
+                    "--metrics-port", "0",          NULL};
     s_pid = it_spawn(argv, "it_ingest_faults.log");
 }
 
@@ -95,7 +95,7 @@ static void *s_worker(void *arg)
                 fprintf(stderr, "resend: %s %s\n", err.field, err.reason);
         }
         if (w->pace_us)
-            usleep((useconds_t) w->pace_us);
+            usleep((useconds_t)w->pace_us);
     }
     w->unacked = fc_client_flush(c, 90000);
     fc_client_stats(c, &w->stats);
@@ -139,8 +139,7 @@ static void *s_watcher(void *arg)
         size_t n;
         fc_proto_error_t err;
         static fc_stored_event_t evs[FC_MAX_BATCH];
-        if (topic && body && zframe_size(topic) > 3 &&
-            memcmp(zframe_data(topic), "ev.", 3) == 0 &&
+        if (topic && body && zframe_size(topic) > 3 && memcmp(zframe_data(topic), "ev.", 3) == 0 &&
             fc_stream_decode(zframe_data(body), zframe_size(body), &h, evs, FC_MAX_BATCH, &n,
                              &err) == FC_OK) {
             if (h.seq <= w->last)
@@ -155,7 +154,7 @@ static void *s_watcher(void *arg)
 
 static bool s_half_queued(void *arg)
 {
-    return atomic_load(&s_queued) >= *(int *) arg;
+    return atomic_load(&s_queued) >= *(int *)arg;
 }
 
 static int s_clients(PGconn *pg)
@@ -170,8 +169,8 @@ static int s_clients(PGconn *pg)
     s_worker_t w[CLIENTS];
     pthread_t t[CLIENTS];
     for (int i = 0; i < CLIENTS; i++) {
-        w[i] = (s_worker_t){.n = i, .events = PER_CLIENT, .resend_every = RESEND_EVERY,
-                            .pace_us = 400};
+        w[i] = (s_worker_t){
+            .n = i, .events = PER_CLIENT, .resend_every = RESEND_EVERY, .pace_us = 400};
         pthread_create(&t[i], NULL, s_worker, &w[i]);
     }
     //  Mid-stream: kill -9 ingest, then start it again.
@@ -204,7 +203,7 @@ static int s_clients(PGconn *pg)
         resent += w[i].stats.resent;
     }
     printf("duplicates acked: %" PRIu64 ", batches resent: %" PRIu64 "\n", dups, resent);
-    FC_CHECK(dups >= (uint64_t) (unique / RESEND_EVERY));
+    FC_CHECK(dups >= (uint64_t)(unique / RESEND_EVERY));
     FC_CHECK(watch.ordered);
     FC_CHECK(watch.messages > 0);
     FC_CHECK_INT(it_sql_int(pg, "SELECT last_seq FROM ingest_state WHERE ingest_id = 'it-faults'"),

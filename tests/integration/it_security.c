@@ -21,9 +21,10 @@ static char *s_ingest_bin;
 
 static pid_t s_start_ingest(const char *cert_dir)
 {
-    char *argv[] = {s_ingest_bin, "--cert-dir", (char *) cert_dir, "--pg-url", s_url,
-                    "--bind",     s_bind,      "--pub-bind",       s_pub,    "--ingest-id",
-                    "it-sec",     "--metrics-port", "0",           NULL};
+    char *argv[] = {s_ingest_bin, "--cert-dir",  (char *)cert_dir, "--pg-url",
+                    s_url,        "--bind",      s_bind,           "--pub-bind",
+                    s_pub,        "--ingest-id", "it-sec",         "--metrics-port",
+                    "0",          NULL};
     return it_spawn(argv, "it_security.log");
 }
 
@@ -90,7 +91,7 @@ static bool s_granted(zsock_t *sub)
 //  Events received per tenant until want events arrived or the time is up.
 static void s_collect(zsock_t *sub, int want, int ms, int *alpha, int *beta)
 {
-    int64_t deadline = it_now_us() + (int64_t) ms * 1000;
+    int64_t deadline = it_now_us() + (int64_t)ms * 1000;
     static fc_stored_event_t evs[FC_MAX_BATCH];
     while (*alpha + *beta < want && it_now_us() < deadline) {
         zmsg_t *m = zmsg_recv(sub);
@@ -104,9 +105,9 @@ static void s_collect(zsock_t *sub, int want, int ms, int *alpha, int *beta)
             fc_stream_decode(zframe_data(body), zframe_size(body), &h, evs, FC_MAX_BATCH, &n,
                              &err) == FC_OK) {
             if (strcmp(h.tenant, "alpha") == 0)
-                *alpha += (int) n;
+                *alpha += (int)n;
             else
-                *beta += (int) n;
+                *beta += (int)n;
         }
         zmsg_destroy(&m);
     }

@@ -85,7 +85,7 @@ void it_db_create_at(const char *admin_url, int port, const char *name, const ch
     it_sql(admin, sql);
     PQfinish(admin);
     snprintf(url, size, "postgresql://fleetcost@127.0.0.1:%d/fc_it_%s", port, name);
-    char *argv[] = {(char *) fleetcost_bin, "migrate", "--pg-url", url, NULL};
+    char *argv[] = {(char *)fleetcost_bin, "migrate", "--pg-url", url, NULL};
     pid_t pid = it_spawn(argv, "/dev/null");
     int status = it_stop(pid, 0, 60000);
     if (status != 0) {
@@ -122,7 +122,7 @@ void it_pg_cluster_init(const char *dir, int port, char *admin_url, size_t size)
              geteuid() == 0 ? " && chown postgres: \"$0\"" : "");
     pid_t pid;
     {
-        char *argv[] = {"/bin/sh", "-c", cmd, (char *) dir, NULL};
+        char *argv[] = {"/bin/sh", "-c", cmd, (char *)dir, NULL};
         pid = it_spawn(argv, "it_pg_cluster.log");
     }
     if (it_stop(pid, 0, 10000) != 0) {
@@ -130,8 +130,8 @@ void it_pg_cluster_init(const char *dir, int port, char *admin_url, size_t size)
         exit(2);
     }
     snprintf(tool, sizeof tool, "%s/initdb", bin);
-    char *init[] = {tool, "-D", data, "-U", "postgres", "-A", "trust", "--no-sync", "-E", "UTF8",
-                    "--locale=C.UTF-8", NULL};
+    char *init[] = {tool,    "-D",        data, "-U",   "postgres",         "-A",
+                    "trust", "--no-sync", "-E", "UTF8", "--locale=C.UTF-8", NULL};
     if (s_pg_run(init) != 0) {
         fprintf(stderr, "it: initdb failed (see it_pg_cluster.log)\n");
         exit(2);
@@ -151,8 +151,8 @@ int it_pg_cluster_ctl(const char *dir, int port, const char *action)
     snprintf(log, sizeof log, "%s/server.log", dir);
     snprintf(opts, sizeof opts, "-p %d -k %s -c listen_addresses=127.0.0.1 -c fsync=off", port,
              dir);
-    char *args[] = {tool, "-D", data, "-l", log, "-w", "-t", "60", "-m", "fast", "-o", opts,
-                    (char *) action, NULL};
+    char *args[] = {tool, "-D", data,   "-l", log,  "-w",           "-t",
+                    "60", "-m", "fast", "-o", opts, (char *)action, NULL};
     return s_pg_run(args);
 }
 
@@ -234,8 +234,9 @@ pid_t it_redis_start(int port, const char *dir)
 {
     char p[16];
     snprintf(p, sizeof p, "%d", port);
-    char *argv[] = {"/usr/bin/redis-server", "--port", p, "--bind", "127.0.0.1", "--save", "",
-                    "--appendonly", "no", "--dir", (char *)dir, NULL};
+    char *argv[] = {
+        "/usr/bin/redis-server", "--port", p,       "--bind",    "127.0.0.1", "--save", "",
+        "--appendonly",          "no",     "--dir", (char *)dir, NULL};
     char log[512];
     snprintf(log, sizeof log, "%s/redis.log", dir);
     pid_t pid = it_spawn(argv, log);
