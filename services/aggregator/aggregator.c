@@ -3,6 +3,7 @@
 #include "aggregator.h"
 
 #include <czmq.h>
+#include <pthread.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,10 +31,17 @@
 #define PIPELINE_MAX     256  //  script calls in flight before replies are read
 #define DRAIN_MAX        1024 //  stream messages read before the pipeline is flushed
 #define TICK_US          100000
-#define ROLLUPS_PER_TICK 2 //  tenant-day rollups per tick during a round
-#define SECOND_US        1000000
-#define TENANTS_RELOAD   (30 * SECOND_US)
-#define APPLIED_KEEP_S   (400 * 86400)
+#define ROLLUPS_PER_TICK 2
+#define MAX_FINAL_JOBS   4096 //  final rollups waiting for the worker
+
+typedef struct {
+    char tenant[FC_MAX_TENANT + 1];
+    char tz[64];
+    char day[11];
+} s_final_job_t; //  tenant-day rollups per tick during a round
+#define SECOND_US      1000000
+#define TENANTS_RELOAD (30 * SECOND_US)
+#define APPLIED_KEEP_S (400 * 86400)
 
 typedef struct {
     char name[FC_MAX_TENANT + 1];
@@ -87,6 +95,15 @@ struct _aggregator_t {
     //  a slow upsert under load never holds up the stream.
     PGconn *rollup_pg;
     bool rollup_inflight;
+    //  Final rollups of closed days are computed from Postgres' own sums, a query over
+    //  the day's events that can take hundreds of milliseconds: a worker thread with its
+    //  own connection runs them, so the stream never waits for one.
+    pthread_t final_thread;
+    bool final_running, final_stop;
+    pthread_mutex_t final_mutex;
+    pthread_cond_t final_cond;
+    s_final_job_t final_jobs[MAX_FINAL_JOBS];
+    int final_count;
     char inflight_tenant[FC_MAX_TENANT + 1];
     int32_t inflight_day;
     char *pg_url;
@@ -952,6 +969,55 @@ static int s_day_state(aggregator_t *self, tenant_t *t, int32_t day, int64_t now
     breakdown rows with cost_nusd only. Once final they come from Postgres' own sums
     (every column of every row), computed once per closed day and again only if a late
     event changes it. */
+//  The final-rollup worker: takes jobs in order, computes the day's sums from events
+//  and upserts them as final on its own connection; a failed job is retried after a
+//  pause (Postgres down), the rest wait behind it.
+static void *s_final_worker(void *arg)
+{
+    aggregator_t *self = arg;
+    PGconn *pg = NULL;
+    pthread_mutex_lock(&self->final_mutex);
+    while (!self->final_stop) {
+        if (!self->final_count) {
+            pthread_cond_wait(&self->final_cond, &self->final_mutex);
+            continue;
+        }
+        s_final_job_t job = self->final_jobs[0];
+        pthread_mutex_unlock(&self->final_mutex);
+        if (!pg || PQstatus(pg) != CONNECTION_OK) {
+            if (pg)
+                PQfinish(pg);
+            pg = fc_pg_connect(self->pg_url, MODULE);
+        }
+        const char *names[1] = {job.tenant}, *tzs[1] = {job.tz}, *d[1] = {job.day};
+        aggregator_span_t span = {names, tzs, d, d, 1};
+        aggregator_row_t *rows = NULL;
+        aggregator_seq_t *seqs = NULL;
+        size_t nrows = 0, nseqs = 0;
+        bool ok = pg &&
+                  aggregator_pg_snapshot(pg, &span, false, &rows, &nrows, &seqs, &nseqs) == 0 &&
+                  aggregator_pg_rollup(pg, job.tenant, job.day, true, rows, nrows) == 0;
+        free(rows);
+        free(seqs);
+        fc_metric_add(ok ? self->m_rollups : self->m_pg_errors, 1);
+        pthread_mutex_lock(&self->final_mutex);
+        if (ok) {
+            memmove(&self->final_jobs[0], &self->final_jobs[1],
+                    (size_t)(self->final_count - 1) * sizeof self->final_jobs[0]);
+            self->final_count--;
+        } else {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_sec += 2;
+            pthread_cond_timedwait(&self->final_cond, &self->final_mutex, &until);
+        }
+    }
+    pthread_mutex_unlock(&self->final_mutex);
+    if (pg)
+        PQfinish(pg);
+    return NULL;
+}
+
 static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
 {
     int64_t now = s_wall_us();
@@ -962,19 +1028,19 @@ static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
     aggregator_days_format(day, D);
     aggregator_row_t *rows = NULL;
     size_t nrows = 0;
-    PGconn *pg = s_pg(self);
-    if (!pg)
-        return -1;
     if (final) {
-        const char *names[1] = {t->name}, *tzs[1] = {t->tz.tz}, *d[1] = {D};
-        aggregator_span_t span = {names, tzs, d, d, 1};
-        aggregator_seq_t *seqs;
-        size_t nseqs;
-        if (aggregator_pg_snapshot(pg, &span, false, &rows, &nrows, &seqs, &nseqs) != 0) {
-            s_pg_failed(self);
-            return -1;
+        //  Handed to the final-rollup worker (a full queue retries next round).
+        pthread_mutex_lock(&self->final_mutex);
+        bool queued = self->final_count < MAX_FINAL_JOBS;
+        if (queued) {
+            s_final_job_t *j = &self->final_jobs[self->final_count++];
+            snprintf(j->tenant, sizeof j->tenant, "%s", t->name);
+            snprintf(j->tz, sizeof j->tz, "%s", t->tz.tz);
+            memcpy(j->day, D, sizeof j->day);
+            pthread_cond_signal(&self->final_cond);
         }
-        free(seqs);
+        pthread_mutex_unlock(&self->final_mutex);
+        return queued ? 0 : -1;
     } else {
         if (aggregator_redis_ensure(self->redis) != 0)
             return -1;
@@ -1019,13 +1085,7 @@ static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
             return -1;
     }
     int rc;
-    if (final) {
-        rc = aggregator_pg_rollup(pg, t->name, D, final, rows, nrows);
-        if (rc != 0)
-            s_pg_failed(self);
-        else
-            fc_metric_add(self->m_rollups, 1);
-    } else {
+    {
         if (!self->rollup_pg || PQstatus(self->rollup_pg) != CONNECTION_OK) {
             if (self->rollup_pg)
                 PQfinish(self->rollup_pg);
@@ -1255,6 +1315,8 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
         return NULL;
     self->config = *config;
     snprintf(self->shard_tag, sizeof self->shard_tag, "%d-%d", config->shard, config->shards);
+    pthread_mutex_init(&self->final_mutex, NULL);
+    pthread_cond_init(&self->final_cond, NULL);
     self->pg_url = strdup(config->pg_url);
     self->tenants = zhash_new();
     self->ingests = zhash_new();
@@ -1346,6 +1408,11 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
         aggregator_destroy(&self);
         return NULL;
     }
+    self->final_running = pthread_create(&self->final_thread, NULL, s_final_worker, self) == 0;
+    if (!self->final_running) {
+        aggregator_destroy(&self);
+        return NULL;
+    }
     fc_info(MODULE, "shard %d/%d subscribed to %s, publishing on %s, metrics on :%d", config->shard,
             config->shards, config->ingest_pub, config->bind, config->metrics_port);
     return self;
@@ -1378,6 +1445,15 @@ void aggregator_destroy(aggregator_t **self_p)
     if (!self_p || !*self_p)
         return;
     aggregator_t *self = *self_p;
+    if (self->final_running) {
+        pthread_mutex_lock(&self->final_mutex);
+        self->final_stop = true;
+        pthread_cond_broadcast(&self->final_cond);
+        pthread_mutex_unlock(&self->final_mutex);
+        pthread_join(self->final_thread, NULL);
+    }
+    pthread_mutex_destroy(&self->final_mutex);
+    pthread_cond_destroy(&self->final_cond);
     zpoller_destroy(&self->poller);
     zsock_destroy(&self->sub);
     zsock_destroy(&self->pub);

@@ -172,6 +172,10 @@ static const char *s_sums_sql =
     "   WITH ORDINALITY AS w(tenant, tz, since, until, ord)"
     "  JOIN events e ON e.tenant_id = w.tenant"
     "  WHERE e.cost_kind IS NOT NULL"
+    //  Constant bounds over the whole request (two days of margin for any zone), so
+    //  Postgres prunes the daily partitions outside it before it scans anything.
+    "  AND e.event_time >= ($5::date - 2)::timestamptz"
+    "  AND ($6::date IS NULL OR e.event_time < ($6::date + 2)::timestamptz)"
     "  AND e.event_time >= (w.since::timestamp AT TIME ZONE w.tz) - interval '1 day'"
     "  AND (e.event_time AT TIME ZONE w.tz)::date >= w.since"
     "  AND (w.until IS NULL OR (e.event_time < ((w.until + 1)::timestamp AT TIME ZONE w.tz)"
@@ -237,9 +241,25 @@ int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_
         }
         PQclear(r);
     }
-    const char *p[4] = {(const char *)arr[0].data, (const char *)arr[1].data,
-                        (const char *)arr[2].data, (const char *)arr[3].data};
-    r = fc_pg_query(pg, MODULE, "snapshot sums", s_sums_sql, 4, p);
+    //  The request's first and last day ("YYYY-MM-DD" sorts as a date); no last day
+    //  when a tenant's span is open-ended.
+    const char *lo = NULL, *hi = NULL;
+    bool open_ended = false;
+    for (int i = 0; i < span->count; i++) {
+        if (!lo || strcmp(span->since[i], lo) < 0)
+            lo = span->since[i];
+        if (!span->until[i])
+            open_ended = true;
+        else if (!hi || strcmp(span->until[i], hi) > 0)
+            hi = span->until[i];
+    }
+    const char *p[6] = {(const char *)arr[0].data,
+                        (const char *)arr[1].data,
+                        (const char *)arr[2].data,
+                        (const char *)arr[3].data,
+                        lo,
+                        open_ended ? NULL : hi};
+    r = fc_pg_query(pg, MODULE, "snapshot sums", s_sums_sql, 6, p);
     if (!r)
         goto done;
     int n = PQntuples(r);
