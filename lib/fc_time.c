@@ -6,9 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-//  Days from 1970-01-01 to y-m-d (proleptic Gregorian), without timegm's reliance on
-//  the TZ environment.
-static int64_t s_days(int64_t y, int m, int d)
+int64_t fc_days_from_civil(int64_t y, int m, int d)
 {
     y -= m <= 2;
     int64_t era = (y >= 0 ? y : y - 399) / 400;
@@ -16,6 +14,19 @@ static int64_t s_days(int64_t y, int m, int d)
     int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
     int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     return era * 146097 + doe - 719468;
+}
+
+void fc_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
+{
+    int64_t z = days + 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    int64_t doe = z - era * 146097;
+    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    int64_t mp = (5 * doy + 2) / 153;
+    *d = (int)(doy - (153 * mp + 2) / 5 + 1);
+    *m = (int)(mp < 10 ? mp + 3 : mp - 9);
+    *y = yoe + era * 400 + (*m <= 2);
 }
 
 static int s_rfc3339(const char *t, int64_t *us)
@@ -53,7 +64,7 @@ static int s_rfc3339(const char *t, int64_t *us)
     }
     if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
         return -1;
-    *us = (s_days(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset) * 1000000 + frac;
+    *us = (fc_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset) * 1000000 + frac;
     return 0;
 }
 

@@ -12,4 +12,9 @@
 //  Returns 0, or -1 if the text is none of these.
 int fc_time_parse(const char *text, int64_t *us);
 
+//  Days since 1970-01-01 of a proleptic Gregorian date, and back (Howard Hinnant's
+//  algorithms): exact for any year, and free of timegm's reliance on TZ.
+int64_t fc_days_from_civil(int64_t y, int m, int d);
+void fc_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
+
 #endif

@@ -33,5 +33,19 @@ int main(void)
                          "2026-11-01Tx"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         FC_CHECK_INT(fc_time_parse(bad[i], &us), -1);
+    //  Day numbers and back, across leap days, centuries and before the epoch.
+    FC_CHECK_INT(fc_days_from_civil(1970, 1, 1), 0);
+    FC_CHECK_INT(fc_days_from_civil(2026, 11, 1), 1793491200 / 86400);
+    FC_CHECK_INT(fc_days_from_civil(2000, 3, 1) - fc_days_from_civil(2000, 2, 28), 2);
+    FC_CHECK_INT(fc_days_from_civil(1900, 3, 1) - fc_days_from_civil(1900, 2, 28), 1);
+    FC_CHECK_INT(fc_days_from_civil(1969, 12, 31), -1);
+    for (int64_t day = -800000; day < 800000; day += 997) {
+        int64_t y;
+        int m, d;
+        fc_civil_from_days(day, &y, &m, &d);
+        FC_CHECK(m >= 1 && m <= 12 && d >= 1 && d <= 31);
+        if (fc_days_from_civil(y, m, d) != day)
+            FC_CHECK_INT(fc_days_from_civil(y, m, d), day);
+    }
     return fc_test_done("test_fc_time");
 }

@@ -1,6 +1,8 @@
 /*  aggregator_tz: tenant-local days (see aggregator_tz.h). */
 #include "aggregator_tz.h"
 
+#include "fc_time.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,26 +22,15 @@ static void s_use(const char *tz)
 
 int32_t aggregator_days_from_civil(int y, int m, int d)
 {
-    //  Howard Hinnant's days_from_civil.
-    y -= m <= 2;
-    int era = (y >= 0 ? y : y - 399) / 400;
-    int yoe = y - era * 400;
-    int doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return (int32_t)fc_days_from_civil(y, m, d);
 }
 
+//  Back from days, as ints (the years the aggregator deals in fit easily).
 static void s_civil_from_days(int32_t z, int *y, int *m, int *d)
 {
-    z += 719468;
-    int era = (z >= 0 ? z : z - 146096) / 146097;
-    int doe = z - era * 146097;
-    int yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp + (mp < 10 ? 3 : -9);
-    *y = yoe + era * 400 + (*m <= 2);
+    int64_t yy;
+    fc_civil_from_days(z, &yy, m, d);
+    *y = (int)yy;
 }
 
 void aggregator_days_format(int32_t days, char out[11])

@@ -1,6 +1,8 @@
 /*  reporter_report: gathers a report into its model (see reporter_report.h). */
 #include "reporter_report.h"
 
+#include "fc_time.h"
+
 #include <assert.h>
 #include <errno.h>
 #include <stdio.h>
@@ -53,28 +55,18 @@ bool reporter_tenant_valid(const char *s)
     return n <= 63;
 }
 
-//  Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
+//  Dates as day numbers (lib/fc_time), with int64 parts as this file uses them.
 static int64_t s_days_from_civil(int64_t y, int64_t m, int64_t d)
 {
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
+    return fc_days_from_civil(y, (int)m, (int)d);
 }
 
 static void s_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
 {
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp + (mp < 10 ? 3 : -9);
-    *y = yoe + era * 400 + (*m <= 2);
+    int mm, dd;
+    fc_civil_from_days(z, y, &mm, &dd);
+    *m = mm;
+    *d = dd;
 }
 
 int reporter_date_parse(const char *s, int64_t *days)
