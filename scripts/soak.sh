@@ -226,7 +226,7 @@ launch() {
       "$alerter_bin" --pg-url "$pg_url" --redis-url "$redis_url" --cert-dir "$certs" \
         --aggregator-pub "tcp://127.0.0.1:$p_aggpub" --bind "tcp://127.0.0.1:$p_alpub" \
         --attempt-timeout-ms 2000 --eval-interval-ms 5000 --retry-max-ms 5000 \
-        --report-url "http://127.0.0.1:$p_hook/report" >>"$log" 2>&1 &
+        --report-url "http://127.0.0.1:$p_hook/report" --metrics-port 0 >>"$log" 2>&1 &
       ;;
   esac
   pid[$n]=$!

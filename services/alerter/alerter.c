@@ -15,6 +15,7 @@
 #include "fc_summary.h"
 #include "fc_curve.h"
 #include "fc_log.h"
+#include "fc_metrics.h"
 #include "fc_money.h"
 #include "fc_pg.h"
 #include "fc_service.h"
@@ -48,6 +49,8 @@ struct _alerter_t {
     int round_n, round_i; //  the Postgres re-evaluation in progress
     int64_t next_round_us, next_tick_us;
     int64_t clock_offset_us;
+    fc_metrics_t *metrics;
+    fc_metric_t *m_evaluations, *m_fired, *m_resolved, *m_pg_errors;
 };
 
 //  Figures an evaluation works from.
@@ -89,6 +92,24 @@ static void s_iso(int64_t us, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
+//  fc_pg_query on the evaluation connection, counting failures.
+static PGresult *s_query(alerter_t *self, const char *what, const char *sql, int n,
+                         const char *const *params)
+{
+    PGresult *r = fc_pg_query(self->pg, MODULE, what, sql, n, params);
+    if (!r)
+        fc_metric_add(self->m_pg_errors, 1);
+    return r;
+}
+
+//  Passes an alerter_store result through, counting failures (-1).
+static int s_stored(alerter_t *self, int rc)
+{
+    if (rc < 0)
+        fc_metric_add(self->m_pg_errors, 1);
+    return rc;
+}
+
 static s_tenant_t *s_tenant(alerter_t *self, const char *name)
 {
     s_tenant_t *t = zhashx_lookup(self->tenants, name);
@@ -112,6 +133,8 @@ static bool s_pg_ready(alerter_t *self)
         PQfinish(self->pg);
     self->pg = fc_pg_connect(self->c.pg_url, MODULE);
     self->pg_retry_us = s_mono_us() + 1000000;
+    if (!self->pg)
+        fc_metric_add(self->m_pg_errors, 1);
     return self->pg != NULL;
 }
 
@@ -172,8 +195,10 @@ static void s_announce(alerter_t *self, const char *tenant, const alerter_alert_
 static void s_fire(alerter_t *self, const char *tenant, const alerter_alert_t *a)
 {
     int64_t id, ts;
-    if (alerter_store_fire(self->pg, tenant, a, &id, &ts) == 1)
+    if (s_stored(self, alerter_store_fire(self->pg, tenant, a, &id, &ts)) == 1) {
+        fc_metric_add(self->m_fired, 1);
         s_announce(self, tenant, a, id, "fired", ts);
+    }
 }
 
 static void s_resolve(alerter_t *self, const char *tenant, const alerter_open_t *o, const char *why)
@@ -196,8 +221,10 @@ static void s_resolve(alerter_t *self, const char *tenant, const alerter_open_t 
                          .budget_nusd = o->budget_nusd,
                          .text = text};
     int64_t ts;
-    if (alerter_store_resolve(self->pg, tenant, o->id, text, &ts) == 1)
+    if (s_stored(self, alerter_store_resolve(self->pg, tenant, o->id, text, &ts)) == 1) {
+        fc_metric_add(self->m_resolved, 1);
         s_announce(self, tenant, &a, o->id, "resolved", ts);
+    }
 }
 
 //  Fires every threshold of budget b that value has reached.
@@ -279,7 +306,7 @@ typedef struct {
 static int s_spends(alerter_t *self, const char *what, const char *sql, int n,
                     const char *const *params, s_spend_t *out, int max)
 {
-    PGresult *r = fc_pg_query(self->pg, MODULE, what, sql, n, params);
+    PGresult *r = s_query(self, what, sql, n, params);
     if (!r)
         return -1;
     int rows = PQntuples(r) < max ? PQntuples(r) : max;
@@ -306,13 +333,13 @@ static void s_unpriced(alerter_t *self, const s_eval_t *e)
     snprintf(t0, sizeof t0, "%" PRId64, e->period->day_start_us);
     snprintf(t1, sizeof t1, "%" PRId64, e->period->day_end_us);
     const char *p[] = {e->tenant, t0, t1};
-    PGresult *r = fc_pg_query(
-        self->pg, MODULE, "unpriced usage",
-        "SELECT count(*), coalesce(string_agg(DISTINCT coalesce(model, '?'), ', '), '')"
-        " FROM events WHERE tenant_id = $1 AND unpriced"
-        " AND event_time >= (timestamptz 'epoch' + $2::bigint * interval '1 microsecond')"
-        " AND event_time < (timestamptz 'epoch' + $3::bigint * interval '1 microsecond')",
-        3, p);
+    PGresult *r =
+        s_query(self, "unpriced usage",
+                "SELECT count(*), coalesce(string_agg(DISTINCT coalesce(model, '?'), ', '), '')"
+                " FROM events WHERE tenant_id = $1 AND unpriced"
+                " AND event_time >= (timestamptz 'epoch' + $2::bigint * interval '1 microsecond')"
+                " AND event_time < (timestamptz 'epoch' + $3::bigint * interval '1 microsecond')",
+                3, p);
     if (!r)
         return;
     int64_t count = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -342,7 +369,9 @@ static void s_fmt_window(int window_s, char *buf, size_t size)
 static void s_evaluate(alerter_t *self, const s_eval_t *e)
 {
     alerter_budget_t budgets[ALERTER_MAX_BUDGETS];
-    int nb = alerter_store_budgets(self->pg, e->tenant, budgets, ALERTER_MAX_BUDGETS);
+    fc_metric_add(self->m_evaluations, 1);
+    int nb =
+        s_stored(self, alerter_store_budgets(self->pg, e->tenant, budgets, ALERTER_MAX_BUDGETS));
     if (nb < 0)
         return;
     const alerter_period_t *per = e->period;
@@ -425,7 +454,7 @@ static void s_evaluate(alerter_t *self, const s_eval_t *e)
 
     //  Resolution, from Postgres figures only.
     static alerter_open_t open[S_MAX_OPEN];
-    int nopen = alerter_store_open(self->pg, e->tenant, NULL, open, S_MAX_OPEN);
+    int nopen = s_stored(self, alerter_store_open(self->pg, e->tenant, NULL, open, S_MAX_OPEN));
     for (int i = 0; i < nopen; i++) {
         const alerter_open_t *o = &open[i];
         bool day_scope = strcmp(o->scope, "month") != 0 && strcmp(o->kind, "no_data") != 0;
@@ -510,7 +539,7 @@ static void s_on_summary(alerter_t *self, zmsg_t *msg)
         goto done;
     s_activity(self, t, &s);
     alerter_period_t per;
-    if (alerter_store_period(self->pg, s.tenant, s_now_us(self), &per) != 0)
+    if (s_stored(self, alerter_store_period(self->pg, s.tenant, s_now_us(self), &per)) != 0)
         goto done;
     int64_t mono = s_mono_us();
     s_eval_t e = {.tenant = s.tenant,
@@ -533,7 +562,7 @@ done:
 static void s_eval_pg(alerter_t *self, const char *tenant)
 {
     alerter_period_t per;
-    if (alerter_store_spend(self->pg, tenant, s_now_us(self), &per) != 0)
+    if (s_stored(self, alerter_store_spend(self->pg, tenant, s_now_us(self), &per)) != 0)
         return;
     s_eval_t e = {.tenant = tenant,
                   .period = &per,
@@ -554,11 +583,11 @@ static void s_eval_pg(alerter_t *self, const char *tenant)
 //  open alert even if it has no tenants row.
 static void s_round_start(alerter_t *self)
 {
-    PGresult *r = fc_pg_query(self->pg, MODULE, "tenant list",
-                              "SELECT tenant_id FROM tenants UNION"
-                              " SELECT DISTINCT tenant_id FROM cost_alerts WHERE state = 'fired'"
-                              " ORDER BY 1",
-                              0, NULL);
+    PGresult *r = s_query(self, "tenant list",
+                          "SELECT tenant_id FROM tenants UNION"
+                          " SELECT DISTINCT tenant_id FROM cost_alerts WHERE state = 'fired'"
+                          " ORDER BY 1",
+                          0, NULL);
     if (!r)
         return;
     free(self->round);
@@ -592,11 +621,11 @@ static int64_t s_pg_last_event(alerter_t *self, const char *tenant, int64_t sinc
     char since[32];
     snprintf(since, sizeof since, "%" PRId64, since_us);
     const char *p[] = {tenant, since};
-    PGresult *r = fc_pg_query(self->pg, MODULE, "last event",
-                              "SELECT (extract(epoch FROM max(event_time)) * 1000000)::bigint"
-                              " FROM events WHERE tenant_id = $1 AND event_time > (timestamptz"
-                              " 'epoch' + $2::bigint * interval '1 microsecond')",
-                              2, p);
+    PGresult *r = s_query(self, "last event",
+                          "SELECT (extract(epoch FROM max(event_time)) * 1000000)::bigint"
+                          " FROM events WHERE tenant_id = $1 AND event_time > (timestamptz"
+                          " 'epoch' + $2::bigint * interval '1 microsecond')",
+                          2, p);
     if (!r)
         return -1;
     int64_t v = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
@@ -607,7 +636,7 @@ static int64_t s_pg_last_event(alerter_t *self, const char *tenant, int64_t sinc
 static void s_nodata_resolve(alerter_t *self, s_tenant_t *t)
 {
     alerter_open_t open[8];
-    int n = alerter_store_open(self->pg, t->name, "no_data", open, 8);
+    int n = s_stored(self, alerter_store_open(self->pg, t->name, "no_data", open, 8));
     for (int i = 0; i < n; i++)
         s_resolve(self, t->name, &open[i], "events are arriving again");
     if (n >= 0)
@@ -664,21 +693,21 @@ static void s_load_activity(alerter_t *self)
     snprintf(since, sizeof since, "%" PRId64,
              s_now_us(self) - (int64_t)self->c.activity_window_s * 1000000);
     const char *p[] = {since};
-    PGresult *r = fc_pg_query(self->pg, MODULE, "recent activity",
-                              "SELECT tenant_id, (extract(epoch FROM max(event_time)) * 1000000)"
-                              "::bigint FROM events WHERE event_time > (timestamptz 'epoch' +"
-                              " $1::bigint * interval '1 microsecond') GROUP BY tenant_id",
-                              1, p);
+    PGresult *r = s_query(self, "recent activity",
+                          "SELECT tenant_id, (extract(epoch FROM max(event_time)) * 1000000)"
+                          "::bigint FROM events WHERE event_time > (timestamptz 'epoch' +"
+                          " $1::bigint * interval '1 microsecond') GROUP BY tenant_id",
+                          1, p);
     for (int i = 0; r && i < PQntuples(r); i++) {
         s_tenant_t *t = s_tenant(self, PQgetvalue(r, i, 0));
         if (t)
             t->last_event_us = strtoll(PQgetvalue(r, i, 1), NULL, 10);
     }
     PQclear(r);
-    r = fc_pg_query(self->pg, MODULE, "open no_data alerts",
-                    "SELECT DISTINCT tenant_id FROM cost_alerts"
-                    " WHERE kind = 'no_data' AND state = 'fired'",
-                    0, NULL);
+    r = s_query(self, "open no_data alerts",
+                "SELECT DISTINCT tenant_id FROM cost_alerts"
+                " WHERE kind = 'no_data' AND state = 'fired'",
+                0, NULL);
     for (int i = 0; r && i < PQntuples(r); i++) {
         s_tenant_t *t = s_tenant(self, PQgetvalue(r, i, 0));
         if (t)
@@ -741,11 +770,31 @@ alerter_t *alerter_new(const alerter_config_t *config)
     if (s_connect_all(self->sub, config->aggregator_pub, false) != 0 ||
         s_connect_all(self->pub, config->bind, true) != 0)
         goto fail;
-    self->deliver = alerter_deliver_new(&config->deliver);
+    self->metrics = fc_metrics_new("fleetcost_alerter");
+    if (!self->metrics)
+        goto fail;
+    fc_metrics_t *m = self->metrics;
+    self->m_evaluations = fc_metrics_add(m, "evaluations_total", FC_METRIC_COUNTER,
+                                         "tenant evaluations (a summary or the Postgres round)");
+    self->m_fired = fc_metrics_add(m, "alerts_fired_total", FC_METRIC_COUNTER, "alerts fired");
+    self->m_resolved =
+        fc_metrics_add(m, "alerts_resolved_total", FC_METRIC_COUNTER, "alerts resolved");
+    self->m_pg_errors =
+        fc_metrics_add(m, "pg_errors_total", FC_METRIC_COUNTER, "postgres failures");
+    alerter_deliver_config_t deliver = config->deliver;
+    deliver.metrics = m;
+    deliver.pg_errors = self->m_pg_errors;
+    self->deliver = alerter_deliver_new(&deliver);
     if (!self->deliver)
         goto fail;
-    fc_info(MODULE, "subscribed to %s, publishing alerts on %s", config->aggregator_pub,
-            config->bind);
+    //  After the delivery thread registered its counters: the registry is fixed now.
+    if (fc_metrics_serve(m, config->metrics_bind, config->metrics_port) != 0) {
+        fc_error(MODULE, "cannot serve /metrics on %s:%d", config->metrics_bind,
+                 config->metrics_port);
+        goto fail;
+    }
+    fc_info(MODULE, "subscribed to %s, publishing alerts on %s, metrics on :%d",
+            config->aggregator_pub, config->bind, config->metrics_port);
     return self;
 fail:
     alerter_destroy(&self);
@@ -795,6 +844,7 @@ void alerter_destroy(alerter_t **self_p)
     if (!self)
         return;
     alerter_deliver_destroy(&self->deliver);
+    fc_metrics_destroy(&self->metrics); //  after the thread that counts into it
     zsock_destroy(&self->sub);
     zsock_destroy(&self->pub);
     zhashx_destroy(&self->tenants);

@@ -15,7 +15,8 @@
     - Runaway agents, per-agent-type budgets and unpriced usage need queries over raw
       events; they run with the Postgres evaluation and, rate-limited to one per
       slow_interval_ms per tenant, when a summary arrives.
-    - cost_alerts holds the state (alerter_store): a restart re-sends nothing. */
+    - cost_alerts holds the state (alerter_store): a restart re-sends nothing.
+    - /metrics (fc_metrics) counts evaluations, alerts and deliveries of this process. */
 #ifndef ALERTER_H
 #define ALERTER_H
 
@@ -35,6 +36,8 @@ typedef struct {
     int64_t forecast_min_elapsed_us;
     int64_t forecast_min_nusd;
     int64_t clock_us; //  testing: the time at start (0: the system clock)
+    const char *metrics_bind;
+    int metrics_port; //  0: no /metrics
 } alerter_config_t;
 
 typedef struct _alerter_t alerter_t;

@@ -1,6 +1,7 @@
 /*  alerter_deliver: webhook and e-mail delivery (see alerter_deliver.h). */
 #include "alerter_deliver.h"
 
+#include <assert.h>
 #include <curl/curl.h>
 #include <inttypes.h>
 #include <pthread.h>
@@ -20,6 +21,8 @@
 
 //  How often the thread looks for due rows when nobody woke it.
 #define S_IDLE_POLL_MS 250
+//  How often it counts the undelivered notices for the pending gauge.
+#define S_PENDING_POLL_MS 1000
 
 enum { D_WEBHOOK, D_EMAIL, D_OP_WEBHOOK, D_OP_EMAIL, D_COUNT };
 static const char *const s_dest_names[D_COUNT] = {"webhook", "email", "operator-webhook",
@@ -41,6 +44,7 @@ typedef struct {
 struct s_job {
     char tenant[64], kind[16], scope[16], period[32], subject[128], state[16];
     char webhook[2048], email[320], tz[64];
+    char key[ALERTER_KEY_MAX]; //  alerter_notice_key
     char *text;
     int64_t id, value, budget, ts_us;
     bool has_value, has_budget;
@@ -61,7 +65,8 @@ struct _alerter_deliver_t {
     atomic_bool stop, woken;
     s_job_t *jobs;
     int njobs;
-    int64_t next_poll_us;
+    int64_t next_poll_us, next_pending_us;
+    fc_metric_t *m_delivered, *m_failures, *m_retries, *m_pending;
 };
 
 static int64_t s_mono_us(void)
@@ -95,6 +100,11 @@ void alerter_json_str(fc_buf_t *b, const char *s)
     fc_buf_add(b, "\"", 1);
 }
 
+void alerter_notice_key(int64_t id, const char *state, int64_t ts_us, char *buf, size_t size)
+{
+    snprintf(buf, size, "fleetcost-alert-%" PRId64 "-%s-%" PRId64, id, state, ts_us);
+}
+
 static void s_usd(int64_t nusd, char *buf, size_t size)
 {
     buf[0] = '$';
@@ -115,7 +125,8 @@ static void s_webhook_body(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *
     s_report_link(self, j, link, sizeof link);
     fc_buf_add_str(b, "{\"text\":");
     alerter_json_str(b, j->text);
-    fc_buf_addf(b, ",\"alert\":{\"id\":%" PRId64 ",\"tenant\":", j->id);
+    fc_buf_addf(b, ",\"alert\":{\"id\":%" PRId64 ",\"idempotency_key\":\"%s\",\"tenant\":", j->id,
+                j->key);
     alerter_json_str(b, j->tenant);
     fc_buf_addf(b, ",\"kind\":\"%s\",\"scope\":\"%s\",\"period\":", j->kind, j->scope);
     alerter_json_str(b, j->period);
@@ -147,6 +158,7 @@ static void s_breakdown(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *b, 
     const char *p[] = {j->tenant, j->period};
     PGresult *r = fc_pg_query(self->pg, MODULE, title, sql, 2, p);
     if (!r) {
+        fc_metric_add(self->c.pg_errors, 1);
         fc_buf_addf(b, "\r\n%s: not available (database error)\r\n", title);
         return;
     }
@@ -188,9 +200,9 @@ static void s_email_body(alerter_deliver_t *self, const s_job_t *j, const char *
     s_report_link(self, j, link, sizeof link);
     fc_buf_addf(b,
                 "Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n"
-                "Message-ID: <alert-%s-%" PRId64 "-%s-%d@fleetcost>\r\n"
+                "Message-ID: <%s@fleetcost>\r\n"
                 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
-                date, self->c.smtp_from, to, subject, j->tenant, j->id, j->state, j->attempts);
+                date, self->c.smtp_from, to, subject, j->key);
     fc_buf_addf(b, "%s\r\n\r\n", j->text);
     char ts[32], usd[32], pct[32];
     s_iso(j->ts_us, ts, sizeof ts);
@@ -266,8 +278,13 @@ static bool s_start(alerter_deliver_t *self, s_job_t *j, int d)
     curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)self->c.attempt_timeout_ms);
     curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, s_discard);
     if (d == D_WEBHOOK || d == D_OP_WEBHOOK) {
+        char key[sizeof j->key + 32];
+        snprintf(key, sizeof key, "Idempotency-Key: %s", j->key);
         s_webhook_body(self, j, &x->body);
         x->headers = curl_slist_append(NULL, "Content-Type: application/json");
+        struct curl_slist *both = x->headers ? curl_slist_append(x->headers, key) : NULL;
+        if (!both)
+            return false; //  s_xfer_free frees what there is
         curl_easy_setopt(h, CURLOPT_URL, d == D_WEBHOOK ? j->webhook : self->c.operator_webhook);
         curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
         curl_easy_setopt(h, CURLOPT_HTTPHEADER, x->headers);
@@ -353,7 +370,15 @@ static void s_finish(alerter_deliver_t *self, s_job_t *j, bool interrupted)
         " WHERE tenant_id = $1 AND alert_id = $2::bigint AND delivery_status = 'sending'"
         " AND delivery_attempts = $7::int AND state = $8",
         8, p);
+    if (!r)
+        fc_metric_add(self->c.pg_errors, 1);
     PQclear(r);
+    //  Counted per destination, like deliveries: those still owed the notice.
+    int owed = __builtin_popcount(j->needed & ~done);
+    if (strcmp(status, "failed") == 0)
+        fc_metric_add(self->m_failures, owed);
+    else if (!interrupted && strcmp(status, "retry") == 0)
+        fc_metric_add(self->m_retries, owed);
     if (strcmp(status, "delivered") == 0)
         fc_info(MODULE, "alert %s/%" PRId64 " (%s %s) delivered after %d attempt%s", j->tenant,
                 j->id, j->kind, j->state, j->attempts, j->attempts == 1 ? "" : "s");
@@ -414,8 +439,10 @@ static void s_claim(alerter_deliver_t *self)
         " coalesce((SELECT webhook_url FROM tenants t WHERE t.tenant_id = a.tenant_id), ''),"
         " coalesce((SELECT email FROM tenants t WHERE t.tenant_id = a.tenant_id), '')",
         2, p);
-    if (!r)
+    if (!r) {
+        fc_metric_add(self->c.pg_errors, 1);
         return;
+    }
     for (int i = 0; i < PQntuples(r); i++) {
         s_job_t *j = calloc(1, sizeof *j);
         if (!j || !(j->text = strdup(PQgetvalue(r, i, 10)))) {
@@ -439,6 +466,7 @@ static void s_claim(alerter_deliver_t *self)
         j->ts_us = strtoll(PQgetvalue(r, i, 13), NULL, 10);
         snprintf(j->webhook, sizeof j->webhook, "%s", PQgetvalue(r, i, 14));
         snprintf(j->email, sizeof j->email, "%s", PQgetvalue(r, i, 15));
+        alerter_notice_key(j->id, j->state, j->ts_us, j->key, sizeof j->key);
         bool operator_only = strcmp(j->kind, "unpriced") == 0;
         bool mail = self->c.smtp_url[0] != 0;
         if (j->webhook[0] && !operator_only)
@@ -476,9 +504,10 @@ static void s_reap(alerter_deliver_t *self)
         long code = 0;
         curl_easy_getinfo(x->h, CURLINFO_RESPONSE_CODE, &code);
         bool http = x->dest == D_WEBHOOK || x->dest == D_OP_WEBHOOK;
-        if (m->data.result == CURLE_OK && (!http || (code >= 200 && code < 300)))
+        if (m->data.result == CURLE_OK && (!http || (code >= 200 && code < 300))) {
             j->ok |= 1u << x->dest;
-        else if (m->data.result == CURLE_OK)
+            fc_metric_add(self->m_delivered, 1);
+        } else if (m->data.result == CURLE_OK)
             snprintf(j->error, sizeof j->error, "%s: HTTP %ld", s_dest_names[x->dest], code);
         else
             snprintf(j->error, sizeof j->error, "%s: %s", s_dest_names[x->dest],
@@ -489,6 +518,21 @@ static void s_reap(alerter_deliver_t *self)
     }
 }
 
+//  Sets the pending gauge: notices of every sender not yet delivered or given up on.
+static void s_count_pending(alerter_deliver_t *self)
+{
+    PGresult *r = fc_pg_query(self->pg, MODULE, "pending notices",
+                              "SELECT count(*) FROM cost_alerts"
+                              " WHERE delivery_status IN ('pending', 'retry', 'sending')",
+                              0, NULL);
+    if (!r) {
+        fc_metric_add(self->c.pg_errors, 1);
+        return;
+    }
+    fc_metric_set(self->m_pending, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+    PQclear(r);
+}
+
 static void *s_thread(void *arg)
 {
     alerter_deliver_t *self = arg;
@@ -497,11 +541,17 @@ static void *s_thread(void *arg)
             if (self->pg)
                 PQfinish(self->pg);
             self->pg = fc_pg_connect(self->c.pg_url, MODULE);
+            if (!self->pg)
+                fc_metric_add(self->c.pg_errors, 1);
         }
         int64_t now = s_mono_us();
         if (self->pg && (atomic_exchange(&self->woken, false) || now >= self->next_poll_us)) {
             self->next_poll_us = now + S_IDLE_POLL_MS * 1000;
             s_claim(self);
+        }
+        if (self->pg && now >= self->next_pending_us) {
+            self->next_pending_us = now + S_PENDING_POLL_MS * 1000;
+            s_count_pending(self);
         }
         int running;
         curl_multi_perform(self->multi, &running);
@@ -530,10 +580,20 @@ static char *s_own(alerter_deliver_t *self, int i, const char *s)
 
 alerter_deliver_t *alerter_deliver_new(const alerter_deliver_config_t *config)
 {
+    assert(config->metrics && config->pg_errors);
     alerter_deliver_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
     self->c = *config;
+    fc_metrics_t *m = config->metrics;
+    self->m_delivered = fc_metrics_add(m, "notifications_delivered_total", FC_METRIC_COUNTER,
+                                       "notices a destination accepted (webhook 2xx, SMTP sent)");
+    self->m_retries = fc_metrics_add(m, "notification_retries_total", FC_METRIC_COUNTER,
+                                     "failed attempts at a destination, retried later");
+    self->m_failures = fc_metrics_add(m, "notification_failures_total", FC_METRIC_COUNTER,
+                                      "destinations given up on after --max-attempts");
+    self->m_pending = fc_metrics_add(m, "notifications_pending", FC_METRIC_GAUGE,
+                                     "notices not yet delivered or failed (every replica's)");
     self->c.pg_url = s_own(self, 0, config->pg_url);
     self->c.smtp_url = s_own(self, 1, config->smtp_url);
     self->c.smtp_from = s_own(self, 2, config->smtp_from);

@@ -12,9 +12,20 @@
 
     Destinations: the tenant's webhook_url and email (tenants table) and the operator's
     webhook and address (configuration). 'unpriced' alerts are operator business and go
-    to the operator only. */
+    to the operator only.
+
+    Delivery is at least once: a sender killed between a POST and the write-back sends
+    the notice again. Every notice therefore carries an idempotency key
+    (alerter_notice_key) in an Idempotency-Key header, in the JSON body and in the
+    e-mail's Message-ID, so receivers can drop the repeat. */
 #ifndef ALERTER_DELIVER_H
 #define ALERTER_DELIVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "fc_buf.h"
+#include "fc_metrics.h"
 
 typedef struct {
     const char *pg_url;
@@ -26,6 +37,8 @@ typedef struct {
     int max_attempts;
     int retry_base_ms, retry_max_ms; //  backoff: base * 2^(attempt-1), capped
     int max_inflight;                //  notices in flight at once
+    fc_metrics_t *metrics;           //  the delivery counters are registered here (not owned)
+    fc_metric_t *pg_errors;          //  Postgres failures, shared with the caller (not owned)
 } alerter_deliver_config_t;
 
 typedef struct _alerter_deliver_t alerter_deliver_t;
@@ -42,7 +55,14 @@ void alerter_deliver_wake(alerter_deliver_t *self);
 void alerter_deliver_destroy(alerter_deliver_t **self_p);
 
 //  Appends s to a buffer as a JSON string literal (with the quotes).
-#include "fc_buf.h"
 void alerter_json_str(fc_buf_t *b, const char *s);
+
+//  The idempotency key of the notice of alert id in state ("fired" / "resolved") taken
+//  at ts_us (its fired_at / resolved_at): "fleetcost-alert-<id>-<state>-<ts_us>". The
+//  same on every attempt, after a restart and from any replica; different for the
+//  fired and the resolved notice, and for a later firing of the same row (a crossing
+//  after a raised budget reuses it). Into buf (ALERTER_KEY_MAX fits any).
+#define ALERTER_KEY_MAX 96
+void alerter_notice_key(int64_t id, const char *state, int64_t ts_us, char *buf, size_t size);
 
 #endif

@@ -38,6 +38,8 @@ static const fc_option_t s_options[] = {
      "first retry delay; doubles per attempt"},
     {"retry-max-ms", FC_OPT_INT, "300000", 10, 86400000, false, "longest retry delay"},
     {"max-inflight", FC_OPT_INT, "64", 1, 10000, false, "notices being delivered at once"},
+    {"metrics-bind", FC_OPT_STR, "127.0.0.1", 0, 0, false, "address of the /metrics endpoint"},
+    {"metrics-port", FC_OPT_INT, "7614", 0, 65535, false, "port of /metrics (0: off)"},
     {"clock", FC_OPT_STR, "", 0, 0, false,
      "TESTING: run as if the UTC time at start were this (YYYY-MM-DDTHH:MM:SSZ)"},
     FC_OPT_END};
@@ -95,6 +97,8 @@ static int s_run(fc_config_t *config)
         .forecast_min_elapsed_us = fc_config_int(config, "forecast-min-hours") * 3600000000,
         .forecast_min_nusd = min_nusd,
         .clock_us = clock_us,
+        .metrics_bind = fc_config_str(config, "metrics-bind"),
+        .metrics_port = (int)fc_config_int(config, "metrics-port"),
     };
     alerter_t *alerter = alerter_new(&c);
     if (!alerter)

@@ -18,12 +18,14 @@
 #define USD(x) ((int64_t)((x)*1000) * INT64_C(1000000))
 
 //  ---------------------------------------------------------------------------------
-//  Webhook receiver: POST /hook/<name>; answers 500 for names in s_failing.
+//  Webhook receiver: POST /hook/<name>; answers 500 for names in s_failing. Keeps each
+//  request's body and Idempotency-Key header.
 
 #define S_MAX_HOOKS 512
 typedef struct {
     char name[32];
     char body[4096];
+    char key[128]; //  Idempotency-Key ("" when absent)
     int status;
     int64_t at_us;
 } s_hook_t;
@@ -57,10 +59,12 @@ static enum MHD_Result s_handler(void *cls, struct MHD_Connection *c, const char
     }
     const char *name = strncmp(url, "/hook/", 6) == 0 ? url + 6 : "?";
     int status = strcmp(name, s_failing) == 0 ? 500 : 200;
+    const char *key = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Idempotency-Key");
     pthread_mutex_lock(&s_lock);
     if (s_nhooks < S_MAX_HOOKS) {
         s_hook_t *h = &s_hooks[s_nhooks++];
         snprintf(h->name, sizeof h->name, "%s", name);
+        snprintf(h->key, sizeof h->key, "%s", key ? key : "");
         memcpy(h->body, req->body, req->len + 1);
         h->status = status;
         h->at_us = it_now_us();
@@ -101,6 +105,32 @@ static int s_hook_count_v(const char *name, const char *const *needles, int64_t 
     return n;
 }
 #define s_hooks_with(name, ...) s_hook_count_v(name, (const char *const[]){__VA_ARGS__, NULL}, NULL)
+
+//  Requests to hook `name` whose Idempotency-Key header is `key` and whose body carries
+//  it as "idempotency_key".
+static int s_hooks_keyed(const char *name, const char *key)
+{
+    char field[160];
+    snprintf(field, sizeof field, "\"idempotency_key\":\"%s\"", key);
+    int n = 0;
+    pthread_mutex_lock(&s_lock);
+    for (int i = 0; i < s_nhooks; i++)
+        n += strcmp(s_hooks[i].name, name) == 0 && strcmp(s_hooks[i].key, key) == 0 &&
+             strstr(s_hooks[i].body, field) != NULL;
+    pthread_mutex_unlock(&s_lock);
+    return n;
+}
+
+//  Requests the receiver answered with 2xx.
+static int s_hooks_ok(void)
+{
+    int n = 0;
+    pthread_mutex_lock(&s_lock);
+    for (int i = 0; i < s_nhooks; i++)
+        n += s_hooks[i].status / 100 == 2;
+    pthread_mutex_unlock(&s_lock);
+    return n;
+}
 
 typedef struct {
     const char *name;
@@ -230,11 +260,14 @@ static void s_publish_a_then_c(void)
 
 static char *s_fleetcost, *s_alerter_bin;
 
+//  metrics_port 0: no /metrics.
 static pid_t s_start_alerter(const char *url, const char *sub, const char *bind, const char *smtp,
-                             const char *hook_base, const char *clock, const char *log)
+                             const char *hook_base, const char *clock, int metrics_port,
+                             const char *log)
 {
-    char op[128];
+    char op[128], metrics[16];
     snprintf(op, sizeof op, "%s/operator", hook_base);
+    snprintf(metrics, sizeof metrics, "%d", metrics_port);
     char *argv[] = {s_alerter_bin,
                     "--insecure",
                     "--pg-url",
@@ -263,6 +296,8 @@ static pid_t s_start_alerter(const char *url, const char *sub, const char *bind,
                     "200",
                     "--clock",
                     (char *)clock,
+                    "--metrics-port",
+                    metrics,
                     NULL};
     return it_spawn(argv, log);
 }
@@ -334,10 +369,56 @@ typedef struct {
     int64_t want;
 } s_sql_wait_t;
 
+//  A delivery counter that has caught up with what the receiver and the sink took:
+//  the receiver records a request before it answers, the alerter counts after.
+typedef struct {
+    int port;
+    const char *name;
+    int64_t last;     //  the counter, as last read
+    int hooks, mails; //  what the receiver and the sink had then
+} s_metrics_wait_t;
+
+static bool s_metrics_cond(void *arg)
+{
+    s_metrics_wait_t *w = arg;
+    w->hooks = s_hooks_ok();
+    w->mails = s_mails_with("X-Rcpt:");
+    w->last = it_metric(w->port, w->name);
+    return w->last >= 0 && w->last == w->hooks + w->mails;
+}
+
 static bool s_sql_cond(void *arg)
 {
     s_sql_wait_t *w = arg;
     return it_sql_int(w->pg, w->sql) == w->want;
+}
+
+//  First column of the first row as text into out ("" when there is none).
+static void s_sql_str(PGconn *pg, const char *sql, char *out, size_t size)
+{
+    PGresult *r = PQexec(pg, sql);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) > 0;
+    snprintf(out, size, "%s", ok ? PQgetvalue(r, 0, 0) : "");
+    PQclear(r);
+}
+
+//  The status code of GET http://127.0.0.1:port<path>, or -1.
+static int s_http_status(int port, const char *path)
+{
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    char req[256], buf[64] = "";
+    int n = snprintf(req, sizeof req, "GET %s HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n", path);
+    size_t len = 0;
+    ssize_t got = 0;
+    if (fd >= 0 && connect(fd, (struct sockaddr *)&a, sizeof a) == 0 && write(fd, req, n) == n)
+        while (len < sizeof buf - 1 && !strchr(buf, '\n') &&
+               (got = read(fd, buf + len, sizeof buf - 1 - len)) > 0)
+            buf[len += (size_t)got] = 0;
+    if (fd >= 0)
+        close(fd);
+    return strncmp(buf, "HTTP/1.", 7) == 0 && len >= 12 ? atoi(buf + 9) : -1;
 }
 
 static bool s_port_open(void *arg)
@@ -424,7 +505,7 @@ static void s_forecast_case(const char *hook_base, const char *smtp)
     snprintf(sub, sizeof sub, "tcp://127.0.0.1:%d", it_free_port());
     snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", it_free_port());
     zsock_t *pub = zsock_new_pub(sub);
-    pid_t pid = s_start_alerter(url, sub, bind, smtp, hook_base, "2025-02-11T12:00:00Z",
+    pid_t pid = s_start_alerter(url, sub, bind, smtp, hook_base, "2025-02-11T12:00:00Z", 0,
                                 "it_alerter_fc.log");
     //  The periodic Postgres evaluation finds both without any summary.
     s_hook_wait_t wf = {"f", {"\"kind\":\"forecast\"", "\"period\":\"2025-02\"", NULL}, 1, NULL};
@@ -519,7 +600,9 @@ int main(int argc, char **argv)
     zstr_sendx(monitor, "LISTEN", "CONNECTED", NULL);
     zstr_send(monitor, "START");
     zsock_wait(monitor);
-    pid_t pid = s_start_alerter(url, sub_ep, alert_ep, smtp, hook_base, "", "it_alerter.log");
+    int metrics_port = it_free_port();
+    pid_t pid =
+        s_start_alerter(url, sub_ep, alert_ep, smtp, hook_base, "", metrics_port, "it_alerter.log");
     zsock_set_rcvtimeo(monitor, 10000);
     zmsg_t *connected = zmsg_recv(monitor);
     FC_CHECK(connected != NULL);
@@ -559,6 +642,19 @@ int main(int argc, char **argv)
     FC_CHECK(strstr(mail, "Cost by agent type:") && strstr(mail, "coder"));
     FC_CHECK(strstr(mail, "Top tasks:") && strstr(mail, "task-1"));
     FC_CHECK(strstr(mail, "Report: http://reports.example/report?tenant=a&period=") != NULL);
+    //  Idempotency: the notice's key (alert id, state, when it took the state) in the
+    //  Idempotency-Key header and the body of both webhooks, and in the Message-ID.
+    char key_fired[128], key_resolved[128], msgid[160];
+    s_sql_str(s_pg,
+              "SELECT 'fleetcost-alert-' || alert_id || '-fired-' ||"
+              " (extract(epoch FROM fired_at) * 1000000)::bigint FROM cost_alerts"
+              " WHERE tenant_id = 'a' AND kind = 'threshold' AND threshold_pct = 100",
+              key_fired, sizeof key_fired);
+    FC_CHECK(strncmp(key_fired, "fleetcost-alert-", 16) == 0);
+    FC_CHECK_INT(s_hooks_keyed("a", key_fired), 1);
+    FC_CHECK_INT(s_hooks_keyed("operator", key_fired), 1);
+    snprintf(msgid, sizeof msgid, "\r\nMessage-ID: <%s@fleetcost>\r\n", key_fired);
+    FC_CHECK(strstr(mail, msgid) != NULL);
     //  Each crossing also went out on alert.a (the 50% one possibly before the alerter
     //  had taken the new subscriber's subscription in).
     int mask = 0;
@@ -584,16 +680,43 @@ int main(int argc, char **argv)
                        1};
     FC_CHECK(it_wait(s_sql_cond, &wb, 10000));
     FC_CHECK_INT(s_hooks_with("b", "\"kind\":\"threshold\""), 3);
+    //  ... each of the three attempts with the same key, the one its row gives.
+    char key_b[128];
+    s_sql_str(s_pg,
+              "SELECT 'fleetcost-alert-' || alert_id || '-fired-' ||"
+              " (extract(epoch FROM fired_at) * 1000000)::bigint FROM cost_alerts"
+              " WHERE tenant_id = 'b' AND kind = 'threshold'",
+              key_b, sizeof key_b);
+    FC_CHECK_INT(s_hooks_keyed("b", key_b), 3);
     FC_CHECK_INT(it_sql_int(s_pg, "SELECT count(*) FROM cost_alerts WHERE tenant_id = 'c'"
                                   " AND delivery_status = 'delivered' AND delivery_attempts = 1"),
                  1);
     FC_CHECK_INT(CLI(url, out, "alerts", "--tenant", "b"), 0);
     FC_CHECK(strstr(out, "failed") && strstr(out, "HTTP 500") && strstr(out, "1 alert"));
 
+    //  /metrics of this first alerter: every webhook the receiver took (2xx) and every
+    //  mail the sink took is one delivery; b's three 500s are two retries and a failure.
+    //  (no_data alerts of a, b and c may fire meanwhile: hence the lower bounds.)
+    FC_CHECK_INT(s_http_status(metrics_port, "/metrics"), 200);
+    s_metrics_wait_t wm = {metrics_port, "fleetcost_alerter_notifications_delivered_total", 0, 0,
+                           0};
+    FC_CHECK(it_wait(s_metrics_cond, &wm, 10000));
+    printf("it_alerter: /metrics: %" PRId64 " delivered; the receiver took %d webhooks, the sink"
+           " %d mails\n",
+           wm.last, wm.hooks, wm.mails);
+    FC_CHECK(it_metric(metrics_port, "fleetcost_alerter_notification_failures_total") >= 1);
+    FC_CHECK(it_metric(metrics_port, "fleetcost_alerter_notification_retries_total") >= 2);
+    FC_CHECK(it_metric(metrics_port, "fleetcost_alerter_alerts_fired_total") >=
+             it_sql_int(s_pg, "SELECT count(*) FROM cost_alerts WHERE kind = 'threshold'"));
+    FC_CHECK(it_metric(metrics_port, "fleetcost_alerter_evaluations_total") > 0);
+    FC_CHECK_INT(it_metric(metrics_port, "fleetcost_alerter_pg_errors_total"), 0);
+    FC_CHECK(it_metric(metrics_port, "fleetcost_alerter_notifications_pending") >= 0);
+
     //  3. A restart re-sends nothing: a's summary again, then a new crossing of c's (80%)
     //  behind it on the same stream; once that arrives, a's was evaluated too.
     FC_CHECK_INT(it_stop(pid, SIGTERM, 10000), 0);
-    pid = s_start_alerter(url, sub_ep, alert_ep, smtp, hook_base, "", "it_alerter.log");
+    pid =
+        s_start_alerter(url, sub_ep, alert_ep, smtp, hook_base, "", metrics_port, "it_alerter.log");
     s_event(s_pg, "c", "c1", USD(2.5), "claude-sonnet-4-5", false, "now()");
     s_hook_wait_t wc80 = {"c", {"\"threshold_pct\":80", NULL}, 1, s_publish_a_then_c};
     FC_CHECK(it_wait(s_hook_cond, &wc80, 10000));
@@ -610,6 +733,18 @@ int main(int argc, char **argv)
         0);
     s_hook_wait_t wres = {"a", {"\"kind\":\"threshold\"", "\"state\":\"resolved\"", NULL}, 3, NULL};
     FC_CHECK(it_wait(s_hook_cond, &wres, 10000));
+    //  The resolved notice has a key of its own.
+    s_sql_str(s_pg,
+              "SELECT 'fleetcost-alert-' || alert_id || '-resolved-' ||"
+              " (extract(epoch FROM resolved_at) * 1000000)::bigint FROM cost_alerts"
+              " WHERE tenant_id = 'a' AND kind = 'threshold' AND threshold_pct = 100",
+              key_resolved, sizeof key_resolved);
+    FC_CHECK(strncmp(key_resolved, "fleetcost-alert-", 16) == 0);
+    FC_CHECK(strcmp(key_resolved, key_fired) != 0);
+    FC_CHECK_INT(s_hooks_keyed("a", key_resolved), 1);
+    FC_CHECK_INT(s_hooks_keyed("a", key_fired), 1);
+    //  The restarted alerter counted those resolutions.
+    FC_CHECK(it_metric(metrics_port, "fleetcost_alerter_alerts_resolved_total") >= 3);
     FC_CHECK_INT(it_sql_int(s_pg, "SELECT count(*) FROM cost_alerts WHERE tenant_id = 'a'"
                                   " AND kind = 'threshold' AND state = 'resolved'"),
                  3);

@@ -1,5 +1,6 @@
 /*  test_alerter: the alerter's pure parts — summary decoding and its bounds, threshold
-    arithmetic, the forecast on a synthetic month, option parsing, JSON escaping. */
+    arithmetic, the forecast on a synthetic month, option parsing, JSON escaping, the
+    notices' idempotency keys. */
 #include <msgpack.h>
 
 #include "alerter_deliver.h"
@@ -161,11 +162,29 @@ static void s_test_json(void)
     fc_buf_free(&b);
 }
 
+//  One key per notice: stable for it, different for the other state and a later firing.
+static void s_test_notice_key(void)
+{
+    char k[ALERTER_KEY_MAX], again[ALERTER_KEY_MAX], other[ALERTER_KEY_MAX];
+    alerter_notice_key(42, "fired", INT64_C(1764345600123456), k, sizeof k);
+    FC_CHECK_STR(k, "fleetcost-alert-42-fired-1764345600123456");
+    alerter_notice_key(42, "fired", INT64_C(1764345600123456), again, sizeof again);
+    FC_CHECK_STR(again, k);
+    alerter_notice_key(42, "resolved", INT64_C(1764345600123456), other, sizeof other);
+    FC_CHECK(strcmp(other, k) != 0);
+    alerter_notice_key(42, "fired", INT64_C(1764349200000000), other, sizeof other);
+    FC_CHECK(strcmp(other, k) != 0);
+    //  The longest key fits.
+    alerter_notice_key(INT64_MAX, "resolved", INT64_MAX, k, sizeof k);
+    FC_CHECK_STR(k, "fleetcost-alert-9223372036854775807-resolved-9223372036854775807");
+}
+
 int main(void)
 {
     s_test_summary();
     s_test_rules();
     s_test_forecast();
     s_test_json();
+    s_test_notice_key();
     return fc_test_done("test_alerter");
 }
