@@ -893,6 +893,9 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
     reporter_report_t *r = reporter_report_new();
     if (!r)
         return s_error(req, 500, "out of memory"), req->rc;
+    //  Today comes from the aggregator's in-day rollups, not from a scan of every event
+    //  of the day; the live stream then moves the totals to the second.
+    r->inday_rollups = true;
     reporter_rc_t rc =
         reporter_report_gather(r, req->pg, MODULE, filter, "range", from, to, req->self->cfg.top_n);
     if (rc != REPORTER_OK) {

@@ -211,48 +211,103 @@ void reporter_tx_end(PGconn *conn, bool ok)
 typedef struct {
     char lo[11], hi[11];
     bool scan;
+    bool inday;          //  in-day rollups count as covering their day
     int64_t final_days;  //  tenant-days read from rollups
     int64_t events_days; //  calendar days read (at least partly) from events
 } s_bounds_t;
 
 static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, const char *from,
-                          const char *to, s_bounds_t *b)
+                          const char *to, bool inday, s_bounds_t *b)
 {
     static const char *sql =
         "WITH nt AS (SELECT greatest(count(*), 1) AS n FROM tenants"
         "             WHERE ($1 = '*' OR tenant_id = $1)),"
         " fin AS (SELECT day, count(*) AS n FROM cost_summaries"
         "          WHERE ($1 = '*' OR tenant_id = $1) AND dimension = 'total' AND key = ''"
-        "            AND final AND day BETWEEN $2::date AND $3::date GROUP BY day)"
+        "            AND (final OR $4::boolean) AND day BETWEEN $2::date AND $3::date"
+        "          GROUP BY day)"
         " SELECT (SELECT coalesce(sum(n), 0) FROM fin)::text, min(d)::date::text,"
         "        max(d)::date::text, count(d)"
         "   FROM generate_series($2::date, $3::date, interval '1 day') d"
         "  WHERE coalesce((SELECT n FROM fin WHERE fin.day = d::date), 0) < (SELECT n FROM nt)";
-    const char *params[] = {tenant, from, to};
-    PGresult *res = fc_pg_query(conn, module, "event bounds", sql, 3, params);
+    const char *params[] = {tenant, from, to, inday ? "true" : "false"};
+    PGresult *res = fc_pg_query(conn, module, "event bounds", sql, 4, params);
     if (!res)
         return -1;
+    b->inday = inday;
     b->final_days = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     b->events_days = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
     b->scan = !PQgetisnull(res, 0, 1);
-    snprintf(b->lo, sizeof b->lo, "%s", b->scan ? PQgetvalue(res, 0, 1) : from);
-    snprintf(b->hi, sizeof b->hi, "%s", b->scan ? PQgetvalue(res, 0, 2) : to);
+    //  Without a scan the span is a day no partition holds, so that planning the (unused)
+    //  events part prunes every partition instead of a month of them.
+    snprintf(b->lo, sizeof b->lo, "%s", b->scan ? PQgetvalue(res, 0, 1) : "1970-01-01");
+    snprintf(b->hi, sizeof b->hi, "%s", b->scan ? PQgetvalue(res, 0, 2) : "1970-01-01");
     PQclear(res);
     return 0;
 }
 
 //  The CTEs every cost query starts with. Parameters: $1 tenant or '*', $2 from, $3 to
 //  (inclusive tenant-local days), $4 / $5 the events span (see s_event_bounds), $6 whether
-//  to scan events at all. evd holds the events of the non-final days, with their
-//  tenant-local day; fin the final tenant-days. NOT IN (not NOT EXISTS) on purpose: it
-//  becomes a hashed subplan, one probe per event, where the planner, misjudging fin as
-//  one row, would otherwise pick a nested-loop anti-join (events x final days). fin's
-//  columns are NOT NULL, so NOT IN has no NULL surprises.
+//  to scan events at all, $7 whether in-day rollups stand for their day (see
+//  reporter_report_t.inday_rollups).
+//    fin  the final (or, with $7, rolled-up) tenant-days in range, with their 'total' rollup row
+//    (the daily trend); rs   the rollups of those days summed per (tenant, dimension, key). A
+//    tenant-month
+//         whose final days are mostly in range comes from its cost_months row minus the
+//         daily rows of its final days out of range (use); the other final days from
+//         their daily rows. Sums are linear, so both give the same integers.
+//    evd  the events of the non-final days, with their tenant-local day.
+//  NOT IN (not NOT EXISTS) on purpose: it becomes a hashed subplan, one probe per event,
+//  where the planner, misjudging fin as one row, would otherwise pick a nested-loop
+//  anti-join (events x final days). fin's columns are NOT NULL, so NOT IN has no NULL
+//  surprises. Without $6 the events' time bounds contradict each other, so that every
+//  partition is pruned while planning; a constant false in the WHERE instead makes the
+//  planner, under the LEFT JOIN, expand all of them (100 ms with a year of partitions).
+#define S_ROLLUP_COLS                                                                              \
+    "cost_nusd, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,"            \
+    " cache_write_1h_tokens, events, unpriced_events"
+//  The first of the month of a date column, without the time zone work that
+//  date_trunc on a date (promoted to timestamptz) does for every row.
+#define S_MONTH_OF(col) "date_trunc('month', " col "::timestamp)::date"
+// clang-format off
 #define S_SOURCE_CTES                                                                              \
     "tz AS (SELECT tenant_id, tz FROM tenants WHERE ($1 = '*' OR tenant_id = $1)),"                \
-    " fin AS (SELECT tenant_id, day FROM cost_summaries"                                           \
+    " fin AS (SELECT tenant_id, day, dimension, final, " S_ROLLUP_COLS " FROM cost_summaries"      \
     "          WHERE ($1 = '*' OR tenant_id = $1) AND dimension = 'total' AND key = ''"            \
-    "            AND final AND day BETWEEN $2::date AND $3::date),"                                \
+    "            AND (final OR $7::boolean) AND day BETWEEN $2::date AND $3::date),"               \
+    " mon AS (SELECT m.tenant_id, m.month, m.days,"                                                \
+    "                (1::bigint << (least($3::date, (m.month + interval '1 month')::date - 1)"     \
+    "                               - m.month + 1))"                                               \
+    "                - (1::bigint << (greatest($2::date, m.month) - m.month)) AS want"             \
+    "           FROM cost_months m"                                                                \
+    "          WHERE ($1 = '*' OR m.tenant_id = $1) AND m.dimension = 'total'"                     \
+    "            AND m.month BETWEEN date_trunc('month', $2::date)::date"                          \
+    "                            AND date_trunc('month', $3::date)::date),"                        \
+    " use AS (SELECT tenant_id, month, days & ~want AS outdays FROM mon"                           \
+    "          WHERE bit_count((days & want)::bit(64)) > bit_count((days & ~want)::bit(64))),"     \
+    " dd AS MATERIALIZED ("                                                                        \
+    "        SELECT f.tenant_id, f.day, f.final, 1 AS sg FROM fin f"                               \
+    "         WHERE NOT (f.final AND (f.tenant_id, " S_MONTH_OF("f.day") ")"                       \
+    "                                IN (SELECT tenant_id, month FROM use))"                       \
+    "        UNION ALL"                                                                            \
+    "        SELECT u.tenant_id, u.month + b.b, true, -1"                                          \
+    "          FROM use u CROSS JOIN generate_series(0, 30) AS b(b)"                               \
+    "         WHERE (u.outdays >> b.b) & 1 = 1),"                                                  \
+    " rs AS (SELECT tenant_id, dimension, key, sum(sg * cost_nusd) AS cost_nusd,"                  \
+    "               sum(sg * input_tokens) AS input_tokens,"                                       \
+    "               sum(sg * output_tokens) AS output_tokens,"                                     \
+    "               sum(sg * cache_read_tokens) AS cache_read_tokens,"                             \
+    "               sum(sg * cache_write_5m_tokens) AS cache_write_5m_tokens,"                     \
+    "               sum(sg * cache_write_1h_tokens) AS cache_write_1h_tokens,"                     \
+    "               sum(sg * events) AS events, sum(sg * unpriced_events) AS unpriced_events"      \
+    "          FROM (SELECT dd.sg, s.tenant_id, s.dimension, s.key, " S_ROLLUP_COLS                \
+    "                  FROM dd JOIN cost_summaries s"                                              \
+    "                    ON s.tenant_id = dd.tenant_id AND s.day = dd.day AND s.final = dd.final"  \
+    "                UNION ALL"                                                                    \
+    "                SELECT 1, m.tenant_id, m.dimension, m.key, " S_ROLLUP_COLS                    \
+    "                  FROM cost_months m JOIN use u"                                              \
+    "                    ON u.tenant_id = m.tenant_id AND u.month = m.month) x"                    \
+    "         GROUP BY 1, 2, 3),"                                                                  \
     " ev AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE coalesce(tz.tz, 'UTC'))::date AS day," \
     "               e.agent_type, e.model_family, e.agent_id, e.task_id, e.cost_kind,"             \
     "               e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"            \
@@ -262,11 +317,14 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     "                AND e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens"           \
     "                    + e.cache_write_1h_tokens <= 4000) AS small"                              \
     "          FROM events e LEFT JOIN tz ON tz.tenant_id = e.tenant_id"                           \
-    "         WHERE $6::boolean AND ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"    \
+    "         WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"                    \
     "           AND e.event_time >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC'"                  \
-    "           AND e.event_time < ($5::date + 2)::timestamp AT TIME ZONE 'UTC'),"                 \
+    "           AND e.event_time < CASE WHEN $6::boolean"                                          \
+    "                                   THEN ($5::date + 2)::timestamp AT TIME ZONE 'UTC'"         \
+    "                                   ELSE '-infinity'::timestamptz END),"                       \
     " evd AS (SELECT * FROM ev WHERE day BETWEEN $2::date AND $3::date"                            \
     "            AND (tenant_id, day) NOT IN (SELECT tenant_id, day FROM fin))"
+// clang-format on
 
 #define S_EVENT_SUMS                                                                               \
     "sum(cost_nusd) AS cost, sum(input_tokens) AS i, sum(output_tokens) AS o,"                     \
@@ -278,9 +336,11 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     " sum(s.cache_read_tokens) AS cr, sum(s.cache_write_5m_tokens) AS w5,"                         \
     " sum(s.cache_write_1h_tokens) AS w1, sum(s.events) AS n, sum(s.unpriced_events) AS un"
 
-//  The report's facts in one scan of each source: GROUPING SETS over the events of
-//  non-final days, the matching rollup rows of final days, merged per (dim, k1, k2).
-//  Agents and tasks are cut to the top $7 by cost (dim_rows keeps their full count);
+//  The report's facts in one scan of each source: the events of non-final days summed
+//  per (tenant, day, agent type, model, agent, task, kind), then GROUPING SETS over those
+//  groups (far fewer rows than events); the rollups of final days (rs, fin); merged per
+//  (dim, k1, k2).
+//  Agents and tasks are cut to the top $8 by cost (dim_rows keeps their full count);
 //  'outlier' rows are tasks costing over 3x the median of their type (types with at
 //  least 3 tasks). Task rows carry what tasks/task_agents/agents know about them.
 //
@@ -288,6 +348,15 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
 //  bit mask with 1 for each column not grouped on (tenant_id is 64, cost_kind 1).
 static const char *s_facts_sql =
     "WITH " S_SOURCE_CTES ","
+    " ev1 AS (SELECT tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind,"
+    "                " S_EVENT_SUMS ","
+    "                coalesce(sum(reported_cost_nusd), 0) AS rep,"
+    "                coalesce(sum(cost_nusd) FILTER (WHERE reported_cost_nusd IS NOT NULL), 0)"
+    "                  AS repc,"
+    "                count(*) FILTER (WHERE reported_cost_nusd IS NOT NULL) AS repn,"
+    "                count(*) FILTER (WHERE small) AS sn,"
+    "                coalesce(sum(cost_nusd) FILTER (WHERE small), 0) AS sc"
+    "           FROM evd GROUP BY 1, 2, 3, 4, 5, 6, 7),"
     " eg AS (SELECT CASE GROUPING(tenant_id, day, agent_type, model_family, agent_id, task_id,"
     "                             cost_kind)"
     "                 WHEN 127 THEN 'total' WHEN 95 THEN 'day' WHEN 111 THEN 'agent_type'"
@@ -305,32 +374,29 @@ static const char *s_facts_sql =
     "                      THEN coalesce(task_id, '')"
     "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(cost_kind) = 0"
     "                      THEN cost_kind ELSE '' END AS k2,"
-    "               " S_EVENT_SUMS ","
-    "               coalesce(sum(reported_cost_nusd), 0) AS rep,"
-    "               coalesce(sum(cost_nusd) FILTER (WHERE reported_cost_nusd IS NOT NULL), 0)"
-    "                 AS repc,"
-    "               count(*) FILTER (WHERE reported_cost_nusd IS NOT NULL) AS repn,"
-    "               count(*) FILTER (WHERE small) AS sn,"
-    "               coalesce(sum(cost_nusd) FILTER (WHERE small), 0) AS sc"
-    "          FROM evd"
+    "               sum(cost) AS cost, sum(i) AS i, sum(o) AS o, sum(cr) AS cr, sum(w5) AS w5,"
+    "               sum(w1) AS w1, sum(n) AS n, sum(un) AS un, sum(rep) AS rep,"
+    "               sum(repc) AS repc, sum(repn) AS repn, sum(sn) AS sn, sum(sc) AS sc"
+    "          FROM ev1"
     "         GROUP BY GROUPING SETS ((), (day), (agent_type), (model_family),"
     "                                 (tenant_id, agent_id), (tenant_id, task_id), (cost_kind),"
     "                                 (tenant_id), (tenant_id, cost_kind))),"
     " sg AS (SELECT m.dim,"
-    "               CASE m.dim WHEN 'total' THEN '' WHEN 'day' THEN s.day::text"
-    "                          WHEN 'tenant' THEN s.tenant_id WHEN 'agent' THEN s.tenant_id"
-    "                          WHEN 'task' THEN s.tenant_id WHEN 'tenant_kind' THEN s.tenant_id"
-    "                          ELSE s.key END AS k1,"
+    "               CASE m.dim WHEN 'total' THEN '' WHEN 'tenant' THEN s.tenant_id"
+    "                          WHEN 'agent' THEN s.tenant_id WHEN 'task' THEN s.tenant_id"
+    "                          WHEN 'tenant_kind' THEN s.tenant_id ELSE s.key END AS k1,"
     "               CASE WHEN m.dim IN ('agent', 'task', 'tenant_kind') THEN s.key ELSE '' END"
     "                 AS k2,"
     "               " S_SUMMARY_SUMS ", 0 AS rep, 0 AS repc, 0 AS repn, 0 AS sn, 0 AS sc"
-    "          FROM cost_summaries s"
-    "          JOIN fin ON fin.tenant_id = s.tenant_id AND fin.day = s.day"
-    "          JOIN (VALUES ('total', 'total'), ('total', 'day'), ('total', 'tenant'),"
-    "                       ('agent_type', 'agent_type'), ('model', 'model'), ('agent', 'agent'),"
-    "                       ('task', 'task'), ('kind', 'kind'), ('kind', 'tenant_kind'))"
+    "          FROM rs s"
+    "          JOIN (VALUES ('total', 'total'), ('total', 'tenant'), ('agent_type', 'agent_type'),"
+    "                       ('model', 'model'), ('agent', 'agent'), ('task', 'task'),"
+    "                       ('kind', 'kind'), ('kind', 'tenant_kind'))"
     "               AS m(src, dim) ON m.src = s.dimension"
-    "         GROUP BY 1, 2, 3),"
+    "         GROUP BY 1, 2, 3"
+    "         UNION ALL"
+    "         SELECT 'day', s.day::text, '', " S_SUMMARY_SUMS ", 0, 0, 0, 0, 0"
+    "           FROM fin s GROUP BY s.day),"
     " allg AS (SELECT dim, k1, k2, coalesce(sum(cost), 0) AS cost, coalesce(sum(i), 0) AS i,"
     "                 coalesce(sum(o), 0) AS o, coalesce(sum(cr), 0) AS cr,"
     "                 coalesce(sum(w5), 0) AS w5, coalesce(sum(w1), 0) AS w1,"
@@ -355,7 +421,7 @@ static const char *s_facts_sql =
     "           ORDER BY tt.cost DESC, tt.k1, tt.k2 LIMIT 10),"
     " sel AS (SELECT r.dim, r.k1, r.k2, r.cost, r.i, r.o, r.cr, r.w5, r.w1, r.n, r.un, r.rep,"
     "                r.repc, r.repn, r.sn, r.sc, r.dim_rows, 0::numeric AS median"
-    "           FROM ranked r WHERE r.dim NOT IN ('agent', 'task') OR r.rn <= $7::int"
+    "           FROM ranked r WHERE r.dim NOT IN ('agent', 'task') OR r.rn <= $8::int"
     "         UNION ALL"
     "         SELECT 'outlier', a.k1, a.k2, a.cost, a.i, a.o, a.cr, a.w5, a.w1, a.n, a.un,"
     "                a.rep, a.repc, a.repn, a.sn, a.sc, 0, o.median"
@@ -495,9 +561,15 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
 {
     char top[16];
     snprintf(top, sizeof top, "%d", self->top_n);
-    const char *params[] = {
-        self->tenant, self->from, self->to, b->lo, b->hi, b->scan ? "true" : "false", top};
-    PGresult *res = fc_pg_query(conn, module, "report facts", s_facts_sql, 7, params);
+    const char *params[] = {self->tenant,
+                            self->from,
+                            self->to,
+                            b->lo,
+                            b->hi,
+                            b->scan ? "true" : "false",
+                            b->inday ? "true" : "false",
+                            top};
+    PGresult *res = fc_pg_query(conn, module, "report facts", s_facts_sql, 8, params);
     if (!res)
         return -1;
     if (!s_result_in_range(res)) {
@@ -798,7 +870,7 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
         PQclear(res);
     }
     s_bounds_t b;
-    if (s_event_bounds(conn, module, tenant, from, to, &b) != 0)
+    if (s_event_bounds(conn, module, tenant, from, to, self->inday_rollups, &b) != 0)
         return REPORTER_ERROR;
     self->days_final = b.final_days;
     self->days_events = b.events_days;
@@ -842,7 +914,7 @@ int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, co
     if (!g)
         return -1;
     s_bounds_t b;
-    if (s_event_bounds(conn, module, tenant, from, to, &b) != 0)
+    if (s_event_bounds(conn, module, tenant, from, to, false, &b) != 0)
         return -1;
     //  The SQL text is assembled only from the constant fragments of s_groups; every
     //  value arrives as a parameter.
@@ -852,19 +924,18 @@ int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, co
                      " u AS (SELECT %s AS k1, %s AS k2, " S_EVENT_SUMS " FROM evd GROUP BY 1, 2"
                      "       UNION ALL"
                      "       SELECT %s AS k1, %s AS k2, " S_SUMMARY_SUMS
-                     "         FROM cost_summaries s"
-                     "         JOIN fin ON fin.tenant_id = s.tenant_id AND fin.day = s.day"
-                     "        WHERE s.dimension = '%s' GROUP BY 1, 2)"
+                     "         FROM %s s WHERE s.dimension = '%s' GROUP BY 1, 2)"
                      " SELECT k1, k2, sum(cost), sum(i), sum(o), sum(cr), sum(w5), sum(w1),"
                      "        sum(n), sum(un)"
                      "   FROM u GROUP BY k1, k2 %s"
                      "  ORDER BY %s",
-                     g->ev_k1, g->ev_k2, g->sum_k1, g->sum_k2, g->dimension,
+                     g->ev_k1, g->ev_k2, g->sum_k1, g->sum_k2,
+                     strcmp(g->group, "day") == 0 ? "fin" : "rs", g->dimension,
                      strcmp(g->group, "total") == 0 ? "" : "HAVING sum(n) > 0 OR sum(cost) <> 0",
                      g->by_key ? "k1, k2" : "sum(cost) DESC, k1, k2");
     assert(n > 0 && (size_t)n < sizeof sql);
-    const char *params[] = {tenant, from, to, b.lo, b.hi, b.scan ? "true" : "false"};
-    if (!PQsendQueryParams(conn, sql, 6, NULL, params, NULL, NULL, 0)) {
+    const char *params[] = {tenant, from, to, b.lo, b.hi, b.scan ? "true" : "false", "false"};
+    if (!PQsendQueryParams(conn, sql, 7, NULL, params, NULL, NULL, 0)) {
         fc_error(module, "costs: %s", fc_pg_error(conn));
         return -1;
     }

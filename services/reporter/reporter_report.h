@@ -87,6 +87,10 @@ typedef struct {
     int top_n;
     char generated_at[40];
     int64_t days_final, days_events; //  tenant-days read from rollups / from events
+    //  Set before gathering: also read non-final days from the aggregator's in-day
+    //  rollups (cost only below the total row, as of their last write) instead of raw
+    //  events. The dashboard does; reports do not.
+    bool inday_rollups;
 
     reporter_sums_t total;
     reporter_rows_t days, agent_types, models, agents, kinds, tenants, tenant_kinds;
