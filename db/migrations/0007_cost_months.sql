@@ -46,7 +46,12 @@ LANGUAGE plpgsql
 SET search_path = pg_catalog, public
 AS $$
 BEGIN
+    -- The aggregator's in-day upserts (not final before or after) are most statements:
+    -- they leave at once.
     IF TG_OP = 'INSERT' THEN
+        IF NOT EXISTS (SELECT 1 FROM new_rows WHERE final) THEN
+            RETURN NULL;
+        END IF;
         INSERT INTO public.cost_months AS m
         SELECT n.tenant_id, date_trunc('month', n.day)::date, n.dimension, n.key,
                sum(n.cost_nusd), sum(n.input_tokens), sum(n.output_tokens),
@@ -67,6 +72,14 @@ BEGIN
             unpriced_events = m.unpriced_events + EXCLUDED.unpriced_events,
             days = m.days | EXCLUDED.days;
         RETURN NULL;
+    END IF;
+    IF NOT EXISTS (SELECT 1 FROM old_rows WHERE final) THEN
+        IF TG_OP = 'DELETE' THEN
+            RETURN NULL;
+        END IF;
+        IF NOT EXISTS (SELECT 1 FROM new_rows WHERE final) THEN
+            RETURN NULL;
+        END IF;
     END IF;
     -- UPDATE or DELETE: signed deltas. days first loses the bits of the old final
     -- total rows, then gains those of the new ones (a row updated in place loses and
