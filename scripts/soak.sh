@@ -442,6 +442,8 @@ read -r total distinct < <(sql "SELECT count(*), count(DISTINCT (event_id, event
 [ "$total" -gt 0 ] && ok "events were stored" || bad "no events stored"
 dl=$(sql "SELECT count(*) FROM dead_letters" 2>/dev/null || echo '?')
 echo "     dead letters: $dl"
+[ "$dl" = 0 ] || sql "SELECT '     dead letter: ' || coalesce(code, '') || ' ' || coalesce(field, '') || ': '
+                          || coalesce(reason, '') FROM dead_letters ORDER BY received_at LIMIT 5"
 
 echo "== 2. every Redis day and month total equals its SQL sum"
 out=$(python3 "$helpers/check_totals.py" "$pg_url" "$p_redis" --verbose)

@@ -505,6 +505,17 @@ static bool s_is_unique_violation(PGresult *r)
     return state && strcmp(state, "23505") == 0;
 }
 
+//  Whether an error is about a row's data (class 22 data exception, 23 integrity), the
+//  only errors that dead-letter a row. Anything else (a server shutting down, 57P01,
+//  whose error can still name a COPY line while the connection looks up; out of
+//  resources; a cancelled or serialisation-failed transaction) is retried: refusing a
+//  valid event because of the server's state would lose it.
+static bool s_is_row_error(PGresult *r)
+{
+    const char *state = PQresultErrorField(r, PG_DIAG_SQLSTATE);
+    return state && (strncmp(state, "22", 2) == 0 || strncmp(state, "23", 2) == 0);
+}
+
 //  Drains results until NULL (required after COPY and on errors).
 static void s_drain(ingest_store_t *self)
 {
@@ -981,10 +992,11 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
         bool copied = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!copied) {
             //  A unique violation means some events were stored before (a resend): find
-            //  them and copy the rest. Any other error with the connection still up is
-            //  a row Postgres refuses: that row goes to dead letters, the rest go on.
+            //  them and copy the rest. A data or integrity error naming a COPY line is a
+            //  row Postgres refuses: that row goes to dead letters, the rest go on.
+            //  Anything else is retried.
             bool dup = s_is_unique_violation(r);
-            ingest_item_t *bad = dup ? NULL : s_copy_bad_row(items, count, r);
+            ingest_item_t *bad = dup || !s_is_row_error(r) ? NULL : s_copy_bad_row(items, count, r);
             if (PQstatus(self->pg) != CONNECTION_OK || (!dup && !bad)) {
                 fc_error(MODULE, "COPY failed: %s", PQresultErrorMessage(r));
                 PQclear(r);
