@@ -39,75 +39,55 @@ CREATE INDEX cost_summaries_total ON cost_summaries (day, tenant_id)
     WHERE dimension = 'total' AND key = '';
 
 -- Applies a statement's change of final rows to cost_months: the final rows after it
--- (new_rows) minus the final rows before it (old_rows). Rows are upserted in key order
--- so that two writers lock month rows in the same order.
+-- (new_rows, INSERT and UPDATE) minus the final rows before it (old_rows, UPDATE and
+-- DELETE), as one upsert of signed sums. Rows are upserted in key order so that two
+-- writers lock month rows in the same order. A transition table exists only for the
+-- operations that have it, hence the query text is assembled per operation. The
+-- aggregator's in-day upserts (not final before or after) are most statements: they
+-- leave before any of it.
 CREATE FUNCTION fc_cost_months_apply() RETURNS trigger
 LANGUAGE plpgsql
 SET search_path = pg_catalog, public
 AS $$
+DECLARE
+    v_cols CONSTANT text := 'tenant_id, day, dimension, key, cost_nusd, input_tokens,'
+        ' output_tokens, cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens,'
+        ' events, unpriced_events';
+    v_src text[] := '{}';
 BEGIN
-    -- The aggregator's in-day upserts (not final before or after) are most statements:
-    -- they leave at once.
-    IF TG_OP = 'INSERT' THEN
-        IF NOT EXISTS (SELECT 1 FROM new_rows WHERE final) THEN
-            RETURN NULL;
+    IF TG_OP <> 'DELETE' THEN
+        IF EXISTS (SELECT 1 FROM new_rows WHERE final) THEN
+            v_src := v_src || format($q$SELECT 1, %s,
+                       CASE WHEN dimension = 'total' AND key = ''
+                            THEN 1::bigint << (extract(day FROM day)::int - 1) ELSE 0 END
+                  FROM new_rows WHERE final$q$, v_cols);
         END IF;
-        INSERT INTO public.cost_months AS m
-        SELECT n.tenant_id, date_trunc('month', n.day)::date, n.dimension, n.key,
-               sum(n.cost_nusd), sum(n.input_tokens), sum(n.output_tokens),
-               sum(n.cache_read_tokens), sum(n.cache_write_5m_tokens),
-               sum(n.cache_write_1h_tokens), sum(n.events), sum(n.unpriced_events),
-               bit_or(CASE WHEN n.dimension = 'total' AND n.key = ''
-                           THEN 1::bigint << (extract(day FROM n.day)::int - 1) ELSE 0 END)
-          FROM new_rows n WHERE n.final
-         GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
-        ON CONFLICT (tenant_id, month, dimension, key) DO UPDATE SET
-            cost_nusd = m.cost_nusd + EXCLUDED.cost_nusd,
-            input_tokens = m.input_tokens + EXCLUDED.input_tokens,
-            output_tokens = m.output_tokens + EXCLUDED.output_tokens,
-            cache_read_tokens = m.cache_read_tokens + EXCLUDED.cache_read_tokens,
-            cache_write_5m_tokens = m.cache_write_5m_tokens + EXCLUDED.cache_write_5m_tokens,
-            cache_write_1h_tokens = m.cache_write_1h_tokens + EXCLUDED.cache_write_1h_tokens,
-            events = m.events + EXCLUDED.events,
-            unpriced_events = m.unpriced_events + EXCLUDED.unpriced_events,
-            days = m.days | EXCLUDED.days;
+    END IF;
+    IF TG_OP <> 'INSERT' THEN
+        IF EXISTS (SELECT 1 FROM old_rows WHERE final) THEN
+            v_src := v_src || format('SELECT -1, %s, 0::bigint FROM old_rows WHERE final', v_cols);
+            -- days first loses the bits of the old final total rows; the upsert then
+            -- ORs in those of the new ones (a row updated in place regains its bit).
+            UPDATE public.cost_months m SET days = m.days & ~x.bits
+              FROM (SELECT o.tenant_id, date_trunc('month', o.day)::date AS month,
+                           bit_or(1::bigint << (extract(day FROM o.day)::int - 1)) AS bits
+                      FROM old_rows o WHERE o.final AND o.dimension = 'total' AND o.key = ''
+                     GROUP BY 1, 2) x
+             WHERE m.tenant_id = x.tenant_id AND m.month = x.month AND m.dimension = 'total'
+               AND m.key = '';
+        END IF;
+    END IF;
+    IF cardinality(v_src) = 0 THEN
         RETURN NULL;
     END IF;
-    IF NOT EXISTS (SELECT 1 FROM old_rows WHERE final) THEN
-        IF TG_OP = 'DELETE' THEN
-            RETURN NULL;
-        END IF;
-        IF NOT EXISTS (SELECT 1 FROM new_rows WHERE final) THEN
-            RETURN NULL;
-        END IF;
-    END IF;
-    -- UPDATE or DELETE: signed deltas. days first loses the bits of the old final
-    -- total rows, then gains those of the new ones (a row updated in place loses and
-    -- regains its bit).
-    UPDATE public.cost_months m SET days = m.days & ~x.bits
-      FROM (SELECT o.tenant_id, date_trunc('month', o.day)::date AS month,
-                   bit_or(1::bigint << (extract(day FROM o.day)::int - 1)) AS bits
-              FROM old_rows o WHERE o.final AND o.dimension = 'total' AND o.key = ''
-             GROUP BY 1, 2) x
-     WHERE m.tenant_id = x.tenant_id AND m.month = x.month AND m.dimension = 'total'
-       AND m.key = '';
-    -- new_rows exists only for UPDATE, hence the text.
     EXECUTE format($q$
     INSERT INTO public.cost_months AS m
-    SELECT d.tenant_id, d.month, d.dimension, d.key,
+    SELECT d.tenant_id, date_trunc('month', d.day)::date, d.dimension, d.key,
            sum(d.sg * d.cost_nusd), sum(d.sg * d.input_tokens), sum(d.sg * d.output_tokens),
            sum(d.sg * d.cache_read_tokens), sum(d.sg * d.cache_write_5m_tokens),
            sum(d.sg * d.cache_write_1h_tokens), sum(d.sg * d.events),
            sum(d.sg * d.unpriced_events), coalesce(bit_or(d.bit) FILTER (WHERE d.sg = 1), 0)
-      FROM (%s
-            SELECT -1 AS sg, o.tenant_id, date_trunc('month', o.day)::date AS month,
-                   o.dimension, o.key, o.cost_nusd, o.input_tokens, o.output_tokens,
-                   o.cache_read_tokens, o.cache_write_5m_tokens, o.cache_write_1h_tokens,
-                   o.events, o.unpriced_events, 0::bigint AS bit
-              FROM old_rows o WHERE o.final)
-           AS d (sg, tenant_id, month, dimension, key, cost_nusd, input_tokens, output_tokens,
-                 cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, events,
-                 unpriced_events, bit)
+      FROM (%s) AS d (sg, %s, bit)
      GROUP BY 1, 2, 3, 4 ORDER BY 1, 2, 3, 4
     ON CONFLICT (tenant_id, month, dimension, key) DO UPDATE SET
         cost_nusd = m.cost_nusd + EXCLUDED.cost_nusd,
@@ -118,16 +98,7 @@ BEGIN
         cache_write_1h_tokens = m.cache_write_1h_tokens + EXCLUDED.cache_write_1h_tokens,
         events = m.events + EXCLUDED.events,
         unpriced_events = m.unpriced_events + EXCLUDED.unpriced_events,
-        days = m.days | EXCLUDED.days$q$,
-        CASE WHEN TG_OP = 'UPDATE' THEN $q$
-            SELECT 1, n.tenant_id, date_trunc('month', n.day)::date, n.dimension, n.key,
-                   n.cost_nusd, n.input_tokens, n.output_tokens, n.cache_read_tokens,
-                   n.cache_write_5m_tokens, n.cache_write_1h_tokens, n.events,
-                   n.unpriced_events,
-                   CASE WHEN n.dimension = 'total' AND n.key = ''
-                        THEN 1::bigint << (extract(day FROM n.day)::int - 1) ELSE 0 END
-              FROM new_rows n WHERE n.final
-            UNION ALL$q$ ELSE '' END);
+        days = m.days | EXCLUDED.days$q$, array_to_string(v_src, ' UNION ALL '), v_cols);
     RETURN NULL;
 END
 $$;
