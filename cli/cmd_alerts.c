@@ -34,17 +34,11 @@ static void s_usd_cell(PGresult *r, int row, int col, char *buf, size_t size)
 int cmd_alerts(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *config =
-        fc_config_new("fleetcost alerts", "list alerts and their delivery", tables);
+    int rc;
+    fc_config_t *config = fc_config_load("fleetcost alerts", "list alerts and their delivery",
+                                         tables, argc, argv, 0, 0, &rc);
     if (!config)
-        return 2;
-    int rc = fc_config_parse(config, argc, argv);
-    if (rc != 0 || fc_config_argc(config) > 0) {
-        if (rc == 0)
-            fc_error(MODULE, "unexpected argument '%s'", fc_config_argv(config)[0]);
-        fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
-    }
+        return rc;
     const char *tenant = fc_config_str(config, "tenant");
     const char *since = fc_config_str(config, "since");
     char secs[32] = "", limit[16];

@@ -402,13 +402,12 @@ static int s_bench_insert(fc_config_t *cfg)
 int cmd_bench(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
+    int rc;
     fc_config_t *cfg =
-        fc_config_new("fleetcost bench", "load generators: bench ingest|pipeline|insert", tables);
-    int rc = fc_config_parse(cfg, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&cfg);
-        return rc > 0 ? 0 : 2;
-    }
+        fc_config_load("fleetcost bench", "load generators: bench ingest|pipeline|insert", tables,
+                       argc, argv, 0, -1, &rc);
+    if (!cfg)
+        return rc;
     const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "";
     if (streq(what, "ingest"))
         rc = s_bench_ingest(cfg);

@@ -99,22 +99,16 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
 int cmd_billing(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *config = fc_config_new("fleetcost billing", "monthly bill per tenant", tables);
     char **args = calloc((size_t)argc + 1, sizeof *args);
-    if (!config || !args) {
-        fc_config_destroy(&config);
-        free(args);
+    if (!args)
         return 1;
-    }
     reporter_cli_args(argc, argv, args);
-    int rc = fc_config_parse(config, argc, args);
+    int rc;
+    fc_config_t *config = fc_config_load("fleetcost billing", "monthly bill per tenant", tables,
+                                         argc, args, 0, 0, &rc);
     free(args);
-    if (rc != 0) {
-        fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
-    }
-    if (fc_config_bool(config, "verbose"))
-        fc_log_set_level(FC_LOG_DEBUG);
+    if (!config)
+        return rc;
     const char *month = fc_config_str(config, "month"), *format = fc_config_str(config, "format");
     char first[16], from[11], to[11], err[160];
     int64_t day;

@@ -235,14 +235,11 @@ static int s_check(PGconn *pg, const char *tenant)
 int cmd_budget(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *config = fc_config_new("fleetcost budget", "budget set|list|check", tables);
+    int rc;
+    fc_config_t *config =
+        fc_config_load("fleetcost budget", "budget set|list|check", tables, argc, argv, 0, -1, &rc);
     if (!config)
-        return 2;
-    int rc = fc_config_parse(config, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
-    }
+        return rc;
     const char *verb = fc_config_argc(config) == 1 ? fc_config_argv(config)[0] : "";
     const char *tenant = fc_config_str(config, "tenant");
     bool is_default = fc_config_bool(config, "default");
@@ -254,8 +251,6 @@ int cmd_budget(int argc, char **argv)
     else if (strcmp(verb, "check") == 0 && !*tenant)
         fc_error(MODULE, "check: --tenant is required");
     else {
-        if (fc_config_bool(config, "verbose"))
-            fc_log_set_level(FC_LOG_DEBUG);
         PGconn *pg = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
         if (pg) {
             if (strcmp(verb, "set") == 0)

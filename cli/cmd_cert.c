@@ -155,16 +155,16 @@ static void s_audit(fc_config_t *config, const char *action, const char *name, c
 int cmd_cert(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *config = fc_config_new(
-        "fleetcost cert", "manage CurveZMQ certificates: init|server|create|list|revoke", tables);
+    int rc;
+    fc_config_t *config = fc_config_load(
+        "fleetcost cert", "manage CurveZMQ certificates: init|server|create|list|revoke", tables,
+        argc, argv, 0, -1, &rc);
     if (!config)
-        return 1;
-    int rc = fc_config_parse(config, argc, argv);
-    if (rc != 0 || fc_config_argc(config) != 1) {
-        if (rc == 0)
-            s_usage();
+        return rc;
+    if (fc_config_argc(config) != 1) {
+        s_usage();
         fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
+        return 2;
     }
     const char *what = fc_config_argv(config)[0];
     const char *dir = fc_config_str(config, "cert-dir");

@@ -12,18 +12,12 @@
 int cmd_flush(int argc, char **argv)
 {
     const fc_option_t *tables[] = {cmd_client_options, NULL};
+    int rc;
     fc_config_t *config =
-        fc_config_new("fleetcost flush", "deliver the events waiting in the spool", tables);
+        fc_config_load("fleetcost flush", "deliver the events waiting in the spool", tables, argc,
+                       argv, 0, 0, &rc);
     if (!config)
-        return 1;
-    int rc = fc_config_parse(config, argc, argv);
-    if (rc != 0 || fc_config_argc(config) > 0) {
-        if (rc == 0)
-            fprintf(stderr, "flush: unexpected argument '%s' (see --help)\n",
-                    fc_config_argv(config)[0]);
-        fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
-    }
+        return rc;
     fc_client_t *client = cmd_client_open(config, NULL, NULL);
     if (!client) {
         fc_config_destroy(&config);

@@ -373,13 +373,12 @@ static int s_comment_pass(s_worker_t *w)
 int cmd_github(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *cfg = fc_config_new(
-        "fleetcost github", "task titles, labels, type and priority from GitHub issues", tables);
-    int rc = fc_config_parse(cfg, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&cfg);
-        return rc > 0 ? 0 : 2;
-    }
+    int rc;
+    fc_config_t *cfg = fc_config_load("fleetcost github",
+                                      "task titles, labels, type and priority from GitHub issues",
+                                      tables, argc, argv, 0, -1, &rc);
+    if (!cfg)
+        return rc;
     s_worker_t *w = calloc(1, sizeof *w);
     w->cfg = cfg;
     fc_buf_init(&w->body);

@@ -134,16 +134,11 @@ static int s_revoke(PGconn *conn, const char *id)
 int cmd_key(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *config = fc_config_new("fleetcost key", "create, list, revoke API keys", tables);
+    int rc;
+    fc_config_t *config = fc_config_load("fleetcost key", "create, list, revoke API keys", tables,
+                                         argc, argv, 0, -1, &rc);
     if (!config)
-        return 1;
-    int rc = fc_config_parse(config, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
-    }
-    if (fc_config_bool(config, "verbose"))
-        fc_log_set_level(FC_LOG_DEBUG);
+        return rc;
     const char *action = fc_config_argc(config) == 1 ? fc_config_argv(config)[0] : "";
     const char *tenant = fc_config_str(config, "tenant"), *id = fc_config_str(config, "id");
     bool admin = fc_config_bool(config, "admin");

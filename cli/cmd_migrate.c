@@ -28,22 +28,12 @@ static void s_print(const fc_migration_t *m, bool dry_run, void *arg)
 int cmd_migrate(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
+    int rc;
     fc_config_t *config =
-        fc_config_new("fleetcost migrate", "apply database migrations (idempotent)", tables);
+        fc_config_load("fleetcost migrate", "apply database migrations (idempotent)", tables, argc,
+                       argv, 0, 0, &rc);
     if (!config)
-        return 1;
-    int rc = fc_config_parse(config, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
-    }
-    if (fc_config_argc(config) > 0) {
-        fc_error(MODULE, "unexpected argument '%s' (see --help)", fc_config_argv(config)[0]);
-        fc_config_destroy(&config);
-        return 2;
-    }
-    if (fc_config_bool(config, "verbose"))
-        fc_log_set_level(FC_LOG_DEBUG);
+        return rc;
     bool dry_run = fc_config_bool(config, "dry-run");
     PGconn *conn = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
     fc_config_destroy(&config);

@@ -491,14 +491,13 @@ done:
 static int s_main(int argc, char **argv, bool reprice)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *cfg = fc_config_new(
-        reprice ? "fleetcost reprice" : "fleetcost price",
-        reprice ? "recompute stored costs in a window" : "price list | set | import FILE", tables);
-    int rc = fc_config_parse(cfg, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&cfg);
-        return rc > 0 ? 0 : 2;
-    }
+    int rc;
+    fc_config_t *cfg = fc_config_load(reprice ? "fleetcost reprice" : "fleetcost price",
+                                      reprice ? "recompute stored costs in a window"
+                                              : "price list | set | import FILE",
+                                      tables, argc, argv, 0, -1, &rc);
+    if (!cfg)
+        return rc;
     const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "";
     if (!reprice && strcmp(what, "list") && strcmp(what, "set") &&
         (strcmp(what, "import") || fc_config_argc(cfg) < 2)) {

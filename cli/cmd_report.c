@@ -31,22 +31,16 @@ static const fc_option_t s_options[] = {
 int cmd_report(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *config = fc_config_new("fleetcost report", "tenant cost report", tables);
     char **args = calloc((size_t)argc + 1, sizeof *args);
-    if (!config || !args) {
-        fc_config_destroy(&config);
-        free(args);
+    if (!args)
         return 1;
-    }
     reporter_cli_args(argc, argv, args);
-    int rc = fc_config_parse(config, argc, args);
+    int rc;
+    fc_config_t *config =
+        fc_config_load("fleetcost report", "tenant cost report", tables, argc, args, 0, 0, &rc);
     free(args);
-    if (rc != 0) {
-        fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
-    }
-    if (fc_config_bool(config, "verbose"))
-        fc_log_set_level(FC_LOG_DEBUG);
+    if (!config)
+        return rc;
     char tenant[64], from[11], to[11], err[160], output[4096];
     snprintf(tenant, sizeof tenant, "%s",
              fc_config_bool(config, "all") ? "*" : fc_config_str(config, "tenant"));
@@ -58,10 +52,6 @@ int cmd_report(int argc, char **argv)
     reporter_report_t *r = NULL;
     fc_buf_t out;
     fc_buf_init(&out);
-    if (fc_config_argc(config) > 0) {
-        fprintf(stderr, "report: unexpected argument '%s'\n", fc_config_argv(config)[0]);
-        goto done;
-    }
     if (strcmp(tenant, "*") != 0 && !reporter_tenant_valid(tenant)) {
         fprintf(stderr, "report: --tenant: give a tenant id, or --all\n");
         goto done;

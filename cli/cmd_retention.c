@@ -209,22 +209,12 @@ done:
 int cmd_retention(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *config = fc_config_new(
-        "fleetcost retention", "drop (and optionally archive) old daily event partitions", tables);
+    int rc;
+    fc_config_t *config = fc_config_load("fleetcost retention",
+                                         "drop (and optionally archive) old daily event partitions",
+                                         tables, argc, argv, 0, 0, &rc);
     if (!config)
-        return 1;
-    int rc = fc_config_parse(config, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
-    }
-    if (fc_config_argc(config) > 0) {
-        fc_error(MODULE, "unexpected argument '%s' (see --help)", fc_config_argv(config)[0]);
-        fc_config_destroy(&config);
-        return 2;
-    }
-    if (fc_config_bool(config, "verbose"))
-        fc_log_set_level(FC_LOG_DEBUG);
+        return rc;
     int64_t keep_days = fc_config_int(config, "keep-days");
     bool dry_run = fc_config_bool(config, "dry-run");
     char dir[2048];

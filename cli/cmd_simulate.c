@@ -195,12 +195,11 @@ static void s_finish(fc_client_t *c, s_agent_t *a)
 int cmd_simulate(int argc, char **argv)
 {
     const fc_option_t *tables[] = {cmd_client_options, s_options, NULL};
-    fc_config_t *cfg = fc_config_new("fleetcost simulate", "a simulated fleet of agents", tables);
-    int rc = fc_config_parse(cfg, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&cfg);
-        return rc > 0 ? 0 : 2;
-    }
+    int rc;
+    fc_config_t *cfg = fc_config_load("fleetcost simulate", "a simulated fleet of agents", tables,
+                                      argc, argv, 0, -1, &rc);
+    if (!cfg)
+        return rc;
     s_rng = (uint64_t)fc_config_int(cfg, "seed") * 2654435761ULL + 88172645463325252ULL;
     s_tenant_t tenants[MAX_TENANTS];
     int nt = 0;

@@ -96,12 +96,11 @@ static int s_list(PGconn *pg)
 int cmd_tenant(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    fc_config_t *cfg = fc_config_new("fleetcost tenant", "tenant set | tenant list", tables);
-    int rc = fc_config_parse(cfg, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&cfg);
-        return rc > 0 ? 0 : 2;
-    }
+    int rc;
+    fc_config_t *cfg = fc_config_load("fleetcost tenant", "tenant set | tenant list", tables, argc,
+                                      argv, 0, -1, &rc);
+    if (!cfg)
+        return rc;
     const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "";
     if (strcmp(what, "set") != 0 && strcmp(what, "list") != 0) {
         fprintf(stderr, "fleetcost tenant: say set or list (see --help)\n");

@@ -225,6 +225,40 @@ bool fc_config_bool(fc_config_t *self, const char *name)
            strcmp(v, "on") == 0;
 }
 
+fc_config_t *fc_config_load(const char *program, const char *summary,
+                            const fc_option_t *const *tables, int argc, char **argv, int min_args,
+                            int max_args, int *exit_code)
+{
+    fc_config_t *self = fc_config_new(program, summary, tables);
+    if (!self) {
+        *exit_code = 1;
+        return NULL;
+    }
+    int rc = fc_config_parse(self, argc, argv);
+    if (rc != 0) {
+        fc_config_destroy(&self);
+        *exit_code = rc > 0 ? 0 : 2;
+        return NULL;
+    }
+    if (max_args >= 0 && self->argc > max_args) {
+        fc_error(program, "unexpected argument '%s' (see --help)", self->argv[max_args]);
+        fc_config_destroy(&self);
+        *exit_code = 2;
+        return NULL;
+    }
+    if (self->argc < min_args) {
+        fc_error(program, "missing argument (see --help)");
+        fc_config_destroy(&self);
+        *exit_code = 2;
+        return NULL;
+    }
+    s_entry_t *verbose = s_find(self, "verbose", strlen("verbose"));
+    if (verbose && fc_config_bool(self, "verbose"))
+        fc_log_set_level(FC_LOG_DEBUG);
+    *exit_code = 0;
+    return self;
+}
+
 int fc_config_argc(fc_config_t *self)
 {
     return self->argc;

@@ -44,6 +44,15 @@ void fc_config_destroy(fc_config_t **self_p);
 //  kept and available through fc_config_argc/argv. Parsing stops at "--".
 int fc_config_parse(fc_config_t *self, int argc, char **argv);
 
+//  The start every command and service shares: creates the configuration from tables,
+//  parses argv, checks the number of positional arguments against min_args..max_args
+//  (max_args < 0: no limit) and says why when it is wrong, and turns on debug logging
+//  when the tables have --verbose and it is set. Returns the configuration, or NULL with
+//  *exit_code set: 0 after --help, 2 on a usage error, 1 when out of memory.
+fc_config_t *fc_config_load(const char *program, const char *summary,
+                            const fc_option_t *const *tables, int argc, char **argv, int min_args,
+                            int max_args, int *exit_code);
+
 //  Typed accessors; asking for a name not in the tables is a programming error.
 const char *fc_config_str(fc_config_t *self, const char *name);
 int64_t fc_config_int(fc_config_t *self, const char *name);

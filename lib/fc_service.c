@@ -17,21 +17,10 @@ int fc_service_main(const char *module, const char *summary, const fc_option_t *
                     int (*run)(fc_config_t *config), int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, fc_curve_options, options, NULL};
-    fc_config_t *config = fc_config_new(module, summary, tables);
+    int rc;
+    fc_config_t *config = fc_config_load(module, summary, tables, argc, argv, 0, 0, &rc);
     if (!config)
-        return 1;
-    int rc = fc_config_parse(config, argc, argv);
-    if (rc != 0) {
-        fc_config_destroy(&config);
-        return rc > 0 ? 0 : 2;
-    }
-    if (fc_config_argc(config) > 0) {
-        fc_error(module, "unexpected argument '%s' (see --help)", fc_config_argv(config)[0]);
-        fc_config_destroy(&config);
-        return 2;
-    }
-    if (fc_config_bool(config, "verbose"))
-        fc_log_set_level(FC_LOG_DEBUG);
+        return rc;
     fc_config_log(config, module);
     fc_signal_install();
     s_curve =

@@ -67,5 +67,31 @@ int main(void)
     fc_config_destroy(&c);
     unsetenv("FLEETCOST_BATCH_SIZE");
 
+    //  fc_config_load: exit codes and the positional-argument bounds.
+    int code = -1;
+    char *l0[] = {"t", "--batch-size", "7"};
+    c = fc_config_load("t", "test", tables, 3, l0, 0, 0, &code);
+    FC_CHECK(c != NULL);
+    FC_CHECK_INT(code, 0);
+    if (c)
+        FC_CHECK_INT(fc_config_int(c, "batch-size"), 7);
+    fc_config_destroy(&c);
+    char *l1[] = {"t", "extra"};
+    FC_CHECK(fc_config_load("t", "test", tables, 2, l1, 0, 0, &code) == NULL);
+    FC_CHECK_INT(code, 2);
+    c = fc_config_load("t", "test", tables, 2, l1, 1, 1, &code);
+    FC_CHECK(c != NULL && fc_config_argc(c) == 1);
+    fc_config_destroy(&c);
+    c = fc_config_load("t", "test", tables, 2, l1, 0, -1, &code);
+    FC_CHECK(c != NULL && code == 0);
+    fc_config_destroy(&c);
+    FC_CHECK(fc_config_load("t", "test", tables, 1, a0, 1, 2, &code) == NULL);
+    FC_CHECK_INT(code, 2);
+    FC_CHECK(fc_config_load("t", "test", tables, 3, bad[0], 0, 0, &code) == NULL);
+    FC_CHECK_INT(code, 2);
+    char *l2[] = {"t", "--help"};
+    FC_CHECK(fc_config_load("t", "test", tables, 2, l2, 0, 0, &code) == NULL);
+    FC_CHECK_INT(code, 0);
+
     return fc_test_done("test_fc_config");
 }
