@@ -26,7 +26,7 @@
 
 #define MODULE "aggregator"
 
-#define MAX_DIRTY        64   //  dirty days remembered per tenant
+#define MAX_DIRTY        128  //  dirty days remembered per tenant (a rebuild window fits)
 #define MAX_MSG_DAYS     64   //  local days one stream message may touch
 #define PIPELINE_MAX     256  //  script calls in flight before replies are read
 #define DRAIN_MAX        1024 //  stream messages read before the pipeline is flushed
@@ -42,6 +42,7 @@ typedef struct {
 #define SECOND_US      1000000
 #define TENANTS_RELOAD (30 * SECOND_US)
 #define APPLIED_KEEP_S (400 * 86400)
+#define SENT_KEEP_DAYS 70 //  closed days re-sent to a new subscriber (the day keys' life)
 
 typedef struct {
     char name[FC_MAX_TENANT + 1];
@@ -55,6 +56,8 @@ typedef struct {
     int ndirty;
     int32_t roll[MAX_DIRTY]; //  days changed since their last rollup
     int nroll;
+    int32_t sent[MAX_DIRTY]; //  closed days summarised since start (of the last DAY_KEEP)
+    int nsent;
     int32_t final_day; //  a closed day whose final rollup is due at final_due_us
     int64_t final_due_us;
 } tenant_t;
@@ -254,6 +257,15 @@ static void s_mark(int32_t *set, int *n, int32_t day)
     else
         fc_warn(MODULE, "more than %d dirty days for one tenant: day %d not re-published",
                 MAX_DIRTY, (int)day);
+}
+
+static void s_unmark(int32_t *set, int *n, int32_t day)
+{
+    for (int i = 0; i < *n; i++)
+        if (set[i] == day) {
+            set[i] = set[--*n];
+            return;
+        }
 }
 
 static void s_mark_dirty(tenant_t *t, int32_t day)
@@ -853,8 +865,17 @@ static int s_rebuild(aggregator_t *self, bool full)
             list[i]->needs_rebuild = true;
             goto done;
         }
+        //  Every day the snapshot holds is published again, not only today: events
+        //  stored while Redis was empty reached it through the snapshot, not the stream,
+        //  and a consumer would otherwise never see a closed day's corrected total.
         int32_t today = aggregator_tz_day(&list[i]->tz, now)->days;
         s_mark_dirty(list[i], today);
+        for (size_t k = first; k < r; k++) {
+            int32_t dn;
+            if ((k == first || strcmp(rows[k - 1].day, rows[k].day) != 0) &&
+                aggregator_days_parse(rows[k].day, &dn) == 0)
+                s_mark(list[i]->dirty, &list[i]->ndirty, dn);
+        }
     }
     if (full) {
         int count = 0;
@@ -898,6 +919,20 @@ done:
 //  --- summaries and rollups ------------------------------------------------------------
 
 //  Publishes the summary of one tenant-day on sum.<tenant>. 0, or -1.
+/*  Grants the subscriptions waiting on the PUB socket. A subscriber that has just
+    (re)connected, to an aggregator that has just restarted say, missed the summaries
+    published before its subscription arrived; for today the periodic republish catches
+    it up, for a closed day nothing would. So every closed day summarised since start
+    is published again (paced like any dirty day). */
+static void s_grant(aggregator_t *self)
+{
+    if (fc_curve_pub_process(fc_service_curve(), self->pub) == 0)
+        return;
+    for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants))
+        for (int i = 0; i < t->nsent; i++)
+            s_mark(t->dirty, &t->ndirty, t->sent[i]);
+}
+
 static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
 {
     if (aggregator_redis_ensure(self->redis) != 0)
@@ -939,8 +974,10 @@ static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
         int64_t rev;
         uint8_t *body = aggregator_summary_encode(&s, r, &size, &rev);
         if (body) {
-            fc_curve_pub_process(fc_service_curve(), self->pub); //  grant new subscribers
+            s_grant(self);
             fc_curve_publish(self->pub, "sum", T, body, size);
+            if (closed)
+                s_mark(t->sent, &t->nsent, day);
             free(body);
             fc_metric_add(self->m_summaries, 1);
             rc = 0;
@@ -1263,6 +1300,10 @@ static void s_tick(aggregator_t *self)
             t->final_day = t->today;
             t->final_due_us = now + (int64_t)self->config.final_grace_s * 1000000;
         }
+        if (today != t->today)
+            for (int i = t->nsent - 1; i >= 0; i--)
+                if (t->sent[i] < today - SENT_KEEP_DAYS)
+                    t->sent[i] = t->sent[--t->nsent];
         t->today = today;
         if (self->config.republish_s && mono >= t->republish_us) {
             //  Late joiners and consumers that lost messages get today again.
@@ -1270,16 +1311,25 @@ static void s_tick(aggregator_t *self)
             s_mark(t->dirty, &t->ndirty, today);
         }
         if (t->ndirty && mono - t->last_pub_us >= (int64_t)self->config.interval_ms * 1000) {
-            //  One summary per tenant per interval: the oldest changed day first.
-            int oldest = 0;
-            for (int i = 1; i < t->ndirty; i++)
-                if (t->dirty[i] < t->dirty[oldest])
-                    oldest = i;
-            int32_t day = t->dirty[oldest];
-            if (s_publish(self, t, day, day < today) == 0) {
-                t->dirty[oldest] = t->dirty[--t->ndirty];
-                t->last_pub_us = mono;
+            //  Per tenant per interval: today if it changed (live totals), and the oldest
+            //  other changed day (late events, billing corrections), so that neither
+            //  waits behind the other after a rebuild marks a window of days.
+            int32_t pick[2];
+            int npick = 0;
+            bool today_dirty = false;
+            for (int i = 0; i < t->ndirty; i++) {
+                if (t->dirty[i] == today)
+                    today_dirty = true;
+                else if (npick == 0 || t->dirty[i] < pick[0])
+                    pick[0] = t->dirty[i], npick = 1;
             }
+            if (today_dirty)
+                pick[npick++] = today;
+            for (int i = 0; i < npick; i++)
+                if (s_publish(self, t, pick[i], pick[i] < today) == 0) {
+                    s_unmark(t->dirty, &t->ndirty, pick[i]);
+                    t->last_pub_us = mono;
+                }
         }
         if (t->final_day >= 0 && now >= t->final_due_us &&
             s_day_state(self, t, t->final_day, now) == 2) {
@@ -1432,7 +1482,7 @@ int aggregator_run(aggregator_t *self)
             zclock_sleep(200);
             continue;
         }
-        fc_curve_pub_process(fc_service_curve(), self->pub);
+        s_grant(self);
         s_read_stream(self);
         s_tick(self);
     }
