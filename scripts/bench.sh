@@ -133,7 +133,7 @@ agg_port=$(free_port)
   --bind "tcp://127.0.0.1:$agg_port" --metrics-port 0 2>"$work/aggregator.log" &
 agg_pid=$!
 pids+=("$agg_pid")
-for _ in $(seq 1 200); do redis-cli -p "$redis_port" --scan --pattern 'fc:agg:*:ready' | grep -q . && break; sleep 0.05; done
+for _ in $(seq 1 200); do [ -n "$(redis-cli -p "$redis_port" --scan --pattern 'fc:agg:*:ready')" ] && break; sleep 0.05; done
 a0=$(cpu_of "$agg_pid"); i0=$(cpu_of "$ingest_pid")
 r_p5k=$("$bin/cli/fleetcost" bench pipeline --endpoint "tcp://127.0.0.1:$ingest_port" \
   --redis-url "redis://127.0.0.1:$redis_port/0" --events 50000 --rate 5000 --batch 25)
