@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fc_price.h"
 #include "fc_test.h"
 #include "fc_time.h"
 #include "watch_tail.h"
@@ -363,6 +364,78 @@ static void s_test_gemini_tree(const char *tmp)
     free(sink);
 }
 
+//  The provider price rows of db/pricing/ load, and price what the readers hand over:
+//  Codex cached input at the cached rate, Gemini thoughts at the output rate and a
+//  prompt above 200k (tokens.input) at the tier rates; a model without a row is unpriced.
+static void s_test_prices(const char *tmp)
+{
+    fc_catalog_t *cat = fc_catalog_new();
+    char err[300];
+    int64_t from;
+    FC_CHECK_INT(fc_time_parse("2026-03-21", &from), 0);
+    FC_CHECK_INT(fc_catalog_load_csv(cat, FC_PRICING "/openai.csv", 1000, from, err, sizeof err),
+                 0);
+    FC_CHECK_INT(fc_catalog_load_csv(cat, FC_PRICING "/google.csv", 2000, from, err, sizeof err),
+                 0);
+    char dir[512], chats[600], file[700];
+    snprintf(dir, sizeof dir, "%s/gemini-tier", tmp);
+    snprintf(chats, sizeof chats, "%s/tmp/p/chats", dir);
+    snprintf(file, sizeof file, "%s/session-2026-11-28T10-00-e5f6a7b8.jsonl", chats);
+    s_sh("mkdir -p %s%s", chats, "");
+    const char *m = "{\"id\":\"%s\",\"timestamp\":\"2026-11-28T10:00:0%d.000Z\",\"type\":"
+                    "\"gemini\",\"model\":\"%s\",\"tokens\":{\"input\":%d,\"output\":1000,"
+                    "\"cached\":150000,\"thoughts\":500,\"tool\":0}}\n";
+    FILE *f = fopen(file, "w");
+    FC_CHECK(f != NULL);
+    if (!f)
+        return;
+    fprintf(f, "{\"sessionId\":\"s-tier\",\"projectHash\":\"p\"}\n");
+    fprintf(f, m, "t-1", 1, "gemini-2.5-pro", 250000); //  above the tier
+    fprintf(f, m, "t-2", 2, "gemini-2.5-pro", 200000); //  at it: not above
+    fprintf(f, m, "t-3", 3, "gemini-2.5-flash", 200000);
+    fclose(f);
+    s_sink_t *sink = calloc(1, sizeof *sink);
+    watch_tail_t *tail = s_tail(&watch_reader_gemini, dir, sink, NULL);
+    FC_CHECK_INT(watch_tail_poll(tail), 0);
+    watch_tail_destroy(&tail);
+    FC_CHECK_INT(sink->n, 3);
+    int64_t want[3] = {100000 * 2500 + 150000 * 250 + 1500 * 15000,
+                       50000 * 1250 + 150000 * 125 + 1500 * 10000, 0};
+    for (int i = 0; i < 3 && i < sink->n; i++) {
+        fc_tokens_t t = {{0}};
+        t.t[FC_TOK_INPUT] = sink->r[i].input;
+        t.t[FC_TOK_CACHE_READ] = sink->r[i].cache_read;
+        t.t[FC_TOK_OUTPUT] = sink->r[i].output;
+        int64_t cost = -1;
+        int32_t version = 0;
+        bool unpriced = false;
+        FC_CHECK_INT(fc_catalog_price(cat, sink->r[i].model, INT64_C(1795860000000000), &t, &cost,
+                                      &version, &unpriced),
+                     0);
+        FC_CHECK_INT(cost, want[i]);
+        FC_CHECK(unpriced == (i == 2));
+    }
+    //  Codex: 10000 input of which 8000 cached, 100 output (reasoning inside).
+    fc_tokens_t t = {{0}};
+    t.t[FC_TOK_INPUT] = 2000;
+    t.t[FC_TOK_CACHE_READ] = 8000;
+    t.t[FC_TOK_OUTPUT] = 100;
+    int64_t cost = -1;
+    int32_t version = 0;
+    bool unpriced = true;
+    FC_CHECK_INT(fc_catalog_price(cat, "gpt-5-codex", INT64_C(1795860000000000), &t, &cost,
+                                  &version, &unpriced),
+                 0);
+    FC_CHECK_INT(cost, 2000 * 1250 + 8000 * 125 + 100 * 10000);
+    FC_CHECK(!unpriced && version >= 1000);
+    FC_CHECK_INT(
+        fc_catalog_price(cat, "o4-mini", INT64_C(1795860000000000), &t, &cost, &version, &unpriced),
+        0);
+    FC_CHECK(unpriced);
+    fc_catalog_destroy(&cat);
+    free(sink);
+}
+
 //  A state file of the first watcher (Claude Code only, version 1) still loads.
 static void s_test_state_v1(const char *tmp)
 {
@@ -400,6 +473,7 @@ int main(void)
     s_test_gemini_rewrite(tmp);
     s_test_gemini_tree(tmp);
     s_test_state_v1(tmp);
+    s_test_prices(tmp);
     s_sh("rm -rf %s%s", tmp, "");
     return fc_test_done("test_watch_readers");
 }

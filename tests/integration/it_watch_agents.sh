@@ -171,4 +171,21 @@ expect_eq "session S1 equals the README's scenario 2 (stage1 then stage2)" \
                     FROM events WHERE session_id = 'a1b2c3d4-0000-4000-8000-000000000001'
                    GROUP BY 1, 2 ORDER BY 1, 2" | tr '|' '\t')" \
   "$(gemini_expected 2 "$fixtures/gemini")"
+
+# --- 5: a mixed fleet in `fleetcost simulate` -----------------------------------------------
+"$fleetcost" simulate --tenants simco --hot '' --requests 400 --rate 2000 --seed 7 \
+  --ingest-endpoints "tcp://127.0.0.1:$port" --spool-dir "$IT_TMP/sim-spool" \
+  >"$IT_TMP/sim.out" 2>"$IT_TMP/sim.err"
+check "simulate delivered everything, nothing rejected" \
+  grep -qE '^simulate: 400 requests, [0-9]+ events acked, 0 duplicate, 0 rejected, 0 left' "$IT_TMP/sim.out"
+expect_eq "simulate: the three agent types, each with its own models, all priced" \
+  "$(q "$IT_URL" "SELECT agent_type, string_agg(DISTINCT model_family, ' ' ORDER BY model_family),
+                         bool_and(NOT unpriced AND cost_nusd > 0),
+                         bool_and(cache_write_5m_tokens + cache_write_1h_tokens = 0) OR agent_type = 'claude-code'
+                    FROM events WHERE tenant_id = 'simco' AND event_type = 'usage'
+                   GROUP BY 1 ORDER BY 1")" \
+  "$(printf '%s\n' 'claude-code|claude-haiku-4-5 claude-opus-4-6 claude-sonnet-4-5 claude-sonnet-4-6|t|t' \
+       'codex-cli|gpt-5 gpt-5-codex gpt-5-mini|t|t' 'gemini-cli|gemini-2.5-pro|t|t')"
+expect_fail "a bad --agent-mix is refused" "agent-mix" \
+  "$fleetcost" simulate --agent-mix claude-code=0,aider=5 --requests 1
 it_done
