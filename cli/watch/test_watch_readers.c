@@ -436,6 +436,106 @@ static void s_test_prices(const char *tmp)
     free(sink);
 }
 
+//  Writes lines to path (each given with its newline).
+static void s_write(const char *path, const char *const *lines)
+{
+    FILE *f = fopen(path, "w");
+    FC_CHECK(f != NULL);
+    for (int i = 0; f && lines[i]; i++)
+        fputs(lines[i], f);
+    if (f)
+        fclose(f);
+}
+
+//  Hostile lines beside valid ones: each bad one is counted with its reason, never
+//  stops the reader, and the valid lines around it still count.
+static void s_test_hostile(const char *tmp)
+{
+    char dir[512], path[700], deep[400];
+    snprintf(dir, sizeof dir, "%s/hostile-codex/sessions", tmp);
+    s_sh("mkdir -p %s%s", dir, "");
+    snprintf(path, sizeof path, "%s/rollout-2026-11-27T10-00-00-h.jsonl", dir);
+    memset(deep, '[', 150);
+    snprintf(deep + 150, sizeof deep - 150, "\"token_count\"\n");
+    char long_model[300];
+    snprintf(long_model, sizeof long_model,
+             "{\"timestamp\":\"2026-11-27T10:00:05.000Z\",\"type\":\"turn_context\","
+             "\"payload\":{\"model\":\"%0200d\"}}\n",
+             0);
+#define S_TC(ts, info)                                                                             \
+    "{\"timestamp\":\"" ts "\",\"type\":\"event_msg\",\"payload\":{\"type\":\"token_count\","      \
+    "\"info\":" info "}}\n"
+    const char *codex[] = {
+        "{\"timestamp\":\"2026-11-27T10:00:00.000Z\",\"type\":\"session_meta\",\"payload\":{\"id\":"
+        "\"h-1\"}}\n",
+        "{\"timestamp\":\"2026-11-27T10:00:01.000Z\",\"type\":\"turn_context\",\"payload\":{"
+        "\"model\":\"gpt-5\"}}\n",
+        "not json, but says token_count\n",
+        S_TC("2026-11-27T10:00:02.000Z",
+             "{\"total_token_usage\":{\"input_tokens\":-5},\"last_token_usage\":{}}"),
+        S_TC("2026-11-27T10:00:03.000Z", "\"x\""),
+        S_TC("yesterday", "{\"total_token_usage\":{},\"last_token_usage\":{}}"),
+        S_TC("2026-11-27T10:00:04.000Z",
+             "{\"total_token_usage\":{\"input_tokens\":100,\"cached_input_tokens\":500,"
+             "\"output_tokens\":7},\"last_token_usage\":{\"input_tokens\":100,"
+             "\"cached_input_tokens\":500,\"output_tokens\":7}}"),
+        deep,
+        long_model,
+        S_TC("2026-11-27T10:00:06.000Z",
+             "{\"total_token_usage\":{\"input_tokens\":300,\"cached_input_tokens\":600,"
+             "\"output_tokens\":10},\"last_token_usage\":{\"input_tokens\":1}}"),
+        NULL};
+#undef S_TC
+    s_write(path, codex);
+    s_sink_t *sink = calloc(1, sizeof *sink);
+    snprintf(dir, sizeof dir, "%s/hostile-codex", tmp);
+    watch_tail_t *tail = s_tail(&watch_reader_codex, dir, sink, NULL);
+    FC_CHECK_INT(watch_tail_poll(tail), 0);
+    watch_counts_t c;
+    watch_tail_counts(tail, &c);
+    FC_CHECK_INT(c.unparseable, 6);
+    FC_CHECK_INT(sink->n, 2);
+    if (sink->n == 2) {
+        //  Cached above input is held to input; the long model was refused, gpt-5 stays.
+        FC_CHECK_INT(sink->r[0].input, 0);
+        FC_CHECK_INT(sink->r[0].cache_read, 100);
+        FC_CHECK_STR(sink->r[1].model, "gpt-5");
+        FC_CHECK_INT(sink->r[1].input + sink->r[1].cache_read, 200);
+        FC_CHECK_INT(sink->r[1].output, 3);
+    }
+    watch_tail_destroy(&tail);
+
+    snprintf(dir, sizeof dir, "%s/hostile-gemini/chats", tmp);
+    s_sh("mkdir -p %s%s", dir, "");
+    snprintf(path, sizeof path, "%s/session-2026-11-27T10-00-h.jsonl", dir);
+#define S_GM(id, tokens)                                                                           \
+    "{" id "\"timestamp\":\"2026-11-27T10:00:00Z\",\"type\":\"gemini\",\"model\":"                 \
+    "\"gemini-2.5-pro\",\"tokens\":" tokens "}\n"
+    const char *gemini[] = {"{\"sessionId\":\"h-g\"}\n",
+                            S_GM("\"id\":\"m1\",", "{\"input\":\"5\"}"),
+                            S_GM("\"id\":\"m2\",", "[1]"),
+                            S_GM("", "{\"input\":5}"),
+                            S_GM("\"id\":\"m3\",", "{\"input\":10,\"output\":1,\"cached\":50}"),
+                            "{\"tokens\": garbage\n",
+                            NULL};
+#undef S_GM
+    s_write(path, gemini);
+    int before = sink->n;
+    snprintf(dir, sizeof dir, "%s/hostile-gemini", tmp);
+    tail = s_tail(&watch_reader_gemini, dir, sink, NULL);
+    FC_CHECK_INT(watch_tail_poll(tail), 0);
+    watch_tail_counts(tail, &c);
+    FC_CHECK_INT(c.unparseable, 4);
+    FC_CHECK_INT(sink->n, before + 1);
+    if (sink->n == before + 1) {
+        FC_CHECK_INT(sink->r[before].input, 0);
+        FC_CHECK_INT(sink->r[before].cache_read, 10);
+        FC_CHECK_STR(sink->r[before].session, "h-g");
+    }
+    watch_tail_destroy(&tail);
+    free(sink);
+}
+
 //  A state file of the first watcher (Claude Code only, version 1) still loads.
 static void s_test_state_v1(const char *tmp)
 {
@@ -474,6 +574,7 @@ int main(void)
     s_test_gemini_tree(tmp);
     s_test_state_v1(tmp);
     s_test_prices(tmp);
+    s_test_hostile(tmp);
     s_sh("rm -rf %s%s", tmp, "");
     return fc_test_done("test_watch_readers");
 }

@@ -24,7 +24,9 @@
 
 #include "watch_reader.h"
 
-#define S_MAX_TOKENS 4096
+//  A response_item line that happens to mention "token_count" is tokenized too: its
+//  content elements (level 4) take a few tokens each, hence room for thousands.
+#define S_MAX_TOKENS 16384
 #define S_KEEP_DEPTH 4 //  line 1, payload 2, info 3, total/last usage 4
 #define S_FIELDS     5
 

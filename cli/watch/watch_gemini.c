@@ -152,8 +152,8 @@ static int s_line(watch_ctx_t *c, void *fs, const char *line, size_t len, uint64
     }
     char session[sizeof f->session];
     int set = fc_jtok_member(line, toks, 0, "$set");
-    if (set >= 0 || fc_jtok_member(line, toks, 0, "id") < 0) {
-        //  The metadata line, or a $set that may rename the session.
+    if (set >= 0 || fc_jtok_member(line, toks, 0, "type") < 0) {
+        //  The metadata line, or a $set that may rename the session: a message has a type.
         if (watch_json_str(line, toks, set >= 0 ? set : 0, "sessionId", session, sizeof session,
                            err, sizeof err)) {
             watch_ctx_bad(c, off, err);

@@ -430,8 +430,12 @@ static void s_order(watch_tail_t *self)
         return;
     size_t n = zhashx_size(self->files);
     s_file_t **order = realloc(self->order, (n ? n : 1) * sizeof *order);
-    if (!order)
-        return; //  the old order is still complete enough: retried next poll
+    if (!order) {
+        //  The old order may name files forgotten since: read nothing this poll, and
+        //  try again on the next one.
+        self->norder = 0;
+        return;
+    }
     self->order = order;
     self->norder = 0;
     for (s_file_t *f = zhashx_first(self->files); f; f = zhashx_next(self->files))
