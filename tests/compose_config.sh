@@ -27,7 +27,8 @@ for v in FLEETCOST_PG_PASSWORD FLEETCOST_READER_PASSWORD; do
     exit 1
   fi
 done
-python3 - <<'PY' "$out"
+# Debian's python3 has yaml (docker-compose depends on python3-yaml).
+"$([ -x /usr/bin/python3 ] && echo /usr/bin/python3 || echo python3)" - <<'PY' "$out"
 import sys, yaml
 cfg = yaml.safe_load(sys.argv[1])
 svc = cfg["services"]
