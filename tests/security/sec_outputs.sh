@@ -92,7 +92,7 @@ pids+=($!)
 
 delivered() { [ "$(q "$IT_URL" "SELECT delivery_status FROM cost_alerts WHERE subject LIKE '<!channel>%'")" = delivered ]; }
 check "the hostile alert is delivered (webhook x2, e-mail)" wait_for 30 delivered
-hook_line() { grep -F '"subject":"\u003c!channel\u003e' "$IT_TMP/hooks.jsonl" | head -1; }
+hook_line() { grep -m1 -F '"subject":"\u003c!channel\u003e' "$IT_TMP/hooks.jsonl"; }
 body=$(hook_line)
 text=$(jq -r '.text' <<<"$body")
 check "webhook: a body arrived" test -n "$body"
@@ -108,7 +108,9 @@ check "webhook: raw JSON has no literal < (\\u003c instead)" bash -c '! grep -qF
 
 mail_done() { ls "$IT_TMP/mail"/*.eml >/dev/null 2>&1; }
 check "e-mail: a message arrived" wait_for 10 mail_done
-eml=$(ls "$IT_TMP/mail"/*.eml 2>/dev/null | head -1)
+emls=("$IT_TMP/mail"/*.eml)
+eml=${emls[0]}
+[ -f "$eml" ] || eml=
 if [ -n "$eml" ]; then
   headers=$(sed -n '1,/^\r\{0,1\}$/p' "$eml")
   expect_eq "e-mail: exactly one Subject header" "$(grep -c '^Subject:' <<<"$headers")" 1
