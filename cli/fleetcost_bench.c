@@ -232,7 +232,9 @@ static int s_bench_pipeline(fc_config_t *cfg)
     if (fc_redis_url_parse(fc_config_str(cfg, "redis-url"), &addr) == 0)
         redis = redisConnect(addr.host, addr.port);
     if (!redis || redis->err) {
-        fprintf(stderr, "bench pipeline: cannot connect to %s\n", fc_config_str(cfg, "redis-url"));
+        char shown[512];
+        fprintf(stderr, "bench pipeline: cannot connect to %s\n",
+                fc_mask(fc_config_str(cfg, "redis-url"), FC_SECRET_URL, shown, sizeof shown));
         return 1;
     }
     if (addr.db) {
