@@ -308,21 +308,22 @@ static int s_sync_pass(s_worker_t *w)
         const char *token = PQgetvalue(r, i, 5);
         char key[320];
         snprintf(key, sizeof key, "%.64s|%.200s#%.20s", tenant, repo, issue);
+        //  Only owner/name repositories; anything else is settled as invalid. Then the
+        //  allow-list, before the cache too: a repository removed from it is not served
+        //  from an earlier answer.
+        const char *slash = strchr(repo, '/');
+        if (!slash || slash == repo || !slash[1] || strchr(slash + 1, '/') ||
+            strspn(repo, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./") !=
+                strlen(repo)) {
+            s_failed(w, tenant, task, "repo is not owner/name", true);
+            continue;
+        }
+        if (!allowed) {
+            s_skip(w, tenant, task, repo);
+            continue;
+        }
         s_issue_t *hit = s_cached(w, key);
         if (!hit) {
-            //  Only owner/name repositories; anything else is settled as invalid.
-            const char *slash = strchr(repo, '/');
-            if (!slash || slash == repo || !slash[1] || strchr(slash + 1, '/') ||
-                strspn(repo,
-                       "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_./") !=
-                    strlen(repo)) {
-                s_failed(w, tenant, task, "repo is not owner/name", true);
-                continue;
-            }
-            if (!allowed) {
-                s_skip(w, tenant, task, repo);
-                continue;
-            }
             char path[400];
             snprintf(path, sizeof path, "/repos/%.200s/issues/%.20s", repo, issue);
             long status = s_request(w, "GET", path, NULL, token);
@@ -480,9 +481,9 @@ static int s_allow(fc_config_t *cfg, PGconn *pg, bool allow)
         return 1;
     int n = PQntuples(r);
     PQclear(r);
-    printf("github: %s %s %s for tenant %s\n", pattern,
-           n ? (allow ? "allowed" : "no longer allowed") : (allow ? "was already" : "was not"),
-           n ? "" : "on the allow-list", tenant);
+    printf("github: tenant %s: %s %s\n", tenant, pattern,
+           n ? (allow ? "allowed" : "no longer allowed")
+             : (allow ? "was already allowed" : "was not on the allow-list"));
     return 0;
 }
 
