@@ -10,11 +10,13 @@
 #     stored; without tenant.id the record is acme's;
 #   - acme's token after `key revoke`: 401 within the refresh interval;
 #   - an operator token naming a tenant nobody registered: ingest refuses it (code 17),
-#     dead-lettered, the tenant not created.
-#   sec_otlp.sh <fleetcost> <fleetcost-ingest> <fleetcost-otlp>
-fleetcost=${1:?usage: sec_otlp.sh <fleetcost> <fleetcost-ingest> <fleetcost-otlp>}
+#     dead-lettered, the tenant not created;
+#   - an OTLP token presented to the reporter's API: 401 (the scopes are separate doors).
+#   sec_otlp.sh <fleetcost> <fleetcost-ingest> <fleetcost-otlp> <fleetcost-reporter>
+fleetcost=${1:?usage: sec_otlp.sh <fleetcost> <fleetcost-ingest> <fleetcost-otlp> <fleetcost-reporter>}
 ingest=${2:?}
 otlp=${3:?}
+reporter=${4:?}
 . "$(dirname "$0")/common.sh"
 it_setup sec_otlp
 trap 'sec_stop_all; it_cleanup' EXIT
@@ -103,6 +105,17 @@ expect_eq "... and the tenant not created" "$(tenant_exists victim-probe)" 0
 expect_eq "operator token naming beta: 200" "$(post "$(body beta op-1 2)" -H "Authorization: Bearer $op_token")" 200
 op_stored() { [ "$(q "$IT_URL" "SELECT tenant_id FROM events WHERE request_id = 'op-1'")" = beta ]; }
 check "... stored as beta's (an operator may name tenants)" until_ok 30 op_stored
+
+# --- the other door: the reporter's API --------------------------------------------------
+rport=$(free_ports 1)
+"$reporter" --insecure --aggregator-pub "" --http-port "$rport" --pg-reader-url "$IT_READER_URL" \
+  2>"$IT_TMP/reporter.log" &
+SEC_PIDS+=($!)
+healthy() { curl -sf -o /dev/null "http://127.0.0.1:$rport/healthz"; }
+until_ok 20 healthy || { cat "$IT_TMP/reporter.log" >&2; it_die "reporter did not start"; }
+api_status() { curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" "http://127.0.0.1:$rport/api/v1/tenants"; }
+expect_eq "the reporter refuses acme's OTLP token (401)" "$(api_status "$acme_token")" 401
+expect_eq "... and accepts acme's API key (200)" "$(api_status "$api_key")" 200
 
 # --- revocation ---------------------------------------------------------------------------
 "$fleetcost" key revoke --pg-url "$IT_URL" --id "$acme_id" >/dev/null || it_die "key revoke failed"
