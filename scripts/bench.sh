@@ -90,7 +90,7 @@ echo "bench: ingest sustained with CurveZMQ ($n_sustain events)"
 "$bin/cli/fleetcost" cert init --cert-dir "$work/certs" >/dev/null
 fresh_db
 # Secure mode never registers tenants from events: the operator registers the 20
-# tenants `bench ingest` spreads over (bench-000 ... bench-019) first.
+# tenants `fleetcost-bench ingest` spreads over (bench-000 ... bench-019) first.
 for i in $(seq 0 19); do
   "$bin/cli/fleetcost" tenant set --pg-url "$db_url" --tenant "$(printf 'bench-%03d' "$i")" \
     --actor bench >/dev/null
