@@ -14,7 +14,10 @@
 #      what the aggregator handled: it re-synchronises the tenants concerned;
 #   4. the same restore while the ingest stays down, found by the aggregator's poll of
 #      Postgres (a restarted aggregator, short heartbeat timeout), then the ingest
-#      returns.
+#      returns;
+#   5. the same restore while the aggregator is down, and the new run goes past the
+#      aggregator's old progress before it returns: only the run's base tells it what
+#      happened (a seq comparison alone would take the new seqs for a gap).
 # At the end of each phase Redis equals SQL exactly (every day and month figure,
 # breakdown, agent set and task cost) for the tenants whose events are still in SQL
 # (Redis keeps the totals of rows removed on purpose: that is not what is tested), and
@@ -200,6 +203,28 @@ expect_eq "the returning ingest continued without another regression" \
   "$(metric seq_regressions_total)" 1
 check "the aggregator logged the postgres check" grep -q "it-seq-y': postgres has seqs up to $s4" \
   "$IT_TMP/aggregator.log"
+stop_ingest
+
+echo "== 5. a restore while the aggregator is down; the new run passes its old progress"
+kill "$agg_pid" && wait "$agg_pid"
+start_aggregator 600000
+start_ingest it-seq-z
+send 300 0 z-a
+s5=$(last_seq it-seq-z)
+send 300 0 z-a,z-b
+send 300 0 z-b
+exact "phase 5 before" z-a,z-b
+old=$(last_seq it-seq-z)
+stop_ingest
+kill "$agg_pid" && wait "$agg_pid"
+q "$IT_URL" "DELETE FROM events WHERE ingest_id = 'it-seq-z' AND seq > $s5;
+             UPDATE ingest_state SET last_seq = $s5 WHERE ingest_id = 'it-seq-z'" >/dev/null
+start_ingest it-seq-z
+for i in 1 2 3 4; do send 200 0 z-a,z-c; done
+check "the new run went past the old progress ($old)" test "$(last_seq it-seq-z)" -gt "$old"
+start_aggregator 600000
+exact "phase 5" z-a,z-b,z-c
+expect_eq "the returning aggregator saw one regression" "$(metric seq_regressions_total)" 1
 stop_ingest
 
 if [ "$IT_FAILURES" -gt 0 ]; then
