@@ -155,6 +155,63 @@ static void s_vector_batch(const char *path, const char *json_path)
     free(expect);
 }
 
+//  The number after "key": in a flat JSON object (0 when absent).
+static uint64_t s_json_uint(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+//  A stream message or heartbeat ("kind") and what decoding it gives.
+static void s_vector_stream(const char *path, const char *json_path)
+{
+    size_t size, jsize;
+    uint8_t *data = s_read(path, &size);
+    char *expect = (char *)s_read(json_path, &jsize);
+    FC_CHECK(data && expect);
+    if (!data || !expect) {
+        free(data);
+        free(expect);
+        return;
+    }
+    char kind[16], code[32], field[64], ingest[FC_MAX_INGEST_ID + 1];
+    s_json_field(expect, "kind", kind, sizeof kind);
+    s_json_field(expect, "code", code, sizeof code);
+    s_json_field(expect, "field", field, sizeof field);
+    s_json_field(expect, "ingest", ingest, sizeof ingest);
+    fc_proto_error_t err = {0};
+    fc_code_t rc;
+    uint64_t seq = 0, epoch = 0, base = 0, count = 0;
+    const char *id = "";
+    fc_heartbeat_t hb;
+    fc_stream_header_t h;
+    if (strcmp(kind, "heartbeat") == 0) {
+        rc = fc_heartbeat_decode(data, size, &hb, &err);
+        seq = hb.seq, epoch = hb.epoch, base = hb.base, id = hb.ingest_id;
+        for (size_t n = 0; rc == FC_OK && n < size; n++)
+            FC_CHECK(fc_heartbeat_decode(data, n, &hb, NULL) != FC_OK);
+    } else {
+        static fc_stored_event_t events[4];
+        size_t got = 0;
+        rc = fc_stream_decode(data, size, &h, events, 4, &got, &err);
+        seq = h.seq, epoch = h.epoch, base = h.base, id = h.ingest_id, count = got;
+        for (size_t n = 0; rc == FC_OK && n < size; n++)
+            FC_CHECK(fc_stream_decode(data, n, &h, events, 4, &got, NULL) != FC_OK);
+    }
+    FC_CHECK_STR(fc_code_name(rc), code);
+    if (rc) {
+        FC_CHECK_STR(err.field, field);
+    } else {
+        FC_CHECK_STR(id, ingest);
+        FC_CHECK(seq == s_json_uint(expect, "seq") && epoch == s_json_uint(expect, "epoch") &&
+                 base == s_json_uint(expect, "base") && count == s_json_uint(expect, "count"));
+    }
+    free(data);
+    free(expect);
+}
+
 static int s_vectors_in(const char *kind)
 {
     char dir[512];
@@ -174,6 +231,8 @@ static int s_vectors_in(const char *kind)
         snprintf(json, sizeof json, "%s/%.*s.json", dir, (int)(len - 8), de->d_name);
         if (strcmp(kind, "batch") == 0)
             s_vector_batch(path, json);
+        else if (strcmp(kind, "stream") == 0)
+            s_vector_stream(path, json);
         else
             s_vector_event(kind, path, json);
         count++;
@@ -187,6 +246,7 @@ static void test_vectors(void)
     FC_CHECK(s_vectors_in("valid") >= 18);
     FC_CHECK(s_vectors_in("invalid") >= 80);
     FC_CHECK(s_vectors_in("batch") >= 6);
+    FC_CHECK(s_vectors_in("stream") >= 14);
 }
 
 //  One event of each type, each with the fields its type uses.
