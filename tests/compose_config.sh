@@ -5,7 +5,8 @@
 set -euo pipefail
 root=${1:?usage: compose_config.sh <source root>}
 cd "$root"
-command -v docker-compose >/dev/null || { echo "docker-compose is not installed"; exit 1; }
+command -v docker-compose >/dev/null ||
+  { echo "FAIL docker-compose is missing: Debian package docker-compose (scripts/deps.sh installs it)"; exit 1; }
 out=$(FLEETCOST_PG_PASSWORD=ci-check docker-compose -f docker-compose.yml config)
 services=$(FLEETCOST_PG_PASSWORD=ci-check docker-compose -f docker-compose.yml config --services | sort | tr '\n' ' ')
 expected="aggregator alerter fleet ingest-1 ingest-2 migrate postgres redis reporter "
