@@ -36,7 +36,9 @@ die() {
 }
 [ -x "$pg_bin/pg_ctl" ] || die "no PostgreSQL binaries in '$pg_bin' (scripts/deps.sh installs postgresql)"
 
-mkdir -p "$state"
+mkdir -p "$state" 2>/dev/null ||
+  die "cannot create the state directory $state (a read-only checkout?): point" \
+    "FLEETCOST_STATE (and FLEETCOST_BUILD, for the build) at writable directories"
 state=$(cd "$state" && pwd)
 
 # PostgreSQL refuses to run as root: as root we run it as the 'postgres' user.
@@ -49,8 +51,10 @@ fi
 # Where the cluster lives (see the top): what pg.dir says, else the rule.
 pg_dir_for() {
   local local_dir=$state/pg
-  if [[ "$local_dir" =~ ^[A-Za-z0-9/._+-]+$ ]] && [ ${#local_dir} -le 80 ] &&
-    { [ ${#as_pg[@]} -eq 0 ] || "${as_pg[@]}" test -x "$state" 2>/dev/null; }; then
+  if { [ ${#as_pg[@]} -eq 0 ] || "${as_pg[@]}" test -x "$state" 2>/dev/null; } &&
+    # (a cluster already there, made before this rule, stays where it is)
+    { [ -f "$local_dir/data/PG_VERSION" ] ||
+      { [[ "$local_dir" =~ ^[A-Za-z0-9/._+-]+$ ]] && [ ${#local_dir} -le 80 ]; }; }; then
     echo "$local_dir"
   else
     echo "/var/tmp/fleetcost-pg-$(printf '%s' "$state" | md5sum | cut -c1-8)"
