@@ -68,8 +68,8 @@ for b in "$fc" "$ingest_bin" "$aggregator_bin" "$alerter_bin"; do
 done
 pg_bin=${FLEETCOST_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$pg_bin/initdb" ] || die "no PostgreSQL binaries (set FLEETCOST_PG_BIN)"
-for t in psql redis-server redis-cli python3 curl; do
-  command -v "$t" >/dev/null || die "$t is not installed"
+for t in psql:postgresql-client redis-server:redis-server redis-cli:redis-tools python3:python3 curl:curl; do
+  command -v "${t%%:*}" >/dev/null || die "${t%%:*} is missing: Debian package ${t#*:} (scripts/deps.sh installs it)"
 done
 helpers=$root/tests/soak
 # Nothing from a sourced stack env may point a service at the shared stack.

@@ -15,7 +15,7 @@ ingest=${2:?}
 otlp=${3:?}
 . "$(dirname "$0")/lib.sh"
 it_setup otlp
-command -v curl >/dev/null || it_die "curl is not installed"
+command -v curl >/dev/null || it_die "curl is missing: Debian package curl (scripts/deps.sh installs it)"
 
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
 op_token=$("$fleetcost" key create --admin --scope otlp --name it-otlp --pg-url "$IT_URL" 2>/dev/null) ||
