@@ -66,6 +66,15 @@ static int s_emit(void *arg, const char *path, const watch_usage_t *u)
     return 0;
 }
 
+//  How many records of session were received.
+static int s_session_records(const s_sink_t *s, const char *session)
+{
+    int n = 0;
+    for (int i = 0; i < s->n; i++)
+        n += strcmp(s->r[i].session, session) == 0;
+    return n;
+}
+
 //  One row of a README table, in the README's own terms: input includes cached, output
 //  excludes thoughts (Gemini); reasoning is part of output (Codex).
 typedef struct {
@@ -183,10 +192,7 @@ static void s_test_codex(const char *tmp)
     FC_CHECK_INT(c.partial, 1);       //  B's torn last line, not read
     FC_CHECK_INT(c.unparseable, 0);
     //  Thread ids: session_meta's, the same for both files of the resumed thread D.
-    int d_records = 0;
-    for (int i = 0; i < sink->n; i++)
-        d_records += strcmp(sink->r[i].session, "0199c1a2-4444-7a00-8000-00000000000d") == 0;
-    FC_CHECK_INT(d_records, 5);
+    FC_CHECK_INT(s_session_records(sink, "0199c1a2-4444-7a00-8000-00000000000d"), 5);
     FC_CHECK_INT(watch_tail_save(tail, state), 0);
     watch_tail_destroy(&tail);
 
@@ -332,10 +338,7 @@ static void s_test_gemini_tree(const char *tmp)
     FC_CHECK_INT(c.unparseable, 0);
     FC_CHECK_INT(c.documents, 2);
     //  The migrated session's JSONL copy carries the legacy session's id: one session.
-    int s4 = 0;
-    for (int i = 0; i < sink->n; i++)
-        s4 += strcmp(sink->r[i].session, "d4e5f6a7-0000-4000-8000-000000000004") == 0;
-    FC_CHECK_INT(s4, 2);
+    FC_CHECK_INT(s_session_records(sink, "d4e5f6a7-0000-4000-8000-000000000004"), 2);
     FC_CHECK_INT(watch_tail_save(tail, state), 0);
     watch_tail_destroy(&tail);
 

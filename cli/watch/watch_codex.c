@@ -45,22 +45,6 @@ typedef struct {
     int64_t prev[S_FIELDS]; //  T_prev
 } s_file_t;
 
-static void *s_file_new(void)
-{
-    return calloc(1, sizeof(s_file_t));
-}
-
-static void s_file_free(void *fs)
-{
-    free(fs);
-}
-
-static void s_reset(watch_ctx_t *c, void *fs)
-{
-    (void)c;
-    memset(fs, 0, sizeof(s_file_t));
-}
-
 //  The five counts of the TokenUsage object at path below info.
 static int s_usage(const char *line, const fc_jtok_t *t, int info, const char *path,
                    int64_t v[S_FIELDS], char *err, size_t errsize)
@@ -102,14 +86,8 @@ static int s_line(watch_ctx_t *c, void *fs, const char *line, size_t len, uint64
     static _Thread_local fc_jtok_t toks[S_MAX_TOKENS];
     const fc_jtok_limits_t lim = {S_MAX_TOKENS, 64, S_KEEP_DEPTH};
     char err[200];
-    if (fc_jtok_parse(line, len, &lim, toks, err, sizeof err) < 0) {
-        watch_ctx_bad(c, off, err);
+    if (watch_ctx_parse(c, line, len, &lim, toks, off))
         return 0;
-    }
-    if (toks[0].type != FC_JTOK_OBJECT) {
-        watch_ctx_bad(c, off, "not a JSON object");
-        return 0;
-    }
     int type = fc_jtok_member(line, toks, 0, "type");
     int payload = fc_jtok_member(line, toks, 0, "payload");
     if (payload < 0 || toks[payload].type != FC_JTOK_OBJECT)
@@ -312,9 +290,7 @@ const watch_reader_t watch_reader_codex = {
     .subdirs = {"sessions", "archived_sessions", NULL},
     .dir_fallback = true,
     .match = s_match,
-    .file_new = s_file_new,
-    .file_free = s_file_free,
-    .file_reset = s_reset,
+    .file_size = sizeof(s_file_t),
     .line = s_line,
     .file_save = s_save,
     .file_load = s_load,

@@ -30,22 +30,6 @@ typedef struct {
     char session[FC_MAX_ID + 1]; //  JSONL: from the first line, updated by $set.sessionId
 } s_file_t;
 
-static void *s_file_new(void)
-{
-    return calloc(1, sizeof(s_file_t));
-}
-
-static void s_file_free(void *fs)
-{
-    free(fs);
-}
-
-static void s_reset(watch_ctx_t *c, void *fs)
-{
-    (void)c;
-    memset(fs, 0, sizeof(s_file_t));
-}
-
 //  The project id (the directory above chats/) and, for a subagent session, the parent
 //  session id (the directory between chats/ and the file).
 static void s_where(const char *path, char *project, size_t psize, char *parent, size_t qsize)
@@ -142,14 +126,8 @@ static int s_line(watch_ctx_t *c, void *fs, const char *line, size_t len, uint64
     static _Thread_local fc_jtok_t toks[S_LINE_TOKENS];
     const fc_jtok_limits_t lim = {S_LINE_TOKENS, 64, S_LINE_KEEP};
     char err[200];
-    if (fc_jtok_parse(line, len, &lim, toks, err, sizeof err) < 0) {
-        watch_ctx_bad(c, off, err);
+    if (watch_ctx_parse(c, line, len, &lim, toks, off))
         return 0;
-    }
-    if (toks[0].type != FC_JTOK_OBJECT) {
-        watch_ctx_bad(c, off, "not a JSON object");
-        return 0;
-    }
     char session[sizeof f->session];
     int set = fc_jtok_member(line, toks, 0, "$set");
     if (set >= 0 || fc_jtok_member(line, toks, 0, "type") < 0) {
@@ -236,9 +214,7 @@ const watch_reader_t watch_reader_gemini = {
     .subdirs = {"tmp", NULL},
     .dir_fallback = true,
     .match = s_match,
-    .file_new = s_file_new,
-    .file_free = s_file_free,
-    .file_reset = s_reset,
+    .file_size = sizeof(s_file_t),
     .line = s_line,
     .document = s_document,
     .file_save = s_save,

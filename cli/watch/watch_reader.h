@@ -64,9 +64,10 @@ int watch_ctx_emit(watch_ctx_t *c, const watch_usage_t *u);
 //  Counts (and logs the first few of) the line at byte off that was skipped and why.
 void watch_ctx_bad(watch_ctx_t *c, uint64_t off, const char *why);
 
-//  The oldest time still of interest (--since, 0 if none): a reader may forget what it
-//  remembered about earlier records.
-int64_t watch_ctx_since(watch_ctx_t *c);
+//  Tokenizes the line at byte off, which must be one JSON object. Returns 0, or -1 when
+//  it is not (counted and logged as watch_ctx_bad).
+int watch_ctx_parse(watch_ctx_t *c, const char *line, size_t len, const fc_jtok_limits_t *lim,
+                    fc_jtok_t *toks, uint64_t off);
 
 //  How watch_tail follows a file a reader matched.
 typedef enum {
@@ -85,7 +86,10 @@ typedef struct {
     watch_follow_t (*match)(const char *path, const char *base);
 
     //  Per-file state: new (NULL if out of memory), free, and reset (the file is read
-    //  again from 0: rotated or truncated).
+    //  again from 0: rotated or truncated). A reader whose state is one flat struct
+    //  leaves the three NULL and gives its size: watch_tail then allocates it zeroed,
+    //  frees it, and zeroes it on reset.
+    size_t file_size;
     void *(*file_new)(void);
     void (*file_free)(void *fs);
     void (*file_reset)(watch_ctx_t *c, void *fs);

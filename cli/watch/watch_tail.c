@@ -69,12 +69,26 @@ static const watch_reader_t *s_reader(watch_tail_t *self, s_file_t *f)
     return self->sources[f->source].reader;
 }
 
+//  A reader's per-file state: its own constructor, or a zeroed flat struct.
+static void *s_rs_new(const watch_reader_t *r)
+{
+    return r->file_new ? r->file_new() : calloc(1, r->file_size);
+}
+
+static void s_rs_free(const watch_reader_t *r, void *rs)
+{
+    if (r->file_free)
+        r->file_free(rs);
+    else
+        free(rs);
+}
+
 static s_file_t *s_file_new(watch_tail_t *self, const char *path, int source, watch_follow_t how)
 {
     if (zhashx_size(self->files) >= S_MAX_FILES)
         return NULL;
     s_file_t *f = calloc(1, sizeof *f);
-    if (!f || !(f->path = strdup(path)) || !(f->rs = self->sources[source].reader->file_new())) {
+    if (!f || !(f->path = strdup(path)) || !(f->rs = s_rs_new(self->sources[source].reader))) {
         if (f)
             free(f->path);
         free(f);
@@ -92,7 +106,7 @@ static s_file_t *s_file_new(watch_tail_t *self, const char *path, int source, wa
 //  Removes f (its reader state included) from the table.
 static void s_file_forget(watch_tail_t *self, s_file_t *f)
 {
-    s_reader(self, f)->file_free(f->rs);
+    s_rs_free(s_reader(self, f), f->rs);
     f->rs = NULL;
     zhashx_delete(self->files, f->path);
     self->reorder = true;
@@ -142,7 +156,7 @@ void watch_tail_destroy(watch_tail_t **self_p)
         return;
     if (self->files)
         for (s_file_t *f = zhashx_first(self->files); f; f = zhashx_next(self->files))
-            s_reader(self, f)->file_free(f->rs);
+            s_rs_free(s_reader(self, f), f->rs);
     zhashx_destroy(&self->files);
     for (int i = 0; i < self->o.count; i++)
         if (self->global[i])
@@ -183,9 +197,19 @@ void watch_ctx_bad(watch_ctx_t *c, uint64_t off, const char *why)
                 n->unparseable == S_LOGGED_ERRORS ? " (further ones only counted)" : "");
 }
 
-int64_t watch_ctx_since(watch_ctx_t *c)
+int watch_ctx_parse(watch_ctx_t *c, const char *line, size_t len, const fc_jtok_limits_t *lim,
+                    fc_jtok_t *toks, uint64_t off)
 {
-    return c->tail->o.since_us;
+    char err[200];
+    if (fc_jtok_parse(line, len, lim, toks, err, sizeof err) < 0) {
+        watch_ctx_bad(c, off, err);
+        return -1;
+    }
+    if (toks[0].type != FC_JTOK_OBJECT) {
+        watch_ctx_bad(c, off, "not a JSON object");
+        return -1;
+    }
+    return 0;
 }
 
 static watch_ctx_t s_ctx(watch_tail_t *self, s_file_t *f)
@@ -216,8 +240,12 @@ static uint64_t s_safe(watch_tail_t *self, s_file_t *f)
 static void s_restart(watch_tail_t *self, s_file_t *f, const char *why)
 {
     s_complete(self, f);
+    const watch_reader_t *r = s_reader(self, f);
     watch_ctx_t c = s_ctx(self, f);
-    s_reader(self, f)->file_reset(&c, f->rs);
+    if (r->file_reset)
+        r->file_reset(&c, f->rs);
+    else
+        memset(f->rs, 0, r->file_size);
     f->pos = 0;
     f->mtime = (struct timespec){0};
     f->skipping = false;
