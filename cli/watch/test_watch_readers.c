@@ -342,10 +342,13 @@ static void s_test_gemini_tree(const char *tmp)
     FC_CHECK_INT(watch_tail_save(tail, state), 0);
     watch_tail_destroy(&tail);
 
-    //  A restart reads nothing twice; a torn message line counts once completed.
+    //  A restart reads nothing twice (and parses no unchanged legacy document again);
+    //  a torn message line counts once completed.
     tail = s_tail(&watch_reader_gemini, dir, sink, state);
     FC_CHECK_INT(watch_tail_poll(tail), 0);
     FC_CHECK_INT(sink->n, 6);
+    watch_tail_counts(tail, &c);
+    FC_CHECK_INT(c.documents, 0);
     snprintf(s2, sizeof s2, "%s/tmp/repo-api/chats/session-2026-11-27T23-58-b2c3d4e5.jsonl", dir);
     s_append(s2,
              "{\"id\":\"m-1004\",\"timestamp\":\"2026-11-28T00:05:00.000Z\",\"type\":\"gemini\","

@@ -109,8 +109,8 @@ typedef struct {
     uint64_t (*safe)(void *fs, uint64_t pos);
 
     //  The file's state at the safe offset as state-file lines (each ending in '\n', not
-    //  starting with "F " or "G "), and one such line read back for a file whose safe
-    //  offset is pos (0, or -1 malformed).
+    //  starting with "F ", "G " or "M ", which watch_tail uses), and one such line read back for a
+    //  file whose safe offset is pos (0, or -1 malformed).
     void (*file_save)(void *fs, uint64_t safe, FILE *out);
     int (*file_load)(void *fs, uint64_t pos, const char *line);
 

@@ -570,6 +570,10 @@ int watch_tail_save(watch_tail_t *self, const char *path)
         uint64_t safe = s_safe(self, f);
         fprintf(out, "F %s %ju %ju %" PRIu64 " %s\n", r->name, (uintmax_t)f->dev, (uintmax_t)f->ino,
                 safe, f->path);
+        //  A document's time too: an unchanged document is not parsed again after a
+        //  restart.
+        if (f->how == WATCH_DOCUMENT)
+            fprintf(out, "M %jd %ld\n", (intmax_t)f->mtime.tv_sec, (long)f->mtime.tv_nsec);
         r->file_save(f->rs, safe, out);
     }
     for (int i = 0; i < self->o.count; i++)
@@ -662,6 +666,12 @@ int watch_tail_load(watch_tail_t *self, const char *path)
                 rc = -1;
         } else if (keeping) {
             zlistx_add_end(self->kept, line);
+        } else if (f && line[0] == 'M' && line[1] == ' ') {
+            intmax_t sec;
+            long nsec;
+            if (sscanf(line + 2, "%jd %ld", &sec, &nsec) != 2)
+                rc = -1;
+            f->mtime = (struct timespec){.tv_sec = (time_t)sec, .tv_nsec = nsec};
         } else if (f && line[0]) {
             if (s_reader(self, f)->file_load(f->rs, f->pos, line))
                 rc = -1;
