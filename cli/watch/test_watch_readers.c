@@ -143,6 +143,8 @@ static watch_tail_t *s_tail(const watch_reader_t *reader, const char *dir, s_sin
     return tail;
 }
 
+//  Runs a shell command made of fmt and two strings (the paths in it are single-quoted
+//  by the callers: a checkout's path may hold spaces).
 static void s_sh(const char *fmt, const char *a, const char *b)
 {
     char cmd[2048];
@@ -175,7 +177,7 @@ static void s_test_codex(const char *tmp)
     char home[512], state[600], torn[900], archived[600];
     snprintf(home, sizeof home, "%s/codex", tmp);
     snprintf(state, sizeof state, "%s/codex.state", tmp);
-    s_sh("cp -r %s/codex %s", FC_FIXTURES, home);
+    s_sh("cp -r '%s'/codex '%s'", FC_FIXTURES, home);
     s_sink_t *sink = calloc(1, sizeof *sink);
 
     //  1. The tree as it is: exactly the README's totals and counters.
@@ -225,7 +227,7 @@ static void s_test_codex(const char *tmp)
     //  of the copy is a replay.
     snprintf(archived, sizeof archived, "%s/archived_sessions", home);
     mkdir(archived, 0700);
-    s_sh("cp %s/sessions/2026/11/27/rollout-2026-11-27T23-50-00-*.jsonl %s", home, archived);
+    s_sh("cp '%s'/sessions/2026/11/27/rollout-2026-11-27T23-50-00-*.jsonl '%s'", home, archived);
     tail = s_tail(&watch_reader_codex, home, sink, state);
     FC_CHECK_INT(watch_tail_poll(tail), 0);
     FC_CHECK_INT(sink->n, 15);
@@ -280,8 +282,8 @@ static void s_test_gemini_rewrite(const char *tmp)
     snprintf(file, sizeof file, "%s/%s", chats, S_GEMINI_LEGACY);
     snprintf(next, sizeof next, "%s/next.tmp", dir);
     snprintf(state, sizeof state, "%s/gemini.state", tmp);
-    s_sh("mkdir -p %s%s", chats, "");
-    s_sh("cp %s/gemini/stage1/tmp/*/chats/*.json %s", FC_FIXTURES, chats);
+    s_sh("mkdir -p '%s'%s", chats, "");
+    s_sh("cp '%s'/gemini/stage1/tmp/*/chats/*.json '%s'", FC_FIXTURES, chats);
     s_sink_t *sink = calloc(1, sizeof *sink);
 
     //  Stage 1, then a restart, then the CLI rewrites the file (stage 2 renamed over it).
@@ -290,7 +292,7 @@ static void s_test_gemini_rewrite(const char *tmp)
     s_check_totals("gemini stage1", sink, 0, s_gemini_stage1, 1, true);
     FC_CHECK_INT(watch_tail_save(tail, state), 0);
     watch_tail_destroy(&tail);
-    s_sh("cp %s/gemini/stage2/tmp/*/chats/*.json %s", FC_FIXTURES, next);
+    s_sh("cp '%s'/gemini/stage2/tmp/*/chats/*.json '%s'", FC_FIXTURES, next);
     FC_CHECK_INT(rename(next, file), 0);
     tail = s_tail(&watch_reader_gemini, dir, sink, state);
     FC_CHECK_INT(watch_tail_poll(tail), 0);
@@ -305,13 +307,13 @@ static void s_test_gemini_rewrite(const char *tmp)
     //  lost; once whole, the new message counts.
     int before = sink->n;
     tail = s_tail(&watch_reader_gemini, dir, sink, state);
-    s_sh("head -c 1500 %s > %s", file, next);
+    s_sh("head -c 1500 '%s' > '%s'", file, next);
     FC_CHECK_INT(rename(next, file), 0);
     FC_CHECK_INT(watch_tail_poll(tail), 0);
     watch_tail_counts(tail, &c);
     FC_CHECK_INT(c.incomplete, 1);
     FC_CHECK_INT(sink->n, before);
-    s_sh("cp %s/gemini/stage2/tmp/*/chats/*.json %s", FC_FIXTURES, next);
+    s_sh("cp '%s'/gemini/stage2/tmp/*/chats/*.json '%s'", FC_FIXTURES, next);
     s_append(next, " "); //  a new size: the rewrite after the torn one
     FC_CHECK_INT(rename(next, file), 0);
     FC_CHECK_INT(watch_tail_poll(tail), 0);
@@ -325,8 +327,8 @@ static void s_test_gemini_tree(const char *tmp)
     char dir[512], state[600], s2[900];
     snprintf(dir, sizeof dir, "%s/gemini", tmp);
     snprintf(state, sizeof state, "%s/gemini-tree.state", tmp);
-    s_sh("mkdir -p %s%s", dir, "");
-    s_sh("cp -r %s/gemini/tmp %s/", FC_FIXTURES, dir);
+    s_sh("mkdir -p '%s'%s", dir, "");
+    s_sh("cp -r '%s'/gemini/tmp '%s'/", FC_FIXTURES, dir);
     s_sink_t *sink = calloc(1, sizeof *sink);
     watch_tail_t *tail = s_tail(&watch_reader_gemini, dir, sink, NULL);
     FC_CHECK_INT(watch_tail_poll(tail), 0);
@@ -387,7 +389,7 @@ static void s_test_prices(const char *tmp)
     snprintf(dir, sizeof dir, "%s/gemini-tier", tmp);
     snprintf(chats, sizeof chats, "%s/tmp/p/chats", dir);
     snprintf(file, sizeof file, "%s/session-2026-11-28T10-00-e5f6a7b8.jsonl", chats);
-    s_sh("mkdir -p %s%s", chats, "");
+    s_sh("mkdir -p '%s'%s", chats, "");
     const char *m = "{\"id\":\"%s\",\"timestamp\":\"2026-11-28T10:00:0%d.000Z\",\"type\":"
                     "\"gemini\",\"model\":\"%s\",\"tokens\":{\"input\":%d,\"output\":1000,"
                     "\"cached\":150000,\"thoughts\":500,\"tool\":0}}\n";
@@ -459,7 +461,7 @@ static void s_test_hostile(const char *tmp)
 {
     char dir[512], path[700], deep[400];
     snprintf(dir, sizeof dir, "%s/hostile-codex/sessions", tmp);
-    s_sh("mkdir -p %s%s", dir, "");
+    s_sh("mkdir -p '%s'%s", dir, "");
     snprintf(path, sizeof path, "%s/rollout-2026-11-27T10-00-00-h.jsonl", dir);
     memset(deep, '[', 150);
     snprintf(deep + 150, sizeof deep - 150, "\"token_count\"\n");
@@ -512,7 +514,7 @@ static void s_test_hostile(const char *tmp)
     watch_tail_destroy(&tail);
 
     snprintf(dir, sizeof dir, "%s/hostile-gemini/chats", tmp);
-    s_sh("mkdir -p %s%s", dir, "");
+    s_sh("mkdir -p '%s'%s", dir, "");
     snprintf(path, sizeof path, "%s/session-2026-11-27T10-00-h.jsonl", dir);
 #define S_GM(id, tokens)                                                                           \
     "{" id "\"timestamp\":\"2026-11-27T10:00:00Z\",\"type\":\"gemini\",\"model\":"                 \
@@ -581,6 +583,6 @@ int main(void)
     s_test_state_v1(tmp);
     s_test_prices(tmp);
     s_test_hostile(tmp);
-    s_sh("rm -rf %s%s", tmp, "");
+    s_sh("rm -rf '%s'%s", tmp, "");
     return fc_test_done("test_watch_readers");
 }

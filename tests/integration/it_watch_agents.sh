@@ -15,6 +15,7 @@
 fleetcost=${1:?usage: it_watch_agents.sh <fleetcost> <fleetcost-ingest> <source root>}
 ingest=${2:?}
 root=${3:?}
+# shellcheck disable=SC1091
 . "$(dirname "$0")/lib.sh"
 it_setup watch_agents
 command -v jq >/dev/null || it_die "jq is not installed (the fixture READMEs compute with it)"
