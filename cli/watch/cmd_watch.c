@@ -1,9 +1,9 @@
 /*  fleetcost watch: the sidecar that turns agents' session files into usage events:
     Claude Code transcripts (docs/CLAUDE_CODE.md), Codex CLI rollouts and Gemini CLI
     chats (docs/AGENTS.md). watch_tail and its readers find completed requests; this
-    file attributes them (tenant, agent type, host), sends them through libfleetcost, and saves the
-    read positions only once what was sent is safe: acked by ingest, or written to the
-    spool when the client closes. A restart re-derives the same event ids, so saving
+    file attributes them (tenant, agent type, host), sends them through libfleetcost,
+    and saves the read positions only once what was sent is safe: acked by ingest, or
+    written to the spool when the client closes. A restart re-derives the same event ids, so saving
     late costs a re-read, never a double count. */
 #include <czmq.h>
 #include <errno.h>
@@ -153,27 +153,29 @@ static void s_wait(int ms)
         usleep((useconds_t)ms * 1000);
 }
 
+//  One agent's directories: a comma-separated list, split in place.
+typedef struct {
+    char store[8192];
+    char *dirs[S_MAX_DIRS + 1];
+} s_dirs_t;
+
+//  Splits d->store at commas into d->dirs.
+static void s_split_dirs(s_dirs_t *d)
+{
+    int n = 0;
+    char *save = NULL;
+    for (char *p = strtok_r(d->store, ",", &save); p && n < S_MAX_DIRS;
+         p = strtok_r(NULL, ",", &save))
+        d->dirs[n++] = p;
+    d->dirs[n] = NULL;
+}
+
 //  The directories of each agent. Claude Code: --dir flags (taken out of argv here, as
 //  fc_config keeps one value per name), else --dirs / FLEETCOST_DIRS; Codex:
 //  --codex-homes; Gemini: --gemini-dirs. When none is given, every agent at its
 //  default: $CLAUDE_CONFIG_DIR (comma-separated, as Claude Code reads it) else
 //  ~/.claude and ~/.config/claude; $CODEX_HOME else ~/.codex; ~/.gemini. Fills
 //  sources and returns their count.
-typedef struct {
-    char store[8192];
-    char *dirs[S_MAX_DIRS + 1];
-} s_dirs_t;
-
-static int s_split_dirs(s_dirs_t *d, int n)
-{
-    char *save = NULL;
-    for (char *p = strtok_r(d->store, ",", &save); p && n < S_MAX_DIRS;
-         p = strtok_r(NULL, ",", &save))
-        d->dirs[n++] = p;
-    d->dirs[n] = NULL;
-    return n;
-}
-
 static int s_sources(fc_config_t *config, char **flag_dirs, int nflag, s_dirs_t dirs[3],
                      watch_source_t *sources)
 {
@@ -210,9 +212,9 @@ static int s_sources(fc_config_t *config, char **flag_dirs, int nflag, s_dirs_t 
         dirs[0].dirs[n] = flag_dirs[n];
     dirs[0].dirs[n] = NULL;
     if (n == 0)
-        s_split_dirs(&dirs[0], 0);
-    s_split_dirs(&dirs[1], 0);
-    s_split_dirs(&dirs[2], 0);
+        s_split_dirs(&dirs[0]);
+    s_split_dirs(&dirs[1]);
+    s_split_dirs(&dirs[2]);
     const watch_reader_t *readers[3] = {&watch_reader_claude, &watch_reader_codex,
                                         &watch_reader_gemini};
     int count = 0;
