@@ -7,10 +7,11 @@
 # fleetcost's own pricing, not the test's.
 #
 # Run 1 meets a 429 (waits the Retry-After, asks again) and then a page whose amount is a
-# JSON number; run 2 a page cut off mid-way: both fail with a clear reason, are recorded
-# as failed, and import nothing. Run 3 succeeds: the variance is exactly 41,000,000 for
+# JSON number; run 2 a page cut off mid-way; run 3 a description over the reader's bound:
+# each fails with a clear reason, is recorded as failed, and imports nothing. Run 4 backs
+# off a 429 without Retry-After and succeeds: the variance is exactly 41,000,000 for
 # globex 2026-12-02 and 0 for every other tenant-day. A real fleetcost-alerter fires the
-# 'reconcile' alert once and notifies the operator once; run 4 replaces the import (no
+# 'reconcile' alert once and notifies the operator once; run 5 replaces the import (no
 # duplicates) and the alert is still one.
 #   it_reconcile.sh <fleetcost> <fleetcost-alerter> <source root>
 fleetcost=${1:?usage: it_reconcile.sh <fleetcost> <fleetcost-alerter> <source root>}
@@ -76,6 +77,8 @@ expect_fail "a map to a missing tenant is refused" "no tenant nosuch" \
   "$fleetcost" reconcile map --pg-url "$IT_URL" --workspace wrkspc_x --tenant nosuch
 expect_fail "a workspace id with odd characters is refused" "--workspace ID" \
   "$fleetcost" reconcile map --pg-url "$IT_URL" --workspace 'a b' --tenant acme
+check "list shows the map" grep -Eq -- '^wrkspc_01FcGlobexAgents00000000B +globex ' \
+  <<<"$("$fleetcost" reconcile list --pg-url "$IT_URL")"
 expect_eq "map changes are audited" \
   "$(q "$IT_URL" "SELECT string_agg(actor || ' ' || action || ' ' || object || ' ' || (after->>'tenant'), ',' ORDER BY id) FROM audit_log WHERE action LIKE 'reconcile.%'")" \
   "it reconcile.map wrkspc_01FcAcmeAgents000000000A acme,it reconcile.map wrkspc_01FcGlobexAgents00000000B globex"
@@ -111,7 +114,7 @@ expect_fail "run 1: a page with a numeric amount fails the run, naming the field
 expect_eq "run 1 recorded as failed, after one rate-limit answer and a wait" \
   "$(q "$IT_URL" "SELECT status || ' ' || rate_limited || ' ' || (waited_ms >= $retry_after * 1000) || ' ' || pages FROM reconcile_runs WHERE run_id = 1")" \
   "failed 1 true 1"
-limited=$(awk '$2 == "limited" {print $1; exit}' "$IT_TMP/api.log")
+limited=$(awk '$2 == "limited" && $3 == "http_429_retry_after.http" {print $1; exit}' "$IT_TMP/api.log")
 retry=$(awk '$2 == "GET" && $3 ~ /cost_report/ && $3 !~ /page=/ && $5 == 200 {print $1; exit}' "$IT_TMP/api.log")
 check "the worker waited Retry-After ($retry_after s) before asking for the page again ($limited -> $retry)" \
   python3 -c "import sys; sys.exit(0 if float('$retry') - float('$limited') >= $retry_after else 1)"
@@ -121,9 +124,18 @@ expect_fail "run 2: a page cut off mid-way fails the run" \
   "run 2 failed: cost_report page 2: not valid JSON" rec
 expect_eq "still nothing imported" "$(imported)" "0 0 0"
 
-run3=$(rec 2>&1)
-expect_eq "run 3 succeeds" "$?" 0
-expect_eq "run 3 imported 39 cost rows, 11 usage rows, 6 tenant-days" "$(imported)" "39 11 6"
+expect_fail "run 3: a description over the reader's bound fails the run" \
+  "run 3 failed: cost_report page 2: bucket 2026-12-03: result 4: description is not a string of at most 255 bytes" rec
+expect_eq "still nothing imported" "$(imported)" "0 0 0"
+
+run4=$(rec 2>&1)
+expect_eq "run 4 succeeds" "$?" 0
+# The usage report answered a 429 without Retry-After whose reset time is long past:
+# the worker backed off (--backoff-s 1, with jitter) and asked again.
+expect_eq "run 4 backed off once on a 429 without Retry-After" \
+  "$(q "$IT_URL" "SELECT status || ' ' || rate_limited || ' ' || (waited_ms >= 1000) FROM reconcile_runs WHERE run_id = 4")" \
+  "ok 1 true"
+expect_eq "run 4 imported 39 cost rows, 11 usage rows, 6 tenant-days" "$(imported)" "39 11 6"
 expect_eq "the variance table: 41,000,000 nano-USD for globex on 2026-12-02, 0 elsewhere" \
   "$(q "$IT_URL" "SELECT string_agg(day || ' ' || tenant_id || ' ' || bill_nusd || ' ' || fleetcost_nusd || ' ' || diff_nusd || ' ' || status, ',' ORDER BY day, tenant_id) FROM reconcile_latest")" \
   "2026-12-01 acme 69758750 69758750 0 match,2026-12-01 globex 209772000 209772000 0 match,2026-12-02 acme 214794500 214794500 0 match,2026-12-02 globex 245820750 204820750 41000000 bill_higher,2026-12-03 acme 44300600 44300600 0 match,2026-12-03 globex 249810000 249810000 0 match"
@@ -143,16 +155,16 @@ expect_eq "one reconcile alert for globex 2026-12-02" "$(alerts)" "1 globex 2026
 expect_eq "the operator was notified once" "$(hooks)" 1
 check "the notice names the difference" grep -q 'billed globex \$0.245820750 on 2026-12-02 (UTC), fleetcost computed \$0.204820750: \$0.041000000 more on the bill' "$IT_TMP/api.log"
 
-run4=$(rec 2>&1)
-expect_eq "run 4 succeeds" "$?" 0
-expect_eq "run 4 replaced the import (no duplicates) and kept run 3's variances" "$(imported)" "39 11 12"
-expect_eq "the newest run is what is read" "$(q "$IT_URL" "SELECT min(run_id) || ' ' || count(*) FROM reconcile_latest")" "4 6"
+run5=$(rec 2>&1)
+expect_eq "run 5 succeeds" "$?" 0
+expect_eq "run 5 replaced the import (no duplicates) and kept run 4's variances" "$(imported)" "39 11 12"
+expect_eq "the newest run is what is read" "$(q "$IT_URL" "SELECT min(run_id) || ' ' || count(*) FROM reconcile_latest")" "5 6"
 # Let the alerter evaluate the new run a few times (its evaluation counter moves on).
 evals() { curl -s "http://127.0.0.1:$metrics/metrics" | awk '/^fleetcost_alerter_evaluations_total/ {print $2}'; }
 start=$(evals)
 deadline=$((SECONDS + 30))
 until [ "$(evals)" -ge $((${start:-0} + 9)) ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
-check "the alerter evaluated after run 4" test "$(evals)" -ge $((${start:-0} + 9))
+check "the alerter evaluated after run 5" test "$(evals)" -ge $((${start:-0} + 9))
 expect_eq "still one reconcile alert across two successful runs" "$(alerts)" "1 globex 2026-12-02 41000000 fired"
 expect_eq "still one notice" "$(hooks)" 1
 
@@ -161,12 +173,12 @@ table=$("$fleetcost" reconcile show --pg-url "$IT_URL" --from 2026-12-01 --to 20
 check "show prints globex's difference in USD" grep -Eq -- '^2026-12-02 +globex +0\.245820750 +0\.204820750 +0\.041000000 .* bill_higher$' <<<"$table"
 csv=$("$fleetcost" reconcile show --pg-url "$IT_URL" --from 2026-12-02 --to 2026-12-02 --tenant globex --csv)
 expect_eq "CSV" "$(tr -d '\r' <<<"$csv")" "day,tenant,bill_nusd,fleetcost_nusd,diff_nusd,bill_tokens,fleetcost_tokens,status,run_id
-2026-12-02,globex,245820750,204820750,41000000,$(q "$IT_URL" "SELECT bill_tokens || ',' || fleetcost_tokens FROM reconcile_latest WHERE tenant_id = 'globex' AND day = '2026-12-02'"),bill_higher,4"
+2026-12-02,globex,245820750,204820750,41000000,$(q "$IT_URL" "SELECT bill_tokens || ',' || fleetcost_tokens FROM reconcile_latest WHERE tenant_id = 'globex' AND day = '2026-12-02'"),bill_higher,5"
 
 # The Admin key is a secret: sent to the API, never printed.
 check "every API request carried the key (no 401 after start-up)" \
   bash -c '! grep -q "/v1/.* -> 401" "$1"' _ "$IT_TMP/api.log"
-all_out="$run3 $run4 $(cat "$IT_TMP/alerter.log") $(q "$IT_URL" "SELECT string_agg(coalesce(error, ''), ' ') FROM reconcile_runs")"
+all_out="$run4 $run5 $(cat "$IT_TMP/alerter.log") $(q "$IT_URL" "SELECT string_agg(coalesce(error, ''), ' ') FROM reconcile_runs")"
 check "the key appears in no output, log or stored error" bash -c '! grep -qF -- "$1" <<<"$2"' _ "$key" "$all_out"
 expect_fail "no key, no run" "Admin API key is required" env -u FLEETCOST_ADMIN_KEY "$fleetcost" \
   reconcile --pg-url "$IT_URL" --once

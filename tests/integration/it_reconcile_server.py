@@ -4,7 +4,9 @@ serving the pages of tests/fixtures/anthropic-admin/ (docs/RECONCILE.md §1).
 cost_report, first page: the first request gets the fixture 429 (its Retry-After set to
 the seconds given on the command line), later ones the page. Second page (page=<cursor>
 of the first): first a page whose amount is a JSON number, then a page cut off mid-way,
-then the real page. usage_report/messages: one page. Every request must carry the Admin
+then the real page with one description longer than the reader's bound (300 bytes),
+then the real page. usage_report/messages: first the 429 without Retry-After (its reset
+time long past), then the one page. Every request must carry the Admin
 key and anthropic-version, and the query the fixtures were made for; anything else is
 answered with an API error. POST /hook/<name> stands in for the operator's webhook.
 Every request goes to the log with its time and answer.
@@ -22,7 +24,7 @@ port, log_path, key, fixtures, retry_after = (int(sys.argv[1]), sys.argv[2], sys
 CURSOR = "page_MjAyNi0xMi0wM1QwMDowMDowMFo="
 RANGE = {"starting_at": ["2026-12-01T00:00:00Z"], "ending_at": ["2026-12-04T00:00:00Z"],
          "bucket_width": ["1d"]}
-served = {"page1": 0, "page2": 0}
+served = {"page1": 0, "page2": 0, "usage": 0}
 
 
 def log(line):
@@ -63,7 +65,7 @@ class Handler(BaseHTTPRequestHandler):
             if k.lower() == "retry-after":
                 v = retry_after
             headers.append((k, v.strip()))
-        log("%.3f limited retry-after %s" % (time.time(), retry_after))
+        log("%.3f limited %s" % (time.time(), name))
         self.send(status, body, headers)
 
     def do_GET(self):
@@ -88,6 +90,10 @@ class Handler(BaseHTTPRequestHandler):
             if page != CURSOR:
                 return self.error(400, "invalid_request_error", "unknown page")
             served["page2"] += 1
+            if served["page2"] == 3:
+                page = json.loads(fixture("cost_report_page2.json"))
+                page["data"][0]["results"][4]["description"] = "x" * 300
+                return self.send(200, json.dumps(page).encode())
             name = {1: "cost_report_page2_bad_amount.json",
                     2: "cost_report_page2_truncated.json"}.get(served["page2"],
                                                                "cost_report_page2.json")
@@ -95,6 +101,9 @@ class Handler(BaseHTTPRequestHandler):
         if url.path == "/v1/organizations/usage_report/messages":
             if q.get("group_by[]") != ["workspace_id", "model"]:
                 return self.error(400, "invalid_request_error", "unexpected grouping")
+            served["usage"] += 1
+            if served["usage"] == 1:
+                return self.raw("http_429_no_retry_after.http")
             return self.send(200, fixture("usage_report_messages.json"))
         self.error(404, "not_found_error", "no such endpoint")
 
