@@ -47,6 +47,7 @@
 #include "fc_pg.h"
 #include "fc_signal.h"
 #include "fc_time.h"
+#include "reporter_reconcile.h"
 
 #define MODULE       "reconcile"
 #define PROVIDER     "anthropic"
@@ -723,51 +724,18 @@ static int s_list(PGconn *pg)
     return 0;
 }
 
-//  The variance table of the newest run per (tenant, day) in the range.
+//  The variance table of the newest run per (tenant, day) in the range: the reporter's
+//  rendering, which GET /api/v1/reconcile serves too.
 static int s_show(s_worker_t *w)
 {
     const char *tenant = fc_config_str(w->cfg, "tenant");
-    const char *p[3] = {w->from, w->to, *tenant ? tenant : NULL};
-    PGresult *r = fc_pg_query(
-        w->pg, MODULE, "show",
-        "SELECT day::text, tenant_id, bill_nusd, fleetcost_nusd, diff_nusd,"
-        " coalesce(bill_tokens::text, ''), fleetcost_tokens, status, run_id FROM reconcile_latest"
-        " WHERE day BETWEEN $1::date AND $2::date AND ($3::text IS NULL OR tenant_id = $3)"
-        " ORDER BY day, tenant_id = '', tenant_id",
-        3, p);
-    if (!r)
-        return 1;
-    bool csv = fc_config_bool(w->cfg, "csv");
     fc_buf_t b;
     fc_buf_init(&b);
-    if (csv)
-        fc_buf_add_str(&b, "day,tenant,bill_nusd,fleetcost_nusd,diff_nusd,bill_tokens,"
-                           "fleetcost_tokens,status,run_id\r\n");
-    else
-        fc_buf_addf(&b, "%-10s  %-24s %18s %18s %18s %12s %12s  %s\n", "DAY (UTC)", "TENANT",
-                    "BILL USD", "FLEETCOST USD", "BILL - FLEETCOST", "BILL TOK", "FC TOK",
-                    "STATUS");
-    for (int i = 0; i < PQntuples(r); i++) {
-        const char *tn = PQgetvalue(r, i, 1);
-        if (csv) {
-            for (int c = 0; c < 9; c++) {
-                if (c)
-                    fc_buf_add(&b, ",", 1);
-                fc_esc_csv(&b, c == 1 && !*tn ? "(unmapped)" : PQgetvalue(r, i, c));
-            }
-            fc_buf_add_str(&b, "\r\n");
-            continue;
-        }
-        char usd[3][FC_MONEY_BUFSIZE], t[2 * FC_MAX_TENANT + 4];
-        for (int c = 0; c < 3; c++)
-            fc_money_format(strtoll(PQgetvalue(r, i, 2 + c), NULL, 10), usd[c], sizeof usd[c], 9);
-        fc_buf_addf(&b, "%-10s  %-24s %18s %18s %18s %12s %12s  %s\n", PQgetvalue(r, i, 0),
-                    *tn ? fc_esc_text(tn, t, sizeof t) : "(unmapped)", usd[0], usd[1], usd[2],
-                    PQgetvalue(r, i, 5), PQgetvalue(r, i, 6), PQgetvalue(r, i, 7));
-    }
-    PQclear(r);
-    int rc = b.failed ? 1 : 0;
-    if (!b.failed)
+    int n = reporter_reconcile_render(
+        w->pg, MODULE, w->from, w->to, *tenant ? tenant : "*",
+        fc_config_bool(w->cfg, "csv") ? REPORTER_RECONCILE_CSV : REPORTER_RECONCILE_TEXT, &b);
+    int rc = n < 0 || b.failed ? 1 : 0;
+    if (rc == 0)
         fwrite(b.data, 1, b.len, stdout);
     fc_buf_free(&b);
     return rc;
