@@ -9,6 +9,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fc_hash.h"
 #include "fc_log.h"
 #include "fc_mp.h"
 
@@ -52,14 +53,6 @@ static atomic_flag s_active = ATOMIC_FLAG_INIT;
 //  therefore hashes every entry's inode, size and nanosecond mtime once a second and
 //  re-issues CURVE to zauth, which builds a fresh store, when the hash moves.
 
-static uint64_t s_fnv(uint64_t h, const void *data, size_t size)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < size; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
 //  Order-independent signature of a directory tree (zcertstore also loads subdirectories).
 static uint64_t s_dir_signature(const char *path, int depth)
 {
@@ -76,12 +69,12 @@ static uint64_t s_dir_signature(const char *path, int depth)
         if (snprintf(child, sizeof child, "%s/%s", path, e->d_name) >= (int)sizeof child ||
             lstat(child, &st) != 0)
             continue;
-        uint64_t h = s_fnv(14695981039346656037ULL, e->d_name, strlen(e->d_name));
+        uint64_t h = fc_fnv1a64(FC_FNV64_BASIS, e->d_name, strlen(e->d_name));
         int64_t fields[] = {(int64_t)st.st_ino, (int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec,
                             (int64_t)st.st_mtim.tv_nsec, (int64_t)st.st_mode};
-        h = s_fnv(h, fields, sizeof fields);
+        h = fc_fnv1a64(h, fields, sizeof fields);
         if (S_ISDIR(st.st_mode) && depth < 4)
-            h = s_fnv(h, &(uint64_t){s_dir_signature(child, depth + 1)}, sizeof(uint64_t));
+            h = fc_fnv1a64(h, &(uint64_t){s_dir_signature(child, depth + 1)}, sizeof(uint64_t));
         sum += h;
     }
     closedir(dir);

@@ -3,6 +3,7 @@
     Decoding runs a hand-written bounded reader (fc_mp.c) straight over the input:
     no allocation per event, every length and count checked against the bytes that are
     really there before it is used. Encoding packs with msgpack-c. */
+#include "fc_hash.h"
 #include "fc_mp.h"
 
 #include <assert.h>
@@ -795,15 +796,6 @@ void fc_event_id_new(uint8_t id[16])
     s_stamp(id, 7);
 }
 
-static uint64_t s_fnv1a(uint64_t h, const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 //  splitmix64's finaliser: FNV-1a alone diffuses poorly into its high bits.
 static uint64_t s_mix(uint64_t z)
 {
@@ -815,8 +807,8 @@ static uint64_t s_mix(uint64_t z)
 void fc_event_id_from_name(uint8_t id[16], int64_t ts_us, const char *name, size_t len)
 {
     uint64_t ms = ts_us > 0 ? (uint64_t)ts_us / 1000 : 0;
-    uint64_t h1 = s_mix(s_fnv1a(UINT64_C(0xcbf29ce484222325), (const uint8_t *)name, len));
-    uint64_t h2 = s_mix(s_fnv1a(UINT64_C(0x84222325cbf29ce4), (const uint8_t *)name, len));
+    uint64_t h1 = s_mix(fc_fnv1a64(FC_FNV64_BASIS, name, len));
+    uint64_t h2 = s_mix(fc_fnv1a64(UINT64_C(0x84222325cbf29ce4), name, len));
     s_put48(id, ms);
     for (int i = 0; i < 8; i++)
         id[6 + i] = (uint8_t)(h1 >> (56 - 8 * i));

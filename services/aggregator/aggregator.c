@@ -17,6 +17,7 @@
 #include "aggregator_tz.h"
 #include "fc_buf.h"
 #include "fc_curve.h"
+#include "fc_hash.h"
 #include "fc_log.h"
 #include "fc_metrics.h"
 #include "fc_pg.h"
@@ -146,9 +147,7 @@ static int64_t s_mono_us(void)
 
 int aggregator_shard_of(const char *tenant, int shards)
 {
-    uint32_t h = 2166136261u;
-    for (const char *c = tenant; *c; c++)
-        h = (h ^ (uint8_t)*c) * 16777619u;
+    uint32_t h = fc_fnv1a32_str(tenant);
     return shards > 1 ? (int)(h % (uint32_t)shards) : 0;
 }
 

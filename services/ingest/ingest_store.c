@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "fc_buf.h"
+#include "fc_hash.h"
 #include "fc_log.h"
 #include "fc_price_pg.h"
 
@@ -956,9 +957,7 @@ static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32
         if (items[i].result != FC_OK)
             continue;
         const char *t = items[i].ev.tenant;
-        uint32_t h = 2166136261u;
-        for (const char *c = t; *c; c++)
-            h = (h ^ (uint8_t)*c) * 16777619u;
+        uint32_t h = fc_fnv1a32_str(t);
         size_t k = h & (SLOTS - 1), probes = 0;
         while (slot[k].tenant && strcmp(slot[k].tenant, t) != 0 && probes++ < SLOTS)
             k = (k + 1) & (SLOTS - 1);
