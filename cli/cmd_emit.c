@@ -320,9 +320,7 @@ static int s_finish(s_builder_t *b, char *err, size_t errsize)
     if (memcmp(b->ev.id, nil, 16) == 0)
         fc_event_id_new(b->ev.id);
     if (b->ev.ts_us == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        b->ev.ts_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        b->ev.ts_us = fc_time_now_us();
     }
     if (b->ev.type == FC_EV_INVALID) {
         snprintf(err, errsize, "no event type");

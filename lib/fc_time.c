@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 int64_t fc_days_from_civil(int64_t y, int m, int d)
 {
@@ -27,6 +28,28 @@ void fc_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
     *d = (int)(doy - (153 * mp + 2) / 5 + 1);
     *m = (int)(mp < 10 ? mp + 3 : mp - 9);
     *y = yoe + era * 400 + (*m <= 2);
+}
+
+static int64_t s_clock_us(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t fc_time_now_us(void)
+{
+    return s_clock_us(CLOCK_REALTIME);
+}
+
+int64_t fc_time_mono_us(void)
+{
+    return s_clock_us(CLOCK_MONOTONIC);
+}
+
+int64_t fc_time_mono_ms(void)
+{
+    return s_clock_us(CLOCK_MONOTONIC) / 1000;
 }
 
 static int s_rfc3339(const char *t, int64_t *us)

@@ -17,4 +17,12 @@ int fc_time_parse(const char *text, int64_t *us);
 int64_t fc_days_from_civil(int64_t y, int m, int d);
 void fc_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 
+//  The clocks. Wall time (CLOCK_REALTIME) is for what is stored or shown: event times,
+//  "now" in reports and alerts. The monotonic clock (CLOCK_MONOTONIC, what czmq's
+//  zclock_usecs reads) is for intervals, timeouts and rates: it never jumps when the
+//  system time is set.
+int64_t fc_time_now_us(void);  //  microseconds since the epoch, UTC
+int64_t fc_time_mono_us(void); //  microseconds on the monotonic clock
+int64_t fc_time_mono_ms(void); //  the same in milliseconds
+
 #endif

@@ -2,6 +2,8 @@
 #include "fc_test.h"
 #include "fc_time.h"
 
+#include <time.h>
+
 int main(void)
 {
     int64_t us = 0;
@@ -47,5 +49,10 @@ int main(void)
         if (fc_days_from_civil(y, m, d) != day)
             FC_CHECK_INT(fc_days_from_civil(y, m, d), day);
     }
+    //  The clocks: wall time agrees with time(2); the monotonic clock never goes back.
+    int64_t wall = fc_time_now_us(), secs = (int64_t)time(NULL);
+    FC_CHECK(wall / 1000000 >= secs - 1 && wall / 1000000 <= secs + 1);
+    int64_t m1 = fc_time_mono_us(), m2 = fc_time_mono_us(), ms = fc_time_mono_ms();
+    FC_CHECK(m1 > 0 && m2 >= m1 && ms >= m1 / 1000 && ms <= fc_time_mono_us() / 1000);
     return fc_test_done("test_fc_time");
 }

@@ -24,6 +24,7 @@
 #include "fc_service.h"
 #include "fc_signal.h"
 #include "fc_stream.h"
+#include "fc_time.h"
 
 #define MODULE "aggregator"
 
@@ -132,18 +133,6 @@ struct _aggregator_t {
         *m_tenant_rebuilds, *m_summaries, *m_rollups, *m_redis_errors, *m_pg_errors, *m_dropped,
         *m_suspect, *m_tenants, *m_regressions, *m_resync_tenants;
 };
-
-static int64_t s_wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t s_mono_us(void)
-{
-    return zclock_usecs();
-}
 
 int aggregator_shard_of(const char *tenant, int shards)
 {
@@ -285,7 +274,7 @@ static ingest_t *s_ingest(aggregator_t *self, const char *id)
         return NULL;
     snprintf(in->id, sizeof in->id, "%s", id);
     in->suspect = true;
-    in->last_hb_us = s_mono_us();
+    in->last_hb_us = fc_time_mono_us();
     zhash_insert(self->ingests, id, in);
     zhash_freefn(self->ingests, id, free);
     fc_info(MODULE, "ingest '%s' seen: handled up to seq %" PRIu64, id, in->progress);
@@ -490,7 +479,7 @@ static int s_apply(aggregator_t *self, uint64_t seq, const char *ingest_id, cons
         s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s:tasks", T, M);
         s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s:taskcost", T, M);
     }
-    int64_t now_s = s_wall_us() / 1000000;
+    int64_t now_s = fc_time_now_us() / 1000000;
     s_arg(self, offs, lens, &nargs, "%s", ingest_id);
     s_arg(self, offs, lens, &nargs, "%" PRIu64, seq);
     s_arg(self, offs, lens, &nargs, "%d", ndays);
@@ -573,7 +562,7 @@ static int s_catch_up(aggregator_t *self, ingest_t *in, uint64_t to)
 {
     if (to <= in->progress)
         return 0;
-    if (s_mono_us() < in->retry_us || s_flush(self) != 0)
+    if (fc_time_mono_us() < in->retry_us || s_flush(self) != 0)
         return -1;
     PGconn *pg = s_pg(self);
     uint64_t from = in->progress;
@@ -581,7 +570,7 @@ static int s_catch_up(aggregator_t *self, ingest_t *in, uint64_t to)
     if (!pg ||
         aggregator_pg_catchup(pg, in->id, from, to, self->catchup, s_catchup_message, &ctx) != 0) {
         s_pg_failed(self);
-        in->retry_us = s_mono_us() + SECOND_US;
+        in->retry_us = fc_time_mono_us() + SECOND_US;
         fc_warn(MODULE, "catch-up of '%s' after seq %" PRIu64 " failed: will retry", in->id,
                 in->progress);
         return -1;
@@ -731,7 +720,7 @@ static void s_on_event(aggregator_t *self, zframe_t *body)
     ingest_t *in = s_ingest(self, h.ingest_id);
     if (!in)
         return;
-    in->last_hb_us = s_mono_us();
+    in->last_hb_us = fc_time_mono_us();
     bool ready = !self->rebuild_needed && self->progress_loaded;
     if (ready && !s_run_ok(self, in, h.epoch, h.base))
         return;
@@ -769,7 +758,7 @@ static void s_on_heartbeat(aggregator_t *self, zframe_t *body)
     ingest_t *in = s_ingest(self, hb.ingest_id);
     if (!in)
         return;
-    in->last_hb_us = s_mono_us();
+    in->last_hb_us = fc_time_mono_us();
     if (self->rebuild_needed || !self->progress_loaded || !s_run_ok(self, in, hb.epoch, hb.base))
         return;
     if (in->suspect) {
@@ -853,7 +842,7 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
 {
     static const char *suffix[4] = {"", ":agents", ":tasks", ":taskcost"};
     const char *T = t->name;
-    int32_t today = aggregator_tz_day(&t->tz, s_wall_us())->days;
+    int32_t today = aggregator_tz_day(&t->tz, fc_time_now_us())->days;
     int rc = s_append(self, count, "MULTI");
     char day[11], month[8] = "";
     for (int32_t d = since; d <= today + 1 && rc == 0; d++) {
@@ -921,7 +910,7 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
             }
         }
     }
-    int64_t now_us = s_wall_us();
+    int64_t now_us = fc_time_now_us();
     rc |= s_append(self, count, "DEL fc:{%s}:applied", T);
     rc |= s_append(self, count, "HSET fc:{%s}:applied _init %lld", T, (long long)now_us);
     int64_t newest = 0;
@@ -951,7 +940,7 @@ static int s_rebuild(aggregator_t *self, bool full)
         return -1;
     if (full && s_load_tenants(self) != 0)
         return -1;
-    int64_t started = s_mono_us(), now = s_wall_us();
+    int64_t started = fc_time_mono_us(), now = fc_time_now_us();
     size_t cap = zhash_size(self->tenants) + 1, n = 0;
     tenant_t **list = calloc(cap, sizeof *list);
     const char **names = calloc(cap, sizeof *names), **tzs = calloc(cap, sizeof *tzs);
@@ -1040,7 +1029,8 @@ static int s_rebuild(aggregator_t *self, bool full)
     } else
         fc_metric_add(self->m_tenant_rebuilds, (int64_t)n);
     fc_info(MODULE, "%s rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms",
-            full ? "shard" : "tenants", n, nrows, nseqs, (double)(s_mono_us() - started) / 1000);
+            full ? "shard" : "tenants", n, nrows, nseqs,
+            (double)(fc_time_mono_us() - started) / 1000);
     rc = 0;
 done:
     if (rc != 0)
@@ -1110,7 +1100,7 @@ static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
         //  Not initialised: Redis lost it; the sentinel check will notice and rebuild.
         rc = 0;
     } else {
-        aggregator_summary_t s = {T, t->tz.tz, D, M, closed, s_wall_us(), self->config.top};
+        aggregator_summary_t s = {T, t->tz.tz, D, M, closed, fc_time_now_us(), self->config.top};
         size_t size;
         int64_t rev;
         uint8_t *body = aggregator_summary_encode(&s, r, &size, &rev);
@@ -1198,7 +1188,7 @@ static void *s_final_worker(void *arg)
 
 static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
 {
-    int64_t now = s_wall_us();
+    int64_t now = fc_time_now_us();
     bool final = s_day_state(self, t, day, now) == 2;
     if (!final && self->rollup_inflight)
         return 2; //  the previous in-day upsert is still running: next tick
@@ -1410,7 +1400,7 @@ static void s_every_second(aggregator_t *self, int64_t now_mono)
 
 static void s_tick(aggregator_t *self)
 {
-    int64_t mono = s_mono_us(), now = s_wall_us();
+    int64_t mono = fc_time_mono_us(), now = fc_time_now_us();
     if (mono < self->next_tick_us)
         return;
     self->next_tick_us = mono + TICK_US;
@@ -1639,7 +1629,7 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
 int aggregator_run(aggregator_t *self)
 {
     s_load_tenants(self);
-    self->next_tenants_us = s_mono_us() + TENANTS_RELOAD;
+    self->next_tenants_us = fc_time_mono_us() + TENANTS_RELOAD;
     while (!fc_signal_stopping()) {
         zpoller_wait(self->poller, TICK_US / 1000);
         if (zpoller_terminated(self->poller) && fc_signal_stopping())

@@ -20,6 +20,7 @@
 #include "fc_pg.h"
 #include "fc_service.h"
 #include "fc_signal.h"
+#include "fc_time.h"
 
 #define MODULE "alerter"
 
@@ -64,18 +65,9 @@ typedef struct {
     bool slow;               //  run the raw-event checks
 } s_eval_t;
 
-static int64_t s_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int64_t s_now_us(alerter_t *self)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + self->clock_offset_us;
+    return fc_time_now_us() + self->clock_offset_us;
 }
 
 static void s_usd(int64_t nusd, char *buf, size_t size)
@@ -127,12 +119,12 @@ static bool s_pg_ready(alerter_t *self)
 {
     if (self->pg && PQstatus(self->pg) == CONNECTION_OK)
         return true;
-    if (s_mono_us() < self->pg_retry_us)
+    if (fc_time_mono_us() < self->pg_retry_us)
         return false;
     if (self->pg)
         PQfinish(self->pg);
     self->pg = fc_pg_connect(self->c.pg_url, MODULE);
-    self->pg_retry_us = s_mono_us() + 1000000;
+    self->pg_retry_us = fc_time_mono_us() + 1000000;
     if (!self->pg)
         fc_metric_add(self->m_pg_errors, 1);
     return self->pg != NULL;
@@ -541,7 +533,7 @@ static void s_on_summary(alerter_t *self, zmsg_t *msg)
     alerter_period_t per;
     if (s_stored(self, alerter_store_period(self->pg, s.tenant, s_now_us(self), &per)) != 0)
         goto done;
-    int64_t mono = s_mono_us();
+    int64_t mono = fc_time_mono_us();
     s_eval_t e = {.tenant = s.tenant,
                   .period = &per,
                   .day_nusd = s.day_cost_nusd,
@@ -575,7 +567,7 @@ static void s_eval_pg(alerter_t *self, const char *tenant)
                   .slow = true};
     s_tenant_t *t = s_tenant(self, tenant);
     if (t)
-        t->next_slow_us = s_mono_us() + (int64_t)self->c.slow_interval_ms * 1000;
+        t->next_slow_us = fc_time_mono_us() + (int64_t)self->c.slow_interval_ms * 1000;
     s_evaluate(self, &e);
 }
 
@@ -604,14 +596,14 @@ static void s_round_start(alerter_t *self)
 //  Runs the round for at most S_SLICE_US, so summaries wait at most that long.
 static void s_round_step(alerter_t *self)
 {
-    int64_t start = s_mono_us();
+    int64_t start = fc_time_mono_us();
     if (self->round_i >= self->round_n) {
         if (start < self->next_round_us)
             return;
         self->next_round_us = start + (int64_t)self->c.eval_interval_ms * 1000;
         s_round_start(self);
     }
-    while (self->round_i < self->round_n && s_mono_us() - start < S_SLICE_US)
+    while (self->round_i < self->round_n && fc_time_mono_us() - start < S_SLICE_US)
         s_eval_pg(self, self->round[self->round_i++]);
 }
 
@@ -650,7 +642,7 @@ static void s_nodata_resolve(alerter_t *self, s_tenant_t *t)
     dropped). Data arriving again resolves it. */
 static void s_nodata(alerter_t *self)
 {
-    int64_t now = s_now_us(self), mono = s_mono_us();
+    int64_t now = s_now_us(self), mono = fc_time_mono_us();
     int64_t silence = (int64_t)self->c.silence_s * 1000000;
     int64_t window = (int64_t)self->c.activity_window_s * 1000000;
     for (s_tenant_t *t = zhashx_first(self->tenants); t; t = zhashx_next(self->tenants)) {
@@ -745,10 +737,7 @@ alerter_t *alerter_new(const alerter_config_t *config)
     self->c = *config;
 #ifdef FC_TESTING
     if (config->clock_us) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        self->clock_offset_us =
-            config->clock_us - ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+        self->clock_offset_us = config->clock_us - fc_time_now_us();
         fc_warn(MODULE, "TESTING: the clock is set back or ahead by %" PRId64 " s",
                 self->clock_offset_us / 1000000);
     }
@@ -810,7 +799,7 @@ int alerter_run(alerter_t *self)
                               {zsock_resolve(self->pub), 0, ZMQ_POLLIN, 0}};
     bool loaded = false;
     while (!fc_signal_stopping()) {
-        int64_t mono = s_mono_us();
+        int64_t mono = fc_time_mono_us();
         int64_t wait_ms = 200;
         if (self->round_i < self->round_n)
             wait_ms = 0;

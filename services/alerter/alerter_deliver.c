@@ -16,6 +16,7 @@
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
+#include "fc_time.h"
 
 #define MODULE "alerter"
 
@@ -68,13 +69,6 @@ struct _alerter_deliver_t {
     int64_t next_poll_us, next_pending_us;
     fc_metric_t *m_delivered, *m_failures, *m_retries, *m_pending;
 };
-
-static int64_t s_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 static void s_iso(int64_t us, char *buf, size_t size)
 {
@@ -547,7 +541,7 @@ static void *s_thread(void *arg)
             if (!self->pg)
                 fc_metric_add(self->c.pg_errors, 1);
         }
-        int64_t now = s_mono_us();
+        int64_t now = fc_time_mono_us();
         if (self->pg && (atomic_exchange(&self->woken, false) || now >= self->next_poll_us)) {
             self->next_poll_us = now + S_IDLE_POLL_MS * 1000;
             s_claim(self);

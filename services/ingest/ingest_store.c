@@ -14,6 +14,7 @@
 #include "fc_hash.h"
 #include "fc_log.h"
 #include "fc_price_pg.h"
+#include "fc_time.h"
 
 #define MODULE "ingest"
 
@@ -50,13 +51,6 @@ struct _ingest_store_t {
     size_t slot_size; //  in use for the current group (a power of two <= slot_cap)
 };
 
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants)
 {
     ingest_store_t *self = calloc(1, sizeof *self);
@@ -67,7 +61,7 @@ ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool
     self->register_tenants = register_tenants;
     //  The start time in µs: non-zero and, for one ingest_id, different at every start
     //  (subscribers only compare epochs for equality).
-    self->epoch = (uint64_t)s_now_us();
+    self->epoch = (uint64_t)fc_time_now_us();
     fc_buf_init(&self->copy);
     fc_buf_init(&self->scratch);
     return self;
@@ -179,7 +173,7 @@ static int s_load_catalog(ingest_store_t *self)
         fc_info(MODULE, "price catalog loaded: %zu versions", fc_catalog_count(cat));
     fc_catalog_destroy(&self->catalog);
     self->catalog = cat;
-    self->catalog_loaded_us = s_now_us();
+    self->catalog_loaded_us = fc_time_now_us();
     return 0;
 }
 
@@ -1017,7 +1011,7 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
 {
     if (ingest_store_connect(self) != 0)
         return INGEST_STORE_RETRY;
-    if (s_now_us() - self->catalog_loaded_us > CATALOG_RELOAD_US && s_load_catalog(self) != 0)
+    if (fc_time_now_us() - self->catalog_loaded_us > CATALOG_RELOAD_US && s_load_catalog(self) != 0)
         return s_retry(self);
     //  A previous failed attempt may have marked duplicates: start from the input state.
     for (uint32_t i = 0; i < count; i++)
