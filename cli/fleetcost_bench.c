@@ -240,11 +240,9 @@ static int s_bench_pipeline(fc_config_t *cfg)
     }
     //  The tenant is new, so it is UTC and its day key is today's UTC date.
     time_t now_s = time(NULL);
-    struct tm tm;
-    gmtime_r(&now_s, &tm);
-    char key[160];
-    snprintf(key, sizeof key, "fc:{%s}:day:%04d-%02d-%02d", tenant, tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday);
+    char today[FC_DATE_SIZE], key[160];
+    fc_date_format(now_s / 86400, today);
+    snprintf(key, sizeof key, "fc:{%s}:day:%s", tenant, today);
 
     zframe_t **frames = calloc((size_t)nbatches, sizeof *frames);
     int64_t *lat = calloc((size_t)nbatches, sizeof *lat);

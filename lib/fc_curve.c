@@ -12,6 +12,7 @@
 #include "fc_hash.h"
 #include "fc_log.h"
 #include "fc_mp.h"
+#include "fc_time.h"
 
 #define MODULE "curve"
 
@@ -549,10 +550,8 @@ static int s_ensure_dirs(const char *dir)
 
 static void s_set_created(zcert_t *cert)
 {
-    char now[32];
-    time_t t = time(NULL);
-    struct tm tm;
-    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    char now[FC_TIME_SIZE];
+    fc_time_format(fc_time_now_us(), 0, now, sizeof now);
     zcert_set_meta(cert, "created", "%s", now);
 }
 

@@ -846,7 +846,7 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
     int rc = s_append(self, count, "MULTI");
     char day[11], month[8] = "";
     for (int32_t d = since; d <= today + 1 && rc == 0; d++) {
-        aggregator_days_format(d, day);
+        fc_date_format(d, day);
         for (int k = 0; k < 4; k++)
             rc |= s_append(self, count, "DEL fc:{%s}:day:%s%s", T, day, suffix[k]);
         if (strncmp(day, month, 7) != 0) {
@@ -858,8 +858,8 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
     //  month is now the last month deleted; rows come sorted by day.
     for (size_t i = 0; i < nrows && rc == 0; i++) {
         const aggregator_row_t *r = &rows[i];
-        int32_t dn;
-        if (aggregator_days_parse(r->day, &dn) != 0)
+        int64_t dn;
+        if (fc_date_parse(r->day, &dn) != 0)
             continue;
         char m[8];
         snprintf(m, sizeof m, "%.7s", r->day);
@@ -961,7 +961,7 @@ static int s_rebuild(aggregator_t *self, bool full)
             names[n] = t->name;
             tzs[n] = t->tz.tz;
             since_days[n] = aggregator_tz_month_start(&t->tz, now, self->config.rebuild_months - 1);
-            aggregator_days_format(since_days[n], since_text[n]);
+            fc_date_format(since_days[n], since_text[n]);
             since[n] = since_text[n];
             n++;
         }
@@ -995,10 +995,10 @@ static int s_rebuild(aggregator_t *self, bool full)
         int32_t today = aggregator_tz_day(&list[i]->tz, now)->days;
         s_mark_dirty(list[i], today);
         for (size_t k = first; k < r; k++) {
-            int32_t dn;
+            int64_t dn;
             if ((k == first || strcmp(rows[k - 1].day, rows[k].day) != 0) &&
-                aggregator_days_parse(rows[k].day, &dn) == 0)
-                s_mark(list[i]->dirty, &list[i]->ndirty, dn);
+                fc_date_parse(rows[k].day, &dn) == 0)
+                s_mark(list[i]->dirty, &list[i]->ndirty, (int32_t)dn);
         }
     }
     if (full) {
@@ -1069,7 +1069,7 @@ static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
     if (aggregator_redis_ensure(self->redis) != 0)
         return -1;
     char D[11], M[8];
-    aggregator_days_format(day, D);
+    fc_date_format(day, D);
     snprintf(M, sizeof M, "%.7s", D);
     const char *T = t->name;
     char k[10][256];
@@ -1193,7 +1193,7 @@ static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
     if (!final && self->rollup_inflight)
         return 2; //  the previous in-day upsert is still running: next tick
     char D[11];
-    aggregator_days_format(day, D);
+    fc_date_format(day, D);
     aggregator_row_t *rows = NULL;
     size_t nrows = 0;
     if (final) {

@@ -76,14 +76,6 @@ static void s_usd(int64_t nusd, char *buf, size_t size)
     fc_money_format(nusd, buf + 1, size - 1, 2);
 }
 
-static void s_iso(int64_t us, char *buf, size_t size)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 //  fc_pg_query on the evaluation connection, counting failures.
 static PGresult *s_query(alerter_t *self, const char *what, const char *sql, int n,
                          const char *const *params)
@@ -664,7 +656,7 @@ static void s_nodata(alerter_t *self)
         if (t->nodata_fired)
             continue;
         char last[32], period[32], text[FC_MAX_TEXT + 1], dur[16];
-        s_iso(t->last_event_us, last, sizeof last);
+        fc_time_format(t->last_event_us, 0, last, sizeof last);
         snprintf(period, sizeof period, "%s", last);
         alerter_duration_format(self->c.silence_s, dur, sizeof dur);
         snprintf(text, sizeof text,

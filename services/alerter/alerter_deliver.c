@@ -70,14 +70,6 @@ struct _alerter_deliver_t {
     fc_metric_t *m_delivered, *m_failures, *m_retries, *m_pending;
 };
 
-static void s_iso(int64_t us, char *buf, size_t size)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void alerter_notice_key(int64_t id, const char *state, int64_t ts_us, char *buf, size_t size)
 {
     snprintf(buf, size, "fleetcost-alert-%" PRId64 "-%s-%" PRId64, id, state, ts_us);
@@ -99,7 +91,7 @@ static void s_report_link(alerter_deliver_t *self, const s_job_t *j, char *buf, 
 static void s_webhook_body(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *b)
 {
     char ts[32], usd[32], link[1024], pct[32];
-    s_iso(j->ts_us, ts, sizeof ts);
+    fc_time_format(j->ts_us, 0, ts, sizeof ts);
     s_report_link(self, j, link, sizeof link);
     //  "text" is read by people in Slack-compatible chat: escaped for Slack's mrkdwn first
     //  (a tenant's agent id must not @channel or link), then for JSON. The structured
@@ -202,7 +194,7 @@ static void s_email_body(alerter_deliver_t *self, const s_job_t *j, const char *
     fc_esc_text_buf(b, j->text);
     fc_buf_add_str(b, "\r\n\r\n");
     char ts[32], usd[32], pct[32];
-    s_iso(j->ts_us, ts, sizeof ts);
+    fc_time_format(j->ts_us, 0, ts, sizeof ts);
     fc_buf_addf(b, "Tenant:     %s\r\n", j->tenant);
     fc_buf_addf(b, "Alert:      %s (%s %s)%s%s\r\n", j->kind, j->scope, period,
                 j->subject[0] ? ", " : "", subj);
