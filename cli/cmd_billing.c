@@ -45,7 +45,7 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
     int n = PQntuples(res), rc = 0;
     for (int i = 0; i < n; i++) {
         const char *tenant = PQgetvalue(res, i, 0), *kind = PQgetvalue(res, i, 1);
-        int64_t cost = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        int64_t cost = fc_pg_int(res, i, 2);
         if (fc_money_add(total, cost, &total) != 0) {
             fc_error(MODULE, "billing: total overflows int64");
             rc = -1;

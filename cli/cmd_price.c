@@ -363,12 +363,12 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         int n = PQntuples(r);
         fc_buf_reset(&rows);
         for (int i = 0; i < n; i++) {
-            int64_t ts = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+            int64_t ts = fc_pg_int(r, i, 1);
             fc_tokens_t tok;
             for (int k = 0; k < FC_TOK_COUNT; k++)
-                tok.t[k] = strtoll(PQgetvalue(r, i, 4 + k), NULL, 10);
-            int64_t old_cost = strtoll(PQgetvalue(r, i, 9), NULL, 10), cost;
-            int32_t old_version = (int32_t)strtol(PQgetvalue(r, i, 10), NULL, 10), version;
+                tok.t[k] = fc_pg_int(r, i, 4 + k);
+            int64_t old_cost = fc_pg_int(r, i, 9), cost;
+            int32_t old_version = (int32_t)fc_pg_int(r, i, 10), version;
             bool unpriced;
             const char *model = PQgetvalue(r, i, 3);
             if (fc_catalog_price(cat, model, ts, &tok, &cost, &version, &unpriced) != 0) {

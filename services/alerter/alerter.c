@@ -296,7 +296,7 @@ static int s_spends(alerter_t *self, const char *what, const char *sql, int n,
     int rows = PQntuples(r) < max ? PQntuples(r) : max;
     for (int i = 0; i < rows; i++) {
         snprintf(out[i].name, sizeof out[i].name, "%s", PQgetvalue(r, i, 0));
-        out[i].nusd = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        out[i].nusd = fc_pg_int(r, i, 1);
     }
     PQclear(r);
     return rows;
@@ -326,7 +326,7 @@ static void s_unpriced(alerter_t *self, const s_eval_t *e)
                 3, p);
     if (!r)
         return;
-    int64_t count = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    int64_t count = fc_pg_int(r, 0, 0);
     if (count > 0) {
         char text[FC_MAX_TEXT + 1];
         snprintf(text, sizeof text,
@@ -612,7 +612,7 @@ static int64_t s_pg_last_event(alerter_t *self, const char *tenant, int64_t sinc
                           2, p);
     if (!r)
         return -1;
-    int64_t v = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    int64_t v = fc_pg_int(r, 0, 0);
     PQclear(r);
     return v;
 }
@@ -685,7 +685,7 @@ static void s_load_activity(alerter_t *self)
     for (int i = 0; r && i < PQntuples(r); i++) {
         s_tenant_t *t = s_tenant(self, PQgetvalue(r, i, 0));
         if (t)
-            t->last_event_us = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+            t->last_event_us = fc_pg_int(r, i, 1);
     }
     PQclear(r);
     r = s_query(self, "open no_data alerts",

@@ -147,7 +147,7 @@ static void s_breakdown(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *b, 
         fc_buf_add_str(b, "  (none)\r\n");
     for (int i = 0; i < PQntuples(r); i++) {
         char usd[32];
-        s_usd(strtoll(PQgetvalue(r, i, 1), NULL, 10), usd, sizeof usd);
+        s_usd(fc_pg_int(r, i, 1), usd, sizeof usd);
         char name[256];
         fc_esc_text(PQgetvalue(r, i, 0), name, sizeof name);
         fc_buf_addf(b, "  %-40.40s %14s\r\n", name, usd);
@@ -439,20 +439,20 @@ static void s_claim(alerter_deliver_t *self)
             break; //  the rows come due again when their lease runs out
         }
         snprintf(j->tenant, sizeof j->tenant, "%s", PQgetvalue(r, i, 0));
-        j->id = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        j->id = fc_pg_int(r, i, 1);
         snprintf(j->kind, sizeof j->kind, "%s", PQgetvalue(r, i, 2));
         snprintf(j->scope, sizeof j->scope, "%s", PQgetvalue(r, i, 3));
         snprintf(j->period, sizeof j->period, "%s", PQgetvalue(r, i, 4));
         snprintf(j->subject, sizeof j->subject, "%s", PQgetvalue(r, i, 5));
-        j->threshold = atoi(PQgetvalue(r, i, 6));
+        j->threshold = (int)fc_pg_int(r, i, 6);
         j->has_value = !PQgetisnull(r, i, 7);
-        j->value = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+        j->value = fc_pg_int(r, i, 7);
         j->has_budget = !PQgetisnull(r, i, 8);
-        j->budget = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+        j->budget = fc_pg_int(r, i, 8);
         snprintf(j->state, sizeof j->state, "%s", PQgetvalue(r, i, 9));
-        j->attempts = atoi(PQgetvalue(r, i, 11));
+        j->attempts = (int)fc_pg_int(r, i, 11);
         j->done = s_done_mask(PQgetvalue(r, i, 12));
-        j->ts_us = strtoll(PQgetvalue(r, i, 13), NULL, 10);
+        j->ts_us = fc_pg_int(r, i, 13);
         snprintf(j->webhook, sizeof j->webhook, "%s", PQgetvalue(r, i, 14));
         snprintf(j->email, sizeof j->email, "%s", PQgetvalue(r, i, 15));
         alerter_notice_key(j->id, j->state, j->ts_us, j->key, sizeof j->key);
@@ -518,7 +518,7 @@ static void s_count_pending(alerter_deliver_t *self)
         fc_metric_add(self->c.pg_errors, 1);
         return;
     }
-    fc_metric_set(self->m_pending, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+    fc_metric_set(self->m_pending, fc_pg_int(r, 0, 0));
     PQclear(r);
 }
 

@@ -13,6 +13,7 @@
 #include "fc_buf.h"
 #include "fc_hash.h"
 #include "fc_log.h"
+#include "fc_pg.h"
 #include "fc_price_pg.h"
 #include "fc_time.h"
 
@@ -207,7 +208,7 @@ int ingest_store_connect(ingest_store_t *self)
         return -1;
     }
     bool has_row = PQntuples(r) > 0;
-    uint64_t seq = has_row ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    uint64_t seq = has_row ? fc_pg_uint(r, 0, 0) : 0;
     PQclear(r);
     if (!has_row && !atomic_load(&self->started)) {
         //  No row: a new instance, or one whose row was deleted. Its events, if any are
@@ -221,7 +222,7 @@ int ingest_store_connect(ingest_store_t *self)
             s_disconnect(self);
             return -1;
         }
-        seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        seq = fc_pg_uint(r, 0, 0);
         PQclear(r);
         if (seq)
             fc_warn(MODULE,
@@ -244,7 +245,7 @@ int ingest_store_connect(ingest_store_t *self)
     self->day_count = 0;
     if (s_ok(r))
         for (int i = 0; i < PQntuples(r) && self->day_count < MAX_DAY_CACHE; i++)
-            self->days[self->day_count++] = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
+            self->days[self->day_count++] = (int32_t)fc_pg_int(r, i, 0);
     PQclear(r);
     r = s_exec(self, "SELECT tenant_id FROM tenants", 0, NULL, NULL, NULL);
     if (s_ok(r))
@@ -637,7 +638,7 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
         uint8_t id[16];
         if (fc_uuid_parse(PQgetvalue(r, row, 0), id) != 0)
             continue;
-        int64_t us = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+        int64_t us = fc_pg_int(r, row, 1);
         ingest_item_t *it = s_slot_find(self, items, id, us);
         if (it) {
             it->result = FC_DUPLICATE;
