@@ -327,7 +327,7 @@ fc_curve_role_t fc_curve_peer(const fc_curve_t *self, zframe_t *frame, fc_curve_
     const char *name = zframe_meta(frame, "name");
     if (!key || strlen(key) != 40 || !role || !tenant)
         return FC_CURVE_NONE;
-    if (streq(role, "tenant") && fc_mp_name_valid(tenant, FC_MAX_TENANT)) {
+    if (streq(role, "tenant") && fc_tenant_valid(tenant)) {
         peer->role = FC_CURVE_TENANT;
         snprintf(peer->tenant, sizeof peer->tenant, "%s", tenant);
     } else if (streq(role, "operator"))
@@ -352,8 +352,7 @@ static bool s_kind_known(const char *kind, size_t len)
 
 int fc_curve_topic(char *buf, size_t size, const char *kind, const char *tenant)
 {
-    if (!kind || !s_kind_known(kind, strlen(kind)) || !tenant ||
-        !fc_mp_name_valid(tenant, FC_MAX_TENANT))
+    if (!kind || !s_kind_known(kind, strlen(kind)) || !tenant || !fc_tenant_valid(tenant))
         return -1;
     int n = snprintf(buf, size, "%s.%s.", kind, tenant);
     return n < 0 || (size_t)n >= size ? -1 : n;
@@ -371,7 +370,7 @@ int fc_curve_topic_parse(const void *topic, size_t len, char *kind, char *tenant
     char name[FC_MAX_TENANT + 1];
     memcpy(name, dot + 1, tlen);
     name[tlen] = '\0';
-    if (!fc_mp_name_valid(name, FC_MAX_TENANT))
+    if (!fc_tenant_valid(name))
         return -1;
     memcpy(kind, t, (size_t)(dot - t));
     kind[dot - t] = '\0';
@@ -598,7 +597,7 @@ int fc_curve_cert_create(const char *dir, const char *name, const char *tenant)
                  name);
         return -1;
     }
-    if (tenant && !fc_mp_name_valid(tenant, FC_MAX_TENANT)) {
+    if (tenant && !fc_tenant_valid(tenant)) {
         fc_error(MODULE, "invalid tenant '%s': [a-z0-9][a-z0-9_-]{0,62}", tenant);
         return -1;
     }

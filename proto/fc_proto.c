@@ -208,6 +208,11 @@ static const uint8_t s_required[FC_EV_COUNT_] = {
 
 static const char *s_cost_kinds[] = {"runtime", "storage", "mcp", "other"};
 
+bool fc_tenant_valid(const char *s)
+{
+    return s && fc_mp_name_valid(s, FC_MAX_TENANT);
+}
+
 void fc_event_init(fc_event_t *ev)
 {
     memset(ev, 0, sizeof *ev);
@@ -224,7 +229,7 @@ static fc_code_t s_validate(const fc_event_t *ev, uint64_t mask, fc_proto_error_
     fc_code_t rc = fc_mp_check_fields(s_fields, K_COUNT_, ev, mask, err);
     if (rc)
         return rc;
-    if (ev->tenant[0] && !fc_mp_name_valid(ev->tenant, FC_MAX_TENANT))
+    if (ev->tenant[0] && !fc_tenant_valid(ev->tenant))
         return fc_mp_error(err, FC_E_TENANT, "tenant", "tenant must match [a-z0-9][a-z0-9_-]{0,%d}",
                            FC_MAX_TENANT - 1);
     uint8_t req = s_required[ev->type];
