@@ -1593,24 +1593,8 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
     zsock_set_maxmsgsize(self->sub, FC_MAX_FRAME);
     zsock_set_subscribe(self->sub, "ev.");
     zsock_set_subscribe(self->sub, "hb.");
-    char *eps = strdup(config->ingest_pub);
-    ok = eps != NULL;
-    for (char *save = NULL, *ep = eps ? strtok_r(eps, ",", &save) : NULL; ep && ok;
-         ep = strtok_r(NULL, ",", &save))
-        if (zsock_connect(self->sub, "%s", ep) != 0) {
-            fc_error(MODULE, "cannot connect to %s", ep);
-            ok = false;
-        }
-    free(eps);
-    eps = strdup(config->bind);
-    ok = ok && eps;
-    for (char *save = NULL, *ep = eps ? strtok_r(eps, ",", &save) : NULL; ep && ok;
-         ep = strtok_r(NULL, ",", &save))
-        if (zsock_bind(self->pub, "%s", ep) < 0) {
-            fc_error(MODULE, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
-            ok = false;
-        }
-    free(eps);
+    ok = fc_service_attach(self->sub, config->ingest_pub, false, MODULE) == 0 &&
+         fc_service_attach(self->pub, config->bind, true, MODULE) == 0;
     self->poller = ok ? zpoller_new(self->sub, self->pub, NULL) : NULL;
     if (!self->poller) {
         aggregator_destroy(&self);

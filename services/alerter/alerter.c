@@ -700,21 +700,6 @@ static void s_load_activity(alerter_t *self)
     PQclear(r);
 }
 
-static int s_connect_all(zsock_t *sock, const char *list, bool bind)
-{
-    char *copy = strdup(list), *save = NULL;
-    int rc = copy ? 0 : -1;
-    for (char *ep = copy ? strtok_r(copy, ",", &save) : NULL; ep; ep = strtok_r(NULL, ",", &save)) {
-        if ((bind ? zsock_bind(sock, "%s", ep) : zsock_connect(sock, "%s", ep)) < 0) {
-            fc_error(MODULE, "cannot %s %s: %s", bind ? "bind" : "connect to", ep,
-                     zmq_strerror(zmq_errno()));
-            rc = -1;
-        }
-    }
-    free(copy);
-    return rc;
-}
-
 static void s_tenant_free(void **item)
 {
     free(*item);
@@ -750,8 +735,8 @@ alerter_t *alerter_new(const alerter_config_t *config)
     zsock_set_rcvhwm(self->sub, 100000);
     zsock_set_subscribe(self->sub, "sum.");
     zsock_set_linger(self->pub, 1000);
-    if (s_connect_all(self->sub, config->aggregator_pub, false) != 0 ||
-        s_connect_all(self->pub, config->bind, true) != 0)
+    if (fc_service_attach(self->sub, config->aggregator_pub, false, MODULE) != 0 ||
+        fc_service_attach(self->pub, config->bind, true, MODULE) != 0)
         goto fail;
     self->metrics = fc_metrics_new("fleetcost_alerter");
     if (!self->metrics)

@@ -381,16 +381,8 @@ static zsock_t *s_bind(int type, const char *endpoints)
         zsock_destroy(&sock);
         return NULL;
     }
-    char *list = strdup(endpoints);
-    char *save = NULL;
-    for (char *ep = strtok_r(list, ",", &save); ep; ep = strtok_r(NULL, ",", &save))
-        if (zsock_bind(sock, "%s", ep) < 0) {
-            fc_error(MODULE, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
-            free(list);
-            zsock_destroy(&sock);
-            return NULL;
-        }
-    free(list);
+    if (fc_service_attach(sock, endpoints, true, MODULE) != 0)
+        zsock_destroy(&sock);
     return sock;
 }
 
