@@ -5,6 +5,7 @@
     really there before it is used. Encoding packs with msgpack-c. */
 #include "fc_hash.h"
 #include "fc_mp.h"
+#include "fc_utf8.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -370,8 +371,9 @@ static void s_json_str(s_json_t *j, const char *s)
                 s_json_fmt(j, "\\u%04x", c);
             p++;
         } else {
-            size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-            if (n && strnlen((const char *)p, n) == n && fc_mp_utf8_valid(p, n)) {
+            //  The decoder stops at the NUL, so p + 4 bounds it on a C string.
+            size_t n = (size_t)fc_utf8_decode(p, p + 4, NULL);
+            if (n) {
                 s_json_raw(j, (const char *)p, n);
                 p += n;
             } else {
