@@ -13,6 +13,7 @@
 #include <time.h>
 
 #include "alerter_rules.h"
+#include "fc_json_write.h"
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
@@ -100,35 +101,41 @@ static void s_webhook_body(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *
     fc_buf_init(&text);
     fc_esc_slack(&text, j->text);
     fc_buf_add(&text, "", 1);
-    fc_buf_add_str(b, "{\"text\":");
-    fc_esc_json(b, text.failed ? "" : (const char *)text.data);
+    fc_jw_t w;
+    fc_jw_init(&w, b);
+    fc_jw_object(&w, NULL);
+    fc_jw_str(&w, "text", text.failed ? "" : (const char *)text.data);
     if (text.failed)
         b->failed = 1;
     fc_buf_free(&text);
-    fc_buf_addf(b, ",\"alert\":{\"id\":%" PRId64 ",\"idempotency_key\":\"%s\",\"tenant\":", j->id,
-                j->key);
-    fc_esc_json(b, j->tenant);
-    fc_buf_addf(b, ",\"kind\":\"%s\",\"scope\":\"%s\",\"period\":", j->kind, j->scope);
-    fc_esc_json(b, j->period);
-    fc_buf_add_str(b, ",\"subject\":");
-    fc_esc_json(b, j->subject);
-    fc_buf_addf(b, ",\"threshold_pct\":%d,\"state\":\"%s\",\"ts\":\"%s\"", j->threshold, j->state,
-                ts);
+    fc_jw_object(&w, "alert");
+    fc_jw_int(&w, "id", j->id);
+    fc_jw_str(&w, "idempotency_key", j->key);
+    fc_jw_str(&w, "tenant", j->tenant);
+    fc_jw_str(&w, "kind", j->kind);
+    fc_jw_str(&w, "scope", j->scope);
+    fc_jw_str(&w, "period", j->period);
+    fc_jw_str(&w, "subject", j->subject);
+    fc_jw_int(&w, "threshold_pct", j->threshold);
+    fc_jw_str(&w, "state", j->state);
+    fc_jw_str(&w, "ts", ts);
     if (j->has_value) {
         s_usd(j->value, usd, sizeof usd);
-        fc_buf_addf(b, ",\"value_nusd\":%" PRId64 ",\"value_usd\":\"%s\"", j->value, usd);
+        fc_jw_int(&w, "value_nusd", j->value);
+        fc_jw_str(&w, "value_usd", usd);
     }
     if (j->has_budget) {
         s_usd(j->budget, usd, sizeof usd);
-        fc_buf_addf(b, ",\"budget_nusd\":%" PRId64 ",\"budget_usd\":\"%s\"", j->budget, usd);
+        fc_jw_int(&w, "budget_nusd", j->budget);
+        fc_jw_str(&w, "budget_usd", usd);
     }
     if (j->has_value && j->has_budget && j->budget > 0) {
         alerter_percent_format(alerter_permille(j->value, j->budget), pct, sizeof pct);
-        fc_buf_addf(b, ",\"percent\":\"%s\"", pct);
+        fc_jw_str(&w, "percent", pct);
     }
-    fc_buf_add_str(b, ",\"report_url\":");
-    fc_esc_json(b, link);
-    fc_buf_add_str(b, "}}");
+    fc_jw_str(&w, "report_url", link);
+    fc_jw_end(&w);
+    fc_jw_end(&w);
 }
 
 //  Appends "  name  $cost" lines of a breakdown query (name, cost) to the mail body.
