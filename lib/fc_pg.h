@@ -1,4 +1,6 @@
-/*  fc_pg: small helpers around libpq that every program talking to Postgres shares.
+/*  fc_pg: small helpers around libpq that every program talking to Postgres shares:
+    connecting, running statements, and reading integer columns (the one home of
+    strtoll(PQgetvalue(...)); a private copy in a service is a bug).
 
     Errors are logged as one line (libpq's multi-line messages are joined), naming the
     server as user@host:port/db and never the password or the full conninfo. */

@@ -1,5 +1,6 @@
 /*  fc_service: the shape every service main follows —
-    flags -> config -> security -> start -> wait for a signal -> clean shutdown. */
+    flags -> config -> security -> start -> wait for a signal -> clean shutdown — and
+    what every service does with its sockets' endpoint lists (fc_service_attach). */
 #ifndef FC_SERVICE_H
 #define FC_SERVICE_H
 
