@@ -18,18 +18,24 @@ typedef struct {
     size_t errsize;
 } s_parser_t;
 
+//  "byte N: reason" into err (errsize bytes, may be 0). Returns -1.
+static int s_vfail(char *err, size_t errsize, size_t at, const char *fmt, va_list ap)
+{
+    if (!err || !errsize)
+        return -1;
+    int n = snprintf(err, errsize, "byte %zu: ", at + 1);
+    if (n >= 0 && (size_t)n < errsize)
+        vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
+    return -1;
+}
+
 static int s_fail(s_parser_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int s_fail(s_parser_t *s, const char *fmt, ...)
 {
-    if (!s->err || !s->errsize)
-        return -1;
-    int n = snprintf(s->err, s->errsize, "byte %zu: ", (size_t)(s->p - s->start) + 1);
-    if (n >= 0 && (size_t)n < s->errsize) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->err + n, s->errsize - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    s_vfail(s->err, s->errsize, (size_t)(s->p - s->start), fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -532,13 +538,10 @@ static int s_flat_fail(char *err, size_t errsize, size_t at, const char *fmt, ..
     __attribute__((format(printf, 4, 5)));
 static int s_flat_fail(char *err, size_t errsize, size_t at, const char *fmt, ...)
 {
-    int n = snprintf(err, errsize, "byte %zu: ", at + 1);
-    if (n >= 0 && (size_t)n < errsize) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    s_vfail(err, errsize, at, fmt, ap);
+    va_end(ap);
     return -1;
 }
 

@@ -22,17 +22,16 @@ int main(void)
     FC_CHECK_INT(us, INT64_C(1748779200000000));
     FC_CHECK_INT(fc_time_parse("1748779200.5", &us), 0);
     FC_CHECK_INT(us, INT64_C(1748779200500000));
-    const char *bad[] = {"",
-                         "yesterday",
-                         "2026-11-01T00:00:00",
-                         "2026-13-01",
-                         "2026-11-01T25:00:00Z",
-                         "2026-11-01T00:00:00+1:00",
-                         "17487.",
-                         "-5",
-                         "99999999999",
-                         "1748779200x",
-                         "2026-11-01Tx"};
+    const char *bad[] = {
+        "", "yesterday", "2026-11-01T00:00:00", "2026-13-01", "2026-11-01T25:00:00Z",
+        "2026-11-01T00:00:00+1:00", "17487.", "-5", "99999999999", "1748779200x", "2026-11-01Tx",
+        //  Impossible dates are refused, not rolled into the next month
+        //  (issue 16: a parser this replaces took 2026-02-31 for 03-03).
+        "2026-02-31", "2026-02-29", "2100-02-29", "2026-04-31", "2026-06-31", "2026-00-10",
+        "2026-11-00", "2026-11-32", "0000-01-01", "2026-02-30T00:00:00Z",
+        //  Fields are digits and nothing else.
+        "2026-1-01", "2026-11-1", "2026-+1-01", "2026- 1-01", "2026-11-01x", "2026-11-01T1:00:00Z",
+        "2026-11-01T01:00:00+01:0"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
         FC_CHECK_INT(fc_time_parse(bad[i], &us), -1);
     //  Day numbers and back, across leap days, centuries and before the epoch.
@@ -49,28 +48,10 @@ int main(void)
         if (fc_days_from_civil(y, m, d) != day)
             FC_CHECK_INT(fc_days_from_civil(y, m, d), day);
     }
-    //  Impossible dates are refused, not rolled into the next month (issue 16: one of
-    //  the five parsers this replaces took 2026-02-31 for 2026-03-03).
-    const char *impossible[] = {"2026-02-31", "2026-02-29",          "2100-02-29", "2026-04-31",
-                                "2026-06-31", "2026-00-10",          "2026-11-00", "2026-11-32",
-                                "0000-01-01", "2026-02-30T00:00:00Z"};
-    for (size_t i = 0; i < sizeof impossible / sizeof impossible[0]; i++)
-        FC_CHECK_INT(fc_time_parse(impossible[i], &us), -1);
     FC_CHECK_INT(fc_time_parse("2024-02-29", &us), 0);
     FC_CHECK_INT(fc_time_parse("2000-02-29T23:59:59Z", &us), 0);
     FC_CHECK_INT(fc_time_parse("2026-12-31T23:59:60Z", &us), 0); //  a leap second
     FC_CHECK_INT(us, INT64_C(1798761600000000));
-    //  Fields are digits and nothing else.
-    const char *loose[] = {"2026-1-01",
-                           "2026-11-1",
-                           "2026-+1-01",
-                           "2026- 1-01",
-                           "2026-11-01x",
-                           "2026-11-01T1:00:00Z",
-                           "2026-11-01T01:00:00+1:00",
-                           "2026-11-01T01:00:00+01:0"};
-    for (size_t i = 0; i < sizeof loose / sizeof loose[0]; i++)
-        FC_CHECK_INT(fc_time_parse(loose[i], &us), -1);
     //  Dates alone: fc_date_parse and fc_date_format, and the month lengths.
     int64_t days = 0;
     FC_CHECK_INT(fc_date_parse("2026-11-01", &days), 0);
