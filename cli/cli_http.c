@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "fc_buf.h"
@@ -159,10 +158,8 @@ long cli_http_wait_s(const cli_http_t *self, int64_t now_s, long fallback_s, lon
 
 int64_t cli_http_pause(long seconds)
 {
-    struct timespec t0, t1;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = fc_time_mono_ms();
     for (long i = 0; i < seconds * 10 && !fc_signal_stopping(); i++)
         usleep(100000);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (int64_t)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+    return fc_time_mono_ms() - t0;
 }

@@ -39,6 +39,7 @@
 #include "fc_money.h"
 #include "fc_pg.h"
 #include "fc_signal.h"
+#include "fc_time.h"
 
 #define MODULE       "github"
 #define MAX_GH_TOKEN 400           //  the schema's bound on a stored token
@@ -113,8 +114,8 @@ static bool s_rate_limited(s_worker_t *w, long status)
 //  Sleeps until GitHub's reset time (bounded), in slices so a signal stops it.
 static void s_wait_reset(s_worker_t *w)
 {
-    long wait =
-        cli_http_wait_s(w->http, (int64_t)time(NULL), 1, (long)fc_config_int(w->cfg, "max-wait-s"));
+    long wait = cli_http_wait_s(w->http, fc_time_now_us() / 1000000, 1,
+                                (long)fc_config_int(w->cfg, "max-wait-s"));
     fc_warn(MODULE, "rate limited by GitHub: pausing %ld s", wait);
     cli_http_pause(wait);
 }

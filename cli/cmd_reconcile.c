@@ -42,6 +42,7 @@
 #include "fc_config.h"
 #include "fc_escape.h"
 #include "fc_json_tok.h"
+#include "fc_json_write.h"
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
@@ -91,7 +92,7 @@ typedef struct {
     cli_http_t *http;
     fc_jtok_t *toks;
     int64_t from_days, to_days; //  the run's range, days since 1970-01-01 (UTC)
-    char from[11], to[11];
+    char from[FC_DATE_SIZE], to[FC_DATE_SIZE];
     //  the run's counters
     int requests, pages, rate_limited;
     int64_t waited_ms;
@@ -100,30 +101,12 @@ typedef struct {
 
 //  A report: its path, its grouping, and how one result becomes a JSON row.
 typedef struct s_report s_report_t;
-typedef int (*s_row_fn)(s_worker_t *w, const char *text, int res, fc_buf_t *row, char *why,
+typedef int (*s_row_fn)(s_worker_t *w, const char *text, int res, fc_jw_t *row, char *why,
                         size_t whysize);
 struct s_report {
     const char *name, *path, *group_by;
     s_row_fn row;
 };
-
-static void s_day_text(int64_t days, char *out, size_t size)
-{
-    int64_t y;
-    int m, d;
-    fc_civil_from_days(days, &y, &m, &d);
-    snprintf(out, size, "%04" PRId64 "-%02d-%02d", y, m, d);
-}
-
-//  "YYYY-MM-DD" -> days since the epoch; -1 if it is not exactly a date.
-static int s_parse_day(const char *text, int64_t *days)
-{
-    int64_t us;
-    if (strlen(text) != 10 || text[4] != '-' || text[7] != '-' || fc_time_parse(text, &us) != 0)
-        return -1;
-    *days = us / 86400000000;
-    return 0;
-}
 
 //  Appends s percent-encoded (RFC 3986 unreserved characters kept).
 static void s_urlenc(fc_buf_t *b, const char *s)
@@ -160,19 +143,9 @@ static int s_str(const char *text, const fc_jtok_t *toks, int obj, const char *k
     return toks[i].type == FC_JTOK_STRING && fc_jtok_string(text, toks, i, out, size) >= 0 ? 0 : -1;
 }
 
-//  Appends ,"key":"value" (JSON-escaped) or ,"key":null.
-static void s_json_field(fc_buf_t *b, const char *key, const char *value, bool null)
-{
-    fc_buf_addf(b, ",\"%s\":", key);
-    if (null)
-        fc_buf_add_str(b, "null");
-    else
-        fc_esc_json(b, value);
-}
-
 //  One cost_report result. The amount must be a decimal string of cents (a JSON number
 //  is refused: its conversion would be a guess) and the currency USD.
-static int s_cost_row(s_worker_t *w, const char *text, int res, fc_buf_t *row, char *why,
+static int s_cost_row(s_worker_t *w, const char *text, int res, fc_jw_t *row, char *why,
                       size_t whysize)
 {
     const fc_jtok_t *toks = w->toks;
@@ -200,16 +173,16 @@ static int s_cost_row(s_worker_t *w, const char *text, int res, fc_buf_t *row, c
                      MAX_FIELD - 1);
             return -1;
         }
-        s_json_field(row, fields[f], v, null);
+        fc_jw_str(row, fields[f], null ? NULL : v);
     }
-    fc_buf_addf(row, ",\"amount_nusd\":%" PRId64 ",\"rounded\":%s", nusd,
-                rounded ? "true" : "false");
+    fc_jw_int(row, "amount_nusd", nusd);
+    fc_jw_bool(row, "rounded", rounded);
     return 0;
 }
 
 //  One usage_report/messages result: token counts, each a non-negative integer (absent
 //  counts as 0: older answers lack the 1-hour cache field).
-static int s_usage_row(s_worker_t *w, const char *text, int res, fc_buf_t *row, char *why,
+static int s_usage_row(s_worker_t *w, const char *text, int res, fc_jw_t *row, char *why,
                        size_t whysize)
 {
     const fc_jtok_t *toks = w->toks;
@@ -219,7 +192,7 @@ static int s_usage_row(s_worker_t *w, const char *text, int res, fc_buf_t *row, 
         snprintf(why, whysize, "model is not a string or null");
         return -1;
     }
-    s_json_field(row, "model", model, null);
+    fc_jw_str(row, "model", null ? NULL : model);
     static const char *const paths[][2] = {
         {"uncached_input_tokens", "input_tokens"},
         {"output_tokens", "output_tokens"},
@@ -233,7 +206,7 @@ static int s_usage_row(s_worker_t *w, const char *text, int res, fc_buf_t *row, 
             snprintf(why, whysize, "%s is not a non-negative integer", paths[f][0]);
             return -1;
         }
-        fc_buf_addf(row, ",\"%s\":%" PRId64, paths[f][1], v);
+        fc_jw_int(row, paths[f][1], v);
     }
     return 0;
 }
@@ -244,9 +217,10 @@ static const s_report_t s_cost = {"cost_report", S_COST_PATH,
 static const s_report_t s_usage = {"usage_report", S_USAGE_PATH,
                                    "group_by%5B%5D=workspace_id&group_by%5B%5D=model", s_usage_row};
 
-/*  Checks one page and appends its rows to out (a JSON array being built, without the
-    brackets). The whole page is checked before anything is appended: a page with one bad
-    result is refused whole. Sets *more and next (the cursor) from has_more/next_page. */
+/*  Checks one page and appends its rows to out, as one JSON array per page inside the
+    array out holds (its "[" written, its "]" not yet). The whole page is checked before anything is
+   appended: a page with one bad result is refused whole. Sets *more and next (the cursor) from
+   has_more/next_page. */
 static int s_page(s_worker_t *w, const s_report_t *rep, int n, fc_buf_t *out, bool *more,
                   char *next)
 {
@@ -266,10 +240,13 @@ static int s_page(s_worker_t *w, const s_report_t *rep, int n, fc_buf_t *out, bo
     }
     fc_buf_t rows;
     fc_buf_init(&rows);
+    fc_jw_t jw;
+    fc_jw_init(&jw, &rows);
+    fc_jw_array(&jw, NULL);
     int rc = 0;
     int b = data + 1;
     for (uint32_t k = 0; k < toks[data].size && rc == 0; k++, b = (int)toks[b].next) {
-        char start[40], day[11];
+        char start[40], day[FC_DATE_SIZE];
         bool null;
         int64_t us, days = -1;
         if (toks[b].type != FC_JTOK_OBJECT ||
@@ -286,7 +263,7 @@ static int s_page(s_worker_t *w, const s_report_t *rep, int n, fc_buf_t *out, bo
             rc = -1;
             break;
         }
-        s_day_text(days, day, sizeof day);
+        fc_date_format(days, day);
         int results = fc_jtok_member(text, toks, b, "results");
         if (results < 0 || toks[results].type != FC_JTOK_ARRAY) {
             s_fail(w, "%s page %d: bucket %s: no results array", rep->name, n, day);
@@ -301,13 +278,12 @@ static int s_page(s_worker_t *w, const s_report_t *rep, int n, fc_buf_t *out, bo
             } else if (s_str(text, toks, r, "workspace_id", ws, sizeof ws, &null) != 0) {
                 snprintf(why, sizeof why, "workspace_id is not a string or null");
             } else {
-                fc_buf_add_str(&rows, rows.len || out->len > 1 ? ",{\"day\":\"" : "{\"day\":\"");
-                fc_buf_add_str(&rows, day);
-                fc_buf_add_str(&rows, "\",\"workspace_id\":");
-                fc_esc_json(&rows, ws); //  "" for the default workspace
-                fc_buf_addf(&rows, ",\"row_no\":%u", j);
-                if (rep->row(w, text, r, &rows, why, sizeof why) == 0) {
-                    fc_buf_add(&rows, "}", 1);
+                fc_jw_object(&jw, NULL);
+                fc_jw_str(&jw, "day", day);
+                fc_jw_str(&jw, "workspace_id", ws); //  "" for the default workspace
+                fc_jw_int(&jw, "row_no", j);
+                if (rep->row(w, text, r, &jw, why, sizeof why) == 0) {
+                    fc_jw_end(&jw);
                     continue;
                 }
             }
@@ -326,12 +302,16 @@ static int s_page(s_worker_t *w, const s_report_t *rep, int n, fc_buf_t *out, bo
         s_fail(w, "%s page %d: has_more without a usable next_page", rep->name, n);
         rc = -1;
     }
+    fc_jw_end(&jw);
     if (rc == 0 && rows.failed) {
         s_fail(w, "%s page %d: out of memory", rep->name, n);
         rc = -1;
     }
-    if (rc == 0)
+    if (rc == 0) {
+        if (out->len > 1)
+            fc_buf_add(out, ",", 1);
         fc_buf_add(out, rows.data, rows.len);
+    }
     fc_buf_free(&rows);
     return rc;
 }
@@ -357,9 +337,9 @@ static void s_api_error(s_worker_t *w, char *out, size_t size)
     fc_esc_text(joined, out, size);
 }
 
-/*  Every page of one report for the run's range into out (JSON rows). Waits out rate
-    limits and transient failures within the run's budget; any other failure ends it.
-    Returns 0, or -1 with w->error set. */
+/*  Every page of one report for the run's range into out (per page a JSON array of rows). Waits out
+   rate limits and transient failures within the run's budget; any other failure ends it. Returns 0,
+   or -1 with w->error set. */
 static int s_fetch(s_worker_t *w, const s_report_t *rep, fc_buf_t *out)
 {
     char key[MAX_KEY + 20], cursor[MAX_CURSOR + 1] = "";
@@ -380,8 +360,8 @@ static int s_fetch(s_worker_t *w, const s_report_t *rep, fc_buf_t *out)
         fc_buf_init(&url);
         fc_buf_addf(&url, "%s%s?starting_at=%sT00%%3A00%%3A00Z&ending_at=",
                     fc_config_str(w->cfg, "api-url"), rep->path, w->from);
-        char end[11];
-        s_day_text(w->to_days + 1, end, sizeof end);
+        char end[FC_DATE_SIZE];
+        fc_date_format(w->to_days + 1, end);
         fc_buf_addf(&url, "%sT00%%3A00%%3A00Z&bucket_width=1d&%s&limit=%" PRId64, end,
                     rep->group_by, fc_config_int(w->cfg, "page-limit"));
         if (*cursor) {
@@ -402,8 +382,9 @@ static int s_fetch(s_worker_t *w, const s_report_t *rep, fc_buf_t *out)
             //  jitter (so several reconcilers do not retry in step).
             long fallback = backoff << (attempt < 10 ? attempt : 10);
             fallback += fallback > 1 ? rand() % (fallback / 2 + 1) : 0;
-            long wait = limited ? cli_http_wait_s(w->http, (int64_t)time(NULL), fallback, max_wait)
-                                : (fallback > max_wait ? max_wait : fallback);
+            long wait =
+                limited ? cli_http_wait_s(w->http, fc_time_now_us() / 1000000, fallback, max_wait)
+                        : (fallback > max_wait ? max_wait : fallback);
             attempt++;
             w->rate_limited += limited;
             if (w->waited_ms + wait * 1000 > max_total_ms) {
@@ -481,7 +462,8 @@ static int s_commit(s_worker_t *w, const char *run, const char *costs, const cha
                         " SELECT '" PROVIDER "', x.day, x.workspace_id, x.row_no, x.description,"
                         " x.cost_type, x.model, x.token_type, x.service_tier, x.context_window,"
                         " x.inference_geo, x.amount_nusd, x.rounded, $1::bigint"
-                        " FROM jsonb_to_recordset($2::jsonb) AS x(day date, workspace_id text,"
+                        " FROM jsonb_array_elements($2::jsonb) AS pg(page),"
+                        " jsonb_to_recordset(pg.page) AS x(day date, workspace_id text,"
                         " row_no int, description text, cost_type text, model text,"
                         " token_type text, service_tier text, context_window text,"
                         " inference_geo text, amount_nusd bigint, rounded boolean)",
@@ -498,7 +480,8 @@ static int s_commit(s_worker_t *w, const char *run, const char *costs, const cha
                         " SELECT '" PROVIDER "', x.day, x.workspace_id, x.row_no, x.model,"
                         " x.input_tokens, x.output_tokens, x.cache_read_tokens,"
                         " x.cache_write_5m_tokens, x.cache_write_1h_tokens, $1::bigint"
-                        " FROM jsonb_to_recordset($2::jsonb) AS x(day date, workspace_id text,"
+                        " FROM jsonb_array_elements($2::jsonb) AS pg(page),"
+                        " jsonb_to_recordset(pg.page) AS x(day date, workspace_id text,"
                         " row_no int, model text, input_tokens bigint, output_tokens bigint,"
                         " cache_read_tokens bigint, cache_write_5m_tokens bigint,"
                         " cache_write_1h_tokens bigint)",
@@ -571,7 +554,7 @@ static int s_commit(s_worker_t *w, const char *run, const char *costs, const cha
 //  The settled window ending yesterday (or the day before, until 02:00 UTC today).
 static void s_window(s_worker_t *w)
 {
-    int64_t now = (int64_t)time(NULL);
+    int64_t now = fc_time_now_us() / 1000000;
     int64_t today = now / 86400;
     w->to_days = today - (now % 86400 < 2 * 3600 ? 2 : 1);
     w->from_days = w->to_days - (fc_config_int(w->cfg, "window-days") - 1);
@@ -580,8 +563,8 @@ static void s_window(s_worker_t *w)
 //  One run over w's range: recorded in reconcile_runs. 0 when it succeeded.
 static int s_run(s_worker_t *w)
 {
-    s_day_text(w->from_days, w->from, sizeof w->from);
-    s_day_text(w->to_days, w->to, sizeof w->to);
+    fc_date_format(w->from_days, w->from);
+    fc_date_format(w->to_days, w->to);
     w->requests = w->pages = w->rate_limited = 0;
     w->waited_ms = 0;
     w->error[0] = 0;
@@ -599,7 +582,7 @@ static int s_run(s_worker_t *w)
     fc_buf_t costs, usage;
     fc_buf_init(&costs);
     fc_buf_init(&usage);
-    //  Each a JSON array of rows for jsonb_to_recordset; s_page appends after the "[".
+    //  Each a JSON array of pages, a page an array of rows; s_page appends after the "[".
     fc_buf_add(&costs, "[", 1);
     fc_buf_add(&usage, "[", 1);
     int rc = s_fetch(w, &s_cost, &costs);
@@ -750,7 +733,7 @@ static int s_range(s_worker_t *w, bool *given)
         s_window(w);
         return 0;
     }
-    if (s_parse_day(from, &w->from_days) != 0 || s_parse_day(to, &w->to_days) != 0 ||
+    if (fc_date_parse(from, &w->from_days) != 0 || fc_date_parse(to, &w->to_days) != 0 ||
         w->to_days < w->from_days || w->to_days - w->from_days > 366) {
         fprintf(stderr, "reconcile: --from and --to are UTC days YYYY-MM-DD, from <= to, at most "
                         "a year apart\n");
@@ -807,8 +790,8 @@ int cmd_reconcile(int argc, char **argv)
         else if (strcmp(what, "list") == 0)
             rc = s_list(w->pg);
         else {
-            s_day_text(w->from_days, w->from, sizeof w->from);
-            s_day_text(w->to_days, w->to, sizeof w->to);
+            fc_date_format(w->from_days, w->from);
+            fc_date_format(w->to_days, w->to);
             rc = s_show(w);
         }
     }

@@ -565,10 +565,10 @@ static void s_reconcile(alerter_t *self, const char *tenant)
     if (!r)
         return;
     for (int i = 0; i < PQntuples(r); i++) {
-        int64_t diff = strtoll(PQgetvalue(r, i, 3), NULL, 10);
+        int64_t diff = fc_pg_int(r, i, 3);
         char bill[32], fc[32], d[32], text[FC_MAX_TEXT + 1];
-        fc_money_format(strtoll(PQgetvalue(r, i, 1), NULL, 10), bill, sizeof bill, 9);
-        fc_money_format(strtoll(PQgetvalue(r, i, 2), NULL, 10), fc, sizeof fc, 9);
+        fc_money_format(fc_pg_int(r, i, 1), bill, sizeof bill, 9);
+        fc_money_format(fc_pg_int(r, i, 2), fc, sizeof fc, 9);
         fc_money_format(diff < 0 ? -diff : diff, d, sizeof d, 9);
         snprintf(text, sizeof text,
                  "fleetcost: operator: the provider billed %s $%s on %s (UTC), fleetcost "

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "fc_escape.h"
+#include "fc_json_write.h"
 #include "fc_money.h"
 #include "fc_pg.h"
 
@@ -28,14 +29,18 @@ int reporter_reconcile_render(PGconn *pg, const char *module, const char *from, 
     if (!r)
         return -1;
     int n = PQntuples(r);
+    fc_jw_t jw;
     if (fmt == REPORTER_RECONCILE_CSV) {
         for (int c = 0; c < S_NCOLS; c++)
             fc_buf_addf(out, "%s%s", c ? "," : "", s_cols[c]);
         fc_buf_add_str(out, "\r\n");
     } else if (fmt == REPORTER_RECONCILE_JSON) {
-        fc_buf_addf(out, "{\"from\":\"%s\",\"to\":\"%s\",\"tenant\":", from, to);
-        fc_esc_json(out, tenant);
-        fc_buf_add_str(out, ",\"days\":[");
+        fc_jw_init(&jw, out);
+        fc_jw_object(&jw, NULL);
+        fc_jw_str(&jw, "from", from);
+        fc_jw_str(&jw, "to", to);
+        fc_jw_str(&jw, "tenant", tenant);
+        fc_jw_array(&jw, "days");
     } else
         fc_buf_addf(out, "%-10s  %-24s %18s %18s %18s %12s %12s  %s\n", "DAY (UTC)", "TENANT",
                     "BILL USD", "FLEETCOST USD", "BILL - FLEETCOST", "BILL TOK", "FC TOK",
@@ -51,28 +56,30 @@ int reporter_reconcile_render(PGconn *pg, const char *module, const char *from, 
             }
             fc_buf_add_str(out, "\r\n");
         } else if (fmt == REPORTER_RECONCILE_JSON) {
-            fc_buf_add_str(out, i ? ",{" : "{");
+            fc_jw_object(&jw, NULL);
             for (int c = 0; c < S_NCOLS; c++) {
-                const char *v = PQgetvalue(r, i, c);
-                fc_buf_addf(out, "%s\"%s\":", c ? "," : "", s_cols[c]);
                 if (c == 0 || c == 1 || c == 7)
-                    fc_esc_json(out, c == 1 ? PQgetvalue(r, i, 1) : v);
+                    fc_jw_str(&jw, s_cols[c], PQgetvalue(r, i, c)); //  tenant '': unmapped
+                else if (PQgetisnull(r, i, c) || !*PQgetvalue(r, i, c))
+                    fc_jw_null(&jw, s_cols[c]); //  bill_tokens without a usage report
                 else
-                    fc_buf_add_str(out, *v ? v : "null"); //  integers; no usage report: null
+                    fc_jw_int(&jw, s_cols[c], fc_pg_int(r, i, c));
             }
-            fc_buf_add_str(out, "}");
+            fc_jw_end(&jw);
         } else {
             char usd[3][FC_MONEY_BUFSIZE], t[4 * 64];
             for (int c = 0; c < 3; c++)
-                fc_money_format(strtoll(PQgetvalue(r, i, 2 + c), NULL, 10), usd[c], sizeof usd[c],
-                                9);
+                fc_money_format(fc_pg_int(r, i, 2 + c), usd[c], sizeof usd[c], 9);
             fc_buf_addf(out, "%-10s  %-24s %18s %18s %18s %12s %12s  %s\n", PQgetvalue(r, i, 0),
                         fc_esc_text(tn, t, sizeof t), usd[0], usd[1], usd[2], PQgetvalue(r, i, 5),
                         PQgetvalue(r, i, 6), PQgetvalue(r, i, 7));
         }
     }
-    if (fmt == REPORTER_RECONCILE_JSON)
-        fc_buf_add_str(out, "]}\n");
+    if (fmt == REPORTER_RECONCILE_JSON) {
+        fc_jw_end(&jw);
+        fc_jw_end(&jw);
+        fc_buf_add_str(out, "\n");
+    }
     PQclear(r);
     return n;
 }
