@@ -13,10 +13,13 @@
 # globex 2026-12-02 and 0 for every other tenant-day. A real fleetcost-alerter fires the
 # 'reconcile' alert once and notifies the operator once; run 5 replaces the import (no
 # duplicates) and the alert is still one.
-#   it_reconcile.sh <fleetcost> <fleetcost-alerter> <source root>
-fleetcost=${1:?usage: it_reconcile.sh <fleetcost> <fleetcost-alerter> <source root>}
+# GET /api/v1/reconcile of a real fleetcost-reporter serves the same table: a tenant key
+# its own rows only, the admin key all of them, the unmapped cost included.
+#   it_reconcile.sh <fleetcost> <fleetcost-alerter> <fleetcost-reporter> <source root>
+fleetcost=${1:?usage: it_reconcile.sh <fleetcost> <fleetcost-alerter> <fleetcost-reporter> <source root>}
 alerter=${2:?}
-root=${3:?}
+reporter=${3:?}
+root=${4:?}
 . "$(dirname "$0")/lib.sh"
 it_setup reconcile
 fixtures="$root/tests/fixtures/anthropic-admin"
@@ -25,9 +28,10 @@ free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",
 redis_port=$(free_port)
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$IT_TMP" \
   --daemonize yes --pidfile "$IT_TMP/redis.pid" >/dev/null || it_die "redis did not start"
-server="" alerter_pid=""
+server="" alerter_pid="" reporter_pid=""
 cleanup() {
   [ -n "$alerter_pid" ] && kill "$alerter_pid" 2>/dev/null && wait "$alerter_pid" 2>/dev/null
+  [ -n "$reporter_pid" ] && kill "$reporter_pid" 2>/dev/null && wait "$reporter_pid" 2>/dev/null
   [ -n "$server" ] && kill "$server" 2>/dev/null
   redis-cli -p "$redis_port" shutdown nosave >/dev/null 2>&1
   it_cleanup
@@ -174,6 +178,42 @@ check "show prints globex's difference in USD" grep -Eq -- '^2026-12-02 +globex 
 csv=$("$fleetcost" reconcile show --pg-url "$IT_URL" --from 2026-12-02 --to 2026-12-02 --tenant globex --csv)
 expect_eq "CSV" "$(tr -d '\r' <<<"$csv")" "day,tenant,bill_nusd,fleetcost_nusd,diff_nusd,bill_tokens,fleetcost_tokens,status,run_id
 2026-12-02,globex,245820750,204820750,41000000,$(q "$IT_URL" "SELECT bill_tokens || ',' || fleetcost_tokens FROM reconcile_latest WHERE tenant_id = 'globex' AND day = '2026-12-02'"),bill_higher,5"
+
+# The API: GET /api/v1/reconcile (reader role, row-level security).
+newkey() { "$fleetcost" key create --pg-url "$IT_URL" "$@" 2>/dev/null; }
+ADMIN=$(newkey --admin --name it-admin)
+GLOBEX=$(newkey --tenant globex)
+ACME=$(newkey --tenant acme)
+# Unmapped cost: the default workspace's, stored as the bill has it (tenant '' rows).
+q "$IT_URL" "INSERT INTO reconcile_variances (tenant_id, day, run_id, provider, bill_nusd, fleetcost_nusd, diff_nusd, status)
+  VALUES ('', '2026-12-02', 5, 'anthropic', 7, 0, 7, 'unmapped')" >/dev/null || it_die "cannot add an unmapped row"
+rport=$(free_port)
+base="http://127.0.0.1:$rport"
+"$reporter" --insecure --aggregator-pub "" --http-port "$rport" --pg-reader-url "$IT_READER_URL" \
+  2>"$IT_TMP/reporter.log" &
+reporter_pid=$!
+deadline=$((SECONDS + 10))
+until curl -sf "$base/healthz" -o /dev/null; do
+  [ $SECONDS -ge $deadline ] && it_die "reporter did not start: $(cat "$IT_TMP/reporter.log")"
+  sleep 0.05
+done
+api() { curl -s --max-time 20 -o "$IT_TMP/body" -w '%{http_code}' -H "Authorization: Bearer $1" "$base$2"; }
+days() { python3 -c 'import json, sys; d = json.load(open(sys.argv[1])); print(",".join("%s %s %s %s" % (x["day"], x["tenant"] or "-", x["diff_nusd"], x["status"]) for x in d["days"]))' "$IT_TMP/body"; }
+range="from=2026-12-01&to=2026-12-03"
+expect_eq "globex's key: 200" "$(api "$GLOBEX" "/api/v1/reconcile?$range")" 200
+expect_eq "globex's key sees globex's days only" "$(days)" \
+  "2026-12-01 globex 0 match,2026-12-02 globex 41000000 bill_higher,2026-12-03 globex 0 match"
+expect_eq "acme's key asking for globex: 403" "$(api "$ACME" "/api/v1/reconcile?$range&tenant=globex")" 403
+expect_eq "acme's key: its own days, all matching" "$(api "$ACME" "/api/v1/reconcile?$range")$(days)" \
+  "2002026-12-01 acme 0 match,2026-12-02 acme 0 match,2026-12-03 acme 0 match"
+expect_eq "the admin key sees every row, the unmapped cost included" \
+  "$(api "$ADMIN" "/api/v1/reconcile?from=2026-12-02&to=2026-12-02")$(days)" \
+  "2002026-12-02 acme 0 match,2026-12-02 globex 41000000 bill_higher,2026-12-02 - 7 unmapped"
+expect_eq "CSV from the API is the CLI's CSV" \
+  "$(api "$GLOBEX" "/api/v1/reconcile?from=2026-12-02&to=2026-12-02&format=csv")$(cat "$IT_TMP/body")" "200$csv"
+expect_eq "a bad range: 400" "$(api "$ADMIN" "/api/v1/reconcile?from=2026-12-03&to=2026-12-01")" 400
+expect_eq "an unknown parameter: 400" "$(api "$ADMIN" "/api/v1/reconcile?$range&x=1")" 400
+expect_eq "no key: 401" "$(curl -s -o /dev/null -w '%{http_code}' "$base/api/v1/reconcile")" 401
 
 # The Admin key is a secret: sent to the API, never printed.
 check "every API request carried the key (no 401 after start-up)" \
