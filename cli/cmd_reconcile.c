@@ -15,6 +15,7 @@
         fleetcost reconcile map   --workspace W --tenant T     (audited)
         fleetcost reconcile unmap --workspace W                (audited)
         fleetcost reconcile list                               (the workspace map)
+        fleetcost reconcile runs                               (recent runs, errors)
         fleetcost reconcile show  [--from D --to D] [--tenant T] [--csv]
 
     Without --from/--to a run covers the last --window-days settled UTC days (a day is
@@ -707,6 +708,31 @@ static int s_list(PGconn *pg)
     return 0;
 }
 
+//  The last 20 runs: range, outcome, what the provider's limits cost, and why a run failed.
+static int s_runs(PGconn *pg)
+{
+    PGresult *r = fc_pg_query(
+        pg, MODULE, "runs",
+        "SELECT run_id, from_day::text || '..' || to_day::text, status,"
+        " to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), requests, pages,"
+        " rate_limited, waited_ms, coalesce(error, '') FROM reconcile_runs"
+        " ORDER BY run_id DESC LIMIT 20",
+        0, NULL);
+    if (!r)
+        return 1;
+    printf("%-6s %-22s %-7s %-19s %8s %5s %7s %9s  %s\n", "RUN", "UTC DAYS", "STATUS",
+           "STARTED (UTC)", "REQUESTS", "PAGES", "LIMITED", "WAITED_MS", "ERROR");
+    for (int i = 0; i < PQntuples(r); i++) {
+        char err[MAX_ERROR * 4];
+        printf("%-6s %-22s %-7s %-19s %8s %5s %7s %9s  %s\n", PQgetvalue(r, i, 0),
+               PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3), PQgetvalue(r, i, 4),
+               PQgetvalue(r, i, 5), PQgetvalue(r, i, 6), PQgetvalue(r, i, 7),
+               fc_esc_text(PQgetvalue(r, i, 8), err, sizeof err));
+    }
+    PQclear(r);
+    return 0;
+}
+
 //  The variance table of the newest run per (tenant, day) in the range: the reporter's
 //  rendering, which GET /api/v1/reconcile serves too.
 static int s_show(s_worker_t *w)
@@ -755,9 +781,10 @@ int cmd_reconcile(int argc, char **argv)
     const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "run";
     bool is_run = strcmp(what, "run") == 0;
     if (!is_run && strcmp(what, "map") && strcmp(what, "unmap") && strcmp(what, "list") &&
-        strcmp(what, "show")) {
-        fprintf(stderr,
-                "fleetcost reconcile: run (default), map, unmap, list or show (see --help)\n");
+        strcmp(what, "runs") && strcmp(what, "show")) {
+        fprintf(
+            stderr,
+            "fleetcost reconcile: run (default), map, unmap, list, runs or show (see --help)\n");
         fc_config_destroy(&cfg);
         return 2;
     }
@@ -789,6 +816,8 @@ int cmd_reconcile(int argc, char **argv)
             rc = s_map(cfg, w->pg, what[0] == 'm');
         else if (strcmp(what, "list") == 0)
             rc = s_list(w->pg);
+        else if (strcmp(what, "runs") == 0)
+            rc = s_runs(w->pg);
         else {
             fc_date_format(w->from_days, w->from);
             fc_date_format(w->to_days, w->to);

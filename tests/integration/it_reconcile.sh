@@ -134,11 +134,19 @@ expect_eq "still nothing imported" "$(imported)" "0 0 0"
 
 run4=$(rec 2>&1)
 expect_eq "run 4 succeeds" "$?" 0
-# The usage report answered a 429 without Retry-After whose reset time is long past:
-# the worker backed off (--backoff-s 1, with jitter) and asked again.
-expect_eq "run 4 backed off once on a 429 without Retry-After" \
-  "$(q "$IT_URL" "SELECT status || ' ' || rate_limited || ' ' || (waited_ms >= 1000) FROM reconcile_runs WHERE run_id = 4")" \
-  "ok 1 true"
+# The usage report answered a 429 without Retry-After whose reset time is long past (the
+# worker backed off, --backoff-s 1 with jitter), then one whose reset is 2 s ahead (it
+# waited for that instant).
+expect_eq "run 4 waited out two 429s without Retry-After" \
+  "$(q "$IT_URL" "SELECT status || ' ' || rate_limited || ' ' || (waited_ms >= 2000) FROM reconcile_runs WHERE run_id = 4")" \
+  "ok 2 true"
+reset=$(awk '$2 == "reset" {print $3; exit}' "$IT_TMP/api.log")
+after=$(awk '$2 == "GET" && $3 ~ /usage_report/ && $5 == 200 {print $1; exit}' "$IT_TMP/api.log")
+check "the retry came at the announced reset time ($reset <= $after)" \
+  python3 -c "import sys; sys.exit(0 if float('$after') >= float('${reset:-9e99}') else 1)"
+check "runs lists the failed runs with their reasons" grep -Eq -- \
+  '^1 +2026-12-01..2026-12-03 +failed .* cost_report page 2: bucket 2026-12-03: result 1: amount is not' \
+  <<<"$("$fleetcost" reconcile runs --pg-url "$IT_URL")"
 expect_eq "run 4 imported 39 cost rows, 11 usage rows, 6 tenant-days" "$(imported)" "39 11 6"
 expect_eq "the variance table: 41,000,000 nano-USD for globex on 2026-12-02, 0 elsewhere" \
   "$(q "$IT_URL" "SELECT string_agg(day || ' ' || tenant_id || ' ' || bill_nusd || ' ' || fleetcost_nusd || ' ' || diff_nusd || ' ' || status, ',' ORDER BY day, tenant_id) FROM reconcile_latest")" \

@@ -6,7 +6,8 @@ the seconds given on the command line), later ones the page. Second page (page=<
 of the first): first a page whose amount is a JSON number, then a page cut off mid-way,
 then the real page with one description longer than the reader's bound (300 bytes),
 then the real page. usage_report/messages: first the 429 without Retry-After (its reset
-time long past), then the one page. Every request must carry the Admin
+time long past), then the same with the reset time moved to 2 s ahead (logged as
+"reset <epoch>"), then the one page. Every request must carry the Admin
 key and anthropic-version, and the query the fixtures were made for; anything else is
 answered with an API error. POST /hook/<name> stands in for the operator's webhook.
 Every request goes to the log with its time and answer.
@@ -54,8 +55,9 @@ class Handler(BaseHTTPRequestHandler):
                            "request_id": "req_fake"}).encode()
         self.send(status, body, [("content-type", "application/json")])
 
-    def raw(self, name):
-        """Answers with a raw HTTP fixture (status line, headers, blank line, body)."""
+    def raw(self, name, reset=None):
+        """Answers with a raw HTTP fixture (status line, headers, blank line, body);
+        reset: an epoch second for anthropic-ratelimit-requests-reset instead of its own."""
         head, _, body = fixture(name).partition(b"\r\n\r\n")
         lines = head.decode().split("\r\n")
         status = int(lines[0].split()[1])
@@ -64,6 +66,9 @@ class Handler(BaseHTTPRequestHandler):
             k, _, v = line.partition(":")
             if k.lower() == "retry-after":
                 v = retry_after
+            if k.lower() == "anthropic-ratelimit-requests-reset" and reset:
+                v = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(reset))
+                log("%.3f reset %d" % (time.time(), reset))
             headers.append((k, v.strip()))
         log("%.3f limited %s" % (time.time(), name))
         self.send(status, body, headers)
@@ -104,6 +109,8 @@ class Handler(BaseHTTPRequestHandler):
             served["usage"] += 1
             if served["usage"] == 1:
                 return self.raw("http_429_no_retry_after.http")
+            if served["usage"] == 2:
+                return self.raw("http_429_no_retry_after.http", int(time.time()) + 2)
             return self.send(200, fixture("usage_report_messages.json"))
         self.error(404, "not_found_error", "no such endpoint")
 
