@@ -2,6 +2,7 @@
 #include "cli_http.h"
 
 #include <curl/curl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct _cli_http_t {
     CURL *curl;
     fc_buf_t body;
     size_t max_body;
+    bool too_big; //  the last answer was cut off at max_body
     long timeout_ms;
     cli_http_limits_t limits;
 };
@@ -25,8 +27,10 @@ struct _cli_http_t {
 static size_t s_write(char *data, size_t size, size_t n, void *arg)
 {
     cli_http_t *self = arg;
-    if (self->body.len + size * n > self->max_body)
-        return 0; //  curl fails the transfer: too big
+    if (self->body.len + size * n > self->max_body) {
+        self->too_big = true;
+        return 0; //  curl fails the transfer
+    }
     fc_buf_add(&self->body, data, size * n);
     return size * n;
 }
@@ -97,6 +101,7 @@ long cli_http_request(cli_http_t *self, const char *method, const char *url,
                       const char *const *headers, const char *body, const char *log_what)
 {
     fc_buf_reset(&self->body);
+    self->too_big = false;
     self->limits = (cli_http_limits_t){.remaining = -1, .retry_after_s = -1, .reset_s = 0};
     struct curl_slist *hdr = NULL;
     for (int i = 0; headers && headers[i]; i++)
@@ -127,7 +132,11 @@ long cli_http_request(cli_http_t *self, const char *method, const char *url,
     long status = -1;
     if (rc == CURLE_OK)
         curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    else
+    else if (self->too_big) {
+        fc_warn(self->module, "%s %s: answer over %zu bytes: refused", method, log_what,
+                self->max_body);
+        status = CLI_HTTP_TOO_BIG;
+    } else
         fc_warn(self->module, "%s %s: %s", method, log_what, curl_easy_strerror(rc));
     return status;
 }

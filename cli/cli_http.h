@@ -20,9 +20,12 @@ cli_http_t *cli_http_new(const char *module, size_t max_body, long timeout_ms);
 //  Destroy and NULL the pointer.
 void cli_http_destroy(cli_http_t **self_p);
 
+//  An answer longer than max_body: not a passing fault, asking again gets the same.
+#define CLI_HTTP_TOO_BIG (-2)
+
 //  One request: headers is a NULL-terminated list of "Name: value" lines; body NULL for a
-//  request without one (GET), else sent as is with method. Returns the HTTP status, or -1
-//  on a transport error (timeout, refused, answer too big; logged with log_what).
+//  request without one (GET), else sent as is with method. Returns the HTTP status, -1 on
+//  a transport error (timeout, refused) or CLI_HTTP_TOO_BIG, logged with log_what.
 long cli_http_request(cli_http_t *self, const char *method, const char *url,
                       const char *const *headers, const char *body, const char *log_what);
 

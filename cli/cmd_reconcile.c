@@ -53,9 +53,8 @@
 
 #define MODULE       "reconcile"
 #define PROVIDER     "anthropic"
-#define MAX_BODY     (16 * 1024 * 1024) //  one page; 31 days x many workspaces stays far below
-#define MAX_TOKENS   (1 << 20)          //  JSON tokens of one page
-#define MAX_FIELD    256                //  any string field of a result
+#define MAX_TOKENS   (1 << 20) //  JSON tokens of one page
+#define MAX_FIELD    256       //  any string field of a result
 #define MAX_KEY      400
 #define MAX_CURSOR   512
 #define MAX_ERROR    512
@@ -71,7 +70,8 @@ static const fc_option_t s_options[] = {
     {"to", FC_OPT_STR, "", 0, 0, false, "last UTC day YYYY-MM-DD, inclusive"},
     {"window-days", FC_OPT_INT, "7", 1, 31, false,
      "without --from/--to: this many settled days up to yesterday (today-2 before 02:00 UTC)"},
-    {"interval-s", FC_OPT_INT, "3600", 60, 86400, false, "pause between runs of the worker"},
+    {"interval-s", FC_OPT_INT, "21600", 60, 86400, false,
+     "pause between runs of the worker (each keeps its rows: see RECONCILE.md)"},
     {"once", FC_OPT_BOOL, "false", 0, 0, false, "one run, then exit (exit 1 if it failed)"},
     {"page-limit", FC_OPT_INT, "31", 1, 31, false, "daily buckets per page (the API allows 31)"},
     {"max-pages", FC_OPT_INT, "200", 1, 10000, false, "pages per report and run"},
@@ -81,6 +81,8 @@ static const fc_option_t s_options[] = {
     {"backoff-s", FC_OPT_INT, "5", 1, 600, false,
      "first backoff when a 429 names no time, or on 5xx; doubles"},
     {"timeout-ms", FC_OPT_INT, "30000", 100, 300000, false, "per request"},
+    {"max-page-bytes", FC_OPT_INT, "16777216", 1024, 268435456, false,
+     "longest answer accepted (a page of 31 days of many workspaces is far below 16 MiB)"},
     {"workspace", FC_OPT_STR, "", 0, 0, false, "map, unmap: the provider's workspace id"},
     {"tenant", FC_OPT_STR, "", 0, 0, false, "map: the tenant; show: only this tenant"},
     {"csv", FC_OPT_BOOL, "false", 0, 0, false, "show: CSV instead of a table"},
@@ -377,6 +379,11 @@ static int s_fetch(s_worker_t *w, const s_report_t *rep, fc_buf_t *out)
                        : cli_http_request(w->http, "GET", (const char *)url.data, hdr, NULL, what);
         fc_buf_free(&url);
         w->requests++;
+        if (status == CLI_HTTP_TOO_BIG) {
+            s_fail(w, "%s page %d: the answer is over --max-page-bytes (%" PRId64 ")", rep->name, n,
+                   fc_config_int(w->cfg, "max-page-bytes"));
+            break;
+        }
         bool limited = status == 429;
         if (limited || status < 0 || status >= 500) {
             //  Retry the same page after a wait: the one the API names, else backoff with
@@ -804,7 +811,8 @@ int cmd_reconcile(int argc, char **argv)
     if (rc == 0 && is_run) {
         fc_config_log(cfg, MODULE);
         w->toks = malloc(sizeof *w->toks * MAX_TOKENS);
-        w->http = cli_http_new(MODULE, MAX_BODY, (long)fc_config_int(cfg, "timeout-ms"));
+        w->http = cli_http_new(MODULE, (size_t)fc_config_int(cfg, "max-page-bytes"),
+                               (long)fc_config_int(cfg, "timeout-ms"));
         rc = w->toks && w->http ? 0 : 1;
     }
     if (rc == 0) {

@@ -187,6 +187,14 @@ csv=$("$fleetcost" reconcile show --pg-url "$IT_URL" --from 2026-12-02 --to 2026
 expect_eq "CSV" "$(tr -d '\r' <<<"$csv")" "day,tenant,bill_nusd,fleetcost_nusd,diff_nusd,bill_tokens,fleetcost_tokens,status,run_id
 2026-12-02,globex,245820750,204820750,41000000,$(q "$IT_URL" "SELECT bill_tokens || ',' || fleetcost_tokens FROM reconcile_latest WHERE tenant_id = 'globex' AND day = '2026-12-02'"),bill_higher,5"
 
+# A page longer than the reader accepts fails the run at once (no retries) and leaves
+# the import of run 5 in force.
+expect_fail "run 6: an answer over --max-page-bytes fails the run" \
+  "run 6 failed: cost_report page 1: the answer is over --max-page-bytes \\(4096\\)" rec --max-page-bytes 4096
+expect_eq "run 6 asked once and imported nothing" \
+  "$(q "$IT_URL" "SELECT requests FROM reconcile_runs WHERE run_id = 6") $(imported) $(q "$IT_URL" "SELECT min(run_id) FROM reconcile_latest")" \
+  "1 39 11 12 5"
+
 # The API: GET /api/v1/reconcile (reader role, row-level security).
 newkey() { "$fleetcost" key create --pg-url "$IT_URL" "$@" 2>/dev/null; }
 ADMIN=$(newkey --admin --name it-admin)
