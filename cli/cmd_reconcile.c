@@ -340,9 +340,9 @@ static void s_api_error(s_worker_t *w, char *out, size_t size)
     fc_esc_text(joined, out, size);
 }
 
-/*  Every page of one report for the run's range into out (per page a JSON array of rows). Waits out
-   rate limits and transient failures within the run's budget; any other failure ends it. Returns 0,
-   or -1 with w->error set. */
+/*  Every page of one report for the run's range into out (per page a JSON array of
+    rows). Waits out rate limits and passing failures within the run's budget; any other
+    failure ends it. Returns 0, or -1 with w->error set. */
 static int s_fetch(s_worker_t *w, const s_report_t *rep, fc_buf_t *out)
 {
     char key[MAX_KEY + 20], cursor[MAX_CURSOR + 1] = "";
@@ -803,11 +803,23 @@ int cmd_reconcile(int argc, char **argv)
     w->cfg = cfg;
     bool given = false;
     rc = strcmp(what, "show") == 0 || is_run ? s_range(w, &given) : 0;
-    if (rc == 0 && is_run && !*fc_config_str(cfg, "admin-key")) {
+    const char *key = fc_config_str(cfg, "admin-key");
+    size_t keylen = strlen(key);
+    if (rc == 0 && is_run && !keylen) {
         fprintf(stderr, "reconcile: an Admin API key is required (FLEETCOST_ADMIN_KEY, or "
                         "--admin-key)\n");
         rc = 2;
     }
+    //  It goes into a header line: printable ASCII without spaces only, so that it can
+    //  neither be cut short nor add a header of its own.
+    for (size_t i = 0; rc == 0 && is_run && i < keylen; i++)
+        if (key[i] <= 0x20 || key[i] >= 0x7f || keylen > MAX_KEY) {
+            fprintf(stderr,
+                    "reconcile: the Admin API key must be 1 to %d printable characters "
+                    "without spaces\n",
+                    MAX_KEY);
+            rc = 2;
+        }
     if (rc == 0 && is_run) {
         fc_config_log(cfg, MODULE);
         w->toks = malloc(sizeof *w->toks * MAX_TOKENS);

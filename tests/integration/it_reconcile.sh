@@ -238,4 +238,6 @@ all_out="$run4 $run5 $(cat "$IT_TMP/alerter.log") $(q "$IT_URL" "SELECT string_a
 check "the key appears in no output, log or stored error" bash -c '! grep -qF -- "$1" <<<"$2"' _ "$key" "$all_out"
 expect_fail "no key, no run" "Admin API key is required" env -u FLEETCOST_ADMIN_KEY "$fleetcost" \
   reconcile --pg-url "$IT_URL" --once
+expect_fail "a key that would add a header line is refused" "printable characters without spaces" \
+  env FLEETCOST_ADMIN_KEY=$'k\r\nx-evil: 1' "$fleetcost" reconcile --pg-url "$IT_URL" --once
 it_done
