@@ -242,6 +242,15 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
         it->cost_nusd = 0;
         it->price_version = 0;
         it->unpriced = true;
+    } else if (it->cost_nusd > FC_MAX_COST_NUSD) {
+        //  The per-event cost cap holds for priced usage as for cost events: it is what
+        //  keeps a tenant's Redis totals out of int64's reach (docs/SECURITY.md).
+        it->result = FC_E_RANGE;
+        it->field[0] = 0; //  no one field: the tokens at their price
+        snprintf(it->reason, sizeof it->reason,
+                 "priced at %" PRId64 " nano-USD, over the per-event cap of %" PRId64
+                 ": send the usage as several events",
+                 it->cost_nusd, FC_MAX_COST_NUSD);
     }
 }
 

@@ -13,6 +13,7 @@
 #include "fc_proto.h"
 #include "fc_test.h"
 #include "it_util.h"
+#include "sec_util.h"
 
 static char s_url[512], s_bind[64], s_pub[64];
 
@@ -29,38 +30,11 @@ static void s_usage(fc_event_t *ev, const char *tenant, const uint8_t id[16], in
     ev->input_tokens = input_tokens;
 }
 
-//  Sends the events as one batch and fills codes[] from the ack; false on no ack.
-static bool s_send(zsock_t *d, uint64_t batch, const fc_event_t *evs, int n, int *codes)
+//  A batch must be acknowledged (counted as a check).
+static bool s_acked(bool ok)
 {
-    fc_batch_writer_t *w = fc_batch_writer_new(batch);
-    uint8_t buf[FC_MAX_EVENT_BYTES];
-    fc_proto_error_t err;
-    for (int i = 0; i < n; i++) {
-        int len = fc_event_encode(&evs[i], buf, sizeof buf, &err);
-        FC_CHECK(len > 0);
-        if (len > 0)
-            fc_batch_writer_add(w, buf, (size_t)len);
-    }
-    size_t size;
-    uint8_t *data = fc_batch_writer_finish(w, &size);
-    fc_batch_writer_destroy(&w);
-    zframe_t *f = zframe_new(data, size);
-    free(data);
-    zframe_send(&f, d, 0);
-    zframe_t *reply = zframe_recv(d);
-    FC_CHECK(reply != NULL);
-    if (!reply)
-        return false;
-    fc_ack_t ack = {0};
-    fc_code_t rc = fc_ack_decode(zframe_data(reply), zframe_size(reply), &ack, &err);
-    zframe_destroy(&reply);
-    FC_CHECK_INT(rc, FC_OK);
-    FC_CHECK_INT(ack.status, FC_OK);
-    FC_CHECK_INT(ack.count, n);
-    for (int i = 0; i < n; i++)
-        codes[i] = i < (int)ack.count ? ack.results[i].code : -1;
-    fc_ack_clear(&ack);
-    return rc == FC_OK;
+    FC_CHECK(ok);
+    return ok;
 }
 
 //  input_tokens of tenant's row with this id (-1: no row; exits on more than one).
@@ -89,10 +63,7 @@ int main(int argc, char **argv)
                     "--metrics-port", "0",          "--group-ms", "2",           NULL};
     pid_t pid = it_spawn(args, "sec_dedup_tenant.log");
     PGconn *pg = it_pg(s_url);
-    zsock_t *d = zsock_new(ZMQ_DEALER);
-    zsock_set_linger(d, 0);
-    zsock_set_rcvtimeo(d, 15000);
-    zsock_connect(d, "%s", s_bind);
+    zsock_t *d = sec_dealer(s_bind);
 
     uint8_t x[16], y[16];
     fc_event_id_new(x);
@@ -103,19 +74,19 @@ int main(int argc, char **argv)
 
     //  1. A stores X.
     s_usage(&ev[0], "tenant-a", x, t, 100);
-    if (s_send(d, 1, ev, 1, codes))
+    if (s_acked(sec_send(d, 1, ev, 1, codes)))
         FC_CHECK_INT(codes[0], FC_OK);
     //  2. B sends an event with A's id and time: B's own event, stored (not "duplicate",
     //  which would both lose it and tell B that A has an event with this id).
     s_usage(&ev[0], "tenant-b", x, t, 7);
-    if (s_send(d, 2, ev, 1, codes))
+    if (s_acked(sec_send(d, 2, ev, 1, codes)))
         FC_CHECK_INT(codes[0], FC_OK);
     FC_CHECK_INT(s_tokens(pg, "tenant-a", x), 100);
     FC_CHECK_INT(s_tokens(pg, "tenant-b", x), 7);
     //  3. Real resends stay duplicates, for both tenants, and change nothing.
     s_usage(&ev[0], "tenant-a", x, t, 100);
     s_usage(&ev[1], "tenant-b", x, t, 7);
-    if (s_send(d, 3, ev, 2, codes)) {
+    if (s_acked(sec_send(d, 3, ev, 2, codes))) {
         FC_CHECK_INT(codes[0], FC_DUPLICATE);
         FC_CHECK_INT(codes[1], FC_DUPLICATE);
     }
@@ -123,7 +94,7 @@ int main(int argc, char **argv)
     //  the tenant too).
     s_usage(&ev[0], "tenant-a", y, t + 1, 11);
     s_usage(&ev[1], "tenant-c", y, t + 1, 13);
-    if (s_send(d, 4, ev, 2, codes)) {
+    if (s_acked(sec_send(d, 4, ev, 2, codes))) {
         FC_CHECK_INT(codes[0], FC_OK);
         FC_CHECK_INT(codes[1], FC_OK);
     }
@@ -131,13 +102,13 @@ int main(int argc, char **argv)
     //  duplicate lookup must mark A's copy only and store C's.
     s_usage(&ev[0], "tenant-a", x, t, 100);
     s_usage(&ev[1], "tenant-c", x, t, 17);
-    if (s_send(d, 5, ev, 2, codes)) {
+    if (s_acked(sec_send(d, 5, ev, 2, codes))) {
         FC_CHECK_INT(codes[0], FC_DUPLICATE);
         FC_CHECK_INT(codes[1], FC_OK);
     }
     //  6. Same tenant, same id, another time: a different event (time is in the key).
     s_usage(&ev[0], "tenant-a", x, t + 5, 19);
-    if (s_send(d, 6, ev, 1, codes))
+    if (s_acked(sec_send(d, 6, ev, 1, codes)))
         FC_CHECK_INT(codes[0], FC_OK);
 
     FC_CHECK_INT(s_tokens(pg, "tenant-a", y), 11);
