@@ -21,11 +21,11 @@
 #include "fc_pg.h"
 #include "reporter_key.h"
 #include "reporter_pool.h"
+#include "reporter_query.h"
 #include "reporter_report.h"
 
 #define MODULE           "reporter"
 #define S_POOL_WAIT_MS   5000
-#define S_PARAM_MAX      256   //  longest query parameter value accepted
 #define S_SSE_POLL_MS    500   //  live totals of today are re-read this often
 #define S_SSE_PAST_MS    30000 //  a day other than today: re-read this often (late events)
 #define S_SSE_PING_S     15    //  comment line keeping idle streams open (at most)
@@ -170,45 +170,31 @@ static bool s_error(s_req_t *req, unsigned status, const char *fmt, ...)
 // Parameters
 
 typedef struct {
-    const char *const *allowed;
-    const char *bad; //  first unknown or oversized parameter
-    bool too_long;
-} s_argcheck_t;
+    reporter_param_t p[REPORTER_PARAMS_MAX + 1];
+    size_t n;
+} s_params_t;
 
-static enum MHD_Result s_check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+static enum MHD_Result s_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
 {
-    s_argcheck_t *c = cls;
-    bool known = false;
-    for (const char *const *a = c->allowed; *a; a++)
-        known |= strcmp(*a, key) == 0;
-    if (!known || (value && strlen(value) > S_PARAM_MAX)) {
-        c->bad = key;
-        c->too_long = known;
-        return MHD_NO;
-    }
+    (void)kind;
+    s_params_t *c = cls;
+    if (c->n > REPORTER_PARAMS_MAX)
+        return MHD_NO; //  one over the limit is enough for the parser to refuse
+    c->p[c->n++] = (reporter_param_t){key, value};
     return MHD_YES;
 }
 
-//  Rejects (400) a parameter the endpoint does not take, or one that is too long.
-static bool s_args_check(s_req_t *req, const char *const *allowed)
+//  Parses the request's query parameters for endpoint ep (reporter_query); 400 on any
+//  error. The strings in q live as long as the request.
+static bool s_query(s_req_t *req, reporter_endpoint_t ep, reporter_query_t *q)
 {
-    s_argcheck_t c = {allowed, NULL, false};
-    MHD_get_connection_values(req->mc, MHD_GET_ARGUMENT_KIND, s_check_arg, &c);
-    if (!c.bad)
-        return true;
-    char name[48];
-    snprintf(name, sizeof name, "%s", c.bad);
-    if (c.too_long)
-        return s_error(req, 400, "%s: longer than %d characters", name, S_PARAM_MAX);
-    return s_error(req, 400, "unknown parameter '%s'", name);
-}
-
-//  A query parameter, NULL when absent or empty.
-static const char *s_arg(s_req_t *req, const char *name)
-{
-    const char *v = MHD_lookup_connection_value(req->mc, MHD_GET_ARGUMENT_KIND, name);
-    return v && *v ? v : NULL;
+    s_params_t c = {.n = 0};
+    MHD_get_connection_values(req->mc, MHD_GET_ARGUMENT_KIND, s_collect, &c);
+    char err[160];
+    if (reporter_query_parse(ep, c.p, c.n, q, err, sizeof err) != 0)
+        return s_error(req, 400, "%s", err);
+    return true;
 }
 
 //  Resolves which tenant a request reads: the tenant parameter (or path) when given,
@@ -253,9 +239,10 @@ static bool s_tenant_exists(s_req_t *req, const char *tenant)
 }
 
 //  from/to from the parameters, defaulting to the 30 days ending today.
-static bool s_range(s_req_t *req, const char *tenant, char *from, char *to)
+static bool s_range(s_req_t *req, const reporter_query_t *q, const char *tenant, char *from,
+                    char *to)
 {
-    const char *f = s_arg(req, "from"), *t = s_arg(req, "to");
+    const char *f = q->from, *t = q->to;
     int64_t today;
     if (reporter_today(req->pg, MODULE, tenant, &today) != 0)
         return s_error(req, 500, "database error");
@@ -335,10 +322,10 @@ static enum MHD_Result s_done_json(s_req_t *req, fc_buf_t *b)
 //  GET /api/v1/tenants and /api/v1/tenants/<id>
 static enum MHD_Result s_tenants(s_req_t *req, const char *one)
 {
-    static const char *const allowed[] = {NULL};
+    reporter_query_t q;
     char filter[64];
-    if (!s_args_check(req, allowed) || !s_tenant_filter(req, one, filter, sizeof filter) ||
-        !s_begin(req))
+    if (!s_query(req, REPORTER_Q_TENANTS, &q) ||
+        !s_tenant_filter(req, one, filter, sizeof filter) || !s_begin(req))
         return req->rc;
     const char *params[] = {filter};
     PGresult *res = fc_pg_query(
@@ -373,24 +360,15 @@ static enum MHD_Result s_tenants(s_req_t *req, const char *one)
 //  GET /api/v1/alerts?tenant&from&to&state&limit
 static enum MHD_Result s_alerts(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", "from", "to", "state", "limit", NULL};
-    char filter[64], from[11], to[11], limit[16] = "100";
-    const char *state = s_arg(req, "state"), *lim = s_arg(req, "limit");
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+    reporter_query_t q;
+    char filter[64], from[11], to[11], limit[16];
+    if (!s_query(req, REPORTER_Q_ALERTS, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
-    if (state && strcmp(state, "fired") != 0 && strcmp(state, "resolved") != 0)
-        return s_error(req, 400, "state: expected fired or resolved"), req->rc;
-    if (lim) {
-        char *end;
-        long v = strtol(lim, &end, 10);
-        if (*end || v < 1 || v > 1000 || lim[0] == '-' || lim[0] == '+')
-            return s_error(req, 400, "limit: expected an integer 1..1000"), req->rc;
-        snprintf(limit, sizeof limit, "%ld", v);
-    }
-    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, filter, from, to))
+    snprintf(limit, sizeof limit, "%d", q.limit);
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, &q, filter, from, to))
         return req->rc;
-    const char *params[] = {filter, from, to, state, limit};
+    const char *params[] = {filter, from, to, q.state, limit};
     PGresult *res = fc_pg_query(
         req->pg, MODULE, "alerts",
         "SELECT a.tenant_id, a.alert_id::text,"
@@ -435,10 +413,10 @@ static enum MHD_Result s_alerts(s_req_t *req)
 //  GET /api/v1/budgets?tenant: the tenant's budgets and the '*' defaults that apply.
 static enum MHD_Result s_budgets(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", NULL};
+    reporter_query_t q;
     char filter[64];
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter) || !s_begin(req) ||
+    if (!s_query(req, REPORTER_Q_BUDGETS, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter) || !s_begin(req) ||
         !s_tenant_exists(req, filter))
         return req->rc;
     const char *params[] = {filter};
@@ -481,35 +459,21 @@ static enum MHD_Result s_budgets(s_req_t *req)
 //  GET /api/v1/reports (and /dashboard/-/report): period, date, from, to, format, top.
 static enum MHD_Result s_report(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", "period", "date", "from", "to",
-                                          "format", "top",    "key",  NULL};
+    reporter_query_t q;
     char filter[64], from[11], to[11], err[160];
-    reporter_fmt_t fmt = REPORTER_FMT_JSON;
-    const char *period = s_arg(req, "period"), *format = s_arg(req, "format");
-    const char *top = s_arg(req, "top");
-    int top_n = req->self->cfg.top_n;
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+    if (!s_query(req, REPORTER_Q_REPORT, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
-    if (format && reporter_fmt_parse(format, &fmt) != 0)
-        return s_error(req, 400, "format: expected text, csv, json or html"), req->rc;
-    if (top) {
-        char *end;
-        long v = strtol(top, &end, 10);
-        if (*end || v < 1 || v > REPORTER_TOP_MAX || top[0] == '-' || top[0] == '+')
-            return s_error(req, 400, "top: expected an integer 1..%d", REPORTER_TOP_MAX), req->rc;
-        top_n = (int)v;
-    }
-    if (period && strcmp(period, "daily") != 0 && strcmp(period, "weekly") != 0 &&
-        strcmp(period, "monthly") != 0 && strcmp(period, "range") != 0)
-        return s_error(req, 400, "period: expected daily, weekly, monthly or range"), req->rc;
+    reporter_fmt_t fmt = q.fmt;
+    const char *period = q.period;
+    int top_n = q.top ? q.top : req->self->cfg.top_n;
     if (!s_begin(req) || !s_tenant_exists(req, filter))
         return req->rc;
     int64_t today;
     if (reporter_today(req->pg, MODULE, filter, &today) != 0)
         return s_error(req, 500, "database error"), req->rc;
-    if (reporter_period_resolve(period, s_arg(req, "date"), s_arg(req, "from"), s_arg(req, "to"),
-                                today, from, to, err, sizeof err) != 0)
+    if (reporter_period_resolve(period, q.date, q.from, q.to, today, from, to, err, sizeof err) !=
+        0)
         return s_error(req, 400, "%s", err), req->rc;
     reporter_report_t *r = reporter_report_new();
     if (!r)
@@ -642,27 +606,13 @@ static void s_stream_free(void *cls)
 //  GET /api/v1/costs?tenant&from&to&group&format
 static enum MHD_Result s_costs(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", "from", "to", "group", "format", NULL};
-    static const char *groups[] = {"day",  "agent_type", "model",  "agent",
-                                   "task", "kind",       "tenant", NULL};
+    reporter_query_t q;
     char filter[64], from[11], to[11];
-    const char *group = s_arg(req, "group"), *format = s_arg(req, "format");
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+    if (!s_query(req, REPORTER_Q_COSTS, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
-    if (!group)
-        group = "day";
-    bool known = false;
-    for (const char **g = groups; *g; g++)
-        known |= strcmp(*g, group) == 0;
-    if (!known)
-        return s_error(req, 400,
-                       "group: expected day, agent_type, model, agent, task, kind or "
-                       "tenant"),
-               req->rc;
-    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
-        return s_error(req, 400, "format: expected json or csv"), req->rc;
-    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, filter, from, to))
+    const char *group = q.group;
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, &q, filter, from, to))
         return req->rc;
     if (reporter_costs_send(req->pg, MODULE, filter, group, from, to) != 0 ||
         !PQsetSingleRowMode(req->pg))
@@ -671,7 +621,7 @@ static enum MHD_Result s_costs(s_req_t *req)
     if (!s)
         return s_error(req, 500, "out of memory"), req->rc;
     s->self = req->self;
-    s->csv = format && strcmp(format, "csv") == 0;
+    s->csv = q.csv;
     s->pair = strcmp(group, "agent") == 0 || strcmp(group, "task") == 0;
     fc_buf_init(&s->pending);
     //  The first result decides the status: an SQL error is still a clean 500.
@@ -886,18 +836,15 @@ static void s_sse_free(void *cls)
 //  GET /api/v1/stream and /dashboard/-/events: ?tenant&day
 static enum MHD_Result s_sse(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", "day", "key", NULL};
+    reporter_query_t q;
     char filter[64];
-    const char *day = s_arg(req, "day");
-    int64_t d;
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+    if (!s_query(req, REPORTER_Q_STREAM, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
-    if (day && reporter_date_parse(day, &d) != 0)
-        return s_error(req, 400, "day: expected a calendar date YYYY-MM-DD"), req->rc;
+    int64_t d = q.day;
     if (!s_begin(req) || !s_tenant_exists(req, filter))
         return req->rc;
-    if (!day) {
+    if (!q.has_day) {
         if (reporter_today(req->pg, MODULE, filter, &d) != 0)
             return s_error(req, 500, "database error"), req->rc;
     }
@@ -970,9 +917,9 @@ static const char *s_app_js =
 //  GET /dashboard (admin: every tenant) and /dashboard/<tenant>
 static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
 {
-    static const char *const allowed[] = {"key", NULL};
+    reporter_query_t q;
     char filter[64], from[11], to[11];
-    if (!s_args_check(req, allowed))
+    if (!s_query(req, REPORTER_Q_DASHBOARD, &q))
         return req->rc;
     if (!tenant && !req->admin)
         return s_error(req, 403, "this key may read /dashboard/%s only", req->key_tenant), req->rc;
