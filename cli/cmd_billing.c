@@ -53,9 +53,9 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
         }
         if (!json) {
             fc_buf_addf(out, "%s,", month);
-            reporter_csv_str(out, tenant);
+            fc_esc_csv(out, tenant);
             fc_buf_add(out, ",", 1);
-            reporter_csv_str(out, kind);
+            fc_esc_csv(out, kind);
             fc_buf_addf(out, ",%lld,%s,%s,%s,%s,%s,%s,%s,%s\r\n", (long long)cost,
                         reporter_usd(cost, 9, usd), PQgetvalue(res, i, 8), PQgetvalue(res, i, 9),
                         PQgetvalue(res, i, 3), PQgetvalue(res, i, 4), PQgetvalue(res, i, 5),
@@ -67,7 +67,7 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
                 fc_buf_addf(out, "],\"cost_nusd\":%lld,\"cost_usd\":\"%s\"},",
                             (long long)tenant_total, reporter_usd(tenant_total, 9, usd));
             fc_buf_add_str(out, "{\"tenant\":");
-            reporter_json_str(out, tenant);
+            fc_esc_json(out, tenant);
             fc_buf_add_str(out, ",\"kinds\":[");
             tenant_total = 0;
         } else {
@@ -75,7 +75,7 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
         }
         tenant_total += cost; //  cannot overflow: total did not
         fc_buf_add_str(out, "{\"kind\":");
-        reporter_json_str(out, kind);
+        fc_esc_json(out, kind);
         fc_buf_addf(out,
                     ",\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"events\":%s,"
                     "\"unpriced_events\":%s}",

@@ -35,9 +35,9 @@
 #define CACHE_TTL_S 600
 
 static const fc_option_t s_options[] = {
-    {"api-url", FC_OPT_STR, "https://api.github.com", 0, 0, false,
+    {"api-url", FC_OPT_STR, "https://api.github.com", 0, 0, FC_SECRET_URL,
      "GitHub REST API base URL (GitHub Enterprise: https://HOST/api/v3)"},
-    {"token", FC_OPT_STR, "", 0, 0, true, "GitHub token (env FLEETCOST_TOKEN)"},
+    {"token", FC_OPT_STR, "", 0, 0, FC_SECRET_VALUE, "GitHub token (env FLEETCOST_TOKEN)"},
     {"interval-ms", FC_OPT_INT, "5000", 100, 3600000, false, "pause between passes"},
     {"batch", FC_OPT_INT, "50", 1, 1000, false, "tasks per pass"},
     {"max-wait-s", FC_OPT_INT, "3600", 1, 86400, false, "longest rate-limit pause"},

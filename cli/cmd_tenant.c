@@ -25,7 +25,7 @@ static const fc_option_t s_options[] = {
     {"tz", FC_OPT_STR, "", 0, 0, false, "IANA time zone of the tenant's days (e.g. Europe/Berlin)"},
     {"billing-tier", FC_OPT_STR, "", 0, 0, false, "billing tier"},
     {"cost-centre", FC_OPT_STR, "", 0, 0, false, "cost centre"},
-    {"webhook-url", FC_OPT_STR, "", 0, 0, false, "alert webhook URL"},
+    {"webhook-url", FC_OPT_STR, "", 0, 0, FC_SECRET_WEBHOOK, "alert webhook URL"},
     {"email", FC_OPT_STR, "", 0, 0, false, "alert e-mail address"},
     {"actor", FC_OPT_STR, "", 0, 0, false, "who makes the change (default: $USER)"},
     FC_OPT_END};

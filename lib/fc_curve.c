@@ -37,6 +37,7 @@ struct _fc_curve_t {
     zcert_t *client;  //  operator keypair: the service's identity as a client
     zactor_t *keeper; //  owns zauth and reloads it on change
     atomic_bool keeper_ok;
+    bool client_only; //  no server.cert_secret: connects, never binds (the reporter)
 };
 
 //  zauth binds a process-wide inproc endpoint and asserts if it is taken.
@@ -183,13 +184,31 @@ fc_curve_t *fc_curve_new(const char *cert_dir, bool insecure, const char *module
     }
     char path[4096];
     snprintf(path, sizeof path, "%s/server.cert_secret", cert_dir);
-    self->server = s_load_secret(path, self->module);
+    //  A service that only connects (the reporter) is given the server's public
+    //  certificate and not its secret key (docs/SECURITY.md): it runs without zauth, and
+    //  fc_curve_server refuses.
+    struct stat st;
+    char pub[4096];
+    snprintf(pub, sizeof pub, "%s/server.cert", cert_dir);
+    if (stat(path, &st) != 0 && errno == ENOENT && stat(pub, &st) == 0) {
+        self->server = zcert_load(pub);
+        self->client_only = true;
+        if (!self->server)
+            fc_error(self->module, "secure mode refuses to start: cannot read %s", pub);
+    } else {
+        self->server = s_load_secret(path, self->module);
+    }
     snprintf(path, sizeof path, "%s/operator.cert_secret", cert_dir);
     self->client = self->server ? s_load_secret(path, self->module) : NULL;
     if (!self->client)
         goto fail;
+    if (self->client_only) {
+        fc_info(self->module,
+                "CurveZMQ on, client only (no server.cert_secret): server key %s, own key %s",
+                zcert_public_txt(self->server), zcert_public_txt(self->client));
+        return self;
+    }
     self->clients = zsys_sprintf("%s/clients", cert_dir);
-    struct stat st;
     if (!self->clients || stat(self->clients, &st) != 0 || !S_ISDIR(st.st_mode)) {
         fc_error(self->module, "secure mode refuses to start: %s/clients is not a directory",
                  cert_dir);
@@ -249,6 +268,10 @@ int fc_curve_server(fc_curve_t *self, zsock_t *sock)
 {
     if (self->insecure)
         return 0;
+    if (self->client_only) {
+        fc_error(self->module, "cannot bind a CurveZMQ socket without server.cert_secret");
+        return -1;
+    }
     zcert_apply(self->server, sock);
     zsock_set_curve_server(sock, 1);
     zsock_set_zap_domain(sock, FC_CURVE_ZAP_DOMAIN);
@@ -285,7 +308,7 @@ int fc_curve_client_files(zsock_t *sock, const char *client_secret_cert,
 
 int fc_curve_reload(fc_curve_t *self)
 {
-    if (self->insecure)
+    if (self->insecure || self->client_only)
         return 0;
     if (zstr_send(self->keeper, "RELOAD") != 0)
         return -1;

@@ -112,7 +112,10 @@ while true; do
     e=$(redis-cli -p "$FLEETCOST_REDIS_PORT" HGET "fc:{$t}:day:$day" events)
     printf "demo:            %-10s  \$%9s (%s)  \$%12s   %s\n" "$t" "$(usd "$d")" "$day" "$(usd "$m")" "${e:-0}"
   done
-  psql "$FLEETCOST_PG_URL" -AtXF ' ' -c "SELECT alert_id, tenant_id, state, text FROM cost_alerts
+  # Alert texts quote agent ids and agent types (tenant text): control characters (ESC,
+  # CR/LF, C1) become '?' before they reach the terminal.
+  psql "$FLEETCOST_PG_URL" -AtXF ' ' -c "SELECT alert_id, tenant_id, state,
+      regexp_replace(text, '[\x01-\x1f\x7f-\x9f]', '?', 'g') FROM cost_alerts
       WHERE alert_id > $last_alert ORDER BY alert_id" | while read -r id tenant state text; do
     echo "demo: ALERT #$id $tenant $state: $text"
   done

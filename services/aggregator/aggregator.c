@@ -659,10 +659,12 @@ static void s_on_event(aggregator_t *self, zframe_t *body)
         fc_metric_add(self->m_skipped, 1);
         return;
     }
+#ifdef FC_TESTING
     if (self->config.debug_drop && ++self->drop_count % (uint64_t)self->config.debug_drop == 0) {
         fc_metric_add(self->m_dropped, 1);
         return;
     }
+#endif
     //  Until the shard is rebuilt nothing is applied: the rebuild's snapshot holds
     //  every message committed before it, and its seqs become the progress.
     if (self->rebuild_needed || !self->progress_loaded)
@@ -1486,8 +1488,10 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
         fc_metrics_add(m, "redis_errors_total", FC_METRIC_COUNTER, "redis failures");
     self->m_pg_errors =
         fc_metrics_add(m, "pg_errors_total", FC_METRIC_COUNTER, "postgres failures");
+#ifdef FC_TESTING
     self->m_dropped = fc_metrics_add(m, "debug_dropped_total", FC_METRIC_COUNTER,
                                      "messages dropped on purpose (--debug-drop)");
+#endif
     self->m_suspect = fc_metrics_add(m, "suspect_ingests", FC_METRIC_GAUGE,
                                      "ingests silent or not yet heard from");
     self->m_tenants = fc_metrics_add(m, "tenants", FC_METRIC_GAUGE, "tenants known");

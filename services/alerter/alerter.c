@@ -743,6 +743,7 @@ alerter_t *alerter_new(const alerter_config_t *config)
     if (!self)
         return NULL;
     self->c = *config;
+#ifdef FC_TESTING
     if (config->clock_us) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
@@ -751,6 +752,7 @@ alerter_t *alerter_new(const alerter_config_t *config)
         fc_warn(MODULE, "TESTING: the clock is set back or ahead by %" PRId64 " s",
                 self->clock_offset_us / 1000000);
     }
+#endif
     zsys_set_logstream(NULL);
     zsys_handler_set(NULL);
     self->tenants = zhashx_new();

@@ -84,22 +84,6 @@ static void s_iso(int64_t us, char *buf, size_t size)
     strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
-void alerter_json_str(fc_buf_t *b, const char *s)
-{
-    fc_buf_add(b, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fc_buf_addf(b, "\\%c", *p);
-        else if (*p == '\n')
-            fc_buf_add_str(b, "\\n");
-        else if (*p < 0x20)
-            fc_buf_addf(b, "\\u%04x", *p);
-        else
-            fc_buf_add(b, p, 1);
-    }
-    fc_buf_add(b, "\"", 1);
-}
-
 void alerter_notice_key(int64_t id, const char *state, int64_t ts_us, char *buf, size_t size)
 {
     snprintf(buf, size, "fleetcost-alert-%" PRId64 "-%s-%" PRId64, id, state, ts_us);
@@ -123,15 +107,25 @@ static void s_webhook_body(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *
     char ts[32], usd[32], link[1024], pct[32];
     s_iso(j->ts_us, ts, sizeof ts);
     s_report_link(self, j, link, sizeof link);
+    //  "text" is read by people in Slack-compatible chat: escaped for Slack's mrkdwn first
+    //  (a tenant's agent id must not @channel or link), then for JSON. The structured
+    //  fields under "alert" are for programs and carry the values as they are.
+    fc_buf_t text;
+    fc_buf_init(&text);
+    fc_esc_slack(&text, j->text);
+    fc_buf_add(&text, "", 1);
     fc_buf_add_str(b, "{\"text\":");
-    alerter_json_str(b, j->text);
+    fc_esc_json(b, text.failed ? "" : (const char *)text.data);
+    if (text.failed)
+        b->failed = 1;
+    fc_buf_free(&text);
     fc_buf_addf(b, ",\"alert\":{\"id\":%" PRId64 ",\"idempotency_key\":\"%s\",\"tenant\":", j->id,
                 j->key);
-    alerter_json_str(b, j->tenant);
+    fc_esc_json(b, j->tenant);
     fc_buf_addf(b, ",\"kind\":\"%s\",\"scope\":\"%s\",\"period\":", j->kind, j->scope);
-    alerter_json_str(b, j->period);
+    fc_esc_json(b, j->period);
     fc_buf_add_str(b, ",\"subject\":");
-    alerter_json_str(b, j->subject);
+    fc_esc_json(b, j->subject);
     fc_buf_addf(b, ",\"threshold_pct\":%d,\"state\":\"%s\",\"ts\":\"%s\"", j->threshold, j->state,
                 ts);
     if (j->has_value) {
@@ -147,7 +141,7 @@ static void s_webhook_body(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *
         fc_buf_addf(b, ",\"percent\":\"%s\"", pct);
     }
     fc_buf_add_str(b, ",\"report_url\":");
-    alerter_json_str(b, link);
+    fc_esc_json(b, link);
     fc_buf_add_str(b, "}}");
 }
 
@@ -168,7 +162,9 @@ static void s_breakdown(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *b, 
     for (int i = 0; i < PQntuples(r); i++) {
         char usd[32];
         s_usd(strtoll(PQgetvalue(r, i, 1), NULL, 10), usd, sizeof usd);
-        fc_buf_addf(b, "  %-40.40s %14s\r\n", PQgetvalue(r, i, 0), usd);
+        char name[256];
+        fc_esc_text(PQgetvalue(r, i, 0), name, sizeof name);
+        fc_buf_addf(b, "  %-40.40s %14s\r\n", name, usd);
     }
     PQclear(r);
 }
@@ -186,29 +182,36 @@ static void s_breakdown(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *b, 
 //  Plain text an operator would want: what, how much, where it went, where to look.
 static void s_email_body(alerter_deliver_t *self, const s_job_t *j, const char *to, fc_buf_t *b)
 {
-    char date[64], subject[256], link[1024];
+    char date[64], subject[256], link[1024], from[640], rcpt[640];
     time_t now = time(NULL);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+    //  Every header and body line is built from escaped text: a CR or LF from a tenant
+    //  (in a task title, an agent id) must not add a header or a forged body part.
+    char period[2 * sizeof j->period], subj[2 * sizeof j->subject];
+    fc_esc_text(j->period, period, sizeof period);
+    fc_esc_text(j->subject, subj, sizeof subj);
     snprintf(subject, sizeof subject, "[fleetcost] %s%s: %s %s%s%s", j->tenant,
              strcmp(j->state, "resolved") == 0 ? " RESOLVED" : "", j->kind, j->scope,
              j->threshold ? " " : "", "");
     if (j->threshold)
         snprintf(subject + strlen(subject), sizeof subject - strlen(subject), "%d%%", j->threshold);
-    snprintf(subject + strlen(subject), sizeof subject - strlen(subject), " %s", j->period);
+    snprintf(subject + strlen(subject), sizeof subject - strlen(subject), " %s", period);
     s_report_link(self, j, link, sizeof link);
     fc_buf_addf(b,
                 "Date: %s\r\nFrom: %s\r\nTo: %s\r\nSubject: %s\r\n"
                 "Message-ID: <%s@fleetcost>\r\n"
                 "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
-                date, self->c.smtp_from, to, subject, j->key);
-    fc_buf_addf(b, "%s\r\n\r\n", j->text);
+                date, fc_esc_text(self->c.smtp_from, from, sizeof from),
+                fc_esc_text(to, rcpt, sizeof rcpt), subject, j->key);
+    fc_esc_text_buf(b, j->text);
+    fc_buf_add_str(b, "\r\n\r\n");
     char ts[32], usd[32], pct[32];
     s_iso(j->ts_us, ts, sizeof ts);
     fc_buf_addf(b, "Tenant:     %s\r\n", j->tenant);
-    fc_buf_addf(b, "Alert:      %s (%s %s)%s%s\r\n", j->kind, j->scope, j->period,
-                j->subject[0] ? ", " : "", j->subject);
+    fc_buf_addf(b, "Alert:      %s (%s %s)%s%s\r\n", j->kind, j->scope, period,
+                j->subject[0] ? ", " : "", subj);
     fc_buf_addf(b, "State:      %s at %s\r\n", j->state, ts);
     if (j->threshold)
         fc_buf_addf(b, "Threshold:  %d%%\r\n", j->threshold);

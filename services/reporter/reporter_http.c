@@ -158,7 +158,7 @@ static bool s_error(s_req_t *req, unsigned status, const char *fmt, ...)
     fc_buf_t b;
     fc_buf_init(&b);
     fc_buf_addf(&b, "{\"error\":{\"status\":%u,\"code\":\"%s\",\"message\":", status, code);
-    reporter_json_str(&b, msg);
+    fc_esc_json(&b, msg);
     fc_buf_add_str(&b, "}}\n");
     if (status >= 500)
         fc_warn(MODULE, "%s: %u %s", req->url, status, msg);
@@ -348,7 +348,7 @@ static enum MHD_Result s_tenants(s_req_t *req, const char *one)
         fc_buf_add_str(&b, i ? ",{" : "{");
         for (int c = 0; c < 5; c++) {
             fc_buf_addf(&b, "%s\"%s\":", c ? "," : "", names[c]);
-            reporter_json_str(&b, PQgetvalue(res, i, c));
+            fc_esc_json(&b, PQgetvalue(res, i, c));
         }
         fc_buf_add_str(&b, "}");
     }
@@ -388,7 +388,7 @@ static enum MHD_Result s_alerts(s_req_t *req)
     fc_buf_t b;
     fc_buf_init(&b);
     fc_buf_addf(&b, "{\"tenant\":");
-    reporter_json_str(&b, filter);
+    fc_esc_json(&b, filter);
     fc_buf_addf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"alerts\":[", from, to);
     static const char *names[] = {"tenant",         "alert_id",      "fired_at",   "kind",
                                   "scope",          "period_key",    "subject",    "state",
@@ -401,7 +401,7 @@ static enum MHD_Result s_alerts(s_req_t *req)
             if (c == 1 || (c >= 9 && c <= 11))
                 fc_buf_add_str(&b, PQgetvalue(res, i, c)); //  integers
             else
-                reporter_json_str(&b, PQgetvalue(res, i, c));
+                fc_esc_json(&b, PQgetvalue(res, i, c));
         }
         fc_buf_add_str(&b, "}");
     }
@@ -436,11 +436,11 @@ static enum MHD_Result s_budgets(s_req_t *req)
     char usd[32];
     for (int i = 0; i < PQntuples(res); i++) {
         fc_buf_add_str(&b, i ? ",{\"tenant\":" : "{\"tenant\":");
-        reporter_json_str(&b, PQgetvalue(res, i, 0));
+        fc_esc_json(&b, PQgetvalue(res, i, 0));
         fc_buf_add_str(&b, ",\"scope\":");
-        reporter_json_str(&b, PQgetvalue(res, i, 1));
+        fc_esc_json(&b, PQgetvalue(res, i, 1));
         fc_buf_add_str(&b, ",\"subject\":");
-        reporter_json_str(&b, PQgetvalue(res, i, 2));
+        fc_esc_json(&b, PQgetvalue(res, i, 2));
         int64_t amount = strtoll(PQgetvalue(res, i, 3), NULL, 10);
         fc_buf_addf(&b,
                     ",\"amount_nusd\":%lld,\"amount_usd\":\"%s\",\"window_seconds\":%s,"
@@ -512,10 +512,10 @@ static void s_stream_row(s_stream_t *s, PGresult *res)
     char usd[32];
     int64_t cost = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
     if (s->csv) {
-        reporter_csv_str(&s->pending, PQgetvalue(res, 0, s->pair ? 1 : 0));
+        fc_esc_csv(&s->pending, PQgetvalue(res, 0, s->pair ? 1 : 0));
         if (s->pair) {
             fc_buf_add(&s->pending, ",", 1);
-            reporter_csv_str(&s->pending, PQgetvalue(res, 0, 0));
+            fc_esc_csv(&s->pending, PQgetvalue(res, 0, 0));
         }
         fc_buf_addf(&s->pending, ",%lld,%s", (long long)cost, reporter_usd(cost, 9, usd));
         for (int c = 3; c <= 9; c++)
@@ -524,10 +524,10 @@ static void s_stream_row(s_stream_t *s, PGresult *res)
         return;
     }
     fc_buf_add_str(&s->pending, s->rows ? ",\n{\"key\":" : "\n{\"key\":");
-    reporter_json_str(&s->pending, PQgetvalue(res, 0, s->pair ? 1 : 0));
+    fc_esc_json(&s->pending, PQgetvalue(res, 0, s->pair ? 1 : 0));
     if (s->pair) {
         fc_buf_add_str(&s->pending, ",\"tenant\":");
-        reporter_json_str(&s->pending, PQgetvalue(res, 0, 0));
+        fc_esc_json(&s->pending, PQgetvalue(res, 0, 0));
     }
     fc_buf_addf(&s->pending,
                 ",\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"tokens\":{\"input\":%s,\"output\":%s,"
@@ -643,7 +643,7 @@ static enum MHD_Result s_costs(s_req_t *req)
                     s->pair ? group : "key", s->pair ? ",tenant" : "");
     } else {
         fc_buf_add_str(&s->pending, "{\"tenant\":");
-        reporter_json_str(&s->pending, filter);
+        fc_esc_json(&s->pending, filter);
         fc_buf_addf(&s->pending, ",\"group\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[",
                     group, from, to);
     }

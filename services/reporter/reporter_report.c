@@ -958,73 +958,7 @@ int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t
 }
 
 // ---------------------------------------------------------------------------------------
-// Escaping and money text
-
-void reporter_json_str(fc_buf_t *out, const char *s)
-{
-    fc_buf_add(out, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            fc_buf_add(out, "\\", 1);
-            fc_buf_add(out, p, 1);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            fc_buf_addf(out, "\\u%04x", *p);
-        } else if (*p == '<' || *p == '>' || *p == '&') {
-            //  safe to embed in HTML <script> or attributes as well
-            fc_buf_addf(out, "\\u%04x", *p);
-        } else {
-            fc_buf_add(out, p, 1);
-        }
-    }
-    fc_buf_add(out, "\"", 1);
-}
-
-void reporter_html_str(fc_buf_t *out, const char *s)
-{
-    for (const char *p = s; *p; p++) {
-        switch (*p) {
-        case '<':
-            fc_buf_add_str(out, "&lt;");
-            break;
-        case '>':
-            fc_buf_add_str(out, "&gt;");
-            break;
-        case '&':
-            fc_buf_add_str(out, "&amp;");
-            break;
-        case '"':
-            fc_buf_add_str(out, "&quot;");
-            break;
-        case '\'':
-            fc_buf_add_str(out, "&#39;");
-            break;
-        default:
-            if ((unsigned char)*p >= 0x20 || *p == '\n' || *p == '\t')
-                fc_buf_add(out, p, 1);
-        }
-    }
-}
-
-void reporter_csv_str(fc_buf_t *out, const char *s)
-{
-    //  A field starting with = + - @ is taken for a formula by spreadsheets: prefix a
-    //  quote so that a hostile task title cannot run one.
-    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
-    if (!quote) {
-        fc_buf_add_str(out, s);
-        return;
-    }
-    fc_buf_add(out, "\"", 1);
-    if (formula)
-        fc_buf_add(out, "'", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            fc_buf_add(out, "\"", 1);
-        fc_buf_add(out, p, 1);
-    }
-    fc_buf_add(out, "\"", 1);
-}
+// Money text
 
 const char *reporter_usd(int64_t nusd, int decimals, char buf[32])
 {

@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "fc_buf.h"
+#include "fc_escape.h"
 
 #define REPORTER_KEY_MAX  160 //  longest key kept (tenant, agent, task, model ...), with NUL
 #define REPORTER_TEXT_MAX 256 //  longest free text kept (titles, alert texts), with NUL
@@ -186,11 +187,6 @@ int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, co
 //  server clock. Returns 0 or -1.
 int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t *days);
 
-//  JSON and HTML escaping shared by the renderers and the HTTP layer.
-void reporter_json_str(fc_buf_t *out, const char *s);
-void reporter_html_str(fc_buf_t *out, const char *s);
-//  A CSV field, quoted when it needs to be (and guarded against formula injection).
-void reporter_csv_str(fc_buf_t *out, const char *s);
 //  part/whole in percent with one decimal ("12.5"); "0.0" when whole is 0.
 const char *reporter_pct(int64_t part, int64_t whole, char buf[48]);
 //  USD text of nusd with the given decimals (0..9), e.g. "12.34" / "-0.000000001".

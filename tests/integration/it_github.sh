@@ -42,7 +42,8 @@ limited=$(awk '/^limited until/ {print $3}' "$IT_TMP/github.log")
 retry=$(awk '$3 == "/repos/acme/api/issues/7" {t = $1} END {print t}' "$IT_TMP/github.log")
 check "the worker waited for the rate-limit reset ($retry >= $limited)" \
   python3 -c "import sys; sys.exit(0 if float('$retry') >= float('$limited') else 1)"
-check "every API request carried the token" bash -c "! grep -v ' GET / ' '$IT_TMP/github.log' | grep -q 'auth=False'"
+api_log=$(grep -v ' GET / ' "$IT_TMP/github.log")
+check "every API request carried the token" bash -c '! grep -q "auth=False" <<<"$1"' _ "$api_log"
 # The comment: 1.23456 + 5.00 USD from the task's daily rollups = $6.23 to the cent;
 # two agents worked on it.
 expect_eq "one comment" "$(grep -c '^COMMENT /repos/acme/api/issues/7/comments' "$IT_TMP/github.log")" 1

@@ -1,4 +1,6 @@
-/*  fleetcost bench: load generators for the benchmark (scripts/bench.sh).
+/*  fleetcost-bench: load generators for the benchmark (scripts/bench.sh). A program of
+    its own, built only in a testing build (FC_TESTING), not a fleetcost command: nobody
+    running fleetcost needs to flood an ingest.
 
     bench ingest  many simulated agents (one DEALER each) send pre-encoded batches of
                   usage events to ingest, keep a window in flight, and time every
@@ -19,7 +21,6 @@
 #include <math.h>
 #include <unistd.h>
 
-#include "commands.h"
 #include "fc_config.h"
 #include "fc_curve.h"
 #include "fc_log.h"
@@ -231,7 +232,9 @@ static int s_bench_pipeline(fc_config_t *cfg)
     if (fc_redis_url_parse(fc_config_str(cfg, "redis-url"), &addr) == 0)
         redis = redisConnect(addr.host, addr.port);
     if (!redis || redis->err) {
-        fprintf(stderr, "bench pipeline: cannot connect to %s\n", fc_config_str(cfg, "redis-url"));
+        char shown[512];
+        fprintf(stderr, "bench pipeline: cannot connect to %s\n",
+                fc_mask(fc_config_str(cfg, "redis-url"), FC_SECRET_URL, shown, sizeof shown));
         return 1;
     }
     if (addr.db) {
@@ -399,15 +402,16 @@ static int s_bench_insert(fc_config_t *cfg)
     return done == total ? 0 : 1;
 }
 
-int cmd_bench(int argc, char **argv)
+int main(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
     int rc;
     fc_config_t *cfg =
-        fc_config_load("fleetcost bench", "load generators: bench ingest|pipeline|insert", tables,
+        fc_config_load("fleetcost-bench", "load generators: ingest | pipeline | insert", tables,
                        argc, argv, 0, -1, &rc);
     if (!cfg)
         return rc;
+    fc_signal_install(); //  Ctrl-C ends a run early, with the results so far
     const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "";
     if (streq(what, "ingest"))
         rc = s_bench_ingest(cfg);
@@ -416,7 +420,7 @@ int cmd_bench(int argc, char **argv)
     else if (streq(what, "pipeline"))
         rc = s_bench_pipeline(cfg);
     else {
-        fprintf(stderr, "fleetcost bench: say what to bench: ingest | insert\n");
+        fprintf(stderr, "fleetcost-bench: say what to bench: ingest | pipeline | insert\n");
         rc = 2;
     }
     fc_config_destroy(&cfg);
