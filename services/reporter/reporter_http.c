@@ -36,7 +36,7 @@
 //  One admitted live stream: who holds it. The key is kept as a hash only.
 typedef struct {
     bool used;
-    uint64_t key;  //  FNV-1a of the presented API key
+    uint64_t key;  //  FNV-1a of the API key's id
     uint32_t addr; //  client IPv4 address, network order
 } s_stream_slot_t;
 
@@ -67,7 +67,7 @@ typedef struct {
     bool dashboard;    //  a browser route: the key may come from a cookie or ?key=
     PGconn *pg;        //  pooled connection, released after the handler
     bool admin;        //  the key's rights
-    uint64_t key_hash; //  of the presented key, for per-key stream limits
+    uint64_t key_hash; //  of the key's id, for per-key stream limits
     char key_tenant[64];
     char cookie_key[REPORTER_KEY_TEXT + 1]; //  set as a cookie in the response
     enum MHD_Result rc;                     //  result of the response queued by a failed helper
@@ -303,9 +303,11 @@ static bool s_authenticate(s_req_t *req)
     }
     if (from_query)
         snprintf(req->cookie_key, sizeof req->cookie_key, "%s", key);
+    //  A verified key has one spelling ("fck_<key id>_<secret>", lowercase hex): its
+    //  public id part names it for the stream limits, and no secret is kept.
     uint64_t h = 1469598103934665603ULL;
-    for (const char *c = key; *c; c++)
-        h = (h ^ (uint8_t)*c) * 1099511628211ULL;
+    for (size_t i = 0; i < 4 + REPORTER_KEY_ID_HEX && key[i]; i++)
+        h = (h ^ (uint8_t)key[i]) * 1099511628211ULL;
     req->key_hash = h;
     return true;
 }

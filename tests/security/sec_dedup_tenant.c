@@ -121,10 +121,10 @@ int main(int argc, char **argv)
                                 " AND input_tokens = 100 AND cost_nusd > 0"),
                  1);
     FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM dead_letters"), 0);
-    //  The key itself: (tenant_id, event_id, event_time).
+    //  The key itself: (event_id, tenant_id, event_time).
     FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM pg_constraint WHERE conname = 'events_pkey'"
                                 " AND pg_get_constraintdef(oid) ="
-                                " 'PRIMARY KEY (tenant_id, event_id, event_time)'"),
+                                " 'PRIMARY KEY (event_id, tenant_id, event_time)'"),
                  1);
 
     zsock_destroy(&d);
