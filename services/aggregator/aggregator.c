@@ -406,13 +406,19 @@ static int s_add_field(aggregator_map_t *m, const char *dim, const char *key, in
     return aggregator_map_add(m, field, v);
 }
 
-//  True when the event is within the per-event caps ingest enforces (PROTOCOL.md §5).
-static bool s_event_capped(const fc_stored_event_t *ev)
+//  The most one event may add to a total here: a stream message of FC_MAX_BATCH such
+//  events stays under AGGREGATOR_TOTAL_LIMIT, so its own sums cannot overflow. Far above
+//  ingest's per-event caps (PROTOCOL.md §5) and the older ones (1e15), which events
+//  stored before the caps still carry.
+#define S_EVENT_MAX (AGGREGATOR_TOTAL_LIMIT / FC_MAX_BATCH)
+
+//  True when every figure of the event is within 0..S_EVENT_MAX.
+static bool s_event_summable(const fc_stored_event_t *ev)
 {
     int64_t v[] = {ev->cost_nusd,         ev->input_tokens,          ev->output_tokens,
                    ev->cache_read_tokens, ev->cache_write_5m_tokens, ev->cache_write_1h_tokens};
     for (size_t i = 0; i < sizeof v / sizeof *v; i++)
-        if (v[i] < 0 || v[i] > (i == 0 ? FC_MAX_COST_NUSD : FC_MAX_TOKENS))
+        if (v[i] < 0 || v[i] > S_EVENT_MAX)
             return false;
     return true;
 }
@@ -486,11 +492,10 @@ static int s_apply(aggregator_t *self, uint64_t seq, const char *ingest_id, cons
         const fc_stored_event_t *ev = &events[i];
         if (ev->type != FC_EV_USAGE && ev->type != FC_EV_COST)
             continue;
-        //  Within the per-event caps a message cannot overflow its own sums (and the
-        //  script's guard has room for it); an event over them was stored before the
-        //  caps or by hand, and is not summed.
-        if (!s_event_capped(ev)) {
-            s_poison(self, t, "an event over the per-event caps");
+        //  An event this large was written by hand (ingest never stored one): summing
+        //  its message could overflow before the script's guard sees it.
+        if (!s_event_summable(ev)) {
+            s_poison(self, t, "an event too large to sum");
             return 0;
         }
         msg_day_t *d = s_msg_day(self, &ndays, aggregator_tz_day(&t->tz, ev->ts_us));
