@@ -89,6 +89,12 @@ ratio=$(printf "%.2f" "$(echo "scale=4; $sustain / $ceiling" | bc)")
 echo "bench: ingest sustained with CurveZMQ ($n_sustain events)"
 "$bin/cli/fleetcost" cert init --cert-dir "$work/certs" >/dev/null
 fresh_db
+# Secure mode never registers tenants from events: the operator registers the 20
+# tenants `fleetcost-bench ingest` spreads over (bench-000 ... bench-019) first.
+for i in $(seq 0 19); do
+  "$bin/cli/fleetcost" tenant set --pg-url "$db_url" --tenant "$(printf 'bench-%03d' "$i")" \
+    --actor bench >/dev/null
+done
 start_ingest bench-c --cert-dir "$work/certs"
 r_curve=$("$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
   --events "$n_sustain" --agents 16 --batch 500 --window 8 \

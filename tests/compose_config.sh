@@ -9,7 +9,8 @@
 set -euo pipefail
 root=${1:?usage: compose_config.sh <source root>}
 cd "$root"
-command -v docker-compose >/dev/null || { echo "docker-compose is not installed"; exit 1; }
+command -v docker-compose >/dev/null ||
+  { echo "FAIL docker-compose is missing: Debian package docker-compose (scripts/deps.sh installs it)"; exit 1; }
 export FLEETCOST_PG_PASSWORD=ci-owner-pw FLEETCOST_READER_PASSWORD=ci-reader-pw
 out=$(docker-compose -f docker-compose.yml config)
 services=$(docker-compose -f docker-compose.yml config --services | sort | tr '\n' ' ')

@@ -67,6 +67,8 @@ typedef struct {
     char id[FC_MAX_INGEST_ID + 1];
     uint64_t progress;  //  every seq <= progress is handled
     uint64_t persisted; //  progress last written to Redis
+    uint64_t epoch;     //  the run progress belongs to (0: not known); PROTOCOL.md §11
+    uint64_t persisted_epoch;
     int64_t last_hb_us; //  monotonic time of the last heartbeat or message
     bool suspect;       //  silent, or just started: poll Postgres for its seq
     int64_t retry_us;   //  no catch-up attempt before this (after a failure)
@@ -128,7 +130,7 @@ struct _aggregator_t {
     fc_metrics_t *metrics;
     fc_metric_t *m_messages, *m_events, *m_skipped, *m_gaps, *m_caught_up, *m_rebuilds,
         *m_tenant_rebuilds, *m_summaries, *m_rollups, *m_redis_errors, *m_pg_errors, *m_dropped,
-        *m_suspect, *m_tenants, *m_overflows, *m_poisoned;
+        *m_suspect, *m_tenants, *m_regressions, *m_resync_tenants, *m_overflows, *m_poisoned;
     int npoisoned;
 };
 
@@ -643,6 +645,128 @@ static int s_catch_up(aggregator_t *self, ingest_t *in, uint64_t to)
     return 0;
 }
 
+//  --- runs and regressions ------------------------------------------------------------
+
+static int s_append(aggregator_t *self, int *count, const char *fmt, ...);
+static int s_replies(aggregator_t *self, int count);
+static int s_rebuild(aggregator_t *self, bool full);
+
+//  Writes an ingest's progress and run to Redis in one HSET, so a restart never finds
+//  the new run recorded beside the old run's progress. 0, or -1 (retried each second).
+static int s_persist_progress(aggregator_t *self, ingest_t *in)
+{
+    int count = 0;
+    if (aggregator_redis_ensure(self->redis) != 0 ||
+        s_append(self, &count, "HSET fc:agg:%s:progress %s %llu epoch:%s %llu", self->shard_tag,
+                 in->id, (unsigned long long)in->progress, in->id,
+                 (unsigned long long)in->epoch) != 0 ||
+        s_replies(self, count) != 0)
+        return -1;
+    in->persisted = in->progress;
+    in->persisted_epoch = in->epoch;
+    return 0;
+}
+
+/*  Re-synchronises the shard after a run of an ingest began below what the shard had
+    handled from it (PROTOCOL.md §11, "Runs and regressions"): ingest_state restored
+    from a backup or reset by hand, or an instance from before runs that took its seq
+    from what retention left of its events. Its new messages reuse seqs the apply
+    script's markers call applied, so without this they would be dropped as replays.
+
+    What is exact afterwards, and why:
+    - A tenant whose applied marker for the ingest is above `base` counted messages of
+      the old history above base, which Postgres may not hold any more (a restore), and
+      would skip the new run's messages up to its marker. It is rebuilt from one
+      Postgres snapshot (the per-tenant rebuild): its window of days and months is
+      rewritten from the snapshot's sums, and its markers become the snapshot's seqs of
+      every ingest. The snapshot is taken now, after the message that revealed the new
+      run was committed, so it holds everything of the new run seen so far; later
+      messages apply on top, earlier ones are skipped by the markers. Nothing counts
+      twice, nothing is lost, whatever was applied to the tenant before.
+    - Every other tenant applied nothing of this ingest above base: the new run's
+      messages apply to it as they are.
+    - Progress goes back to base under the new epoch, so messages of the new run that
+      were not seen (base+1 up to the first one received) are caught up from Postgres
+      as usual, for the tenants that need them.
+    Progress and epoch are written to Redis only after the rebuild: an aggregator killed
+    in between still finds the old run recorded and detects the regression again.
+    Returns 0, or -1 when Redis or Postgres failed (nothing recorded: the next message
+    or heartbeat of the run tries again, and what is dropped meanwhile is caught up). */
+static int s_resync(aggregator_t *self, ingest_t *in, uint64_t epoch, uint64_t base)
+{
+    if (s_flush(self) != 0 || aggregator_redis_ensure(self->redis) != 0)
+        return -1;
+    size_t cap = zhash_size(self->tenants), n = 0;
+    tenant_t **list = calloc(cap + 1, sizeof *list);
+    if (!list)
+        return -1;
+    int count = 0, rc = 0;
+    for (tenant_t *t = zhash_first(self->tenants); t && n < cap; t = zhash_next(self->tenants))
+        if (t->mine) {
+            list[n++] = t;
+            rc |= s_append(self, &count, "HGET fc:{%s}:applied %s", t->name, in->id);
+        }
+    int affected = 0;
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        redisReply *r = aggregator_redis_get_reply(self->redis);
+        if (!r) {
+            rc = -1;
+            break;
+        }
+        if (r->type == REDIS_REPLY_STRING && strtoull(r->str, NULL, 10) > base) {
+            list[i]->needs_rebuild = true;
+            affected++;
+        }
+        freeReplyObject(r);
+    }
+    free(list);
+    if (rc != 0) {
+        aggregator_redis_reset(self->redis);
+        fc_metric_add(self->m_redis_errors, 1);
+        return -1;
+    }
+    if (affected && s_rebuild(self, false) != 0)
+        return -1;
+    fc_metric_add(self->m_resync_tenants, affected);
+    in->progress = base;
+    in->epoch = epoch;
+    in->retry_us = 0;
+    s_persist_progress(self, in);
+    return 0;
+}
+
+/*  Checks the run a message or heartbeat names against the one progress belongs to.
+    A new run that begins at or after progress is a restart (or a gap the catch-up
+    fills); one that begins below it is a regression, re-synchronised here. An unknown
+    recorded run (an aggregator or Redis state from before runs) cannot tell whether
+    progress was made in this run, so a base below it is re-synchronised too: a rebuild
+    is exact in either case. Returns false when the message must be left (the
+    re-synchronisation failed and is retried). */
+static bool s_run_ok(aggregator_t *self, ingest_t *in, uint64_t epoch, uint64_t base)
+{
+    if (!epoch || epoch == in->epoch)
+        return true;
+    if (base >= in->progress) {
+        fc_info(MODULE,
+                "ingest '%s': run %" PRIu64 " begins after seq %" PRIu64 " (handled up to %" PRIu64
+                ")",
+                in->id, epoch, base, in->progress);
+        in->epoch = epoch;
+        return true;
+    }
+    fc_metric_add(self->m_regressions, 1);
+    fc_warn(MODULE,
+            "ingest '%s': seq went back: run %" PRIu64 " begins after seq %" PRIu64 " but %" PRIu64
+            " were handled (run %" PRIu64 "); re-synchronising its tenants from postgres",
+            in->id, epoch, base, in->progress, in->epoch);
+    if (s_resync(self, in, epoch, base) != 0) {
+        fc_warn(MODULE, "ingest '%s': re-synchronisation failed: will retry", in->id);
+        return false;
+    }
+    fc_info(MODULE, "ingest '%s': re-synchronised; continuing from seq %" PRIu64, in->id, base);
+    return true;
+}
+
 //  --- the stream ---------------------------------------------------------------------
 
 static void s_on_event(aggregator_t *self, zframe_t *body)
@@ -660,6 +784,9 @@ static void s_on_event(aggregator_t *self, zframe_t *body)
     if (!in)
         return;
     in->last_hb_us = s_mono_us();
+    bool ready = !self->rebuild_needed && self->progress_loaded;
+    if (ready && !s_run_ok(self, in, h.epoch, h.base))
+        return;
     if (h.seq <= in->progress) {
         fc_metric_add(self->m_skipped, 1);
         return;
@@ -672,7 +799,7 @@ static void s_on_event(aggregator_t *self, zframe_t *body)
 #endif
     //  Until the shard is rebuilt nothing is applied: the rebuild's snapshot holds
     //  every message committed before it, and its seqs become the progress.
-    if (self->rebuild_needed || !self->progress_loaded)
+    if (!ready)
         return;
     if (h.seq > in->progress + 1) {
         fc_metric_add(self->m_gaps, 1);
@@ -695,13 +822,20 @@ static void s_on_heartbeat(aggregator_t *self, zframe_t *body)
     if (!in)
         return;
     in->last_hb_us = s_mono_us();
-    if (in->suspect && !self->rebuild_needed && self->progress_loaded) {
+    if (self->rebuild_needed || !self->progress_loaded || !s_run_ok(self, in, hb.epoch, hb.base))
+        return;
+    if (in->suspect) {
         fc_info(MODULE, "ingest '%s' heartbeat (seq %" PRIu64 ")", in->id, hb.seq);
         in->suspect = false;
     }
+    //  A sender without runs says nothing when its seq goes back, but its heartbeat then
+    //  falls behind progress. So does a heartbeat overtaken by a catch-up, harmlessly:
+    //  the suspect poll asks Postgres which one it is.
+    if (!hb.epoch && hb.seq < in->progress)
+        in->suspect = true;
     //  Messages go out before the heartbeat that counts them, on the same socket: a
     //  heartbeat ahead of our progress means messages were lost.
-    if (hb.seq > in->progress && !self->rebuild_needed && self->progress_loaded) {
+    if (hb.seq > in->progress) {
         fc_metric_add(self->m_gaps, 1);
         s_catch_up(self, in, hb.seq);
     }
@@ -969,8 +1103,14 @@ static int s_rebuild(aggregator_t *self, bool full)
                 goto done;
             in->progress = seqs[i].seq;
             in->persisted = seqs[i].seq;
-            wrc |= s_append(self, &count, "HSET fc:agg:%s:progress %s %llu", self->shard_tag,
-                            seqs[i].id, (unsigned long long)seqs[i].seq);
+            //  The run that committed the snapshot's seq; an unknown one (committed
+            //  before runs) leaves what the stream told us.
+            if (seqs[i].epoch)
+                in->epoch = seqs[i].epoch;
+            in->persisted_epoch = in->epoch;
+            wrc |= s_append(self, &count, "HSET fc:agg:%s:progress %s %llu epoch:%s %llu",
+                            self->shard_tag, seqs[i].id, (unsigned long long)seqs[i].seq,
+                            seqs[i].id, (unsigned long long)in->epoch);
         }
         wrc |= s_append(self, &count, "SET fc:agg:%s:ready %lld", self->shard_tag, (long long)now);
         if (wrc != 0 || s_replies(self, count) != 0)
@@ -1263,14 +1403,18 @@ static void s_load_progress(aggregator_t *self)
         return;
     if (r->type == REDIS_REPLY_ARRAY) {
         for (size_t i = 0; i + 1 < r->elements; i += 2) {
-            ingest_t *in = s_ingest(self, r->element[i]->str);
-            uint64_t seq = strtoull(r->element[i + 1]->str, NULL, 10);
-            if (in && seq > in->progress)
-                in->progress = in->persisted = seq;
+            const char *field = r->element[i]->str;
+            bool is_epoch = strncmp(field, "epoch:", 6) == 0;
+            ingest_t *in = s_ingest(self, is_epoch ? field + 6 : field);
+            uint64_t v = strtoull(r->element[i + 1]->str, NULL, 10);
+            if (in && is_epoch)
+                in->epoch = in->persisted_epoch = v;
+            else if (in && v > in->progress)
+                in->progress = in->persisted = v;
         }
         self->progress_loaded = true;
         fc_info(MODULE, "shard %s: progress of %zu ingests loaded from redis", self->shard_tag,
-                r->elements / 2);
+                zhash_size(self->ingests));
     }
     freeReplyObject(r);
 }
@@ -1312,10 +1456,22 @@ static void s_every_second(aggregator_t *self, int64_t now_mono)
             nsuspect++;
             uint64_t max = 0;
             PGconn *pg = s_pg(self);
-            if (pg && aggregator_pg_max_seq(pg, in->id, &max) == 0)
-                s_catch_up(self, in, max);
-            else
+            if (!pg || aggregator_pg_max_seq(pg, in->id, &max) != 0)
                 s_pg_failed(self);
+            else if (max < in->progress) {
+                //  Postgres committed less than we handled: the seq went back while the
+                //  ingest was silent (a restore), or a sender without runs restarted
+                //  below progress. Postgres' last seq is where its history continues:
+                //  the same re-synchronisation as for a run beginning there.
+                fc_metric_add(self->m_regressions, 1);
+                fc_warn(MODULE,
+                        "ingest '%s': postgres has seqs up to %" PRIu64 " but %" PRIu64
+                        " were handled: seq went back; re-synchronising its tenants",
+                        in->id, max, in->progress);
+                if (s_resync(self, in, in->epoch, max) != 0)
+                    fc_warn(MODULE, "ingest '%s': re-synchronisation failed: will retry", in->id);
+            } else
+                s_catch_up(self, in, max);
         }
     }
     fc_metric_set(self->m_suspect, nsuspect);
@@ -1323,10 +1479,13 @@ static void s_every_second(aggregator_t *self, int64_t now_mono)
         return;
     int count = 0;
     for (ingest_t *in = zhash_first(self->ingests); in; in = zhash_next(self->ingests))
-        if (in->progress != in->persisted &&
-            s_append(self, &count, "HSET fc:agg:%s:progress %s %llu", self->shard_tag, in->id,
-                     (unsigned long long)in->progress) == 0)
+        if ((in->progress != in->persisted || in->epoch != in->persisted_epoch) &&
+            s_append(self, &count, "HSET fc:agg:%s:progress %s %llu epoch:%s %llu", self->shard_tag,
+                     in->id, (unsigned long long)in->progress, in->id,
+                     (unsigned long long)in->epoch) == 0) {
             in->persisted = in->progress;
+            in->persisted_epoch = in->epoch;
+        }
     if (count)
         s_replies(self, count);
 }
@@ -1500,6 +1659,12 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
     self->m_suspect = fc_metrics_add(m, "suspect_ingests", FC_METRIC_GAUGE,
                                      "ingests silent or not yet heard from");
     self->m_tenants = fc_metrics_add(m, "tenants", FC_METRIC_GAUGE, "tenants known");
+    self->m_regressions = fc_metrics_add(
+        m, "seq_regressions_total", FC_METRIC_COUNTER,
+        "ingest seqs that went back (a run beginning below progress, or postgres behind it)");
+    self->m_resync_tenants =
+        fc_metrics_add(m, "resync_tenants_total", FC_METRIC_COUNTER,
+                       "tenants rebuilt from postgres because an ingest's seq went back");
     self->m_overflows =
         fc_metrics_add(m, "overflow_messages_total", FC_METRIC_COUNTER,
                        "messages not applied to redis: a total would pass the int64 limit");

@@ -46,12 +46,12 @@ int aggregator_pg_tenant_tz(PGconn *pg, const char *tenant, char *tz, size_t siz
 int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq)
 {
     const char *p[1] = {ingest_id};
-    PGresult *r =
-        fc_pg_query(pg, MODULE, "max seq",
-                    "SELECT coalesce(max(seq), 0) FROM events WHERE ingest_id = $1", 1, p);
+    PGresult *r = fc_pg_query(pg, MODULE, "last seq",
+                              "SELECT last_seq FROM ingest_state WHERE ingest_id = $1", 1, p);
     if (!r)
         return -1;
-    *seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    //  Not max(seq) over events: retention and restores remove events, never the state.
+    *seq = PQntuples(r) ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
     return 0;
 }
@@ -185,7 +185,7 @@ static const char *s_sums_sql =
     " ORDER BY 1, 2";
 
 //  ingest writes its last seq in the same transaction as its events.
-static const char *s_seqs_sql = "SELECT ingest_id, last_seq FROM ingest_state";
+static const char *s_seqs_sql = "SELECT ingest_id, last_seq, epoch FROM ingest_state";
 
 static aggregator_dim_t s_dim_of_grouping(int g)
 {
@@ -238,6 +238,7 @@ int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_
             aggregator_seq_t *s = &(*seqs_p)[(*nseqs)++];
             s_str(s->id, sizeof s->id, r, i, 0);
             s->seq = strtoull(PQgetvalue(r, i, 1), NULL, 10);
+            s->epoch = strtoull(PQgetvalue(r, i, 2), NULL, 10);
         }
         PQclear(r);
     }

@@ -296,6 +296,14 @@ static void s_send_ack(ingest_server_t *self, s_group_t *g, s_batch_t *b)
 }
 
 //  The writer gave a group back: ack every batch, publish what was stored, count.
+//  Hands the run to the publisher once the store has read the seq it continues from.
+static void s_set_run(ingest_server_t *self)
+{
+    uint64_t epoch, base;
+    if (ingest_store_run(self->store, &epoch, &base) == 0)
+        ingest_publish_set_run(self->publish, epoch, base);
+}
+
 static void s_group_done(ingest_server_t *self, s_group_t *g)
 {
     self->writer_busy = false;
@@ -318,6 +326,7 @@ static void s_group_done(ingest_server_t *self, s_group_t *g)
     for (uint32_t i = 0; i < g->nbatches; i++)
         s_send_ack(self, g, &g->batches[i]);
     fc_curve_pub_process(self->curve, self->pub); //  grant new subscribers first
+    s_set_run(self);
     ingest_publish_group(self->publish, g->items, g->count);
     fc_metric_add(self->m_stored, (int64_t)stored);
     fc_metric_add(self->m_duplicate, (int64_t)dup);
@@ -490,6 +499,7 @@ int ingest_server_run(ingest_server_t *self)
     while (!fc_signal_stopping()) {
         int64_t now = s_now_us();
         if (now >= next_beat) {
+            s_set_run(self);
             ingest_publish_heartbeat(self->publish, ingest_store_last_seq(self->store));
             next_beat = now + 1000000;
         }

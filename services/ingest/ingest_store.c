@@ -3,6 +3,7 @@
 
 #include <assert.h>
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <libpq-fe.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,11 @@ struct _ingest_store_t {
     bool register_tenants;
     PGconn *pg;
     uint64_t last_seq;
+    //  This run (PROTOCOL.md §11, "Runs and regressions"): the epoch is fixed at start,
+    //  the base is last_seq as first read from ingest_state; `started` publishes both to
+    //  the thread that sends heartbeats.
+    uint64_t epoch, base;
+    atomic_bool started;
     fc_catalog_t *catalog;
     int64_t catalog_loaded_us;
     //  Tenants known to exist (sorted strings), partitions known to exist (day numbers).
@@ -58,6 +64,9 @@ ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool
     self->pg_url = strdup(pg_url);
     snprintf(self->ingest_id, sizeof self->ingest_id, "%s", ingest_id);
     self->register_tenants = register_tenants;
+    //  The start time in µs: non-zero and, for one ingest_id, different at every start
+    //  (subscribers only compare epochs for equality).
+    self->epoch = (uint64_t)s_now_us();
     fc_buf_init(&self->copy);
     fc_buf_init(&self->scratch);
     return self;
@@ -92,6 +101,15 @@ void ingest_store_destroy(ingest_store_t **self_p)
 uint64_t ingest_store_last_seq(ingest_store_t *self)
 {
     return self->last_seq;
+}
+
+int ingest_store_run(ingest_store_t *self, uint64_t *epoch, uint64_t *base)
+{
+    if (!atomic_load(&self->started))
+        return -1;
+    *epoch = self->epoch;
+    *base = self->base;
+    return 0;
 }
 
 //  --- small caches ------------------------------------------------------------------
@@ -178,19 +196,50 @@ int ingest_store_connect(ingest_store_t *self)
         s_disconnect(self);
         return -1;
     }
+    /*  The seq continues from ingest_state, which every data transaction updates with
+        its events, never from the events themselves: retention drops whole day
+        partitions, archiving and restores remove rows, and max(seq) over what is left
+        would go back below seqs subscribers already handled, so they would skip (and
+        lose) the new messages. It is also one primary-key row, where max(seq) scans
+        every partition. */
     const char *params[1] = {self->ingest_id};
-    PGresult *r = s_exec(self, "SELECT coalesce(max(seq), 0) FROM events WHERE ingest_id = $1", 1,
-                         params, NULL, NULL);
+    PGresult *r = s_exec(self, "SELECT last_seq FROM ingest_state WHERE ingest_id = $1", 1, params,
+                         NULL, NULL);
     if (!s_ok(r)) {
         fc_error(MODULE, "cannot read last seq: %s", PQresultErrorMessage(r));
         PQclear(r);
         s_disconnect(self);
         return -1;
     }
-    uint64_t seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+    bool has_row = PQntuples(r) > 0;
+    uint64_t seq = has_row ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
     PQclear(r);
+    if (!has_row && !atomic_load(&self->started)) {
+        //  No row: a new instance, or one whose row was deleted. Its events, if any are
+        //  left, are the only record: continue above them rather than reuse their seqs
+        //  (a scan, once, until the first commit writes the row).
+        r = s_exec(self, "SELECT coalesce(max(seq), 0) FROM events WHERE ingest_id = $1", 1, params,
+                   NULL, NULL);
+        if (!s_ok(r)) {
+            fc_error(MODULE, "cannot read last seq: %s", PQresultErrorMessage(r));
+            PQclear(r);
+            s_disconnect(self);
+            return -1;
+        }
+        seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        PQclear(r);
+        if (seq)
+            fc_warn(MODULE,
+                    "ingest_state has no row for '%s' but events have seqs up to %" PRIu64
+                    ": continuing after them",
+                    self->ingest_id, seq);
+    }
     if (seq > self->last_seq)
         self->last_seq = seq;
+    if (!atomic_load(&self->started)) {
+        self->base = self->last_seq;
+        atomic_store(&self->started, true);
+    }
     //  Partitions that exist now: the ones a COPY can target without DDL.
     r = s_exec(self,
                "SELECT (to_date(substr(c.relname, 8), 'YYYYMMDD') - date '1970-01-01')::int"
@@ -211,8 +260,10 @@ int ingest_store_connect(ingest_store_t *self)
         s_disconnect(self);
         return -1;
     }
-    fc_info(MODULE, "postgres connected: last seq %" PRIu64 ", %zu tenants, %zu partitions",
-            self->last_seq, self->tenant_count, self->day_count);
+    fc_info(MODULE,
+            "postgres connected: last seq %" PRIu64 " (run %" PRIu64 " began after seq %" PRIu64
+            "), %zu tenants, %zu partitions",
+            self->last_seq, self->epoch, self->base, self->tenant_count, self->day_count);
     return 0;
 }
 
@@ -890,18 +941,20 @@ static int s_dead_letter(ingest_store_t *self, const ingest_item_t *it)
     return ok ? 0 : -1;
 }
 
-//  Records the instance's last seq in the data transaction, so a restart continues
-//  after exactly what was committed.
+//  Records the instance's last seq, and the run that committed it, in the data
+//  transaction, so a restart continues after exactly what was committed and a rebuild
+//  knows which run its snapshot's seq belongs to.
 static int s_save_seq(ingest_store_t *self, uint64_t last)
 {
-    char seq[24];
+    char seq[24], epoch[24];
     snprintf(seq, sizeof seq, "%" PRIu64, last);
-    const char *p[2] = {self->ingest_id, seq};
+    snprintf(epoch, sizeof epoch, "%" PRIu64, self->epoch);
+    const char *p[3] = {self->ingest_id, seq, epoch};
     PGresult *r = s_exec(self,
-                         "INSERT INTO ingest_state (ingest_id, last_seq) VALUES ($1, $2)"
+                         "INSERT INTO ingest_state (ingest_id, last_seq, epoch) VALUES ($1, $2, $3)"
                          " ON CONFLICT (ingest_id) DO UPDATE SET last_seq = EXCLUDED.last_seq,"
-                         " updated_at = now()",
-                         2, p, NULL, NULL);
+                         " epoch = EXCLUDED.epoch, updated_at = now()",
+                         3, p, NULL, NULL);
     bool ok = s_ok(r);
     if (!ok)
         fc_error(MODULE, "cannot save seq: %s", PQresultErrorMessage(r));

@@ -3,7 +3,9 @@
 # REST API. A task naming acme/api#7 gets the issue's title, labels, type (type:bug) and
 # priority (priority:high) after the worker honoured a rate-limit answer (it waited for
 # the reset); a missing issue is settled with its reason; a task without a repository is
-# left alone; a completed task's cost is commented on its issue once.
+# left alone; a completed task's cost is commented on its issue once. Tenant a's
+# allow-list (github allow) names the owner acme; the refusals are in
+# tests/security/sec_github.sh.
 #   it_github.sh <fleetcost binary> <source root>
 fleetcost=${1:?usage: it_github.sh <fleetcost> <source root>}
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +31,10 @@ q "$IT_URL" "INSERT INTO tenants (tenant_id) VALUES ('a');
   INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd) VALUES
     ('a', current_date, 'task', 't1', 1234560000), ('a', current_date - 1, 'task', 't1', 5000000000)" \
   >/dev/null || it_die "seed failed"
+"$fleetcost" github allow --pg-url "$IT_URL" --tenant a --repo ACME --actor it >/dev/null ||
+  it_die "github allow failed"
+expect_eq "the allow-list change is audited" \
+  "$(q "$IT_URL" "SELECT actor, action, object, after->>'repo' FROM audit_log WHERE action LIKE 'github.%'")" "it|github.allow|a|acme"
 
 gh() { "$fleetcost" github --pg-url "$IT_URL" --api-url "http://127.0.0.1:$port" --token tok --once "$@"; }
 check "a pass with comments" gh --comment

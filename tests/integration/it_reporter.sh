@@ -20,6 +20,11 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 it_setup reporter
 mkdir -p "$artifacts"
+# Every tool is a precondition: a missing one fails the test, naming its package.
+for tool in jq:jq curl:curl python3:python3 chromium:chromium openssl:openssl; do
+  command -v "${tool%%:*}" >/dev/null ||
+    it_die "${tool%%:*} is missing: Debian package ${tool#*:} (scripts/deps.sh installs it)"
+done
 
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
 q "$IT_URL" - <"$here/it_reporter_seed.sql" >/dev/null || it_die "seeding failed"
@@ -338,21 +343,17 @@ check "?key= moves into an HttpOnly cookie and redirects" \
 expect_eq "dashboard report link works with the cookie" \
   "$(curl -s -o /dev/null -w '%{http_code}' -b "fc_key=$ACME" "$base/dashboard/-/report?tenant=acme&period=monthly&format=html")" 200
 
-if command -v chromium >/dev/null; then
-  profile=$(mktemp -d)
-  chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
-          --disable-background-networking --disable-component-update --disable-sync
-          --user-data-dir="$profile" --window-size=1280,1600)
-  rm -f "$artifacts/dashboard.png"
-  timeout 60 "${chrome[@]}" --screenshot="$artifacts/dashboard.png" "$base/dashboard?key=$ADMIN" \
-    >"$IT_TMP/chromium.log" 2>&1
-  check "chromium: screenshot kept in $artifacts/dashboard.png" test "$(stat -c %s "$artifacts/dashboard.png" 2>/dev/null || echo 0)" -gt 20000
-  timeout 60 "${chrome[@]}" --dump-dom "$base/dashboard?key=$ADMIN" >"$IT_TMP/dom.html" 2>>"$IT_TMP/chromium.log"
-  check "chromium: the rendered page holds chart bars" test "$(grep -o '<rect class="bar"' "$IT_TMP/dom.html" | wc -l)" -ge 30
-  rm -rf "$profile"
-else
-  check "chromium is installed (scripts/deps.sh)" false
-fi
+profile=$(mktemp -d)
+chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
+        --disable-background-networking --disable-component-update --disable-sync
+        --user-data-dir="$profile" --window-size=1280,1600)
+rm -f "$artifacts/dashboard.png"
+timeout 60 "${chrome[@]}" --screenshot="$artifacts/dashboard.png" "$base/dashboard?key=$ADMIN" \
+  >"$IT_TMP/chromium.log" 2>&1
+check "chromium: screenshot kept in $artifacts/dashboard.png" test "$(stat -c %s "$artifacts/dashboard.png" 2>/dev/null || echo 0)" -gt 20000
+timeout 60 "${chrome[@]}" --dump-dom "$base/dashboard?key=$ADMIN" >"$IT_TMP/dom.html" 2>>"$IT_TMP/chromium.log"
+check "chromium: the rendered page holds chart bars" test "$(grep -o '<rect class="bar"' "$IT_TMP/dom.html" | wc -l)" -ge 30
+rm -rf "$profile"
 
 # Metrics
 curl -s "$base/metrics" >"$IT_TMP/metrics"
@@ -360,19 +361,17 @@ check "metrics: requests counted" grep -q '^fleetcost_reporter_http_requests_tot
 check "metrics: auth failures counted" grep -q '^fleetcost_reporter_auth_failures_total [1-9]' "$IT_TMP/metrics"
 
 # HTTPS with a certificate
-if command -v openssl >/dev/null; then
-  openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
-    -keyout "$IT_TMP/key.pem" -out "$IT_TMP/cert.pem" >/dev/null 2>&1
-  tport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-  "$reporter" --insecure --aggregator-pub "" --http-port "$tport" --pg-reader-url "$IT_READER_URL" --tls-cert "$IT_TMP/cert.pem" \
-    --tls-key "$IT_TMP/key.pem" 2>"$IT_TMP/tls.log" &
-  tpid=$!
-  check "HTTPS: healthz over TLS" wait_for 10 curl -skf "https://127.0.0.1:$tport/healthz" -o /dev/null
-  expect_eq "HTTPS: API with a key" \
-    "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ACME" "https://127.0.0.1:$tport/api/v1/tenants")" 200
-  kill $tpid
-  wait $tpid 2>/dev/null
-fi
+openssl req -x509 -newkey rsa:2048 -nodes -subj /CN=localhost -days 1 \
+  -keyout "$IT_TMP/key.pem" -out "$IT_TMP/cert.pem" >/dev/null 2>&1
+tport=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+"$reporter" --insecure --aggregator-pub "" --http-port "$tport" --pg-reader-url "$IT_READER_URL" --tls-cert "$IT_TMP/cert.pem" \
+  --tls-key "$IT_TMP/key.pem" 2>"$IT_TMP/tls.log" &
+tpid=$!
+check "HTTPS: healthz over TLS" wait_for 10 curl -skf "https://127.0.0.1:$tport/healthz" -o /dev/null
+expect_eq "HTTPS: API with a key" \
+  "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ACME" "https://127.0.0.1:$tport/api/v1/tenants")" 200
+kill $tpid
+wait $tpid 2>/dev/null
 
 kill -TERM $rpid
 wait $rpid

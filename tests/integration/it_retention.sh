@@ -7,7 +7,7 @@
 fleetcost=${1:?usage: it_retention.sh <fleetcost> <source root>}
 . "$(dirname "$0")/lib.sh"
 it_setup retention
-command -v zcat >/dev/null || it_die "zcat is not installed"
+command -v zcat >/dev/null || it_die "zcat is missing: Debian package gzip (scripts/deps.sh installs it)"
 
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
 retention() { "$fleetcost" retention --pg-url "$IT_URL" "$@"; }
