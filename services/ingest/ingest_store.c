@@ -293,15 +293,6 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
         it->cost_nusd = 0;
         it->price_version = 0;
         it->unpriced = true;
-    } else if (it->cost_nusd > FC_MAX_COST_NUSD) {
-        //  The per-event cost cap holds for priced usage as for cost events: it is what
-        //  keeps a tenant's Redis totals out of int64's reach (docs/SECURITY.md).
-        it->result = FC_E_RANGE;
-        it->field[0] = 0; //  no one field: the tokens at their price
-        snprintf(it->reason, sizeof it->reason,
-                 "priced at %" PRId64 " nano-USD, over the per-event cap of %" PRId64
-                 ": send the usage as several events",
-                 it->cost_nusd, FC_MAX_COST_NUSD);
     }
 }
 
@@ -319,6 +310,33 @@ static bool s_same_event(const fc_event_t *a, const uint8_t id[16], int64_t ts_u
                          const char *tenant)
 {
     return memcmp(a->id, id, 16) == 0 && a->ts_us == ts_us && strcmp(a->tenant, tenant) == 0;
+}
+
+/*  The per-event cost cap holds for priced usage as it does for cost events (the
+    decoder checks those): it is what keeps a tenant's Redis totals out of int64's reach
+    (docs/SECURITY.md, "Totals and int64"). Runs after the tenant check, so an unknown
+    tenant is what its sender hears first. The in-group copies of a refused event, which
+    s_dedup_group marked duplicate, are refused with it: "duplicate" would say stored. */
+static void s_cap_cost(ingest_item_t *items, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        ingest_item_t *it = &items[i];
+        if (it->result != FC_OK || it->cost_nusd <= FC_MAX_COST_NUSD)
+            continue;
+        it->result = FC_E_RANGE;
+        it->field[0] = 0; //  no one field: the tokens at their price
+        snprintf(it->reason, sizeof it->reason,
+                 "priced at %" PRId64 " nano-USD, over the per-event cap of %" PRId64
+                 ": send the usage as several events",
+                 it->cost_nusd, FC_MAX_COST_NUSD);
+        for (uint32_t j = i + 1; j < count; j++)
+            if (items[j].result == FC_DUPLICATE &&
+                s_same_event(&items[j].ev, it->ev.id, it->ev.ts_us, it->ev.tenant)) {
+                items[j].result = FC_E_RANGE;
+                items[j].field[0] = 0;
+                snprintf(items[j].reason, sizeof items[j].reason, "%s", it->reason);
+            }
+    }
 }
 
 //  Marks the second and later copies of an event (same tenant, id and time) within the
@@ -1068,6 +1086,7 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
             return s_retry(self);
         if (s_check_tenants(self, items, count, added, &added_count, 64) != 0)
             return s_retry(self);
+        s_cap_cost(items, count);
         uint64_t last = s_assign_seqs(self, items, count);
         PGresult *r = s_copy_items(self, items, count);
         bool copied = PQresultStatus(r) == PGRES_COMMAND_OK;
