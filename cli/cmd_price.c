@@ -34,6 +34,7 @@
 #include "fc_price_pg.h"
 #include "fc_redis.h"
 #include "aggregator_pg.h"
+#include "fc_time.h"
 
 #include <hiredis/hiredis.h>
 
@@ -219,16 +220,6 @@ typedef struct {
     int64_t old_cost, new_cost, changed;
 } s_total_t;
 
-//  Microseconds since the epoch as a timestamptz literal, exactly.
-static void s_timestamp(int64_t us, char *out, size_t size)
-{
-    time_t secs = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
-}
-
 static s_total_t *s_total(s_total_t *t, int *n, int max, const char *tenant)
 {
     for (int i = 0; i < *n; i++)
@@ -372,12 +363,12 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         int n = PQntuples(r);
         fc_buf_reset(&rows);
         for (int i = 0; i < n; i++) {
-            int64_t ts = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+            int64_t ts = fc_pg_int(r, i, 1);
             fc_tokens_t tok;
             for (int k = 0; k < FC_TOK_COUNT; k++)
-                tok.t[k] = strtoll(PQgetvalue(r, i, 4 + k), NULL, 10);
-            int64_t old_cost = strtoll(PQgetvalue(r, i, 9), NULL, 10), cost;
-            int32_t old_version = (int32_t)strtol(PQgetvalue(r, i, 10), NULL, 10), version;
+                tok.t[k] = fc_pg_int(r, i, 4 + k);
+            int64_t old_cost = fc_pg_int(r, i, 9), cost;
+            int32_t old_version = (int32_t)fc_pg_int(r, i, 10), version;
             bool unpriced;
             const char *model = PQgetvalue(r, i, 3);
             if (fc_catalog_price(cat, model, ts, &tok, &cost, &version, &unpriced) != 0) {
@@ -398,7 +389,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
             char family[FC_MODEL_MAX], when[96], ver[16];
             if (fc_model_normalise(model, family, sizeof family) != 0)
                 snprintf(family, sizeof family, "%s", model);
-            s_timestamp(ts, when, sizeof when);
+            fc_time_format(ts, 6, when, sizeof when); //  a timestamptz literal, exactly
             snprintf(ver, sizeof ver, version ? "%d" : "\\N", version);
             //  The tenant is part of the event's key (0009): another tenant may hold an
             //  event with the same id and time. Tenant ids need no COPY escaping.

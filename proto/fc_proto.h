@@ -143,6 +143,11 @@ int fc_code_parse(const char *name);
 //  True for codes after which the sender should retry the same event later.
 bool fc_code_retryable(fc_code_t code);
 
+//  The one check of tenant id syntax, `[a-z0-9][a-z0-9_-]{0,62}` (PROTOCOL.md §3; the
+//  tenants table's CHECK says the same): every door that takes a tenant id from a
+//  command line, a certificate, a mapping file or the wire uses it.
+bool fc_tenant_valid(const char *s);
+
 //  Zero an event (all optional fields absent).
 void fc_event_init(fc_event_t *ev);
 

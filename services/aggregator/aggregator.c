@@ -17,12 +17,14 @@
 #include "aggregator_tz.h"
 #include "fc_buf.h"
 #include "fc_curve.h"
+#include "fc_hash.h"
 #include "fc_log.h"
 #include "fc_metrics.h"
 #include "fc_pg.h"
 #include "fc_service.h"
 #include "fc_signal.h"
 #include "fc_stream.h"
+#include "fc_time.h"
 
 #define MODULE "aggregator"
 
@@ -134,23 +136,9 @@ struct _aggregator_t {
     int npoisoned;
 };
 
-static int64_t s_wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t s_mono_us(void)
-{
-    return zclock_usecs();
-}
-
 int aggregator_shard_of(const char *tenant, int shards)
 {
-    uint32_t h = 2166136261u;
-    for (const char *c = tenant; *c; c++)
-        h = (h ^ (uint8_t)*c) * 16777619u;
+    uint32_t h = fc_fnv1a32_str(tenant);
     return shards > 1 ? (int)(h % (uint32_t)shards) : 0;
 }
 
@@ -288,7 +276,7 @@ static ingest_t *s_ingest(aggregator_t *self, const char *id)
         return NULL;
     snprintf(in->id, sizeof in->id, "%s", id);
     in->suspect = true;
-    in->last_hb_us = s_mono_us();
+    in->last_hb_us = fc_time_mono_us();
     zhash_insert(self->ingests, id, in);
     zhash_freefn(self->ingests, id, free);
     fc_info(MODULE, "ingest '%s' seen: handled up to seq %" PRIu64, id, in->progress);
@@ -542,7 +530,7 @@ static int s_apply(aggregator_t *self, uint64_t seq, const char *ingest_id, cons
         s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s:tasks", T, M);
         s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s:taskcost", T, M);
     }
-    int64_t now_s = s_wall_us() / 1000000;
+    int64_t now_s = fc_time_now_us() / 1000000;
     s_arg(self, offs, lens, &nargs, "%s", ingest_id);
     s_arg(self, offs, lens, &nargs, "%" PRIu64, seq);
     s_arg(self, offs, lens, &nargs, "%d", ndays);
@@ -625,7 +613,7 @@ static int s_catch_up(aggregator_t *self, ingest_t *in, uint64_t to)
 {
     if (to <= in->progress)
         return 0;
-    if (s_mono_us() < in->retry_us || s_flush(self) != 0)
+    if (fc_time_mono_us() < in->retry_us || s_flush(self) != 0)
         return -1;
     PGconn *pg = s_pg(self);
     uint64_t from = in->progress;
@@ -633,7 +621,7 @@ static int s_catch_up(aggregator_t *self, ingest_t *in, uint64_t to)
     if (!pg ||
         aggregator_pg_catchup(pg, in->id, from, to, self->catchup, s_catchup_message, &ctx) != 0) {
         s_pg_failed(self);
-        in->retry_us = s_mono_us() + SECOND_US;
+        in->retry_us = fc_time_mono_us() + SECOND_US;
         fc_warn(MODULE, "catch-up of '%s' after seq %" PRIu64 " failed: will retry", in->id,
                 in->progress);
         return -1;
@@ -783,7 +771,7 @@ static void s_on_event(aggregator_t *self, zframe_t *body)
     ingest_t *in = s_ingest(self, h.ingest_id);
     if (!in)
         return;
-    in->last_hb_us = s_mono_us();
+    in->last_hb_us = fc_time_mono_us();
     bool ready = !self->rebuild_needed && self->progress_loaded;
     if (ready && !s_run_ok(self, in, h.epoch, h.base))
         return;
@@ -821,7 +809,7 @@ static void s_on_heartbeat(aggregator_t *self, zframe_t *body)
     ingest_t *in = s_ingest(self, hb.ingest_id);
     if (!in)
         return;
-    in->last_hb_us = s_mono_us();
+    in->last_hb_us = fc_time_mono_us();
     if (self->rebuild_needed || !self->progress_loaded || !s_run_ok(self, in, hb.epoch, hb.base))
         return;
     if (in->suspect) {
@@ -905,11 +893,11 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
 {
     static const char *suffix[4] = {"", ":agents", ":tasks", ":taskcost"};
     const char *T = t->name;
-    int32_t today = aggregator_tz_day(&t->tz, s_wall_us())->days;
+    int32_t today = aggregator_tz_day(&t->tz, fc_time_now_us())->days;
     int rc = s_append(self, count, "MULTI");
     char day[11], month[8] = "";
     for (int32_t d = since; d <= today + 1 && rc == 0; d++) {
-        aggregator_days_format(d, day);
+        fc_date_format(d, day);
         for (int k = 0; k < 4; k++)
             rc |= s_append(self, count, "DEL fc:{%s}:day:%s%s", T, day, suffix[k]);
         if (strncmp(day, month, 7) != 0) {
@@ -921,8 +909,8 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
     //  month is now the last month deleted; rows come sorted by day.
     for (size_t i = 0; i < nrows && rc == 0; i++) {
         const aggregator_row_t *r = &rows[i];
-        int32_t dn;
-        if (aggregator_days_parse(r->day, &dn) != 0)
+        int64_t dn;
+        if (fc_date_parse(r->day, &dn) != 0)
             continue;
         char m[8];
         snprintf(m, sizeof m, "%.7s", r->day);
@@ -973,7 +961,7 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
             }
         }
     }
-    int64_t now_us = s_wall_us();
+    int64_t now_us = fc_time_now_us();
     rc |= s_append(self, count, "DEL fc:{%s}:applied", T);
     rc |= s_append(self, count, "HSET fc:{%s}:applied _init %lld", T, (long long)now_us);
     int64_t newest = 0;
@@ -1028,7 +1016,7 @@ static int s_rebuild(aggregator_t *self, bool full)
         return -1;
     if (full && s_load_tenants(self) != 0)
         return -1;
-    int64_t started = s_mono_us(), now = s_wall_us();
+    int64_t started = fc_time_mono_us(), now = fc_time_now_us();
     size_t cap = zhash_size(self->tenants) + 1, n = 0;
     tenant_t **list = calloc(cap, sizeof *list);
     const char **names = calloc(cap, sizeof *names), **tzs = calloc(cap, sizeof *tzs);
@@ -1049,7 +1037,7 @@ static int s_rebuild(aggregator_t *self, bool full)
             names[n] = t->name;
             tzs[n] = t->tz.tz;
             since_days[n] = aggregator_tz_month_start(&t->tz, now, self->config.rebuild_months - 1);
-            aggregator_days_format(since_days[n], since_text[n]);
+            fc_date_format(since_days[n], since_text[n]);
             since[n] = since_text[n];
             n++;
         }
@@ -1088,10 +1076,10 @@ static int s_rebuild(aggregator_t *self, bool full)
         int32_t today = aggregator_tz_day(&list[i]->tz, now)->days;
         s_mark_dirty(list[i], today);
         for (size_t k = first; k < r; k++) {
-            int32_t dn;
+            int64_t dn;
             if ((k == first || strcmp(rows[k - 1].day, rows[k].day) != 0) &&
-                aggregator_days_parse(rows[k].day, &dn) == 0)
-                s_mark(list[i]->dirty, &list[i]->ndirty, dn);
+                fc_date_parse(rows[k].day, &dn) == 0)
+                s_mark(list[i]->dirty, &list[i]->ndirty, (int32_t)dn);
         }
     }
     if (full) {
@@ -1122,7 +1110,8 @@ static int s_rebuild(aggregator_t *self, bool full)
     } else
         fc_metric_add(self->m_tenant_rebuilds, (int64_t)n);
     fc_info(MODULE, "%s rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms",
-            full ? "shard" : "tenants", n, nrows, nseqs, (double)(s_mono_us() - started) / 1000);
+            full ? "shard" : "tenants", n, nrows, nseqs,
+            (double)(fc_time_mono_us() - started) / 1000);
     rc = 0;
 done:
     if (rc != 0)
@@ -1161,7 +1150,7 @@ static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
     if (aggregator_redis_ensure(self->redis) != 0)
         return -1;
     char D[11], M[8];
-    aggregator_days_format(day, D);
+    fc_date_format(day, D);
     snprintf(M, sizeof M, "%.7s", D);
     const char *T = t->name;
     char k[10][256];
@@ -1192,7 +1181,7 @@ static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
         //  Not initialised: Redis lost it; the sentinel check will notice and rebuild.
         rc = 0;
     } else {
-        aggregator_summary_t s = {T, t->tz.tz, D, M, closed, s_wall_us(), self->config.top};
+        aggregator_summary_t s = {T, t->tz.tz, D, M, closed, fc_time_now_us(), self->config.top};
         size_t size;
         int64_t rev;
         uint8_t *body = aggregator_summary_encode(&s, r, &size, &rev);
@@ -1280,12 +1269,12 @@ static void *s_final_worker(void *arg)
 
 static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
 {
-    int64_t now = s_wall_us();
+    int64_t now = fc_time_now_us();
     bool final = s_day_state(self, t, day, now) == 2;
     if (!final && self->rollup_inflight)
         return 2; //  the previous in-day upsert is still running: next tick
     char D[11];
-    aggregator_days_format(day, D);
+    fc_date_format(day, D);
     aggregator_row_t *rows = NULL;
     size_t nrows = 0;
     if (final) {
@@ -1492,7 +1481,7 @@ static void s_every_second(aggregator_t *self, int64_t now_mono)
 
 static void s_tick(aggregator_t *self)
 {
-    int64_t mono = s_mono_us(), now = s_wall_us();
+    int64_t mono = fc_time_mono_us(), now = fc_time_now_us();
     if (mono < self->next_tick_us)
         return;
     self->next_tick_us = mono + TICK_US;
@@ -1690,24 +1679,8 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
     zsock_set_maxmsgsize(self->sub, FC_MAX_FRAME);
     zsock_set_subscribe(self->sub, "ev.");
     zsock_set_subscribe(self->sub, "hb.");
-    char *eps = strdup(config->ingest_pub);
-    ok = eps != NULL;
-    for (char *save = NULL, *ep = eps ? strtok_r(eps, ",", &save) : NULL; ep && ok;
-         ep = strtok_r(NULL, ",", &save))
-        if (zsock_connect(self->sub, "%s", ep) != 0) {
-            fc_error(MODULE, "cannot connect to %s", ep);
-            ok = false;
-        }
-    free(eps);
-    eps = strdup(config->bind);
-    ok = ok && eps;
-    for (char *save = NULL, *ep = eps ? strtok_r(eps, ",", &save) : NULL; ep && ok;
-         ep = strtok_r(NULL, ",", &save))
-        if (zsock_bind(self->pub, "%s", ep) < 0) {
-            fc_error(MODULE, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
-            ok = false;
-        }
-    free(eps);
+    ok = fc_service_attach(self->sub, config->ingest_pub, false, MODULE) == 0 &&
+         fc_service_attach(self->pub, config->bind, true, MODULE) == 0;
     self->poller = ok ? zpoller_new(self->sub, self->pub, NULL) : NULL;
     if (!self->poller) {
         aggregator_destroy(&self);
@@ -1726,7 +1699,7 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
 int aggregator_run(aggregator_t *self)
 {
     s_load_tenants(self);
-    self->next_tenants_us = s_mono_us() + TENANTS_RELOAD;
+    self->next_tenants_us = fc_time_mono_us() + TENANTS_RELOAD;
     while (!fc_signal_stopping()) {
         zpoller_wait(self->poller, TICK_US / 1000);
         if (zpoller_terminated(self->poller) && fc_signal_stopping())

@@ -11,8 +11,11 @@
 #include <time.h>
 
 #include "fc_buf.h"
+#include "fc_hash.h"
 #include "fc_log.h"
+#include "fc_pg.h"
 #include "fc_price_pg.h"
+#include "fc_time.h"
 
 #define MODULE "ingest"
 
@@ -49,13 +52,6 @@ struct _ingest_store_t {
     size_t slot_size; //  in use for the current group (a power of two <= slot_cap)
 };
 
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants)
 {
     ingest_store_t *self = calloc(1, sizeof *self);
@@ -66,7 +62,7 @@ ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool
     self->register_tenants = register_tenants;
     //  The start time in µs: non-zero and, for one ingest_id, different at every start
     //  (subscribers only compare epochs for equality).
-    self->epoch = (uint64_t)s_now_us();
+    self->epoch = (uint64_t)fc_time_now_us();
     fc_buf_init(&self->copy);
     fc_buf_init(&self->scratch);
     return self;
@@ -178,7 +174,7 @@ static int s_load_catalog(ingest_store_t *self)
         fc_info(MODULE, "price catalog loaded: %zu versions", fc_catalog_count(cat));
     fc_catalog_destroy(&self->catalog);
     self->catalog = cat;
-    self->catalog_loaded_us = s_now_us();
+    self->catalog_loaded_us = fc_time_now_us();
     return 0;
 }
 
@@ -212,7 +208,7 @@ int ingest_store_connect(ingest_store_t *self)
         return -1;
     }
     bool has_row = PQntuples(r) > 0;
-    uint64_t seq = has_row ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    uint64_t seq = has_row ? fc_pg_uint(r, 0, 0) : 0;
     PQclear(r);
     if (!has_row && !atomic_load(&self->started)) {
         //  No row: a new instance, or one whose row was deleted. Its events, if any are
@@ -226,7 +222,7 @@ int ingest_store_connect(ingest_store_t *self)
             s_disconnect(self);
             return -1;
         }
-        seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        seq = fc_pg_uint(r, 0, 0);
         PQclear(r);
         if (seq)
             fc_warn(MODULE,
@@ -249,7 +245,7 @@ int ingest_store_connect(ingest_store_t *self)
     self->day_count = 0;
     if (s_ok(r))
         for (int i = 0; i < PQntuples(r) && self->day_count < MAX_DAY_CACHE; i++)
-            self->days[self->day_count++] = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
+            self->days[self->day_count++] = (int32_t)fc_pg_int(r, i, 0);
     PQclear(r);
     r = s_exec(self, "SELECT tenant_id FROM tenants", 0, NULL, NULL, NULL);
     if (s_ok(r))
@@ -688,7 +684,7 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
         uint8_t id[16];
         if (fc_uuid_parse(PQgetvalue(r, row, 0), id) != 0)
             continue;
-        int64_t us = strtoll(PQgetvalue(r, row, 1), NULL, 10);
+        int64_t us = fc_pg_int(r, row, 1);
         ingest_item_t *it = s_slot_find(self, items, id, us, PQgetvalue(r, row, 2));
         if (it) {
             it->result = FC_DUPLICATE;
@@ -1002,9 +998,7 @@ static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32
         if (items[i].result != FC_OK)
             continue;
         const char *t = items[i].ev.tenant;
-        uint32_t h = 2166136261u;
-        for (const char *c = t; *c; c++)
-            h = (h ^ (uint8_t)*c) * 16777619u;
+        uint32_t h = fc_fnv1a32_str(t);
         size_t k = h & (SLOTS - 1), probes = 0;
         while (slot[k].tenant && strcmp(slot[k].tenant, t) != 0 && probes++ < SLOTS)
             k = (k + 1) & (SLOTS - 1);
@@ -1064,7 +1058,7 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
 {
     if (ingest_store_connect(self) != 0)
         return INGEST_STORE_RETRY;
-    if (s_now_us() - self->catalog_loaded_us > CATALOG_RELOAD_US && s_load_catalog(self) != 0)
+    if (fc_time_now_us() - self->catalog_loaded_us > CATALOG_RELOAD_US && s_load_catalog(self) != 0)
         return s_retry(self);
     //  A previous failed attempt may have marked duplicates: start from the input state.
     for (uint32_t i = 0; i < count; i++)
