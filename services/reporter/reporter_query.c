@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_proto.h"
+
 //  The parameters each endpoint takes, NULL-terminated.
 static const char *const s_allowed[REPORTER_Q_COUNT_][9] = {
     [REPORTER_Q_TENANTS] = {NULL},
@@ -82,7 +84,7 @@ int reporter_query_parse(reporter_endpoint_t ep, const reporter_param_t *params,
     q->state = s_get(params, n, "state");
     const char *format = s_get(params, n, "format"), *top = s_get(params, n, "top");
     const char *limit = s_get(params, n, "limit"), *day = s_get(params, n, "day");
-    if (q->tenant && !reporter_tenant_valid(q->tenant))
+    if (q->tenant && !fc_tenant_valid(q->tenant))
         return s_fail(err, errsize, "tenant: expected [a-z0-9][a-z0-9_-]{0,62}", NULL);
     if (ep == REPORTER_Q_COSTS) {
         static const char *const groups[] = {"day",  "agent_type", "model",  "agent",

@@ -39,7 +39,7 @@ typedef struct {
 
 //  The parsed parameters. Strings point into the pairs given (NULL when absent).
 typedef struct {
-    const char *tenant; //  syntax checked (reporter_tenant_valid)
+    const char *tenant; //  syntax checked (fc_tenant_valid)
     const char *from, *to, *date;
     const char *period; //  daily | weekly | monthly | range
     const char *group;  //  costs: day agent_type model agent task kind tenant

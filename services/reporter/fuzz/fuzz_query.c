@@ -13,6 +13,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_proto.h"
+
 #define S_TODAY 20454 //  2026-01-01: a fixed "today" for relative periods
 
 static void s_check(bool ok)
@@ -27,7 +29,7 @@ static void s_valid(reporter_endpoint_t ep, const reporter_query_t *q,
     const char *strs[] = {q->tenant, q->from, q->to, q->date, q->period, q->group, q->state};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
         s_check(!strs[i] || (*strs[i] && strlen(strs[i]) <= REPORTER_PARAM_MAX));
-    s_check(!q->tenant || reporter_tenant_valid(q->tenant));
+    s_check(!q->tenant || fc_tenant_valid(q->tenant));
     s_check(n <= REPORTER_PARAMS_MAX);
     if (ep == REPORTER_Q_COSTS)
         s_check(q->group != NULL);
