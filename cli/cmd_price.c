@@ -352,7 +352,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         goto fail;
     PQclear(r);
     fc_pg_exec(pg, MODULE, "temp",
-               "CREATE TEMP TABLE reprice_rows (event_id uuid, event_time"
+               "CREATE TEMP TABLE reprice_rows (tenant_id text, event_id uuid, event_time"
                " timestamptz, cost_nusd bigint, price_version int, unpriced"
                " boolean, model_family text) ON COMMIT DROP");
     int64_t seen = 0;
@@ -391,8 +391,10 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
                 snprintf(family, sizeof family, "%s", model);
             fc_time_format(ts, 6, when, sizeof when); //  a timestamptz literal, exactly
             snprintf(ver, sizeof ver, version ? "%d" : "\\N", version);
-            fc_buf_addf(&rows, "%s\t%s\t%" PRId64 "\t%s\t%s\t", PQgetvalue(r, i, 0), when, cost,
-                        ver, unpriced ? "t" : "f");
+            //  The tenant is part of the event's key (0009): another tenant may hold an
+            //  event with the same id and time. Tenant ids need no COPY escaping.
+            fc_buf_addf(&rows, "%s\t%s\t%s\t%" PRId64 "\t%s\t%s\t", PQgetvalue(r, i, 2),
+                        PQgetvalue(r, i, 0), when, cost, ver, unpriced ? "t" : "f");
             //  COPY text format: a model name may hold tabs or backslashes.
             for (const char *c = family; *c; c++) {
                 if (*c == '\\' || *c == '\t' || *c == '\n' || *c == '\r')
@@ -405,8 +407,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         seen += n;
         PQclear(r);
         if (rows.len) {
-            r = PQexec(pg, "COPY reprice_rows (event_id, event_time, cost_nusd, price_version,"
-                           " unpriced, model_family) FROM STDIN");
+            r = PQexec(pg, "COPY reprice_rows (tenant_id, event_id, event_time, cost_nusd,"
+                           " price_version, unpriced, model_family) FROM STDIN");
             PQclear(r);
             PQputCopyData(pg, (const char *)rows.data, (int)rows.len);
             PQputCopyEnd(pg, NULL);
@@ -427,7 +429,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
                    "CLOSE reprice;"
                    " UPDATE events e SET cost_nusd = r.cost_nusd, price_version = r.price_version,"
                    " unpriced = r.unpriced, model_family = r.model_family FROM reprice_rows r"
-                   " WHERE e.event_id = r.event_id AND e.event_time = r.event_time") != 0)
+                   " WHERE e.tenant_id = r.tenant_id AND e.event_id = r.event_id"
+                   " AND e.event_time = r.event_time") != 0)
         goto fail;
     int64_t changed = 0;
     for (int i = 0; i < ntot; i++) {

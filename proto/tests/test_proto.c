@@ -266,7 +266,7 @@ static void s_make(fc_event_t *ev, fc_event_type_t type, int n)
         strcpy(ev->model, "claude-sonnet-4-5");
         strcpy(ev->request, "req-1");
         ev->input_tokens = 1;
-        ev->output_tokens = INT64_C(70000000000);
+        ev->output_tokens = INT64_C(700000000);
         ev->cache_read_tokens = 300;
         ev->cache_write_5m_tokens = 70000;
         ev->cache_write_1h_tokens = 0;

@@ -51,6 +51,7 @@ typedef struct {
     aggregator_tz_t tz;
     bool mine;                //  in this shard
     bool needs_rebuild;       //  the apply script found it uninitialised (or failed)
+    bool poisoned;            //  a total would pass int64: not applied to Redis any more
     int32_t today;            //  local day at the last tick (-1: not yet)
     int64_t last_pub_us;      //  last interval summary
     int64_t republish_us;     //  next unconditional summary of today
@@ -131,7 +132,8 @@ struct _aggregator_t {
     fc_metrics_t *metrics;
     fc_metric_t *m_messages, *m_events, *m_skipped, *m_gaps, *m_caught_up, *m_rebuilds,
         *m_tenant_rebuilds, *m_summaries, *m_rollups, *m_redis_errors, *m_pg_errors, *m_dropped,
-        *m_suspect, *m_tenants, *m_regressions, *m_resync_tenants;
+        *m_suspect, *m_tenants, *m_regressions, *m_resync_tenants, *m_overflows, *m_poisoned;
+    int npoisoned;
 };
 
 int aggregator_shard_of(const char *tenant, int shards)
@@ -289,6 +291,26 @@ static void s_pending_free(pending_t *p)
     p->cmd = NULL;
 }
 
+/*  Marks a tenant whose totals would pass the int64 limit in Redis (see
+    AGGREGATOR_TOTAL_LIMIT). Its messages are no longer applied to Redis, it is no longer
+    rebuilt, summarised or rolled up, and everything else goes on: one tenant's data
+    never stops the others, and the aggregator never loops rebuilding it. Its events stay
+    in Postgres; once an operator has corrected them (the alert on poisoned_tenants),
+    restarting the aggregator rebuilds the tenant. */
+static void s_poison(aggregator_t *self, tenant_t *t, const char *why)
+{
+    fc_metric_add(self->m_overflows, 1);
+    if (t->poisoned)
+        return;
+    t->poisoned = true;
+    fc_metric_set(self->m_poisoned, ++self->npoisoned);
+    fc_error(MODULE,
+             "tenant '%s': %s would pass the int64 limit of Redis totals; its totals are "
+             "frozen (not applied, summarised or rebuilt) until the data is corrected and "
+             "the aggregator restarted; other tenants carry on",
+             t->name, why);
+}
+
 /*  Reads the replies of every pending script call, in order. A connection error keeps
     them all for a resend (the markers make a resend harmless). NOSCRIPT (Redis
     restarted or SCRIPT FLUSH) hits a suffix of the pipeline: the scripts are loaded
@@ -314,14 +336,16 @@ static int s_flush(aggregator_t *self)
                 return -1;
             }
             pending_t *p = &self->pending[i];
-            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+            if (r->type == REDIS_REPLY_INTEGER && r->integer == AGGREGATOR_APPLY_DONE) {
                 for (int d = 0; d < p->ndays; d++)
                     s_mark_dirty(p->tenant, p->days[d]);
-            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == AGGREGATOR_APPLY_SKIPPED) {
                 fc_metric_add(self->m_skipped, 1);
-            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == -1) {
+            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == AGGREGATOR_APPLY_UNINIT) {
                 p->tenant->needs_rebuild = true;
                 self->tenant_rebuild_pending = true;
+            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == AGGREGATOR_APPLY_OVERFLOW) {
+                s_poison(self, p->tenant, "a message");
             } else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
                 if (noscript < 0)
                     noscript = i;
@@ -370,6 +394,23 @@ static int s_add_field(aggregator_map_t *m, const char *dim, const char *key, in
     char field[FC_MAX_NAME + 32];
     snprintf(field, sizeof field, "%s:%s", dim, key);
     return aggregator_map_add(m, field, v);
+}
+
+//  The most one event may add to a total here: a stream message of FC_MAX_BATCH such
+//  events stays under AGGREGATOR_TOTAL_LIMIT, so its own sums cannot overflow. Far above
+//  ingest's per-event caps (PROTOCOL.md §5) and the older ones (1e15), which events
+//  stored before the caps still carry.
+#define S_EVENT_MAX (AGGREGATOR_TOTAL_LIMIT / FC_MAX_BATCH)
+
+//  True when every figure of the event is within 0..S_EVENT_MAX.
+static bool s_event_summable(const fc_stored_event_t *ev)
+{
+    int64_t v[] = {ev->cost_nusd,         ev->input_tokens,          ev->output_tokens,
+                   ev->cache_read_tokens, ev->cache_write_5m_tokens, ev->cache_write_1h_tokens};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (v[i] < 0 || v[i] > S_EVENT_MAX)
+            return false;
+    return true;
 }
 
 //  Adds one cost entry to its day. 0, or -1 (overflow / out of memory).
@@ -430,6 +471,10 @@ static int s_apply(aggregator_t *self, uint64_t seq, const char *ingest_id, cons
         return -1;
     if (!t->mine)
         return 0;
+    if (t->poisoned) {
+        fc_metric_add(self->m_overflows, 1);
+        return 0;
+    }
     if (self->npending == PIPELINE_MAX && s_flush(self) != 0)
         return -1;
     int ndays = 0;
@@ -437,6 +482,12 @@ static int s_apply(aggregator_t *self, uint64_t seq, const char *ingest_id, cons
         const fc_stored_event_t *ev = &events[i];
         if (ev->type != FC_EV_USAGE && ev->type != FC_EV_COST)
             continue;
+        //  An event this large was written by hand (ingest never stored one): summing
+        //  its message could overflow before the script's guard sees it.
+        if (!s_event_summable(ev)) {
+            s_poison(self, t, "an event too large to sum");
+            return 0;
+        }
         msg_day_t *d = s_msg_day(self, &ndays, aggregator_tz_day(&t->tz, ev->ts_us));
         if (!d || s_add_event(d, ev) != 0) {
             fc_error(MODULE,
@@ -930,6 +981,31 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
     return rc;
 }
 
+/*  True when a tenant's snapshot rows (sorted by day) would take a day or month total
+    to AGGREGATOR_TOTAL_LIMIT: any total of a day, or their sum over a month. Postgres
+    sums bigints as numeric, and a sum past int64 reads as INT64_MAX (strtoll), which
+    is caught here too. Breakdown rows are at most their day's totals. */
+static bool s_rows_overflow(const aggregator_row_t *rows, size_t n)
+{
+    int64_t month[AGGREGATOR_TOTALS] = {0};
+    char current[8] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].dim != AGGREGATOR_DIM_TOTAL)
+            continue;
+        if (strncmp(rows[i].day, current, 7) != 0) {
+            snprintf(current, sizeof current, "%.7s", rows[i].day);
+            memset(month, 0, sizeof month);
+        }
+        for (int k = 0; k < AGGREGATOR_TOTALS; k++) {
+            int64_t v = rows[i].v[k];
+            if (v < 0 || v >= AGGREGATOR_TOTAL_LIMIT || month[k] >= AGGREGATOR_TOTAL_LIMIT - v)
+                return true;
+            month[k] += v;
+        }
+    }
+    return false;
+}
+
 /*  Rebuilds tenants from Postgres. full: every tenant of the shard, then the shard's
     progress becomes the snapshot's seqs and the sentinel is set. Runs between pipeline
     flushes, so nothing else is in flight; stream messages wait in the SUB queue (or are
@@ -954,7 +1030,7 @@ static int s_rebuild(aggregator_t *self, bool full)
     if (!list || !names || !tzs || !since || !until || !since_text || !since_days)
         goto done;
     for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants))
-        if (t->mine && (full || t->needs_rebuild)) {
+        if (t->mine && !t->poisoned && (full || t->needs_rebuild)) {
             if (n == cap)
                 break;
             list[n] = t;
@@ -982,6 +1058,11 @@ static int s_rebuild(aggregator_t *self, bool full)
         size_t first = r;
         while (r < nrows && rows[r].tenant == (int)i)
             r++;
+        if (s_rows_overflow(rows + first, r - first)) {
+            s_poison(self, list[i], "its sums in postgres");
+            list[i]->needs_rebuild = false;
+            continue;
+        }
         int count = 0;
         if (s_write_tenant(self, list[i], since_days[i], rows + first, r - first, seqs, nseqs,
                            &count) != 0 ||
@@ -1435,7 +1516,7 @@ static void s_tick(aggregator_t *self)
     int rollup_budget = ROLLUPS_PER_TICK;
     bool rolled_all = true;
     for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants)) {
-        if (!t->mine || t->needs_rebuild)
+        if (!t->mine || t->needs_rebuild || t->poisoned)
             continue;
         int32_t today = aggregator_tz_day(&t->tz, now)->days;
         if (t->today < 0) {
@@ -1573,6 +1654,11 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
     self->m_resync_tenants =
         fc_metrics_add(m, "resync_tenants_total", FC_METRIC_COUNTER,
                        "tenants rebuilt from postgres because an ingest's seq went back");
+    self->m_overflows =
+        fc_metrics_add(m, "overflow_messages_total", FC_METRIC_COUNTER,
+                       "messages not applied to redis: a total would pass the int64 limit");
+    self->m_poisoned = fc_metrics_add(m, "poisoned_tenants", FC_METRIC_GAUGE,
+                                      "tenants whose totals are frozen (alert when > 0)");
     if (config->metrics_port && fc_metrics_serve(m, config->metrics_bind, config->metrics_port)) {
         fc_error(MODULE, "cannot serve /metrics on port %d", config->metrics_port);
         aggregator_destroy(&self);

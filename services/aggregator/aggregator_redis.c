@@ -39,12 +39,33 @@ const char *const aggregator_dims[AGGREGATOR_DIMS] = {"agent_type", "model", "ag
     ntasks, day EXPIREAT, month EXPIREAT, then nfields (field, increment) pairs, nagents
     agent ids, ntasks (task, increment) pairs. Increments are integers (HINCRBY): exact.
     The tasks zset mirrors taskcost for ranking only (a double, exact below 2^53).
-    Returns 1 applied, 0 already applied, -1 tenant not initialised. */
+    Before writing anything the script checks that no total would reach
+    AGGREGATOR_TOTAL_LIMIT (9e18): a Redis script is not rolled back when a command in
+    it fails, so an HINCRBY failing on overflow half-way would leave the marker and part
+    of the message applied. Checking the month's totals (the fields without ':') is
+    enough: costs, tokens and counts are never negative, so every breakdown field of a
+    hash is at most its cost_nusd total, and a month holds all of its days.
+    Returns 1 applied, 0 already applied, -1 tenant not initialised, -2 a total would
+    reach the limit (nothing written). */
 static const char *s_apply_lua =
     "local applied = KEYS[1]\n"
     "if redis.call('EXISTS', applied) == 0 then return -1 end\n"
     "local last = redis.call('HGET', applied, ARGV[1])\n"
     "if last and tonumber(last) >= tonumber(ARGV[2]) then return 0 end\n"
+    "local a, k = 6, 2\n"
+    "for d = 1, tonumber(ARGV[3]) do\n"
+    "  local nf, na, nt = tonumber(ARGV[a]), tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])\n"
+    "  local i = a + 5\n"
+    "  for _ = 1, nf do\n"
+    "    if not string.find(ARGV[i], ':', 1, true) then\n"
+    "      local cur = tonumber(redis.call('HGET', KEYS[k + 4], ARGV[i]) or '0')\n"
+    "      if cur + tonumber(ARGV[i + 1]) >= 9e18 then return -2 end\n"
+    "    end\n"
+    "    i = i + 2\n"
+    "  end\n"
+    "  a = a + 5 + 2 * nf + na + 2 * nt\n"
+    "  k = k + 8\n"
+    "end\n"
     "redis.call('HSET', applied, ARGV[1], ARGV[2])\n"
     "redis.call('EXPIREAT', applied, ARGV[4])\n"
     "if tonumber(ARGV[5]) > tonumber(redis.call('HGET', applied, '_ts') or '0') then\n"

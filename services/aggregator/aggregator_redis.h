@@ -19,6 +19,20 @@
 #include <stddef.h>
 #include <stdint.h>
 
+//  The most any Redis total may reach. HINCRBY fails past int64 (2^63 - 1, about
+//  9.22e18) and, inside the apply script, would fail after earlier writes of the same
+//  message. The apply script refuses a message that would take a total to this limit
+//  or past it (returns AGGREGATOR_APPLY_OVERFLOW, writing nothing); the rebuild refuses
+//  a tenant whose sums reach it. 9e18 leaves 2.2e17 of room, far more than the rounding
+//  of Lua's doubles near it (2^10) and than one message can add (FC_MAX_BATCH events at
+//  FC_MAX_COST_NUSD: 5e16).
+#define AGGREGATOR_TOTAL_LIMIT INT64_C(9000000000000000000)
+//  Apply script replies.
+#define AGGREGATOR_APPLY_DONE     1
+#define AGGREGATOR_APPLY_SKIPPED  0
+#define AGGREGATOR_APPLY_UNINIT   (-1)
+#define AGGREGATOR_APPLY_OVERFLOW (-2)
+
 //  Hash fields of a day or month (besides the breakdowns).
 #define AGGREGATOR_TOTALS 8
 extern const char *const aggregator_total_fields[AGGREGATOR_TOTALS];
