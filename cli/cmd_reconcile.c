@@ -62,10 +62,10 @@
 #define S_USAGE_PATH "/v1/organizations/usage_report/messages"
 
 static const fc_option_t s_options[] = {
-    {"api-url", FC_OPT_STR, "https://api.anthropic.com", 0, 0, FC_SECRET_URL,
+    {"admin-api-url", FC_OPT_STR, "https://api.anthropic.com", 0, 0, FC_SECRET_URL,
      "Anthropic API base URL"},
     {"admin-key", FC_OPT_STR, "", 0, 0, FC_SECRET_VALUE,
-     "Anthropic Admin API key, sk-ant-admin01-... (env FLEETCOST_ADMIN_KEY)"},
+     "Anthropic Admin API key, sk-ant-admin01-... (give it by the environment)"},
     {"from", FC_OPT_STR, "", 0, 0, false, "first UTC day YYYY-MM-DD (default: see --window-days)"},
     {"to", FC_OPT_STR, "", 0, 0, false, "last UTC day YYYY-MM-DD, inclusive"},
     {"window-days", FC_OPT_INT, "7", 1, 31, false,
@@ -362,7 +362,7 @@ static int s_fetch(s_worker_t *w, const s_report_t *rep, fc_buf_t *out)
         fc_buf_t url;
         fc_buf_init(&url);
         fc_buf_addf(&url, "%s%s?starting_at=%sT00%%3A00%%3A00Z&ending_at=",
-                    fc_config_str(w->cfg, "api-url"), rep->path, w->from);
+                    fc_config_str(w->cfg, "admin-api-url"), rep->path, w->from);
         char end[FC_DATE_SIZE];
         fc_date_format(w->to_days + 1, end);
         fc_buf_addf(&url, "%sT00%%3A00%%3A00Z&bucket_width=1d&%s&limit=%" PRId64, end,
@@ -781,7 +781,8 @@ int cmd_reconcile(int argc, char **argv)
     int rc;
     fc_config_t *cfg = fc_config_load("fleetcost reconcile",
                                       "compare Anthropic's bill (Admin API cost report) with "
-                                      "fleetcost's cost per tenant and UTC day",
+                                      "fleetcost's cost per tenant and UTC day. Subcommands: "
+                                      "run (default), map, unmap, list, runs, show",
                                       tables, argc, argv, 0, 1, &rc);
     if (!cfg)
         return rc;

@@ -109,7 +109,7 @@ metrics=$(free_port)
 alerter_pid=$!
 
 export FLEETCOST_ADMIN_KEY="$key"
-rec() { "$fleetcost" reconcile --pg-url "$IT_URL" --api-url "http://127.0.0.1:$port" \
+rec() { "$fleetcost" reconcile --pg-url "$IT_URL" --admin-api-url "http://127.0.0.1:$port" \
   --from 2026-12-01 --to 2026-12-03 --page-limit 2 --backoff-s 1 "$@"; }
 imported() { q "$IT_URL" "SELECT (SELECT count(*) FROM provider_costs) || ' ' || (SELECT count(*) FROM provider_usage) || ' ' || (SELECT count(*) FROM reconcile_variances)"; }
 
