@@ -240,4 +240,29 @@ expect_fail "no key, no run" "Admin API key is required" env -u FLEETCOST_ADMIN_
   reconcile --pg-url "$IT_URL" --once
 expect_fail "a key that would add a header line is refused" "printable characters without spaces" \
   env FLEETCOST_ADMIN_KEY=$'k\r\nx-evil: 1' "$fleetcost" reconcile --pg-url "$IT_URL" --once
+
+# The missing request reaches fleetcost (say the unwatched host is now watched, its
+# events replayed): the next run matches, and the alerter resolves the alert.
+q "$IT_URL" "INSERT INTO events (event_id, event_time, tenant_id, event_type, agent_id, agent_type,
+    request_id, model, input_tokens, output_tokens, cache_read_tokens, cost_nusd, cost_kind,
+    ingest_id, seq) VALUES (gen_random_uuid(), '2026-12-02 17:31:09+00', 'globex', 'usage',
+    'globex-agent-3', 'claude-code', 'req_late', 'claude-opus-4-6', 1200, 800, 30000, 0, 'usage',
+    'it', 100)" >/dev/null || it_die "cannot add the late event"
+check "reprice prices it" "$fleetcost" reprice --pg-url "$IT_URL" --from 2026-12-02 --to 2026-12-02 --tenant globex
+check "run 7 succeeds" rec
+expect_eq "globex 2026-12-02 now matches" \
+  "$(q "$IT_URL" "SELECT diff_nusd || ' ' || status FROM reconcile_latest WHERE tenant_id = 'globex' AND day = '2026-12-02'")" "0 match"
+resolved() { grep -c '^HOOK /hook/operator .*"kind":"reconcile".*"state":"resolved"' "$IT_TMP/api.log"; }
+deadline=$((SECONDS + 30))
+until [ "$(resolved)" -ge 1 ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
+expect_eq "the alert is resolved, once" "$(alerts) $(resolved)" "1 globex 2026-12-02 41000000 resolved 1"
+
+# unmap: audited; an unmapped workspace's cost would now show as unmapped.
+check "unmap acme's workspace" "$fleetcost" reconcile unmap --pg-url "$IT_URL" \
+  --workspace wrkspc_01FcAcmeAgents000000000A --actor it
+expect_eq "unmap is audited with the tenant it had" \
+  "$(q "$IT_URL" "SELECT actor || ' ' || object || ' ' || (before->>'tenant') FROM audit_log WHERE action = 'reconcile.unmap'")" \
+  "it wrkspc_01FcAcmeAgents000000000A acme"
+check "unmapping it again says so" grep -q "was not mapped" \
+  <<<"$("$fleetcost" reconcile unmap --pg-url "$IT_URL" --workspace wrkspc_01FcAcmeAgents000000000A)"
 it_done
