@@ -51,15 +51,17 @@
 #include "fc_time.h"
 #include "reporter_reconcile.h"
 
-#define MODULE       "reconcile"
-#define PROVIDER     "anthropic"
-#define MAX_TOKENS   (1 << 20) //  JSON tokens of one page
-#define MAX_FIELD    256       //  any string field of a result
-#define MAX_KEY      400
-#define MAX_CURSOR   512
-#define MAX_ERROR    512
-#define S_COST_PATH  "/v1/organizations/cost_report"
-#define S_USAGE_PATH "/v1/organizations/usage_report/messages"
+#define MODULE   "reconcile"
+#define PROVIDER "anthropic"
+//  JSON tokens of one page: one per 8 bytes of --max-page-bytes (a result of the cost
+//  report is about 14 bytes a token), so a page within the byte bound fits.
+#define BYTES_PER_TOKEN 8
+#define MAX_FIELD       256 //  any string field of a result
+#define MAX_KEY         400
+#define MAX_CURSOR      512
+#define MAX_ERROR       512
+#define S_COST_PATH     "/v1/organizations/cost_report"
+#define S_USAGE_PATH    "/v1/organizations/usage_report/messages"
 
 static const fc_option_t s_options[] = {
     {"admin-api-url", FC_OPT_STR, "https://api.anthropic.com", 0, 0, FC_SECRET_URL,
@@ -73,7 +75,8 @@ static const fc_option_t s_options[] = {
     {"interval-s", FC_OPT_INT, "21600", 60, 86400, false,
      "pause between runs of the worker (each keeps its rows: see RECONCILE.md)"},
     {"once", FC_OPT_BOOL, "false", 0, 0, false, "one run, then exit (exit 1 if it failed)"},
-    {"page-limit", FC_OPT_INT, "31", 1, 31, false, "daily buckets per page (the API allows 31)"},
+    {"page-limit", FC_OPT_INT, "7", 1, 31, false,
+     "daily buckets per page (the API's default; it allows 31)"},
     {"max-pages", FC_OPT_INT, "200", 1, 10000, false, "pages per report and run"},
     {"max-wait-s", FC_OPT_INT, "120", 1, 3600, false, "longest single rate-limit wait"},
     {"max-total-wait-s", FC_OPT_INT, "900", 1, 86400, false,
@@ -94,6 +97,7 @@ typedef struct {
     PGconn *pg;
     cli_http_t *http;
     fc_jtok_t *toks;
+    int max_tokens;
     int64_t from_days, to_days; //  the run's range, days since 1970-01-01 (UTC)
     char from[FC_DATE_SIZE], to[FC_DATE_SIZE];
     //  the run's counters
@@ -230,7 +234,7 @@ static int s_page(s_worker_t *w, const s_report_t *rep, int n, fc_buf_t *out, bo
     size_t len;
     const char *text = cli_http_body(w->http, &len);
     char err[160];
-    fc_jtok_limits_t lim = {MAX_TOKENS, 16, 0};
+    fc_jtok_limits_t lim = {w->max_tokens, 16, 0};
     if (fc_jtok_parse(text, len, &lim, w->toks, err, sizeof err) < 0) {
         s_fail(w, "%s page %d: not valid JSON (%s)", rep->name, n, len ? err : "empty answer");
         return -1;
@@ -324,7 +328,7 @@ static void s_api_error(s_worker_t *w, char *out, size_t size)
 {
     size_t len;
     const char *text = cli_http_body(w->http, &len);
-    fc_jtok_limits_t lim = {MAX_TOKENS, 16, 0};
+    fc_jtok_limits_t lim = {w->max_tokens, 16, 0};
     char type[64] = "", msg[200] = "", err[80];
     out[0] = 0;
     if (!len || fc_jtok_parse(text, len, &lim, w->toks, err, sizeof err) < 0)
@@ -823,7 +827,8 @@ int cmd_reconcile(int argc, char **argv)
         }
     if (rc == 0 && is_run) {
         fc_config_log(cfg, MODULE);
-        w->toks = malloc(sizeof *w->toks * MAX_TOKENS);
+        w->max_tokens = (int)(fc_config_int(cfg, "max-page-bytes") / BYTES_PER_TOKEN);
+        w->toks = malloc(sizeof *w->toks * (size_t)w->max_tokens);
         w->http = cli_http_new(MODULE, (size_t)fc_config_int(cfg, "max-page-bytes"),
                                (long)fc_config_int(cfg, "timeout-ms"));
         rc = w->toks && w->http ? 0 : 1;
