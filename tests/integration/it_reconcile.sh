@@ -12,7 +12,8 @@
 # off a 429 without Retry-After and succeeds: the variance is exactly 41,000,000 for
 # globex 2026-12-02 and 0 for every other tenant-day. A real fleetcost-alerter fires the
 # 'reconcile' alert once and notifies the operator once; run 5 replaces the import (no
-# duplicates) and the alert is still one.
+# duplicates) and the alert is still one; run 6 meets a page over --max-page-bytes.
+# When the missing request reaches fleetcost, run 7 matches and the alert resolves.
 # GET /api/v1/reconcile of a real fleetcost-reporter serves the same table: a tenant key
 # its own rows only, the admin key all of them, the unmapped cost included.
 #   it_reconcile.sh <fleetcost> <fleetcost-alerter> <fleetcost-reporter> <source root>
