@@ -118,11 +118,14 @@ redisContext *fc_redis_connect(const fc_redis_target_t *t, int timeout_ms, char 
         return c;
     }
     snprintf(where, wsize, "master '%s'", t->master_name);
+    //  A sentinel that does not answer quickly is skipped: the guidelines suggest a few
+    //  hundred milliseconds, the next one may know.
+    int ask_ms = timeout_ms < 500 ? timeout_ms : 500;
     for (int i = 0; i < t->nsentinels; i++) {
         char host[256], why[256];
         int port;
-        if (s_ask(&t->sentinels[i], t->master_name, timeout_ms, host, sizeof host, &port, err,
-                  esize) != 0)
+        if (s_ask(&t->sentinels[i], t->master_name, ask_ms, host, sizeof host, &port, err, esize) !=
+            0)
             continue; //  err says which sentinel and why; the next may know
         snprintf(where, wsize, "%s:%d", host, port);
         redisContext *c = s_open(host, port, timeout_ms, why, sizeof why);
