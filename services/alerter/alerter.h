@@ -1,6 +1,6 @@
 /*  alerter: compares running totals with budgets, forecasts month-end spend, watches
-    for silent tenants, unpriced usage and bills that disagree (fleetcost reconcile), and notifies
-   (DESIGN §1, PROTOCOL §12).
+    for silent tenants, unpriced usage and provider bills that disagree (fleetcost
+    reconcile), and notifies (DESIGN §1, PROTOCOL §12).
 
     One evaluation thread owns the SUB socket (the aggregators' sum.<tenant> streams),
     the alert PUB socket and a Postgres connection; alerter_deliver runs the webhook and
