@@ -16,6 +16,8 @@
     - Runaway agents, per-agent-type budgets and unpriced usage need queries over raw
       events; they run with the Postgres evaluation and, rate-limited to one per
       slow_interval_ms per tenant, when a summary arrives.
+    - The reconciliation with the provider's bill (reconcile_latest, written by fleetcost
+      reconcile) is read in the Postgres evaluation only: it changes a few times a day.
     - cost_alerts holds the state (alerter_store): a restart re-sends nothing.
     - /metrics (fc_metrics) counts evaluations, alerts and deliveries of this process. */
 #ifndef ALERTER_H
