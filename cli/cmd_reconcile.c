@@ -225,9 +225,9 @@ static const s_report_t s_usage = {"usage_report", S_USAGE_PATH,
                                    "group_by%5B%5D=workspace_id&group_by%5B%5D=model", s_usage_row};
 
 /*  Checks one page and appends its rows to out, as one JSON array per page inside the
-    array out holds (its "[" written, its "]" not yet). The whole page is checked before anything is
-   appended: a page with one bad result is refused whole. Sets *more and next (the cursor) from
-   has_more/next_page. */
+    array out holds (its "[" written, its "]" not yet). The whole page is checked before
+    anything is appended: a page with one bad result is refused whole. Sets *more and
+    next (the cursor) from has_more/next_page. */
 static int s_page(s_worker_t *w, const s_report_t *rep, int n, fc_buf_t *out, bool *more,
                   char *next)
 {
