@@ -196,6 +196,24 @@ expect_eq "run 6 asked once and imported nothing" \
   "$(q "$IT_URL" "SELECT requests FROM reconcile_runs WHERE run_id = 6") $(imported) $(q "$IT_URL" "SELECT min(run_id) FROM reconcile_latest")" \
   "1 39 11 12 5"
 
+# The report's section: the range's totals and the days that differ, in every format.
+report() { "$fleetcost" report --pg-url "$IT_URL" --period range --from 2026-12-01 --to 2026-12-03 "$@"; }
+expect_eq "report (JSON): globex's reconciliation section" \
+  "$(report --tenant globex --format json | python3 -c 'import json, sys; x = json.load(sys.stdin)["reconcile"]; print(x["days"], x["differ"], x["bill_nusd"], x["fleetcost_nusd"], x["diff_nusd"], [(d["day"], d["diff_nusd"], d["status"]) for d in x["differences"]])')" \
+  "3 1 705402750 664402750 41000000 [('2026-12-02', 41000000, 'bill_higher')]"
+expect_eq "report (JSON): acme's days all match" \
+  "$(report --tenant acme --format json | python3 -c 'import json, sys; x = json.load(sys.stdin)["reconcile"]; print(x["days"], x["differ"], x["diff_nusd"], x["differences"])')" \
+  "3 0 0 []"
+check "report (text) names the day that differs" grep -Eq -- \
+  '^  2026-12-02 globex +bill \$0\.245820750  fleetcost \$0\.204820750  bill_higher \$0\.041000000$' \
+  <<<"$(report --tenant globex --format text)"
+check "report (CSV) has a reconcile row" grep -q -- \
+  '^reconcile,globex,2026-12-02,41000000,0.041000000,.*bill_higher bill_nusd=245820750 fleetcost_nusd=204820750' \
+  <<<"$(report --tenant globex --format csv)"
+check "report (HTML) has the section" grep -q -- \
+  "<h2>Reconciliation with the provider&#39;s bill</h2><p>3 tenant-days (UTC) reconciled" \
+  <<<"$(report --tenant globex --format html)"
+
 # The API: GET /api/v1/reconcile (reader role, row-level security).
 newkey() { "$fleetcost" key create --pg-url "$IT_URL" "$@" 2>/dev/null; }
 ADMIN=$(newkey --admin --name it-admin)
