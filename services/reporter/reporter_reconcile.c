@@ -7,7 +7,6 @@
 
 #include "fc_escape.h"
 #include "fc_json_write.h"
-#include "fc_money.h"
 #include "fc_pg.h"
 #include "reporter_report.h"
 
@@ -71,11 +70,11 @@ int reporter_reconcile_render(PGconn *pg, const char *module, const char *from, 
             }
             fc_jw_end(&jw);
         } else {
-            char usd[3][FC_MONEY_BUFSIZE], t[4 * 64];
-            for (int c = 0; c < 3; c++)
-                fc_money_format(fc_pg_int(r, i, 2 + c), usd[c], sizeof usd[c], 9);
+            char usd[3][32], t[4 * 64];
             fc_buf_addf(out, "%-10s  %-24s %18s %18s %18s %12s %12s  %s\n", PQgetvalue(r, i, 0),
-                        fc_esc_text(tn, t, sizeof t), usd[0], usd[1], usd[2], PQgetvalue(r, i, 5),
+                        fc_esc_text(tn, t, sizeof t), reporter_usd(fc_pg_int(r, i, 2), 9, usd[0]),
+                        reporter_usd(fc_pg_int(r, i, 3), 9, usd[1]),
+                        reporter_usd(fc_pg_int(r, i, 4), 9, usd[2]), PQgetvalue(r, i, 5),
                         PQgetvalue(r, i, 6), PQgetvalue(r, i, 7));
         }
     }
