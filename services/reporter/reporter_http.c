@@ -228,22 +228,21 @@ static bool s_tenant_exists(s_req_t *req, const char *tenant)
     return found ? true : s_error(req, 404, "no tenant %s", tenant);
 }
 
-//  from/to from the parameters, defaulting to the 30 days ending today.
-static bool s_range(s_req_t *req, const char *tenant, char *from, char *to)
+//  The window of the request: from/to (or, for reports, period/date) from the parameters,
+//  else period `dflt` counted back from each tenant's own today (reporter_window_resolve).
+static bool s_window(s_req_t *req, const char *tenant, const char *period, const char *dflt,
+                     reporter_window_t *w)
 {
-    const char *f = s_arg(req, "from"), *t = s_arg(req, "to");
-    int64_t today;
-    if (reporter_today(req->pg, MODULE, tenant, &today) != 0)
-        return s_error(req, 500, "database error");
-    char defs[2][11], err[160];
-    if (!f && !t) {
-        reporter_date_format(today - 29, defs[0], sizeof defs[0]);
-        reporter_date_format(today, defs[1], sizeof defs[1]);
-        f = defs[0];
-        t = defs[1];
-    }
-    if (reporter_period_resolve("range", NULL, f, t, today, from, to, err, sizeof err) != 0)
+    const char *date = s_arg(req, "date"), *f = s_arg(req, "from"), *t = s_arg(req, "to");
+    if (!period && !date && !f && !t)
+        period = dflt;
+    char err[160];
+    int rc =
+        reporter_window_resolve(w, req->pg, MODULE, tenant, period, date, f, t, err, sizeof err);
+    if (rc == -1)
         return s_error(req, 400, "%s", err);
+    if (rc != 0)
+        return s_error(req, 500, "database error");
     return true;
 }
 
@@ -346,7 +345,7 @@ static enum MHD_Result s_tenants(s_req_t *req, const char *one)
 static enum MHD_Result s_alerts(s_req_t *req)
 {
     static const char *const allowed[] = {"tenant", "from", "to", "state", "limit", NULL};
-    char filter[64], from[11], to[11], limit[16] = "100";
+    char filter[64], limit[16] = "100";
     const char *state = s_arg(req, "state"), *lim = s_arg(req, "limit");
     if (!s_args_check(req, allowed) ||
         !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
@@ -360,30 +359,35 @@ static enum MHD_Result s_alerts(s_req_t *req)
             return s_error(req, 400, "limit: expected an integer 1..1000"), req->rc;
         snprintf(limit, sizeof limit, "%ld", v);
     }
-    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, filter, from, to))
+    reporter_window_t w = {0};
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_window(req, filter, NULL, "30d", &w))
         return req->rc;
-    const char *params[] = {filter, from, to, state, limit};
+    const char *params[] = {w.arr_tenants, w.arr_from, w.arr_to, state, limit};
     PGresult *res = fc_pg_query(
         req->pg, MODULE, "alerts",
-        "SELECT a.tenant_id, a.alert_id::text,"
+        "WITH " REPORTER_SQL_WINDOW " SELECT a.tenant_id, a.alert_id::text,"
         "       to_char(a.fired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
         "       a.kind, a.scope, a.period_key, a.subject, a.state, coalesce(a.text, ''),"
         "       a.threshold_pct::text, coalesce(a.value_nusd, 0)::text,"
         "       coalesce(a.budget_nusd, 0)::text, a.delivery_status"
-        "  FROM cost_alerts a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id"
-        " WHERE ($1 = '*' OR a.tenant_id = $1)"
-        "   AND a.fired_at >= $2::date::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
-        "   AND a.fired_at < ($3::date + 1)::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
+        "  FROM cost_alerts a JOIN win w ON w.tenant_id = a.tenant_id"
+        " WHERE a.fired_at >= w.lo::timestamp AT TIME ZONE w.tz"
+        "   AND a.fired_at < (w.hi + 1)::timestamp AT TIME ZONE w.tz"
         "   AND ($4::text IS NULL OR a.state = $4)"
         " ORDER BY a.fired_at DESC, a.alert_id DESC LIMIT $5::int",
         5, params);
-    if (!res)
+    if (!res) {
+        reporter_window_free(&w);
         return s_error(req, 500, "database error"), req->rc;
+    }
     fc_buf_t b;
     fc_buf_init(&b);
     fc_buf_addf(&b, "{\"tenant\":");
     reporter_json_str(&b, filter);
-    fc_buf_addf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"alerts\":[", from, to);
+    fc_buf_addf(&b, ",\"from\":\"%s\",\"to\":\"%s\"", w.from, w.to);
+    reporter_window_json(w.v, w.n, w.per_tenant, &b);
+    reporter_window_free(&w);
+    fc_buf_add_str(&b, ",\"alerts\":[");
     static const char *names[] = {"tenant",         "alert_id",      "fired_at",   "kind",
                                   "scope",          "period_key",    "subject",    "state",
                                   "text",           "threshold_pct", "value_nusd", "budget_nusd",
@@ -455,7 +459,7 @@ static enum MHD_Result s_report(s_req_t *req)
 {
     static const char *const allowed[] = {"tenant", "period", "date", "from", "to",
                                           "format", "top",    "key",  NULL};
-    char filter[64], from[11], to[11], err[160];
+    char filter[64];
     reporter_fmt_t fmt = REPORTER_FMT_JSON;
     const char *period = s_arg(req, "period"), *format = s_arg(req, "format");
     const char *top = s_arg(req, "top");
@@ -472,22 +476,17 @@ static enum MHD_Result s_report(s_req_t *req)
             return s_error(req, 400, "top: expected an integer 1..%d", REPORTER_TOP_MAX), req->rc;
         top_n = (int)v;
     }
-    if (period && strcmp(period, "daily") != 0 && strcmp(period, "weekly") != 0 &&
-        strcmp(period, "monthly") != 0 && strcmp(period, "range") != 0)
-        return s_error(req, 400, "period: expected daily, weekly, monthly or range"), req->rc;
-    if (!s_begin(req) || !s_tenant_exists(req, filter))
+    reporter_window_t w = {0};
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_window(req, filter, period, NULL, &w))
         return req->rc;
-    int64_t today;
-    if (reporter_today(req->pg, MODULE, filter, &today) != 0)
-        return s_error(req, 500, "database error"), req->rc;
-    if (reporter_period_resolve(period, s_arg(req, "date"), s_arg(req, "from"), s_arg(req, "to"),
-                                today, from, to, err, sizeof err) != 0)
-        return s_error(req, 400, "%s", err), req->rc;
     reporter_report_t *r = reporter_report_new();
-    if (!r)
+    if (!r) {
+        reporter_window_free(&w);
         return s_error(req, 500, "out of memory"), req->rc;
-    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, filter, period ? period : "daily",
-                                              from, to, top_n);
+    }
+    reporter_rc_t rc =
+        reporter_report_gather(r, req->pg, MODULE, &w, period ? period : "daily", top_n);
+    reporter_window_free(&w);
     if (rc != REPORTER_OK) {
         reporter_report_destroy(&r);
         return rc == REPORTER_NOT_FOUND ? (s_error(req, 404, "no tenant %s", filter), req->rc)
@@ -617,7 +616,7 @@ static enum MHD_Result s_costs(s_req_t *req)
     static const char *const allowed[] = {"tenant", "from", "to", "group", "format", NULL};
     static const char *groups[] = {"day",  "agent_type", "model",  "agent",
                                    "task", "kind",       "tenant", NULL};
-    char filter[64], from[11], to[11];
+    char filter[64];
     const char *group = s_arg(req, "group"), *format = s_arg(req, "format");
     if (!s_args_check(req, allowed) ||
         !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
@@ -634,14 +633,18 @@ static enum MHD_Result s_costs(s_req_t *req)
                req->rc;
     if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
         return s_error(req, 400, "format: expected json or csv"), req->rc;
-    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, filter, from, to))
+    reporter_window_t w = {0};
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_window(req, filter, NULL, "30d", &w))
         return req->rc;
-    if (reporter_costs_send(req->pg, MODULE, filter, group, from, to) != 0 ||
-        !PQsetSingleRowMode(req->pg))
+    if (reporter_costs_send(req->pg, MODULE, &w, group) != 0 || !PQsetSingleRowMode(req->pg)) {
+        reporter_window_free(&w);
         return s_error(req, 500, "database error"), req->rc;
+    }
     s_stream_t *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        reporter_window_free(&w);
         return s_error(req, 500, "out of memory"), req->rc;
+    }
     s->self = req->self;
     s->csv = format && strcmp(format, "csv") == 0;
     s->pair = strcmp(group, "agent") == 0 || strcmp(group, "task") == 0;
@@ -653,6 +656,7 @@ static enum MHD_Result s_costs(s_req_t *req)
         fc_error(MODULE, "costs: %s", fc_pg_error(req->pg));
         PQclear(s->row);
         free(s);
+        reporter_window_free(&w);
         return s_error(req, 500, "database error"), req->rc;
     }
     s->pg = req->pg;
@@ -666,9 +670,12 @@ static enum MHD_Result s_costs(s_req_t *req)
     } else {
         fc_buf_add_str(&s->pending, "{\"tenant\":");
         reporter_json_str(&s->pending, filter);
-        fc_buf_addf(&s->pending, ",\"group\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[",
-                    group, from, to);
+        fc_buf_addf(&s->pending, ",\"group\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"", group, w.from,
+                    w.to);
+        reporter_window_json(w.v, w.n, w.per_tenant, &s->pending);
+        fc_buf_add_str(&s->pending, ",\"rows\":[");
     }
+    reporter_window_free(&w);
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, S_STREAM_BLOCK,
                                                                   s_stream_read, s, s_stream_free);
     if (!resp) {
@@ -692,8 +699,9 @@ static enum MHD_Result s_costs(s_req_t *req)
 
 typedef struct {
     reporter_http_t *self;
-    char scope[64], filter[64], day[11];
-    uint64_t generation; //  of the live summaries last looked at
+    char scope[64], filter[64], day[11]; //  day "": every tenant's own today
+    int64_t today_key;                   //  see reporter_live_total
+    uint64_t generation;                 //  of the live summaries last looked at
     bool first;
     int64_t last_nusd;
     time_t last_write;
@@ -701,7 +709,8 @@ typedef struct {
     size_t out_len, out_sent;
 } s_sse_t;
 
-//  Reads today's spending and the current day; -1 on a database error.
+//  Reads the spending of the day shown (each tenant's own today for an all-tenant stream
+//  without a day) and the current day; -1 on a database error.
 static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
 {
     PGconn *pg = reporter_pool_acquire(s->self->pool, S_POOL_WAIT_MS);
@@ -709,24 +718,16 @@ static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
         return -1;
     int rc = -1;
     int64_t today;
+    char latest[11];
     if (reporter_tx_begin(pg, s->scope) == 0 &&
-        reporter_today(pg, MODULE, s->filter, &today) == 0) {
-        const char *params[] = {s->filter, s->day};
-        PGresult *res =
-            fc_pg_query(pg, MODULE, "live totals",
-                        "SELECT coalesce(sum(e.cost_nusd), 0)::text"
-                        "  FROM events e LEFT JOIN tenants t ON t.tenant_id = e.tenant_id"
-                        " WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"
-                        "   AND e.event_time >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC'"
-                        "   AND e.event_time < ($2::date + 2)::timestamp AT TIME ZONE 'UTC'"
-                        "   AND (e.event_time AT TIME ZONE coalesce(t.tz, 'UTC'))::date = $2::date",
-                        2, params);
-        if (res) {
-            *nusd = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        reporter_today(pg, MODULE, s->filter, &today) == 0 &&
+        reporter_live_total(pg, MODULE, s->filter, s->day[0] ? s->day : NULL, nusd, &s->today_key,
+                            latest) == 0) {
+        if (s->day[0])
             reporter_date_format(today, now_day, 11);
-            rc = 0;
-            PQclear(res);
-        }
+        else
+            memcpy(now_day, latest, 11);
+        rc = 0;
     }
     reporter_tx_end(pg, rc == 0);
     reporter_pool_release(s->self->pool, &pg);
@@ -741,11 +742,14 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_OF_STREAM;
         int64_t nusd;
         char now_day[11];
-        bool live = strcmp(s->filter, "*") != 0 &&
+        bool live = strcmp(s->filter, "*") != 0 && s->day[0] &&
                     reporter_live_get(s->self->live, s->filter, s->day, &nusd, S_LIVE_MAX_AGE_S);
-        if (live)
+        if (live) {
             memcpy(now_day, s->day, sizeof now_day);
-        else if (s_sse_read(s, &nusd, now_day) != 0)
+            int64_t d = 0;
+            (void)reporter_date_parse(s->day, &d);
+            s->today_key = d;
+        } else if (s_sse_read(s, &nusd, now_day) != 0)
             return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
         time_t now = time(NULL);
         if (s->first || nusd != s->last_nusd) {
@@ -753,8 +757,9 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
             s->out_len = (size_t)snprintf(
                 s->out, sizeof s->out,
                 "event: totals\ndata: {\"tenant\":\"%s\",\"day\":\"%s\",\"now_day\":\"%s\","
-                "\"today_nusd\":\"%lld\",\"today_usd\":\"%s\"}\n\n",
-                s->filter, s->day, now_day, (long long)nusd, reporter_usd(nusd, 9, usd));
+                "\"today_key\":\"%lld\",\"today_nusd\":\"%lld\",\"today_usd\":\"%s\"}\n\n",
+                s->filter, s->day[0] ? s->day : now_day, now_day, (long long)s->today_key,
+                (long long)nusd, reporter_usd(nusd, 9, usd));
             s->first = false;
             s->last_nusd = nusd;
         } else if (now - s->last_write >= S_SSE_PING_S) {
@@ -797,7 +802,10 @@ static enum MHD_Result s_sse(s_req_t *req)
         return s_error(req, 400, "day: expected a calendar date YYYY-MM-DD"), req->rc;
     if (!s_begin(req) || !s_tenant_exists(req, filter))
         return req->rc;
-    if (!day) {
+    //  Without a day a tenant's stream follows the tenant's today as of now (the page
+    //  reloads when it changes); an all-tenant stream follows every tenant's own today.
+    bool own_today = !day && strcmp(filter, "*") == 0;
+    if (!day && !own_today) {
         if (reporter_today(req->pg, MODULE, filter, &d) != 0)
             return s_error(req, 500, "database error"), req->rc;
     }
@@ -808,7 +816,8 @@ static enum MHD_Result s_sse(s_req_t *req)
     s->self = req->self;
     snprintf(s->scope, sizeof s->scope, "%s", req->admin ? "*" : req->key_tenant);
     snprintf(s->filter, sizeof s->filter, "%s", filter);
-    reporter_date_format(d, s->day, sizeof s->day);
+    if (!own_today)
+        reporter_date_format(d, s->day, sizeof s->day);
     s->first = true;
     s->last_write = time(NULL);
     struct MHD_Response *resp =
@@ -832,7 +841,7 @@ static const char *s_app_js =
     "  'use strict';\n"
     "  var live = document.getElementById('live');\n"
     "  if (!live || !window.EventSource || !window.BigInt) return;\n"
-    "  var tenant = live.dataset.tenant, day = live.dataset.day;\n"
+    "  var tenant = live.dataset.tenant, day = live.dataset.day, key = live.dataset.todayKey;\n"
     "  var baseToday = BigInt(live.dataset.todayNusd), baseTotal = "
     "BigInt(live.dataset.totalNusd);\n"
     "  function usd(n) {\n"
@@ -843,12 +852,12 @@ static const char *s_app_js =
     "  }\n"
     "  function set(id, text) { var e = document.getElementById(id); if (e) e.textContent = text; "
     "}\n"
-    "  var q = '?day=' + encodeURIComponent(day) + (tenant ? '&tenant=' + "
-    "encodeURIComponent(tenant) : '');\n"
+    "  var q = tenant ? '?day=' + encodeURIComponent(day) + '&tenant=' + "
+    "encodeURIComponent(tenant) : '';\n"
     "  var es = new EventSource('/dashboard/-/events' + q);\n"
     "  es.addEventListener('totals', function (e) {\n"
     "    var d = JSON.parse(e.data);\n"
-    "    if (d.now_day !== day) { location.reload(); return; }\n"
+    "    if (d.today_key !== key) { location.reload(); return; }\n"
     "    var today = BigInt(d.today_nusd);\n"
     "    set('total-today', usd(today));\n"
     "    set('total-30d', usd(baseTotal - baseToday + today));\n"
@@ -861,7 +870,7 @@ static const char *s_app_js =
 static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
 {
     static const char *const allowed[] = {"key", NULL};
-    char filter[64], from[11], to[11];
+    char filter[64];
     if (!s_args_check(req, allowed))
         return req->rc;
     if (!tenant && !req->admin)
@@ -885,19 +894,20 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
         MHD_destroy_response(resp);
         return rc;
     }
-    int64_t today;
-    if (reporter_today(req->pg, MODULE, filter, &today) != 0)
-        return s_error(req, 500, "database error"), req->rc;
-    reporter_date_format(today - 29, from, sizeof from);
-    reporter_date_format(today, to, sizeof to);
+    //  Each tenant's own last 30 days.
+    reporter_window_t w = {0};
+    if (!s_window(req, filter, "30d", "30d", &w))
+        return req->rc;
     reporter_report_t *r = reporter_report_new();
-    if (!r)
+    if (!r) {
+        reporter_window_free(&w);
         return s_error(req, 500, "out of memory"), req->rc;
+    }
     //  Today comes from the aggregator's in-day rollups, not from a scan of every event
     //  of the day; the live stream then moves the totals to the second.
     r->inday_rollups = true;
-    reporter_rc_t rc =
-        reporter_report_gather(r, req->pg, MODULE, filter, "range", from, to, req->self->cfg.top_n);
+    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, &w, "30d", req->self->cfg.top_n);
+    reporter_window_free(&w);
     if (rc != REPORTER_OK) {
         reporter_report_destroy(&r);
         return s_error(req, rc == REPORTER_NOT_FOUND ? 404 : 500, "%s",

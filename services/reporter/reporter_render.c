@@ -66,7 +66,11 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
     const reporter_sums_t *t = &r->total;
     fc_buf_addf(o, "fleetcost %s report: %s (%s, %s)\n", r->period,
                 strcmp(r->tenant, "*") == 0 ? "all tenants" : r->tenant, r->tenant_name, r->tz);
-    fc_buf_addf(o, "period:    %s .. %s (tenant-local days)\n", r->from, r->to);
+    fc_buf_addf(o, "period:    %s .. %s (tenant-local days%s)\n", r->from, r->to,
+                r->per_tenant ? "; each tenant's own, below" : "");
+    for (size_t i = 0; r->per_tenant && i < r->spans_n; i++)
+        fc_buf_addf(o, "           %-24s %s .. %s (%s)\n", r->spans[i].tenant, r->spans[i].from,
+                    r->spans[i].to, r->spans[i].tz);
     fc_buf_addf(o, "generated: %s; %lld tenant-days from rollups, %lld days from events\n",
                 r->generated_at, (long long)r->days_final, (long long)r->days_events);
 
@@ -313,6 +317,11 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
                 (long long)r->agents_active, (long long)r->agents_spawned,
                 (long long)r->agents_idle, (long long)r->runtime_seconds, (long long)r->tasks_total,
                 (long long)r->tasks_completed);
+    reporter_window_json(r->spans, r->spans_n, r->per_tenant, o);
+    fc_buf_add_str(o, ",\"today\":{");
+    s_json_sums(o, &r->today);
+    fc_buf_add_str(o, "}");
+    s_json_rows(o, "today_by_tenant", "tenant", "day", &r->tenants_today);
     s_json_rows(o, "by_day", "day", NULL, &r->days);
     s_json_rows(o, "by_tenant", "tenant", NULL, &r->tenants);
     s_json_rows(o, "by_kind", "kind", NULL, &r->kinds);
@@ -559,6 +568,24 @@ static void s_html_alerts(fc_buf_t *o, const reporter_report_t *r)
     fc_buf_add_str(o, "</table>");
 }
 
+//  Each tenant's own days, when they differ between tenants: the all-tenant figures are
+//  the sums over these, and the day axis holds the union of their local dates.
+static void s_html_windows(fc_buf_t *o, const reporter_report_t *r)
+{
+    if (!r->per_tenant)
+        return;
+    fc_buf_add_str(o, "<p class=\"windows\">Each tenant counts its own days in its own time zone "
+                      "(a date's column adds every tenant's spending on that local date):");
+    for (size_t i = 0; i < r->spans_n; i++) {
+        fc_buf_add_str(o, i ? "; " : " ");
+        reporter_html_str(o, r->spans[i].tenant);
+        fc_buf_addf(o, " %s to %s (", r->spans[i].from, r->spans[i].to);
+        reporter_html_str(o, r->spans[i].tz);
+        fc_buf_add_str(o, ")");
+    }
+    fc_buf_add_str(o, ".</p>");
+}
+
 static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
 {
     char usd[32], usd2[32], pct[48], dur[48], title[512];
@@ -574,6 +601,7 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
     reporter_html_str(o, r->tz);
     fc_buf_addf(o, "; generated %s; %lld tenant-days from rollups, %lld days from events.</p>",
                 r->generated_at, (long long)r->days_final, (long long)r->days_events);
+    s_html_windows(o, r);
 
     s_duration(r->runtime_seconds, dur, sizeof dur);
     fc_buf_addf(o,
@@ -672,10 +700,13 @@ void reporter_render_dashboard(const reporter_report_t *r, fc_buf_t *o)
 {
     bool all = strcmp(r->tenant, "*") == 0;
     char usd[32], title[256];
-    int64_t today = 0;
-    for (size_t i = 0; i < r->days.n; i++)
-        if (strcmp(r->days.v[i].k1, r->to) == 0)
-            today = r->days.v[i].s.cost_nusd;
+    //  Today is each tenant's own local today; the live stream reports the same sum and
+    //  the same key (the sum of the tenants' today day numbers), and the page reloads
+    //  when any tenant's today moves on.
+    int64_t today = r->today.cost_nusd, today_key = 0, d;
+    for (size_t i = 0; i < r->spans_n; i++)
+        if (reporter_date_parse(r->spans[i].today, &d) == 0)
+            today_key += d;
     snprintf(title, sizeof title, "fleetcost dashboard: %s", all ? "all tenants" : r->tenant);
     s_html_head(o, title);
     //  data-* carry the exact baseline the live updates add to (nano-USD integers, so
@@ -685,10 +716,14 @@ void reporter_render_dashboard(const reporter_report_t *r, fc_buf_t *o)
     fc_buf_add_str(o, "</h1><div id=\"live\" data-tenant=\"");
     reporter_html_str(o, all ? "" : r->tenant);
     fc_buf_addf(o,
-                "\" data-day=\"%s\" data-today-nusd=\"%lld\" data-total-nusd=\"%lld\">"
-                "<p>Last 30 days, %s to %s (tenant-local). Live: <span id=\"live-state\">"
-                "connecting</span>.</p><div class=\"cards\">",
-                r->to, (long long)today, (long long)r->total.cost_nusd, r->from, r->to);
+                "\" data-day=\"%s\" data-today-key=\"%lld\" data-today-nusd=\"%lld\" "
+                "data-total-nusd=\"%lld\"><p>Last 30 days, %s to %s (%s). Live: "
+                "<span id=\"live-state\">connecting</span>.</p>",
+                all || r->spans_n == 0 ? "" : r->spans[0].today, (long long)today_key,
+                (long long)today, (long long)r->total.cost_nusd, r->from, r->to,
+                all ? "each tenant's own 30 days and today, in its time zone" : r->tz);
+    s_html_windows(o, r);
+    fc_buf_add_str(o, "<div class=\"cards\">");
     fc_buf_addf(o,
                 "<div class=\"card\"><div>cost, 30 days</div><div class=\"v\" id=\"total-30d\">"
                 "$%s</div></div>",

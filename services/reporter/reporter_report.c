@@ -4,6 +4,7 @@
 #include "fc_time.h"
 
 #include <assert.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,18 +95,52 @@ void reporter_date_format(int64_t days, char *buf, size_t size)
     snprintf(buf, size, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
 }
 
+#define S_PERIOD_EXPECTED "period: expected daily, weekly, monthly, range, mtd or <N>d (N days)"
+
+//  "<N>d" with N in 1..REPORTER_MAX_DAYS: 0 and *n set, else -1.
+static int s_ndays(const char *period, int64_t *n)
+{
+    size_t len = strlen(period);
+    if (len < 2 || len > 5 || period[len - 1] != 'd' || period[0] == '0')
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (period[i] < '0' || period[i] > '9')
+            return -1;
+        v = v * 10 + (period[i] - '0');
+    }
+    if (v < 1 || v > REPORTER_MAX_DAYS)
+        return -1;
+    *n = v;
+    return 0;
+}
+
 int reporter_period_resolve(const char *period, const char *date, const char *from, const char *to,
                             int64_t today, char *from_out, char *to_out, char *err, size_t errsize)
 {
     bool has_date = date && *date, has_from = from && *from, has_to = to && *to;
-    int64_t lo, hi, d = today - 1;
+    int64_t lo, hi, d = today - 1, ndays = 0;
     if (!period || !*period)
         period = has_from || has_to ? "range" : "daily";
+    bool relative = strcmp(period, "mtd") == 0 || s_ndays(period, &ndays) == 0;
+    if (relative && (has_date || has_from || has_to)) {
+        snprintf(err, errsize, "period: %s counts back from today and takes no date, from or to",
+                 period);
+        return -1;
+    }
     if (has_date && reporter_date_parse(date, &d) != 0) {
         snprintf(err, errsize, "date: expected a calendar date YYYY-MM-DD");
         return -1;
     }
-    if (strcmp(period, "range") == 0 || (has_from || has_to)) {
+    if (ndays > 0) {
+        lo = today - ndays + 1;
+        hi = today;
+    } else if (strcmp(period, "mtd") == 0) {
+        int64_t y, m, dd;
+        s_civil_from_days(today, &y, &m, &dd);
+        lo = s_days_from_civil(y, m, 1);
+        hi = today;
+    } else if (strcmp(period, "range") == 0 || (has_from || has_to)) {
         if (has_date) {
             snprintf(err, errsize, "date: give either date or from/to, not both");
             return -1;
@@ -128,7 +163,7 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
         }
         if (strcmp(period, "range") != 0 && strcmp(period, "daily") != 0 &&
             strcmp(period, "weekly") != 0 && strcmp(period, "monthly") != 0) {
-            snprintf(err, errsize, "period: expected daily, weekly, monthly or range");
+            snprintf(err, errsize, S_PERIOD_EXPECTED);
             return -1;
         }
     } else if (strcmp(period, "daily") == 0) {
@@ -153,7 +188,7 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
         lo = s_days_from_civil(y, m, 1);
         hi = s_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) - 1;
     } else {
-        snprintf(err, errsize, "period: expected daily, weekly, monthly or range");
+        snprintf(err, errsize, S_PERIOD_EXPECTED);
         return -1;
     }
     if (hi - lo + 1 > REPORTER_MAX_DAYS) {
@@ -166,7 +201,27 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
 }
 
 // ---------------------------------------------------------------------------------------
-// Transactions
+// Clock and transactions
+
+//  The testing clock: an offset from the real clock, set once at start-up.
+static _Atomic int64_t s_clock_offset_us;
+
+static int64_t s_real_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void reporter_clock_set(int64_t clock_us)
+{
+    atomic_store(&s_clock_offset_us, clock_us ? clock_us - s_real_now_us() : 0);
+}
+
+int64_t reporter_clock_now(void)
+{
+    return s_real_now_us() + atomic_load(&s_clock_offset_us);
+}
 
 int reporter_tx_begin(PGconn *conn, const char *scope)
 {
@@ -177,9 +232,22 @@ int reporter_tx_begin(PGconn *conn, const char *scope)
         fc_error("reporter", "begin: %s", fc_pg_error(conn));
         return -1;
     }
-    const char *params[] = {scope};
-    res = fc_pg_query(conn, "reporter", "scope", "SELECT set_config('fleetcost.tenant', $1, true)",
-                      1, params);
+    //  The switched clock travels with the transaction, so that every statement of it
+    //  (S_NOW) sees the same "now", as it sees the same now() without a switch.
+    char now[40] = "";
+    if (atomic_load(&s_clock_offset_us) != 0) {
+        int64_t us = reporter_clock_now();
+        time_t sec = (time_t)(us / 1000000);
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        size_t n = strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S", &tm);
+        snprintf(now + n, sizeof now - n, ".%06lld+00", (long long)(us % 1000000));
+    }
+    const char *params[] = {scope, now};
+    res = fc_pg_query(conn, "reporter", "scope",
+                      "SELECT set_config('fleetcost.tenant', $1, true),"
+                      "       set_config('fleetcost.now', $2, true)",
+                      2, params);
     if (!res) {
         fc_pg_rollback(conn);
         return -1;
@@ -216,21 +284,23 @@ typedef struct {
     int64_t events_days; //  calendar days read (at least partly) from events
 } s_bounds_t;
 
-static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, const char *from,
-                          const char *to, bool inday, s_bounds_t *b)
+static int s_event_bounds(PGconn *conn, const char *module, const reporter_window_t *w, bool inday,
+                          s_bounds_t *b)
 {
+    //  Per tenant-day of the window; NOT IN becomes a hashed subplan (see S_SOURCE_CTES).
     static const char *sql =
-        "WITH nt AS (SELECT greatest(count(*), 1) AS n FROM tenants"
-        "             WHERE ($1 = '*' OR tenant_id = $1)),"
-        " fin AS (SELECT day, count(*) AS n FROM cost_summaries"
-        "          WHERE ($1 = '*' OR tenant_id = $1) AND dimension = 'total' AND key = ''"
-        "            AND (final OR $4::boolean) AND day BETWEEN $2::date AND $3::date"
-        "          GROUP BY day)"
-        " SELECT (SELECT coalesce(sum(n), 0) FROM fin)::text, min(d)::date::text,"
-        "        max(d)::date::text, count(d)"
-        "   FROM generate_series($2::date, $3::date, interval '1 day') d"
-        "  WHERE coalesce((SELECT n FROM fin WHERE fin.day = d::date), 0) < (SELECT n FROM nt)";
-    const char *params[] = {tenant, from, to, inday ? "true" : "false"};
+        "WITH " REPORTER_SQL_WINDOW ","
+        " fin AS (SELECT s.tenant_id, s.day FROM cost_summaries s JOIN win w"
+        "           ON w.tenant_id = s.tenant_id"
+        "          WHERE s.dimension = 'total' AND s.key = '' AND (s.final OR $4::boolean)"
+        "            AND s.day BETWEEN w.lo AND w.hi),"
+        " need AS (SELECT w.tenant_id, d::date AS day"
+        "            FROM win w, generate_series(w.lo, w.hi, interval '1 day') d"
+        "           WHERE (w.tenant_id, d::date) NOT IN (SELECT tenant_id, day FROM fin))"
+        " SELECT (SELECT count(*) FROM fin)::text, min(day)::text, max(day)::text,"
+        "        count(DISTINCT day)"
+        "   FROM need";
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to, inday ? "true" : "false"};
     PGresult *res = fc_pg_query(conn, module, "event bounds", sql, 4, params);
     if (!res)
         return -1;
@@ -246,13 +316,14 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     return 0;
 }
 
-//  The CTEs every cost query starts with. Parameters: $1 tenant or '*', $2 from, $3 to
-//  (inclusive tenant-local days), $4 / $5 the events span (see s_event_bounds), $6 whether
-//  to scan events at all, $7 whether in-day rollups stand for their day (see
-//  reporter_report_t.inday_rollups).
-//    fin  the final (or, with $7, rolled-up) tenant-days in range, with their 'total' rollup row
-//    (the daily trend); rs   the rollups of those days summed per (tenant, dimension, key). A
-//    tenant-month
+//  The CTEs every cost query starts with. Parameters: $1..$3 the window's spans (tenant
+//  ids, first and last tenant-local days; see REPORTER_SQL_WINDOW), $4 / $5 the events
+//  span (see s_event_bounds), $6 whether to scan events at all, $7 whether in-day
+//  rollups stand for their day (see reporter_report_t.inday_rollups).
+//    win  each tenant of the view with its zone and its own days lo..hi
+//    fin  the final (or, with $7, rolled-up) tenant-days in the tenant's days, with their
+//         'total' rollup row (the daily trend)
+//    rs   the rollups of those days summed per (tenant, dimension, key). A tenant-month
 //         whose final days are mostly in range comes from its cost_months row minus the
 //         daily rows of its final days out of range (use); the other final days from
 //         their daily rows. Sums are linear, so both give the same integers.
@@ -271,18 +342,19 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
 #define S_MONTH_OF(col) "date_trunc('month', " col "::timestamp)::date"
 // clang-format off
 #define S_SOURCE_CTES                                                                              \
-    "tz AS (SELECT tenant_id, tz FROM tenants WHERE ($1 = '*' OR tenant_id = $1)),"                \
-    " fin AS (SELECT tenant_id, day, dimension, final, " S_ROLLUP_COLS " FROM cost_summaries"      \
-    "          WHERE ($1 = '*' OR tenant_id = $1) AND dimension = 'total' AND key = ''"            \
-    "            AND (final OR $7::boolean) AND day BETWEEN $2::date AND $3::date),"               \
+    REPORTER_SQL_WINDOW ","                                                                        \
+    " fin AS (SELECT s.tenant_id, s.day, s.dimension, s.final, " S_ROLLUP_COLS                     \
+    "           FROM cost_summaries s JOIN win w ON w.tenant_id = s.tenant_id"                     \
+    "          WHERE s.dimension = 'total' AND s.key = ''"                                         \
+    "            AND (s.final OR $7::boolean) AND s.day BETWEEN w.lo AND w.hi),"                   \
     " mon AS (SELECT m.tenant_id, m.month, m.days,"                                                \
-    "                (1::bigint << (least($3::date, (m.month + interval '1 month')::date - 1)"     \
+    "                (1::bigint << (least(w.hi, (m.month + interval '1 month')::date - 1)"         \
     "                               - m.month + 1))"                                               \
-    "                - (1::bigint << (greatest($2::date, m.month) - m.month)) AS want"             \
-    "           FROM cost_months m"                                                                \
-    "          WHERE ($1 = '*' OR m.tenant_id = $1) AND m.dimension = 'total'"                     \
-    "            AND m.month BETWEEN date_trunc('month', $2::date)::date"                          \
-    "                            AND date_trunc('month', $3::date)::date),"                        \
+    "                - (1::bigint << (greatest(w.lo, m.month) - m.month)) AS want"                 \
+    "           FROM cost_months m JOIN win w ON w.tenant_id = m.tenant_id"                        \
+    "          WHERE m.dimension = 'total'"                                                        \
+    "            AND m.month BETWEEN date_trunc('month', w.lo)::date"                              \
+    "                            AND date_trunc('month', w.hi)::date),"                            \
     " use AS (SELECT tenant_id, month, days & ~want AS outdays FROM mon"                           \
     "          WHERE bit_count((days & want)::bit(64)) > bit_count((days & ~want)::bit(64))),"     \
     " dd AS MATERIALIZED ("                                                                        \
@@ -308,7 +380,7 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     "                  FROM cost_months m JOIN use u"                                              \
     "                    ON u.tenant_id = m.tenant_id AND u.month = m.month) x"                    \
     "         GROUP BY 1, 2, 3),"                                                                  \
-    " ev AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE coalesce(tz.tz, 'UTC'))::date AS day," \
+    " ev AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE w.tz)::date AS day, w.lo, w.hi,"      \
     "               e.agent_type, e.model_family, e.agent_id, e.task_id, e.cost_kind,"             \
     "               e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"            \
     "               e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"                 \
@@ -316,13 +388,13 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     "               (e.cost_kind = 'usage' AND e.output_tokens <= 500"                             \
     "                AND e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens"           \
     "                    + e.cache_write_1h_tokens <= 4000) AS small"                              \
-    "          FROM events e LEFT JOIN tz ON tz.tenant_id = e.tenant_id"                           \
-    "         WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"                    \
+    "          FROM events e JOIN win w ON w.tenant_id = e.tenant_id"                              \
+    "         WHERE e.tenant_id = ANY ($1::text[]) AND e.cost_kind IS NOT NULL"                    \
     "           AND e.event_time >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC'"                  \
     "           AND e.event_time < CASE WHEN $6::boolean"                                          \
     "                                   THEN ($5::date + 2)::timestamp AT TIME ZONE 'UTC'"         \
     "                                   ELSE '-infinity'::timestamptz END),"                       \
-    " evd AS (SELECT * FROM ev WHERE day BETWEEN $2::date AND $3::date"                            \
+    " evd AS (SELECT * FROM ev WHERE day BETWEEN lo AND hi"                                        \
     "            AND (tenant_id, day) NOT IN (SELECT tenant_id, day FROM fin))"
 // clang-format on
 
@@ -346,6 +418,7 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
 //
 //  GROUPING(tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind) is a
 //  bit mask with 1 for each column not grouped on (tenant_id is 64, cost_kind 1).
+//  'tenant_day' rows are kept for each tenant's own today only (the "today" figures).
 static const char *s_facts_sql =
     "WITH " S_SOURCE_CTES ","
     " ev1 AS (SELECT tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind,"
@@ -361,14 +434,17 @@ static const char *s_facts_sql =
     "                             cost_kind)"
     "                 WHEN 127 THEN 'total' WHEN 95 THEN 'day' WHEN 111 THEN 'agent_type'"
     "                 WHEN 119 THEN 'model' WHEN 59 THEN 'agent' WHEN 61 THEN 'task'"
-    "                 WHEN 126 THEN 'kind' WHEN 63 THEN 'tenant' WHEN 62 THEN 'tenant_kind' END"
+    "                 WHEN 126 THEN 'kind' WHEN 63 THEN 'tenant' WHEN 62 THEN 'tenant_kind'"
+    "                 WHEN 31 THEN 'tenant_day' END"
     "                 AS dim,"
-    "               CASE WHEN GROUPING(day) = 0 THEN day::text"
+    "               CASE WHEN GROUPING(tenant_id) = 0 AND GROUPING(day) = 0 THEN tenant_id"
+    "                    WHEN GROUPING(day) = 0 THEN day::text"
     "                    WHEN GROUPING(agent_type) = 0 THEN coalesce(agent_type, '')"
     "                    WHEN GROUPING(model_family) = 0 THEN coalesce(model_family, '')"
     "                    WHEN GROUPING(tenant_id) = 0 THEN tenant_id"
     "                    WHEN GROUPING(cost_kind) = 0 THEN cost_kind ELSE '' END AS k1,"
-    "               CASE WHEN GROUPING(tenant_id) = 0 AND GROUPING(agent_id) = 0"
+    "               CASE WHEN GROUPING(tenant_id) = 0 AND GROUPING(day) = 0 THEN day::text"
+    "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(agent_id) = 0"
     "                      THEN coalesce(agent_id, '')"
     "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(task_id) = 0"
     "                      THEN coalesce(task_id, '')"
@@ -380,7 +456,7 @@ static const char *s_facts_sql =
     "          FROM ev1"
     "         GROUP BY GROUPING SETS ((), (day), (agent_type), (model_family),"
     "                                 (tenant_id, agent_id), (tenant_id, task_id), (cost_kind),"
-    "                                 (tenant_id), (tenant_id, cost_kind))),"
+    "                                 (tenant_id), (tenant_id, cost_kind), (tenant_id, day))),"
     " sg AS (SELECT m.dim,"
     "               CASE m.dim WHEN 'total' THEN '' WHEN 'tenant' THEN s.tenant_id"
     "                          WHEN 'agent' THEN s.tenant_id WHEN 'task' THEN s.tenant_id"
@@ -396,7 +472,10 @@ static const char *s_facts_sql =
     "         GROUP BY 1, 2, 3"
     "         UNION ALL"
     "         SELECT 'day', s.day::text, '', " S_SUMMARY_SUMS ", 0, 0, 0, 0, 0"
-    "           FROM fin s GROUP BY s.day),"
+    "           FROM fin s GROUP BY s.day"
+    "         UNION ALL"
+    "         SELECT 'tenant_day', s.tenant_id, s.day::text, " S_SUMMARY_SUMS ", 0, 0, 0, 0, 0"
+    "           FROM fin s GROUP BY s.tenant_id, s.day),"
     " allg AS (SELECT dim, k1, k2, coalesce(sum(cost), 0) AS cost, coalesce(sum(i), 0) AS i,"
     "                 coalesce(sum(o), 0) AS o, coalesce(sum(cr), 0) AS cr,"
     "                 coalesce(sum(w5), 0) AS w5, coalesce(sum(w1), 0) AS w1,"
@@ -407,6 +486,8 @@ static const char *s_facts_sql =
     "            FROM (SELECT * FROM eg UNION ALL SELECT * FROM sg) u"
     "           WHERE dim IS NOT NULL AND (dim = 'total' OR n > 0 OR cost <> 0)"
     "             AND NOT (dim = 'task' AND k2 = '')" //  spending outside any task
+    //  of the tenant-days, only each tenant's today
+    "             AND (dim <> 'tenant_day' OR (k1, k2) IN (SELECT tenant_id, today::text FROM win))"
     "           GROUP BY dim, k1, k2),"
     " ranked AS (SELECT a.*, count(*) OVER (PARTITION BY dim) AS dim_rows,"
     "                   row_number() OVER (PARTITION BY dim ORDER BY cost DESC, k1, k2) AS rn"
@@ -474,6 +555,8 @@ void reporter_report_destroy(reporter_report_t **self_p)
     s_rows_free(&self->kinds);
     s_rows_free(&self->tenants);
     s_rows_free(&self->tenant_kinds);
+    s_rows_free(&self->tenants_today);
+    free(self->spans);
     free(self->tasks);
     free(self->outliers);
     free(self);
@@ -557,13 +640,13 @@ static void s_read_task(reporter_task_t *t, const PGresult *res, int row)
 }
 
 static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *module,
-                          const s_bounds_t *b)
+                          const reporter_window_t *w, const s_bounds_t *b)
 {
     char top[16];
     snprintf(top, sizeof top, "%d", self->top_n);
-    const char *params[] = {self->tenant,
-                            self->from,
-                            self->to,
+    const char *params[] = {w->arr_tenants,
+                            w->arr_from,
+                            w->arr_to,
                             b->lo,
                             b->hi,
                             b->scan ? "true" : "false",
@@ -620,6 +703,8 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
             rows = &self->tenants;
         else if (strcmp(dim, "tenant_kind") == 0)
             rows = &self->tenant_kinds;
+        else if (strcmp(dim, "tenant_day") == 0)
+            rows = &self->tenants_today;
         else
             continue;
         reporter_row_t *r = s_rows_push(rows);
@@ -637,29 +722,26 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
 }
 
 //  Agents and tasks from the dimension tables, over each tenant's local days.
-static int s_gather_fleet(reporter_report_t *self, PGconn *conn, const char *module)
+static int s_gather_fleet(reporter_report_t *self, PGconn *conn, const char *module,
+                          const reporter_window_t *w)
 {
     static const char *sql =
-        "SELECT count(*) FILTER (WHERE a.spawned_at < w.hi"
-        "                          AND (a.terminated_at IS NULL OR a.terminated_at >= w.lo)),"
-        "       count(*) FILTER (WHERE a.spawned_at >= w.lo AND a.spawned_at < w.hi),"
-        "       count(*) FILTER (WHERE a.terminated_at IS NULL AND a.spawned_at IS NOT NULL"
-        "                          AND coalesce(a.last_seen_at, a.spawned_at)"
-        "                              < now() - interval '1 hour'),"
-        "       coalesce(sum(greatest(0, extract(epoch FROM"
-        "                least(coalesce(a.terminated_at, now()), w.hi)"
-        "                - greatest(a.spawned_at, w.lo)))), 0)::bigint,"
-        "       (SELECT count(*) FROM tasks k LEFT JOIN tenants kt ON kt.tenant_id = k.tenant_id"
-        "         WHERE ($1 = '*' OR k.tenant_id = $1)"
-        "           AND k.completed_at >= $2::date::timestamp AT TIME ZONE coalesce(kt.tz, 'UTC')"
-        "           AND k.completed_at < ($3::date + 1)::timestamp"
-        "                                AT TIME ZONE coalesce(kt.tz, 'UTC'))"
-        "  FROM agents a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id,"
-        "       LATERAL (SELECT $2::date::timestamp AT TIME ZONE coalesce(t.tz, 'UTC') AS lo,"
-        "                       ($3::date + 1)::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
-        "                         AS hi) w"
-        " WHERE ($1 = '*' OR a.tenant_id = $1)";
-    const char *params[] = {self->tenant, self->from, self->to};
+        "WITH " REPORTER_SQL_WINDOW ","
+        " tw AS (SELECT tenant_id, lo::timestamp AT TIME ZONE tz AS t0,"
+        "               (hi + 1)::timestamp AT TIME ZONE tz AS t1 FROM win)"
+        " SELECT count(*) FILTER (WHERE a.spawned_at < w.t1"
+        "                           AND (a.terminated_at IS NULL OR a.terminated_at >= w.t0)),"
+        "        count(*) FILTER (WHERE a.spawned_at >= w.t0 AND a.spawned_at < w.t1),"
+        "        count(*) FILTER (WHERE a.terminated_at IS NULL AND a.spawned_at IS NOT NULL"
+        "                           AND coalesce(a.last_seen_at, a.spawned_at)"
+        "                               < " REPORTER_SQL_NOW " - interval '1 hour'),"
+        "        coalesce(sum(greatest(0, extract(epoch FROM"
+        "                 least(coalesce(a.terminated_at, " REPORTER_SQL_NOW "), w.t1)"
+        "                 - greatest(a.spawned_at, w.t0)))), 0)::bigint,"
+        "        (SELECT count(*) FROM tasks k JOIN tw kw ON kw.tenant_id = k.tenant_id"
+        "          WHERE k.completed_at >= kw.t0 AND k.completed_at < kw.t1)"
+        "   FROM agents a JOIN tw w ON w.tenant_id = a.tenant_id";
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to};
     PGresult *res = fc_pg_query(conn, module, "report fleet", sql, 3, params);
     if (!res)
         return -1;
@@ -672,20 +754,21 @@ static int s_gather_fleet(reporter_report_t *self, PGconn *conn, const char *mod
     return 0;
 }
 
-static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *module)
+//  The alerts fired in each tenant's own days.
+static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *module,
+                           const reporter_window_t *w)
 {
     static const char *sql =
-        "SELECT a.tenant_id,"
+        "WITH " REPORTER_SQL_WINDOW " SELECT a.tenant_id,"
         "       to_char(a.fired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
         "       a.kind, a.scope, a.period_key, a.subject, a.state, coalesce(a.text, ''),"
         "       a.threshold_pct, coalesce(a.value_nusd, 0), coalesce(a.budget_nusd, 0),"
         "       count(*) OVER ()"
-        "  FROM cost_alerts a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id"
-        " WHERE ($1 = '*' OR a.tenant_id = $1)"
-        "   AND a.fired_at >= $2::date::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
-        "   AND a.fired_at < ($3::date + 1)::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
+        "  FROM cost_alerts a JOIN win w ON w.tenant_id = a.tenant_id"
+        " WHERE a.fired_at >= w.lo::timestamp AT TIME ZONE w.tz"
+        "   AND a.fired_at < (w.hi + 1)::timestamp AT TIME ZONE w.tz"
         " ORDER BY a.fired_at DESC, a.alert_id DESC LIMIT 50";
-    const char *params[] = {self->tenant, self->from, self->to};
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to};
     PGresult *res = fc_pg_query(conn, module, "report alerts", sql, 3, params);
     if (!res)
         return -1;
@@ -838,15 +921,15 @@ static void s_recommend(reporter_report_t *self)
 // ---------------------------------------------------------------------------------------
 
 reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, const char *module,
-                                     const char *tenant, const char *period, const char *from,
-                                     const char *to, int top_n)
+                                     const reporter_window_t *w, const char *period, int top_n)
 {
+    const char *tenant = w->tenant;
     snprintf(self->tenant, sizeof self->tenant, "%s", tenant);
     snprintf(self->period, sizeof self->period, "%s", period);
-    snprintf(self->from, sizeof self->from, "%s", from);
-    snprintf(self->to, sizeof self->to, "%s", to);
+    snprintf(self->from, sizeof self->from, "%s", w->from);
+    snprintf(self->to, sizeof self->to, "%s", w->to);
     self->top_n = top_n < 1 ? 1 : top_n > REPORTER_TOP_MAX ? REPORTER_TOP_MAX : top_n;
-    time_t now = time(NULL);
+    time_t now = (time_t)(reporter_clock_now() / 1000000);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(self->generated_at, sizeof self->generated_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -869,14 +952,41 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
         s_str(self->tz, sizeof self->tz, res, 0, 1);
         PQclear(res);
     }
+    free(self->spans);
+    self->spans_n = 0;
+    self->spans = w->n ? malloc(w->n * sizeof *self->spans) : NULL;
+    if (w->n && !self->spans)
+        return REPORTER_ERROR;
+    if (w->n)
+        memcpy(self->spans, w->v, w->n * sizeof *self->spans);
+    self->spans_n = w->n;
+    self->per_tenant = w->per_tenant;
     s_bounds_t b;
-    if (s_event_bounds(conn, module, tenant, from, to, self->inday_rollups, &b) != 0)
+    if (s_event_bounds(conn, module, w, self->inday_rollups, &b) != 0)
         return REPORTER_ERROR;
     self->days_final = b.final_days;
     self->days_events = b.events_days;
-    if (s_gather_facts(self, conn, module, &b) != 0 || s_gather_fleet(self, conn, module) != 0 ||
-        s_gather_alerts(self, conn, module) != 0 || s_gather_cache(self, conn, module) != 0)
+    if (s_gather_facts(self, conn, module, w, &b) != 0 ||
+        s_gather_fleet(self, conn, module, w) != 0 || s_gather_alerts(self, conn, module, w) != 0 ||
+        s_gather_cache(self, conn, module) != 0)
         return REPORTER_ERROR;
+    //  "Today" of an all-tenant view is the sum of every tenant's own today.
+    memset(&self->today, 0, sizeof self->today);
+    for (size_t i = 0; i < self->tenants_today.n; i++) {
+        const reporter_sums_t *x = &self->tenants_today.v[i].s;
+        reporter_sums_t *t = &self->today;
+        if (fc_money_add(t->cost_nusd, x->cost_nusd, &t->cost_nusd) != 0) {
+            fc_error(module, "report: today's cost overflows int64");
+            return REPORTER_ERROR;
+        }
+        t->input += x->input;
+        t->output += x->output;
+        t->cache_read += x->cache_read;
+        t->cache_write_5m += x->cache_write_5m;
+        t->cache_write_1h += x->cache_write_1h;
+        t->events += x->events;
+        t->unpriced_events += x->unpriced_events;
+    }
     s_recommend(self);
     return REPORTER_OK;
 }
@@ -904,8 +1014,8 @@ static const s_group_t s_groups[] = {
     {"tenant_kind", "tenant_id", "cost_kind", "kind", "s.tenant_id", "s.key", true},
 };
 
-int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, const char *group,
-                        const char *from, const char *to)
+int reporter_costs_send(PGconn *conn, const char *module, const reporter_window_t *w,
+                        const char *group)
 {
     const s_group_t *g = NULL;
     for (size_t i = 0; i < sizeof s_groups / sizeof s_groups[0]; i++)
@@ -914,7 +1024,7 @@ int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, co
     if (!g)
         return -1;
     s_bounds_t b;
-    if (s_event_bounds(conn, module, tenant, from, to, false, &b) != 0)
+    if (s_event_bounds(conn, module, w, false, &b) != 0)
         return -1;
     //  The SQL text is assembled only from the constant fragments of s_groups; every
     //  value arrives as a parameter.
@@ -934,7 +1044,8 @@ int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, co
                      strcmp(g->group, "total") == 0 ? "" : "HAVING sum(n) > 0 OR sum(cost) <> 0",
                      g->by_key ? "k1, k2" : "sum(cost) DESC, k1, k2");
     assert(n > 0 && (size_t)n < sizeof sql);
-    const char *params[] = {tenant, from, to, b.lo, b.hi, b.scan ? "true" : "false", "false"};
+    const char *params[] = {
+        w->arr_tenants, w->arr_from, w->arr_to, b.lo, b.hi, b.scan ? "true" : "false", "false"};
     if (!PQsendQueryParams(conn, sql, 7, NULL, params, NULL, NULL, 0)) {
         fc_error(module, "costs: %s", fc_pg_error(conn));
         return -1;
@@ -945,16 +1056,167 @@ int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, co
 int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t *days)
 {
     const char *params[] = {tenant};
-    PGresult *res = fc_pg_query(
-        conn, module, "today",
-        "SELECT ((now() AT TIME ZONE coalesce((SELECT tz FROM tenants WHERE tenant_id = $1),"
-        " 'UTC'))::date - date '1970-01-01')",
-        1, params);
+    PGresult *res =
+        fc_pg_query(conn, module, "today",
+                    "SELECT ((" REPORTER_SQL_NOW " AT TIME ZONE"
+                    "         coalesce((SELECT tz FROM tenants WHERE tenant_id = $1), 'UTC'))::date"
+                    "        - date '1970-01-01')",
+                    1, params);
     if (!res)
         return -1;
     *days = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return 0;
+}
+
+int reporter_live_total(PGconn *conn, const char *module, const char *tenant, const char *day,
+                        int64_t *nusd, int64_t *today_key, char latest[11])
+{
+    //  Local days lie within a day of the UTC date either way, so [UTC date - 1, + 2)
+    //  bounds the events of every tenant's today, and prunes partitions.
+    static const char *sql =
+        "WITH tt AS (SELECT tenant_id, tz, (" REPORTER_SQL_NOW " AT TIME ZONE tz)::date AS today"
+        "              FROM tenants WHERE ($1 = '*' OR tenant_id = $1)),"
+        " d AS (SELECT coalesce($2::date, (" REPORTER_SQL_NOW " AT TIME ZONE 'UTC')::date) AS d)"
+        " SELECT (SELECT coalesce(sum(e.cost_nusd), 0)"
+        "           FROM events e JOIN tt ON tt.tenant_id = e.tenant_id, d"
+        "          WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"
+        "            AND e.event_time >= (d.d - 1)::timestamp AT TIME ZONE 'UTC'"
+        "            AND e.event_time < (d.d + 2)::timestamp AT TIME ZONE 'UTC'"
+        "            AND (e.event_time AT TIME ZONE tt.tz)::date"
+        "                = coalesce($2::date, tt.today))::text,"
+        "        (SELECT coalesce(sum(today - date '1970-01-01'), 0) FROM tt)::text,"
+        "        (SELECT coalesce(max(today), (SELECT d FROM d))::text FROM tt)";
+    const char *params[] = {tenant, day};
+    PGresult *res = fc_pg_query(conn, module, "live totals", sql, 2, params);
+    if (!res)
+        return -1;
+    *nusd = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    *today_key = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    snprintf(latest, 11, "%s", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Windows
+
+//  Appends s to a Postgres array literal being built, quoted.
+static void s_arr_add(fc_buf_t *b, const char *s)
+{
+    fc_buf_add_str(b, b->len ? ",\"" : "{\"");
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fc_buf_add(b, "\\", 1);
+        fc_buf_add(b, p, 1);
+    }
+    fc_buf_add(b, "\"", 1);
+}
+
+static char *s_arr_take(fc_buf_t *b)
+{
+    fc_buf_add(b, b->len ? "}" : "{}", b->len ? 2 : 3);
+    if (b->failed) {
+        fc_buf_free(b);
+        return NULL;
+    }
+    return (char *)b->data; //  NUL-terminated: the last add wrote the terminator
+}
+
+int reporter_window_resolve(reporter_window_t *w, PGconn *conn, const char *module,
+                            const char *tenant, const char *period, const char *date,
+                            const char *from, const char *to, char *err, size_t errsize)
+{
+    memset(w, 0, sizeof *w);
+    snprintf(w->tenant, sizeof w->tenant, "%s", tenant);
+    //  The parameters are checked once against the UTC date, so that a view without
+    //  tenants still rejects them (and has a window to show).
+    int64_t today;
+    if (reporter_today(conn, module, "*", &today) != 0)
+        return -2;
+    if (reporter_period_resolve(period, date, from, to, today, w->from, w->to, err, errsize) != 0)
+        return -1;
+    const char *params[] = {tenant};
+    PGresult *res = fc_pg_query(
+        conn, module, "window",
+        "SELECT tenant_id, tz, ((" REPORTER_SQL_NOW " AT TIME ZONE tz)::date - date '1970-01-01')"
+        "  FROM tenants WHERE ($1 = '*' OR tenant_id = $1) ORDER BY tenant_id",
+        1, params);
+    if (!res)
+        return -2;
+    int n = PQntuples(res);
+    w->v = n ? calloc((size_t)n, sizeof *w->v) : NULL;
+    if (n && !w->v) {
+        PQclear(res);
+        return -2;
+    }
+    fc_buf_t bt, bf, bto;
+    fc_buf_init(&bt);
+    fc_buf_init(&bf);
+    fc_buf_init(&bto);
+    for (int i = 0; i < n; i++) {
+        reporter_span_t *sp = &w->v[w->n++];
+        s_str(sp->tenant, sizeof sp->tenant, res, i, 0);
+        s_str(sp->tz, sizeof sp->tz, res, i, 1);
+        int64_t t = s_i64(res, i, 2);
+        reporter_date_format(t, sp->today, sizeof sp->today);
+        //  The same parameters resolved against the UTC date above: cannot fail here.
+        if (reporter_period_resolve(period, date, from, to, t, sp->from, sp->to, err, errsize) !=
+            0) {
+            PQclear(res);
+            fc_buf_free(&bt);
+            fc_buf_free(&bf);
+            fc_buf_free(&bto);
+            reporter_window_free(w);
+            return -1;
+        }
+        w->per_tenant |=
+            i > 0 && (strcmp(sp->from, w->v[0].from) != 0 || strcmp(sp->to, w->v[0].to) != 0);
+        s_arr_add(&bt, sp->tenant);
+        s_arr_add(&bf, sp->from);
+        s_arr_add(&bto, sp->to);
+    }
+    PQclear(res);
+    //  The union of the spans (ISO dates compare as text).
+    for (size_t i = 0; i < w->n; i++) {
+        if (i == 0 || strcmp(w->v[i].from, w->from) < 0)
+            snprintf(w->from, sizeof w->from, "%s", w->v[i].from);
+        if (i == 0 || strcmp(w->v[i].to, w->to) > 0)
+            snprintf(w->to, sizeof w->to, "%s", w->v[i].to);
+    }
+    w->arr_tenants = s_arr_take(&bt);
+    w->arr_from = s_arr_take(&bf);
+    w->arr_to = s_arr_take(&bto);
+    if (!w->arr_tenants || !w->arr_from || !w->arr_to) {
+        reporter_window_free(w);
+        return -2;
+    }
+    return 0;
+}
+
+void reporter_window_free(reporter_window_t *w)
+{
+    free(w->v);
+    free(w->arr_tenants);
+    free(w->arr_from);
+    free(w->arr_to);
+    w->v = NULL;
+    w->arr_tenants = w->arr_from = w->arr_to = NULL;
+    w->n = 0;
+}
+
+void reporter_window_json(const reporter_span_t *v, size_t n, bool per_tenant, fc_buf_t *out)
+{
+    fc_buf_addf(out, ",\"per_tenant_windows\":%s,\"windows\":[", per_tenant ? "true" : "false");
+    for (size_t i = 0; i < n; i++) {
+        fc_buf_add_str(out, i ? ",{\"tenant\":" : "{\"tenant\":");
+        reporter_json_str(out, v[i].tenant);
+        fc_buf_add_str(out, ",\"tz\":");
+        reporter_json_str(out, v[i].tz);
+        fc_buf_addf(out, ",\"from\":\"%s\",\"to\":\"%s\",\"today\":\"%s\"}", v[i].from, v[i].to,
+                    v[i].today);
+    }
+    fc_buf_add_str(out, "]");
 }
 
 // ---------------------------------------------------------------------------------------

@@ -1,0 +1,204 @@
+#!/usr/bin/env bash
+# it_reporter_tz: every all-tenant view is the union of each tenant's own window in its own
+# time zone, and every all-tenant figure equals the sum of the tenant figures, in
+# nano-USD, whatever the tenants' local dates.
+# Four tenants (UTC, Pacific/Auckland +13, Asia/Kolkata +5:30, America/Los_Angeles -8;
+# it_reporter_tz_seed.sql); the reporter and `fleetcost report` run with the testing
+# clock at 2026-12-06 20:08 UTC, when Auckland and Kolkata are on 2026-12-07 already.
+#  - each tenant's last 30 days and today equal SQL over its own local dates;
+#  - the dashboard, every report period, every cost group, the alerts, the live stream,
+#    `fleetcost report --all` and billing: all-tenant = sum of tenants
+#    (it_reporter_tz_check.py compares every figure, key by key);
+#  - Auckland's alerts of its local today are on the all-tenant dashboard, alerts from
+#    before a tenant's own window are not.
+#   it_reporter_tz.sh <fleetcost> <fleetcost-reporter>
+fleetcost=${1:?usage: it_reporter_tz.sh <fleetcost> <fleetcost-reporter>}
+reporter=${2:?}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+it_setup reporter_tz
+CLOCK=2026-12-06T20:08:00Z
+TENANTS=(akl kol lax utc0)
+sumcheck() { python3 "$here/it_reporter_tz_check.py" "$@"; }
+# per <prefix>: the tenant files $IT_TMP/<prefix>.<tenant>.json
+per() { printf "$IT_TMP/$1.%s.json " "${TENANTS[@]}"; }
+
+"$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
+q "$IT_URL" - <"$here/it_reporter_tz_seed.sql" >/dev/null || it_die "seeding failed"
+
+# truth <tenant> <first day offset> <last day offset>: SQL sum of the tenant's events over
+# its local dates today+first .. today+last, its today taken at the clock in its zone.
+truth() {
+  q "$IT_URL" "SELECT coalesce(sum(e.cost_nusd), 0) FROM events e JOIN tenants t USING (tenant_id)
+                WHERE e.tenant_id = '$1' AND e.cost_kind IS NOT NULL
+                  AND (e.event_time AT TIME ZONE t.tz)::date
+                      BETWEEN (timestamptz '$CLOCK' AT TIME ZONE t.tz)::date + $2
+                          AND (timestamptz '$CLOCK' AT TIME ZONE t.tz)::date + $3"
+}
+expect_eq "the seed: Auckland and Kolkata are on 2026-12-07, UTC and Los Angeles on 2026-12-06" \
+  "$(q "$IT_URL" "SELECT string_agg(tenant_id || '=' || (timestamptz '$CLOCK' AT TIME ZONE tz)::date, ' ' ORDER BY tenant_id) FROM tenants")" \
+  "akl=2026-12-07 kol=2026-12-07 lax=2026-12-06 utc0=2026-12-06"
+
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+base="http://127.0.0.1:$port"
+"$reporter" --insecure --aggregator-pub "" --http-port "$port" --pg-reader-url "$IT_READER_URL" \
+  --clock "$CLOCK" 2>"$IT_TMP/reporter.log" &
+rpid=$!
+trap 'kill $rpid 2>/dev/null; it_cleanup' EXIT
+deadline=$((SECONDS + 10))
+until curl -sf "$base/healthz" -o /dev/null; do
+  [ $SECONDS -ge $deadline ] && it_die "reporter did not start: $(cat "$IT_TMP/reporter.log")"
+  sleep 0.05
+done
+ADMIN=$("$fleetcost" key create --pg-url "$IT_URL" --admin --name it 2>/dev/null)
+get() { curl -s --max-time 30 -o "$2" -w '%{http_code}' -H "Authorization: Bearer $ADMIN" "$base$1"; }
+attr() { grep -o "$1=\"[^\"]*\"" "$2" | head -1 | cut -d'"' -f2; }
+
+# ---------------------------------------------------------------------------------------
+# Dashboards: each tenant's own 30 days and today, and the all-tenant page their sum
+
+sum_total=0 sum_today=0 sum_key=0
+for t in "${TENANTS[@]}"; do
+  expect_eq "dashboard $t" "$(get "/dashboard/$t" "$IT_TMP/dash.$t.html")" 200
+  total=$(attr data-total-nusd "$IT_TMP/dash.$t.html")
+  today=$(attr data-today-nusd "$IT_TMP/dash.$t.html")
+  expect_eq "dashboard $t: 30-day cost = SQL over its own local days" "$total" "$(truth "$t" -29 0)"
+  expect_eq "dashboard $t: today = SQL over its own local today" "$today" "$(truth "$t" 0 0)"
+  sum_total=$((sum_total + total)) sum_today=$((sum_today + today))
+  sum_key=$((sum_key + $(attr data-today-key "$IT_TMP/dash.$t.html")))
+done
+expect_eq "dashboard (all)" "$(get /dashboard "$IT_TMP/dash.all.html")" 200
+expect_eq "dashboard (all): 30-day cost = sum of the tenant dashboards" \
+  "$(attr data-total-nusd "$IT_TMP/dash.all.html")" "$sum_total"
+expect_eq "dashboard (all): cost today = sum of each tenant's own today" \
+  "$(attr data-today-nusd "$IT_TMP/dash.all.html")" "$sum_today"
+expect_eq "dashboard (all): the live key is the tenants' together" \
+  "$(attr data-today-key "$IT_TMP/dash.all.html")" "$sum_key"
+check "dashboard (all): Auckland is in the cost by tenant" grep -q '<td>akl</td>' "$IT_TMP/dash.all.html"
+expect_eq "dashboard (all): Auckland's three alerts of its 2026-12-07 are shown" \
+  "$(grep -o 'akl[a-z ]* [0-9]*% of its daily budget\|akl over its daily budget' "$IT_TMP/dash.all.html" | sort -u | wc -l)" 3
+check "dashboard (all): an alert from before a tenant's own window is not" \
+  bash -c "! grep -q 'before its window' '$IT_TMP/dash.all.html'"
+check "dashboard (all): says whose days it counts" grep -q "own 30 days and today, in its time zone" "$IT_TMP/dash.all.html"
+check "dashboard (all): lists Auckland's own window" \
+  grep -q 'akl 2026-11-08 to 2026-12-07 (Pacific/Auckland)' "$IT_TMP/dash.all.html"
+
+# ---------------------------------------------------------------------------------------
+# Reports over the API: every period, all-tenant = sum of tenants, figure by figure
+
+while read -r label query; do
+  for t in "${TENANTS[@]}"; do
+    check "report $label ($t): 200" test "$(get "/api/v1/reports?format=json&top=100&tenant=$t$query" "$IT_TMP/r.$t.json")" = 200
+  done
+  s=$(get "/api/v1/reports?format=json&top=100$query" "$IT_TMP/r.all.json")
+  expect_eq "report $label (all): 200" "$s" 200
+  out=$(sumcheck report "$IT_TMP/r.all.json" $(per r) 2>&1)
+  check "report $label: all-tenant = sum of tenants$(tail -1 <<<"$out")" grep -q ' 0 differ' <<<"$out"
+  grep -v ' 0 differ' <<<"$out" | head -5
+done <<'EOF2'
+default
+daily &period=daily
+7d &period=7d
+30d &period=30d
+90d &period=90d
+mtd &period=mtd
+weekly &period=weekly
+monthly &period=monthly
+date &period=daily&date=2026-12-06
+range &from=2026-11-01&to=2026-12-07
+EOF2
+get "/api/v1/reports?format=json&period=30d" "$IT_TMP/r30.json" >/dev/null
+expect_eq "report 30d (all): each tenant's own window" \
+  "$(jq -c '[.per_tenant_windows, (.windows[] | .tenant + ":" + .from + ".." + .to)]' "$IT_TMP/r30.json")" \
+  '[true,"akl:2026-11-08..2026-12-07","kol:2026-11-08..2026-12-07","lax:2026-11-07..2026-12-06","utc0:2026-11-07..2026-12-06"]'
+expect_eq "report 30d (all): the union of the windows" "$(jq -r '.from + ".." + .to' "$IT_TMP/r30.json")" \
+  "2026-11-07..2026-12-07"
+expect_eq "report 30d (all): total = SQL over each tenant's own days" "$(jq .summary.cost_nusd "$IT_TMP/r30.json")" \
+  "$(( $(truth akl -29 0) + $(truth kol -29 0) + $(truth lax -29 0) + $(truth utc0 -29 0) ))"
+expect_eq "report 30d (all): the day axis adds up to the total" \
+  "$(jq '[.by_day[].cost_nusd] | add' "$IT_TMP/r30.json")" "$(jq .summary.cost_nusd "$IT_TMP/r30.json")"
+get "/api/v1/reports?format=json&period=daily" "$IT_TMP/rd.json" >/dev/null
+expect_eq "report daily (all): each tenant's own yesterday" \
+  "$(jq -c '[.windows[] | .tenant + ":" + .from]' "$IT_TMP/rd.json")" \
+  '["akl:2026-12-06","kol:2026-12-06","lax:2026-12-05","utc0:2026-12-05"]'
+get "/api/v1/reports?format=json&from=2026-11-01&to=2026-11-30" "$IT_TMP/rr.json" >/dev/null
+expect_eq "report with dates: the same local dates for every tenant" \
+  "$(jq -c '[.per_tenant_windows, ([.windows[] | .from + ".." + .to] | unique)]' "$IT_TMP/rr.json")" \
+  '[false,["2026-11-01..2026-11-30"]]'
+for fmt in text html; do
+  get "/api/v1/reports?format=$fmt&period=7d" "$IT_TMP/r7.$fmt" >/dev/null
+  check "report 7d as $fmt lists Auckland's own window" grep -q 'akl.*2026-12-01.*2026-12-07' "$IT_TMP/r7.$fmt"
+done
+
+# ---------------------------------------------------------------------------------------
+# Costs over the API: every group, default window and dates
+
+for group in day agent_type model agent task kind tenant; do
+  for span in "" "&from=2026-11-20&to=2026-12-07"; do
+    for t in "${TENANTS[@]}"; do
+      get "/api/v1/costs?group=$group&tenant=$t$span" "$IT_TMP/c.$t.json" >/dev/null
+    done
+    get "/api/v1/costs?group=$group$span" "$IT_TMP/c.all.json" >/dev/null
+    out=$(sumcheck costs "$group" "$IT_TMP/c.all.json" $(per c) 2>&1)
+    check "costs by $group${span:+ (dates)}: all-tenant = sum of tenants$(tail -1 <<<"$out")" grep -q ' 0 differ' <<<"$out"
+  done
+done
+get "/api/v1/costs?group=tenant" "$IT_TMP/ct.json" >/dev/null
+expect_eq "costs by tenant (default): Auckland's own last 30 days" \
+  "$(jq '.rows[] | select(.key == "akl") | .cost_nusd' "$IT_TMP/ct.json")" "$(truth akl -29 0)"
+
+# ---------------------------------------------------------------------------------------
+# Alerts over the API
+
+get "/api/v1/alerts" "$IT_TMP/a.all.json" >/dev/null
+want=$(for t in "${TENANTS[@]}"; do get "/api/v1/alerts?tenant=$t" "$IT_TMP/a.$t.json" >/dev/null; jq -r '.alerts[].alert_id' "$IT_TMP/a.$t.json"; done | sort -n | tr '\n' ' ')
+expect_eq "alerts (all): the union of each tenant's alerts in its own window" \
+  "$(jq -r '.alerts[].alert_id' "$IT_TMP/a.all.json" | sort -n | tr '\n' ' ')" "$want"
+expect_eq "alerts (all): Auckland's of its today are there, none from before a window" \
+  "$(jq -c '[([.alerts[] | select(.tenant == "akl" and .period_key == "2026-12-07")] | length), ([.alerts[] | select(.text | test("before"))] | length)]' "$IT_TMP/a.all.json")" '[3,0]'
+
+# ---------------------------------------------------------------------------------------
+# Live stream: the all-tenant figure is the sum of every tenant's own today
+
+first_total() { # first_total <query>: today_nusd of the first totals event
+  timeout 5 curl -s -N -H "Authorization: Bearer $ADMIN" "$base/api/v1/stream$1" 2>/dev/null |
+    grep -m1 '^data:' | sed 's/^data: //' | jq -r .today_nusd
+}
+live_sum=0
+for t in "${TENANTS[@]}"; do
+  v=$(first_total "?tenant=$t")
+  expect_eq "live $t: its own today" "$v" "$(truth "$t" 0 0)"
+  live_sum=$((live_sum + ${v:-0}))
+done
+expect_eq "live (all): the sum of each tenant's own today" "$(first_total "")" "$live_sum"
+
+# ---------------------------------------------------------------------------------------
+# fleetcost report --all and billing
+
+rep() { "$fleetcost" report --pg-url "$IT_URL" --clock "$CLOCK" --format json --top 100 "$@"; }
+for period in daily weekly monthly; do
+  for t in "${TENANTS[@]}"; do rep --tenant "$t" --period "$period" -o "$IT_TMP/cli.$t.json"; done
+  rep --all --period "$period" -o "$IT_TMP/cli.all.json"
+  out=$(sumcheck report "$IT_TMP/cli.all.json" $(per cli) 2>&1)
+  check "fleetcost report --all --period $period = sum of tenants$(tail -1 <<<"$out")" grep -q ' 0 differ' <<<"$out"
+done
+rep --all -o "$IT_TMP/cli.all.json"
+expect_eq "fleetcost report --all: each tenant's own yesterday" \
+  "$(jq -c '[.windows[] | .tenant + ":" + .from]' "$IT_TMP/cli.all.json")" \
+  '["akl:2026-12-06","kol:2026-12-06","lax:2026-12-05","utc0:2026-12-05"]'
+expect_fail "fleetcost report: a bad clock" "clock" rep --all --clock yesterday
+
+"$fleetcost" billing --pg-url "$IT_URL" --month 2026-11 --format json -o "$IT_TMP/bill.json" || it_die "billing failed"
+bill_sum=0
+for t in "${TENANTS[@]}"; do
+  rep --tenant "$t" --period monthly --date 2026-11-15 -o "$IT_TMP/m.$t.json"
+  expect_eq "billing 2026-11: $t equals its monthly report" \
+    "$(jq ".tenants[] | select(.tenant == \"$t\") | .cost_nusd" "$IT_TMP/bill.json")" "$(jq .summary.cost_nusd "$IT_TMP/m.$t.json")"
+  bill_sum=$((bill_sum + $(jq .summary.cost_nusd "$IT_TMP/m.$t.json")))
+done
+expect_eq "billing 2026-11: total = sum of the tenants' monthly reports" "$(jq .total_nusd "$IT_TMP/bill.json")" "$bill_sum"
+
+kill -TERM $rpid
+wait $rpid
+expect_eq "reporter exits cleanly" "$?" 0
+it_done
