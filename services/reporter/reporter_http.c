@@ -836,42 +836,24 @@ static enum MHD_Result s_sse(s_req_t *req)
 // ---------------------------------------------------------------------------------------
 // Dashboard
 
-static const char *s_app_js =
-    "(function () {\n"
-    "  'use strict';\n"
-    "  var live = document.getElementById('live');\n"
-    "  if (!live || !window.EventSource || !window.BigInt) return;\n"
-    "  var tenant = live.dataset.tenant, day = live.dataset.day, key = live.dataset.todayKey;\n"
-    "  var baseToday = BigInt(live.dataset.todayNusd), baseTotal = "
-    "BigInt(live.dataset.totalNusd);\n"
-    "  function usd(n) {\n"
-    "    var neg = n < 0n; if (neg) n = -n;\n"
-    "    var cents = (n + 5000000n) / 10000000n;\n"
-    "    return (neg ? '-$' : '$') + (cents / 100n).toString() + '.' +\n"
-    "      (cents % 100n).toString().padStart(2, '0');\n"
-    "  }\n"
-    "  function set(id, text) { var e = document.getElementById(id); if (e) e.textContent = text; "
-    "}\n"
-    "  var q = tenant ? '?day=' + encodeURIComponent(day) + '&tenant=' + "
-    "encodeURIComponent(tenant) : '';\n"
-    "  var es = new EventSource('/dashboard/-/events' + q);\n"
-    "  es.addEventListener('totals', function (e) {\n"
-    "    var d = JSON.parse(e.data);\n"
-    "    if (d.today_key !== key) { location.reload(); return; }\n"
-    "    var today = BigInt(d.today_nusd);\n"
-    "    set('total-today', usd(today));\n"
-    "    set('total-30d', usd(baseTotal - baseToday + today));\n"
-    "    set('live-state', 'updated ' + new Date().toLocaleTimeString());\n"
-    "  });\n"
-    "  es.onerror = function () { set('live-state', 'reconnecting'); };\n"
-    "})();\n";
+//  The dashboard's range parameter (default 30d); false after a 400.
+static bool s_dash_range(s_req_t *req, const char **range)
+{
+    *range = s_arg(req, "range");
+    if (!*range)
+        *range = "30d";
+    if (!reporter_dashboard_range_valid(*range))
+        return s_error(req, 400, "range: expected 7d, 30d, 90d or mtd");
+    return true;
+}
 
-//  GET /dashboard (admin: every tenant) and /dashboard/<tenant>
+//  GET /dashboard (admin: every tenant) and /dashboard/<tenant>: ?range
 static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
 {
-    static const char *const allowed[] = {"key", NULL};
+    static const char *const allowed[] = {"key", "range", NULL};
     char filter[64];
-    if (!s_args_check(req, allowed))
+    const char *range;
+    if (!s_args_check(req, allowed) || !s_dash_range(req, &range))
         return req->rc;
     if (!tenant && !req->admin)
         return s_error(req, 403, "this key may read /dashboard/%s only", req->key_tenant), req->rc;
@@ -887,17 +869,23 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
         if (!resp)
             return MHD_NO;
         s_headers(req, resp, "text/plain");
-        char loc[128];
-        snprintf(loc, sizeof loc, "/dashboard%s%s", tenant ? "/" : "", tenant ? tenant : "");
+        char loc[160];
+        snprintf(loc, sizeof loc, "/dashboard%s%s?range=%s", tenant ? "/" : "",
+                 tenant ? tenant : "", range);
         MHD_add_response_header(resp, "Location", loc);
         enum MHD_Result rc = MHD_queue_response(req->mc, MHD_HTTP_SEE_OTHER, resp);
         MHD_destroy_response(resp);
         return rc;
     }
-    //  Each tenant's own last 30 days.
+    //  Each tenant's own range, and its own month for the budget burn.
     reporter_window_t w = {0};
-    if (!s_window(req, filter, "30d", "30d", &w))
+    reporter_burn_t burn;
+    if (!s_window(req, filter, range, range, &w))
         return req->rc;
+    if (reporter_burn_gather(&burn, req->pg, MODULE, filter, true) != 0) {
+        reporter_window_free(&w);
+        return s_error(req, 500, "database error"), req->rc;
+    }
     reporter_report_t *r = reporter_report_new();
     if (!r) {
         reporter_window_free(&w);
@@ -906,7 +894,7 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
     //  Today comes from the aggregator's in-day rollups, not from a scan of every event
     //  of the day; the live stream then moves the totals to the second.
     r->inday_rollups = true;
-    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, &w, "30d", req->self->cfg.top_n);
+    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, &w, range, req->self->cfg.top_n);
     reporter_window_free(&w);
     if (rc != REPORTER_OK) {
         reporter_report_destroy(&r);
@@ -916,8 +904,42 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
     }
     fc_buf_t b;
     fc_buf_init(&b);
-    reporter_render_dashboard(r, &b);
+    reporter_render_dashboard(r, &burn, range, &b);
     reporter_report_destroy(&r);
+    reporter_tx_end(req->pg, true);
+    return s_respond(req, 200, "text/html; charset=utf-8", &b);
+}
+
+//  GET /dashboard/-/drill?dim&id&tenant&range: one agent or task (of a tenant), agent
+//  type, model or cost kind over the dashboard's range.
+static enum MHD_Result s_drill(s_req_t *req)
+{
+    static const char *const allowed[] = {"key", "range", "dim", "id", "tenant", NULL};
+    char filter[64];
+    const char *range, *dim = s_arg(req, "dim"), *id = s_arg(req, "id");
+    if (!s_args_check(req, allowed) || !s_dash_range(req, &range) ||
+        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+        return req->rc;
+    if (!dim ||
+        (strcmp(dim, "agent") != 0 && strcmp(dim, "task") != 0 && strcmp(dim, "agent_type") != 0 &&
+         strcmp(dim, "model") != 0 && strcmp(dim, "kind") != 0))
+        return s_error(req, 400, "dim: expected agent, task, agent_type, model or kind"), req->rc;
+    if (strcmp(filter, "*") == 0 && (strcmp(dim, "agent") == 0 || strcmp(dim, "task") == 0))
+        return s_error(req, 400, "tenant: an agent or a task belongs to a tenant"), req->rc;
+    reporter_window_t w = {0};
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_window(req, filter, range, range, &w))
+        return req->rc;
+    reporter_drill_t d;
+    reporter_rc_t rc = reporter_drill_gather(&d, req->pg, MODULE, &w, range, dim, id ? id : "");
+    reporter_window_free(&w);
+    if (rc != REPORTER_OK) {
+        reporter_drill_free(&d);
+        return s_error(req, 500, "database error"), req->rc;
+    }
+    fc_buf_t b;
+    fc_buf_init(&b);
+    reporter_render_drill(&d, range, &b);
+    reporter_drill_free(&d);
     reporter_tx_end(req->pg, true);
     return s_respond(req, 200, "text/html; charset=utf-8", &b);
 }
@@ -942,7 +964,8 @@ typedef enum {
     R_ALERTS,
     R_BUDGETS,
     R_SSE,
-    R_DASH
+    R_DASH,
+    R_DRILL
 } s_route_t;
 
 static enum MHD_Result s_with_key(s_req_t *req, s_route_t route, const char *arg)
@@ -977,6 +1000,9 @@ static enum MHD_Result s_with_key(s_req_t *req, s_route_t route, const char *arg
             break;
         case R_SSE:
             rc = s_sse(req);
+            break;
+        case R_DRILL:
+            rc = s_drill(req);
             break;
         default:
             rc = s_dashboard(req, arg);
@@ -1021,7 +1047,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
         return s_respond(&req, 200, "text/plain; version=0.0.4", &b);
     }
     if (strcmp(url, "/dashboard/-/app.js") == 0)
-        return s_static(&req, 200, "text/javascript; charset=utf-8", s_app_js);
+        return s_static(&req, 200, "text/javascript; charset=utf-8", reporter_dashboard_js());
 
     static const char api[] = "/api/v1/";
     if (strncmp(url, api, sizeof api - 1) == 0) {
@@ -1052,6 +1078,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
             return s_with_key(&req, R_SSE, NULL);
         if (strcmp(p, "-/report") == 0)
             return s_with_key(&req, R_REPORT, NULL);
+        if (strcmp(p, "-/drill") == 0)
+            return s_with_key(&req, R_DRILL, NULL);
         if (strchr(p, '/') == NULL)
             return s_with_key(&req, R_DASH, p);
     }

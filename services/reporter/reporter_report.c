@@ -3,6 +3,8 @@
 
 #include "fc_time.h"
 
+#include "alerter_rules.h"
+
 #include <assert.h>
 #include <stdatomic.h>
 #include <errno.h>
@@ -578,6 +580,19 @@ static reporter_row_t *s_rows_push(reporter_rows_t *rows)
     return r;
 }
 
+//  Adds sums b into a (token and event counts cannot overflow before money does).
+static int s_sums_add(reporter_sums_t *a, const reporter_sums_t *b)
+{
+    a->input += b->input;
+    a->output += b->output;
+    a->cache_read += b->cache_read;
+    a->cache_write_5m += b->cache_write_5m;
+    a->cache_write_1h += b->cache_write_1h;
+    a->events += b->events;
+    a->unpriced_events += b->unpriced_events;
+    return fc_money_add(a->cost_nusd, b->cost_nusd, &a->cost_nusd);
+}
+
 //  An integer column (numeric sums arrive as integer text). NULL is 0.
 static int64_t s_i64(const PGresult *res, int row, int col)
 {
@@ -972,21 +987,11 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
         return REPORTER_ERROR;
     //  "Today" of an all-tenant view is the sum of every tenant's own today.
     memset(&self->today, 0, sizeof self->today);
-    for (size_t i = 0; i < self->tenants_today.n; i++) {
-        const reporter_sums_t *x = &self->tenants_today.v[i].s;
-        reporter_sums_t *t = &self->today;
-        if (fc_money_add(t->cost_nusd, x->cost_nusd, &t->cost_nusd) != 0) {
+    for (size_t i = 0; i < self->tenants_today.n; i++)
+        if (s_sums_add(&self->today, &self->tenants_today.v[i].s) != 0) {
             fc_error(module, "report: today's cost overflows int64");
             return REPORTER_ERROR;
         }
-        t->input += x->input;
-        t->output += x->output;
-        t->cache_read += x->cache_read;
-        t->cache_write_5m += x->cache_write_5m;
-        t->cache_write_1h += x->cache_write_1h;
-        t->events += x->events;
-        t->unpriced_events += x->unpriced_events;
-    }
     s_recommend(self);
     return REPORTER_OK;
 }
@@ -1217,6 +1222,292 @@ void reporter_window_json(const reporter_span_t *v, size_t n, bool per_tenant, f
                     v[i].today);
     }
     fc_buf_add_str(out, "]");
+}
+
+// ---------------------------------------------------------------------------------------
+// Budget burn
+
+//  "{50,80,100}" into thresholds (merged, ascending, distinct, at most the maximum).
+static void s_thresholds_merge(reporter_burn_t *b, const char *arr)
+{
+    for (const char *p = arr; *p;) {
+        if (*p < '0' || *p > '9') {
+            p++;
+            continue;
+        }
+        char *end;
+        long v = strtol(p, &end, 10);
+        p = end;
+        size_t i = 0;
+        while (i < b->n_thresholds && b->thresholds[i] < v)
+            i++;
+        if ((i < b->n_thresholds && b->thresholds[i] == v) || v <= 0 || v > 100000 ||
+            b->n_thresholds == REPORTER_THRESHOLDS_MAX)
+            continue;
+        memmove(&b->thresholds[i + 1], &b->thresholds[i],
+                (b->n_thresholds - i) * sizeof b->thresholds[0]);
+        b->thresholds[i] = (int)v;
+        b->n_thresholds++;
+    }
+}
+
+int reporter_burn_gather(reporter_burn_t *b, PGconn *conn, const char *module, const char *tenant,
+                         bool inday)
+{
+    memset(b, 0, sizeof *b);
+    reporter_window_t w;
+    char err[160];
+    if (reporter_window_resolve(&w, conn, module, tenant, "mtd", NULL, NULL, NULL, err,
+                                sizeof err) != 0)
+        return -1;
+    int rc = -1;
+    PGresult *res = NULL;
+    s_bounds_t bd;
+    if (s_event_bounds(conn, module, &w, inday, &bd) != 0)
+        goto done;
+    //  Cost per tenant and day of its own month (0 = the 1st), from the same source as the
+    //  dashboard's other figures.
+    static const char *days_sql =
+        "WITH " S_SOURCE_CTES ","
+        " d AS (SELECT tenant_id, day, cost_nusd FROM evd"
+        "       UNION ALL SELECT tenant_id, day, cost_nusd FROM fin)"
+        " SELECT d.tenant_id, (d.day - w.lo)::text, sum(d.cost_nusd)::text"
+        "   FROM d JOIN win w ON w.tenant_id = d.tenant_id GROUP BY 1, 2 ORDER BY 1, 2";
+    const char *params[] = {
+        w.arr_tenants,           w.arr_from, w.arr_to, bd.lo, bd.hi, bd.scan ? "true" : "false",
+        inday ? "true" : "false"};
+    res = fc_pg_query(conn, module, "burn days", days_sql, 7, params);
+    if (!res)
+        goto done;
+    int64_t daily[31] = {0};
+    //  Month-to-date per tenant, in the order of the window (by tenant id, as the rows).
+    int64_t *mtd = w.n ? calloc(w.n, sizeof *mtd) : NULL;
+    if (w.n && !mtd)
+        goto done;
+    size_t t = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *tid = PQgetvalue(res, i, 0);
+        while (t < w.n && strcmp(w.v[t].tenant, tid) != 0)
+            t++;
+        int64_t idx = s_i64(res, i, 1), cost = s_i64(res, i, 2);
+        if (t == w.n || idx < 0 || idx > 30)
+            continue;
+        daily[idx] += cost;
+        mtd[t] += cost;
+    }
+    PQclear(res);
+    static const char *budget_sql =
+        "WITH " REPORTER_SQL_WINDOW
+        " SELECT w.tenant_id, coalesce(own.amount_nusd, def.amount_nusd, 0)::text,"
+        "        coalesce(own.thresholds, def.thresholds, '{}')::text,"
+        "        (own.tenant_id IS NOT NULL OR def.tenant_id IS NOT NULL)::text,"
+        "        (extract(epoch FROM w.lo::timestamp AT TIME ZONE w.tz) * 1000000)::bigint,"
+        "        (extract(epoch FROM (w.lo + interval '1 month')::timestamp AT TIME ZONE w.tz)"
+        "         * 1000000)::bigint,"
+        "        (extract(epoch FROM " REPORTER_SQL_NOW ") * 1000000)::bigint,"
+        "        ((w.lo + interval '1 month')::date - w.lo), (w.today - w.lo + 1)"
+        "   FROM win w"
+        "   LEFT JOIN budgets own ON own.tenant_id = w.tenant_id AND own.scope = 'monthly'"
+        "                        AND own.subject = ''"
+        "   LEFT JOIN budgets def ON def.tenant_id = '*' AND def.scope = 'monthly'"
+        "                        AND def.subject = ''"
+        "  ORDER BY w.tenant_id";
+    res = fc_pg_query(conn, module, "burn budgets", budget_sql, 3, params);
+    if (!res) {
+        free(mtd);
+        goto done;
+    }
+    b->forecast = true;
+    bool overflow = false;
+    for (int i = 0; i < PQntuples(res) && (size_t)i < w.n; i++) {
+        int64_t budget = s_i64(res, i, 1), start = s_i64(res, i, 4), end = s_i64(res, i, 5),
+                now = s_i64(res, i, 6), dim = s_i64(res, i, 7), el = s_i64(res, i, 8), f;
+        b->tenants++;
+        if (strcmp(PQgetvalue(res, i, 3), "true") == 0) {
+            b->tenants_budgeted++;
+            overflow |= fc_money_add(b->budget_nusd, budget, &b->budget_nusd) != 0;
+            s_thresholds_merge(b, PQgetvalue(res, i, 2));
+        }
+        //  The alerter's forecast, with its default of a day of data before projecting.
+        if (alerter_forecast(mtd[i], start, end, now, 24LL * 3600 * 1000000, 0, &f) != 0) {
+            f = mtd[i];
+            b->forecast &= mtd[i] == 0;
+        }
+        overflow |= fc_money_add(b->forecast_nusd, f, &b->forecast_nusd) != 0;
+        if (dim > 0 && (size_t)dim > b->days_in_month)
+            b->days_in_month = (size_t)(dim > 31 ? 31 : dim);
+        if (el > 0 && (size_t)el > b->days_elapsed)
+            b->days_elapsed = (size_t)(el > 31 ? 31 : el);
+    }
+    PQclear(res);
+    free(mtd);
+    for (size_t i = 0; i < 31; i++)
+        overflow |= fc_money_add(i ? b->cum[i - 1] : 0, daily[i], &b->cum[i]) != 0;
+    b->mtd_nusd = b->days_elapsed ? b->cum[b->days_elapsed - 1] : 0;
+    if (overflow) {
+        fc_error(module, "burn: a sum overflows int64");
+        goto done;
+    }
+    rc = 0;
+done:
+    reporter_window_free(&w);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// Drill-down pages
+
+typedef struct {
+    const char *dim, *ev_col;
+} s_drill_dim_t;
+
+static const s_drill_dim_t s_drill_dims[] = {
+    {"agent", "agent_id"},
+    {"task", "task_id"},
+    {"agent_type", "coalesce(agent_type, '')"},
+    {"model", "coalesce(model_family, '')"},
+    {"kind", "cost_kind"},
+};
+
+//  Reads "name: value" facts (every column of row 0 not NULL) into the drill-down.
+static void s_drill_facts(reporter_drill_t *d, const PGresult *res)
+{
+    if (PQntuples(res) == 0)
+        return;
+    for (int c = 0; c < PQnfields(res) && d->facts_n < 12; c++)
+        if (!PQgetisnull(res, 0, c) && *PQgetvalue(res, 0, c))
+            snprintf(d->facts[d->facts_n++], REPORTER_TEXT_MAX, "%s: %s", PQfname(res, c),
+                     PQgetvalue(res, 0, c));
+}
+
+reporter_rc_t reporter_drill_gather(reporter_drill_t *d, PGconn *conn, const char *module,
+                                    const reporter_window_t *w, const char *period, const char *dim,
+                                    const char *key)
+{
+    memset(d, 0, sizeof *d);
+    const s_drill_dim_t *dd = NULL;
+    for (size_t i = 0; i < sizeof s_drill_dims / sizeof s_drill_dims[0]; i++)
+        if (strcmp(s_drill_dims[i].dim, dim) == 0)
+            dd = &s_drill_dims[i];
+    if (!dd)
+        return REPORTER_NOT_FOUND;
+    snprintf(d->dim, sizeof d->dim, "%s", dim);
+    snprintf(d->key, sizeof d->key, "%s", key);
+    snprintf(d->tenant, sizeof d->tenant, "%s", w->tenant);
+    snprintf(d->period, sizeof d->period, "%s", period);
+    snprintf(d->from, sizeof d->from, "%s", w->from);
+    snprintf(d->to, sizeof d->to, "%s", w->to);
+    d->spans = w->n ? malloc(w->n * sizeof *d->spans) : NULL;
+    if (w->n && !d->spans)
+        return REPORTER_ERROR;
+    if (w->n)
+        memcpy(d->spans, w->v, w->n * sizeof *d->spans);
+    d->spans_n = w->n;
+    d->per_tenant = w->per_tenant;
+    s_bounds_t b;
+    if (s_event_bounds(conn, module, w, false, &b) != 0)
+        return REPORTER_ERROR;
+    //  The SQL text is assembled only from the constants of s_drill_dims; the key is a
+    //  parameter. Final days read the dimension's own rollup rows, other days events.
+    char sql[8192];
+    int n = snprintf(sql, sizeof sql,
+                     "WITH " S_SOURCE_CTES ","
+                     " u AS (SELECT tenant_id, day, " S_EVENT_SUMS " FROM evd WHERE %s = $8"
+                     "        GROUP BY 1, 2"
+                     "       UNION ALL"
+                     "       SELECT s.tenant_id, s.day, " S_SUMMARY_SUMS
+                     "         FROM cost_summaries s JOIN fin f ON f.tenant_id = s.tenant_id"
+                     "          AND f.day = s.day AND f.final = s.final"
+                     "        WHERE s.dimension = '%s' AND s.key = $8 GROUP BY 1, 2)"
+                     " SELECT tenant_id, day::text, sum(cost), sum(i), sum(o), sum(cr), sum(w5),"
+                     "        sum(w1), sum(n), sum(un)"
+                     "   FROM u GROUP BY 1, 2 ORDER BY 2, 1",
+                     dd->ev_col, dd->dim);
+    assert(n > 0 && (size_t)n < sizeof sql);
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to,
+                            b.lo,           b.hi,        b.scan ? "true" : "false",
+                            "false",        key};
+    PGresult *res = fc_pg_query(conn, module, "drill", sql, 8, params);
+    if (!res)
+        return REPORTER_ERROR;
+    bool overflow = false;
+    for (int i = 0; i < PQntuples(res); i++) {
+        reporter_sums_t x = {
+            .cost_nusd = s_i64(res, i, 2),
+            .input = s_i64(res, i, 3),
+            .output = s_i64(res, i, 4),
+            .cache_read = s_i64(res, i, 5),
+            .cache_write_5m = s_i64(res, i, 6),
+            .cache_write_1h = s_i64(res, i, 7),
+            .events = s_i64(res, i, 8),
+            .unpriced_events = s_i64(res, i, 9),
+        };
+        const char *tenant = PQgetvalue(res, i, 0), *day = PQgetvalue(res, i, 1);
+        reporter_row_t *r = d->days.n ? &d->days.v[d->days.n - 1] : NULL;
+        if (!r || strcmp(r->k1, day) != 0) {
+            if (!(r = s_rows_push(&d->days)))
+                overflow = true;
+            else
+                snprintf(r->k1, sizeof r->k1, "%s", day);
+        }
+        reporter_row_t *tr = NULL;
+        for (size_t k = 0; k < d->tenants.n && !tr; k++)
+            if (strcmp(d->tenants.v[k].k1, tenant) == 0)
+                tr = &d->tenants.v[k];
+        if (!tr && (tr = s_rows_push(&d->tenants)))
+            snprintf(tr->k1, sizeof tr->k1, "%s", tenant);
+        overflow |= !r || !tr || s_sums_add(&r->s, &x) != 0 || s_sums_add(&tr->s, &x) != 0 ||
+                    s_sums_add(&d->total, &x) != 0;
+    }
+    PQclear(res);
+    if (overflow) {
+        fc_error(module, "drill: out of memory or a sum overflows int64");
+        return REPORTER_ERROR;
+    }
+    //  What the dimension tables know, for one tenant's agent or task.
+    if (strcmp(w->tenant, "*") != 0 && (strcmp(dim, "agent") == 0 || strcmp(dim, "task") == 0)) {
+        bool agent = strcmp(dim, "agent") == 0;
+        const char *kp[] = {w->tenant, key};
+        res = fc_pg_query(
+            conn, module, "drill facts",
+            agent ? "SELECT agent_type AS \"type\", host, parent_agent AS \"parent\","
+                    "       task_id AS \"task\", spawned_at::text AS spawned,"
+                    "       terminated_at::text AS terminated, terminate_reason AS reason,"
+                    "       last_seen_at::text AS \"last seen\""
+                    "  FROM agents WHERE tenant_id = $1 AND agent_id = $2"
+                  : "SELECT title, task_type AS \"type\", priority, status, repo,"
+                    "       issue::text AS issue, created_at::text AS created,"
+                    "       completed_at::text AS completed"
+                    "  FROM tasks WHERE tenant_id = $1 AND task_id = $2",
+            2, kp);
+        if (!res)
+            return REPORTER_ERROR;
+        s_drill_facts(d, res);
+        PQclear(res);
+        res = fc_pg_query(
+            conn, module, "drill related",
+            agent ? "SELECT task_id FROM task_agents WHERE tenant_id = $1 AND agent_id = $2"
+                    " UNION SELECT task_id FROM agents WHERE tenant_id = $1 AND agent_id = $2"
+                    "   AND task_id IS NOT NULL ORDER BY 1 LIMIT 50"
+                  : "SELECT agent_id FROM task_agents WHERE tenant_id = $1 AND task_id = $2"
+                    " UNION SELECT agent_id FROM agents WHERE tenant_id = $1 AND task_id = $2"
+                    " ORDER BY 1 LIMIT 50",
+            2, kp);
+        if (!res)
+            return REPORTER_ERROR;
+        for (int i = 0; i < PQntuples(res) && d->related_n < 50; i++)
+            s_str(d->related[d->related_n++], REPORTER_KEY_MAX, res, i, 0);
+        PQclear(res);
+    }
+    return REPORTER_OK;
+}
+
+void reporter_drill_free(reporter_drill_t *d)
+{
+    s_rows_free(&d->days);
+    s_rows_free(&d->tenants);
+    free(d->spans);
+    d->spans = NULL;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -231,11 +231,6 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
 //  Renders the report into out (appends).
 void reporter_render(const reporter_report_t *r, reporter_fmt_t fmt, fc_buf_t *out);
 
-//  Renders the dashboard page from the report of the last 30 days (to = today): cards,
-//  SVG charts, alerts, top tasks, report links, and the script that keeps the totals
-//  live from /dashboard/-/events.
-void reporter_render_dashboard(const reporter_report_t *r, fc_buf_t *out);
-
 //  The cost query behind /api/v1/costs and billing: one row per group over the hybrid
 //  source (rollups for final days, events otherwise). group is one of day, agent_type,
 //  model, agent, task, kind, tenant, tenant_kind. Sends the statement (PQsendQueryParams,
@@ -255,6 +250,78 @@ int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t
 //  latest local today. Returns 0 or -1 (logged).
 int reporter_live_total(PGconn *conn, const char *module, const char *tenant, const char *day,
                         int64_t *nusd, int64_t *today_key, char latest[11]);
+
+// ---------------------------------------------------------------------------------------
+// Dashboard extras: budget burn and drill-down pages
+
+#define REPORTER_THRESHOLDS_MAX 8
+
+//  Month to date against the monthly budget. Each tenant counts its own local month
+//  (mtd) and its own budget (its 'monthly' row, else the '*' default); an all-tenant
+//  burn adds them up day by day of each tenant's own month ("day n of the month").
+typedef struct {
+    size_t days_in_month;  //  the longest month among the tenants
+    size_t days_elapsed;   //  days begun so far, today included (the most among the tenants)
+    int64_t cum[31];       //  cost to the end of day n+1, nano-USD
+    int64_t mtd_nusd;      //  cost so far (= cum[days_elapsed - 1])
+    int64_t budget_nusd;   //  sum of the tenants' monthly budgets
+    int64_t forecast_nusd; //  sum of the tenants' month-end forecasts (alerter_forecast)
+    bool forecast;         //  every tenant with spending had a forecast (a day of data)
+    int thresholds[REPORTER_THRESHOLDS_MAX]; //  percent of the budget, ascending
+    size_t n_thresholds;
+    int64_t tenants, tenants_budgeted;
+} reporter_burn_t;
+
+//  Reads the month-to-date burn of tenant (or "*") inside the caller's transaction; with
+//  inday, in-day rollups stand for their day as on the dashboard. 0 or -1 (logged).
+int reporter_burn_gather(reporter_burn_t *b, PGconn *conn, const char *module, const char *tenant,
+                         bool inday);
+
+//  Renders the dashboard page from the report of its range (each tenant's own 7, 30, 90
+//  days or month to date) and the month's budget burn: a range picker, cards, SVG charts
+//  (trend, tenants, agent types, models, tokens by kind, burn) whose bars and rows link
+//  to the filtered report or drill-down page, alerts, top tasks, report links, and the
+//  script that keeps today's figures live from /dashboard/-/events.
+void reporter_render_dashboard(const reporter_report_t *r, const reporter_burn_t *burn,
+                               const char *range, fc_buf_t *out);
+//  The dashboard's script (/dashboard/-/app.js): live cards, and the page's other
+//  figures redrawn by the server while today's spending moves.
+const char *reporter_dashboard_js(void);
+//  True if range is one the dashboard offers (7d, 30d, 90d, mtd).
+bool reporter_dashboard_range_valid(const char *range);
+
+//  What a drill-down page shows: one agent, task, agent type, model or cost kind over a
+//  window. Figures are exact (rollup rows of the dimension for final days, events
+//  otherwise); by_day is the cost by tenant-local date.
+typedef struct {
+    char dim[16];                  //  agent | task | agent_type | model | kind
+    char key[REPORTER_KEY_MAX];    //  its id
+    char tenant[REPORTER_KEY_MAX]; //  the view's tenant or "*"
+    char period[16];
+    char from[11], to[11];
+    reporter_span_t *spans;
+    size_t spans_n;
+    bool per_tenant;
+    reporter_sums_t total;
+    reporter_rows_t days;    //  k1 day
+    reporter_rows_t tenants; //  k1 tenant (agent types, models and kinds span tenants)
+    //  What the dimension tables know (agents, tasks): "name: value" lines.
+    char facts[12][REPORTER_TEXT_MAX];
+    size_t facts_n;
+    //  Related ids: an agent's tasks, a task's agents (up to 50).
+    char related[50][REPORTER_KEY_MAX];
+    size_t related_n;
+} reporter_drill_t;
+
+//  Gathers a drill-down page of (dim, key) over window w. REPORTER_NOT_FOUND for an
+//  unknown dim, REPORTER_ERROR on an SQL error (logged).
+reporter_rc_t reporter_drill_gather(reporter_drill_t *d, PGconn *conn, const char *module,
+                                    const reporter_window_t *w, const char *period, const char *dim,
+                                    const char *key);
+//  Frees what the drill-down holds.
+void reporter_drill_free(reporter_drill_t *d);
+//  Renders the drill-down page.
+void reporter_render_drill(const reporter_drill_t *d, const char *range, fc_buf_t *out);
 
 //  JSON and HTML escaping shared by the renderers and the HTTP layer.
 void reporter_json_str(fc_buf_t *out, const char *s);

@@ -79,7 +79,7 @@ expect_eq "dashboard (all): Auckland's three alerts of its 2026-12-07 are shown"
   "$(grep -o 'akl[a-z ]* [0-9]*% of its daily budget\|akl over its daily budget' "$IT_TMP/dash.all.html" | sort -u | wc -l)" 3
 check "dashboard (all): an alert from before a tenant's own window is not" \
   bash -c "! grep -q 'before its window' '$IT_TMP/dash.all.html'"
-check "dashboard (all): says whose days it counts" grep -q "own 30 days and today, in its time zone" "$IT_TMP/dash.all.html"
+check "dashboard (all): says whose days it counts" grep -q "own days and today, in its time zone" "$IT_TMP/dash.all.html"
 check "dashboard (all): lists Auckland's own window" \
   grep -q 'akl 2026-11-08 to 2026-12-07 (Pacific/Auckland)' "$IT_TMP/dash.all.html"
 
@@ -197,6 +197,119 @@ for t in "${TENANTS[@]}"; do
   bill_sum=$((bill_sum + $(jq .summary.cost_nusd "$IT_TMP/m.$t.json")))
 done
 expect_eq "billing 2026-11: total = sum of the tenants' monthly reports" "$(jq .total_nusd "$IT_TMP/bill.json")" "$bill_sum"
+
+# ---------------------------------------------------------------------------------------
+# The dashboard's figures: models, tokens and caching, budget burn, ranges, links,
+# drill-down pages (each all-tenant figure again the sum of the tenants')
+
+# bars <file> <chart id>: the exact figures of a chart's bars, "label: value" per line
+bars() {
+  python3 - "$1" "$2" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.fromstring(open(sys.argv[1], encoding='utf-8').read().split('\n', 1)[1])
+ns = '{http://www.w3.org/2000/svg}'
+for svg in root.iter(ns + 'svg'):
+    if svg.get('id') == sys.argv[2]:
+        for rect in svg.iter(ns + 'rect'):
+            if 'bar' in rect.get('class', '').split():
+                print(rect.find(ns + 'title').text)
+PY
+}
+get "/api/v1/reports?format=json&period=30d&top=100" "$IT_TMP/r30.json" >/dev/null
+expect_eq "dashboard: cost by model, each bar the report's exact figure" \
+  "$(bars "$IT_TMP/dash.all.html" chart-model | sort)" \
+  "$(jq -r '.by_model[] | "\(.model): $\(.cost_usd)"' "$IT_TMP/r30.json" | sort)"
+expect_eq "dashboard: tokens by kind, the report's token counts" \
+  "$(bars "$IT_TMP/dash.all.html" chart-tokens | tr '\n' ' ')" \
+  "$(jq -r '.summary.tokens | "input: \(.input) output: \(.output) cache read: \(.cache_read) cache write 5m: \(.cache_write_5m) cache write 1h: \(.cache_write_1h) "' "$IT_TMP/r30.json")"
+expect_eq "dashboard: cache hit rate card = the report's share of prompt read from cache" \
+  "$(grep -o 'id="cache-hit">[^<]*' "$IT_TMP/dash.all.html" | cut -d'>' -f2)" \
+  "$(jq -r '.cache.cache_read_share_pct + "%"' "$IT_TMP/r30.json")"
+expect_eq "dashboard: caching saved card = what cache reads saved" \
+  "$(grep -o 'id="cache-saved">[^<]*' "$IT_TMP/dash.all.html" | cut -d'>' -f2)" \
+  "\$$(jq -r '.cache.saved_by_reads_nusd' "$IT_TMP/r30.json" | awk '{ printf "%.2f", $1 / 1e9 }')"
+
+# Budget burn: each tenant's own month, its own budget (akl $300, the others the $100
+# default), thresholds of the default budget rows.
+get "/api/v1/reports?format=json&period=mtd" "$IT_TMP/mtd.json" >/dev/null
+expect_eq "burn (all): month to date = the all-tenant mtd report" \
+  "$(attr data-mtd-nusd "$IT_TMP/dash.all.html")" "$(jq .summary.cost_nusd "$IT_TMP/mtd.json")"
+mtd_sum=0
+for t in "${TENANTS[@]}"; do mtd_sum=$((mtd_sum + $(attr data-mtd-nusd "$IT_TMP/dash.$t.html"))); done
+expect_eq "burn (all): month to date = sum of the tenant dashboards'" "$(attr data-mtd-nusd "$IT_TMP/dash.all.html")" "$mtd_sum"
+expect_eq "burn (all): the budget line is the sum of the tenants' budgets" \
+  "$(grep -o '<text[^>]*class="value">100% [^<]*' "$IT_TMP/dash.all.html" | sed 's/.*>//')" '100% $600.00'
+expect_eq "burn (akl): its own budget" \
+  "$(grep -o '<text[^>]*class="value">100% [^<]*' "$IT_TMP/dash.akl.html" | sed 's/.*>//')" '100% $300.00'
+expect_eq "burn (all): threshold lines at 50% and 80%" \
+  "$(grep -o '<text[^>]*class="value">[0-9]*% [^<]*' "$IT_TMP/dash.all.html" | sed 's/.*>//' | tr '\n' ' ')" \
+  '50% $300.00 80% $480.00 100% $600.00 '
+expect_eq "burn (all): one column per day of the longest month so far (Auckland's 7th)" \
+  "$(bars "$IT_TMP/dash.all.html" chart-burn | wc -l)" 7
+expect_eq "burn (lax): its month has begun 6 days ago" "$(bars "$IT_TMP/dash.lax.html" chart-burn | wc -l)" 6
+expect_eq "burn (lax): the last column is its month to date" \
+  "$(bars "$IT_TMP/dash.lax.html" chart-burn | tail -1 | sed 's/.*\$//')" \
+  "$(attr data-mtd-nusd "$IT_TMP/dash.lax.html" | awk '{ printf "%.9f", $1 / 1e9 }')"
+check "burn: a forecast line" grep -q 'class="forecast"' "$IT_TMP/dash.all.html"
+
+# Range picker
+for range in 7d 90d mtd; do
+  expect_eq "dashboard ?range=$range (all)" "$(get "/dashboard?range=$range" "$IT_TMP/dr.html")" 200
+  get "/api/v1/reports?format=json&period=$range" "$IT_TMP/rr.json" >/dev/null
+  expect_eq "dashboard ?range=$range: its cost = the all-tenant report of each tenant's own $range" \
+    "$(attr data-total-nusd "$IT_TMP/dr.html")" "$(jq .summary.cost_nusd "$IT_TMP/rr.json")"
+  check "dashboard ?range=$range: the picker marks it and links the others" \
+    bash -c "grep -q '<nav class=\"ranges\">' '$IT_TMP/dr.html' && grep -c 'href=\"/dashboard?range=' '$IT_TMP/dr.html' | grep -q '^[1-9]'"
+done
+expect_eq "dashboard: an unknown range is a 400" "$(get "/dashboard?range=1y" "$IT_TMP/body")" 400
+
+# Every bar and row links somewhere that answers
+linked() {
+  python3 - "$1" <<'PY'
+import sys, xml.etree.ElementTree as ET
+root = ET.fromstring(open(sys.argv[1], encoding='utf-8').read().split('\n', 1)[1])
+svg = '{http://www.w3.org/2000/svg}'
+bad = 0
+parents = {c: p for p in root.iter() for c in p}
+for r in root.iter(svg + 'rect'):
+    if 'bar' in r.get('class', '').split() and not parents[r].tag.endswith('a'):
+        bad += 1
+rows = 0
+for table in root.iter('table'):
+    for tr in list(table)[1:]:
+        td = tr.find('td')
+        if td is not None and td.get('colspan') is None and td.find('a') is None and table.find('tr/th').text in ('tenant', 'model', 'agent type', 'kind', 'agent', 'task'):
+            bad += 1
+print(bad)
+PY
+}
+expect_eq "dashboard (all): every bar but the burn's and every row of a breakdown is a link" \
+  "$(linked "$IT_TMP/dash.all.html")" "$(bars "$IT_TMP/dash.all.html" chart-burn | wc -l)"
+links=$(grep -o 'href="/dashboard[^"]*"' "$IT_TMP/dash.all.html" "$IT_TMP/dash.akl.html" | cut -d'"' -f2 | sed 's/&amp;/\&/g' | sort -u)
+bad=0
+for u in $links; do
+  s=$(get "$u" "$IT_TMP/link.html")
+  [ "$s" = 200 ] || { bad=$((bad + 1)); echo "  $s for $u"; }
+done
+check "dashboard links: all $(wc -w <<<"$links") distinct links answer 200" test "$bad" -eq 0
+
+# Drill-down pages: exact, and again all-tenant = sum of tenants
+drill() { get "/dashboard/-/drill?$1" "$IT_TMP/drill.html" >/dev/null; attr data-cost-nusd "$IT_TMP/drill.html"; }
+costs_row() { get "/api/v1/costs?group=$1${3:-}" "$IT_TMP/cr.json" >/dev/null; jq ".rows[] | select(.key == \"$2\") | .cost_nusd" "$IT_TMP/cr.json"; }
+expect_eq "drill task akl-task-1: its cost over akl's 30 days" "$(drill 'dim=task&id=akl-task-1&tenant=akl')" "$(costs_row task akl-task-1 '&tenant=akl')"
+check "drill task: names its agents, linked" grep -q 'dim=agent&amp;id=akl-agent-1&amp;tenant=akl' "$IT_TMP/drill.html"
+check "drill task: what the tasks table knows" grep -q '<li>title: Task 1</li>' "$IT_TMP/drill.html"
+expect_eq "drill agent lax-agent-2 (7 days)" "$(drill 'dim=agent&id=lax-agent-2&tenant=lax&range=7d')" \
+  "$(get "/api/v1/reports?format=json&top=100&period=7d&tenant=lax" "$IT_TMP/x.json" >/dev/null; jq '.by_agent[] | select(.agent == "lax-agent-2") | .cost_nusd' "$IT_TMP/x.json")"
+check "drill agent: its trend has bars" test "$(bars "$IT_TMP/drill.html" chart-drill-trend | wc -l)" -ge 7
+model_sum=0
+for t in "${TENANTS[@]}"; do model_sum=$((model_sum + $(drill "dim=model&id=claude-opus-4-1&tenant=$t"))); done
+expect_eq "drill model (all) = the cost by model row" "$(drill 'dim=model&id=claude-opus-4-1')" "$(costs_row model claude-opus-4-1)"
+expect_eq "drill model (all) = sum of the tenants' drill pages" "$(drill 'dim=model&id=claude-opus-4-1')" "$model_sum"
+expect_eq "drill agent type (all) = the cost by agent type row" "$(drill 'dim=agent_type&id=coder')" "$(costs_row agent_type coder)"
+expect_eq "drill: an agent needs its tenant" "$(get "/dashboard/-/drill?dim=agent&id=akl-agent-1" "$IT_TMP/body")" 400
+expect_eq "drill: unknown dimension" "$(get "/dashboard/-/drill?dim=colour&id=x" "$IT_TMP/body")" 400
+check "drill pages are well-formed" python3 -c "import sys, xml.etree.ElementTree as ET; ET.fromstring(open('$IT_TMP/drill.html').read().split('\n', 1)[1])"
 
 kill -TERM $rpid
 wait $rpid

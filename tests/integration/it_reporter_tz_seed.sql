@@ -72,3 +72,7 @@ VALUES ('akl', 'threshold', 'day', '2026-12-07', 50, 50, 100, 'akl at 50% of its
        ('lax', 'threshold', 'day', '2026-12-05', 50, 50, 100, 'lax at 50% of its daily budget', '2026-12-06 07:30:00+00'),
        ('akl', 'threshold', 'day', '2026-11-07', 50, 50, 100, 'akl, before its window', '2026-11-07 10:30:00+00'),
        ('utc0', 'threshold', 'day', '2026-11-06', 50, 50, 100, 'utc0, before its window', '2026-11-06 23:00:00+00');
+
+-- Monthly budgets for the budget burn: akl its own, the others the '*' default.
+INSERT INTO budgets (tenant_id, scope, amount_nusd) VALUES
+    ('akl', 'monthly', 300000000000), ('*', 'monthly', 100000000000);
