@@ -381,6 +381,24 @@ PY
   timeout 60 "${chrome[@]}" --dump-dom "$base/dashboard/acme?key=$ACME" >"$IT_TMP/dom-acme.html" 2>>"$IT_TMP/chromium.log"
   expect_eq "chromium: every chart of a tenant's dashboard has data" "$(charts_with_data "$IT_TMP/dom-acme.html")" \
     "chart-agent-type:data chart-burn:data chart-model:data chart-tokens:data chart-trend:data"
+  # Live: while the page is open, new spending of a new model and agent type moves the
+  # cards and redraws the charts (it_browser.py drives Chromium over the DevTools pipe:
+  # it waits for the first live update, inserts, then waits for the redrawn figures).
+  before=$(grep -o 'id="total-today">[^<]*' "$IT_TMP/dom-acme.html" | cut -d'>' -f2)
+  spend="psql -X -q '$IT_URL' -c \"INSERT INTO events (event_id, event_time, tenant_id, event_type,
+           agent_type, model, model_family, input_tokens, cost_nusd, cost_kind, ingest_id, seq)
+         VALUES (gen_random_uuid(), now(), 'acme', 'usage', 'live-type', 'live-model', 'live-model',
+           777, 2000000000, 'usage', 'it', 999998)\""
+  python3 "$here/it_browser.py" "$base/dashboard/acme?key=$ACME" \
+    "document.getElementById('live-state').textContent.startsWith('updated')" "$spend" \
+    "document.documentElement.outerHTML.includes('live-type: \$2.000000000')" 20 >"$IT_TMP/dom-live.html"
+  after=$(grep -o 'id="total-today">[^<]*' "$IT_TMP/dom-live.html" | cut -d'>' -f2)
+  check "chromium live: the cost today card moved by \$2.00 ($before -> $after)" \
+    python3 -c "import sys; a, b = (float(x.lstrip('\$')) for x in sys.argv[1:]); sys.exit(abs(b - a - 2) > 0.011)" "$before" "$after"
+  check "chromium live: the charts were redrawn with the new model" \
+    grep -q '<title>live-model: \$2.000000000</title>' "$IT_TMP/dom-live.html"
+  check "chromium live: and the new agent type" grep -q '<title>live-type: \$2.000000000</title>' "$IT_TMP/dom-live.html"
+  check "chromium live: the tokens chart too" grep -q '<title>input: 6777</title>' "$IT_TMP/dom-live.html"
   rm -rf "$profile"
 else
   check "chromium is installed (scripts/deps.sh)" false
