@@ -682,19 +682,43 @@ static void s_html_alerts(fc_buf_t *o, const reporter_report_t *r)
 }
 
 //  Each tenant's own days, when they differ between tenants: the all-tenant figures are
-//  the sums over these, and the day axis holds the union of their local dates.
+//  the sums over these, and the day axis holds the union of their local dates. Tenants
+//  with the same span are listed together (a fleet has a few distinct spans at most).
 static void s_html_windows(fc_buf_t *o, const reporter_report_t *r)
 {
     if (!r->per_tenant)
         return;
     fc_buf_add_str(o, "<p class=\"windows\">Each tenant counts its own days in its own time zone "
                       "(a date's column adds every tenant's spending on that local date):");
+    bool first = true;
     for (size_t i = 0; i < r->spans_n; i++) {
-        fc_buf_add_str(o, i ? "; " : " ");
-        reporter_html_str(o, r->spans[i].tenant);
-        fc_buf_addf(o, " %s to %s (", r->spans[i].from, r->spans[i].to);
-        reporter_html_str(o, r->spans[i].tz);
-        fc_buf_add_str(o, ")");
+        const reporter_span_t *sp = &r->spans[i];
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(r->spans[j].from, sp->from) == 0 && strcmp(r->spans[j].to, sp->to) == 0;
+        if (seen)
+            continue;
+        fc_buf_addf(o, "%s %s to %s: ", first ? "" : ";", sp->from, sp->to);
+        first = false;
+        size_t n = 0;
+        for (size_t j = i; j < r->spans_n; j++) {
+            const reporter_span_t *x = &r->spans[j];
+            if (strcmp(x->from, sp->from) != 0 || strcmp(x->to, sp->to) != 0)
+                continue;
+            if (n++ == 20) {
+                size_t more = 1;
+                for (size_t k = j + 1; k < r->spans_n; k++)
+                    more += strcmp(r->spans[k].from, sp->from) == 0 &&
+                            strcmp(r->spans[k].to, sp->to) == 0;
+                fc_buf_addf(o, " and %zu more", more);
+                break;
+            }
+            fc_buf_add_str(o, n > 1 ? ", " : "");
+            reporter_html_str(o, x->tenant);
+            fc_buf_add_str(o, " (");
+            reporter_html_str(o, x->tz);
+            fc_buf_add_str(o, ")");
+        }
     }
     fc_buf_add_str(o, ".</p>");
 }
