@@ -187,12 +187,17 @@ int64_t reporter_clock_now(void);
 #define REPORTER_SQL_NOW                                                                           \
     "coalesce(nullif(current_setting('fleetcost.now', true), '')::timestamptz, now())"
 //  SQL: the CTE win(tenant_id, tz, lo, hi, today) of a window's spans, from parameters
-//  $1..$3 (arr_tenants, arr_from, arr_to); today is the tenant's local today.
+//  $1..$3 (arr_tenants, arr_from, arr_to); today is the tenant's local today. The zone
+//  comes from a scalar subquery, not a join: unnest of a constant array is estimated
+//  exactly, where a join with tenants under row-level security is estimated at one row,
+//  and the planner would then repeat the events scan once per tenant.
 #define REPORTER_SQL_WINDOW                                                                        \
-    "win AS (SELECT w.tenant_id, t.tz, w.lo, w.hi,"                                                \
-    "               (" REPORTER_SQL_NOW " AT TIME ZONE t.tz)::date AS today"                       \
-    "          FROM unnest($1::text[], $2::date[], $3::date[]) AS w(tenant_id, lo, hi)"            \
-    "          JOIN tenants t ON t.tenant_id = w.tenant_id)"
+    "win AS (SELECT tenant_id, tz, lo, hi,"                                                        \
+    "               (" REPORTER_SQL_NOW " AT TIME ZONE tz)::date AS today"                         \
+    "          FROM (SELECT w.tenant_id, w.lo, w.hi,"                                              \
+    "                       coalesce((SELECT t.tz FROM tenants t WHERE t.tenant_id = w.tenant_id),"\
+    "                                'UTC') AS tz"                                                 \
+    "                  FROM unnest($1::text[], $2::date[], $3::date[]) AS w(tenant_id, lo, hi)) x)"
 
 //  Resolves the window of tenant (or "*") for a period as reporter_period_resolve takes
 //  it, with each tenant's today read in its zone (inside the caller's transaction).
