@@ -195,11 +195,10 @@ int64_t reporter_clock_now(void);
     "win AS (SELECT tenant_id, tz, lo, hi,"                                                        \
     "               (" REPORTER_SQL_NOW " AT TIME ZONE tz)::date AS today"                         \
     "          FROM (SELECT w.tenant_id, w.lo, w.hi,"                                              \
-    "                       coalesce((SELECT t.tz FROM tenants t WHERE t.tenant_id = "             \
-    "w.tenant_id),"                                                                                \
-    "                                'UTC') AS tz"                                                 \
-    "                  FROM unnest($1::text[], $2::date[], $3::date[]) AS w(tenant_id, lo, hi)) "  \
-    "x)"
+    "                       coalesce((SELECT t.tz FROM tenants t"                                  \
+    "                                  WHERE t.tenant_id = w.tenant_id), 'UTC') AS tz"             \
+    "                  FROM unnest($1::text[], $2::date[], $3::date[])"                            \
+    "                       AS w(tenant_id, lo, hi)) x)"
 
 //  Resolves the window of tenant (or "*") for a period as reporter_period_resolve takes
 //  it, with each tenant's today read in its zone (inside the caller's transaction).
