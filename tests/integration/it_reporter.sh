@@ -290,7 +290,8 @@ for v in "${injections[@]}"; do
               "/api/v1/reports?from=$e&to=2025-03-01" "/api/v1/reports?format=$e" "/api/v1/reports?top=$e" \
               "/api/v1/alerts?tenant=$e" "/api/v1/alerts?state=$e" "/api/v1/alerts?limit=$e" \
               "/api/v1/budgets?tenant=$e" "/api/v1/stream?tenant=$e" "/api/v1/stream?day=$e" \
-              "/dashboard/$e" "/api/v1/costs?$e=1"; do
+              "/dashboard/$e" "/api/v1/costs?$e=1" "/dashboard?range=$e" "/dashboard/-/drill?dim=$e" \
+              "/dashboard/-/drill?dim=model&range=$e"; do
     for key in "$ACME" "$ADMIN"; do
       s=$(api "$key" "$path")
       case "$s" in

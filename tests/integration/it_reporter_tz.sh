@@ -309,6 +309,20 @@ expect_eq "drill model (all) = sum of the tenants' drill pages" "$(drill 'dim=mo
 expect_eq "drill agent type (all) = the cost by agent type row" "$(drill 'dim=agent_type&id=coder')" "$(costs_row agent_type coder)"
 expect_eq "drill: an agent needs its tenant" "$(get "/dashboard/-/drill?dim=agent&id=akl-agent-1" "$IT_TMP/body")" 400
 expect_eq "drill: unknown dimension" "$(get "/dashboard/-/drill?dim=colour&id=x" "$IT_TMP/body")" 400
+expect_eq "drill: a hostile id is only text" \
+  "$(get "/dashboard/-/drill?dim=model&id=%3Cscript%3Ealert(1)%3C%2Fscript%3E" "$IT_TMP/xss.html") $(grep -c '<script>alert' "$IT_TMP/xss.html")" "200 0"
+check "drill: ... escaped in the page and in its links" \
+  bash -c "grep -q '&lt;script&gt;alert(1)&lt;/script&gt;' '$IT_TMP/xss.html' && grep -q 'id=%3Cscript%3Ealert%281%29' '$IT_TMP/xss.html'"
+while read -r query word; do
+  expect_eq "report $query: 400 naming $word" \
+    "$(get "/api/v1/reports?$query" "$IT_TMP/body") $(jq -r .error.message "$IT_TMP/body" | grep -o "$word" | head -1)" "400 $word"
+done <<'EOF2'
+period=0d period
+period=3661d period
+period=7d&date=2026-12-01 period
+period=mtd&from=2026-12-01&to=2026-12-02 period
+period=12x period
+EOF2
 check "drill pages are well-formed" python3 -c "import sys, xml.etree.ElementTree as ET; ET.fromstring(open('$IT_TMP/drill.html').read().split('\n', 1)[1])"
 
 kill -TERM $rpid
