@@ -952,6 +952,22 @@ static void s_recommend(reporter_report_t *self)
 
 // ---------------------------------------------------------------------------------------
 
+//  A copy of the window's spans for a model that outlives the window (replacing any).
+static int s_spans_copy(const reporter_window_t *w, reporter_span_t **spans, size_t *n,
+                        bool *per_tenant)
+{
+    free(*spans);
+    *n = 0;
+    *spans = w->n ? malloc(w->n * sizeof **spans) : NULL;
+    if (w->n && !*spans)
+        return -1;
+    if (w->n)
+        memcpy(*spans, w->v, w->n * sizeof **spans);
+    *n = w->n;
+    *per_tenant = w->per_tenant;
+    return 0;
+}
+
 reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, const char *module,
                                      const reporter_window_t *w, const char *period, int top_n)
 {
@@ -984,15 +1000,8 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
         s_str(self->tz, sizeof self->tz, res, 0, 1);
         PQclear(res);
     }
-    free(self->spans);
-    self->spans_n = 0;
-    self->spans = w->n ? malloc(w->n * sizeof *self->spans) : NULL;
-    if (w->n && !self->spans)
+    if (s_spans_copy(w, &self->spans, &self->spans_n, &self->per_tenant) != 0)
         return REPORTER_ERROR;
-    if (w->n)
-        memcpy(self->spans, w->v, w->n * sizeof *self->spans);
-    self->spans_n = w->n;
-    self->per_tenant = w->per_tenant;
     s_bounds_t b;
     if (s_event_bounds(conn, module, w, self->inday_rollups, &b) != 0)
         return REPORTER_ERROR;
@@ -1414,13 +1423,8 @@ reporter_rc_t reporter_drill_gather(reporter_drill_t *d, PGconn *conn, const cha
     snprintf(d->period, sizeof d->period, "%s", period);
     snprintf(d->from, sizeof d->from, "%s", w->from);
     snprintf(d->to, sizeof d->to, "%s", w->to);
-    d->spans = w->n ? malloc(w->n * sizeof *d->spans) : NULL;
-    if (w->n && !d->spans)
+    if (s_spans_copy(w, &d->spans, &d->spans_n, &d->per_tenant) != 0)
         return REPORTER_ERROR;
-    if (w->n)
-        memcpy(d->spans, w->v, w->n * sizeof *d->spans);
-    d->spans_n = w->n;
-    d->per_tenant = w->per_tenant;
     s_bounds_t b;
     if (s_event_bounds(conn, module, w, false, &b) != 0)
         return REPORTER_ERROR;
