@@ -237,6 +237,11 @@ static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
     }
     for (size_t i = 0; i < r->recos_n; i++)
         s_csv_row(o, "recommendation", r->recos[i].code, "", NULL, r->recos[i].text);
+    //  Each tenant's own days, when they differ (the period row holds their union).
+    for (size_t i = 0; r->per_tenant && i < r->spans_n; i++) {
+        snprintf(detail, sizeof detail, "%s..%s", r->spans[i].from, r->spans[i].to);
+        s_csv_row(o, "window", r->spans[i].tenant, r->spans[i].tz, NULL, detail);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
