@@ -7,7 +7,8 @@ RUN apt-get update \
       libcurl4-openssl-dev libmicrohttpd-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 COPY . /src
-RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+# A release build: FC_TESTING off, so no test-only switches and no fleetcost-bench.
+RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFC_TESTING=OFF \
  && cmake --build /build -j"$(nproc)" \
  && mkdir -p /out \
  && cp /build/cli/fleetcost /build/services/*/fleetcost-* /out/

@@ -7,6 +7,7 @@
 #include "alerter_rules.h"
 #include "commands.h"
 #include "fc_config.h"
+#include "fc_escape.h"
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
@@ -28,7 +29,7 @@ static void s_usd_cell(PGresult *r, int row, int col, char *buf, size_t size)
         return;
     }
     buf[0] = '$';
-    fc_money_format(strtoll(PQgetvalue(r, row, col), NULL, 10), buf + 1, size - 1, 2);
+    fc_money_format(fc_pg_int(r, row, col), buf + 1, size - 1, 2);
 }
 
 int cmd_alerts(int argc, char **argv)
@@ -75,17 +76,18 @@ int cmd_alerts(int argc, char **argv)
            "ID", "KIND", "SCOPE", "PERIOD", "SUBJECT", "PCT", "VALUE", "BUDGET", "STATE",
            "DELIVERY");
     for (int i = 0; i < PQntuples(r); i++) {
-        char v[32], b[32];
+        //  Subjects (agent ids, agent types), periods and delivery errors carry tenant
+        //  and remote text: shown with their control characters escaped.
+        char c[15][4 * 512 + 1], v[32], b[32];
+        for (int k = 0; k < 15; k++)
+            fc_esc_text(PQgetvalue(r, i, k), c[k], sizeof c[k]);
         s_usd_cell(r, i, 8, v, sizeof v);
         s_usd_cell(r, i, 9, b, sizeof b);
-        const char *subject = PQgetvalue(r, i, 6);
         printf(
             "%-20s %-12s %6s %-9s %-10s %-20s %-12s %4s %12s %12s %-8s %s (%s attempt%s%s%s%s%s)\n",
-            PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2), PQgetvalue(r, i, 3),
-            PQgetvalue(r, i, 4), PQgetvalue(r, i, 5), *subject ? subject : "-", PQgetvalue(r, i, 7),
-            v, b, PQgetvalue(r, i, 10), PQgetvalue(r, i, 11), PQgetvalue(r, i, 12),
-            strcmp(PQgetvalue(r, i, 12), "1") == 0 ? "" : "s", *PQgetvalue(r, i, 14) ? "; to " : "",
-            PQgetvalue(r, i, 14), *PQgetvalue(r, i, 13) ? "; " : "", PQgetvalue(r, i, 13));
+            c[0], c[1], c[2], c[3], c[4], c[5], *c[6] ? c[6] : "-", c[7], v, b, c[10], c[11], c[12],
+            strcmp(c[12], "1") == 0 ? "" : "s", *c[14] ? "; to " : "", c[14], *c[13] ? "; " : "",
+            c[13]);
     }
     printf("%d alert%s\n", PQntuples(r), PQntuples(r) == 1 ? "" : "s");
     PQclear(r);

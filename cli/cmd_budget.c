@@ -25,9 +25,11 @@
 #include "alerter_store.h"
 #include "commands.h"
 #include "fc_config.h"
+#include "fc_escape.h"
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
+#include "fc_time.h"
 
 #define MODULE "budget"
 
@@ -83,8 +85,9 @@ static int s_set_row(PGconn *pg, const char *tenant, const char *scope, const ch
     PQclear(r);
     char usd[32];
     s_usd(amount, usd, sizeof usd);
+    char shown[4 * 256 + 1];
     printf("budget: %s %s%s%s = %s\n", strcmp(tenant, "*") == 0 ? "(default)" : tenant, scope,
-           *subject ? " " : "", subject, usd);
+           *subject ? " " : "", fc_esc_text(subject, shown, sizeof shown), usd);
     return 0;
 }
 
@@ -154,7 +157,7 @@ static int s_set(PGconn *pg, fc_config_t *config, const char *tenant)
 
 static void s_print_budget(const char *tenant, const alerter_budget_t *b)
 {
-    char usd[32], win[16] = "", thr[64] = "";
+    char usd[32], win[16] = "", thr[64] = "", subject[4 * sizeof b->subject];
     s_usd(b->amount_nusd, usd, sizeof usd);
     if (b->scope == ALERTER_AGENT_RUNAWAY)
         alerter_duration_format(b->window_s, win, sizeof win);
@@ -162,8 +165,8 @@ static void s_print_budget(const char *tenant, const alerter_budget_t *b)
         snprintf(thr + strlen(thr), sizeof thr - strlen(thr), "%s%d", i ? "," : "",
                  b->thresholds[i]);
     printf("%-20s %-17s %-20s %14s %-6s %s%s\n", tenant, alerter_scope_name(b->scope),
-           b->subject[0] ? b->subject : "-", usd, *win ? win : "-", thr,
-           b->is_default ? "  (default)" : "");
+           b->subject[0] ? fc_esc_text(b->subject, subject, sizeof subject) : "-", usd,
+           *win ? win : "-", thr, b->is_default ? "  (default)" : "");
 }
 
 static int s_list(PGconn *pg, const char *tenant)
@@ -215,15 +218,14 @@ static int s_check_line(const char *what, const char *period, int64_t spend,
 
 static int s_check(PGconn *pg, const char *tenant)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
+    int64_t now_us = fc_time_now_us();
     alerter_period_t per;
     alerter_budget_t b[ALERTER_MAX_BUDGETS];
     int n = alerter_store_budgets(pg, tenant, b, ALERTER_MAX_BUDGETS);
-    if (n < 0 ||
-        alerter_store_spend(pg, tenant, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec, &per) != 0)
+    if (n < 0 || alerter_store_spend(pg, tenant, now_us, &per) != 0)
         return 2;
-    printf("tenant %s (%s)\n", tenant, per.tz);
+    char tz[4 * sizeof per.tz];
+    printf("tenant %s (%s)\n", tenant, fc_esc_text(per.tz, tz, sizeof tz));
     int over =
         s_check_line("day", per.day, per.day_nusd, alerter_budget_find(b, n, ALERTER_DAILY, ""));
     over |= s_check_line("month", per.month, per.month_nusd,

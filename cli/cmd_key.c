@@ -1,9 +1,11 @@
-/*  fleetcost key: API keys for fleetcost-reporter.
-        fleetcost key create --tenant T | --admin [--name N]
+/*  fleetcost key: API keys for fleetcost-reporter and ingest tokens for fleetcost-otlp.
+        fleetcost key create --tenant T | --admin [--name N] [--scope api|otlp]
         fleetcost key list
         fleetcost key revoke --id KEY_ID
     create prints the key once, on stdout; only the SHA-256 of its secret is stored.
-    Every change is recorded in audit_log in the same transaction. Runs as the owner. */
+    --scope otlp makes an OTLP ingest token (sent as "Authorization: Bearer <token>");
+    with --admin it is an operator token that may name any tenant. Every change is
+    recorded in audit_log in the same transaction. Runs as the owner. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include "fc_config.h"
 #include "fc_log.h"
 #include "fc_pg.h"
+#include "fc_proto.h"
 #include "reporter_key.h"
 #include "reporter_report.h"
 
@@ -22,9 +25,12 @@ static const fc_option_t s_options[] = {
     {"admin", FC_OPT_BOOL, "false", 0, 0, false, "create: a key that reads every tenant"},
     {"name", FC_OPT_STR, "", 0, 0, false, "create: a label for the key"},
     {"id", FC_OPT_STR, "", 0, 0, false, "revoke: the key id (the part after fck_)"},
+    {"scope", FC_OPT_STR, "api", 0, 0, false,
+     "create: api (reporter API key) or otlp (fleetcost-otlp ingest token)"},
     FC_OPT_END};
 
-static int s_create(PGconn *conn, const char *tenant, bool admin, const char *name)
+static int s_create(PGconn *conn, const char *tenant, bool admin, const char *name,
+                    const char *scope)
 {
     char key[REPORTER_KEY_TEXT + 1], id[REPORTER_KEY_ID_HEX + 1], hash[REPORTER_HASH_HEX + 1];
     if (reporter_key_generate(key, id, hash) != 0) {
@@ -33,7 +39,7 @@ static int s_create(PGconn *conn, const char *tenant, bool admin, const char *na
     }
     if (fc_pg_exec(conn, MODULE, "begin", "BEGIN") != 0)
         return 1;
-    const char *params[] = {id, admin ? NULL : tenant, hash, *name ? name : NULL};
+    const char *params[] = {id, admin ? NULL : tenant, hash, *name ? name : NULL, scope};
     PGresult *res;
     if (!admin) {
         const char *t[] = {tenant};
@@ -49,9 +55,9 @@ static int s_create(PGconn *conn, const char *tenant, bool admin, const char *na
         PQclear(res);
     }
     res = fc_pg_query(conn, MODULE, "insert",
-                      "INSERT INTO api_keys (key_id, tenant_id, key_hash, name)"
-                      " VALUES ($1, $2, $3, $4)",
-                      4, params);
+                      "INSERT INTO api_keys (key_id, tenant_id, key_hash, name, scope)"
+                      " VALUES ($1, $2, $3, $4, $5)",
+                      5, params);
     if (!res) {
         fc_pg_rollback(conn);
         return 1;
@@ -61,9 +67,9 @@ static int s_create(PGconn *conn, const char *tenant, bool admin, const char *na
                       "INSERT INTO audit_log (actor, action, object, after)"
                       " VALUES ('fleetcost key as ' || current_user, 'key.create', $1,"
                       "         jsonb_build_object('tenant', $2::text, 'name', $4::text,"
-                      "                            'admin', $2::text IS NULL))"
+                      "                            'admin', $2::text IS NULL, 'scope', $5::text))"
                       " RETURNING $3::text IS NOT NULL",
-                      4, params);
+                      5, params);
     if (!res || fc_pg_exec(conn, MODULE, "commit", "COMMIT") != 0) {
         PQclear(res);
         fc_pg_rollback(conn);
@@ -72,7 +78,8 @@ static int s_create(PGconn *conn, const char *tenant, bool admin, const char *na
     PQclear(res);
     printf("%s\n", key);
     fflush(stdout);
-    fprintf(stderr, "key: created %s for %s%s; it is shown only this once\n", id,
+    fprintf(stderr, "key: created %s %s for %s%s; it is shown only this once\n",
+            strcmp(scope, "otlp") == 0 ? "OTLP ingest token" : "API key", id,
             admin ? "every tenant (admin)" : "tenant ", admin ? "" : tenant);
     return 0;
 }
@@ -81,7 +88,7 @@ static int s_list(PGconn *conn)
 {
     PGresult *res = fc_pg_query(
         conn, MODULE, "list",
-        "SELECT key_id, coalesce(tenant_id, '(admin)'), coalesce(name, ''),"
+        "SELECT key_id, scope, coalesce(tenant_id, '(admin)'), coalesce(name, ''),"
         "       to_char(created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
         "       coalesce(to_char(revoked_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
         "                '')"
@@ -89,10 +96,12 @@ static int s_list(PGconn *conn)
         0, NULL);
     if (!res)
         return 1;
-    printf("%-14s %-24s %-20s %-21s %s\n", "key_id", "tenant", "name", "created", "revoked");
+    printf("%-14s %-5s %-24s %-20s %-21s %s\n", "key_id", "scope", "tenant", "name", "created",
+           "revoked");
     for (int i = 0; i < PQntuples(res); i++)
-        printf("%-14s %-24s %-20s %-21s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
-               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4));
+        printf("%-14s %-5s %-24s %-20s %-21s %s\n", PQgetvalue(res, i, 0), PQgetvalue(res, i, 1),
+               PQgetvalue(res, i, 2), PQgetvalue(res, i, 3), PQgetvalue(res, i, 4),
+               PQgetvalue(res, i, 5));
     PQclear(res);
     return 0;
 }
@@ -141,13 +150,16 @@ int cmd_key(int argc, char **argv)
         return rc;
     const char *action = fc_config_argc(config) == 1 ? fc_config_argv(config)[0] : "";
     const char *tenant = fc_config_str(config, "tenant"), *id = fc_config_str(config, "id");
+    const char *scope = fc_config_str(config, "scope");
     bool admin = fc_config_bool(config, "admin");
     rc = 2;
     if (strcmp(action, "create") == 0) {
         if (admin == (*tenant != 0))
             fprintf(stderr, "key create: give exactly one of --tenant T or --admin\n");
-        else if (!admin && !reporter_tenant_valid(tenant))
+        else if (!admin && !fc_tenant_valid(tenant))
             fprintf(stderr, "key create: --tenant: not a tenant id\n");
+        else if (strcmp(scope, "api") != 0 && strcmp(scope, "otlp") != 0)
+            fprintf(stderr, "key create: --scope: api or otlp\n");
         else
             rc = 0;
     } else if (strcmp(action, "revoke") == 0) {
@@ -159,7 +171,8 @@ int cmd_key(int argc, char **argv)
     } else if (strcmp(action, "list") == 0) {
         rc = 0;
     } else {
-        fprintf(stderr, "usage: fleetcost key create --tenant T | --admin [--name N]\n"
+        fprintf(stderr, "usage: fleetcost key create --tenant T | --admin [--name N]"
+                        " [--scope api|otlp]\n"
                         "       fleetcost key list\n"
                         "       fleetcost key revoke --id KEY_ID\n");
     }
@@ -168,7 +181,7 @@ int cmd_key(int argc, char **argv)
         if (!conn)
             rc = 1;
         else if (action[0] == 'c')
-            rc = s_create(conn, tenant, admin, fc_config_str(config, "name"));
+            rc = s_create(conn, tenant, admin, fc_config_str(config, "name"), scope);
         else if (action[0] == 'l')
             rc = s_list(conn);
         else

@@ -10,6 +10,7 @@
 #include "fc_config.h"
 #include "fc_log.h"
 #include "fc_pg.h"
+#include "fc_proto.h"
 #include "fc_time.h"
 #include "reporter_cli.h"
 #include "reporter_report.h"
@@ -27,8 +28,10 @@ static const fc_option_t s_options[] = {
     {"format", FC_OPT_STR, "text", 0, 0, false, "text | csv | json | html"},
     {"output", FC_OPT_STR, "", 0, 0, false, "write to this file (-o FILE); default stdout"},
     {"top", FC_OPT_INT, "10", 1, REPORTER_TOP_MAX, false, "length of the top task/agent lists"},
+#ifdef FC_TESTING //  test-only switches exist only in a testing build (README "Testing builds")
     {"clock", FC_OPT_STR, "", 0, 0, false,
      "TESTING: run as if the UTC time now were this (RFC 3339, e.g. 2026-12-06T20:08:00Z)"},
+#endif
     FC_OPT_END};
 
 int cmd_report(int argc, char **argv)
@@ -56,7 +59,7 @@ int cmd_report(int argc, char **argv)
     reporter_report_t *r = NULL;
     fc_buf_t out;
     fc_buf_init(&out);
-    if (strcmp(tenant, "*") != 0 && !reporter_tenant_valid(tenant)) {
+    if (strcmp(tenant, "*") != 0 && !fc_tenant_valid(tenant)) {
         fprintf(stderr, "report: --tenant: give a tenant id, or --all\n");
         goto done;
     }
@@ -64,6 +67,7 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "report: --format: expected text, csv, json or html\n");
         goto done;
     }
+#ifdef FC_TESTING
     const char *clock = fc_config_str(config, "clock");
     int64_t clock_us = 0;
     if (*clock && fc_time_parse(clock, &clock_us) != 0) {
@@ -71,6 +75,7 @@ int cmd_report(int argc, char **argv)
         goto done;
     }
     reporter_clock_set(clock_us);
+#endif
     rc = 1;
     conn = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
     if (!conn || reporter_tx_begin(conn, tenant) != 0)

@@ -1,12 +1,14 @@
 /*  fleetcost simulate: a simulated fleet for the demo, the soak and by hand.
 
-    Several tenants, each with agents of several types working on GitHub-style tasks:
-    agents spawn, take a task, make model requests (token counts drawn from skewed
-    distributions, with cache reads dominating as in real Claude Code sessions and
-    occasional 5-minute and 1-hour cache writes), finish the task, terminate, and are
-    replaced. One tenant (--hot) spends about five times as much as the others, so a
-    budget set for it is crossed. Everything goes through libfleetcost, like a real
-    agent; the run is reproducible from --seed. */
+    Several tenants, each with a mixed fleet of Claude Code, Codex CLI and Gemini CLI
+    agents (the agent type; --agent-mix sets the shares) in several roles, working on
+    GitHub-style tasks: agents spawn, take a task, make model requests with their
+    agent's models (token counts drawn from skewed distributions: for Claude Code cache
+    reads dominate, with occasional 5-minute and 1-hour cache writes; Codex re-sends
+    its context, most of it cached, and never writes a cache; Gemini caches less),
+    finish the task, terminate, and are replaced. One tenant (--hot) spends about five times as much
+   as the others, so a budget set for it is crossed. Everything goes through libfleetcost, like a
+   real agent; the run is reproducible from --seed. */
 #include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
@@ -19,6 +21,7 @@
 #include "fc_config.h"
 #include "fc_log.h"
 #include "fc_signal.h"
+#include "fc_time.h"
 #include "fleetcost.h"
 
 #define MODULE      "simulate"
@@ -34,6 +37,8 @@ static const fc_option_t s_options[] = {
     {"requests", FC_OPT_INT, "0", 0, 1000000000, false, "stop after this many requests (0: none)"},
     {"seed", FC_OPT_INT, "42", 0, INT64_MAX, false, "random seed"},
     {"host", FC_OPT_STR, "sim-host-1", 0, 0, false, "host name the agents report"},
+    {"agent-mix", FC_OPT_STR, "claude-code=60,codex-cli=25,gemini-cli=15", 0, 0, false,
+     "shares of the agent types (claude-code, codex-cli, gemini-cli), e.g. claude-code=100"},
     FC_OPT_END};
 
 typedef struct {
@@ -43,10 +48,16 @@ typedef struct {
     int next_agent;
 } s_tenant_t;
 
+//  The agent types simulated, and the share of each in the fleet.
+typedef enum { S_CLAUDE, S_CODEX, S_GEMINI, S_AGENTS } s_agent_kind_t;
+static const char *s_agent_types[S_AGENTS] = {"claude-code", "codex-cli", "gemini-cli"};
+static int64_t s_mix[S_AGENTS];
+
 typedef struct {
     s_tenant_t *tenant;
     char id[FC_MAX_ID + 1];
-    const char *type;
+    s_agent_kind_t kind;
+    const char *type; //  the role: coder, reviewer, tester, planner
     char task[FC_MAX_ID + 1];
     int requests_left;
     bool alive;
@@ -81,8 +92,17 @@ static const char *s_types[] = {"coder", "reviewer", "tester", "planner"};
 static const char *s_task_types[] = {"bug", "feature", "chore", "docs"};
 static const char *s_priorities[] = {"low", "medium", "high", "critical"};
 
-static const char *s_model_for(const char *type)
+//  A model of the agent's kind, by its role. Only models with a row in db/pricing/ are
+//  used, so a fleet with every provider's prices loaded has no unpriced usage.
+static const char *s_model_for(s_agent_kind_t kind, const char *type)
 {
+    if (kind == S_CODEX) {
+        if (strcmp(type, "tester") == 0)
+            return "gpt-5-mini";
+        return s_unit() < 0.75 ? "gpt-5-codex" : "gpt-5";
+    }
+    if (kind == S_GEMINI)
+        return "gemini-2.5-pro";
     if (strcmp(type, "planner") == 0)
         return s_unit() < 0.7 ? "claude-opus-4-6" : "claude-sonnet-4-5-20250929";
     if (strcmp(type, "tester") == 0)
@@ -96,7 +116,45 @@ static void s_base(fc_event_t *ev, fc_event_type_t type, s_agent_t *a)
     ev->type = type;
     snprintf(ev->tenant, sizeof ev->tenant, "%s", a->tenant->name);
     snprintf(ev->agent, sizeof ev->agent, "%s", a->id);
-    snprintf(ev->agent_type, sizeof ev->agent_type, "%s", a->type);
+    snprintf(ev->agent_type, sizeof ev->agent_type, "%s", s_agent_types[a->kind]);
+}
+
+//  An agent kind drawn by the --agent-mix shares.
+static s_agent_kind_t s_draw_kind(void)
+{
+    int64_t total = s_mix[S_CLAUDE] + s_mix[S_CODEX] + s_mix[S_GEMINI];
+    int64_t r = (int64_t)(s_rand() % (uint64_t)total);
+    for (int k = 0; k < S_AGENTS; k++) {
+        if (r < s_mix[k])
+            return (s_agent_kind_t)k;
+        r -= s_mix[k];
+    }
+    return S_CLAUDE;
+}
+
+//  Parses "claude-code=60,codex-cli=25,gemini-cli=15" into s_mix. Returns 0, or -1.
+static int s_parse_mix(const char *text)
+{
+    char *copy = strdup(text), *save = NULL;
+    int rc = copy ? 0 : -1;
+    memset(s_mix, 0, sizeof s_mix);
+    for (char *p = copy ? strtok_r(copy, ",", &save) : NULL; p && rc == 0;
+         p = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(p, '=');
+        rc = -1;
+        for (int k = 0; eq && k < S_AGENTS; k++) {
+            char *end = NULL;
+            long long v = strtoll(eq + 1, &end, 10);
+            if ((size_t)(eq - p) == strlen(s_agent_types[k]) &&
+                strncmp(p, s_agent_types[k], (size_t)(eq - p)) == 0 && end != eq + 1 && !*end &&
+                v >= 0 && v <= 1000000) {
+                s_mix[k] = v;
+                rc = 0;
+            }
+        }
+    }
+    free(copy);
+    return rc == 0 && s_mix[S_CLAUDE] + s_mix[S_CODEX] + s_mix[S_GEMINI] > 0 ? 0 : -1;
 }
 
 static int s_send(fc_client_t *c, fc_event_t *ev)
@@ -113,6 +171,7 @@ static int s_send(fc_client_t *c, fc_event_t *ev)
 static void s_spawn(fc_client_t *c, s_agent_t *a, const char *host)
 {
     s_tenant_t *t = a->tenant;
+    a->kind = s_draw_kind();
     a->type = s_types[s_rand() % 4];
     snprintf(a->id, sizeof a->id, "%.63s-%s-%d", t->name, a->type, ++t->next_agent);
     snprintf(a->task, sizeof a->task, "%.63s#%d", t->name, 100 + ++t->next_task);
@@ -149,17 +208,30 @@ static void s_request(fc_client_t *c, s_agent_t *a)
 {
     fc_event_t ev;
     s_base(&ev, FC_EV_USAGE, a);
-    snprintf(ev.model, sizeof ev.model, "%s", s_model_for(a->type));
+    snprintf(ev.model, sizeof ev.model, "%s", s_model_for(a->kind, a->type));
     snprintf(ev.task, sizeof ev.task, "%s", a->task);
     snprintf(ev.session, sizeof ev.session, "sess-%.100s", a->id);
     double scale = a->tenant->hot ? 5.0 : 1.0;
-    ev.input_tokens = s_lognormal(600 * scale, 1.0);
-    ev.output_tokens = s_lognormal(350 * scale, 0.9);
-    ev.cache_read_tokens = s_lognormal(18000 * scale, 0.8);
-    if (s_unit() < 0.25)
-        ev.cache_write_5m_tokens = s_lognormal(2500 * scale, 0.7);
-    if (s_unit() < 0.05)
-        ev.cache_write_1h_tokens = s_lognormal(6000 * scale, 0.6);
+    if (a->kind == S_CODEX) {
+        //  As the watcher maps a Codex turn: uncached input, cached input as cache
+        //  reads, output with the reasoning inside.
+        ev.input_tokens = s_lognormal(1800 * scale, 1.0);
+        ev.cache_read_tokens = s_lognormal(16000 * scale, 0.8);
+        ev.output_tokens = s_lognormal(700 * scale, 0.9);
+    } else if (a->kind == S_GEMINI) {
+        //  Gemini: uncached prompt, cached part of it, output with the thoughts.
+        ev.input_tokens = s_lognormal(5000 * scale, 1.0);
+        ev.cache_read_tokens = s_unit() < 0.6 ? s_lognormal(9000 * scale, 0.8) : 0;
+        ev.output_tokens = s_lognormal(600 * scale, 0.9);
+    } else {
+        ev.input_tokens = s_lognormal(600 * scale, 1.0);
+        ev.output_tokens = s_lognormal(350 * scale, 0.9);
+        ev.cache_read_tokens = s_lognormal(18000 * scale, 0.8);
+        if (s_unit() < 0.25)
+            ev.cache_write_5m_tokens = s_lognormal(2500 * scale, 0.7);
+        if (s_unit() < 0.05)
+            ev.cache_write_1h_tokens = s_lognormal(6000 * scale, 0.6);
+    }
     ev.has_api_duration_ms = true;
     ev.api_duration_ms = s_lognormal(2500, 0.6);
     snprintf(ev.attrs[0].key, sizeof ev.attrs[0].key, "team");
@@ -201,6 +273,14 @@ int cmd_simulate(int argc, char **argv)
     if (!cfg)
         return rc;
     s_rng = (uint64_t)fc_config_int(cfg, "seed") * 2654435761ULL + 88172645463325252ULL;
+    if (s_parse_mix(fc_config_str(cfg, "agent-mix")) != 0) {
+        fprintf(stderr,
+                "simulate: --agent-mix '%s': expected type=share,... with types "
+                "claude-code, codex-cli, gemini-cli and a share above 0\n",
+                fc_config_str(cfg, "agent-mix"));
+        fc_config_destroy(&cfg);
+        return 2;
+    }
     s_tenant_t tenants[MAX_TENANTS];
     int nt = 0;
     char *list = strdup(fc_config_str(cfg, "tenants"));
@@ -232,15 +312,12 @@ int cmd_simulate(int argc, char **argv)
     int64_t rate = fc_config_int(cfg, "rate");
     int64_t duration = fc_config_int(cfg, "duration");
     int64_t limit = fc_config_int(cfg, "requests");
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = fc_time_mono_us();
     int64_t sent = 0, last_report = 0;
-    fc_info(MODULE, "simulating %d tenants x %d agents at %" PRId64 " requests/s (hot: %s)", nt,
-            AGENTS_EACH, rate, fc_config_str(cfg, "hot"));
+    fc_info(MODULE, "simulating %d tenants x %d agents (%s) at %" PRId64 " requests/s (hot: %s)",
+            nt, AGENTS_EACH, fc_config_str(cfg, "agent-mix"), rate, fc_config_str(cfg, "hot"));
     while (!fc_signal_stopping() && (!limit || sent < limit)) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double elapsed = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+        double elapsed = (double)(fc_time_mono_us() - t0) / 1e6;
         if (duration && elapsed >= (double)duration)
             break;
         //  Pace the fleet: request n is due at n / rate seconds.

@@ -13,7 +13,6 @@ int cmd_billing(int argc, char **argv);
 int cmd_key(int argc, char **argv);
 int cmd_emit(int argc, char **argv);
 int cmd_flush(int argc, char **argv);
-int cmd_bench(int argc, char **argv);
 int cmd_cert(int argc, char **argv);
 int cmd_budget(int argc, char **argv);
 int cmd_alerts(int argc, char **argv);

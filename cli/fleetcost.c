@@ -27,7 +27,6 @@ static const s_command_t s_commands[] = {
     {"simulate", cmd_simulate, "a simulated fleet of agents sending events to ingest"},
     {"budget", cmd_budget, "set, list or check budgets (check: exit 1 once over budget)"},
     {"alerts", cmd_alerts, "list alerts and their delivery status"},
-    {"bench", cmd_bench, "load generators for scripts/bench.sh (ingest, insert)"},
     {"cert", cmd_cert, "CurveZMQ certificates: init, server, create, list, revoke"},
 };
 

@@ -13,9 +13,14 @@
 #define FC_CONFIG_MAX_OPTIONS 128
 
 const fc_option_t fc_config_common[] = {
-    {"pg-url", FC_OPT_STR, "postgresql://fleetcost@127.0.0.1:5432/fleetcost", 0, 0, true,
+    {"pg-url", FC_OPT_STR, "postgresql://fleetcost@127.0.0.1:5432/fleetcost", 0, 0, FC_SECRET_URL,
      "PostgreSQL conninfo or URI"},
-    {"redis-url", FC_OPT_STR, "redis://127.0.0.1:6379/0", 0, 0, true, "Redis URL"},
+    {"redis-url", FC_OPT_STR, "redis://127.0.0.1:6379/0", 0, 0, FC_SECRET_URL, "Redis URL"},
+    {"redis-sentinels", FC_OPT_STR, "", 0, 0, FC_SECRET_NONE,
+     "Redis Sentinel host:port list: find the master through them (redis-url then gives "
+     "only the password and db)"},
+    {"redis-master-name", FC_OPT_STR, "fleetcost", 0, 0, FC_SECRET_NONE,
+     "the master's name in the sentinels' configuration"},
     {"verbose", FC_OPT_BOOL, "false", 0, 0, false, "log debug lines"},
     FC_OPT_END};
 
@@ -269,37 +274,13 @@ char **fc_config_argv(fc_config_t *self)
     return self->argv;
 }
 
-//  Masks a secret: URLs keep scheme, user and host but lose the password; other
-//  secrets become "***".
-static void s_mask(const char *value, char *out, size_t size)
-{
-    const char *scheme = strstr(value, "://");
-    const char *at = scheme ? strchr(scheme + 3, '@') : NULL;
-    if (!scheme || !at) {
-        if (strstr(value, "password=")) {
-            snprintf(out, size, "*** (conninfo with password)");
-            return;
-        }
-        snprintf(out, size, "%s", scheme || !*value ? value : "***");
-        return;
-    }
-    const char *colon = memchr(scheme + 3, ':', (size_t)(at - scheme - 3));
-    if (!colon)
-        snprintf(out, size, "%s", value);
-    else
-        snprintf(out, size, "%.*s:***%s", (int)(colon - value), value, at);
-}
-
 void fc_config_log(fc_config_t *self, const char *module)
 {
     char line[1800] = "";
     size_t n = 0;
     for (int i = 0; i < self->count && n < sizeof line; i++) {
         char shown[512];
-        if (self->entries[i].opt->secret)
-            s_mask(self->entries[i].value, shown, sizeof shown);
-        else
-            snprintf(shown, sizeof shown, "%s", self->entries[i].value);
+        fc_mask(self->entries[i].value, self->entries[i].opt->secret, shown, sizeof shown);
         int w = snprintf(line + n, sizeof line - n, "%s%s=%s", i ? " " : "",
                          self->entries[i].opt->name, shown);
         if (w < 0)

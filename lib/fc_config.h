@@ -10,24 +10,27 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fc_escape.h"
+
 typedef enum { FC_OPT_STR, FC_OPT_INT, FC_OPT_BOOL } fc_opt_type_t;
 
 typedef struct {
     const char *name; //  flag name without dashes, e.g. "pg-url"
     fc_opt_type_t type;
-    const char *def;  //  default, as it would be written on the command line
-    int64_t min, max; //  bounds for FC_OPT_INT
-    bool secret;      //  masked when the configuration is printed
+    const char *def;    //  default, as it would be written on the command line
+    int64_t min, max;   //  bounds for FC_OPT_INT
+    fc_secret_t secret; //  what fc_config_log masks (fc_mask)
     const char *help;
 } fc_option_t;
 
 //  Ends every option table.
 #define FC_OPT_END                                                                                 \
     {                                                                                              \
-        NULL, FC_OPT_STR, NULL, 0, 0, false, NULL                                                  \
+        NULL, FC_OPT_STR, NULL, 0, 0, FC_SECRET_NONE, NULL                                         \
     }
 
-//  Settings every service shares: pg-url, redis-url, verbose.
+//  Settings every service shares: pg-url, redis-url, redis-sentinels, redis-master-name,
+//  verbose.
 extern const fc_option_t fc_config_common[];
 
 typedef struct _fc_config_t fc_config_t;
@@ -65,7 +68,8 @@ int fc_config_set(fc_config_t *self, const char *name, const char *value);
 int fc_config_argc(fc_config_t *self);
 char **fc_config_argv(fc_config_t *self);
 
-//  Log the effective configuration, one line, secrets and URL passwords masked.
+//  Log the effective configuration, one line, each secret option masked by fc_mask
+//  according to its secret kind, every value escaped for a log line.
 void fc_config_log(fc_config_t *self, const char *module);
 
 //  Print the option table as --help text to stdout.

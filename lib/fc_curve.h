@@ -39,7 +39,9 @@ typedef struct _fc_curve_t fc_curve_t;
 //  operator.cert_secret (the service's client identity), then starts zauth on
 //  <cert_dir>/clients and a watcher that reloads it when that directory changes. Returns
 //  NULL, after logging why, if a certificate is missing or unreadable or zauth fails:
-//  secure mode refuses to start. Insecure mode logs a loud warning and nothing else.
+//  secure mode refuses to start. Without server.cert_secret but with server.cert the
+//  service is a client only (no zauth; fc_curve_server fails). Insecure mode logs a loud
+//  warning and nothing else.
 fc_curve_t *fc_curve_new(const char *cert_dir, bool insecure, const char *module);
 
 //  Stop zauth and the watcher, destroy and NULL the pointer.

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fc_log.h"
+#include "fc_pg.h"
 
 fc_catalog_t *fc_catalog_load_pg(PGconn *pg, const char *module)
 {
@@ -25,14 +26,14 @@ fc_catalog_t *fc_catalog_load_pg(PGconn *pg, const char *module)
     for (int i = 0; cat && i < PQntuples(r); i++) {
         fc_price_t p;
         memset(&p, 0, sizeof p);
-        p.version = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
+        p.version = (int32_t)fc_pg_int(r, i, 0);
         snprintf(p.family, sizeof p.family, "%s", PQgetvalue(r, i, 1));
-        p.effective_from_us = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        p.effective_from_us = fc_pg_int(r, i, 2);
         for (int k = 0; k < FC_TOK_COUNT; k++) {
-            p.rate[k] = strtoll(PQgetvalue(r, i, 3 + k), NULL, 10);
-            p.tier_rate[k] = strtoll(PQgetvalue(r, i, 9 + k), NULL, 10);
+            p.rate[k] = fc_pg_int(r, i, 3 + k);
+            p.tier_rate[k] = fc_pg_int(r, i, 9 + k);
         }
-        p.tier_threshold = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+        p.tier_threshold = fc_pg_int(r, i, 8);
         if (fc_catalog_add(cat, &p) != 0) {
             fc_error(module, "price version %d (%s) is invalid: catalog not loaded", p.version,
                      p.family);

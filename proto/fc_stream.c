@@ -63,7 +63,7 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
 
 static int s_topic(char *buf, size_t size, const char *prefix, const char *name, const char *suffix)
 {
-    if (!name || !fc_mp_name_valid(name, FC_MAX_TENANT))
+    if (!name || !fc_tenant_valid(name))
         return -1;
     int n = snprintf(buf, size, "%s%s%s", prefix, name, suffix);
     return n < 0 || (size_t)n >= size ? -1 : n;
@@ -88,12 +88,23 @@ fc_code_t fc_stored_event_validate(const fc_stored_event_t *ev, fc_proto_error_t
     return fc_mp_check_fields(s_fields, K_COUNT_, ev, FC_MP_ALL, err);
 }
 
-uint8_t *fc_stream_encode(const char *ingest_id, uint64_t seq, const char *tenant,
-                          const fc_stored_event_t *events, size_t count, size_t *size)
+//  The run keys (PROTOCOL.md §11, "Runs and regressions"), sent only with an epoch.
+static void s_pack_run(msgpack_packer *pk, uint64_t epoch, uint64_t base)
+{
+    if (!epoch)
+        return;
+    FC_MP_PACK_KEY(pk, "epoch");
+    msgpack_pack_uint64(pk, epoch);
+    FC_MP_PACK_KEY(pk, "base");
+    msgpack_pack_uint64(pk, base);
+}
+
+uint8_t *fc_stream_encode(const fc_stream_header_t *h, const fc_stored_event_t *events,
+                          size_t count, size_t *size)
 {
     *size = 0;
-    if (!ingest_id || !fc_mp_name_valid(ingest_id, FC_MAX_INGEST_ID) || !tenant ||
-        !fc_mp_name_valid(tenant, FC_MAX_TENANT) || count > FC_MAX_BATCH)
+    if (!fc_mp_name_valid(h->ingest_id, FC_MAX_INGEST_ID) || !fc_tenant_valid(h->tenant) ||
+        count > FC_MAX_BATCH || (h->epoch && h->base >= h->seq))
         return NULL;
     for (size_t i = 0; i < count; i++)
         if (fc_stored_event_validate(&events[i], NULL) != FC_OK)
@@ -101,15 +112,16 @@ uint8_t *fc_stream_encode(const char *ingest_id, uint64_t seq, const char *tenan
     fc_mp_dynbuf_t out = {0};
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out, fc_mp_dynbuf_write);
-    msgpack_pack_map(&pk, 5);
+    msgpack_pack_map(&pk, h->epoch ? 7 : 5);
     FC_MP_PACK_KEY(&pk, "v");
     msgpack_pack_uint32(&pk, FC_PROTO_VERSION);
     FC_MP_PACK_KEY(&pk, "ingest");
-    fc_mp_pack_cstr(&pk, ingest_id);
+    fc_mp_pack_cstr(&pk, h->ingest_id);
     FC_MP_PACK_KEY(&pk, "seq");
-    msgpack_pack_uint64(&pk, seq);
+    msgpack_pack_uint64(&pk, h->seq);
+    s_pack_run(&pk, h->epoch, h->base);
     FC_MP_PACK_KEY(&pk, "tenant");
-    fc_mp_pack_cstr(&pk, tenant);
+    fc_mp_pack_cstr(&pk, h->tenant);
     FC_MP_PACK_KEY(&pk, "events");
     msgpack_pack_array(&pk, count);
     for (size_t i = 0; i < count; i++)
@@ -121,6 +133,33 @@ uint8_t *fc_stream_encode(const char *ingest_id, uint64_t seq, const char *tenan
         *size = 0;
     }
     return data;
+}
+
+//  An unsigned integer value of an envelope key.
+static fc_code_t s_uint(const fc_mp_item_t *val, uint64_t *out, const char *field,
+                        fc_proto_error_t *err)
+{
+    if (val->type != FC_MP_UINT)
+        return fc_mp_error(err, FC_E_MALFORMED, field, "%s must be an unsigned integer", field);
+    *out = val->u;
+    return FC_OK;
+}
+
+/*  The run keys once the whole map is read: both or neither, a non-zero epoch, and a
+    base below the message's seq (messages, max_base_is_seq false) or at most the
+    heartbeat's (true). */
+static fc_code_t s_run_check(bool has_epoch, bool has_base, uint64_t epoch, uint64_t base,
+                             uint64_t seq, bool max_base_is_seq, fc_proto_error_t *err)
+{
+    if (has_epoch != has_base)
+        return fc_mp_error(err, FC_E_MALFORMED, has_epoch ? "base" : "epoch",
+                           "epoch and base go together");
+    if (has_epoch && epoch == 0)
+        return fc_mp_error(err, FC_E_MALFORMED, "epoch", "epoch must be non-zero");
+    if (has_epoch && (max_base_is_seq ? base > seq : base >= seq))
+        return fc_mp_error(err, FC_E_MALFORMED, "base", "base %s seq",
+                           max_base_is_seq ? "above" : "not below");
+    return FC_OK;
 }
 
 //  Put "events[i]." in front of the field an error names.
@@ -167,11 +206,11 @@ fc_code_t fc_stream_decode(const uint8_t *data, size_t size, fc_stream_header_t 
     fc_mp_reader_t r = {data, data + size};
     fc_mp_item_t map, val;
     fc_code_t rc = fc_mp_envelope(&r, size, &map, "stream message", err);
-    static const char *const keys[] = {"v", "ingest", "seq", "tenant", "events"};
+    static const char *const keys[] = {"v", "ingest", "seq", "tenant", "events", "epoch", "base"};
     uint32_t seen = 0;
     for (uint32_t i = 0; rc == FC_OK && i < map.len; i++) {
         int k;
-        rc = fc_mp_envelope_pair(&r, keys, 5, &seen, &k, &val, err);
+        rc = fc_mp_envelope_pair(&r, keys, 7, &seen, &k, &val, err);
         if (rc)
             break;
         switch (k) {
@@ -204,6 +243,12 @@ fc_code_t fc_stream_decode(const uint8_t *data, size_t size, fc_stream_header_t 
             if (rc == FC_OK)
                 header->count = val.len;
             break;
+        case 5:
+            rc = s_uint(&val, &header->epoch, "epoch", err);
+            break;
+        case 6:
+            rc = s_uint(&val, &header->base, "base", err);
+            break;
         default:
             rc = fc_mp_skip(&r, &val, err);
         }
@@ -213,9 +258,12 @@ fc_code_t fc_stream_decode(const uint8_t *data, size_t size, fc_stream_header_t 
     for (int k = 0; rc == FC_OK && k < 5; k++)
         if (!(seen & (1u << k)))
             rc = fc_mp_error(err, FC_E_MALFORMED, keys[k], "required");
+    if (rc == FC_OK)
+        rc = s_run_check(seen & (1u << 5), seen & (1u << 6), header->epoch, header->base,
+                         header->seq, false, err);
     if (rc == FC_OK && !fc_mp_name_valid(header->ingest_id, FC_MAX_INGEST_ID))
         rc = fc_mp_error(err, FC_E_MALFORMED, "ingest", "invalid ingest id");
-    if (rc == FC_OK && !fc_mp_name_valid(header->tenant, FC_MAX_TENANT))
+    if (rc == FC_OK && !fc_tenant_valid(header->tenant))
         rc = fc_mp_error(err, FC_E_TENANT, "tenant", "invalid tenant");
     if (rc)
         header->count = 0;
@@ -227,18 +275,19 @@ fc_code_t fc_stream_decode(const uint8_t *data, size_t size, fc_stream_header_t 
 uint8_t *fc_heartbeat_encode(const fc_heartbeat_t *hb, size_t *size)
 {
     *size = 0;
-    if (!fc_mp_name_valid(hb->ingest_id, FC_MAX_INGEST_ID))
+    if (!fc_mp_name_valid(hb->ingest_id, FC_MAX_INGEST_ID) || (hb->epoch && hb->base > hb->seq))
         return NULL;
     fc_mp_dynbuf_t out = {0};
     msgpack_packer pk;
     msgpack_packer_init(&pk, &out, fc_mp_dynbuf_write);
-    msgpack_pack_map(&pk, 4);
+    msgpack_pack_map(&pk, hb->epoch ? 6 : 4);
     FC_MP_PACK_KEY(&pk, "v");
     msgpack_pack_uint32(&pk, FC_PROTO_VERSION);
     FC_MP_PACK_KEY(&pk, "ingest");
     fc_mp_pack_cstr(&pk, hb->ingest_id);
     FC_MP_PACK_KEY(&pk, "seq");
     msgpack_pack_uint64(&pk, hb->seq);
+    s_pack_run(&pk, hb->epoch, hb->base);
     FC_MP_PACK_KEY(&pk, "ts");
     msgpack_pack_int64(&pk, hb->ts_us);
     return fc_mp_dynbuf_release(&out, size);
@@ -251,11 +300,11 @@ fc_code_t fc_heartbeat_decode(const uint8_t *data, size_t size, fc_heartbeat_t *
     fc_mp_reader_t r = {data, data + size};
     fc_mp_item_t map, val;
     fc_code_t rc = fc_mp_envelope(&r, size, &map, "heartbeat", err);
-    static const char *const keys[] = {"v", "ingest", "seq", "ts"};
+    static const char *const keys[] = {"v", "ingest", "seq", "ts", "epoch", "base"};
     uint32_t seen = 0;
     for (uint32_t i = 0; rc == FC_OK && i < map.len; i++) {
         int k;
-        rc = fc_mp_envelope_pair(&r, keys, 4, &seen, &k, &val, err);
+        rc = fc_mp_envelope_pair(&r, keys, 6, &seen, &k, &val, err);
         if (rc)
             break;
         if (k == 0)
@@ -268,6 +317,10 @@ fc_code_t fc_heartbeat_decode(const uint8_t *data, size_t size, fc_heartbeat_t *
             rc = fc_mp_error(err, FC_E_MALFORMED, "seq", "seq must be an unsigned integer");
         else if (k == 3 && fc_mp_get_int(&val, &hb->ts_us) != 0)
             rc = fc_mp_error(err, FC_E_MALFORMED, "ts", "ts must be an int64");
+        else if (k == 4)
+            rc = s_uint(&val, &hb->epoch, "epoch", err);
+        else if (k == 5)
+            rc = s_uint(&val, &hb->base, "base", err);
         else if (k < 0)
             rc = fc_mp_skip(&r, &val, err);
     }
@@ -276,6 +329,9 @@ fc_code_t fc_heartbeat_decode(const uint8_t *data, size_t size, fc_heartbeat_t *
     for (int k = 0; rc == FC_OK && k < 4; k++)
         if (!(seen & (1u << k)))
             rc = fc_mp_error(err, FC_E_MALFORMED, keys[k], "required");
+    if (rc == FC_OK)
+        rc = s_run_check(seen & (1u << 4), seen & (1u << 5), hb->epoch, hb->base, hb->seq, true,
+                         err);
     if (rc == FC_OK && !fc_mp_name_valid(hb->ingest_id, FC_MAX_INGEST_ID))
         rc = fc_mp_error(err, FC_E_MALFORMED, "ingest", "invalid ingest id");
     if (rc == FC_OK && (hb->ts_us < FC_TS_MIN_US || hb->ts_us >= FC_TS_MAX_US))

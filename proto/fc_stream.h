@@ -3,7 +3,11 @@
     Event messages: frame 1 topic "ev.<tenant>." (trailing dot), frame 2 a msgpack map
     {"v":1, "ingest":str, "seq":uint, "tenant":str, "events":[stored event map...]}.
     Heartbeats: topic "hb.<ingest_id>", {"v":1, "ingest":str, "seq":uint, "ts":int}.
-    seq increases strictly per ingest_id across all tenants, one per message. */
+    seq increases strictly per ingest_id across all tenants, one per message. Both may
+    carry the publishing run, "epoch":uint (non-zero, new at every start of the
+    instance) and "base":uint (the last seq committed before that run began), so a
+    subscriber sees a restart, and a seq that went back, explicitly (PROTOCOL.md §11,
+    "Runs and regressions"). A sender from before runs omits both: epoch decodes as 0. */
 #ifndef FC_STREAM_H
 #define FC_STREAM_H
 
@@ -35,6 +39,8 @@ typedef struct {
     uint64_t seq;
     char tenant[FC_MAX_TENANT + 1];
     uint32_t count; //  events in the message
+    uint64_t epoch; //  the publishing run (0: not sent)
+    uint64_t base;  //  last seq committed before the run began (< seq; 0 when epoch is 0)
 } fc_stream_header_t;
 
 typedef struct {
@@ -42,6 +48,8 @@ typedef struct {
     char ingest_id[FC_MAX_INGEST_ID + 1];
     uint64_t seq; //  last published seq (0: none yet)
     int64_t ts_us;
+    uint64_t epoch; //  as in fc_stream_header_t; base <= seq
+    uint64_t base;
 } fc_heartbeat_t;
 
 //  Topic of an event message ("ev.<tenant>.") / heartbeat ("hb.<ingest_id>"). Returns the
@@ -49,11 +57,13 @@ typedef struct {
 int fc_stream_topic(char *buf, size_t size, const char *tenant);
 int fc_heartbeat_topic(char *buf, size_t size, const char *ingest_id);
 
-//  Encode an event message. Returns a malloc'd buffer the caller owns and sets *size, or
-//  NULL if an argument is invalid (names, count > FC_MAX_BATCH, a field out of range),
-//  the message would exceed FC_MAX_FRAME, or on OOM.
-uint8_t *fc_stream_encode(const char *ingest_id, uint64_t seq, const char *tenant,
-                          const fc_stored_event_t *events, size_t count, size_t *size);
+//  Encode an event message of header's ingest_id, seq, tenant and run (epoch 0: no run
+//  keys, the form of senders from before runs; header's version and count are not read).
+//  Returns a malloc'd buffer the caller owns and sets *size, or NULL if an argument is
+//  invalid (names, count > FC_MAX_BATCH, base >= seq, a field out of range), the
+//  message would exceed FC_MAX_FRAME, or on OOM.
+uint8_t *fc_stream_encode(const fc_stream_header_t *header, const fc_stored_event_t *events,
+                          size_t count, size_t *size);
 
 //  Decode an event message from untrusted bytes into header and up to max events;
 //  *count is set to the number decoded. More than max (or FC_MAX_BATCH) events is

@@ -65,8 +65,8 @@ echo "bench: ingest sustained ($n_sustain events)"
 fresh_db
 start_ingest bench-a
 c0=$(cpu_of "$ingest_pid")
-cmd_sustain="fleetcost bench ingest --events $n_sustain --agents 16 --batch 500 --window 8"
-r_sustain=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+cmd_sustain="fleetcost-bench ingest --events $n_sustain --agents 16 --batch 500 --window 8"
+r_sustain=$("$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
   --events "$n_sustain" --agents 16 --batch 500 --window 8)
 ingest_cpu=$(echo "$(cpu_of "$ingest_pid") - $c0" | bc)
 ingest_rss=$(rss_of "$ingest_pid")
@@ -89,8 +89,14 @@ ratio=$(printf "%.2f" "$(echo "scale=4; $sustain / $ceiling" | bc)")
 echo "bench: ingest sustained with CurveZMQ ($n_sustain events)"
 "$bin/cli/fleetcost" cert init --cert-dir "$work/certs" >/dev/null
 fresh_db
+# Secure mode never registers tenants from events: the operator registers the 20
+# tenants `fleetcost-bench ingest` spreads over (bench-000 ... bench-019) first.
+for i in $(seq 0 19); do
+  "$bin/cli/fleetcost" tenant set --pg-url "$db_url" --tenant "$(printf 'bench-%03d' "$i")" \
+    --actor bench >/dev/null
+done
 start_ingest bench-c --cert-dir "$work/certs"
-r_curve=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+r_curve=$("$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
   --events "$n_sustain" --agents 16 --batch 500 --window 8 \
   --cert "$work/certs/operator.cert_secret" --server-cert "$work/certs/server.cert")
 stop_ingest
@@ -100,7 +106,7 @@ curve_ratio=$(printf "%.2f" "$(echo "scale=4; $curve / $sustain" | bc)")
 # 3. The naive baseline: one INSERT per event, autocommit.
 echo "bench: naive INSERT per event ($n_insert events)"
 fresh_db
-r_insert=$("$bin/cli/fleetcost" bench insert --pg-url "$db_url" --events "$n_insert")
+r_insert=$("$bin/cli/fleetcost-bench" insert --pg-url "$db_url" --events "$n_insert")
 insert=$(field events_per_s "$r_insert")
 
 # 4. Ack latency at offered loads (open loop, small batches as agents send them).
@@ -109,11 +115,11 @@ fresh_db
 start_ingest bench-b
 # Warm-up: the first events of a tenant register it and the first groups fill caches;
 # the latency runs measure the steady state (a cold start is the first line below it).
-r_cold=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+r_cold=$("$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
   --events 10000 --rate 5000 --batch 25 --agents 16 --window 64)
-r_5k=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+r_5k=$("$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
   --events $((5000 * 10)) --rate 5000 --batch 25 --agents 16 --window 64)
-r_20k=$("$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+r_20k=$("$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
   --events $((20000 * 10)) --rate 20000 --batch 100 --agents 16 --window 64)
 stop_ingest
 
@@ -125,7 +131,7 @@ redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --d
   --daemonize yes --pidfile "$work/redis.pid" >/dev/null
 for _ in $(seq 1 100); do redis-cli -p "$redis_port" ping >/dev/null 2>&1 && break; sleep 0.05; done
 start_ingest bench-p
-"$bin/cli/fleetcost" bench ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
+"$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
   --events 10000 --rate 5000 --batch 25 --agents 16 --window 64 >/dev/null
 agg_port=$(free_port)
 "$bin/services/aggregator/fleetcost-aggregator" --insecure --pg-url "$db_url" \
@@ -133,11 +139,11 @@ agg_port=$(free_port)
   --bind "tcp://127.0.0.1:$agg_port" --metrics-port 0 2>"$work/aggregator.log" &
 agg_pid=$!
 pids+=("$agg_pid")
-for _ in $(seq 1 200); do redis-cli -p "$redis_port" --scan --pattern 'fc:agg:*:ready' | grep -q . && break; sleep 0.05; done
+for _ in $(seq 1 200); do [ -n "$(redis-cli -p "$redis_port" --scan --pattern 'fc:agg:*:ready')" ] && break; sleep 0.05; done
 a0=$(cpu_of "$agg_pid"); i0=$(cpu_of "$ingest_pid")
-r_p5k=$("$bin/cli/fleetcost" bench pipeline --endpoint "tcp://127.0.0.1:$ingest_port" \
+r_p5k=$("$bin/cli/fleetcost-bench" pipeline --endpoint "tcp://127.0.0.1:$ingest_port" \
   --redis-url "redis://127.0.0.1:$redis_port/0" --events 50000 --rate 5000 --batch 25)
-r_p20k=$("$bin/cli/fleetcost" bench pipeline --endpoint "tcp://127.0.0.1:$ingest_port" \
+r_p20k=$("$bin/cli/fleetcost-bench" pipeline --endpoint "tcp://127.0.0.1:$ingest_port" \
   --redis-url "redis://127.0.0.1:$redis_port/0" --events 200000 --rate 20000 --batch 100)
 agg_cpu_100k=$(printf "%.2f" "$(echo "scale=4; ($(cpu_of "$agg_pid") - $a0) * 100000 / 250000" | bc)")
 ing_cpu_100k_p=$(printf "%.2f" "$(echo "scale=4; ($(cpu_of "$ingest_pid") - $i0) * 100000 / 250000" | bc)")
@@ -182,7 +188,7 @@ Machine: $(nproc) cores ($cpu_model), $mem memory, $(uname -sr), PostgreSQL $pg_
 | --- | --- | --- |
 | psql \`\\copy\` of the same rows into the same events table (the ceiling) | $ceiling | \`psql -c "\\copy events FROM 'events.csv' CSV"\` |
 | fleetcost-ingest, sustained, acked after commit (16 agents, 500-event batches, 8 in flight each) | $sustain | \`$cmd_sustain\` |
-| naive: one INSERT per event through libpq, autocommit | $insert | \`fleetcost bench insert --events $n_insert\` |
+| naive: one INSERT per event through libpq, autocommit | $insert | \`fleetcost-bench insert --events $n_insert\` |
 | per-event shell script: one jq and one sqlite3 call per event | $shell | the loop in \`scripts/bench.sh\` |
 
 fleetcost sustains **$ratio×** the COPY ceiling measured in the same run. ingest used
@@ -200,15 +206,15 @@ $(field ack_ms_p99 "$r_cold") ms, max $(field ack_ms_max "$r_cold") ms).
 
 | offered | p50 ms | p99 ms | p99.9 ms | max ms | command |
 | --- | --- | --- | --- | --- | --- |
-| 5,000 events/s | $(field ack_ms_p50 "$r_5k") | $(field ack_ms_p99 "$r_5k") | $(field ack_ms_p999 "$r_5k") | $(field ack_ms_max "$r_5k") | \`fleetcost bench ingest --rate 5000 --batch 25 --events 50000\` |
-| 20,000 events/s | $(field ack_ms_p50 "$r_20k") | $(field ack_ms_p99 "$r_20k") | $(field ack_ms_p999 "$r_20k") | $(field ack_ms_max "$r_20k") | \`fleetcost bench ingest --rate 20000 --batch 100 --events 200000\` |
+| 5,000 events/s | $(field ack_ms_p50 "$r_5k") | $(field ack_ms_p99 "$r_5k") | $(field ack_ms_p999 "$r_5k") | $(field ack_ms_max "$r_5k") | \`fleetcost-bench ingest --rate 5000 --batch 25 --events 50000\` |
+| 20,000 events/s | $(field ack_ms_p50 "$r_20k") | $(field ack_ms_p99 "$r_20k") | $(field ack_ms_p999 "$r_20k") | $(field ack_ms_max "$r_20k") | \`fleetcost-bench ingest --rate 20000 --batch 100 --events 200000\` |
 
 ## Emit to Redis total (ingest + aggregator, open loop)
 
 | offered | p50 ms | p99 ms | p99.9 ms | max ms | command |
 | --- | --- | --- | --- | --- | --- |
-| 5,000 events/s | $(field redis_ms_p50 "$r_p5k") | $(field redis_ms_p99 "$r_p5k") | $(field redis_ms_p999 "$r_p5k") | $(field redis_ms_max "$r_p5k") | \`fleetcost bench pipeline --rate 5000 --batch 25 --events 50000\` |
-| 20,000 events/s | $(field redis_ms_p50 "$r_p20k") | $(field redis_ms_p99 "$r_p20k") | $(field redis_ms_p999 "$r_p20k") | $(field redis_ms_max "$r_p20k") | \`fleetcost bench pipeline --rate 20000 --batch 100 --events 200000\` |
+| 5,000 events/s | $(field redis_ms_p50 "$r_p5k") | $(field redis_ms_p99 "$r_p5k") | $(field redis_ms_p999 "$r_p5k") | $(field redis_ms_max "$r_p5k") | \`fleetcost-bench pipeline --rate 5000 --batch 25 --events 50000\` |
+| 20,000 events/s | $(field redis_ms_p50 "$r_p20k") | $(field redis_ms_p99 "$r_p20k") | $(field redis_ms_p999 "$r_p20k") | $(field redis_ms_max "$r_p20k") | \`fleetcost-bench pipeline --rate 20000 --batch 100 --events 200000\` |
 
 During these two runs (250,000 events): the aggregator used $agg_cpu_100k CPU seconds per
 100,000 events (peak $agg_rss MB resident); ingest $ing_cpu_100k_p CPU seconds per 100,000.

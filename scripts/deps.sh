@@ -1,6 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages fleetcost builds, tests and runs with, when missing.
 # Idempotent: does nothing (and no apt-get update) when everything is present.
+# Every tool a script or test calls is here; a test whose tool is missing fails naming
+# the package from this list, it never skips. Where each is used:
+#   docker-compose (Debian's 1.29) tests/compose_config.sh; chromium it_reporter's
+#   screenshot; python3-aiosmtpd it_alerter's SMTP sink; jq, curl, openssl, bc, zstd,
+#   gzip (zcat) the shell tests; iproute2 (ip netns, ss) it_multihost and stack.sh's
+#   port-owner check; util-linux (runuser, flock); git tests/e2e/newcomer.sh;
+#   sqlite3 scripts/bench.sh.
 set -euo pipefail
 
 packages=(
@@ -8,8 +15,8 @@ packages=(
   libczmq-dev libzmq3-dev libpq-dev libmsgpack-dev libhiredis-dev libcurl4-openssl-dev
   libmicrohttpd-dev zlib1g-dev libssl-dev openssl
   postgresql postgresql-client redis-server redis-tools
-  python3 python3-aiosmtpd jq curl zstd procps iproute2 util-linux bc
-  chromium
+  python3 python3-aiosmtpd jq curl zstd gzip procps iproute2 util-linux bc git sqlite3
+  chromium docker-compose
 )
 
 missing=()
@@ -25,5 +32,8 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 echo "deps: installing ${missing[*]}"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
-apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+# Another apt run (a second clone's deps.sh, say) holds the dpkg lock: wait for it
+# rather than fail.
+lock=(-o DPkg::Lock::Timeout=600)
+apt-get "${lock[@]}" update -qq
+apt-get "${lock[@]}" install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

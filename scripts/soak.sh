@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Soak under faults (issue 10): the whole pipeline at a steady load while a fault loop
-# kills -9 ingest, aggregator and alerter at random, restarts PostgreSQL and Redis and
-# pauses a client; at the end it checks that
+# kills -9 ingest, aggregator and alerter at random, restarts PostgreSQL and Redis,
+# pauses a client and runs `fleetcost retention` (issue 22); at the end it checks that
 #   1. every acknowledged event is stored exactly once,
 #   2. every Redis day and month total equals its SQL sum,
 #   3. no alert notice was sent twice (and every alert was delivered),
@@ -17,6 +17,13 @@
 #                 printed, so a run can be repeated)
 #   --keep        keep the scratch directory (logs, certificates, spools, the
 #                 PostgreSQL cluster is stopped but kept) for a post-mortem
+#
+# Retention: ingest2 starts idle, with a history of old events (70 days back, outside
+# the aggregator's rebuild window) and their seqs in ingest_state. The first fault is a
+# retention run that drops every partition of that history; only then does ingest2
+# start, and it must continue after its old seqs (not from what is left of its events,
+# which would be nothing: the aggregator would then drop its messages as replays).
+# Later retention runs (a random fault) restart an ingest right after the drop.
 #
 # Everything is private, so the soak runs beside the shared stack and the parallel test
 # suite: its own PostgreSQL cluster (initdb into a scratch directory, as the postgres
@@ -40,7 +47,7 @@ while [ $# -gt 0 ]; do
     --rate) rate=${2:?--rate needs a number}; shift 2 ;;
     --seed) seed=${2:?--seed needs a number}; shift 2 ;;
     --keep) keep=1; shift ;;
-    -h | --help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "usage: $0 [--minutes N] [--bin BUILD_DIR] [--rate R] [--seed S] [--keep]" >&2; exit 2 ;;
   esac
 done
@@ -61,8 +68,8 @@ for b in "$fc" "$ingest_bin" "$aggregator_bin" "$alerter_bin"; do
 done
 pg_bin=${FLEETCOST_PG_BIN:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 [ -x "$pg_bin/initdb" ] || die "no PostgreSQL binaries (set FLEETCOST_PG_BIN)"
-for t in psql redis-server redis-cli python3 curl; do
-  command -v "$t" >/dev/null || die "$t is not installed"
+for t in psql:postgresql-client redis-server:redis-server redis-cli:redis-tools python3:python3 curl:curl; do
+  command -v "${t%%:*}" >/dev/null || die "${t%%:*} is missing: Debian package ${t#*:} (scripts/deps.sh installs it)"
 done
 helpers=$root/tests/soak
 # Nothing from a sourced stack env may point a service at the shared stack.
@@ -201,6 +208,20 @@ for i in "${!tenants[@]}"; do
 done
 say "tenants ${tenants[*]} (hot $hot), budgets \$$daily a day, \$$monthly a month"
 
+# ingest2's old history: 600 events over three days 70-72 days back, seqs 1..120,
+# recorded in ingest_state as its last run left it.
+history_seq=120
+psql -X -q -v ON_ERROR_STOP=1 "$pg_url" >/dev/null 2>>"$work/logs/setup.log" <<SQL || die "cannot seed ingest2's history"
+SELECT fc_ensure_event_partitions(current_date - 72, current_date - 70);
+INSERT INTO events (event_id, event_time, tenant_id, event_type, agent_id, input_tokens,
+                    cost_nusd, cost_kind, ingest_id, seq)
+SELECT gen_random_uuid(), current_date - 72 + i * interval '6 minutes', 'umbrella', 'usage',
+       'old-agent', i, i * 1000, 'usage', 'soak-ingest2', (i + 4) / 5
+  FROM generate_series(1, 600) i;
+INSERT INTO ingest_state (ingest_id, last_seq) VALUES ('soak-ingest2', $history_seq);
+SQL
+say "ingest2 idle with 600 old events (seqs 1..$history_seq) 70-72 days back"
+
 python3 "$helpers/webhook.py" "$p_hook" "$work/webhook.jsonl" 2>>"$work/logs/webhook.log" &
 hook_pid=$!
 
@@ -231,15 +252,17 @@ launch() {
   esac
   pid[$n]=$!
 }
-for s in "${services[@]}"; do launch "$s"; done
+for s in "${services[@]}"; do [ "$s" = ingest2 ] || launch "$s"; done
 for _ in $(seq 1 50); do
-  curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$p_met1/metrics" &&
-    curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$p_met2/metrics" && break
+  curl -sf -o /dev/null --max-time 2 "http://127.0.0.1:$p_met1/metrics" && break
   sleep 0.2
 done
-for s in "${services[@]}"; do alive "${pid[$s]}" || { tail -n 20 "$work/logs/$s.log" >&2; die "$s did not start"; }; done
+for s in "${services[@]}"; do
+  [ "$s" = ingest2 ] && continue
+  alive "${pid[$s]}" || { tail -n 20 "$work/logs/$s.log" >&2; die "$s did not start"; }
+done
 alive "$hook_pid" || die "the webhook receiver did not start"
-say "services up: ingest1 ${pid[ingest1]}, ingest2 ${pid[ingest2]}, aggregator ${pid[aggregator]}, alerter ${pid[alerter]}"
+say "services up: ingest1 ${pid[ingest1]}, aggregator ${pid[aggregator]}, alerter ${pid[alerter]} (ingest2 idle)"
 
 # --- load ------------------------------------------------------------------------------
 secs=$((minutes * 60))
@@ -268,6 +291,7 @@ fault() { # fault <kind> <text>
 watch_services() {
   local s
   for s in "${services[@]}"; do
+    [ -n "${pid[$s]:-}" ] || continue # ingest2 before it starts
     if ! alive "${pid[$s]}"; then
       wait "${pid[$s]}" 2>/dev/null
       local rc=$?
@@ -288,12 +312,28 @@ kill_restart() { # kill -9 a service, leave it down 0-2 s, start it again
   launch "$s"
   fault "kill-$s" "kill -9 $s (pid $old), restarted as pid ${pid[$s]}"
 }
+retention() { # drops the event partitions older than 7 days (the shortest retention)
+  local out rc
+  out=$("$fc" retention --pg-url "$pg_url" --keep-days 7 2>&1)
+  rc=$?
+  echo "$out" >>"$work/logs/retention.log"
+  fault retention "fleetcost retention --keep-days 7: $(grep -c '^retention: dropped' <<<"$out") partitions dropped (exit $rc)"
+}
 end=$((started + secs))
+first=1
 while [ "$(date +%s)" -lt "$end" ]; do
   sleep $((3 + RANDOM % 5))
   [ "$(date +%s)" -lt "$end" ] || break
   watch_services
-  case $((RANDOM % 6)) in
+  if [ $first -eq 1 ]; then
+    # ingest2's history goes, then ingest2 starts (see the header).
+    first=0
+    retention
+    launch ingest2
+    say "ingest2 started (pid ${pid[ingest2]}) after its history was dropped"
+    continue
+  fi
+  case $((RANDOM % 7)) in
     0) kill_restart "ingest$((1 + RANDOM % 2))" ;;
     1) kill_restart aggregator ;;
     2) kill_restart alerter ;;
@@ -324,6 +364,10 @@ while [ "$(date +%s)" -lt "$end" ]; do
         sleep "$d"
         kill -CONT "${sim_pid[$t]}"
       fi
+      ;;
+    6)
+      retention
+      kill_restart "ingest$((1 + RANDOM % 2))"
       ;;
   esac
 done
@@ -450,8 +494,15 @@ out=$(python3 "$helpers/check_totals.py" "$pg_url" "$p_redis" --verbose)
 rc=$?
 echo "$out" | sed 's/^/     /'
 [ $rc -eq 0 ] && ok "Redis totals equal SQL sums" || bad "Redis totals differ from SQL sums"
-metrics=$(curl -sf --max-time 5 "http://127.0.0.1:$p_aggmet/metrics" | grep -E '^fleetcost_aggregator_(rebuilds|tenant_rebuilds|gaps|redis_errors|pg_errors)[_a-z]* ' | tr '\n' ' ')
+metrics=$(curl -sf --max-time 5 "http://127.0.0.1:$p_aggmet/metrics" | grep -E '^fleetcost_aggregator_(rebuilds|tenant_rebuilds|gaps|seq_regressions|resync_tenants|redis_errors|pg_errors)[_a-z]* ' | tr '\n' ' ')
 [ -n "$metrics" ] && echo "     aggregator (last start): $metrics"
+
+read -r old_rows min_seq < <(sql "SELECT (SELECT count(*) FROM events WHERE event_time < current_date - 60),
+                                        (SELECT min(seq) FROM events WHERE ingest_id = 'soak-ingest2')")
+[ "$old_rows" = 0 ] && ok "retention dropped ingest2's old history" || bad "$old_rows old events left"
+[ -n "$min_seq" ] && [ "$min_seq" -gt "$history_seq" ] &&
+  ok "ingest2 continued after its dropped history (first seq $min_seq > $history_seq)" ||
+  bad "ingest2's first seq is '${min_seq}', not above its history's $history_seq"
 
 echo "== 3. no alert sent twice"
 out=$(python3 "$helpers/check_alerts.py" "$work/webhook.jsonl" "$pg_url")

@@ -6,6 +6,7 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+state=${FLEETCOST_STATE:-$root/.fleetcost}
 
 ./scripts/deps.sh
 ./scripts/build.sh
@@ -21,17 +22,17 @@ esac
 cleanup() { [ "$started" -eq 1 ] && ./scripts/stack.sh down || true; }
 trap cleanup EXIT
 # shellcheck disable=SC1091
-. "$root/.fleetcost/env"
+. "$state/env"
 
 # Label perf (a year of data for 100 tenants) belongs to scripts/bench.sh; without
 # arguments everything else runs.
 [ $# -eq 0 ] && set -- -LE perf
 set +e
 ctest --test-dir "${FLEETCOST_BUILD:-$root/build}" --output-on-failure --timeout 900 -j2 "$@" \
-  2>&1 | tee "$root/.fleetcost/ctest.log"
+  2>&1 | tee "$state/ctest.log"
 rc=${PIPESTATUS[0]}
 set -e
 echo
 echo "ctest summary:"
-grep -E "tests passed|tests failed|Total Test time" "$root/.fleetcost/ctest.log" || true
+grep -E "tests passed|tests failed|Total Test time" "$state/ctest.log" || true
 exit "$rc"

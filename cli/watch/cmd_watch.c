@@ -1,8 +1,9 @@
-/*  fleetcost watch: the sidecar that turns Claude Code transcripts into usage events
-    (docs/CLAUDE_CODE.md). watch_tail finds completed requests; this file attributes
-    them (tenant, agent type, host), sends them through libfleetcost, and saves the
-    read positions only once what was sent is safe: acked by ingest, or written to the
-    spool when the client closes. A restart re-derives the same event ids, so saving
+/*  fleetcost watch: the sidecar that turns agents' session files into usage events:
+    Claude Code transcripts (docs/CLAUDE_CODE.md), Codex CLI rollouts and Gemini CLI
+    chats (docs/AGENTS.md). watch_tail and its readers find completed requests; this
+    file attributes them (tenant, agent type, host), sends them through libfleetcost,
+    and saves the read positions only once what was sent is safe: acked by ingest, or
+    written to the spool when the client closes. A restart re-derives the same event ids, so saving
     late costs a re-read, never a double count. */
 #include <czmq.h>
 #include <errno.h>
@@ -29,8 +30,17 @@ static const fc_option_t s_options[] = {
     {"dirs", FC_OPT_STR, "", 0, 0, false,
      "Claude Code config directories, comma-separated; --dir D adds one (default: "
      "$CLAUDE_CONFIG_DIR, else ~/.claude and ~/.config/claude)"},
+    {"codex-homes", FC_OPT_STR, "", 0, 0, false,
+     "Codex CLI homes (sessions/ and archived_sessions/ below), comma-separated (default: "
+     "$CODEX_HOME, else ~/.codex)"},
+    {"gemini-dirs", FC_OPT_STR, "", 0, 0, false,
+     "Gemini CLI directories (tmp/<project>/chats/ below), comma-separated (default: "
+     "~/.gemini). Giving any of --dir, --dirs, --codex-homes, --gemini-dirs follows only "
+     "the agents named; giving none follows all three at their defaults"},
     {"tenant", FC_OPT_STR, "", 0, 0, false, "tenant of sessions no --map rule matches"},
-    {"agent-type", FC_OPT_STR, "claude-code", 0, 0, false, "agent type, unless a rule names one"},
+    {"agent-type", FC_OPT_STR, "", 0, 0, false,
+     "agent type, unless a rule names one (default: claude-code, codex-cli or gemini-cli, "
+     "by the agent that wrote the file)"},
     {"host", FC_OPT_STR, "", 0, 0, false, "host name on the events (default: gethostname)"},
     {"map", FC_OPT_STR, "", 0, 0, false,
      "attribution rules file: lines `<glob> <tenant> [<agent type>]` (path or cwd)"},
@@ -78,8 +88,9 @@ static void s_attr(fc_event_t *ev, const char *key, const char *value)
              n > FC_MAX_ATTR_VALUE ? value + (n - FC_MAX_ATTR_VALUE) : value);
 }
 
-//  One completed request -> one usage event. The id is a hash of message.id and
-//  requestId with the first line's time: every re-read derives the same one.
+//  One completed request -> one usage event. The id is a hash of the reader's name for
+//  it (Claude Code: message.id and requestId; Codex: thread and counters; Gemini:
+//  session and message id) with its time: every re-read derives the same one.
 static int s_emit(void *arg, const char *path, const watch_usage_t *u)
 {
     s_watch_t *w = arg;
@@ -93,9 +104,8 @@ static int s_emit(void *arg, const char *path, const watch_usage_t *u)
     }
     fc_event_t ev;
     fc_event_init(&ev);
-    char name[2 * FC_MAX_ID + 2];
-    int n = snprintf(name, sizeof name, "%s|%s", u->message_id, u->request_id);
-    fc_event_id_from_name(ev.id, u->ts_us, name, (size_t)n);
+    const char *name = u->id_name;
+    fc_event_id_from_name(ev.id, u->ts_us, name, strlen(name));
     ev.ts_us = u->ts_us;
     ev.type = FC_EV_USAGE;
     snprintf(ev.tenant, sizeof ev.tenant, "%s", tenant);
@@ -103,7 +113,9 @@ static int s_emit(void *arg, const char *path, const watch_usage_t *u)
     //  count under it, marked by attributes.
     snprintf(ev.agent, sizeof ev.agent, "%s", u->session);
     snprintf(ev.session, sizeof ev.session, "%s", u->session);
-    snprintf(ev.agent_type, sizeof ev.agent_type, "%s", agent_type ? agent_type : w->agent_type);
+    if (!agent_type)
+        agent_type = *w->agent_type ? w->agent_type : u->agent_type;
+    snprintf(ev.agent_type, sizeof ev.agent_type, "%s", agent_type);
     snprintf(ev.host, sizeof ev.host, "%s", w->host);
     snprintf(ev.model, sizeof ev.model, "%s", u->model);
     snprintf(ev.request, sizeof ev.request, "%s", u->request_id[0] ? u->request_id : u->message_id);
@@ -112,11 +124,13 @@ static int s_emit(void *arg, const char *path, const watch_usage_t *u)
     ev.cache_read_tokens = u->cache_read;
     ev.cache_write_5m_tokens = u->cache_write_5m;
     ev.cache_write_1h_tokens = u->cache_write_1h;
-    s_attr(&ev, "source", "claude-code-transcript");
+    s_attr(&ev, "source", u->source);
     s_attr(&ev, "project", u->cwd);
     s_attr(&ev, "sidechain", u->sidechain ? "true" : NULL);
     s_attr(&ev, "subagent", u->agent_id);
     s_attr(&ev, "claude_code_version", u->version);
+    for (int i = 0; i < u->attr_count; i++)
+        s_attr(&ev, u->attrs[i].key, u->attrs[i].value);
     fc_proto_error_t err;
     if (fc_client_send(w->client, &ev, &err) == 0) {
         w->sent++;
@@ -139,29 +153,75 @@ static void s_wait(int ms)
         usleep((useconds_t)ms * 1000);
 }
 
-//  Directories from --dir flags (taken out of argv here, as fc_config keeps one value
-//  per name), else --dirs / FLEETCOST_DIRS, else $CLAUDE_CONFIG_DIR (comma-separated,
-//  as Claude Code reads it), else ~/.claude and ~/.config/claude. Returns the count.
-static int s_dirs(fc_config_t *config, char **flag_dirs, int nflag, char **dirs, char *store,
-                  size_t size)
+//  One agent's directories: a comma-separated list, split in place.
+typedef struct {
+    char store[8192];
+    char *dirs[S_MAX_DIRS + 1];
+} s_dirs_t;
+
+//  Splits d->store at commas into d->dirs.
+static void s_split_dirs(s_dirs_t *d)
 {
     int n = 0;
-    for (; n < nflag && n < S_MAX_DIRS; n++)
-        dirs[n] = flag_dirs[n];
-    const char *env = getenv("CLAUDE_CONFIG_DIR"), *home = getenv("HOME");
-    if (n == 0 && *fc_config_str(config, "dirs"))
-        snprintf(store, size, "%s", fc_config_str(config, "dirs"));
-    else if (n == 0 && env && *env)
-        snprintf(store, size, "%s", env);
-    else if (n == 0 && home && *home)
-        snprintf(store, size, "%s/.claude,%s/.config/claude", home, home);
-    else
-        store[0] = 0;
     char *save = NULL;
-    for (char *d = strtok_r(store, ",", &save); d && n < S_MAX_DIRS; d = strtok_r(NULL, ",", &save))
-        dirs[n++] = d;
-    dirs[n] = NULL;
-    return n;
+    for (char *p = strtok_r(d->store, ",", &save); p && n < S_MAX_DIRS;
+         p = strtok_r(NULL, ",", &save))
+        d->dirs[n++] = p;
+    d->dirs[n] = NULL;
+}
+
+//  The directories of each agent. Claude Code: --dir flags (taken out of argv here, as
+//  fc_config keeps one value per name), else --dirs / FLEETCOST_DIRS; Codex:
+//  --codex-homes; Gemini: --gemini-dirs. When none is given, every agent at its
+//  default: $CLAUDE_CONFIG_DIR (comma-separated, as Claude Code reads it) else
+//  ~/.claude and ~/.config/claude; $CODEX_HOME else ~/.codex; ~/.gemini. Fills
+//  sources and returns their count.
+static int s_sources(fc_config_t *config, char **flag_dirs, int nflag, s_dirs_t dirs[3],
+                     watch_source_t *sources)
+{
+    const char *claude = fc_config_str(config, "dirs"),
+               *codex = fc_config_str(config, "codex-homes"),
+               *gemini = fc_config_str(config, "gemini-dirs");
+    bool defaults = nflag == 0 && !*claude && !*codex && !*gemini;
+    const char *cenv = getenv("CLAUDE_CONFIG_DIR"), *xenv = getenv("CODEX_HOME"),
+               *home = getenv("HOME");
+    bool has_home = home && *home;
+    for (int i = 0; i < 3; i++)
+        dirs[i].store[0] = 0;
+    if (*claude)
+        snprintf(dirs[0].store, sizeof dirs[0].store, "%s", claude);
+    if (*codex)
+        snprintf(dirs[1].store, sizeof dirs[1].store, "%s", codex);
+    if (*gemini)
+        snprintf(dirs[2].store, sizeof dirs[2].store, "%s", gemini);
+    if (defaults) {
+        if (cenv && *cenv)
+            snprintf(dirs[0].store, sizeof dirs[0].store, "%s", cenv);
+        else if (has_home)
+            snprintf(dirs[0].store, sizeof dirs[0].store, "%s/.claude,%s/.config/claude", home,
+                     home);
+        if (xenv && *xenv)
+            snprintf(dirs[1].store, sizeof dirs[1].store, "%s", xenv);
+        else if (has_home)
+            snprintf(dirs[1].store, sizeof dirs[1].store, "%s/.codex", home);
+        if (has_home)
+            snprintf(dirs[2].store, sizeof dirs[2].store, "%s/.gemini", home);
+    }
+    int n = 0;
+    for (; n < nflag && n < S_MAX_DIRS; n++)
+        dirs[0].dirs[n] = flag_dirs[n];
+    dirs[0].dirs[n] = NULL;
+    if (n == 0)
+        s_split_dirs(&dirs[0]);
+    s_split_dirs(&dirs[1]);
+    s_split_dirs(&dirs[2]);
+    const watch_reader_t *readers[3] = {&watch_reader_claude, &watch_reader_codex,
+                                        &watch_reader_gemini};
+    int count = 0;
+    for (int i = 0; i < 3; i++)
+        if (dirs[i].dirs[0])
+            sources[count++] = (watch_source_t){readers[i], (const char *const *)dirs[i].dirs};
+    return count;
 }
 
 static void s_report(watch_tail_t *tail, s_watch_t *w)
@@ -176,6 +236,12 @@ static void s_report(watch_tail_t *tail, s_watch_t *w)
            " files restarted, %" PRIu64 " deleted\n",
            c.files, c.lines, c.requests, c.duplicates, c.synthetic, c.unparseable, c.before_since,
            c.restarted, c.deleted);
+    printf("watch: %" PRIu64 " documents parsed, %" PRIu64 " usage lines, %" PRIu64
+           " replayed turns skipped, %" PRIu64 " token counts without usage, %" PRIu64
+           " counter resets, %" PRIu64 " incomplete documents, %" PRIu64
+           " unreadable files, %" PRIu64 " partial lines waiting\n",
+           c.documents, c.usage_lines, c.replayed, c.no_usage, c.counter_reset, c.incomplete,
+           c.unreadable, c.partial);
     printf("watch: ingest acked %" PRIu64 ", duplicate %" PRIu64 ", rejected %" PRIu64
            ", not yet acked %" PRIu64 "; %" PRIu64 " unattributed, %" PRIu64 " invalid\n",
            (uint64_t)atomic_load(&w->acked), (uint64_t)atomic_load(&w->duplicate),
@@ -183,7 +249,7 @@ static void s_report(watch_tail_t *tail, s_watch_t *w)
     fflush(stdout);
 }
 
-static int s_run(fc_config_t *config, char **dirs)
+static int s_run(fc_config_t *config, const watch_source_t *sources, int nsources)
 {
     s_watch_t w = {.tenant = fc_config_str(config, "tenant"),
                    .agent_type = fc_config_str(config, "agent-type")};
@@ -228,7 +294,8 @@ static int s_run(fc_config_t *config, char **dirs)
             snprintf(state, sizeof state, "%s", fc_config_str(config, "state-file"));
         else
             snprintf(state, sizeof state, "%s/../watch.state", fc_client_spool_dir(w.client));
-        watch_tail_options_t o = {.dirs = (const char *const *)dirs,
+        watch_tail_options_t o = {.sources = sources,
+                                  .count = nsources,
                                   .since_us = since,
                                   .quiet_ms = (int)fc_config_int(config, "quiet-ms"),
                                   .emit = s_emit,
@@ -240,8 +307,10 @@ static int s_run(fc_config_t *config, char **dirs)
         goto done;
     }
     fc_log_set_level(fc_config_bool(config, "verbose") ? FC_LOG_DEBUG : FC_LOG_INFO);
-    fc_info(MODULE, "watching %s%s%s; state %s", dirs[0], dirs[1] ? " and " : "",
-            dirs[1] ? "more" : "", state);
+    for (int i = 0; i < nsources; i++)
+        fc_info(MODULE, "watching %s sessions in %s%s", sources[i].reader->name, sources[i].dirs[0],
+                sources[i].dirs[1] ? " and more" : "");
+    fc_info(MODULE, "state %s", state);
     int64_t poll_ms = fc_config_int(config, "poll-ms");
     uint64_t saved_progress = UINT64_MAX;
     for (int attempts = 0;;) {
@@ -283,8 +352,9 @@ done:
 int cmd_watch(int argc, char **argv)
 {
     const fc_option_t *tables[] = {cmd_client_options, s_options, NULL};
-    fc_config_t *config =
-        fc_config_new("fleetcost watch", "turn Claude Code transcripts into usage events", tables);
+    fc_config_t *config = fc_config_new(
+        "fleetcost watch",
+        "turn Claude Code, Codex CLI and Gemini CLI session files into usage events", tables);
     char **rest = calloc((size_t)argc + 1, sizeof *rest);
     char *flag_dirs[S_MAX_DIRS];
     int nflag = 0, nrest = 0, rc = 2;
@@ -303,17 +373,27 @@ int cmd_watch(int argc, char **argv)
     }
     int prc = fc_config_parse(config, nrest, rest);
     if (prc == 1) {
-        printf("\nusage: fleetcost watch [--dir D]... (--tenant T | --map FILE) [options]\n");
+        printf("\nusage: fleetcost watch [--dir D]... [--codex-homes D,..] [--gemini-dirs D,..]\n"
+               "                       (--tenant T | --map FILE) [options]\n"
+               "\nReads Claude Code transcripts (~/.claude/projects/**/*.jsonl), Codex CLI\n"
+               "rollouts ($CODEX_HOME/sessions/YYYY/MM/DD/rollout-*.jsonl: token_count\n"
+               "events, the running total decides, model from turn_context) and Gemini CLI\n"
+               "chats (~/.gemini/tmp/<project>/chats/session-*.json and .jsonl: messages[]\n"
+               ".tokens, each message once). Re-reads never count twice: ids are derived\n"
+               "from the files, positions and counted turns are saved in --state-file.\n"
+               "See docs/CLAUDE_CODE.md and docs/AGENTS.md.\n");
         rc = 0;
     } else if (prc == 0 && fc_config_argc(config) > 0) {
         fprintf(stderr, "watch: unexpected argument '%s'\n", fc_config_argv(config)[0]);
     } else if (prc == 0) {
-        char store[8192];
-        char *dirs[S_MAX_DIRS + 1];
-        if (s_dirs(config, flag_dirs, nflag, dirs, store, sizeof store) == 0)
-            fprintf(stderr, "watch: no directory to watch: give --dir\n");
+        static s_dirs_t dirs[3];
+        watch_source_t sources[3];
+        int n = s_sources(config, flag_dirs, nflag, dirs, sources);
+        if (n == 0)
+            fprintf(stderr, "watch: no directory to watch: give --dir, --codex-homes or "
+                            "--gemini-dirs\n");
         else
-            rc = s_run(config, dirs);
+            rc = s_run(config, sources, n);
     }
 done:
     free(rest);

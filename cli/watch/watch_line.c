@@ -20,7 +20,14 @@ int64_t watch_usage_total(const watch_usage_t *u)
     return u->input + u->output + u->cache_read + u->cache_write_5m + u->cache_write_1h;
 }
 
-//  Days from 1970-01-01 to y-m-d (proleptic Gregorian).
+void watch_usage_attr(watch_usage_t *u, const char *key, const char *value)
+{
+    if (u->attr_count >= WATCH_MAX_ATTR || !value || !*value)
+        return;
+    watch_attr_t *a = &u->attrs[u->attr_count++];
+    a->key = key;
+    snprintf(a->value, sizeof a->value, "%s", value);
+}
 
 int watch_time_parse(const char *t, int64_t *us)
 {
@@ -30,16 +37,14 @@ int watch_time_parse(const char *t, int64_t *us)
     return fc_time_parse(t, us);
 }
 
-//  Copies the string member at path into out; absent or null leaves out empty.
-//  Returns 0, or -1 (reason in err) if it is another type or too long.
-static int s_str(const char *line, const fc_jtok_t *t, const char *path, char *out, size_t size,
-                 char *err, size_t errsize)
+int watch_json_str(const char *text, const fc_jtok_t *t, int obj, const char *path, char *out,
+                   size_t size, char *err, size_t errsize)
 {
     out[0] = 0;
-    int i = fc_jtok_path(line, t, 0, path);
+    int i = obj < 0 ? -1 : fc_jtok_path(text, t, obj, path);
     if (i < 0 || t[i].type == FC_JTOK_NULL)
         return 0;
-    if (fc_jtok_string(line, t, i, out, size) < 0) {
+    if (fc_jtok_string(text, t, i, out, size) < 0) {
         snprintf(err, errsize, "%s is not a string of at most %zu bytes", path, size - 1);
         out[0] = 0;
         return -1;
@@ -47,16 +52,15 @@ static int s_str(const char *line, const fc_jtok_t *t, const char *path, char *o
     return 0;
 }
 
-//  A token count at path: absent or null is 0.
-static int s_tokens(const char *line, const fc_jtok_t *t, int usage, const char *key, int64_t *v,
-                    char *err, size_t errsize)
+int watch_json_count(const char *text, const fc_jtok_t *t, int obj, const char *path, int64_t *v,
+                     char *err, size_t errsize)
 {
     *v = 0;
-    int i = fc_jtok_path(line, t, usage, key);
+    int i = obj < 0 ? -1 : fc_jtok_path(text, t, obj, path);
     if (i < 0 || t[i].type == FC_JTOK_NULL)
         return 0;
-    if (fc_jtok_int64(line, t, i, false, v) || *v < 0 || *v > FC_MAX_TOKENS) {
-        snprintf(err, errsize, "usage.%s is not a token count", key);
+    if (fc_jtok_int64(text, t, i, false, v) || *v < 0 || *v > FC_MAX_TOKENS) {
+        snprintf(err, errsize, "%s is not a token count", path);
         return -1;
     }
     return 0;
@@ -84,18 +88,20 @@ watch_line_kind_t watch_line_parse(const char *line, size_t len, watch_usage_t *
         snprintf(err, errsize, "message.usage is not an object");
         return WATCH_LINE_BAD;
     }
-    if (s_str(line, toks, "message.model", u->model, sizeof u->model, err, errsize))
+    if (watch_json_str(line, toks, 0, "message.model", u->model, sizeof u->model, err, errsize))
         return WATCH_LINE_BAD;
     if (strcmp(u->model, "<synthetic>") == 0)
         return WATCH_LINE_SYNTHETIC;
     char ts[64];
-    if (s_str(line, toks, "message.id", u->message_id, sizeof u->message_id, err, errsize) ||
-        s_str(line, toks, "requestId", u->request_id, sizeof u->request_id, err, errsize) ||
-        s_str(line, toks, "sessionId", u->session, sizeof u->session, err, errsize) ||
-        s_str(line, toks, "agentId", u->agent_id, sizeof u->agent_id, err, errsize) ||
-        s_str(line, toks, "version", u->version, sizeof u->version, err, errsize) ||
-        s_str(line, toks, "cwd", u->cwd, sizeof u->cwd, err, errsize) ||
-        s_str(line, toks, "timestamp", ts, sizeof ts, err, errsize))
+    if (watch_json_str(line, toks, 0, "message.id", u->message_id, sizeof u->message_id, err,
+                       errsize) ||
+        watch_json_str(line, toks, 0, "requestId", u->request_id, sizeof u->request_id, err,
+                       errsize) ||
+        watch_json_str(line, toks, 0, "sessionId", u->session, sizeof u->session, err, errsize) ||
+        watch_json_str(line, toks, 0, "agentId", u->agent_id, sizeof u->agent_id, err, errsize) ||
+        watch_json_str(line, toks, 0, "version", u->version, sizeof u->version, err, errsize) ||
+        watch_json_str(line, toks, 0, "cwd", u->cwd, sizeof u->cwd, err, errsize) ||
+        watch_json_str(line, toks, 0, "timestamp", ts, sizeof ts, err, errsize))
         return WATCH_LINE_BAD;
     if (!u->message_id[0] || !u->model[0] || !u->session[0]) {
         snprintf(err, errsize, "assistant line without message.id, message.model or sessionId");
@@ -111,14 +117,16 @@ watch_line_kind_t watch_line_parse(const char *line, size_t len, watch_usage_t *
     u->final = stop >= 0 && toks[stop].type == FC_JTOK_STRING;
 
     int64_t creation = 0;
-    if (s_tokens(line, toks, usage, "input_tokens", &u->input, err, errsize) ||
-        s_tokens(line, toks, usage, "output_tokens", &u->output, err, errsize) ||
-        s_tokens(line, toks, usage, "cache_read_input_tokens", &u->cache_read, err, errsize) ||
-        s_tokens(line, toks, usage, "cache_creation_input_tokens", &creation, err, errsize) ||
-        s_tokens(line, toks, usage, "cache_creation.ephemeral_5m_input_tokens", &u->cache_write_5m,
-                 err, errsize) ||
-        s_tokens(line, toks, usage, "cache_creation.ephemeral_1h_input_tokens", &u->cache_write_1h,
-                 err, errsize))
+    if (watch_json_count(line, toks, usage, "input_tokens", &u->input, err, errsize) ||
+        watch_json_count(line, toks, usage, "output_tokens", &u->output, err, errsize) ||
+        watch_json_count(line, toks, usage, "cache_read_input_tokens", &u->cache_read, err,
+                         errsize) ||
+        watch_json_count(line, toks, usage, "cache_creation_input_tokens", &creation, err,
+                         errsize) ||
+        watch_json_count(line, toks, usage, "cache_creation.ephemeral_5m_input_tokens",
+                         &u->cache_write_5m, err, errsize) ||
+        watch_json_count(line, toks, usage, "cache_creation.ephemeral_1h_input_tokens",
+                         &u->cache_write_1h, err, errsize))
         return WATCH_LINE_BAD;
     //  Without the split (or where it covers less than the total) the rest of the cache
     //  writes count as 5-minute writes, the cheaper and older default.

@@ -1,5 +1,6 @@
 /*  watch_line: reads one line of a Claude Code transcript (one JSON object) and keeps
-    what costs money: the usage of an assistant line and who made it.
+    what costs money: the usage of an assistant line and who made it. watch_usage_t is
+    also what the Codex and Gemini readers hand over (watch_reader.h).
 
     Facts relied on (docs/CLAUDE_CODE.md): assistant lines carry "type":"assistant",
     message.{id, model, stop_reason, usage}, requestId, timestamp (RFC 3339, UTC),
@@ -13,10 +14,13 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "fc_json_tok.h"
 #include "fc_proto.h"
 
 #define WATCH_MAX_LINE (16 * 1024 * 1024) //  bytes of one transcript line
 #define WATCH_MAX_CWD  1023
+#define WATCH_MAX_ATTR 6   //  reader-specific attributes of one usage record
+#define WATCH_MAX_NAME 640 //  the name an event id is derived from
 
 typedef enum {
     WATCH_LINE_BAD = -1,      //  not JSON, or an assistant line without what usage needs
@@ -24,6 +28,12 @@ typedef enum {
     WATCH_LINE_USAGE = 1,     //  an assistant line with usage: *u filled
     WATCH_LINE_SYNTHETIC = 2, //  model "<synthetic>": a client-side notice, no cost
 } watch_line_kind_t;
+
+//  A reader-specific attribute: the key is a static string.
+typedef struct {
+    const char *key;
+    char value[64];
+} watch_attr_t;
 
 typedef struct {
     char message_id[FC_MAX_ID + 1];
@@ -37,7 +47,17 @@ typedef struct {
     bool sidechain;
     bool final; //  stop_reason is set: the response is complete
     int64_t input, output, cache_read, cache_write_5m, cache_write_1h;
+    //  Filled by the reader that hands the record over (watch_reader.h), not by
+    //  watch_line_parse.
+    const char *source;           //  attribute "source": which reader and format
+    const char *agent_type;       //  the agent type when neither --agent-type nor a rule names one
+    char id_name[WATCH_MAX_NAME]; //  hashed with ts_us into the event id
+    int attr_count;
+    watch_attr_t attrs[WATCH_MAX_ATTR];
 } watch_usage_t;
+
+//  Adds a reader-specific attribute (ignored when full or value is empty).
+void watch_usage_attr(watch_usage_t *u, const char *key, const char *value);
 
 //  Classifies line[0..len) (without its newline) and fills *u for usage lines. On
 //  WATCH_LINE_BAD, err holds why.
@@ -46,6 +66,17 @@ watch_line_kind_t watch_line_parse(const char *line, size_t len, watch_usage_t *
 
 //  All tokens of a usage line: what "the largest line" of a response compares.
 int64_t watch_usage_total(const watch_usage_t *u);
+
+//  JSON helpers shared by the readers. The string at path (members separated by '.')
+//  below object obj into out; absent or null leaves out empty. Returns 0, or -1 (reason
+//  in err) if it is another type or longer than size - 1 bytes.
+int watch_json_str(const char *text, const fc_jtok_t *t, int obj, const char *path, char *out,
+                   size_t size, char *err, size_t errsize);
+
+//  The token count at path below obj: absent or null is 0. Returns 0, or -1 (reason in
+//  err) if it is not an integer in 0..FC_MAX_TOKENS.
+int watch_json_count(const char *text, const fc_jtok_t *t, int obj, const char *path, int64_t *v,
+                     char *err, size_t errsize);
 
 //  RFC 3339 ("2026-11-27T09:00:03.120Z", offsets allowed) or a date ("2026-11-01",
 //  midnight UTC) to microseconds since the epoch. Returns 0 or -1.

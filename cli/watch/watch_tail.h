@@ -1,63 +1,58 @@
-/*  watch_tail: follows the Claude Code transcripts under some config directories and
-    turns them into one completed request each (see docs/CLAUDE_CODE.md).
+/*  watch_tail: follows agents' session files below some directories and hands their
+    usage over, one record per billed request, through a reader per agent
+    (watch_reader.h): Claude Code transcripts (docs/CLAUDE_CODE.md), Codex CLI rollouts
+    and Gemini CLI chats (docs/AGENTS.md).
 
-    Files. Every *.jsonl below <dir>/projects (or below <dir> itself when it has no
-    projects/ directory), subagent transcripts included, is read line by line; a line
-    counts only once its newline is written. Each poll rescans the trees: new files
-    are picked up, deleted ones forgotten, and a file whose device/inode changed
-    (rotated) or that shrank below the read offset (truncated) is read again from 0.
+    Files. Each poll rescans the trees of every source (a reader names the trees below
+    a configured directory, e.g. projects/ for Claude Code, sessions/ and
+    archived_sessions/ for Codex, tmp/ for Gemini): new files are picked up, deleted
+    ones forgotten, and a file whose device/inode changed (rotated) or that shrank below
+    the read offset (truncated) is read again from 0. Files are read in the order of
+    their names (Codex and Gemini put the start time there), so an original is read
+    before a later copy of it. A JSONL file is read by complete lines: a line counts only
+    once its newline is written, and a torn last line is read once it is completed. A
+    document file (legacy Gemini) is parsed whole each time its size or time changes.
 
-    Requests. Claude Code writes one API response as several lines that share
-    (message.id, requestId), the usage repeated and output_tokens growing. A request
-    stays pending until it is complete, then is handed over once, with the token counts
-    of its line with the largest total and the timestamp of its first line. Complete
-    means: (a) a usage line of a different request follows it in the same file, (b) a
-    line of it carries a stop_reason, (c) the file was read to its end and has not been
-    modified for quiet_ms, or (d) the file was deleted or replaced. A later line of a
-    request already handed over is counted as a duplicate and ignored. So at most one
-    request per file is pending at any time.
+    Claude Code requests (watch_claude.c). Claude Code writes one API response as several
+    lines that share (message.id, requestId), the usage repeated and output_tokens
+    growing. A request stays pending until it is complete, then is handed over once,
+    with the token counts of its line with the largest total and the timestamp of its
+    first line. Complete means: (a) a usage line of a different request follows it in
+    the same file, (b) a line of it carries a stop_reason, (c) the file was read to its
+    end and has not been modified for quiet_ms, or (d) the file was deleted or replaced.
+    A later line of a request already handed over is counted as a duplicate and
+    ignored. So at most one request per file is pending at any time.
 
-    Restarts. The state file records, per file, its device, inode and the safe offset:
-    the start of the pending request's first line, or else the end of the last complete
-    line. A restart reads from there and derives the same requests with the same first
-    lines, so the same event ids: ingest absorbs whatever was already delivered. Keys of
-    requests handed over whose lines reach past the safe offset are recorded too, so a
-    late line of one is still recognised. */
+    Restarts. The state file records, per file, its reader, device, inode and the safe
+    offset (the start of a pending request's first line, or else the end of the last
+    complete line) with what the reader must know at that offset (Codex: the running
+    total and the turn context), and, per reader, what it remembers across files (Codex
+    turns and Gemini messages already counted). A restart reads from there and derives
+    the same records with the same ids: ingest absorbs whatever was already delivered. */
 #ifndef WATCH_TAIL_H
 #define WATCH_TAIL_H
 
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "watch_line.h"
+#include "watch_reader.h"
 
-//  A completed request: u holds the largest line's tokens and the first line's
-//  timestamp; path is the transcript it came from. Returns 0, or -1 when it cannot be
-//  taken now (the request stays pending and is offered again on a later poll).
-typedef int(watch_emit_fn)(void *arg, const char *path, const watch_usage_t *u);
+//  One agent's reader and the directories it reads below.
+typedef struct {
+    const watch_reader_t *reader;
+    const char *const *dirs; //  NULL-terminated
+} watch_source_t;
+
+#define WATCH_MAX_SOURCES 3
 
 typedef struct {
-    const char *const *dirs; //  NULL-terminated config directories
-    int64_t since_us;        //  requests that started before this are skipped (0: none)
-    int quiet_ms;            //  rule (c) above
+    const watch_source_t *sources; //  count entries, each reader at most once
+    int count;
+    int64_t since_us; //  requests that started before this are skipped (0: none)
+    int quiet_ms;     //  rule (c) above
     watch_emit_fn *emit;
     void *arg;
 } watch_tail_options_t;
-
-typedef struct {
-    uint64_t files;        //  transcripts followed now
-    uint64_t lines;        //  complete lines read
-    uint64_t usage_lines;  //  assistant lines with usage
-    uint64_t requests;     //  requests handed over
-    uint64_t duplicates;   //  usage lines collapsed into a request
-    uint64_t synthetic;    //  <synthetic> lines skipped
-    uint64_t before_since; //  requests older than since, skipped
-    uint64_t unparseable;  //  lines that are not JSON or lack what usage needs
-    uint64_t restarted;    //  files read again from 0 (rotated or truncated)
-    uint64_t deleted;      //  files that went away
-} watch_counts_t;
-
-typedef struct _watch_tail_t watch_tail_t;
 
 //  NULL on bad options or out of memory.
 watch_tail_t *watch_tail_new(const watch_tail_options_t *options);

@@ -134,6 +134,27 @@ static void s_test_refuses_to_start(void)
     zsock_t *sock = zsock_new(ZMQ_DEALER);
     FC_CHECK_INT(fc_curve_client_files(sock, missing, missing), -1);
     zsock_destroy(&sock);
+
+    //  Client only: server.cert and operator.cert_secret, no server secret and no
+    //  clients/ (what the reporter is given). It connects, and refuses to bind.
+    char secret[96];
+    snprintf(secret, sizeof secret, "%s/server.cert_secret", empty);
+    FC_CHECK_INT(unlink(secret), 0);
+    fc_curve_t *client = fc_curve_new(empty, false, MODULE);
+    FC_CHECK(client != NULL);
+    if (client) {
+        zsock_t *s = zsock_new(ZMQ_SUB);
+        FC_CHECK_INT(fc_curve_client(client, s), 0);
+        FC_CHECK_INT(fc_curve_server(client, s), -1);
+        FC_CHECK_INT(fc_curve_reload(client), 0);
+        zsock_destroy(&s);
+    }
+    fc_curve_destroy(&client);
+    //  Neither the server's secret nor its public certificate: refused.
+    char pub[96];
+    snprintf(pub, sizeof pub, "%s/server.cert", empty);
+    FC_CHECK_INT(unlink(pub), 0);
+    FC_CHECK(fc_curve_new(empty, false, MODULE) == NULL);
 }
 
 static void s_test_router(fc_curve_t *curve)

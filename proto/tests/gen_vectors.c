@@ -9,6 +9,7 @@
     the expected code and field come from the table below, and the generator checks our
     decoder agrees before writing anything. */
 #include "fc_proto.h"
+#include "fc_stream.h"
 
 #include <inttypes.h>
 #include <msgpack.h>
@@ -914,6 +915,129 @@ static void s_batches(void)
     msgpack_sbuffer_destroy(&ev2);
 }
 
+/*  Stream messages and heartbeats (PROTOCOL.md §11), with and without the run keys.
+    Expected: {"kind", "code", "field"} and, when it decodes, "ingest", "seq", "epoch",
+    "base" (0 when absent) and, for messages, "count". Keys go in an odd order, seq as
+    a uint16 and the epoch as a uint64 whatever its size. */
+typedef struct {
+    int epoch; //  0 absent, 1 a uint, 2 zero, 3 a negative int, 4 a string
+    int base;  //  0 absent, 1 below seq, 2 equal to seq, 3 above seq
+    bool unknown;
+} s_run_t;
+#define RUN_EPOCH UINT64_C(1767225600123456)
+#define RUN_SEQ   42
+
+static void s_pack_run(msgpack_packer *pk, const s_run_t *run)
+{
+    if (run->base) {
+        msgpack_pack_str_with_body(pk, "base", 4);
+        msgpack_pack_uint64(pk, RUN_SEQ - 2 + (uint64_t)run->base);
+    }
+    if (run->unknown) {
+        msgpack_pack_str_with_body(pk, "x_future", 8);
+        msgpack_pack_array(pk, 1);
+        msgpack_pack_true(pk);
+    }
+    if (run->epoch) {
+        msgpack_pack_str_with_body(pk, "epoch", 5);
+        if (run->epoch == 1)
+            msgpack_pack_uint64(pk, RUN_EPOCH);
+        else if (run->epoch == 2)
+            msgpack_pack_uint64(pk, 0);
+        else if (run->epoch == 3)
+            msgpack_pack_int64(pk, -5);
+        else
+            msgpack_pack_str_with_body(pk, "1767225600123456", 16);
+    }
+}
+
+static void s_stream(const char *name, bool heartbeat, const s_run_t *run)
+{
+    msgpack_sbuffer sb;
+    msgpack_packer pk;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    size_t pairs = (heartbeat ? 4 : 5) + (run->epoch != 0) + (run->base != 0) + run->unknown;
+    msgpack_pack_map(&pk, pairs);
+    if (heartbeat) {
+        msgpack_pack_str_with_body(&pk, "ts", 2);
+        msgpack_pack_int64(&pk, TS0);
+    } else {
+        gen_t g;
+        msgpack_sbuffer ev;
+        g_init(&g);
+        g_head(&g, "stream-1", "usage");
+        g_str(&g, "model", "claude-sonnet-4-5");
+        g_int(&g, "in", 1000);
+        g_int(&g, "out", 200);
+        g_int(&g, "cost", 6000000);
+        g_finish(&g, &ev);
+        msgpack_pack_str_with_body(&pk, "events", 6);
+        msgpack_pack_array(&pk, 1);
+        msgpack_sbuffer_write(&sb, ev.data, ev.size);
+        msgpack_sbuffer_destroy(&ev);
+        msgpack_pack_str_with_body(&pk, "tenant", 6);
+        msgpack_pack_str_with_body(&pk, "acme", 4);
+    }
+    s_pack_run(&pk, run);
+    msgpack_pack_str_with_body(&pk, "seq", 3);
+    msgpack_pack_uint16(&pk, RUN_SEQ);
+    msgpack_pack_str_with_body(&pk, "ingest", 6);
+    msgpack_pack_str_with_body(&pk, "ingest-a", 8);
+    msgpack_pack_str_with_body(&pk, "v", 1);
+    msgpack_pack_uint8(&pk, 1);
+
+    fc_proto_error_t err = {0};
+    fc_code_t rc;
+    char json[512];
+    int n;
+    if (heartbeat) {
+        fc_heartbeat_t hb;
+        rc = fc_heartbeat_decode((const uint8_t *)sb.data, sb.size, &hb, &err);
+        n = snprintf(json, sizeof json, "{\"kind\":\"heartbeat\",\"code\":\"%s\",\"field\":\"%s\"",
+                     fc_code_name(rc), rc ? err.field : "");
+        if (rc == FC_OK)
+            n += snprintf(json + n, sizeof json - (size_t)n,
+                          ",\"ingest\":\"%s\",\"seq\":%" PRIu64 ",\"epoch\":%" PRIu64
+                          ",\"base\":%" PRIu64,
+                          hb.ingest_id, hb.seq, hb.epoch, hb.base);
+    } else {
+        static fc_stored_event_t events[4];
+        fc_stream_header_t h;
+        size_t count;
+        rc = fc_stream_decode((const uint8_t *)sb.data, sb.size, &h, events, 4, &count, &err);
+        n = snprintf(json, sizeof json, "{\"kind\":\"message\",\"code\":\"%s\",\"field\":\"%s\"",
+                     fc_code_name(rc), rc ? err.field : "");
+        if (rc == FC_OK)
+            n += snprintf(json + n, sizeof json - (size_t)n,
+                          ",\"ingest\":\"%s\",\"seq\":%" PRIu64 ",\"epoch\":%" PRIu64
+                          ",\"base\":%" PRIu64 ",\"count\":%zu",
+                          h.ingest_id, h.seq, h.epoch, h.base, count);
+    }
+    n += snprintf(json + n, sizeof json - (size_t)n, "}\n");
+    s_write("stream", name, "msgpack", sb.data, sb.size);
+    s_write("stream", name, "json", json, (size_t)n);
+    msgpack_sbuffer_destroy(&sb);
+}
+
+static void s_streams(void)
+{
+    s_stream("message_run", false, &(s_run_t){1, 1, false});
+    s_stream("message_no_run", false, &(s_run_t){0, 0, false});
+    s_stream("message_run_unknown_key", false, &(s_run_t){1, 1, true});
+    s_stream("message_epoch_without_base", false, &(s_run_t){1, 0, false});
+    s_stream("message_base_without_epoch", false, &(s_run_t){0, 1, false});
+    s_stream("message_epoch_zero", false, &(s_run_t){2, 1, false});
+    s_stream("message_epoch_negative", false, &(s_run_t){3, 1, false});
+    s_stream("message_epoch_string", false, &(s_run_t){4, 1, false});
+    s_stream("message_base_equals_seq", false, &(s_run_t){1, 2, false});
+    s_stream("heartbeat_run", true, &(s_run_t){1, 1, false});
+    s_stream("heartbeat_run_nothing_published", true, &(s_run_t){1, 2, false});
+    s_stream("heartbeat_no_run", true, &(s_run_t){0, 0, true});
+    s_stream("heartbeat_base_above_seq", true, &(s_run_t){1, 3, false});
+    s_stream("heartbeat_epoch_without_base", true, &(s_run_t){1, 0, false});
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -921,8 +1045,8 @@ int main(int argc, char **argv)
         return 2;
     }
     s_dir = argv[1];
-    const char *subs[] = {"valid", "invalid", "batch"};
-    for (int i = 0; i < 3; i++) {
+    const char *subs[] = {"valid", "invalid", "batch", "stream"};
+    for (int i = 0; i < 4; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", s_dir, subs[i]);
         mkdir(path, 0755);
@@ -930,6 +1054,7 @@ int main(int argc, char **argv)
     s_valid_events();
     s_invalid_events();
     s_batches();
+    s_streams();
     if (s_failures)
         fprintf(stderr, "gen_vectors: %d vectors disagree with the decoder\n", s_failures);
     return s_failures ? 1 : 0;

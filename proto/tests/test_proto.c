@@ -3,6 +3,8 @@
 #include "fc_stream.h"
 #include "fc_test.h"
 
+#include <msgpack.h>
+
 #include <dirent.h>
 #include <time.h>
 
@@ -153,6 +155,63 @@ static void s_vector_batch(const char *path, const char *json_path)
     free(expect);
 }
 
+//  The number after "key": in a flat JSON object (0 when absent).
+static uint64_t s_json_uint(const char *json, const char *key)
+{
+    char pat[64];
+    snprintf(pat, sizeof pat, "\"%s\":", key);
+    const char *p = strstr(json, pat);
+    return p ? strtoull(p + strlen(pat), NULL, 10) : 0;
+}
+
+//  A stream message or heartbeat ("kind") and what decoding it gives.
+static void s_vector_stream(const char *path, const char *json_path)
+{
+    size_t size, jsize;
+    uint8_t *data = s_read(path, &size);
+    char *expect = (char *)s_read(json_path, &jsize);
+    FC_CHECK(data && expect);
+    if (!data || !expect) {
+        free(data);
+        free(expect);
+        return;
+    }
+    char kind[16], code[32], field[64], ingest[FC_MAX_INGEST_ID + 1];
+    s_json_field(expect, "kind", kind, sizeof kind);
+    s_json_field(expect, "code", code, sizeof code);
+    s_json_field(expect, "field", field, sizeof field);
+    s_json_field(expect, "ingest", ingest, sizeof ingest);
+    fc_proto_error_t err = {0};
+    fc_code_t rc;
+    uint64_t seq = 0, epoch = 0, base = 0, count = 0;
+    const char *id = "";
+    fc_heartbeat_t hb;
+    fc_stream_header_t h;
+    if (strcmp(kind, "heartbeat") == 0) {
+        rc = fc_heartbeat_decode(data, size, &hb, &err);
+        seq = hb.seq, epoch = hb.epoch, base = hb.base, id = hb.ingest_id;
+        for (size_t n = 0; rc == FC_OK && n < size; n++)
+            FC_CHECK(fc_heartbeat_decode(data, n, &hb, NULL) != FC_OK);
+    } else {
+        static fc_stored_event_t events[4];
+        size_t got = 0;
+        rc = fc_stream_decode(data, size, &h, events, 4, &got, &err);
+        seq = h.seq, epoch = h.epoch, base = h.base, id = h.ingest_id, count = got;
+        for (size_t n = 0; rc == FC_OK && n < size; n++)
+            FC_CHECK(fc_stream_decode(data, n, &h, events, 4, &got, NULL) != FC_OK);
+    }
+    FC_CHECK_STR(fc_code_name(rc), code);
+    if (rc) {
+        FC_CHECK_STR(err.field, field);
+    } else {
+        FC_CHECK_STR(id, ingest);
+        FC_CHECK(seq == s_json_uint(expect, "seq") && epoch == s_json_uint(expect, "epoch") &&
+                 base == s_json_uint(expect, "base") && count == s_json_uint(expect, "count"));
+    }
+    free(data);
+    free(expect);
+}
+
 static int s_vectors_in(const char *kind)
 {
     char dir[512];
@@ -172,6 +231,8 @@ static int s_vectors_in(const char *kind)
         snprintf(json, sizeof json, "%s/%.*s.json", dir, (int)(len - 8), de->d_name);
         if (strcmp(kind, "batch") == 0)
             s_vector_batch(path, json);
+        else if (strcmp(kind, "stream") == 0)
+            s_vector_stream(path, json);
         else
             s_vector_event(kind, path, json);
         count++;
@@ -185,6 +246,7 @@ static void test_vectors(void)
     FC_CHECK(s_vectors_in("valid") >= 18);
     FC_CHECK(s_vectors_in("invalid") >= 80);
     FC_CHECK(s_vectors_in("batch") >= 6);
+    FC_CHECK(s_vectors_in("stream") >= 14);
 }
 
 //  One event of each type, each with the fields its type uses.
@@ -204,7 +266,7 @@ static void s_make(fc_event_t *ev, fc_event_type_t type, int n)
         strcpy(ev->model, "claude-sonnet-4-5");
         strcpy(ev->request, "req-1");
         ev->input_tokens = 1;
-        ev->output_tokens = INT64_C(70000000000);
+        ev->output_tokens = INT64_C(700000000);
         ev->cache_read_tokens = 300;
         ev->cache_write_5m_tokens = 70000;
         ev->cache_write_1h_tokens = 0;
@@ -303,6 +365,20 @@ static void test_validate(void)
     s_make(&ev, FC_EV_USAGE, 1);
     strcpy(ev.tenant, "UPPER");
     FC_CHECK_INT(fc_event_validate(&ev, &err), FC_E_TENANT);
+    //  fc_tenant_valid: the one syntax check, [a-z0-9][a-z0-9_-]{0,62}.
+    char longest[FC_MAX_TENANT + 2];
+    memset(longest, 'a', sizeof longest);
+    longest[FC_MAX_TENANT] = 0;
+    FC_CHECK(fc_tenant_valid(longest));
+    longest[FC_MAX_TENANT] = 'a';
+    longest[FC_MAX_TENANT + 1] = 0;
+    FC_CHECK(!fc_tenant_valid(longest)); //  64 characters
+    FC_CHECK(fc_tenant_valid("acme") && fc_tenant_valid("0") && fc_tenant_valid("a-b_c9"));
+    const char *bad[] = {"",      "-acme", "_acme", "Acme",       "ac me",
+                         "acme!", "ac.me", "*",     "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        FC_CHECK(!fc_tenant_valid(bad[i]));
+    FC_CHECK(!fc_tenant_valid(NULL));
 }
 
 static void test_json(void)
@@ -488,7 +564,8 @@ static void test_stream(void)
     evs[2].cost_nusd = 5;
 
     size_t size, count;
-    uint8_t *data = fc_stream_encode("ingest-a", 12345, "acme", evs, 3, &size);
+    fc_stream_header_t in = {.ingest_id = "ingest-a", .seq = 12345, .tenant = "acme"};
+    uint8_t *data = fc_stream_encode(&in, evs, 3, &size);
     FC_CHECK(data != NULL);
     fc_stream_header_t hdr;
     fc_stored_event_t back[3];
@@ -496,6 +573,7 @@ static void test_stream(void)
     FC_CHECK_INT(fc_stream_decode(data, size, &hdr, back, 3, &count, &err), FC_OK);
     FC_CHECK_INT(count, 3);
     FC_CHECK(hdr.seq == 12345 && hdr.count == 3 && hdr.version == 1);
+    FC_CHECK(hdr.epoch == 0 && hdr.base == 0); //  no run keys: a sender from before runs
     FC_CHECK_STR(hdr.ingest_id, "ingest-a");
     FC_CHECK_STR(hdr.tenant, "acme");
     FC_CHECK(memcmp(evs, back, sizeof evs) == 0);
@@ -509,10 +587,27 @@ static void test_stream(void)
         free(copy);
     }
     free(data);
-    FC_CHECK(fc_stream_encode("Bad Id", 1, "acme", evs, 3, &size) == NULL);
-    FC_CHECK(fc_stream_encode("ingest-a", 1, "acme", evs, FC_MAX_BATCH + 1, &size) == NULL);
+    fc_stream_header_t bad = in;
+    snprintf(bad.ingest_id, sizeof bad.ingest_id, "Bad Id");
+    FC_CHECK(fc_stream_encode(&bad, evs, 3, &size) == NULL);
+    FC_CHECK(fc_stream_encode(&in, evs, FC_MAX_BATCH + 1, &size) == NULL);
+    bad = in;
+    bad.epoch = 7;
+    bad.base = bad.seq; //  a run's messages come after its base
+    FC_CHECK(fc_stream_encode(&bad, evs, 3, &size) == NULL);
+
+    //  With the run: epoch and base round-trip; every truncation still fails.
+    in.epoch = UINT64_C(1767225600123456);
+    in.base = 12000;
+    data = fc_stream_encode(&in, evs, 3, &size);
+    FC_CHECK(data != NULL);
+    FC_CHECK_INT(fc_stream_decode(data, size, &hdr, back, 3, &count, &err), FC_OK);
+    FC_CHECK(hdr.epoch == in.epoch && hdr.base == 12000 && hdr.seq == 12345 && count == 3);
+    for (size_t n = 0; n < size; n++)
+        FC_CHECK(fc_stream_decode(data, n, &hdr, back, 3, &count, &err) != FC_OK);
+    free(data);
     evs[0].input_tokens = -1;
-    FC_CHECK(fc_stream_encode("ingest-a", 1, "acme", evs, 3, &size) == NULL);
+    FC_CHECK(fc_stream_encode(&in, evs, 3, &size) == NULL);
 
     char topic[FC_MAX_TOPIC + 1];
     FC_CHECK_INT(fc_stream_topic(topic, sizeof topic, "acme"), 8);
@@ -522,7 +617,7 @@ static void test_stream(void)
     FC_CHECK_INT(fc_stream_topic(topic, 4, "acme"), -1);
     FC_CHECK_INT(fc_stream_topic(topic, sizeof topic, "a.b"), -1);
 
-    fc_heartbeat_t hb = {1, "ingest-a", 12345, TS0}, hb2;
+    fc_heartbeat_t hb = {1, "ingest-a", 12345, TS0, 0, 0}, hb2;
     data = fc_heartbeat_encode(&hb, &size);
     FC_CHECK(data != NULL);
     FC_CHECK_INT(fc_heartbeat_decode(data, size, &hb2, &err), FC_OK);
@@ -531,6 +626,76 @@ static void test_stream(void)
     for (size_t n = 0; n < size; n++)
         FC_CHECK(fc_heartbeat_decode(data, n, &hb2, &err) != FC_OK);
     free(data);
+    FC_CHECK(hb2.epoch == 0);
+    //  A heartbeat with its run; its base may equal seq (nothing published yet).
+    hb.epoch = 99;
+    hb.base = 12345;
+    data = fc_heartbeat_encode(&hb, &size);
+    FC_CHECK(data != NULL);
+    FC_CHECK_INT(fc_heartbeat_decode(data, size, &hb2, &err), FC_OK);
+    FC_CHECK(hb2.epoch == 99 && hb2.base == 12345 && hb2.seq == 12345);
+    free(data);
+    hb.base = 12346;
+    FC_CHECK(fc_heartbeat_encode(&hb, &size) == NULL);
+}
+
+//  Run keys from other senders, packed by hand (base first, epoch last, a uint16 seq),
+//  as a sender in another language might. variant: 0 both run keys, 1 epoch only,
+//  2 base only, 3 epoch 0, 4 base == seq, 5 epoch as a string, 6 a negative base.
+static size_t s_pack_stream(uint8_t *out, size_t cap, int variant)
+{
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    bool has_base = variant != 1, has_epoch = variant != 2;
+    msgpack_pack_map(&pk, 5 + (size_t)has_base + (size_t)has_epoch);
+    if (has_base) {
+        msgpack_pack_str_with_body(&pk, "base", 4);
+        if (variant == 6)
+            msgpack_pack_int64(&pk, -1);
+        else
+            msgpack_pack_uint64(&pk, variant == 4 ? 5 : 4);
+    }
+    msgpack_pack_str_with_body(&pk, "v", 1);
+    msgpack_pack_uint8(&pk, 1);
+    msgpack_pack_str_with_body(&pk, "ingest", 6);
+    msgpack_pack_str_with_body(&pk, "in-1", 4);
+    msgpack_pack_str_with_body(&pk, "seq", 3);
+    msgpack_pack_uint16(&pk, 5);
+    msgpack_pack_str_with_body(&pk, "tenant", 6);
+    msgpack_pack_str_with_body(&pk, "acme", 4);
+    msgpack_pack_str_with_body(&pk, "events", 6);
+    msgpack_pack_array(&pk, 0);
+    if (has_epoch) {
+        msgpack_pack_str_with_body(&pk, "epoch", 5);
+        if (variant == 5)
+            msgpack_pack_str_with_body(&pk, "1", 1);
+        else
+            msgpack_pack_uint64(&pk, variant == 3 ? 0 : UINT64_MAX);
+    }
+    size_t n = sb.size <= cap ? sb.size : 0;
+    memcpy(out, sb.data, n);
+    msgpack_sbuffer_destroy(&sb);
+    return n;
+}
+
+static void test_stream_runs(void)
+{
+    uint8_t buf[256];
+    fc_stream_header_t h;
+    fc_stored_event_t ev[1];
+    size_t count;
+    fc_proto_error_t err;
+    size_t n = s_pack_stream(buf, sizeof buf, 0);
+    FC_CHECK_INT(fc_stream_decode(buf, n, &h, ev, 1, &count, &err), FC_OK);
+    FC_CHECK(h.epoch == UINT64_MAX && h.base == 4 && h.seq == 5);
+    static const char *field[7] = {"", "base", "epoch", "epoch", "base", "epoch", "base"};
+    for (int v = 1; v <= 6; v++) {
+        n = s_pack_stream(buf, sizeof buf, v);
+        FC_CHECK_INT(fc_stream_decode(buf, n, &h, ev, 1, &count, &err), FC_E_MALFORMED);
+        FC_CHECK_STR(err.field, field[v]);
+    }
 }
 
 static void test_ids(void)
@@ -598,6 +763,7 @@ static void test_codes(void)
 int main(void)
 {
     test_vectors();
+    test_stream_runs();
     test_round_trip();
     test_validate();
     test_json();

@@ -7,7 +7,9 @@
     atomic and at most once (aggregator_redis.c). Per ingest_id it keeps the highest
     seq handled; a seq jump, a heartbeat ahead of it, a silent heartbeat or a restart
     is repaired from Postgres by (ingest_id, seq) before newer messages are applied, so
-    every tenant sees its messages in seq order. Finding this shard's sentinel key gone
+    every tenant sees its messages in seq order. A seq that went back (a new run of the
+    ingest beginning below that seq, or Postgres' last seq below it) re-synchronises
+    the tenants concerned from one Postgres snapshot (PROTOCOL.md §11). Finding this shard's sentinel key gone
     (Redis empty or flushed), it rebuilds the current and previous tenant-local months
     of its tenants from Postgres before it applies or publishes anything else. */
 #ifndef AGGREGATOR_H
@@ -19,6 +21,9 @@
 typedef struct {
     const char *pg_url;
     const char *redis_url;
+    //  "" or host:port,... of Redis Sentinels, which name the master (redis_url then
+    //  gives only the password and db), and the master's name in them.
+    const char *redis_sentinels, *redis_master_name;
     const char *ingest_pub; //  ingest PUB endpoints, comma-separated
     const char *bind;       //  summary PUB endpoint(s), comma-separated
     int shard, shards;      //  this instance handles tenants with hash % shards == shard

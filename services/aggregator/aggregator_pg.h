@@ -36,6 +36,7 @@ typedef struct {
 typedef struct {
     char id[FC_MAX_INGEST_ID + 1];
     uint64_t seq;
+    uint64_t epoch; //  the run that committed seq (0: unknown)
 } aggregator_seq_t;
 
 //  A grouped-sum request: per tenant its zone and an inclusive range of local dates
@@ -59,10 +60,12 @@ typedef int(aggregator_message_fn)(void *arg, uint64_t seq, const char *tenant,
 int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64_t hi,
                           fc_stored_event_t *scratch, aggregator_message_fn *fn, void *arg);
 
-//  Last seq one ingest_id committed (ingest_state; 0 if none). -1 on error.
+//  Last seq one ingest_id committed (its ingest_state row, a primary-key lookup; 0 if
+//  none). -1 on error.
 int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq);
 
-//  In one REPEATABLE READ snapshot: the last seq of every ingest_id (*seqs, *nseqs)
+//  In one REPEATABLE READ snapshot: the last seq of every ingest_id and the run that
+//  committed it (*seqs, *nseqs)
 //  and the grouped sums per tenant and local day of the span (*rows, *nrows, ordered by
 //  tenant and day). Seqs commit in order per ingest_id, so the sums include exactly
 //  the messages up to those seqs. with_seqs false skips the seqs. The caller frees

@@ -22,8 +22,10 @@ static const fc_option_t s_options[] = {
     {"top", FC_OPT_INT, "10", 1, 1000, false, "entries per breakdown in summaries"},
     {"metrics-bind", FC_OPT_STR, "127.0.0.1", 0, 0, false, "address of the /metrics endpoint"},
     {"metrics-port", FC_OPT_INT, "7613", 0, 65535, false, "port of /metrics (0: off)"},
+#ifdef FC_TESTING //  test-only switches exist only in a testing build (README "Testing builds")
     {"debug-drop", FC_OPT_INT, "0", 0, 1000000, false,
      "testing only: drop one live stream message in this many (exercises gap repair)"},
+#endif
     FC_OPT_END};
 
 static int s_run(fc_config_t *config)
@@ -31,6 +33,8 @@ static int s_run(fc_config_t *config)
     aggregator_config_t c = {
         .pg_url = fc_config_str(config, "pg-url"),
         .redis_url = fc_config_str(config, "redis-url"),
+        .redis_sentinels = fc_config_str(config, "redis-sentinels"),
+        .redis_master_name = fc_config_str(config, "redis-master-name"),
         .ingest_pub = fc_config_str(config, "ingest-pub"),
         .bind = fc_config_str(config, "bind"),
         .interval_ms = (int)fc_config_int(config, "interval-ms"),
@@ -40,7 +44,9 @@ static int s_run(fc_config_t *config)
         .rebuild_months = (int)fc_config_int(config, "rebuild-months"),
         .top = (int)fc_config_int(config, "top"),
         .republish_s = (int)fc_config_int(config, "republish-s"),
+#ifdef FC_TESTING
         .debug_drop = (int)fc_config_int(config, "debug-drop"),
+#endif
         .metrics_bind = fc_config_str(config, "metrics-bind"),
         .metrics_port = (int)fc_config_int(config, "metrics-port"),
     };

@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "fc_buf.h"
+#include "fc_escape.h"
 #include "fc_metrics.h"
 
 typedef struct {
@@ -53,9 +54,6 @@ void alerter_deliver_wake(alerter_deliver_t *self);
 //  Stops the thread: transfers in flight are abandoned and their notices put back as
 //  due, so the next start (or another replica) sends them. NULLs the pointer.
 void alerter_deliver_destroy(alerter_deliver_t **self_p);
-
-//  Appends s to a buffer as a JSON string literal (with the quotes).
-void alerter_json_str(fc_buf_t *b, const char *s);
 
 //  The idempotency key of the notice of alert id in state ("fired" / "resolved") taken
 //  at ts_us (its fired_at / resolved_at): "fleetcost-alert-<id>-<state>-<ts_us>". The

@@ -7,14 +7,16 @@
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_service.h"
+#include "fc_time.h"
 
 static const fc_option_t s_options[] = {
     {"aggregator-pub", FC_OPT_STR, "tcp://127.0.0.1:7603", 0, 0, false,
      "aggregator summary streams, comma-separated"},
     {"bind", FC_OPT_STR, "tcp://*:7604", 0, 0, false, "alert PUB endpoint(s), comma-separated"},
-    {"smtp-url", FC_OPT_STR, "", 0, 0, true, "SMTP server URL for e-mail (empty: no e-mail)"},
+    {"smtp-url", FC_OPT_STR, "", 0, 0, FC_SECRET_URL,
+     "SMTP server URL for e-mail (empty: no e-mail)"},
     {"smtp-from", FC_OPT_STR, "fleetcost@localhost", 0, 0, false, "sender of alert e-mail"},
-    {"operator-webhook", FC_OPT_STR, "", 0, 0, true,
+    {"operator-webhook", FC_OPT_STR, "", 0, 0, FC_SECRET_WEBHOOK,
      "operator's webhook: every alert, and unpriced-usage alerts (empty: none)"},
     {"operator-email", FC_OPT_STR, "", 0, 0, false, "operator's address, as operator-webhook"},
     {"report-url", FC_OPT_STR, "http://127.0.0.1:8080/report", 0, 0, false,
@@ -40,26 +42,17 @@ static const fc_option_t s_options[] = {
     {"max-inflight", FC_OPT_INT, "64", 1, 10000, false, "notices being delivered at once"},
     {"metrics-bind", FC_OPT_STR, "127.0.0.1", 0, 0, false, "address of the /metrics endpoint"},
     {"metrics-port", FC_OPT_INT, "7614", 0, 65535, false, "port of /metrics (0: off)"},
+#ifdef FC_TESTING //  test-only switches exist only in a testing build (README "Testing builds")
     {"clock", FC_OPT_STR, "", 0, 0, false,
      "TESTING: run as if the UTC time at start were this (YYYY-MM-DDTHH:MM:SSZ)"},
+#endif
     FC_OPT_END};
-
-//  "YYYY-MM-DDTHH:MM:SSZ" -> microseconds; -1 if malformed.
-static int64_t s_parse_clock(const char *text)
-{
-    struct tm tm = {0};
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end)
-        return -1;
-    return (int64_t)timegm(&tm) * 1000000;
-}
 
 static int s_run(fc_config_t *config)
 {
     int64_t silence = alerter_duration_parse(fc_config_str(config, "silence"));
     int64_t window = alerter_duration_parse(fc_config_str(config, "activity-window"));
     int64_t min_nusd = 0, clock_us = 0;
-    const char *clock = fc_config_str(config, "clock");
     if (silence < 0 || window < 0) {
         fc_error("alerter", "--silence and --activity-window take a duration like 90s, 15m, 1d");
         return 2;
@@ -68,10 +61,13 @@ static int s_run(fc_config_t *config)
         fc_error("alerter", "--forecast-min-usd: not an amount of USD");
         return 2;
     }
-    if (*clock && (clock_us = s_parse_clock(clock)) < 0) {
+#ifdef FC_TESTING
+    const char *clock = fc_config_str(config, "clock");
+    if (*clock && fc_time_parse(clock, &clock_us) != 0) {
         fc_error("alerter", "--clock: expected YYYY-MM-DDTHH:MM:SSZ");
         return 2;
     }
+#endif
     alerter_config_t c = {
         .pg_url = fc_config_str(config, "pg-url"),
         .aggregator_pub = fc_config_str(config, "aggregator-pub"),

@@ -11,6 +11,7 @@
 struct _ingest_publish_t {
     zsock_t *pub;
     char ingest_id[FC_MAX_INGEST_ID + 1];
+    uint64_t epoch, base;       //  the run (epoch 0: not known yet)
     fc_stored_event_t *scratch; //  FC_MAX_BATCH entries
 };
 
@@ -36,6 +37,12 @@ void ingest_publish_destroy(ingest_publish_t **self_p)
     free(self->scratch);
     free(self);
     *self_p = NULL;
+}
+
+void ingest_publish_set_run(ingest_publish_t *self, uint64_t epoch, uint64_t base)
+{
+    self->epoch = epoch;
+    self->base = base;
 }
 
 static void s_send(ingest_publish_t *self, const char *topic, uint8_t *body, size_t size)
@@ -105,13 +112,15 @@ void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, ui
         size_t n = start[k + 1] - start[k];
         if (!n || n > FC_MAX_BATCH)
             continue;
-        const char *tenant = items[order[start[k]]].ev.tenant;
+        fc_stream_header_t h = {.seq = lo + k, .epoch = self->epoch, .base = self->base};
+        memcpy(h.ingest_id, self->ingest_id, sizeof h.ingest_id);
+        memcpy(h.tenant, items[order[start[k]]].ev.tenant, sizeof h.tenant);
         for (size_t j = 0; j < n; j++)
             s_stored(&self->scratch[j], &items[order[start[k] + j]]);
         char topic[FC_MAX_TOPIC + 1];
         size_t size;
-        uint8_t *body = fc_stream_encode(self->ingest_id, lo + k, tenant, self->scratch, n, &size);
-        if (fc_stream_topic(topic, sizeof topic, tenant) < 0 || !body)
+        uint8_t *body = fc_stream_encode(&h, self->scratch, n, &size);
+        if (fc_stream_topic(topic, sizeof topic, h.tenant) < 0 || !body)
             fc_error(MODULE, "cannot encode stream message seq %llu (%zu events)",
                      (unsigned long long)(lo + k), n);
         else
@@ -125,7 +134,10 @@ void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, ui
 
 void ingest_publish_heartbeat(ingest_publish_t *self, uint64_t last_seq)
 {
-    fc_heartbeat_t hb = {FC_PROTO_VERSION, "", last_seq, zclock_time() * 1000};
+    if (!self->epoch)
+        return;
+    fc_heartbeat_t hb = {FC_PROTO_VERSION,     "",          last_seq,
+                         zclock_time() * 1000, self->epoch, self->base};
     snprintf(hb.ingest_id, sizeof hb.ingest_id, "%s", self->ingest_id);
     char topic[FC_MAX_TOPIC + 1];
     size_t size;

@@ -15,10 +15,15 @@ typedef struct _ingest_publish_t ingest_publish_t;
 ingest_publish_t *ingest_publish_new(zsock_t *pub, const char *ingest_id);
 void ingest_publish_destroy(ingest_publish_t **self_p);
 
+//  The run every message and heartbeat names from now on (PROTOCOL.md §11): its epoch
+//  and the last seq committed before it began.
+void ingest_publish_set_run(ingest_publish_t *self, uint64_t epoch, uint64_t base);
+
 //  Publish the items stored by one commit (result FC_OK), grouped by their seq.
 void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, uint32_t count);
 
-//  Publish a heartbeat carrying the last committed seq.
+//  Publish a heartbeat carrying the last committed seq; nothing until the run is set
+//  (the seq is not known before ingest has read it from Postgres).
 void ingest_publish_heartbeat(ingest_publish_t *self, uint64_t last_seq);
 
 #endif

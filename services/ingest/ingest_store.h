@@ -41,9 +41,13 @@ typedef enum { INGEST_STORE_OK = 0, INGEST_STORE_RETRY = 1 } ingest_store_rc_t;
 //  commits. RETRY means nothing was committed: call again later with the same items.
 ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items, uint32_t count);
 
-//  Last seq this instance committed (continues from Postgres after a restart).
+//  Last seq this instance committed (continues from ingest_state after a restart).
 //  Valid after the first successful ingest_store_connect.
 uint64_t ingest_store_last_seq(ingest_store_t *self);
+
+//  This run of the instance (PROTOCOL.md §11): its epoch and the last seq committed
+//  before it began. 0, or -1 until the first successful connect has read the seq.
+int ingest_store_run(ingest_store_t *self, uint64_t *epoch, uint64_t *base);
 
 //  Connects (if needed) and loads the seq; 0 on success, -1 if Postgres is unreachable.
 int ingest_store_connect(ingest_store_t *self);

@@ -1,6 +1,7 @@
 /*  fleetcost-ingest: validates, prices, stores and acknowledges agent events. */
 #include <ctype.h>
 #include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "fc_log.h"
@@ -16,8 +17,9 @@ static const fc_option_t s_options[] = {
     {"group-ms", FC_OPT_INT, "5", 0, 1000, false, "... or when its first batch waited this long"},
     {"max-pending", FC_OPT_INT, "10000", 100, 100000, false,
      "stop reading agents while this many events wait for a commit"},
-    {"register-tenants", FC_OPT_BOOL, "true", 0, 0, false,
-     "register unknown tenants with defaults (false: reject their events)"},
+    {"register-tenants", FC_OPT_STR, "auto", 0, 0, false,
+     "unknown tenants: auto (secure mode rejects their events with code 17, plaintext "
+     "mode registers them with defaults), false (reject), true (register; plaintext only)"},
     {"metrics-bind", FC_OPT_STR, "127.0.0.1", 0, 0, false, "address of the /metrics endpoint"},
     {"metrics-port", FC_OPT_INT, "7611", 0, 65535, false, "port of /metrics (0: off)"},
     {"shutdown-timeout-ms", FC_OPT_INT, "10000", 0, 600000, false,
@@ -35,8 +37,37 @@ static void s_default_id(char *id, size_t size)
     id[n] = 0;
 }
 
+//  Whether an event may create its tenant. In secure mode never: a tenant exists only
+//  once an operator registered it (fleetcost tenant set, cert create --tenant), else
+//  any sender on an operator path (fleetcost-otlp, a simulator) could mint tenants,
+//  and the alerter would evaluate every one. Returns 0, or 2 for a bad value.
+static int s_register_tenants(fc_config_t *config, bool *out)
+{
+    const char *v = fc_config_str(config, "register-tenants");
+    bool insecure = fc_config_bool(config, "insecure");
+    if (strcmp(v, "auto") == 0)
+        *out = insecure;
+    else if (strcmp(v, "false") == 0)
+        *out = false;
+    else if (strcmp(v, "true") == 0 && insecure)
+        *out = true;
+    else {
+        fc_error("ingest",
+                 strcmp(v, "true") == 0
+                     ? "--register-tenants true is for plaintext mode only: in secure mode "
+                       "register tenants with fleetcost tenant set (or cert create --tenant)"
+                     : "--register-tenants %s: expected auto, true or false",
+                 v);
+        return 2;
+    }
+    return 0;
+}
+
 static int s_run(fc_config_t *config)
 {
+    bool register_tenants;
+    if (s_register_tenants(config, &register_tenants) != 0)
+        return 2;
     char id[64];
     if (*fc_config_str(config, "ingest-id"))
         snprintf(id, sizeof id, "%s", fc_config_str(config, "ingest-id"));
@@ -50,7 +81,7 @@ static int s_run(fc_config_t *config)
         .group_events = (int)fc_config_int(config, "group-events"),
         .group_ms = (int)fc_config_int(config, "group-ms"),
         .max_pending = (int)fc_config_int(config, "max-pending"),
-        .register_tenants = fc_config_bool(config, "register-tenants"),
+        .register_tenants = register_tenants,
         .metrics_bind = fc_config_str(config, "metrics-bind"),
         .metrics_port = (int)fc_config_int(config, "metrics-port"),
         .shutdown_timeout_ms = (int)fc_config_int(config, "shutdown-timeout-ms"),

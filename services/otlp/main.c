@@ -10,6 +10,7 @@
 #include "fc_service.h"
 #include "fc_signal.h"
 #include "fleetcost.h"
+#include "otlp_auth.h"
 #include "otlp_http.h"
 
 #define MODULE "otlp"
@@ -20,7 +21,11 @@ static const fc_option_t s_options[] = {
     {"max-body", FC_OPT_INT, "4194304", 1024, 16777216, false,
      "largest request body in bytes (413 beyond)"},
     {"default-tenant", FC_OPT_STR, "", 0, 0, false,
-     "tenant of records without a tenant.id attribute (empty: reject them)"},
+     "operator tokens only: tenant of records without a tenant.id attribute (empty: reject "
+     "them). A tenant's token always sends for its own tenant"},
+    {"token-refresh-ms", FC_OPT_INT, "5000", 100, 600000, false,
+     "reload the OTLP ingest tokens from Postgres this often (a revoked token keeps working "
+     "at most this long)"},
     {"ingest-endpoints", FC_OPT_STR, "tcp://127.0.0.1:7601", 0, 0, false,
      "ingest ROUTER endpoints, comma-separated (failover across them)"},
     {"spool-dir", FC_OPT_STR, "/var/lib/fleetcost/otlp-spool", 0, 0, false,
@@ -50,7 +55,7 @@ static void s_cert(fc_config_t *config, const char *name, const char *file, char
 static int s_run(fc_config_t *config)
 {
     const char *tenant = fc_config_str(config, "default-tenant");
-    if (*tenant && !fc_mp_name_valid(tenant, FC_MAX_TENANT)) {
+    if (*tenant && !fc_tenant_valid(tenant)) {
         fc_error(MODULE, "--default-tenant %s: expected [a-z0-9][a-z0-9_-]{0,%d}", tenant,
                  FC_MAX_TENANT - 1);
         return 2;
@@ -62,17 +67,25 @@ static int s_run(fc_config_t *config)
                              .spool_dir = fc_config_str(config, "spool-dir"),
                              .client_cert = cert,
                              .server_cert = server_cert};
+    int refresh_ms = (int)fc_config_int(config, "token-refresh-ms");
     fc_client_t *client = fc_client_new(&o);
     fc_metrics_t *metrics = fc_metrics_new("fleetcost_otlp");
-    if (!client || !metrics) {
+    otlp_auth_t *auth = otlp_auth_new(fc_config_str(config, "pg-url"), refresh_ms);
+    if (!client || !metrics || !auth) {
         fc_client_destroy(&client);
         fc_metrics_destroy(&metrics);
+        otlp_auth_destroy(&auth);
         return 1;
     }
+    //  Before listening, so the first requests find the tokens (if Postgres is up; if
+    //  not, they are answered 503 until it is).
+    otlp_auth_refresh(auth);
     fc_metric_t *m_unacked = fc_metrics_add(metrics, "unacked_events", FC_METRIC_GAUGE,
                                             "Events not yet acknowledged by ingest.");
     fc_metric_t *m_spool = fc_metrics_add(metrics, "spool_files", FC_METRIC_GAUGE,
                                           "Batches in the spool awaiting an ack.");
+    fc_metric_t *m_tokens = fc_metrics_add(metrics, "ingest_tokens", FC_METRIC_GAUGE,
+                                           "Live OTLP ingest tokens loaded from Postgres.");
     fc_metric_t *m_ingest_rejected =
         fc_metrics_add(metrics, "ingest_rejected_events", FC_METRIC_GAUGE,
                        "Events ingest refused since start (not retried).");
@@ -81,6 +94,7 @@ static int s_run(fc_config_t *config)
                             .max_body = (size_t)fc_config_int(config, "max-body"),
                             .default_tenant = tenant,
                             .client = client,
+                            .auth = auth,
                             .metrics = metrics};
     otlp_http_t *http = otlp_http_start(&h);
     int rc = http ? 0 : 1;
@@ -93,7 +107,9 @@ static int s_run(fc_config_t *config)
     struct pollfd p = {fc_signal_fd(), POLLIN, 0};
     fc_client_stats_t st;
     while (rc == 0 && !fc_signal_stopping()) {
-        poll(&p, 1, 1000);
+        poll(&p, 1, refresh_ms < 1000 ? refresh_ms : 1000);
+        otlp_auth_refresh(auth);
+        fc_metric_set(m_tokens, otlp_auth_count(auth));
         fc_client_stats(client, &st);
         fc_metric_set(m_unacked, (int64_t)st.unacked);
         fc_metric_set(m_spool, (int64_t)st.spool_files);
@@ -110,6 +126,7 @@ static int s_run(fc_config_t *config)
             st.queued, st.acked, st.duplicate, st.rejected, left);
     fc_client_destroy(&client);
     fc_metrics_destroy(&metrics);
+    otlp_auth_destroy(&auth);
     return rc;
 }
 

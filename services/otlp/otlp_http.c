@@ -2,6 +2,7 @@
 #include "otlp_http.h"
 
 #include <arpa/inet.h>
+#include <inttypes.h>
 #include <microhttpd.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -12,7 +13,9 @@
 #include <strings.h>
 
 #include "fc_buf.h"
+#include "fc_json_write.h"
 #include "fc_log.h"
+#include "otlp_auth.h"
 #include "otlp_logs.h"
 
 #define MODULE "otlp"
@@ -28,36 +31,22 @@ struct _otlp_http_t {
     char *bind, *default_tenant;
     size_t max_body;
     fc_client_t *client;
+    otlp_auth_t *auth;
     struct MHD_Daemon *daemon;
     int port;
-    atomic_uint_fast64_t logged; //  requests with rejections logged so far
+    atomic_uint_fast64_t logged;     //  requests with rejections logged so far
+    atomic_uint_fast64_t refused;    //  requests answered 401 so far (for log sampling)
+    atomic_uint_fast64_t mismatched; //  requests with foreign-tenant records so far
     fc_metric_t *m_requests, *m_client_errors, *m_unavailable, *m_records, *m_events, *m_rejected,
-        *m_ignored;
+        *m_ignored, *m_unauthorized, *m_foreign;
 };
 
 //  One request: its body as it arrives.
 typedef struct {
     fc_buf_t body;
     bool too_big;
+    char tenant[FC_MAX_TENANT + 1]; //  the token's tenant; "" for an operator token
 } s_upload_t;
-
-//  A JSON string; bytes outside printable ASCII become escapes or '?', so a message that
-//  quotes input is always valid JSON and UTF-8.
-static void s_json_str(fc_buf_t *b, const char *s)
-{
-    fc_buf_add_str(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fc_buf_addf(b, "\\%c", *p);
-        else if (*p < 0x20)
-            fc_buf_addf(b, "\\u%04x", *p);
-        else if (*p >= 0x7f)
-            fc_buf_add_str(b, "?");
-        else
-            fc_buf_add(b, p, 1);
-    }
-    fc_buf_add_str(b, "\"");
-}
 
 //  Queues body (taken over) with status as application/json.
 static enum MHD_Result s_respond(otlp_http_t *self, struct MHD_Connection *mc, unsigned status,
@@ -81,6 +70,8 @@ static enum MHD_Result s_respond(otlp_http_t *self, struct MHD_Connection *mc, u
         MHD_add_response_header(resp, "Retry-After", S_RETRY_AFTER);
     if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
         MHD_add_response_header(resp, "Allow", "POST");
+    if (status == MHD_HTTP_UNAUTHORIZED)
+        MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"fleetcost-otlp\"");
     enum MHD_Result rc = MHD_queue_response(mc, status, resp);
     MHD_destroy_response(resp);
     return rc;
@@ -97,7 +88,8 @@ static enum MHD_Result s_fail(otlp_http_t *self, struct MHD_Connection *mc, unsi
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    int code = status == 404   ? 5  //  NOT_FOUND
+    int code = status == 401   ? 16 //  UNAUTHENTICATED
+               : status == 404 ? 5  //  NOT_FOUND
                : status == 405 ? 12 //  UNIMPLEMENTED
                : status == 503 ? 14 //  UNAVAILABLE
                : status == 413 ? 8  //  RESOURCE_EXHAUSTED
@@ -105,9 +97,13 @@ static enum MHD_Result s_fail(otlp_http_t *self, struct MHD_Connection *mc, unsi
                                : 3; //  INVALID_ARGUMENT
     fc_buf_t b;
     fc_buf_init(&b);
-    fc_buf_addf(&b, "{\"code\":%d,\"message\":", code);
-    s_json_str(&b, msg);
-    fc_buf_add_str(&b, "}\n");
+    fc_jw_t w;
+    fc_jw_init(&w, &b);
+    fc_jw_object(&w, NULL);
+    fc_jw_int(&w, "code", code);
+    fc_jw_str(&w, "message", msg);
+    fc_jw_end(&w);
+    fc_buf_add_str(&b, "\n");
     fc_debug(MODULE, "answered %u: %s", status, msg);
     return s_respond(self, mc, status, &b);
 }
@@ -125,11 +121,20 @@ static enum MHD_Result s_export(otlp_http_t *self, struct MHD_Connection *mc, s_
 {
     otlp_result_t res;
     otlp_status_t st = otlp_logs_map(u->body.data ? (const char *)u->body.data : "", u->body.len,
-                                     self->default_tenant, s_emit, self, &res);
+                                     u->tenant, self->default_tenant, s_emit, self, &res);
     fc_metric_add(self->m_records, res.records);
     fc_metric_add(self->m_events, res.events);
     fc_metric_add(self->m_rejected, res.rejected);
     fc_metric_add(self->m_ignored, res.ignored);
+    fc_metric_add(self->m_foreign, res.foreign);
+    if (res.foreign) {
+        //  A tenant's sender naming another tenant: an attack or a misconfigured fleet.
+        //  The first ones and then one in a hundred are logged; the metric counts all.
+        uint64_t n = atomic_fetch_add(&self->mismatched, 1);
+        if (n < 10 || n % 100 == 0)
+            fc_warn(MODULE, "token of tenant %s: %d records naming another tenant refused",
+                    u->tenant, res.foreign);
+    }
     if (st == OTLP_MALFORMED)
         return s_fail(self, mc, MHD_HTTP_BAD_REQUEST, "%s", res.message);
     if (st == OTLP_UNAVAILABLE) {
@@ -153,16 +158,58 @@ static enum MHD_Result s_export(otlp_http_t *self, struct MHD_Connection *mc, s_
         uint64_t n = atomic_fetch_add(&self->logged, 1);
         if (n < 10 || n % 100 == 0)
             fc_warn(MODULE, "%s", res.message);
-        fc_buf_addf(&b, "{\"partialSuccess\":{\"rejectedLogRecords\":\"%d\",\"errorMessage\":",
-                    res.rejected);
-        s_json_str(&b, res.message);
-        fc_buf_add_str(&b, "}}\n");
-    } else {
-        fc_buf_add_str(&b, "{\"partialSuccess\":{}}\n");
     }
+    //  OTLP/JSON writes 64-bit integers as strings (rejectedLogRecords is an int64).
+    char rejected[24];
+    snprintf(rejected, sizeof rejected, "%d", res.rejected);
+    fc_jw_t w;
+    fc_jw_init(&w, &b);
+    fc_jw_object(&w, NULL);
+    fc_jw_object(&w, "partialSuccess");
+    if (res.rejected) {
+        fc_jw_str(&w, "rejectedLogRecords", rejected);
+        fc_jw_str(&w, "errorMessage", res.message);
+    }
+    fc_jw_end(&w);
+    fc_jw_end(&w);
+    fc_buf_add_str(&b, "\n");
     fc_debug(MODULE, "%d records: %d events, %d rejected, %d ignored", res.records, res.events,
              res.rejected, res.ignored);
     return s_respond(self, mc, MHD_HTTP_OK, &b);
+}
+
+//  The sender's token, checked before any of the body is read: an unauthenticated
+//  request costs one hash and is answered 401 (503 while no token set is loaded).
+//  Returns true when a response was queued (*rc set); else tenant holds the token's.
+static bool s_check_auth(otlp_http_t *self, struct MHD_Connection *mc, enum MHD_Result *rc,
+                         char tenant[FC_MAX_TENANT + 1])
+{
+    const char *auth = MHD_lookup_connection_value(mc, MHD_HEADER_KIND, "Authorization");
+    otlp_auth_rc_t ar = otlp_auth_check(self->auth, auth, tenant);
+    if (ar == OTLP_AUTH_OK)
+        return false;
+    if (ar == OTLP_AUTH_UNAVAILABLE) {
+        fc_metric_add(self->m_unavailable, 1);
+        *rc = s_fail(self, mc, MHD_HTTP_SERVICE_UNAVAILABLE, "tokens not loaded yet; retry");
+        return true;
+    }
+    fc_metric_add(self->m_unauthorized, 1);
+    //  Never the header itself: it may hold a real token with a typo.
+    uint64_t n = atomic_fetch_add(&self->refused, 1);
+    if (n < 10 || n % 100 == 0) {
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        char peer[INET_ADDRSTRLEN] = "?";
+        if (ci && ci->client_addr && ci->client_addr->sa_family == AF_INET)
+            inet_ntop(AF_INET, &((const struct sockaddr_in *)ci->client_addr)->sin_addr, peer,
+                      sizeof peer);
+        fc_warn(MODULE, "answering 401 to %s: %s (%" PRIu64 " so far)", peer,
+                auth ? "token not valid (unknown, revoked or malformed)" : "no token", n + 1);
+    }
+    *rc = s_fail(self, mc, MHD_HTTP_UNAUTHORIZED,
+                 "an OTLP ingest token is required: Authorization: Bearer <token> "
+                 "(fleetcost key create --scope otlp)");
+    return true;
 }
 
 //  First call of a request: everything that can be answered from the headers alone.
@@ -214,11 +261,13 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
     if (!u) {
         fc_metric_add(self->m_requests, 1);
         enum MHD_Result rc;
-        if (s_check_headers(self, mc, url, method, &rc))
+        char tenant[FC_MAX_TENANT + 1];
+        if (s_check_headers(self, mc, url, method, &rc) || s_check_auth(self, mc, &rc, tenant))
             return rc;
         u = calloc(1, sizeof *u);
         if (!u)
             return MHD_NO;
+        memcpy(u->tenant, tenant, sizeof tenant);
         fc_buf_init(&u->body);
         *state = u;
         return MHD_YES;
@@ -270,6 +319,7 @@ otlp_http_t *otlp_http_start(const otlp_http_config_t *config)
     self->default_tenant = strdup(config->default_tenant ? config->default_tenant : "");
     self->max_body = config->max_body;
     self->client = config->client;
+    self->auth = config->auth;
     if (!self->bind || !self->default_tenant) {
         s_free(self);
         return NULL;
@@ -289,6 +339,12 @@ otlp_http_t *otlp_http_start(const otlp_http_config_t *config)
                                       "API request records refused (no tenant, bad values).");
     self->m_ignored = fc_metrics_add(m, "records_ignored_total", FC_METRIC_COUNTER,
                                      "Log records that are not API requests.");
+    self->m_unauthorized =
+        fc_metrics_add(m, "http_unauthorized_total", FC_METRIC_COUNTER,
+                       "Requests answered 401: no token, or an unknown or revoked one.");
+    self->m_foreign = fc_metrics_add(m, "records_foreign_tenant_total", FC_METRIC_COUNTER,
+                                     "Records refused: tenant.id named a tenant other than "
+                                     "the token's (also in records_rejected_total).");
 
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);

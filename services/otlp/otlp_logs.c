@@ -41,6 +41,7 @@ static const char *const s_resource_skip[] = {"tenant.id", "service.", "telemetr
 typedef struct {
     const char *text;
     const fc_jtok_t *t;
+    const char *token_tenant; //  the sender's tenant; "" or NULL: an operator token
     const char *default_tenant;
     otlp_emit_fn *emit;
     void *arg;
@@ -285,7 +286,16 @@ static int s_event(s_rec_t *r, int rec, fc_event_t *ev)
     int rc = s_str(r, s_attr(r, "tenant.id", true), "tenant.id", ev->tenant, sizeof ev->tenant);
     if (rc < 0)
         return -1;
-    if (rc == 0 && r->m->default_tenant && *r->m->default_tenant)
+    const char *own = r->m->token_tenant;
+    if (own && *own) {
+        //  A tenant's token sends for that tenant only: the attribute may repeat it,
+        //  never name another one.
+        if (rc > 0 && strcmp(ev->tenant, own) != 0) {
+            r->m->res->foreign++;
+            return s_reject(r, "tenant.id names a tenant other than the token's");
+        }
+        snprintf(ev->tenant, sizeof ev->tenant, "%s", own);
+    } else if (rc == 0 && r->m->default_tenant && *r->m->default_tenant)
         snprintf(ev->tenant, sizeof ev->tenant, "%s", r->m->default_tenant);
     if (!ev->tenant[0])
         return s_reject(r, "no tenant: set the resource attribute tenant.id "
@@ -442,8 +452,9 @@ static int s_walk(s_map_t *m, bool check, char *why, size_t size)
     return 0;
 }
 
-otlp_status_t otlp_logs_map(const char *body, size_t len, const char *default_tenant,
-                            otlp_emit_fn *emit, void *arg, otlp_result_t *res)
+otlp_status_t otlp_logs_map(const char *body, size_t len, const char *token_tenant,
+                            const char *default_tenant, otlp_emit_fn *emit, void *arg,
+                            otlp_result_t *res)
 {
     memset(res, 0, sizeof *res);
     //  Every token but the top one is preceded by a byte of its own ('[', '{', ',' or
@@ -463,6 +474,7 @@ otlp_status_t otlp_logs_map(const char *body, size_t len, const char *default_te
     char why[200];
     s_map_t m = {.text = body,
                  .t = toks,
+                 .token_tenant = token_tenant,
                  .default_tenant = default_tenant,
                  .emit = emit,
                  .arg = arg,

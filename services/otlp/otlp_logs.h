@@ -42,6 +42,7 @@ typedef struct {
     int events;                 //  usage events emitted
     int ignored;                //  records that are not API requests (other Claude Code events)
     int rejected;               //  API request records refused (reasons in message)
+    int foreign;                //  ... of which named a tenant other than the token's
     char message[OTLP_MAX_MSG]; //  the first rejections, or why the request failed
 } otlp_result_t;
 
@@ -49,10 +50,15 @@ typedef struct {
 //  the mapping with OTLP_UNAVAILABLE, any other rejects that record).
 typedef int(otlp_emit_fn)(void *arg, fc_event_t *ev, fc_proto_error_t *err);
 
-//  Maps body[0..len) and calls emit for every valid API request record. Records without
-//  a tenant.id attribute get default_tenant; with neither (NULL or "") they are
-//  rejected. Fills *res in every case.
-otlp_status_t otlp_logs_map(const char *body, size_t len, const char *default_tenant,
-                            otlp_emit_fn *emit, void *arg, otlp_result_t *res);
+//  Maps body[0..len) and calls emit for every valid API request record, for the sender
+//  authenticated as token_tenant (its token's tenant):
+//  - a tenant's token (token_tenant non-empty): every event is that tenant's; a record
+//    whose tenant.id attribute names another tenant is rejected (counted in foreign);
+//  - an operator token (token_tenant NULL or ""): the record's tenant.id, else
+//    default_tenant; with neither (NULL or "") the record is rejected.
+//  Fills *res in every case.
+otlp_status_t otlp_logs_map(const char *body, size_t len, const char *token_tenant,
+                            const char *default_tenant, otlp_emit_fn *emit, void *arg,
+                            otlp_result_t *res);
 
 #endif

@@ -44,7 +44,7 @@ static otlp_status_t s_map(const char *text, const char *tenant, s_sink_t *sink,
 {
     char *j = s_json(text);
     memset(sink, 0, sizeof *sink);
-    otlp_status_t st = otlp_logs_map(j, strlen(j), tenant, s_emit, sink, res);
+    otlp_status_t st = otlp_logs_map(j, strlen(j), NULL, tenant, s_emit, sink, res);
     free(j);
     return st;
 }
@@ -408,12 +408,12 @@ static void test_emit_failures(void)
     //  The spool is full: stop and let the exporter retry the whole request.
     memset(&sink, 0, sizeof sink);
     sink.fail = FC_E_UNAVAILABLE;
-    FC_CHECK_INT(otlp_logs_map(j, strlen(j), NULL, s_emit, &sink, &res), OTLP_UNAVAILABLE);
+    FC_CHECK_INT(otlp_logs_map(j, strlen(j), NULL, NULL, s_emit, &sink, &res), OTLP_UNAVAILABLE);
     FC_CHECK_STR(res.message, "refused by the sink");
     //  A final refusal rejects each record, and the reasons are kept (bounded).
     memset(&sink, 0, sizeof sink);
     sink.fail = FC_E_TENANT;
-    FC_CHECK_INT(otlp_logs_map(j, strlen(j), NULL, s_emit, &sink, &res), OTLP_OK);
+    FC_CHECK_INT(otlp_logs_map(j, strlen(j), NULL, NULL, s_emit, &sink, &res), OTLP_OK);
     FC_CHECK_INT(res.rejected, 3);
     FC_CHECK_INT(res.events, 0);
     FC_CHECK(strncmp(res.message, "3 of 3 API request records rejected: ", 37) == 0);
@@ -435,7 +435,8 @@ static void test_mutations(void)
     for (size_t cut = 0; cut < len; cut++) {
         memset(sink, 0, sizeof *sink);
         memcpy(copy, j, cut);
-        if (otlp_logs_map(copy, cut, "t", s_emit, sink, &res) != OTLP_MALFORMED || sink->count)
+        if (otlp_logs_map(copy, cut, NULL, "t", s_emit, sink, &res) != OTLP_MALFORMED ||
+            sink->count)
             bad++;
     }
     static const char junk[] = {'"', '{', ']', '0', '-', '\\', 0x01, (char)0xff};
@@ -444,7 +445,7 @@ static void test_mutations(void)
             memcpy(copy, j, len);
             copy[i] = junk[k];
             memset(sink, 0, sizeof *sink);
-            otlp_status_t st = otlp_logs_map(copy, len, "t", s_emit, sink, &res);
+            otlp_status_t st = otlp_logs_map(copy, len, NULL, "t", s_emit, sink, &res);
             if (st == OTLP_MALFORMED && sink->count)
                 bad++;
             if (st == OTLP_OK && res.events + res.rejected + res.ignored != res.records)
@@ -456,9 +457,47 @@ static void test_mutations(void)
     free(j);
 }
 
+//  A tenant's token: its own records pass (with or without tenant.id), a record naming
+//  another tenant is rejected and counted as foreign, nothing is emitted for it.
+static void test_token_tenant(void)
+{
+    s_sink_t sink;
+    otlp_result_t res;
+    char *j = s_json(s_documented);
+    memset(&sink, 0, sizeof sink);
+    FC_CHECK_INT(otlp_logs_map(j, strlen(j), "acme", "beta", s_emit, &sink, &res), OTLP_OK);
+    FC_CHECK_INT(res.events, 2);
+    FC_CHECK_INT(res.rejected, 1);
+    FC_CHECK_INT(res.foreign, 1);
+    FC_CHECK(strstr(res.message, "other than the token's") != NULL);
+    for (int i = 0; i < sink.count; i++)
+        FC_CHECK_STR(sink.ev[i].tenant, "acme");
+    //  The beta token: acme's records are the foreign ones.
+    memset(&sink, 0, sizeof sink);
+    FC_CHECK_INT(otlp_logs_map(j, strlen(j), "beta", NULL, s_emit, &sink, &res), OTLP_OK);
+    FC_CHECK_INT(res.events, 1);
+    FC_CHECK_INT(res.foreign, 2);
+    FC_CHECK_STR(sink.ev[0].tenant, "beta");
+    free(j);
+    //  No tenant.id at all: the token's tenant, never --default-tenant.
+    j = s_json(
+        "{'resourceLogs':[{'scopeLogs':[{'logRecords':[{'timeUnixNano':'1795770000000000000',"
+        "'body':{'stringValue':'claude_code.api_request'},'attributes':["
+        "{'key':'session.id','value':{'stringValue':'s'}},"
+        "{'key':'model','value':{'stringValue':'claude-opus-4-1'}},"
+        "{'key':'output_tokens','value':{'intValue':'5'}}]}]}]}]}");
+    memset(&sink, 0, sizeof sink);
+    FC_CHECK_INT(otlp_logs_map(j, strlen(j), "acme", "beta", s_emit, &sink, &res), OTLP_OK);
+    FC_CHECK_INT(res.events, 1);
+    FC_CHECK_INT(res.foreign, 0);
+    FC_CHECK_STR(sink.ev[0].tenant, "acme");
+    free(j);
+}
+
 int main(void)
 {
     test_documented();
+    test_token_tenant();
     test_tenant();
     test_records();
     test_shape();

@@ -70,29 +70,41 @@ int reporter_key_parse(const char *key, char key_id[REPORTER_KEY_ID_HEX + 1],
     return 0;
 }
 
+bool reporter_key_secret_matches(const char *secret, const char *stored_hash)
+{
+    char hash[REPORTER_HASH_HEX + 1];
+    reporter_key_hash(secret, hash);
+    bool ok = strlen(stored_hash) == REPORTER_HASH_HEX &&
+              CRYPTO_memcmp(stored_hash, hash, REPORTER_HASH_HEX) == 0;
+    OPENSSL_cleanse(hash, sizeof hash);
+    return ok;
+}
+
 reporter_key_rc_t reporter_key_verify(PGconn *conn, const char *module, const char *key,
                                       bool *admin, char *tenant, size_t tenant_size)
 {
     char key_id[REPORTER_KEY_ID_HEX + 1], secret[REPORTER_SECRET_HEX + 1];
-    char hash[REPORTER_HASH_HEX + 1];
     if (reporter_key_parse(key, key_id, secret) != 0)
         return REPORTER_KEY_REJECTED;
-    reporter_key_hash(secret, hash);
-    OPENSSL_cleanse(secret, sizeof secret);
     const char *params[] = {key_id};
-    PGresult *res =
-        fc_pg_query(conn, module, "key lookup",
-                    "SELECT tenant_id, key_hash, revoked FROM fc_api_key_lookup($1)", 1, params);
-    if (!res)
+    PGresult *res = fc_pg_query(conn, module, "key lookup",
+                                "SELECT tenant_id, key_hash, revoked, scope"
+                                " FROM fc_api_key_lookup($1)",
+                                1, params);
+    if (!res) {
+        OPENSSL_cleanse(secret, sizeof secret);
         return REPORTER_KEY_ERROR;
+    }
     reporter_key_rc_t rc = REPORTER_KEY_REJECTED;
+    //  An OTLP ingest token is not an API key, even with the right secret.
     if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 2), "f") == 0 &&
-        strlen(PQgetvalue(res, 0, 1)) == REPORTER_HASH_HEX &&
-        CRYPTO_memcmp(PQgetvalue(res, 0, 1), hash, REPORTER_HASH_HEX) == 0) {
+        strcmp(PQgetvalue(res, 0, 3), "api") == 0 &&
+        reporter_key_secret_matches(secret, PQgetvalue(res, 0, 1))) {
         *admin = PQgetisnull(res, 0, 0);
         snprintf(tenant, tenant_size, "%s", *admin ? "" : PQgetvalue(res, 0, 0));
         rc = REPORTER_KEY_OK;
     }
     PQclear(res);
+    OPENSSL_cleanse(secret, sizeof secret);
     return rc;
 }

@@ -2,7 +2,11 @@
     (public, the api_keys primary key), secret 64 hex digits (32 bytes from OpenSSL's
     CSPRNG). Only the hex SHA-256 of the secret is stored; a presented key is checked
     through fc_api_key_lookup (the reader cannot read api_keys) with a constant-time
-    compare. */
+    compare.
+
+    The same keys, with scope 'otlp' in api_keys, are fleetcost-otlp's ingest tokens
+    (fleetcost key create --scope otlp): one format, one hash, one compare for both doors,
+    and the scope keeps them apart (reporter_key_verify accepts only scope 'api'). */
 #ifndef REPORTER_KEY_H
 #define REPORTER_KEY_H
 
@@ -28,14 +32,17 @@ int reporter_key_parse(const char *key, char key_id[REPORTER_KEY_ID_HEX + 1],
 //  Hex SHA-256 of the secret's text.
 void reporter_key_hash(const char *secret, char hash[REPORTER_HASH_HEX + 1]);
 
+//  True when the secret's hash equals stored_hash (hex), compared in constant time.
+bool reporter_key_secret_matches(const char *secret, const char *stored_hash);
+
 typedef enum {
     REPORTER_KEY_OK = 0,
     REPORTER_KEY_ERROR = -1,   //  database error
     REPORTER_KEY_REJECTED = 1, //  malformed, unknown, revoked or wrong secret
 } reporter_key_rc_t;
 
-//  Verifies a presented key. On success *admin says whether it is an admin key, else
-//  tenant holds its tenant.
+//  Verifies a presented API key (scope 'api'). On success *admin says whether it is an admin key,
+//  else tenant holds its tenant.
 reporter_key_rc_t reporter_key_verify(PGconn *conn, const char *module, const char *key,
                                       bool *admin, char *tenant, size_t tenant_size);
 

@@ -38,12 +38,16 @@ static void s_label(const reporter_report_t *r, const char *tenant, const char *
 }
 
 // ---------------------------------------------------------------------------------------
-// Text
+// Text: read on a terminal, so every string that came from a tenant goes through
+// fc_esc_text (no escape sequences, no forged lines).
+
+//  Room for a string of n bytes escaped: at most 4 bytes of escape per byte.
+#define S_ESC(n) (4 * (n) + 1)
 
 static void s_text_rows(fc_buf_t *o, const reporter_report_t *r, const char *title, const char *col,
                         const reporter_rows_t *rows, bool two_keys)
 {
-    char usd[32], pct[48], label[2 * REPORTER_KEY_MAX];
+    char usd[32], pct[48], label[2 * REPORTER_KEY_MAX], shown[S_ESC(2 * REPORTER_KEY_MAX)];
     fc_buf_addf(o, "\n%s\n  %-40s %16s %7s %10s\n", title, col, "cost USD", "share", "events");
     if (rows->n == 0)
         fc_buf_add_str(o, "  (none)\n");
@@ -53,7 +57,8 @@ static void s_text_rows(fc_buf_t *o, const reporter_report_t *r, const char *tit
             s_label(r, x->k1, x->k2, label, sizeof label);
         else
             snprintf(label, sizeof label, "%s", x->k1[0] ? x->k1 : "(none)");
-        fc_buf_addf(o, "  %-40s %16s %6s%% %10lld\n", label, reporter_usd(x->s.cost_nusd, 2, usd),
+        fc_buf_addf(o, "  %-40s %16s %6s%% %10lld\n", fc_esc_text(label, shown, sizeof shown),
+                    reporter_usd(x->s.cost_nusd, 2, usd),
                     reporter_pct(x->s.cost_nusd, r->total.cost_nusd, pct), (long long)x->s.events);
     }
     if (rows->total_rows > (int64_t)rows->n)
@@ -63,14 +68,17 @@ static void s_text_rows(fc_buf_t *o, const reporter_report_t *r, const char *tit
 static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
 {
     char usd[32], usd2[32], pct[48], dur[48], label[2 * REPORTER_KEY_MAX];
+    char e1[S_ESC(REPORTER_TEXT_MAX)], e2[S_ESC(REPORTER_TEXT_MAX)], e3[S_ESC(REPORTER_TEXT_MAX)];
     const reporter_sums_t *t = &r->total;
     fc_buf_addf(o, "fleetcost %s report: %s (%s, %s)\n", r->period,
-                strcmp(r->tenant, "*") == 0 ? "all tenants" : r->tenant, r->tenant_name, r->tz);
+                strcmp(r->tenant, "*") == 0 ? "all tenants" : r->tenant,
+                fc_esc_text(r->tenant_name, e1, sizeof e1), fc_esc_text(r->tz, e2, sizeof e2));
     fc_buf_addf(o, "period:    %s .. %s (tenant-local days%s)\n", r->from, r->to,
                 r->per_tenant ? "; each tenant's own, below" : "");
     for (size_t i = 0; r->per_tenant && i < r->spans_n; i++)
-        fc_buf_addf(o, "           %-24s %s .. %s (%s)\n", r->spans[i].tenant, r->spans[i].from,
-                    r->spans[i].to, r->spans[i].tz);
+        fc_buf_addf(o, "           %-24s %s .. %s (%s)\n",
+                    fc_esc_text(r->spans[i].tenant, e1, sizeof e1), r->spans[i].from,
+                    r->spans[i].to, fc_esc_text(r->spans[i].tz, e2, sizeof e2));
     fc_buf_addf(o, "generated: %s; %lld tenant-days from rollups, %lld days from events\n",
                 r->generated_at, (long long)r->days_final, (long long)r->days_events);
 
@@ -106,8 +114,9 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
         const reporter_task_t *k = &r->tasks[i];
         s_label(r, k->tenant, k->task, label, sizeof label);
         s_duration(k->seconds_to_complete, dur, sizeof dur);
-        fc_buf_addf(o, "  %-30s %14s %6lld %-14s %s\n", label, reporter_usd(k->s.cost_nusd, 2, usd),
-                    (long long)k->agents_n, dur, k->title);
+        fc_buf_addf(o, "  %-30s %14s %6lld %-14s %s\n", fc_esc_text(label, e1, sizeof e1),
+                    reporter_usd(k->s.cost_nusd, 2, usd), (long long)k->agents_n, dur,
+                    fc_esc_text(k->title, e2, sizeof e2));
     }
 
     fc_buf_addf(o, "\nDAILY TREND\n");
@@ -122,8 +131,9 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
     for (size_t i = 0; i < r->alerts_n; i++) {
         const reporter_alert_t *a = &r->alerts[i];
         fc_buf_addf(o, "  %s %-8s %s %s/%s %s%s%s %lld%% %s\n", a->fired_at, a->tenant, a->kind,
-                    a->scope, a->period_key, a->subject, *a->subject ? " " : "", a->state,
-                    (long long)a->threshold_pct, a->text);
+                    a->scope, fc_esc_text(a->period_key, e1, sizeof e1),
+                    fc_esc_text(a->subject, e2, sizeof e2), *a->subject ? " " : "", a->state,
+                    (long long)a->threshold_pct, fc_esc_text(a->text, e3, sizeof e3));
     }
 
     fc_buf_addf(o, "\nUNPRICED USAGE\n  %lld event(s) without a price\n",
@@ -131,7 +141,8 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
     for (size_t i = 0; i < r->models.n; i++)
         if (r->models.v[i].s.unpriced_events > 0)
             fc_buf_addf(o, "  %-40s %lld events, %lld input + %lld output tokens\n",
-                        r->models.v[i].k1, (long long)r->models.v[i].s.unpriced_events,
+                        fc_esc_text(r->models.v[i].k1, e1, sizeof e1),
+                        (long long)r->models.v[i].s.unpriced_events,
                         (long long)r->models.v[i].s.input, (long long)r->models.v[i].s.output);
 
     fc_buf_addf(o,
@@ -153,7 +164,8 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
     if (r->recos_n == 0)
         fc_buf_add_str(o, "  none\n");
     for (size_t i = 0; i < r->recos_n; i++)
-        fc_buf_addf(o, "  [%s] %s\n", r->recos[i].code, r->recos[i].text);
+        fc_buf_addf(o, "  [%s] %s\n", r->recos[i].code,
+                    fc_esc_text(r->recos[i].text, e1, sizeof e1));
 }
 
 // ---------------------------------------------------------------------------------------
@@ -166,16 +178,16 @@ static void s_csv_row(fc_buf_t *o, const char *section, const char *k1, const ch
     char usd[32];
     if (!s)
         s = &zero;
-    reporter_csv_str(o, section);
+    fc_esc_csv(o, section);
     fc_buf_add(o, ",", 1);
-    reporter_csv_str(o, k1);
+    fc_esc_csv(o, k1);
     fc_buf_add(o, ",", 1);
-    reporter_csv_str(o, k2);
+    fc_esc_csv(o, k2);
     fc_buf_addf(o, ",%lld,%s,%lld,%lld,%lld,%lld,%lld,%lld,%lld,", (long long)s->cost_nusd,
                 reporter_usd(s->cost_nusd, 9, usd), (long long)s->input, (long long)s->output,
                 (long long)s->cache_read, (long long)s->cache_write_5m,
                 (long long)s->cache_write_1h, (long long)s->events, (long long)s->unpriced_events);
-    reporter_csv_str(o, detail);
+    fc_esc_csv(o, detail);
     fc_buf_add_str(o, "\r\n");
 }
 
@@ -266,10 +278,10 @@ static void s_json_rows(fc_buf_t *o, const char *name, const char *k1, const cha
     fc_buf_addf(o, ",\"%s\":[", name);
     for (size_t i = 0; i < rows->n; i++) {
         fc_buf_addf(o, "%s{\"%s\":", i ? "," : "", k1);
-        reporter_json_str(o, rows->v[i].k1);
+        fc_esc_json(o, rows->v[i].k1);
         if (k2) {
             fc_buf_addf(o, ",\"%s\":", k2);
-            reporter_json_str(o, rows->v[i].k2);
+            fc_esc_json(o, rows->v[i].k2);
         }
         fc_buf_add(o, ",", 1);
         s_json_sums(o, &rows->v[i].s);
@@ -281,17 +293,17 @@ static void s_json_rows(fc_buf_t *o, const char *name, const char *k1, const cha
 static void s_json_task(fc_buf_t *o, const reporter_task_t *k)
 {
     fc_buf_add_str(o, "{\"tenant\":");
-    reporter_json_str(o, k->tenant);
+    fc_esc_json(o, k->tenant);
     fc_buf_add_str(o, ",\"task\":");
-    reporter_json_str(o, k->task);
+    fc_esc_json(o, k->task);
     fc_buf_add_str(o, ",\"title\":");
-    reporter_json_str(o, k->title);
+    fc_esc_json(o, k->title);
     fc_buf_add_str(o, ",\"type\":");
-    reporter_json_str(o, k->type);
+    fc_esc_json(o, k->type);
     fc_buf_add_str(o, ",\"status\":");
-    reporter_json_str(o, k->status);
+    fc_esc_json(o, k->status);
     fc_buf_add_str(o, ",\"agents\":");
-    reporter_json_str(o, k->agents);
+    fc_esc_json(o, k->agents);
     fc_buf_addf(o, ",\"agents_n\":%lld,\"seconds_to_complete\":%lld,", (long long)k->agents_n,
                 (long long)k->seconds_to_complete);
     if (k->median_type_nusd)
@@ -305,11 +317,11 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
     char pct[48];
     const reporter_sums_t *t = &r->total;
     fc_buf_add_str(o, "{\"tenant\":");
-    reporter_json_str(o, r->tenant);
+    fc_esc_json(o, r->tenant);
     fc_buf_add_str(o, ",\"tenant_name\":");
-    reporter_json_str(o, r->tenant_name);
+    fc_esc_json(o, r->tenant_name);
     fc_buf_add_str(o, ",\"tz\":");
-    reporter_json_str(o, r->tz);
+    fc_esc_json(o, r->tz);
     fc_buf_addf(o,
                 ",\"period\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"generated_at\":\"%s\","
                 "\"source\":{\"rollup_tenant_days\":%lld,\"event_days\":%lld},\"summary\":{",
@@ -349,19 +361,19 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
     for (size_t i = 0; i < r->alerts_n; i++) {
         const reporter_alert_t *a = &r->alerts[i];
         fc_buf_add_str(o, i ? ",{\"tenant\":" : "{\"tenant\":");
-        reporter_json_str(o, a->tenant);
+        fc_esc_json(o, a->tenant);
         fc_buf_addf(o, ",\"fired_at\":\"%s\",\"kind\":", a->fired_at);
-        reporter_json_str(o, a->kind);
+        fc_esc_json(o, a->kind);
         fc_buf_add_str(o, ",\"scope\":");
-        reporter_json_str(o, a->scope);
+        fc_esc_json(o, a->scope);
         fc_buf_add_str(o, ",\"period_key\":");
-        reporter_json_str(o, a->period_key);
+        fc_esc_json(o, a->period_key);
         fc_buf_add_str(o, ",\"subject\":");
-        reporter_json_str(o, a->subject);
+        fc_esc_json(o, a->subject);
         fc_buf_add_str(o, ",\"state\":");
-        reporter_json_str(o, a->state);
+        fc_esc_json(o, a->state);
         fc_buf_add_str(o, ",\"text\":");
-        reporter_json_str(o, a->text);
+        fc_esc_json(o, a->text);
         fc_buf_addf(o, ",\"threshold_pct\":%lld,\"value_nusd\":%lld,\"budget_nusd\":%lld}",
                     (long long)a->threshold_pct, (long long)a->value_nusd,
                     (long long)a->budget_nusd);
@@ -375,7 +387,7 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
             continue;
         fc_buf_add_str(o, first ? "{\"model\":" : ",{\"model\":");
         first = false;
-        reporter_json_str(o, m->k1);
+        fc_esc_json(o, m->k1);
         fc_buf_addf(o, ",\"unpriced_events\":%lld,\"input_tokens\":%lld,\"output_tokens\":%lld}",
                     (long long)m->s.unpriced_events, (long long)m->s.input, (long long)m->s.output);
     }
@@ -394,7 +406,7 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
                 (long long)(t->reported_nusd - t->reported_computed_nusd));
     for (size_t i = 0; i < r->recos_n; i++) {
         fc_buf_addf(o, "%s{\"code\":\"%s\",\"text\":", i ? "," : "", r->recos[i].code);
-        reporter_json_str(o, r->recos[i].text);
+        fc_esc_json(o, r->recos[i].text);
         fc_buf_add(o, "}", 1);
     }
     fc_buf_add_str(o, "]}\n");
@@ -425,7 +437,7 @@ static void s_html_head(fc_buf_t *o, const char *title)
 {
     fc_buf_add_str(o, "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"/>"
                       "<meta name=\"viewport\" content=\"width=device-width\"/><title>");
-    reporter_html_str(o, title);
+    fc_esc_html(o, title);
     fc_buf_addf(o, "</title><style>%s</style></head><body>", s_css);
 }
 
@@ -488,21 +500,21 @@ static void s_html_td_link(fc_buf_t *o, const char *text, const s_link_t *l, con
 {
     if (!l) {
         fc_buf_add_str(o, "<td>");
-        reporter_html_str(o, text);
+        fc_esc_html(o, text);
         fc_buf_add_str(o, "</td>");
         return;
     }
     fc_buf_add_str(o, "<td><a href=\"");
     s_href(o, l, dim, k1, k2);
     fc_buf_add_str(o, "\">");
-    reporter_html_str(o, text);
+    fc_esc_html(o, text);
     fc_buf_add_str(o, "</a></td>");
 }
 
 static void s_html_td(fc_buf_t *o, const char *s)
 {
     fc_buf_add_str(o, "<td>");
-    reporter_html_str(o, s);
+    fc_esc_html(o, s);
     fc_buf_add_str(o, "</td>");
 }
 
@@ -719,9 +731,9 @@ static void s_html_windows(fc_buf_t *o, const reporter_report_t *r)
                 break;
             }
             fc_buf_add_str(o, n > 1 ? ", " : "");
-            reporter_html_str(o, x->tenant);
+            fc_esc_html(o, x->tenant);
             fc_buf_add_str(o, " (");
-            reporter_html_str(o, x->tz);
+            fc_esc_html(o, x->tz);
             fc_buf_add_str(o, ")");
         }
     }
@@ -736,11 +748,11 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
              strcmp(r->tenant, "*") == 0 ? "all tenants" : r->tenant, r->from, r->to);
     s_html_head(o, title);
     fc_buf_add_str(o, "<h1>");
-    reporter_html_str(o, title);
+    fc_esc_html(o, title);
     fc_buf_add_str(o, "</h1><p>");
-    reporter_html_str(o, r->tenant_name);
+    fc_esc_html(o, r->tenant_name);
     fc_buf_add_str(o, ", time zone ");
-    reporter_html_str(o, r->tz);
+    fc_esc_html(o, r->tz);
     fc_buf_addf(o, "; generated %s; %lld tenant-days from rollups, %lld days from events.</p>",
                 r->generated_at, (long long)r->days_final, (long long)r->days_events);
     s_html_windows(o, r);
@@ -810,7 +822,7 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
     fc_buf_add_str(o, "<h2>Recommendations</h2><ul>");
     for (size_t i = 0; i < r->recos_n; i++) {
         fc_buf_addf(o, "<li><b>%s</b>: ", r->recos[i].code);
-        reporter_html_str(o, r->recos[i].text);
+        fc_esc_html(o, r->recos[i].text);
         fc_buf_add_str(o, "</li>");
     }
     if (r->recos_n == 0)
@@ -884,11 +896,11 @@ static void s_card(fc_buf_t *o, const char *label, const char *id, const char *v
 {
     fc_buf_addf(o, "<div class=\"card\"><div>%s</div><div class=\"v\"%s%s%s>", label,
                 id ? " id=\"" : "", id ? id : "", id ? "\"" : "");
-    reporter_html_str(o, value);
+    fc_esc_html(o, value);
     fc_buf_add_str(o, "</div>");
     if (note) {
         fc_buf_add_str(o, "<div class=\"note\">");
-        reporter_html_str(o, note);
+        fc_esc_html(o, note);
         fc_buf_add_str(o, "</div>");
     }
     fc_buf_add_str(o, "</div>");
@@ -956,13 +968,13 @@ void reporter_render_dashboard(const reporter_report_t *r, const reporter_burn_t
     snprintf(title, sizeof title, "fleetcost dashboard: %s", all ? "all tenants" : r->tenant);
     s_html_head(o, title);
     fc_buf_add_str(o, "<h1>");
-    reporter_html_str(o, title);
+    fc_esc_html(o, title);
     fc_buf_add_str(o, "</h1>");
     s_html_ranges(o, all ? NULL : r->tenant, range, NULL);
     //  data-* carry the exact baseline the live updates add to (nano-USD integers, so
     //  the page can add with BigInt and never round).
     fc_buf_add_str(o, "<div id=\"live\" data-tenant=\"");
-    reporter_html_str(o, all ? "" : r->tenant);
+    fc_esc_html(o, all ? "" : r->tenant);
     fc_buf_addf(o,
                 "\" data-day=\"%s\" data-today-key=\"%lld\" data-today-nusd=\"%lld\" "
                 "data-total-nusd=\"%lld\" data-mtd-nusd=\"%lld\"><p>%s, %s to %s (%s). Live: "
@@ -1046,7 +1058,16 @@ void reporter_render_dashboard(const reporter_report_t *r, const reporter_burn_t
         }
         fc_buf_add_str(o, "</li>");
     }
-    fc_buf_add_str(o, "</ul></div><script src=\"/dashboard/-/app.js\"></script></body></html>\n");
+    //  Read from a standby: say how far behind (SCALING.md). Inside #figures, so that a
+    //  live redraw brings the lag up to date too.
+    if (r->reader_lag.standby)
+        fc_buf_addf(o,
+                    "</ul><footer id=\"replica\" data-replay-lag-ms=\"%lld\">Read from a standby, "
+                    "%lld ms behind the primary.</footer>",
+                    (long long)r->reader_lag.lag_ms, (long long)r->reader_lag.lag_ms);
+    else
+        fc_buf_add_str(o, "</ul>");
+    fc_buf_add_str(o, "</div><script src=\"/dashboard/-/app.js\"></script></body></html>\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1070,7 +1091,7 @@ void reporter_render_drill(const reporter_drill_t *d, const char *range, fc_buf_
              all ? "all tenants" : d->tenant);
     s_html_head(o, title);
     fc_buf_add_str(o, "<h1>");
-    reporter_html_str(o, title);
+    fc_esc_html(o, title);
     fc_buf_add_str(o, "</h1><p><a href=\"/dashboard");
     if (!all) {
         fc_buf_add_str(o, "/");
@@ -1114,7 +1135,7 @@ void reporter_render_drill(const reporter_drill_t *d, const char *range, fc_buf_
         fc_buf_add_str(o, "<h2>About it</h2><ul>");
         for (size_t i = 0; i < d->facts_n; i++) {
             fc_buf_add_str(o, "<li>");
-            reporter_html_str(o, d->facts[i]);
+            fc_esc_html(o, d->facts[i]);
             fc_buf_add_str(o, "</li>");
         }
         fc_buf_add_str(o, "</ul>");
@@ -1150,7 +1171,7 @@ void reporter_render_drill(const reporter_drill_t *d, const char *range, fc_buf_
             fc_buf_add_str(o, "<li><a href=\"");
             s_href(o, &link, agent ? "task" : "agent", d->tenant, d->related[i]);
             fc_buf_add_str(o, "\">");
-            reporter_html_str(o, d->related[i]);
+            fc_esc_html(o, d->related[i]);
             fc_buf_add_str(o, "</a></li>");
         }
         fc_buf_add_str(o, "</ul>");

@@ -117,6 +117,16 @@ static int s_ndays(const char *period, int64_t *n)
     return 0;
 }
 
+bool reporter_period_valid(const char *period)
+{
+    static const char *const named[] = {"daily", "weekly", "monthly", "range", "mtd"};
+    int64_t n;
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (strcmp(period, named[i]) == 0)
+            return true;
+    return s_ndays(period, &n) == 0;
+}
+
 int reporter_period_resolve(const char *period, const char *date, const char *from, const char *to,
                             int64_t today, char *from_out, char *to_out, char *err, size_t errsize)
 {
@@ -1241,9 +1251,9 @@ void reporter_window_json(const reporter_span_t *v, size_t n, bool per_tenant, f
     fc_buf_addf(out, ",\"per_tenant_windows\":%s,\"windows\":[", per_tenant ? "true" : "false");
     for (size_t i = 0; i < n; i++) {
         fc_buf_add_str(out, i ? ",{\"tenant\":" : "{\"tenant\":");
-        reporter_json_str(out, v[i].tenant);
+        fc_esc_json(out, v[i].tenant);
         fc_buf_add_str(out, ",\"tz\":");
-        reporter_json_str(out, v[i].tz);
+        fc_esc_json(out, v[i].tz);
         fc_buf_addf(out, ",\"from\":\"%s\",\"to\":\"%s\",\"today\":\"%s\"}", v[i].from, v[i].to,
                     v[i].today);
     }
@@ -1532,73 +1542,7 @@ void reporter_drill_free(reporter_drill_t *d)
 }
 
 // ---------------------------------------------------------------------------------------
-// Escaping and money text
-
-void reporter_json_str(fc_buf_t *out, const char *s)
-{
-    fc_buf_add(out, "\"", 1);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            fc_buf_add(out, "\\", 1);
-            fc_buf_add(out, p, 1);
-        } else if (*p < 0x20 || *p == 0x7f) {
-            fc_buf_addf(out, "\\u%04x", *p);
-        } else if (*p == '<' || *p == '>' || *p == '&') {
-            //  safe to embed in HTML <script> or attributes as well
-            fc_buf_addf(out, "\\u%04x", *p);
-        } else {
-            fc_buf_add(out, p, 1);
-        }
-    }
-    fc_buf_add(out, "\"", 1);
-}
-
-void reporter_html_str(fc_buf_t *out, const char *s)
-{
-    for (const char *p = s; *p; p++) {
-        switch (*p) {
-        case '<':
-            fc_buf_add_str(out, "&lt;");
-            break;
-        case '>':
-            fc_buf_add_str(out, "&gt;");
-            break;
-        case '&':
-            fc_buf_add_str(out, "&amp;");
-            break;
-        case '"':
-            fc_buf_add_str(out, "&quot;");
-            break;
-        case '\'':
-            fc_buf_add_str(out, "&#39;");
-            break;
-        default:
-            if ((unsigned char)*p >= 0x20 || *p == '\n' || *p == '\t')
-                fc_buf_add(out, p, 1);
-        }
-    }
-}
-
-void reporter_csv_str(fc_buf_t *out, const char *s)
-{
-    //  A field starting with = + - @ is taken for a formula by spreadsheets: prefix a
-    //  quote so that a hostile task title cannot run one.
-    bool formula = s[0] == '=' || s[0] == '+' || s[0] == '-' || s[0] == '@';
-    bool quote = formula || strpbrk(s, ",\"\r\n") != NULL;
-    if (!quote) {
-        fc_buf_add_str(out, s);
-        return;
-    }
-    fc_buf_add(out, "\"", 1);
-    if (formula)
-        fc_buf_add(out, "'", 1);
-    for (const char *p = s; *p; p++) {
-        if (*p == '"')
-            fc_buf_add(out, "\"", 1);
-        fc_buf_add(out, p, 1);
-    }
-    fc_buf_add(out, "\"", 1);
-}
+// Money text
 
 const char *reporter_usd(int64_t nusd, int decimals, char buf[32])
 {

@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "fc_buf.h"
+#include "fc_escape.h"
+#include "reporter_pool.h"
 
 #define REPORTER_KEY_MAX  160 //  longest key kept (tenant, agent, task, model ...), with NUL
 #define REPORTER_TEXT_MAX 256 //  longest free text kept (titles, alert texts), with NUL
@@ -118,7 +120,8 @@ typedef struct {
     bool inday_rollups;
     reporter_span_t *spans; //  each tenant's window (a copy of the gathered window's)
     size_t spans_n;
-    bool per_tenant; //  the spans differ between tenants
+    bool per_tenant;           //  the spans differ between tenants
+    reporter_lag_t reader_lag; //  the dashboard's server, when it is a standby
 
     reporter_sums_t total;
     //  Each tenant's spending on its own local today (within its span): k1 tenant, k2 the
@@ -174,6 +177,8 @@ void reporter_date_format(int64_t days, char *buf, size_t size);
 //  returns -1 and writes why (suitable for a 400 response) into err.
 int reporter_period_resolve(const char *period, const char *date, const char *from, const char *to,
                             int64_t today, char *from_out, char *to_out, char *err, size_t errsize);
+//  True if period is one reporter_period_resolve knows (the syntax only).
+bool reporter_period_valid(const char *period);
 
 //  TESTING: runs the report engine as if the UTC time now were clock_us (microseconds
 //  since the epoch; time goes on from there); 0 restores the real clock. Call before
@@ -329,11 +334,6 @@ void reporter_drill_free(reporter_drill_t *d);
 //  Renders the drill-down page.
 void reporter_render_drill(const reporter_drill_t *d, const char *range, fc_buf_t *out);
 
-//  JSON and HTML escaping shared by the renderers and the HTTP layer.
-void reporter_json_str(fc_buf_t *out, const char *s);
-void reporter_html_str(fc_buf_t *out, const char *s);
-//  A CSV field, quoted when it needs to be (and guarded against formula injection).
-void reporter_csv_str(fc_buf_t *out, const char *s);
 //  part/whole in percent with one decimal ("12.5"); "0.0" when whole is 0.
 const char *reporter_pct(int64_t part, int64_t whole, char buf[48]);
 //  USD text of nusd with the given decimals (0..9), e.g. "12.34" / "-0.000000001".

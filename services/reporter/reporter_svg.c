@@ -92,12 +92,12 @@ static void s_open(fc_buf_t *out, const char *id, const char *title, int w, int 
                 "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart\" id=\"%s\" width=\"%d\""
                 " height=\"%d\" viewBox=\"0 0 %d %d\" role=\"img\" aria-label=\"",
                 id, w, h, w, h);
-    reporter_html_str(out, title);
+    fc_esc_html(out, title);
     fc_buf_add_str(out, "\"><title>");
-    reporter_html_str(out, title);
+    fc_esc_html(out, title);
     fc_buf_addf(out, "</title><text x=\"%d\" y=\"16\" text-anchor=\"middle\" class=\"ctitle\">",
                 w / 2);
-    reporter_html_str(out, title);
+    fc_esc_html(out, title);
     fc_buf_add_str(out, "</text>");
 }
 
@@ -111,7 +111,7 @@ static void s_bar(fc_buf_t *out, reporter_svg_unit_t unit, const reporter_svg_it
     if (it->id)
         fc_buf_addf(out, " id=\"%s\"", it->id);
     fc_buf_addf(out, " x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\"><title>", x, y, w, h);
-    reporter_html_str(out, it->label[0] ? it->label : "(none)");
+    fc_esc_html(out, it->label[0] ? it->label : "(none)");
     fc_buf_addf(out, ": %s</title></rect>", s_fmt(unit, it->value, 9, v));
     if (link)
         fc_buf_add_str(out, "</a>");
@@ -146,7 +146,7 @@ void reporter_svg_columns(fc_buf_t *out, const char *id, const char *title, cons
                 "<text x=\"%.1f\" y=\"%d\" text-anchor=\"middle\" class=\"unit\">",
                 left, top, left, top + ph, left, top + ph, width - right, top + ph, top + ph / 2,
                 top + ph / 2, s_unit_name(unit), left + pw / 2, height - 6);
-    reporter_html_str(out, x_title);
+    fc_esc_html(out, x_title);
     fc_buf_add_str(out, "</text>");
     if (n == 0) {
         fc_buf_addf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\">no data</text></svg>",
@@ -162,7 +162,7 @@ void reporter_svg_columns(fc_buf_t *out, const char *id, const char *title, cons
         if (i % every == 0) {
             fc_buf_addf(out, "<text x=\"%.1f\" y=\"%.1f\" text-anchor=\"middle\" class=\"tick\">",
                         x + bw / 2, top + ph + 14);
-            reporter_html_str(out, items[i].label);
+            fc_esc_html(out, items[i].label);
             fc_buf_add_str(out, "</text>");
         }
     }
@@ -197,7 +197,7 @@ void reporter_svg_bars(fc_buf_t *out, const char *id, const char *title, reporte
         double y = top + row * (double)i, bw = pw * (double)val / (double)a.top;
         fc_buf_addf(out, "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" class=\"label\">", left - 6,
                     y + 15);
-        reporter_html_str(out, items[i].label[0] ? items[i].label : "(none)");
+        fc_esc_html(out, items[i].label[0] ? items[i].label : "(none)");
         fc_buf_add_str(out, "</text>");
         s_bar(out, unit, &items[i], left, y + 3, bw, row - 6);
         fc_buf_addf(out, "<text x=\"%.1f\" y=\"%.1f\" class=\"value\">%s</text>", left + bw + 4,

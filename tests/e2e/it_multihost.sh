@@ -73,8 +73,12 @@ REPORTER_PORT=8080
 
 # --- preconditions: a missing capability is a failure, not a skip ---------------------
 [ "$(id -u)" -eq 0 ] || { echo "FAIL it_multihost needs root (network namespaces)" >&2; exit 1; }
-for tool in ip redis-server redis-cli psql curl jq flock timeout; do
-  command -v "$tool" >/dev/null || { echo "FAIL it_multihost needs '$tool'" >&2; exit 1; }
+for tool in ip:iproute2 redis-server:redis-server redis-cli:redis-tools psql:postgresql-client \
+  curl:curl jq:jq flock:util-linux timeout:coreutils; do
+  command -v "${tool%%:*}" >/dev/null || {
+    echo "FAIL it_multihost needs '${tool%%:*}': Debian package ${tool#*:} (scripts/deps.sh installs it)" >&2
+    exit 1
+  }
 done
 for b in "$fleetcost" "$ingest_bin" "$aggregator_bin" "$reporter_bin"; do
   [ -x "$b" ] || it_die "not executable: $b"

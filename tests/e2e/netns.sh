@@ -28,7 +28,9 @@ MH_HOST_B=10.231.0.6
 MH_LINK_A=fcmh-a # host a's end of its link (cut it to isolate host a)
 MH_LINK_B=fcmh-b
 
-mh_ns_exists() { ip netns list 2>/dev/null | awk '{print $1}' | grep -qx "$1"; }
+# grep decides on a here-string: under pipefail a `list | grep -q` pipeline fails when
+# grep's early exit kills the producer with SIGPIPE (tests/integration/lib.sh).
+mh_ns_exists() { grep -qE "^$1( |\$)" <<<"$(ip netns list 2>/dev/null)"; }
 
 # Kills every process in our namespaces (they are ours: we created the namespaces) and
 # removes them. Safe to call when some or none exist.

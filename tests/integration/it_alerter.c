@@ -536,6 +536,13 @@ int main(int argc, char **argv)
     }
     s_fleetcost = argv[1];
     s_alerter_bin = argv[2];
+    //  The SMTP sink's library is a precondition: without it the test fails here, naming
+    //  the package, rather than later as a port that never opens.
+    if (system("/usr/bin/python3 -c 'import aiosmtpd' 2>/dev/null") != 0) {
+        fprintf(stderr, "FAIL it_alerter needs python3's aiosmtpd: Debian package "
+                        "python3-aiosmtpd (scripts/deps.sh installs it)\n");
+        return 1;
+    }
     int64_t t0 = it_now_us();
     char url[512], out[16384], sql[1024];
     it_db_create("alerter", s_fleetcost, url, sizeof url);

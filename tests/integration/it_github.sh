@@ -3,7 +3,9 @@
 # REST API. A task naming acme/api#7 gets the issue's title, labels, type (type:bug) and
 # priority (priority:high) after the worker honoured a rate-limit answer (it waited for
 # the reset); a missing issue is settled with its reason; a task without a repository is
-# left alone; a completed task's cost is commented on its issue once.
+# left alone; a completed task's cost is commented on its issue once. Tenant a's
+# allow-list (github allow) names the owner acme; the refusals are in
+# tests/security/sec_github.sh.
 #   it_github.sh <fleetcost binary> <source root>
 fleetcost=${1:?usage: it_github.sh <fleetcost> <source root>}
 . "$(dirname "$0")/lib.sh"
@@ -29,6 +31,10 @@ q "$IT_URL" "INSERT INTO tenants (tenant_id) VALUES ('a');
   INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd) VALUES
     ('a', current_date, 'task', 't1', 1234560000), ('a', current_date - 1, 'task', 't1', 5000000000)" \
   >/dev/null || it_die "seed failed"
+"$fleetcost" github allow --pg-url "$IT_URL" --tenant a --repo ACME --actor it >/dev/null ||
+  it_die "github allow failed"
+expect_eq "the allow-list change is audited" \
+  "$(q "$IT_URL" "SELECT actor, action, object, after->>'repo' FROM audit_log WHERE action LIKE 'github.%'")" "it|github.allow|a|acme"
 
 gh() { "$fleetcost" github --pg-url "$IT_URL" --api-url "http://127.0.0.1:$port" --token tok --once "$@"; }
 check "a pass with comments" gh --comment
@@ -42,7 +48,8 @@ limited=$(awk '/^limited until/ {print $3}' "$IT_TMP/github.log")
 retry=$(awk '$3 == "/repos/acme/api/issues/7" {t = $1} END {print t}' "$IT_TMP/github.log")
 check "the worker waited for the rate-limit reset ($retry >= $limited)" \
   python3 -c "import sys; sys.exit(0 if float('$retry') >= float('$limited') else 1)"
-check "every API request carried the token" bash -c "! grep -v ' GET / ' '$IT_TMP/github.log' | grep -q 'auth=False'"
+api_log=$(grep -v ' GET / ' "$IT_TMP/github.log")
+check "every API request carried the token" bash -c '! grep -q "auth=False" <<<"$1"' _ "$api_log"
 # The comment: 1.23456 + 5.00 USD from the task's daily rollups = $6.23 to the cent;
 # two agents worked on it.
 expect_eq "one comment" "$(grep -c '^COMMENT /repos/acme/api/issues/7/comments' "$IT_TMP/github.log")" 1

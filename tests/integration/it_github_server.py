@@ -1,13 +1,14 @@
 """A stand-in for the GitHub REST API, for it_github.sh: issue 7 of acme/api answers a
 rate-limit 403 first (X-RateLimit-Remaining: 0, reset 2 s ahead), then the issue;
 issue 404 does not exist; comments are appended to a log. Every request, with its time
-and whether it carried the token, goes to the log too."""
+and whether it carried a token (and which: tok=<index> in the comma-separated list of
+accepted tokens), goes to the log too."""
 import json
 import sys
 import time
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
-port, log_path, token = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+port, log_path, tokens = int(sys.argv[1]), sys.argv[2], sys.argv[3].split(",")
 state = {"limited_until": 0}
 
 
@@ -28,8 +29,11 @@ class Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
     def authorized(self):
-        ok = self.headers.get("Authorization") == "Bearer " + token
-        log("%.3f %s %s auth=%s" % (time.time(), self.command, self.path, ok))
+        given = self.headers.get("Authorization", "")
+        which = [i for i, t in enumerate(tokens) if given == "Bearer " + t]
+        ok = bool(which)
+        log("%.3f %s %s auth=%s tok=%s" % (time.time(), self.command, self.path, ok,
+                                           which[0] if ok else "-"))
         if not ok:
             self.reply(401, {"message": "Bad credentials"})
         return ok

@@ -7,15 +7,19 @@
 # nano-USD and tenant; posting it again must store nothing new (deterministic ids). Then
 # the refusals: bad JSON 400, wrong content type 415, too large 413 (with and without
 # Content-Length), a record without a tenant counted in partialSuccess, 404 and 405.
+# Requests carry an operator OTLP ingest token (key create --admin --scope otlp), which
+# may name tenants; tenant tokens and the attacks on them are in tests/security/sec_otlp.sh.
 #   it_otlp.sh <fleetcost> <fleetcost-ingest> <fleetcost-otlp>
 fleetcost=${1:?usage: it_otlp.sh <fleetcost> <fleetcost-ingest> <fleetcost-otlp>}
 ingest=${2:?}
 otlp=${3:?}
 . "$(dirname "$0")/lib.sh"
 it_setup otlp
-command -v curl >/dev/null || it_die "curl is not installed"
+command -v curl >/dev/null || it_die "curl is missing: Debian package curl (scripts/deps.sh installs it)"
 
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
+op_token=$("$fleetcost" key create --admin --scope otlp --name it-otlp --pg-url "$IT_URL" 2>/dev/null) ||
+  it_die "key create --scope otlp failed"
 ports=$(python3 -c 'import socket
 s=[socket.socket() for _ in range(4)]
 [x.bind(("127.0.0.1",0)) for x in s]
@@ -26,7 +30,7 @@ read -r port pub imetrics http <<<"$ports"
   2>"$IT_TMP/ingest.log" &
 ingest_pid=$!
 # No --cert: the libfleetcost client talks plaintext to the --insecure ingest.
-"$otlp" --insecure --http-port "$http" --ingest-endpoints "tcp://127.0.0.1:$port" \
+"$otlp" --insecure --pg-url "$IT_URL" --http-port "$http" --ingest-endpoints "tcp://127.0.0.1:$port" \
   --spool-dir "$IT_TMP/spool" --max-body 65536 --metrics-port 0 2>"$IT_TMP/otlp.log" &
 otlp_pid=$!
 trap 'kill $otlp_pid $ingest_pid 2>/dev/null; wait $otlp_pid $ingest_pid 2>/dev/null; it_cleanup' EXIT
@@ -48,7 +52,8 @@ until_ok 20 listening || { cat "$IT_TMP/otlp.log"; it_die "fleetcost-otlp did no
 post() {
   local file=$1 type=${2:-application/json}
   shift $(($# < 2 ? $# : 2))
-  curl -sS -o "$IT_TMP/resp" -w '%{http_code}' -H "Content-Type: $type" "$@" \
+  curl -sS -o "$IT_TMP/resp" -w '%{http_code}' -H "Content-Type: $type" \
+    -H "Authorization: Bearer $op_token" "$@" \
     --data-binary "@$file" "$url"
 }
 stored_count() { q "$IT_URL" "SELECT count(*) FROM events WHERE event_type = 'usage'"; }

@@ -16,7 +16,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; r
 redis-server --port "$redis_port" --bind 127.0.0.1 --save "" --appendonly no --dir "$IT_TMP" \
   --daemonize yes --pidfile "$IT_TMP/redis.pid" >/dev/null || it_die "redis did not start"
 "$fc" tenant set --pg-url "$IT_URL" --tenant live1 --tz UTC >/dev/null || it_die "tenant set"
-key=$("$fc" key create --pg-url "$IT_URL" --tenant live1 2>/dev/null | grep -o 'fck_[0-9a-f_]*' | head -n 1)
+key=$("$fc" key create --pg-url "$IT_URL" --tenant live1 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
 [ -n "$key" ] || it_die "key create"
 
 "$build/services/ingest/fleetcost-ingest" --insecure --pg-url "$IT_URL" --bind "tcp://127.0.0.1:$ingest" \

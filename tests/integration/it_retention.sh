@@ -7,7 +7,7 @@
 fleetcost=${1:?usage: it_retention.sh <fleetcost> <source root>}
 . "$(dirname "$0")/lib.sh"
 it_setup retention
-command -v zcat >/dev/null || it_die "zcat is not installed"
+command -v zcat >/dev/null || it_die "zcat is missing: Debian package gzip (scripts/deps.sh installs it)"
 
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
 retention() { "$fleetcost" retention --pg-url "$IT_URL" "$@"; }
@@ -80,8 +80,8 @@ SQL
       "$(printf 'a, "b"\nc')"
   fi
 done
-check "header line names the columns" \
-  bash -c "zcat '$archive/events_$(it_day -40).csv.gz' | head -n 1 | grep -q '^event_id,event_time,tenant_id,'"
+header=$(zcat "$archive/events_$(it_day -40).csv.gz" | head -n 1)
+check "header line names the columns" grep -q '^event_id,event_time,tenant_id,' <<<"$header"
 check "no temporary files left" test -z "$(ls -A "$archive" | grep '\.tmp$')"
 expect_eq "one audit_log row per dropped partition" \
   "$(q "$IT_URL" "SELECT count(*) FROM audit_log WHERE action = 'retention.drop_partition'")" 10

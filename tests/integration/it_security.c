@@ -143,6 +143,9 @@ int main(int argc, char **argv)
     FC_CHECK_INT(fc_curve_cert_create(s_certs, "operator", NULL), 0);
     FC_CHECK_INT(fc_curve_cert_create(s_certs, "host-a", "alpha"), 0);
     FC_CHECK_INT(fc_curve_cert_create(s_certs, "host-b", "beta"), 0);
+    //  Secure mode registers no tenant from events: the operator registers both (as
+    //  `fleetcost tenant set` does; tests/security/sec_tenants.sh covers the refusal).
+    it_sql(pg, "INSERT INTO tenants (tenant_id, name) VALUES ('alpha', 'alpha'), ('beta', 'beta')");
     //  A key nobody registered.
     char rogue[400], cert_a[400], cert_b[400], cert_op[400];
     snprintf(rogue, sizeof rogue, "%s/rogue.cert", s_dir);

@@ -54,7 +54,7 @@ stored() {
                       sum(cache_write_1h_tokens), count(*) FILTER (WHERE attrs->>'sidechain' = 'true')
                  FROM events WHERE event_type = 'usage' GROUP BY 1, 2 ORDER BY 1, 2"
 }
-field() { grep -oE "[0-9]+ $1" "$IT_TMP/out" | head -1 | cut -d' ' -f1; }
+field() { grep -m 1 -oE "[0-9]+ $1" "$IT_TMP/out" | cut -d' ' -f1; }
 
 # --- phase 1: history exists; one response is still being written ------------------
 $gen phase1 "$tree" || it_die "generator failed"

@@ -152,16 +152,6 @@ static void s_test_forecast(void)
     FC_CHECK_INT(p, INT64_MAX);
 }
 
-static void s_test_json(void)
-{
-    fc_buf_t b;
-    fc_buf_init(&b);
-    alerter_json_str(&b, "a\"b\\c\nd\x01");
-    fc_buf_add(&b, "", 1);
-    FC_CHECK_STR((char *)b.data, "\"a\\\"b\\\\c\\nd\\u0001\"");
-    fc_buf_free(&b);
-}
-
 //  One key per notice: stable for it, different for the other state and a later firing.
 static void s_test_notice_key(void)
 {
@@ -184,7 +174,6 @@ int main(void)
     s_test_summary();
     s_test_rules();
     s_test_forecast();
-    s_test_json();
     s_test_notice_key();
     return fc_test_done("test_alerter");
 }

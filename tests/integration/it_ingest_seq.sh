@@ -1,0 +1,236 @@
+#!/usr/bin/env bash
+# it_ingest_seq (issue 22): an ingest's stream seq never goes back, whatever happened to
+# its rows in `events`, and when it does go back (a restore) the aggregator notices and
+# re-synchronises instead of dropping the new events as replays. A real ingest, a real
+# aggregator, a private redis-server and a database of its own; each phase uses an
+# ingest id of its own:
+#   1. retention: the ingest's only events are 10 days old; `fleetcost retention`
+#      drops every partition holding them; the ingest restarts and new tenants' events
+#      reach Redis exactly (before the fix it restarted at seq 0 and the aggregator
+#      silently dropped them);
+#   2. manual deletion: every row of the ingest deleted by hand, the same;
+#   3. restore: the ingest's newest events and its ingest_state go back to an earlier
+#      seq, as a restore from a backup does; the restarted ingest's run begins below
+#      what the aggregator handled: it re-synchronises the tenants concerned;
+#   4. the same restore while the ingest stays down, found by the aggregator's poll of
+#      Postgres (a restarted aggregator, short heartbeat timeout), then the ingest
+#      returns;
+#   5. the same restore while the aggregator is down, and the new run goes past the
+#      aggregator's old progress before it returns: only the run's base tells it what
+#      happened (a seq comparison alone would take the new seqs for a gap).
+# At the end of each phase Redis equals SQL exactly (every day and month figure,
+# breakdown, agent set and task cost) for the tenants whose events are still in SQL
+# (Redis keeps the totals of rows removed on purpose: that is not what is tested), and
+# the aggregator's /metrics says whether it saw a regression.
+#   it_ingest_seq.sh <fleetcost> <fleetcost-ingest> <fleetcost-aggregator> <source root>
+fleetcost=${1:?usage: it_ingest_seq.sh <fleetcost> <ingest> <aggregator> <source root>}
+ingest_bin=${2:?} aggregator_bin=${3:?} root=${4:?}
+. "$(dirname "$0")/lib.sh"
+it_setup ingest_seq
+command -v redis-server >/dev/null || it_die "redis-server is not installed"
+command -v curl >/dev/null || it_die "curl is not installed"
+
+"$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
+read -r p_redis p_in p_pub p_met p_sum < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(5)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+redis-server --port "$p_redis" --bind 127.0.0.1 --dir "$IT_TMP" --save "" --appendonly no \
+  --daemonize yes --pidfile "$IT_TMP/redis.pid" --logfile "$IT_TMP/redis.log" >/dev/null ||
+  it_die "redis-server did not start"
+ingest_pid= agg_pid=
+stop_all() {
+  [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null
+  [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null
+  wait 2>/dev/null
+  [ -f "$IT_TMP/redis.pid" ] && kill "$(cat "$IT_TMP/redis.pid")" 2>/dev/null
+  it_cleanup
+}
+trap stop_all EXIT
+for _ in $(seq 1 50); do redis-cli -p "$p_redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
+
+start_ingest() { # start_ingest <ingest id>
+  "$ingest_bin" --insecure --pg-url "$IT_URL" --ingest-id "$1" --bind "tcp://127.0.0.1:$p_in" \
+    --pub-bind "tcp://127.0.0.1:$p_pub" --metrics-port 0 --group-ms 2 >>"$IT_TMP/ingest.log" 2>&1 &
+  ingest_pid=$!
+}
+stop_ingest() {
+  kill "$ingest_pid" && wait "$ingest_pid"
+  ingest_pid=
+}
+start_aggregator() { # start_aggregator <heartbeat timeout ms>
+  "$aggregator_bin" --insecure --pg-url "$IT_URL" --redis-url "redis://127.0.0.1:$p_redis/0" \
+    --ingest-pub "tcp://127.0.0.1:$p_pub" --bind "tcp://127.0.0.1:$p_sum" --metrics-port "$p_met" \
+    --interval-ms 200 --rollup-ms 500 --heartbeat-timeout-ms "$1" >>"$IT_TMP/aggregator.log" 2>&1 &
+  agg_pid=$!
+}
+metric() { # metric <name>: the aggregator's value, or -1
+  local v
+  v=$(curl -sf --max-time 2 "http://127.0.0.1:$p_met/metrics" | awk -v m="fleetcost_aggregator_$1" '$1 == m { print $2 }')
+  echo "${v:--1}"
+}
+last_seq() { q "$IT_URL" "SELECT coalesce((SELECT last_seq FROM ingest_state WHERE ingest_id = '$1'), 0)"; }
+
+# send <n> <days back> <tenant,...>: n usage and cost events spread over the tenants,
+# dated that many days back (within that day), through `fleetcost emit --stdin`; every
+# one must be stored.
+batch=0
+send() {
+  local n=$1 back=$2 tenants=$3 out
+  batch=$((batch + 1))
+  out=$(python3 - "$n" "$back" "$tenants" "$batch" <<'PY' |
+import json, random, sys, time
+n, back, tenants, seed = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3].split(","), int(sys.argv[4])
+rnd = random.Random(seed)
+day0 = (int(time.time()) // 86400 - back) * 86400
+now = int(time.time())
+for i in range(n):
+    t = day0 + rnd.randrange(0, 86400)
+    if back == 0:
+        t = rnd.randrange(day0, now)
+    ev = {"tenant": tenants[i % len(tenants)], "agent": "agent-%d" % rnd.randrange(8),
+          "agent_type": rnd.choice(["coder", "reviewer"]), "time": t}
+    if rnd.randrange(5):
+        ev["task"] = "task-%d" % rnd.randrange(6)
+    if rnd.randrange(10) == 0:
+        ev.update(type="cost", kind=rnd.choice(["runtime", "mcp"]),
+                  cost="%d.%06d" % (rnd.randrange(3), rnd.randrange(10**6)))
+    else:
+        ev.update(type="usage", model=rnd.choice(["claude-sonnet-4-5", "claude-haiku-4-5"]),
+                  input_tokens=rnd.randrange(40000), output_tokens=rnd.randrange(4000),
+                  cache_read_tokens=rnd.randrange(90000))
+    print(json.dumps(ev))
+PY
+    "$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" \
+      --spool-dir "$IT_TMP/spool" --timeout-ms 30000 2>&1)
+  local rc=$?
+  expect_eq "batch $batch: $n events to $tenants, $back days back, all stored" \
+    "$rc $(grep '^emit: [0-9]* acked' <<<"$out")" \
+    "0 emit: $n acked, 0 duplicate, 0 rejected, 0 spooled, 0 malformed lines"
+}
+
+# exact <what> <tenant,...>: waits (bounded) until Redis equals SQL for those tenants.
+exact() {
+  local deadline=$(($(date +%s) + 60)) out
+  until python3 "$root/tests/soak/check_totals.py" "$IT_URL" "$p_redis" --tenants "$2" >/dev/null 2>&1; do
+    [ "$(date +%s)" -lt "$deadline" ] || break
+    sleep 0.3
+  done
+  out=$(python3 "$root/tests/soak/check_totals.py" "$IT_URL" "$p_redis" --verbose --tenants "$2")
+  local rc=$?
+  echo "$out" | head -n 12
+  expect_eq "$1: Redis = SQL for $2" "$rc" 0
+  check "$1: SQL holds events of $2" test "$(q "$IT_URL" "SELECT count(*) FROM events
+    WHERE tenant_id = ANY (string_to_array('$2', ','))")" -gt 0
+}
+
+start_aggregator 600000
+for _ in $(seq 1 100); do [ "$(metric rebuilds_total)" -ge 1 ] 2>/dev/null && break; sleep 0.1; done
+expect_eq "aggregator ready (built its empty shard)" "$(metric rebuilds_total)" 1
+
+echo "== 1. retention drops every partition holding the ingest's events"
+start_ingest it-seq-r
+send 400 10 r-old
+exact "phase 1 before" r-old
+s1=$(last_seq it-seq-r)
+stop_ingest
+"$fleetcost" retention --pg-url "$IT_URL" --keep-days 7 >"$IT_TMP/retention.out" 2>&1
+expect_eq "retention exits 0" "$?" 0
+expect_eq "no event of the ingest is left" \
+  "$(q "$IT_URL" "SELECT count(*) FROM events WHERE ingest_id = 'it-seq-r'")" 0
+start_ingest it-seq-r
+send 3000 0 r-new1,r-new2
+expect_eq "the seq continued from ingest_state" \
+  "$(q "$IT_URL" "SELECT min(seq) FROM events WHERE ingest_id = 'it-seq-r'")" "$((s1 + 1))"
+exact "phase 1" r-new1,r-new2
+check "ingest logged where it continues" grep -q "last seq $s1 (run" "$IT_TMP/ingest.log"
+expect_eq "no regression seen by the aggregator" "$(metric seq_regressions_total)" 0
+stop_ingest
+
+echo "== 2. every row of the ingest deleted by hand"
+start_ingest it-seq-m
+send 400 1 m-old
+exact "phase 2 before" m-old
+s2=$(last_seq it-seq-m)
+stop_ingest
+q "$IT_URL" "DELETE FROM events WHERE ingest_id = 'it-seq-m'" >/dev/null
+start_ingest it-seq-m
+send 3000 0 m-new1,m-new2
+expect_eq "the seq continued from ingest_state" \
+  "$(q "$IT_URL" "SELECT min(seq) FROM events WHERE ingest_id = 'it-seq-m'")" "$((s2 + 1))"
+exact "phase 2" m-new1,m-new2
+expect_eq "no regression seen by the aggregator" "$(metric seq_regressions_total)" 0
+stop_ingest
+
+echo "== 3. a restore puts the ingest back: its new run begins below the aggregator's progress"
+start_ingest it-seq-x
+send 400 0 x-a
+s3=$(last_seq it-seq-x)
+send 600 0 x-a,x-b
+exact "phase 3 before" x-a,x-b
+stop_ingest
+# The backup was taken at seq s3: the later events and seqs are not in it.
+q "$IT_URL" "DELETE FROM events WHERE ingest_id = 'it-seq-x' AND seq > $s3;
+             UPDATE ingest_state SET last_seq = $s3 WHERE ingest_id = 'it-seq-x'" >/dev/null
+start_ingest it-seq-x
+send 1500 0 x-a,x-b,x-c
+exact "phase 3" x-a,x-b,x-c
+expect_eq "the aggregator saw one regression" "$(metric seq_regressions_total)" 1
+expect_eq "it rebuilt the two tenants with seqs above the restore point" \
+  "$(metric resync_tenants_total)" 2
+check "it said so in its log" grep -q "it-seq-x': seq went back: run" "$IT_TMP/aggregator.log"
+stop_ingest
+
+echo "== 4. the same restore while the ingest is down, found from Postgres"
+start_ingest it-seq-y
+send 300 0 y-a
+s4=$(last_seq it-seq-y)
+send 300 0 y-a,y-b
+exact "phase 4 before" y-a,y-b
+stop_ingest
+kill "$agg_pid" && wait "$agg_pid"
+start_aggregator 1000
+q "$IT_URL" "DELETE FROM events WHERE ingest_id = 'it-seq-y' AND seq > $s4;
+             UPDATE ingest_state SET last_seq = $s4 WHERE ingest_id = 'it-seq-y'" >/dev/null
+for _ in $(seq 1 100); do [ "$(metric seq_regressions_total)" -ge 1 ] 2>/dev/null && break; sleep 0.1; done
+expect_eq "the restarted aggregator found the regression in Postgres" \
+  "$(metric seq_regressions_total)" 1
+exact "phase 4 while the ingest is down" y-a,y-b
+start_ingest it-seq-y
+send 1000 0 y-a,y-b,y-c
+exact "phase 4" y-a,y-b,y-c
+expect_eq "the returning ingest continued without another regression" \
+  "$(metric seq_regressions_total)" 1
+check "the aggregator logged the postgres check" grep -q "it-seq-y': postgres has seqs up to $s4" \
+  "$IT_TMP/aggregator.log"
+stop_ingest
+
+echo "== 5. a restore while the aggregator is down; the new run passes its old progress"
+kill "$agg_pid" && wait "$agg_pid"
+start_aggregator 600000
+start_ingest it-seq-z
+send 300 0 z-a
+s5=$(last_seq it-seq-z)
+send 300 0 z-a,z-b
+send 300 0 z-b
+exact "phase 5 before" z-a,z-b
+old=$(last_seq it-seq-z)
+stop_ingest
+kill "$agg_pid" && wait "$agg_pid"
+q "$IT_URL" "DELETE FROM events WHERE ingest_id = 'it-seq-z' AND seq > $s5;
+             UPDATE ingest_state SET last_seq = $s5 WHERE ingest_id = 'it-seq-z'" >/dev/null
+start_ingest it-seq-z
+for i in 1 2 3 4; do send 200 0 z-a,z-c; done
+check "the new run went past the old progress ($old)" test "$(last_seq it-seq-z)" -gt "$old"
+start_aggregator 600000
+exact "phase 5" z-a,z-b,z-c
+expect_eq "the returning aggregator saw one regression" "$(metric seq_regressions_total)" 1
+stop_ingest
+
+if [ "$IT_FAILURES" -gt 0 ]; then
+  echo "== aggregator log:"
+  tail -n 40 "$IT_TMP/aggregator.log"
+  echo "== ingest log:"
+  tail -n 20 "$IT_TMP/ingest.log"
+fi
+it_done
