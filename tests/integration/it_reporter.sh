@@ -318,7 +318,7 @@ expect_eq "reader without a tenant sees nothing" "$(q "$IT_READER_URL" "SELECT c
 expect_fail "reader cannot read api_keys" "permission denied" q "$IT_READER_URL" "SELECT * FROM api_keys"
 
 # Live totals move after new spending.
-curl -s -N -H "Authorization: Bearer $ACME" "$base/api/v1/stream" >"$IT_TMP/sse" &
+curl -s -N --max-time 300 -H "Authorization: Bearer $ACME" "$base/api/v1/stream" >"$IT_TMP/sse" &
 sse=$!
 check "live totals: a first event" wait_for 5 grep -q '^event: totals' "$IT_TMP/sse"
 q "$IT_URL" "INSERT INTO events (event_id, event_time, tenant_id, event_type, cost_nusd, cost_kind, ingest_id, seq)

@@ -41,10 +41,8 @@ metric() { curl -s --max-time 5 "$base/metrics" | awk -v m="fleetcost_reporter_$
 past=$(it_date -3)
 
 # A stream held in the background from a source address; its output in $IT_TMP/<name>.
-# `command curl`: lib.sh's curl is a function, and a function run with & is a subshell
-# whose pid ($!) is not curl's, so killing $! would leave curl holding the stream.
 stream() { # name key address
-  command curl -sN --interface "$3" -H "Authorization: Bearer $2" \
+  curl -sN --max-time 300 --interface "$3" -H "Authorization: Bearer $2" \
     "$base/api/v1/stream?tenant=$(tenant_of "$2")&day=$past" >"$IT_TMP/$1.out" 2>/dev/null &
   pids+=($!)
   eval "pid_$1=$!"
