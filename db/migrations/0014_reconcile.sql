@@ -81,7 +81,10 @@ CREATE TABLE provider_usage (
 );
 
 -- A run's result per (tenant, UTC day): the bill, fleetcost's list cost, their
--- difference (bill - fleetcost, nano-USD) and the same for tokens (all kinds summed).
+-- difference (bill - fleetcost, nano-USD) and the same for tokens (all kinds summed);
+-- token_diffs names the models whose tokens differ, with bill - fleetcost each
+-- ("claude-opus-4-6 +32000"), NULL when all agree: tokens tell a request fleetcost did
+-- not see (tokens differ) from a price that differs (tokens agree, money does not).
 -- status: match (difference within the rounding allowance of ±1 nano-USD per rounded
 -- row), bill_higher (usage reached the provider without reaching fleetcost: an
 -- unwatched host, a missing agent type), fleetcost_higher (double counting, a wrong
@@ -98,6 +101,7 @@ CREATE TABLE reconcile_variances (
     rounded_rows     int NOT NULL DEFAULT 0,
     bill_tokens      bigint,
     fleetcost_tokens bigint NOT NULL DEFAULT 0,
+    token_diffs      text,
     status           text NOT NULL CONSTRAINT reconcile_variances_status
                      CHECK (status IN ('match', 'bill_higher', 'fleetcost_higher', 'unmapped')),
     PRIMARY KEY (tenant_id, day, run_id)
@@ -113,7 +117,8 @@ CREATE VIEW reconcile_latest WITH (security_invoker = true) AS
      ORDER BY v.tenant_id, v.day, v.run_id DESC;
 
 -- fleetcost's side of the comparison, the one definition: list cost (cost_nusd) and
--- tokens of the given tenants' usage events per UTC day in [p_from, p_to].
+-- tokens of the given tenants' usage events per UTC day in [p_from, p_to] and model
+-- family (the catalog's name, as the usage report names models).
 --
 -- UTC days, not the tenant-local days of cost_summaries: the provider's daily buckets
 -- are UTC days, and a tenant-local day straddles two of them. Hence raw events, and the
@@ -123,12 +128,13 @@ CREATE VIEW reconcile_latest WITH (security_invoker = true) AS
 -- Messages API names them ('claude-…'). Bedrock ids ('anthropic.…', 'us.anthropic.…')
 -- are billed by AWS and Vertex ids ('claude-…@date') by Google, so they are left out.
 CREATE FUNCTION fc_reconcile_fleetcost_days(p_tenants text[], p_from date, p_to date)
-RETURNS TABLE (tenant_id text, day date, cost_nusd bigint, tokens bigint, events bigint)
+RETURNS TABLE (tenant_id text, day date, model text, cost_nusd bigint, tokens bigint,
+               events bigint)
 LANGUAGE sql STABLE
 SET search_path = pg_catalog, public
 AS $$
     SELECT e.tenant_id, (e.event_time AT TIME ZONE 'UTC')::date,
-           sum(e.cost_nusd)::bigint,
+           coalesce(e.model_family, e.model), sum(e.cost_nusd)::bigint,
            sum(e.input_tokens + e.output_tokens + e.cache_read_tokens
                + e.cache_write_5m_tokens + e.cache_write_1h_tokens)::bigint,
            count(*)
@@ -138,7 +144,7 @@ AS $$
        AND e.event_time < (p_to + 1)::timestamp AT TIME ZONE 'UTC'
        AND e.cost_kind = 'usage'
        AND e.model LIKE 'claude-%' AND e.model NOT LIKE '%@%'
-     GROUP BY 1, 2
+     GROUP BY 1, 2, 3
 $$;
 
 -- The alert kind 'reconcile': a tenant-day whose latest variance is beyond the

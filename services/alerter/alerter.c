@@ -554,8 +554,8 @@ static void s_reconcile(alerter_t *self, const char *tenant)
     snprintf(pct, sizeof pct, "%d", self->c.reconcile_tolerance_pct);
     const char *p[] = {tenant, tol, pct};
     PGresult *r = s_query(self, "reconcile variances",
-                          "SELECT day::text, bill_nusd, fleetcost_nusd, diff_nusd"
-                          " FROM reconcile_latest WHERE tenant_id = $1"
+                          "SELECT day::text, bill_nusd, fleetcost_nusd, diff_nusd,"
+                          " coalesce(token_diffs, '') FROM reconcile_latest WHERE tenant_id = $1"
                           " AND day >= current_date - 35 AND abs(diff_nusd) > $2::bigint"
                           " AND status IN ('bill_higher', 'fleetcost_higher')"
                           " AND abs(diff_nusd)::numeric * 100"
@@ -581,6 +581,10 @@ static void s_reconcile(alerter_t *self, const char *tenant)
                           : "$%s more in fleetcost; double counting, a wrong workspace map or a "
                             "catalog price above the bill?",
                  d);
+        n = strlen(text);
+        if (*PQgetvalue(r, i, 4)) //  which models' tokens differ, if the usage report says
+            snprintf(text + n, sizeof text - n, " Tokens, bill - fleetcost: %.200s.",
+                     PQgetvalue(r, i, 4));
         alerter_alert_t a = {.kind = "reconcile",
                              .scope = "day",
                              .period = PQgetvalue(r, i, 0),

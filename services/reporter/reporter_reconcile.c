@@ -13,8 +13,8 @@
 //  Column names, shared by the CSV header and the JSON keys.
 static const char *const s_cols[] = {
     "day",         "tenant",           "bill_nusd", "fleetcost_nusd", "diff_nusd",
-    "bill_tokens", "fleetcost_tokens", "status",    "run_id"};
-#define S_NCOLS   9
+    "bill_tokens", "fleetcost_tokens", "status",    "run_id",         "token_diffs"};
+#define S_NCOLS   10
 #define S_STR_(x) #x
 #define S_STR(x)  S_STR_(x)
 
@@ -22,13 +22,14 @@ int reporter_reconcile_render(PGconn *pg, const char *module, const char *from, 
                               const char *tenant, reporter_reconcile_fmt_t fmt, fc_buf_t *out)
 {
     const char *p[3] = {from, to, tenant};
-    PGresult *r = fc_pg_query(
-        pg, module, "reconcile variances",
-        "SELECT day::text, tenant_id, bill_nusd, fleetcost_nusd, diff_nusd,"
-        " coalesce(bill_tokens::text, ''), fleetcost_tokens, status, run_id FROM reconcile_latest"
-        " WHERE day BETWEEN $1::date AND $2::date AND ($3 = '*' OR tenant_id = $3)"
-        " ORDER BY day, tenant_id = '', tenant_id",
-        3, p);
+    PGresult *r =
+        fc_pg_query(pg, module, "reconcile variances",
+                    "SELECT day::text, tenant_id, bill_nusd, fleetcost_nusd, diff_nusd,"
+                    " coalesce(bill_tokens::text, ''), fleetcost_tokens, status, run_id,"
+                    " coalesce(token_diffs, '') FROM reconcile_latest"
+                    " WHERE day BETWEEN $1::date AND $2::date AND ($3 = '*' OR tenant_id = $3)"
+                    " ORDER BY day, tenant_id = '', tenant_id",
+                    3, p);
     if (!r)
         return -1;
     int n = PQntuples(r);
@@ -45,9 +46,9 @@ int reporter_reconcile_render(PGconn *pg, const char *module, const char *from, 
         fc_jw_str(&jw, "tenant", tenant);
         fc_jw_array(&jw, "days");
     } else
-        fc_buf_addf(out, "%-10s  %-24s %18s %18s %18s %12s %12s  %s\n", "DAY (UTC)", "TENANT",
-                    "BILL USD", "FLEETCOST USD", "BILL - FLEETCOST", "BILL TOK", "FC TOK",
-                    "STATUS");
+        fc_buf_addf(out, "%-10s  %-24s %18s %18s %18s %12s %12s  %-16s %s\n", "DAY (UTC)", "TENANT",
+                    "BILL USD", "FLEETCOST USD", "BILL - FLEETCOST", "BILL TOK", "FC TOK", "STATUS",
+                    "TOKENS BILL - FC BY MODEL");
     for (int i = 0; i < n; i++) {
         //  The cost of unmapped workspaces is stored under tenant ''.
         const char *tn = *PQgetvalue(r, i, 1) ? PQgetvalue(r, i, 1) : "(unmapped)";
@@ -63,19 +64,23 @@ int reporter_reconcile_render(PGconn *pg, const char *module, const char *from, 
             for (int c = 0; c < S_NCOLS; c++) {
                 if (c == 0 || c == 1 || c == 7)
                     fc_jw_str(&jw, s_cols[c], PQgetvalue(r, i, c)); //  tenant '': unmapped
-                else if (PQgetisnull(r, i, c) || !*PQgetvalue(r, i, c))
-                    fc_jw_null(&jw, s_cols[c]); //  bill_tokens without a usage report
+                else if (!*PQgetvalue(r, i, c))
+                    fc_jw_null(&jw, s_cols[c]); //  no usage report; no token difference
+                else if (c == 9)
+                    fc_jw_str(&jw, s_cols[c], PQgetvalue(r, i, c));
                 else
                     fc_jw_int(&jw, s_cols[c], fc_pg_int(r, i, c));
             }
             fc_jw_end(&jw);
         } else {
-            char usd[3][32], t[4 * 64];
-            fc_buf_addf(out, "%-10s  %-24s %18s %18s %18s %12s %12s  %s\n", PQgetvalue(r, i, 0),
-                        fc_esc_text(tn, t, sizeof t), reporter_usd(fc_pg_int(r, i, 2), 9, usd[0]),
+            char usd[3][32], t[4 * 64], note[4 * 256];
+            fc_buf_addf(out, "%-10s  %-24s %18s %18s %18s %12s %12s  %-16s %s\n",
+                        PQgetvalue(r, i, 0), fc_esc_text(tn, t, sizeof t),
+                        reporter_usd(fc_pg_int(r, i, 2), 9, usd[0]),
                         reporter_usd(fc_pg_int(r, i, 3), 9, usd[1]),
                         reporter_usd(fc_pg_int(r, i, 4), 9, usd[2]), PQgetvalue(r, i, 5),
-                        PQgetvalue(r, i, 6), PQgetvalue(r, i, 7));
+                        PQgetvalue(r, i, 6), PQgetvalue(r, i, 7),
+                        fc_esc_text(PQgetvalue(r, i, 9), note, sizeof note));
         }
     }
     if (fmt == REPORTER_RECONCILE_JSON) {
@@ -112,7 +117,8 @@ int reporter_reconcile_gather(PGconn *pg, const char *module, const char *from, 
     PQclear(r);
     r = fc_pg_query(
         pg, module, "reconcile differences",
-        "SELECT day::text, tenant_id, status, bill_nusd, fleetcost_nusd, diff_nusd"
+        "SELECT day::text, tenant_id, status, bill_nusd, fleetcost_nusd, diff_nusd,"
+        " coalesce(token_diffs, '')"
         " FROM reconcile_latest WHERE day BETWEEN $1::date AND $2::date"
         " AND ($3 = '*' OR tenant_id = $3)"
         " AND status IN ('bill_higher', 'fleetcost_higher')"
@@ -128,6 +134,7 @@ int reporter_reconcile_gather(PGconn *pg, const char *module, const char *from, 
         d->bill_nusd = fc_pg_int(r, i, 3);
         d->fleetcost_nusd = fc_pg_int(r, i, 4);
         d->diff_nusd = fc_pg_int(r, i, 5);
+        snprintf(d->token_diffs, sizeof d->token_diffs, "%s", PQgetvalue(r, i, 6));
     }
     PQclear(r);
     return 0;
@@ -147,7 +154,7 @@ static void s_summary(const reporter_recon_t *x, char *out, size_t size)
 
 void reporter_reconcile_section_text(fc_buf_t *o, const reporter_recon_t *x)
 {
-    char line[256], b[32], f[32], d[32], t[4 * 64];
+    char line[256], b[32], f[32], d[32], t[4 * 64], note[4 * 256];
     fc_buf_add_str(o, "\nRECONCILIATION WITH THE PROVIDER'S BILL\n");
     if (x->days == 0 && x->unmapped_nusd == 0) {
         fc_buf_add_str(o, "  no reconciliation of these days (fleetcost reconcile)\n");
@@ -157,10 +164,11 @@ void reporter_reconcile_section_text(fc_buf_t *o, const reporter_recon_t *x)
     fc_buf_addf(o, "  %s\n", line);
     for (size_t i = 0; i < x->n; i++) {
         const reporter_recon_day_t *v = &x->v[i];
-        fc_buf_addf(o, "  %s %-24s bill $%s  fleetcost $%s  %s $%s\n", v->day,
+        fc_buf_addf(o, "  %s %-24s bill $%s  fleetcost $%s  %s $%s%s%s\n", v->day,
                     fc_esc_text(v->tenant, t, sizeof t), reporter_usd(v->bill_nusd, 9, b),
                     reporter_usd(v->fleetcost_nusd, 9, f), v->status,
-                    reporter_usd(v->diff_nusd, 9, d));
+                    reporter_usd(v->diff_nusd, 9, d), *v->token_diffs ? "  tokens: " : "",
+                    fc_esc_text(v->token_diffs, note, sizeof note));
     }
     if (x->unmapped_nusd)
         fc_buf_addf(o, "  cost of workspaces mapped to no tenant: $%s\n",
@@ -182,19 +190,22 @@ void reporter_reconcile_section_html(fc_buf_t *o, const reporter_recon_t *x)
                     reporter_usd(x->unmapped_nusd, 9, b));
     fc_buf_add_str(o, ".</p><table><tr><th>day (UTC)</th><th>tenant</th>"
                       "<th class=\"n\">bill (USD)</th><th class=\"n\">fleetcost (USD)</th>"
-                      "<th class=\"n\">bill - fleetcost (USD)</th><th>status</th></tr>");
+                      "<th class=\"n\">bill - fleetcost (USD)</th><th>status</th>"
+                      "<th>tokens, bill - fleetcost, by model</th></tr>");
     for (size_t i = 0; i < x->n; i++) {
         const reporter_recon_day_t *v = &x->v[i];
         fc_buf_addf(o, "<tr><td>%s</td><td>", v->day);
         fc_esc_html(o, v->tenant);
         fc_buf_addf(o,
                     "</td><td class=\"n\">%s</td><td class=\"n\">%s</td><td class=\"n\">%s</td>"
-                    "<td>%s</td></tr>",
+                    "<td>%s</td><td>",
                     reporter_usd(v->bill_nusd, 9, b), reporter_usd(v->fleetcost_nusd, 9, f),
                     reporter_usd(v->diff_nusd, 9, d), v->status);
+        fc_esc_html(o, v->token_diffs);
+        fc_buf_add_str(o, "</td></tr>");
     }
     if (x->n == 0)
-        fc_buf_add_str(o, "<tr><td colspan=\"6\">no differences</td></tr>");
+        fc_buf_add_str(o, "<tr><td colspan=\"7\">no differences</td></tr>");
     fc_buf_add_str(o, "</table>");
 }
 
@@ -220,6 +231,7 @@ void reporter_reconcile_section_json(fc_buf_t *o, const reporter_recon_t *x)
         fc_jw_int(&jw, "bill_nusd", v->bill_nusd);
         fc_jw_int(&jw, "fleetcost_nusd", v->fleetcost_nusd);
         fc_jw_int(&jw, "diff_nusd", v->diff_nusd);
+        fc_jw_str(&jw, "token_diffs", *v->token_diffs ? v->token_diffs : NULL);
         fc_jw_end(&jw);
     }
     fc_jw_end(&jw);

@@ -28,6 +28,7 @@ int reporter_reconcile_render(PGconn *pg, const char *module, const char *from, 
 typedef struct {
     char day[11], tenant[64], status[20];
     int64_t bill_nusd, fleetcost_nusd, diff_nusd;
+    char token_diffs[256]; //  models whose tokens differ ("claude-opus-4-6 +32000"), or ""
 } reporter_recon_day_t;
 
 typedef struct {

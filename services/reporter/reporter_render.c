@@ -253,8 +253,9 @@ static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
     for (size_t i = 0; i < r->recon.n; i++) { //  the provider's bill: days that differ
         const reporter_recon_day_t *v = &r->recon.v[i];
         reporter_sums_t s = {.cost_nusd = v->diff_nusd};
-        snprintf(detail, sizeof detail, "%s bill_nusd=%lld fleetcost_nusd=%lld", v->status,
-                 (long long)v->bill_nusd, (long long)v->fleetcost_nusd);
+        snprintf(detail, sizeof detail, "%s bill_nusd=%lld fleetcost_nusd=%lld%s%s", v->status,
+                 (long long)v->bill_nusd, (long long)v->fleetcost_nusd,
+                 *v->token_diffs ? " tokens: " : "", v->token_diffs);
         s_csv_row(o, "reconcile", v->tenant, v->day, &s, detail);
     }
     for (size_t i = 0; i < r->recos_n; i++)

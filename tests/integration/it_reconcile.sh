@@ -69,8 +69,10 @@ EOF
 q "$IT_URL" - <"$IT_TMP/events.sql" >/dev/null || it_die "cannot insert the events"
 check "reprice prices the stored events" "$fleetcost" reprice --pg-url "$IT_URL" --from 2026-12-01 --to 2026-12-03
 expect_eq "fleetcost per tenant and UTC day (README's fleetcost column)" \
-  "$(q "$IT_URL" "SELECT string_agg(day || ' ' || tenant_id || ' ' || cost_nusd, ',' ORDER BY day, tenant_id)
-                  FROM fc_reconcile_fleetcost_days('{acme,globex}', '2026-12-01', '2026-12-03')")" \
+  "$(q "$IT_URL" "SELECT string_agg(day || ' ' || tenant_id || ' ' || c, ',' ORDER BY day, tenant_id)
+                  FROM (SELECT day, tenant_id, sum(cost_nusd) c
+                          FROM fc_reconcile_fleetcost_days('{acme,globex}', '2026-12-01', '2026-12-03')
+                         GROUP BY 1, 2) x")" \
   "2026-12-01 acme 69758750,2026-12-01 globex 209772000,2026-12-02 acme 214794500,2026-12-02 globex 204820750,2026-12-03 acme 44300600,2026-12-03 globex 249810000"
 
 # The operator's workspace map (audited); a tenant that does not exist is refused.
@@ -155,6 +157,9 @@ expect_eq "the variance table: 41,000,000 nano-USD for globex on 2026-12-02, 0 e
 expect_eq "the bill's tokens exceed fleetcost's by the missing request's 32,000 only" \
   "$(q "$IT_URL" "SELECT string_agg(day || ' ' || tenant_id || ' ' || (bill_tokens - fleetcost_tokens), ',' ORDER BY day, tenant_id) FROM reconcile_latest WHERE bill_tokens <> fleetcost_tokens")" \
   "2026-12-02 globex 32000"
+expect_eq "the model whose tokens differ is named, on that day only" \
+  "$(q "$IT_URL" "SELECT string_agg(day || ' ' || tenant_id || ' ' || token_diffs, ',') FROM reconcile_latest WHERE token_diffs IS NOT NULL")" \
+  "2026-12-02 globex claude-opus-4-6 +32000"
 expect_eq "an exact import: trailing zeros and integer amounts" \
   "$(q "$IT_URL" "SELECT string_agg(amount_nusd::text, ' ' ORDER BY day) FROM provider_costs WHERE (day = '2026-12-01' AND workspace_id LIKE '%Globex%' AND token_type = 'output_tokens' AND model = 'claude-haiku-4-5') OR (day = '2026-12-03' AND workspace_id LIKE '%Globex%' AND model = 'claude-opus-4-6' AND token_type = 'cache_read_input_tokens')")" \
   "455000 60000000"
@@ -166,7 +171,7 @@ deadline=$((SECONDS + 30))
 until [ "$(hooks)" -ge 1 ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 expect_eq "one reconcile alert for globex 2026-12-02" "$(alerts)" "1 globex 2026-12-02 41000000 fired"
 expect_eq "the operator was notified once" "$(hooks)" 1
-check "the notice names the difference" grep -q 'billed globex \$0.245820750 on 2026-12-02 (UTC), fleetcost computed \$0.204820750: \$0.041000000 more on the bill' "$IT_TMP/api.log"
+check "the notice names the difference and the model" grep -q 'billed globex \$0.245820750 on 2026-12-02 (UTC), fleetcost computed \$0.204820750: \$0.041000000 more on the bill.* Tokens, bill - fleetcost: claude-opus-4-6 +32000\.' "$IT_TMP/api.log"
 
 run5=$(rec 2>&1)
 expect_eq "run 5 succeeds" "$?" 0
@@ -183,10 +188,10 @@ expect_eq "still one notice" "$(hooks)" 1
 
 # The variance table as text and CSV.
 table=$("$fleetcost" reconcile show --pg-url "$IT_URL" --from 2026-12-01 --to 2026-12-03)
-check "show prints globex's difference in USD" grep -Eq -- '^2026-12-02 +globex +0\.245820750 +0\.204820750 +0\.041000000 .* bill_higher$' <<<"$table"
+check "show prints globex's difference in USD and by model" grep -Eq -- '^2026-12-02 +globex +0\.245820750 +0\.204820750 +0\.041000000 .* bill_higher +claude-opus-4-6 \+32000$' <<<"$table"
 csv=$("$fleetcost" reconcile show --pg-url "$IT_URL" --from 2026-12-02 --to 2026-12-02 --tenant globex --csv)
-expect_eq "CSV" "$(tr -d '\r' <<<"$csv")" "day,tenant,bill_nusd,fleetcost_nusd,diff_nusd,bill_tokens,fleetcost_tokens,status,run_id
-2026-12-02,globex,245820750,204820750,41000000,$(q "$IT_URL" "SELECT bill_tokens || ',' || fleetcost_tokens FROM reconcile_latest WHERE tenant_id = 'globex' AND day = '2026-12-02'"),bill_higher,5"
+expect_eq "CSV" "$(tr -d '\r' <<<"$csv")" "day,tenant,bill_nusd,fleetcost_nusd,diff_nusd,bill_tokens,fleetcost_tokens,status,run_id,token_diffs
+2026-12-02,globex,245820750,204820750,41000000,190888,158888,bill_higher,5,claude-opus-4-6 +32000"
 
 # A page longer than the reader accepts fails the run at once (no retries) and leaves
 # the import of run 5 in force.
@@ -205,10 +210,10 @@ expect_eq "report (JSON): acme's days all match" \
   "$(report --tenant acme --format json | python3 -c 'import json, sys; x = json.load(sys.stdin)["reconcile"]; print(x["days"], x["differ"], x["diff_nusd"], x["differences"])')" \
   "3 0 0 []"
 check "report (text) names the day that differs" grep -Eq -- \
-  '^  2026-12-02 globex +bill \$0\.245820750  fleetcost \$0\.204820750  bill_higher \$0\.041000000$' \
+  '^  2026-12-02 globex +bill \$0\.245820750  fleetcost \$0\.204820750  bill_higher \$0\.041000000  tokens: claude-opus-4-6 \+32000$' \
   <<<"$(report --tenant globex --format text)"
 check "report (CSV) has a reconcile row" grep -q -- \
-  '^reconcile,globex,2026-12-02,41000000,0.041000000,.*bill_higher bill_nusd=245820750 fleetcost_nusd=204820750' \
+  '^reconcile,globex,2026-12-02,41000000,0.041000000,.*bill_higher bill_nusd=245820750 fleetcost_nusd=204820750 tokens: claude-opus-4-6 +32000' \
   <<<"$(report --tenant globex --format csv)"
 check "report (HTML) has the section" grep -q -- \
   "<h2>Reconciliation with the provider&#39;s bill</h2><p>3 tenant-days (UTC) reconciled" \
@@ -269,8 +274,8 @@ q "$IT_URL" "INSERT INTO events (event_id, event_time, tenant_id, event_type, ag
     'it', 100)" >/dev/null || it_die "cannot add the late event"
 check "reprice prices it" "$fleetcost" reprice --pg-url "$IT_URL" --from 2026-12-02 --to 2026-12-02 --tenant globex
 check "run 7 succeeds" rec
-expect_eq "globex 2026-12-02 now matches" \
-  "$(q "$IT_URL" "SELECT diff_nusd || ' ' || status FROM reconcile_latest WHERE tenant_id = 'globex' AND day = '2026-12-02'")" "0 match"
+expect_eq "globex 2026-12-02 now matches, tokens too" \
+  "$(q "$IT_URL" "SELECT diff_nusd || ' ' || status || ' ' || coalesce(token_diffs, '-') FROM reconcile_latest WHERE tenant_id = 'globex' AND day = '2026-12-02'")" "0 match -"
 resolved() { grep -c '^HOOK /hook/operator .*"kind":"reconcile".*"state":"resolved"' "$IT_TMP/api.log"; }
 deadline=$((SECONDS + 30))
 until [ "$(resolved)" -ge 1 ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
