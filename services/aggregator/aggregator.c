@@ -153,7 +153,9 @@ void aggregator_mark_dirty(tenant_t *t, int32_t day)
 static void s_every_second(aggregator_t *self, int64_t now_mono)
 {
     //  The sentinel: absent means Redis is new, flushed or lost this shard's keys.
-    if (!self->rebuild_needed && aggregator_redis(self) == 0) {
+    //  (A shard rebuild under way has no sentinel yet: it checks its own marker.)
+    if (!self->rebuild_needed && !(self->job.active && self->job.full) &&
+        aggregator_redis(self) == 0) {
         redisReply *r = aggregator_redis_command(self->redis, "EXISTS %s", self->key_ready);
         if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
             fc_warn(MODULE,
@@ -167,7 +169,7 @@ static void s_every_second(aggregator_t *self, int64_t now_mono)
             freeReplyObject(r);
     }
     if (self->rebuild_needed) {
-        aggregator_rebuild(self, true);
+        aggregator_rebuild_begin(self, true);
         return;
     }
     if (!self->progress_loaded)
@@ -189,23 +191,13 @@ static void s_tick(aggregator_t *self)
         self->next_second_us = mono + SECOND_US;
         s_every_second(self, mono);
     }
-    if (self->tenant_rebuild_pending && !self->rebuild_needed) {
-        self->tenant_rebuild_pending = false;
-        redisReply *r = aggregator_redis_command(self->redis, "EXISTS %s", self->key_ready);
-        if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
-            self->rebuild_needed = true;
-        else if (aggregator_rebuild(self, false) != 0)
-            self->tenant_rebuild_pending = true;
-        if (r)
-            freeReplyObject(r);
-    }
     if (self->rebuild_needed || !self->progress_loaded)
         return;
     aggregator_rollup_begin(self, mono);
     int rollup_budget = ROLLUPS_PER_TICK;
     bool rolled_all = true;
     for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants)) {
-        if (!t->mine || t->needs_rebuild || t->poisoned)
+        if (!t->mine || t->needs_rebuild || t->poisoned || t->held)
             continue;
         int32_t today = aggregator_tz_day(&t->tz, now)->days;
         if (t->today < 0) {
@@ -290,6 +282,12 @@ static int s_metrics_new(aggregator_t *self)
     self->m_rewinds = fc_metrics_add(m, "redis_rewinds_total", FC_METRIC_COUNTER,
                                      "reconnections to redis after which progress was taken "
                                      "back to what that server holds (a failover)");
+    self->m_stall = fc_metrics_add(m, "loop_stall_max_ms", FC_METRIC_GAUGE,
+                                   "longest turn of the loop so far: how long stream messages "
+                                   "and summaries waited at worst");
+    self->m_rebuild_ms = fc_metrics_add(m, "last_rebuild_ms", FC_METRIC_GAUGE,
+                                        "length of the last rebuild from postgres that let "
+                                        "the stream go on (query and writes)");
     return 0;
 }
 
@@ -302,6 +300,7 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
     snprintf(self->shard_tag, sizeof self->shard_tag, "%d-%d", config->shard, config->shards);
     aggregator_key_ready(self->key_ready, self->shard_tag);
     aggregator_key_progress(self->key_progress, self->shard_tag);
+    aggregator_key_rebuilding(self->key_rebuilding, self->shard_tag);
     pthread_mutex_init(&self->final_mutex, NULL);
     pthread_cond_init(&self->final_cond, NULL);
     self->pg_url = strdup(config->pg_url);
@@ -368,9 +367,13 @@ int aggregator_run(aggregator_t *self)
     aggregator_load_tenants(self);
     self->next_tenants_us = fc_time_mono_us() + TENANTS_RELOAD;
     while (!fc_signal_stopping()) {
-        zpoller_wait(self->poller, TICK_US / 1000);
+        //  A rebuild under way is advanced every iteration: the loop turns at once while
+        //  it writes tenants, every 5 ms while its query runs.
+        int wait_ms = !self->job.active ? TICK_US / 1000 : self->job.querying ? 5 : 0;
+        zpoller_wait(self->poller, wait_ms);
         if (zpoller_terminated(self->poller) && fc_signal_stopping())
             break;
+        int64_t started = fc_time_mono_us();
         //  While Redis is down the stream is left in the socket (up to its high-water
         //  mark; what overflows is caught up from Postgres later).
         if (self->npending && aggregator_flush(self) != 0) {
@@ -380,6 +383,13 @@ int aggregator_run(aggregator_t *self)
         aggregator_grant(self);
         aggregator_read_stream(self);
         s_tick(self);
+        aggregator_rebuild_step(self);
+        //  How long the stream and the summaries can wait on the loop.
+        int64_t took = fc_time_mono_us() - started;
+        if (took > self->stall_max_us) {
+            self->stall_max_us = took;
+            fc_metric_set(self->m_stall, took / 1000);
+        }
     }
     aggregator_flush(self);
     return 0;
@@ -391,6 +401,9 @@ void aggregator_destroy(aggregator_t **self_p)
         return;
     aggregator_t *self = *self_p;
     aggregator_rollup_stop(self);
+    aggregator_rebuild_abort(self);
+    if (self->job.pg)
+        PQfinish(self->job.pg);
     pthread_mutex_destroy(&self->final_mutex);
     pthread_cond_destroy(&self->final_cond);
     zpoller_destroy(&self->poller);

@@ -66,6 +66,10 @@ typedef struct {
     int nsent;
     int32_t final_day; //  a closed day whose final rollup is due at final_due_us
     int64_t final_due_us;
+    //  In a rebuild under way: its messages are not applied meanwhile (they are caught
+    //  up from Postgres once its snapshot is written), it is not summarised.
+    bool held;
+    bool catching; //  written, its messages since the snapshot being caught up
 } tenant_t;
 
 typedef struct {
@@ -88,6 +92,33 @@ typedef struct {
     int ndays;
 } pending_t;
 
+//  The tenants a rebuild covers, with their zones and first local dates.
+typedef struct {
+    size_t n;
+    tenant_t **list;
+    const char **names, **tzs, **since, **until;
+    char (*since_text)[11];
+    int32_t *since_days;
+} rebuild_set_t;
+
+//  A rebuild that does not stop the stream (aggregator_rebuild.c): the snapshot's sums
+//  run on a connection of their own while the loop goes on, then the tenants are
+//  written a slice at a time between stream messages.
+typedef struct {
+    PGconn *pg;
+    bool active, querying;
+    bool abandon; //  progress went back under it (a Redis rewind): abandoned at the next step
+    bool full;    //  the whole shard: the sentinel is set when it is done
+    rebuild_set_t set;
+    aggregator_row_t *rows;
+    size_t nrows, row; //  rows, and the first row of tenant `next`
+    aggregator_seq_t *seqs;
+    size_t nseqs;
+    size_t next; //  the next tenant of the set to write
+    int64_t started_us;
+    int64_t retry_us; //  Redis was down: no slice before this
+} rebuild_job_t;
+
 //  The increments of one message for one local day.
 typedef struct {
     aggregator_day_t copy;
@@ -98,6 +129,7 @@ struct _aggregator_t {
     aggregator_config_t config;
     char shard_tag[32]; //  "<i>-<N>"
     char key_ready[AGGREGATOR_KEY_MAX], key_progress[AGGREGATOR_KEY_MAX];
+    char key_rebuilding[AGGREGATOR_KEY_MAX];
     zsock_t *sub, *pub;
     zpoller_t *poller;
     aggregator_redis_t *redis;
@@ -122,6 +154,8 @@ struct _aggregator_t {
     zhash_t *ingests; //  id -> ingest_t
     bool rebuild_needed;
     bool tenant_rebuild_pending;
+    rebuild_job_t job;
+    int64_t stall_max_us; //  the longest loop iteration so far
     bool progress_loaded;
     uint64_t redis_connects; //  aggregator_redis_connects when last looked at
     uint64_t rewinds;        //  aggregator_redis_rewind calls that took progress back
@@ -138,7 +172,7 @@ struct _aggregator_t {
     fc_metric_t *m_messages, *m_events, *m_skipped, *m_gaps, *m_caught_up, *m_rebuilds,
         *m_tenant_rebuilds, *m_summaries, *m_rollups, *m_redis_errors, *m_pg_errors, *m_dropped,
         *m_suspect, *m_tenants, *m_regressions, *m_resync_tenants, *m_overflows, *m_poisoned,
-        *m_rewinds;
+        *m_rewinds, *m_stall, *m_rebuild_ms;
     int npoisoned;
 };
 
@@ -186,9 +220,18 @@ int aggregator_append_progress(aggregator_t *self, int *count, const char *id, u
                                uint64_t epoch);
 
 //  --- aggregator_rebuild.c ---
-//  full: the whole shard, then progress and the sentinel; else the tenants marked
-//  needs_rebuild. 0, or -1 (retried).
-int aggregator_rebuild(aggregator_t *self, bool full);
+//  Rebuilds the tenants marked needs_rebuild now, from one snapshot, before anything
+//  else (a re-synchronisation needs it done before it moves progress). 0, or -1.
+int aggregator_rebuild(aggregator_t *self);
+//  Begins a rebuild that does not stop the stream: the whole shard (full), or the
+//  tenants marked needs_rebuild. 0, or -1 (retried).
+int aggregator_rebuild_begin(aggregator_t *self, bool full);
+//  Advances the rebuild under way (polls its query, writes a slice of tenants), or
+//  begins one for tenants marked needs_rebuild. Called every loop iteration.
+void aggregator_rebuild_step(aggregator_t *self);
+//  Abandons the rebuild under way: its tenants are marked needs_rebuild again (a full
+//  one: the shard is rebuilt again). Before anything that moves progress back.
+void aggregator_rebuild_abort(aggregator_t *self);
 
 //  --- aggregator_publish.c ---
 //  Grants waiting subscriptions (and re-sends closed days to them).

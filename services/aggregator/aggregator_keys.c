@@ -38,3 +38,8 @@ void aggregator_key_progress(char key[AGGREGATOR_KEY_MAX], const char *shard_tag
 {
     snprintf(key, AGGREGATOR_KEY_MAX, "fc:agg:%s:progress", shard_tag);
 }
+
+void aggregator_key_rebuilding(char key[AGGREGATOR_KEY_MAX], const char *shard_tag)
+{
+    snprintf(key, AGGREGATOR_KEY_MAX, "fc:agg:%s:rebuilding", shard_tag);
+}

@@ -13,6 +13,7 @@
         fc:{t}:rev                         summary revision counter
         fc:agg:<i>-<N>:ready               this shard's "rebuilt" sentinel
         fc:agg:<i>-<N>:progress            hash: ingest_id -> seq handled by the shard
+        fc:agg:<i>-<N>:rebuilding          a shard rebuild under way (gone: Redis lost)
 
     The Lua scripts (aggregator_redis.c) never build a key: they take them as KEYS, in
     the order aggregator_keys_period_set() gives (see the scripts' comments). */
@@ -49,5 +50,7 @@ void aggregator_key_rev(char key[AGGREGATOR_KEY_MAX], const char *tenant);
 //  fc:agg:<shard_tag>:ready and fc:agg:<shard_tag>:progress (shard_tag "<i>-<N>").
 void aggregator_key_ready(char key[AGGREGATOR_KEY_MAX], const char *shard_tag);
 void aggregator_key_progress(char key[AGGREGATOR_KEY_MAX], const char *shard_tag);
+//  fc:agg:<shard_tag>:rebuilding.
+void aggregator_key_rebuilding(char key[AGGREGATOR_KEY_MAX], const char *shard_tag);
 
 #endif

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "fc_log.h"
+#include "fc_pg.h"
 #include "fc_time.h"
 
 //  Appends the DEL of the four keys of a period.
@@ -194,46 +195,28 @@ static void s_mark_rebuilt(tenant_t *t, int64_t now, const aggregator_row_t *row
     }
 }
 
-//  After a full rebuild: the shard's progress becomes the snapshot's seqs, then the
-//  sentinel says the shard is built. 0, or -1.
-static int s_finish_shard(aggregator_t *self, int64_t now, const aggregator_seq_t *seqs,
-                          size_t nseqs)
+//  Sets the shard's progress to a snapshot's seqs, in memory and in Redis, in the
+//  transaction the caller opened. The run that committed a seq is kept; an unknown one
+//  (committed before runs) leaves what the stream told us.
+static int s_progress_from(aggregator_t *self, int *count, const aggregator_seq_t *seqs,
+                           size_t nseqs)
 {
-    int count = 0;
-    int rc = aggregator_append(self, &count, "DEL %s", self->key_progress);
+    int rc = aggregator_append(self, count, "DEL %s", self->key_progress);
     for (size_t i = 0; i < nseqs; i++) {
         ingest_t *in = aggregator_ingest(self, seqs[i].id);
         if (!in)
             return -1;
         in->progress = seqs[i].seq;
         in->persisted = seqs[i].seq;
-        //  The run that committed the snapshot's seq; an unknown one (committed
-        //  before runs) leaves what the stream told us.
         if (seqs[i].epoch)
             in->epoch = seqs[i].epoch;
         in->persisted_epoch = in->epoch;
-        rc |= aggregator_append_progress(self, &count, seqs[i].id, seqs[i].seq, in->epoch);
+        rc |= aggregator_append_progress(self, count, seqs[i].id, seqs[i].seq, in->epoch);
     }
-    rc |= aggregator_append(self, &count, "SET %s %lld", self->key_ready, (long long)now);
-    if (rc != 0 || aggregator_replies(self, count) != 0)
-        return -1;
-    self->rebuild_needed = false;
-    self->tenant_rebuild_pending = false;
-    self->progress_loaded = true;
-    fc_metric_add(self->m_rebuilds, 1);
-    return 0;
+    return rc;
 }
 
-//  The tenants a rebuild covers, with their zones and first local dates.
-typedef struct {
-    size_t n;
-    tenant_t **list;
-    const char **names, **tzs, **since, **until;
-    char (*since_text)[11];
-    int32_t *since_days;
-} s_rebuild_set_t;
-
-static void s_set_free(s_rebuild_set_t *s)
+static void s_set_free(rebuild_set_t *s)
 {
     free(s->list);
     free(s->names);
@@ -242,13 +225,14 @@ static void s_set_free(s_rebuild_set_t *s)
     free(s->until);
     free(s->since_text);
     free(s->since_days);
+    *s = (rebuild_set_t){0};
 }
 
 //  Collects the shard's tenants (full) or those marked needs_rebuild. 0, or -1 (OOM).
-static int s_set_collect(aggregator_t *self, bool full, int64_t now, s_rebuild_set_t *s)
+static int s_set_collect(aggregator_t *self, bool full, int64_t now, rebuild_set_t *s)
 {
     size_t cap = zhash_size(self->tenants) + 1;
-    *s = (s_rebuild_set_t){0};
+    *s = (rebuild_set_t){0};
     s->list = calloc(cap, sizeof *s->list);
     s->names = calloc(cap, sizeof *s->names);
     s->tzs = calloc(cap, sizeof *s->tzs);
@@ -275,25 +259,50 @@ static int s_set_collect(aggregator_t *self, bool full, int64_t now, s_rebuild_s
     return 0;
 }
 
-/*  Rebuilds tenants from Postgres. full: every tenant of the shard, then the shard's
-    progress becomes the snapshot's seqs and the sentinel is set. Runs between pipeline
-    flushes, so nothing else is in flight; stream messages wait in the SUB queue (or are
-    lost and caught up later). Returns 0 or -1 (retried on the next tick). */
-int aggregator_rebuild(aggregator_t *self, bool full)
+/*  Writes one tenant of a snapshot (its rows from rows[*row] on, the set's index i)
+    and marks its days for summaries; a tenant whose sums would overflow is frozen
+    instead. 0, or -1 (Redis failed: the tenant is marked needs_rebuild). */
+static int s_write_one(aggregator_t *self, const rebuild_set_t *set, size_t i,
+                       const aggregator_row_t *rows, size_t nrows, size_t *row,
+                       const aggregator_seq_t *seqs, size_t nseqs, int64_t now)
+{
+    size_t first = *row, r = *row;
+    while (r < nrows && rows[r].tenant == (int)i)
+        r++;
+    *row = r;
+    tenant_t *t = set->list[i];
+    if (s_rows_overflow(rows + first, r - first)) {
+        aggregator_poison(self, t, "its sums in postgres");
+        t->needs_rebuild = false;
+        return 0;
+    }
+    int count = 0;
+    if (s_write_tenant(self, t, set->since_days[i], rows + first, r - first, seqs, nseqs, &count) !=
+            0 ||
+        aggregator_replies(self, count) != 0) {
+        t->needs_rebuild = true;
+        return -1;
+    }
+    s_mark_rebuilt(t, now, rows + first, r - first);
+    return 0;
+}
+
+/*  Rebuilds the marked tenants from one snapshot, synchronously: nothing else is in
+    flight, stream messages wait in the SUB queue (or are lost and caught up later).
+    A re-synchronisation uses it: it must be done before progress moves. */
+int aggregator_rebuild(aggregator_t *self)
 {
     if (aggregator_flush(self) != 0)
         return -1;
-    if (full && aggregator_load_tenants(self) != 0)
-        return -1;
     int64_t started = fc_time_mono_us(), now = fc_time_now_us();
-    s_rebuild_set_t set;
+    rebuild_set_t set;
     int rc = -1;
     aggregator_row_t *rows = NULL;
     aggregator_seq_t *seqs = NULL;
     size_t nrows = 0, nseqs = 0;
-    if (s_set_collect(self, full, now, &set) != 0)
+    if (s_set_collect(self, false, now, &set) != 0)
         goto done;
-    if (!set.n && !full) {
+    if (!set.n) {
         rc = 0;
         goto done;
     }
@@ -306,31 +315,13 @@ int aggregator_rebuild(aggregator_t *self, bool full)
     if (aggregator_redis(self) != 0)
         goto done;
     size_t r = 0;
-    for (size_t i = 0; i < set.n; i++) {
-        size_t first = r;
-        while (r < nrows && rows[r].tenant == (int)i)
-            r++;
-        if (s_rows_overflow(rows + first, r - first)) {
-            aggregator_poison(self, set.list[i], "its sums in postgres");
-            set.list[i]->needs_rebuild = false;
-            continue;
-        }
-        int count = 0;
-        if (s_write_tenant(self, set.list[i], set.since_days[i], rows + first, r - first, seqs,
-                           nseqs, &count) != 0 ||
-            aggregator_replies(self, count) != 0) {
-            set.list[i]->needs_rebuild = true;
+    for (size_t i = 0; i < set.n; i++)
+        if (s_write_one(self, &set, i, rows, nrows, &r, seqs, nseqs, now) != 0)
             goto done;
-        }
-        s_mark_rebuilt(set.list[i], now, rows + first, r - first);
-    }
-    if (full && s_finish_shard(self, now, seqs, nseqs) != 0)
-        goto done;
-    if (!full)
-        fc_metric_add(self->m_tenant_rebuilds, (int64_t)set.n);
-    fc_info(MODULE, "%s rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms",
-            full ? "shard" : "tenants", set.n, nrows, nseqs,
-            (double)(fc_time_mono_us() - started) / 1000);
+    fc_metric_add(self->m_tenant_rebuilds, (int64_t)set.n);
+    fc_info(MODULE,
+            "tenants rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms", set.n,
+            nrows, nseqs, (double)(fc_time_mono_us() - started) / 1000);
     rc = 0;
 done:
     if (rc != 0)
@@ -339,4 +330,285 @@ done:
     free(rows);
     free(seqs);
     return rc;
+}
+
+/*  --- rebuilds that do not stop the stream ------------------------------------------
+
+    A rebuild used to stop everything for its whole length: one snapshot of the
+    shard's window (a scan of every tenant's events of two months: events have no
+    index by tenant), then every tenant written, before the loop read the stream
+    again. With a year of 100 tenants that is seconds during which no tenant's
+    totals moved, and a single tenant's rebuild costs the same scan.
+
+    Now the snapshot's sums run on a connection of their own while the loop goes on,
+    and the tenants are then written REBUILD_SLICE_US at a time between stream
+    messages. What keeps it exact:
+    - The tenants of the snapshot are held: their stream messages are not applied
+      (they count as handled, so progress moves on). Every other tenant applies and is
+      summarised as usual.
+    - The snapshot's seqs S are read in its REPEATABLE READ transaction: the sums hold
+      exactly the messages up to S, and a tenant is written with S as its markers.
+    - Right after a slice of tenants is written, the messages they were held for,
+      (S, progress] of every ingest, are caught up from Postgres for those tenants
+      only, through the apply script (the markers skip what the snapshot holds); then
+      they are released. Stream messages after progress apply on top, in seq order.
+    - A full rebuild sets progress to S when it begins (progress only moves forward
+      from a snapshot: every message handled before was committed before it) and
+      the sentinel once every tenant is written; fc:agg:<shard>:rebuilding marks the
+      run, so a Redis flushed again meanwhile is noticed and the shard starts over,
+      and an aggregator killed meanwhile finds no sentinel and starts over too.
+    - Anything that moves progress back (a Redis rewind, a re-synchronisation)
+      abandons the rebuild first: its tenants are marked needs_rebuild again. */
+
+#define REBUILD_SLICE_US 20000 //  tenants written per loop iteration: this long at most
+
+static void s_job_free(aggregator_t *self)
+{
+    rebuild_job_t *j = &self->job;
+    s_set_free(&j->set);
+    free(j->rows);
+    free(j->seqs);
+    j->rows = NULL;
+    j->seqs = NULL;
+    j->nrows = j->nseqs = j->row = j->next = 0;
+    j->retry_us = 0;
+    j->active = j->querying = j->full = j->abandon = false;
+}
+
+void aggregator_rebuild_abort(aggregator_t *self)
+{
+    rebuild_job_t *j = &self->job;
+    if (!j->active)
+        return;
+    if (j->querying && j->pg) {
+        //  The query may run for seconds: cancel it rather than wait for it.
+        PGcancel *cancel = PQgetCancel(j->pg);
+        char err[256];
+        if (cancel) {
+            PQcancel(cancel, err, sizeof err);
+            PQfreeCancel(cancel);
+        }
+        PQfinish(j->pg);
+        j->pg = NULL;
+    }
+    for (size_t i = j->next; i < j->set.n; i++) {
+        tenant_t *t = j->set.list[i];
+        t->held = t->catching = false;
+        if (!t->poisoned)
+            t->needs_rebuild = true;
+    }
+    self->tenant_rebuild_pending = true;
+    if (j->full)
+        self->rebuild_needed = true;
+    fc_warn(MODULE, "rebuild under way abandoned (%zu of %zu tenants written): will start again",
+            j->next, j->set.n);
+    s_job_free(self);
+}
+
+int aggregator_rebuild_begin(aggregator_t *self, bool full)
+{
+    rebuild_job_t *j = &self->job;
+    if (j->active && !full)
+        return 0;
+    aggregator_rebuild_abort(self);
+    if (aggregator_flush(self) != 0 || (full && aggregator_load_tenants(self) != 0))
+        return -1;
+    int64_t now = fc_time_now_us();
+    int collected = s_set_collect(self, full, now, &j->set);
+    if (collected != 0 || (!j->set.n && !full)) {
+        s_set_free(&j->set);
+        return collected;
+    }
+    if (!j->pg || PQstatus(j->pg) != CONNECTION_OK) {
+        if (j->pg)
+            PQfinish(j->pg);
+        j->pg = fc_pg_connect(self->pg_url, MODULE);
+    }
+    aggregator_span_t span = {j->set.names, j->set.tzs, j->set.since, j->set.until, (int)j->set.n};
+    if (!j->pg || aggregator_pg_snapshot_send(j->pg, &span, &j->seqs, &j->nseqs) != 0) {
+        fc_metric_add(self->m_pg_errors, 1);
+        s_job_free(self);
+        return -1;
+    }
+    j->active = j->querying = true;
+    j->full = full;
+    j->started_us = fc_time_mono_us();
+    for (size_t i = 0; i < j->set.n; i++) {
+        j->set.list[i]->held = true;
+        j->set.list[i]->needs_rebuild = false;
+    }
+    if (full) {
+        int count = 0;
+        int rc = aggregator_redis(self) != 0 ? -1 : aggregator_append(self, &count, "MULTI");
+        rc |= s_progress_from(self, &count, j->seqs, j->nseqs);
+        rc |= aggregator_append(self, &count, "SET %s %lld", self->key_rebuilding, (long long)now);
+        rc |= aggregator_append(self, &count, "EXEC");
+        if (rc != 0 || aggregator_replies(self, count) != 0) {
+            aggregator_redis_reset(self->redis); //  nothing half-sent stays on it
+            aggregator_rebuild_abort(self);
+            return -1;
+        }
+        self->rebuild_needed = false;
+        self->progress_loaded = true;
+    }
+    fc_info(MODULE, "%s rebuild from postgres begun: %zu tenants, the stream goes on",
+            full ? "shard" : "tenant", j->set.n);
+    return 0;
+}
+
+typedef struct {
+    aggregator_t *self;
+    const char *ingest_id;
+} s_held_ctx_t;
+
+//  Catch-up of the tenants just written: their messages only.
+static int s_held_message(void *arg, uint64_t seq, const char *tenant,
+                          const fc_stored_event_t *events, size_t n)
+{
+    s_held_ctx_t *c = arg;
+    tenant_t *t = zhash_lookup(c->self->tenants, tenant);
+    if (!t || !t->catching)
+        return 0;
+    return aggregator_apply(c->self, seq, c->ingest_id, tenant, events, n);
+}
+
+//  The snapshot's seq of an ingest (0: it had committed nothing then).
+static uint64_t s_snapshot_seq(const rebuild_job_t *j, const char *ingest_id)
+{
+    for (size_t i = 0; i < j->nseqs; i++)
+        if (strcmp(j->seqs[i].id, ingest_id) == 0)
+            return j->seqs[i].seq;
+    return 0;
+}
+
+/*  Applies to the tenants marked catching what they were held for: every ingest's
+    messages after the snapshot up to progress, from Postgres. 0, or -1 (Postgres or
+    Redis failed: the caller marks them for another rebuild). */
+static int s_catch_up_held(aggregator_t *self)
+{
+    rebuild_job_t *j = &self->job;
+    for (ingest_t *in = zhash_first(self->ingests); in; in = zhash_next(self->ingests)) {
+        uint64_t from = s_snapshot_seq(j, in->id);
+        if (in->progress <= from)
+            continue;
+        s_held_ctx_t ctx = {self, in->id};
+        PGconn *pg = aggregator_pg(self);
+        if (!pg || aggregator_pg_catchup(pg, in->id, from, in->progress, self->catchup,
+                                         s_held_message, &ctx) != 0) {
+            aggregator_pg_failed(self);
+            return -1;
+        }
+    }
+    return aggregator_flush(self);
+}
+
+//  Every tenant written: a full rebuild sets the sentinel, unless Redis lost the run's
+//  marker meanwhile (flushed again: the shard starts over).
+static void s_job_done(aggregator_t *self)
+{
+    rebuild_job_t *j = &self->job;
+    double ms = (double)(fc_time_mono_us() - j->started_us) / 1000;
+    fc_metric_set(self->m_rebuild_ms, (int64_t)ms);
+    if (j->full) {
+        redisReply *r = aggregator_redis_command(self->redis, "EXISTS %s", self->key_rebuilding);
+        bool kept = r && r->type == REDIS_REPLY_INTEGER && r->integer == 1;
+        if (r)
+            freeReplyObject(r);
+        int count = 0;
+        int rc = kept ? aggregator_append(self, &count, "MULTI") : -1;
+        rc |= aggregator_append(self, &count, "SET %s %lld", self->key_ready,
+                                (long long)fc_time_now_us());
+        rc |= aggregator_append(self, &count, "DEL %s", self->key_rebuilding);
+        rc |= aggregator_append(self, &count, "EXEC");
+        if (rc != 0 || aggregator_replies(self, count) != 0) {
+            fc_warn(MODULE, "shard %s: redis lost the rebuild under way: rebuilding again",
+                    self->shard_tag);
+            self->rebuild_needed = true;
+            s_job_free(self);
+            return;
+        }
+        fc_metric_add(self->m_rebuilds, 1);
+    } else
+        fc_metric_add(self->m_tenant_rebuilds, (int64_t)j->set.n);
+    fc_info(MODULE,
+            "%s rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms (the "
+            "stream went on meanwhile)",
+            j->full ? "shard" : "tenants", j->set.n, j->nrows, j->nseqs, ms);
+    s_job_free(self);
+}
+
+//  Writes tenants of the snapshot for REBUILD_SLICE_US at most, catches them up and
+//  releases them.
+static void s_write_slice(aggregator_t *self)
+{
+    rebuild_job_t *j = &self->job;
+    if (fc_time_mono_us() < j->retry_us)
+        return;
+    if (aggregator_flush(self) != 0 || aggregator_redis(self) != 0) {
+        j->retry_us = fc_time_mono_us() + 200000; //  Redis down: not in a busy loop
+        return;
+    }
+    int64_t until = fc_time_mono_us() + REBUILD_SLICE_US, now = fc_time_now_us();
+    size_t first = j->next;
+    int rc = 0;
+    while (rc == 0 && j->next < j->set.n && (j->next == first || fc_time_mono_us() < until)) {
+        tenant_t *t = j->set.list[j->next];
+        rc =
+            s_write_one(self, &j->set, j->next, j->rows, j->nrows, &j->row, j->seqs, j->nseqs, now);
+        t->held = false;
+        t->catching = rc == 0 && !t->poisoned;
+        j->next++;
+    }
+    if (rc == 0)
+        rc = s_catch_up_held(self);
+    for (size_t i = first; i < j->next; i++) {
+        tenant_t *t = j->set.list[i];
+        if (rc != 0 && !t->poisoned) {
+            t->needs_rebuild = true;
+            self->tenant_rebuild_pending = true;
+        }
+        t->catching = false;
+    }
+    if (rc != 0) {
+        aggregator_rebuild_abort(self);
+        return;
+    }
+    if (j->next == j->set.n)
+        s_job_done(self);
+}
+
+void aggregator_rebuild_step(aggregator_t *self)
+{
+    rebuild_job_t *j = &self->job;
+    if (j->active && (j->abandon || self->rebuild_needed)) {
+        aggregator_rebuild_abort(self);
+        return;
+    }
+    if (!j->active) {
+        if (!self->tenant_rebuild_pending || self->rebuild_needed || !self->progress_loaded)
+            return;
+        self->tenant_rebuild_pending = false;
+        redisReply *r = aggregator_redis_command(self->redis, "EXISTS %s", self->key_ready);
+        if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+            self->rebuild_needed = true;
+        else if (aggregator_rebuild_begin(self, false) != 0)
+            self->tenant_rebuild_pending = true;
+        if (r)
+            freeReplyObject(r);
+        return;
+    }
+    if (j->querying) {
+        int rc = aggregator_pg_snapshot_poll(j->pg, &j->rows, &j->nrows);
+        if (rc == 1)
+            return;
+        j->querying = false;
+        if (rc != 0) {
+            fc_metric_add(self->m_pg_errors, 1);
+            aggregator_rebuild_abort(self);
+            return;
+        }
+        fc_info(MODULE, "rebuild snapshot read: %zu rows in %.0f ms; writing tenants", j->nrows,
+                (double)(fc_time_mono_us() - j->started_us) / 1000);
+    }
+    s_write_slice(self);
 }

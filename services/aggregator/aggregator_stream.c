@@ -86,6 +86,9 @@ static int s_read_progress(aggregator_t *self, const redisReply *r, bool rewind)
 static int s_redis_rewind(aggregator_t *self)
 {
     aggregator_drop_pending(self);
+    //  Not abandoned here: this may run inside a rebuild's slice (through a flush).
+    if (self->job.active)
+        self->job.abandon = true;
     redisReply *ready = aggregator_redis_command(self->redis, "EXISTS %s", self->key_ready);
     redisReply *r = ready && ready->type == REDIS_REPLY_INTEGER && ready->integer == 1
                         ? aggregator_redis_command(self->redis, "HGETALL %s", self->key_progress)
@@ -222,6 +225,9 @@ static int s_persist_progress(aggregator_t *self, ingest_t *in)
     or heartbeat of the run tries again, and what is dropped meanwhile is caught up). */
 static int s_resync(aggregator_t *self, ingest_t *in, uint64_t epoch, uint64_t base)
 {
+    //  A rebuild under way catches its tenants up to progress, which is about to go
+    //  back: its tenants are rebuilt again instead.
+    aggregator_rebuild_abort(self);
     if (aggregator_flush(self) != 0 || aggregator_redis(self) != 0)
         return -1;
     size_t cap = zhash_size(self->tenants), n = 0;
@@ -257,7 +263,7 @@ static int s_resync(aggregator_t *self, ingest_t *in, uint64_t epoch, uint64_t b
         fc_metric_add(self->m_redis_errors, 1);
         return -1;
     }
-    if (affected && aggregator_rebuild(self, false) != 0)
+    if (affected && aggregator_rebuild(self) != 0)
         return -1;
     fc_metric_add(self->m_resync_tenants, affected);
     in->progress = base;
