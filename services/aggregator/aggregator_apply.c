@@ -308,9 +308,9 @@ int aggregator_apply(aggregator_t *self, uint64_t seq, const char *ingest_id,
         fc_metric_add(self->m_overflows, 1);
         return 0;
     }
-    //  In a rebuild under way: caught up from Postgres once its snapshot is written.
+    //  In a rebuild under way: kept, and applied once its snapshot is written.
     if (t->held)
-        return 0;
+        return aggregator_rebuild_hold(self, t, seq, ingest_id, events, n);
     uint64_t rewinds = self->rewinds;
     if (self->npending == PIPELINE_MAX && aggregator_flush(self) != 0)
         return -1;

@@ -101,6 +101,15 @@ typedef struct {
     int32_t *since_days;
 } rebuild_set_t;
 
+//  A stream message of a held tenant, kept to be applied once the tenant is written.
+typedef struct {
+    tenant_t *tenant;
+    uint64_t seq;
+    char ingest_id[FC_MAX_INGEST_ID + 1];
+    fc_stored_event_t *events; //  its cost entries (malloc'd)
+    size_t n;
+} held_msg_t;
+
 //  A rebuild that does not stop the stream (aggregator_rebuild.c): the snapshot's sums
 //  run on a connection of their own while the loop goes on, then the tenants are
 //  written a slice at a time between stream messages.
@@ -117,6 +126,11 @@ typedef struct {
     size_t next; //  the next tenant of the set to write
     int64_t started_us;
     int64_t retry_us; //  Redis was down: no slice before this
+    //  The held tenants' messages, in the order they were to be applied, up to
+    //  HELD_MAX_BYTES; past it (overflow) they are caught up from Postgres instead.
+    held_msg_t *held;
+    size_t nheld, held_cap, held_bytes;
+    bool held_overflow;
 } rebuild_job_t;
 
 //  The increments of one message for one local day.
@@ -229,6 +243,10 @@ int aggregator_rebuild_begin(aggregator_t *self, bool full);
 //  Advances the rebuild under way (polls its query, writes a slice of tenants), or
 //  begins one for tenants marked needs_rebuild. Called every loop iteration.
 void aggregator_rebuild_step(aggregator_t *self);
+//  Keeps a stream message of a held tenant for when it is written. 0 (always: a
+//  message not kept is caught up from Postgres instead).
+int aggregator_rebuild_hold(aggregator_t *self, tenant_t *t, uint64_t seq, const char *ingest_id,
+                            const fc_stored_event_t *events, size_t n);
 //  Abandons the rebuild under way: its tenants are marked needs_rebuild again (a full
 //  one: the shard is rebuilt again). Before anything that moves progress back.
 void aggregator_rebuild_abort(aggregator_t *self);

@@ -79,7 +79,7 @@ echo "info: shard rebuild after FLUSHALL: $(last_ms "shard rebuilt from postgres
 
 # 2. One tenant rebuilt while another streams: 40 events/s in batches of 4 for 30 s.
 "$bench_bin" pipeline --endpoint "tcp://127.0.0.1:$p_in" --redis-url "redis://127.0.0.1:$p_redis/0" \
-  --tenant live-other --rate 40 --batch 4 --events 1200 >"$IT_TMP/bench.out" 2>"$IT_TMP/bench.err" &
+  --tenant "live-other-$$" --rate 40 --batch 4 --events 1200 >"$IT_TMP/bench.out" 2>"$IT_TMP/bench.err" &
 bench_pid=$!
 sleep 8
 before=$(grep -c "tenants rebuilt from postgres" "$IT_TMP/aggregator.log")
