@@ -87,8 +87,29 @@ redis-cli -p "$p_redis" DEL "fc:{t042}:applied" >/dev/null
 printf '{"tenant":"t042","agent":"a","type":"usage","model":"claude-sonnet-4-5","input_tokens":1,"output_tokens":1,"time":%d}\n' "$(date +%s)" |
   "$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" --spool-dir "$IT_TMP/spool" \
     --timeout-ms 30000 >/dev/null 2>&1 || it_die "the t042 event was not sent"
+# More of t042 while its snapshot query runs: held, then applied after its write.
+for i in 1 2 3 4 5; do
+  python3 -c 'import json, time
+for k in range(20):
+    print(json.dumps({"tenant": "t042", "agent": "a%d" % k, "type": "usage", "model": "claude-sonnet-4-5",
+                      "input_tokens": 1000 + k, "output_tokens": 10, "time": int(time.time())}))' |
+    "$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" --spool-dir "$IT_TMP/spool" \
+      --timeout-ms 30000 >/dev/null 2>&1 || it_die "t042 events were not sent"
+  sleep 0.3
+done
 check "t042 rebuilt" wait_log "tenants rebuilt from postgres" $((before + 1)) 300
 echo "info: one tenant (t042) rebuilt: $(last_ms "tenants rebuilt from postgres") ms"
+# t042's today in Redis equals SQL (its zone is America/New_York): nothing held was lost.
+day=$(q "$IT_URL" "SELECT (now() AT TIME ZONE 'America/New_York')::date")
+want=$(q "$IT_URL" "SELECT count(*) || ' ' || sum(cost_nusd) FROM events WHERE tenant_id = 't042'
+                    AND cost_kind IS NOT NULL AND (event_time AT TIME ZONE 'America/New_York')::date = '$day'")
+got=
+for _ in $(seq 1 100); do
+  got="$(redis-cli -p "$p_redis" HGET "fc:{t042}:day:$day" events) $(redis-cli -p "$p_redis" HGET "fc:{t042}:day:$day" cost_nusd)"
+  [ "$got" = "$want" ] && break
+  sleep 0.2
+done
+expect_eq "t042 today: redis (events, cost) = sql" "$got" "$want"
 wait "$bench_pid"
 rc=$?
 bench_pid=
