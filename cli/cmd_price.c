@@ -351,7 +351,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         "DECLARE reprice CURSOR FOR SELECT event_id::text,"
         " (extract(epoch FROM event_time) * 1000000)::bigint, tenant_id, coalesce(model, ''),"
         " input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,"
-        " cache_write_1h_tokens, cost_nusd, coalesce(price_version, 0), unpriced"
+        " cache_write_1h_tokens, cost_nusd, coalesce(price_version, 0), unpriced,"
+        " coalesce(price_tiered::text, '')"
         " FROM events WHERE event_type = 'usage'"
         " AND event_time >= $1::date::timestamp AT TIME ZONE 'UTC'"
         " AND event_time < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'"
@@ -363,7 +364,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
     fc_pg_exec(pg, MODULE, "temp",
                "CREATE TEMP TABLE reprice_rows (event_id uuid, event_time"
                " timestamptz, cost_nusd bigint, price_version int, unpriced"
-               " boolean, model_family text) ON COMMIT DROP");
+               " boolean, price_tiered boolean, model_family text) ON COMMIT DROP");
     int64_t seen = 0;
     while (true) {
         r = fc_pg_query(pg, MODULE, "reprice fetch", "FETCH 10000 FROM reprice", 0, NULL);
@@ -376,34 +377,37 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
             fc_tokens_t tok;
             for (int k = 0; k < FC_TOK_COUNT; k++)
                 tok.t[k] = strtoll(PQgetvalue(r, i, 4 + k), NULL, 10);
-            int64_t old_cost = strtoll(PQgetvalue(r, i, 9), NULL, 10), cost;
-            int32_t old_version = (int32_t)strtol(PQgetvalue(r, i, 10), NULL, 10), version;
-            bool unpriced;
+            int64_t old_cost = strtoll(PQgetvalue(r, i, 9), NULL, 10);
+            int32_t old_version = (int32_t)strtol(PQgetvalue(r, i, 10), NULL, 10);
             const char *model = PQgetvalue(r, i, 3);
-            if (fc_catalog_price(cat, model, ts, &tok, &cost, &version, &unpriced) != 0) {
-                cost = 0;
-                version = 0;
-                unpriced = true;
-            }
+            //  An overflow leaves it unpriced (cost 0), as ingest would have stored it.
+            fc_usage_t usage = {.tok = tok};
+            fc_price_result_t pr;
+            (void)fc_price_usage(cat, model, ts, &usage, &pr);
+            int64_t cost = pr.cost_nusd;
+            int32_t version = pr.version;
+            bool unpriced = pr.unpriced;
+            //  "" (NULL), "true" or "false": the tier stored with the old price.
+            const char *old_tier = PQgetvalue(r, i, 12);
+            const char *tier = version ? (pr.tiered ? "true" : "false") : "";
             s_total_t *t = s_total(totals, &ntot, MAX_TENANTS, PQgetvalue(r, i, 2));
             if (t) {
                 t->old_cost += old_cost;
                 t->new_cost += cost;
             }
             bool old_unpriced = PQgetvalue(r, i, 11)[0] == 't';
-            if (cost == old_cost && version == old_version && unpriced == old_unpriced)
+            if (cost == old_cost && version == old_version && unpriced == old_unpriced &&
+                strcmp(tier, old_tier) == 0)
                 continue;
             if (t)
                 t->changed++;
-            char family[FC_MODEL_MAX], when[96], ver[16];
-            if (fc_model_normalise(model, family, sizeof family) != 0)
-                snprintf(family, sizeof family, "%s", model);
+            char when[96], ver[16];
             s_timestamp(ts, when, sizeof when);
             snprintf(ver, sizeof ver, version ? "%d" : "\\N", version);
-            fc_buf_addf(&rows, "%s\t%s\t%" PRId64 "\t%s\t%s\t", PQgetvalue(r, i, 0), when, cost,
-                        ver, unpriced ? "t" : "f");
+            fc_buf_addf(&rows, "%s\t%s\t%" PRId64 "\t%s\t%s\t%s\t", PQgetvalue(r, i, 0), when, cost,
+                        ver, unpriced ? "t" : "f", *tier ? tier : "\\N");
             //  COPY text format: a model name may hold tabs or backslashes.
-            for (const char *c = family; *c; c++) {
+            for (const char *c = pr.family; *c; c++) {
                 if (*c == '\\' || *c == '\t' || *c == '\n' || *c == '\r')
                     fc_buf_addf(&rows, "\\%03o", (unsigned char)*c);
                 else
@@ -415,7 +419,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         PQclear(r);
         if (rows.len) {
             r = PQexec(pg, "COPY reprice_rows (event_id, event_time, cost_nusd, price_version,"
-                           " unpriced, model_family) FROM STDIN");
+                           " unpriced, price_tiered, model_family) FROM STDIN");
             PQclear(r);
             PQputCopyData(pg, (const char *)rows.data, (int)rows.len);
             PQputCopyEnd(pg, NULL);
@@ -435,7 +439,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
     if (fc_pg_exec(pg, MODULE, "reprice update",
                    "CLOSE reprice;"
                    " UPDATE events e SET cost_nusd = r.cost_nusd, price_version = r.price_version,"
-                   " unpriced = r.unpriced, model_family = r.model_family FROM reprice_rows r"
+                   " unpriced = r.unpriced, price_tiered = r.price_tiered,"
+                   " model_family = r.model_family FROM reprice_rows r"
                    " WHERE e.event_id = r.event_id AND e.event_time = r.event_time") != 0)
         goto fail;
     int64_t changed = 0;

@@ -339,11 +339,9 @@ int fc_catalog_add(fc_catalog_t *self, const fc_price_t *price)
     return s_add(self, price, &why);
 }
 
-const fc_price_t *fc_catalog_lookup(const fc_catalog_t *self, const char *model, int64_t ts_us)
+//  The version of family name in force at ts_us, or NULL.
+static const fc_price_t *s_lookup_family(const fc_catalog_t *self, const char *name, int64_t ts_us)
 {
-    char name[FC_MODEL_MAX];
-    if (fc_model_normalise(model, name, sizeof name))
-        return NULL;
     const s_family_t *fam = s_find_family(self, name);
     if (!fam)
         return NULL;
@@ -359,21 +357,76 @@ const fc_price_t *fc_catalog_lookup(const fc_catalog_t *self, const char *model,
     return lo ? &fam->versions[lo - 1] : NULL;
 }
 
+const fc_price_t *fc_catalog_lookup(const fc_catalog_t *self, const char *model, int64_t ts_us)
+{
+    char name[FC_MODEL_MAX];
+    if (fc_model_normalise(model, name, sizeof name))
+        return NULL;
+    return s_lookup_family(self, name, ts_us);
+}
+
+const fc_price_t *fc_catalog_version(const fc_catalog_t *self, int32_t version)
+{
+    for (size_t f = 0; f < self->nfamilies; f++)
+        for (size_t v = 0; v < self->families[f].count; v++)
+            if (self->families[f].versions[v].version == version)
+                return &self->families[f].versions[v];
+    return NULL;
+}
+
+int fc_price_usage(const fc_catalog_t *self, const char *model, int64_t ts_us,
+                   const fc_usage_t *usage, fc_price_result_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->unpriced = true;
+    //  Normalised once: the family is both what is stored and what is looked up. An id
+    //  without a family (empty, or too long) is kept as it came, cut to fit, and unpriced.
+    bool named = fc_model_normalise(model, out->family, sizeof out->family) == 0;
+    if (!named)
+        snprintf(out->family, sizeof out->family, "%s", model);
+    if (!s_tokens_valid(&usage->tok))
+        return -1;
+    const fc_price_t *p = named ? s_lookup_family(self, out->family, ts_us) : NULL;
+    if (!p)
+        return 0;
+    int64_t cost;
+    bool tiered;
+    if (fc_price_cost(p, &usage->tok, &cost, &tiered))
+        return -1;
+    out->cost_nusd = cost;
+    out->version = p->version;
+    out->tiered = tiered;
+    out->unpriced = false;
+    return 0;
+}
+
 int fc_catalog_price(const fc_catalog_t *self, const char *model, int64_t ts_us,
                      const fc_tokens_t *tok, int64_t *cost, int32_t *version, bool *unpriced)
 {
-    *cost = 0;
-    *version = 0;
-    *unpriced = true;
-    const fc_price_t *p = fc_catalog_lookup(self, model, ts_us);
-    if (!p)
-        return s_tokens_valid(tok) ? 0 : -1;
-    if (fc_price_cost(p, tok, cost, NULL)) {
-        *cost = 0;
+    fc_usage_t usage = {.tok = *tok};
+    fc_price_result_t r;
+    int rc = fc_price_usage(self, model, ts_us, &usage, &r);
+    *cost = r.cost_nusd;
+    *version = r.version;
+    *unpriced = r.unpriced;
+    return rc;
+}
+
+int fc_price_cache_effect(const fc_price_t *p, bool tiered, const fc_tokens_t *tok, int64_t *saved,
+                          int64_t *premium)
+{
+    if (!s_tokens_valid(tok))
         return -1;
-    }
-    *version = p->version;
-    *unpriced = false;
+    const int64_t *rate = tiered && p->tier_threshold > 0 ? p->tier_rate : p->rate;
+    int64_t in = rate[FC_TOK_INPUT], a, b, c, w;
+    //  Rates are >= 0 and int64, so the differences cannot overflow.
+    if (fc_money_mul(tok->t[FC_TOK_CACHE_READ], in - rate[FC_TOK_CACHE_READ], &a) ||
+        fc_money_mul(tok->t[FC_TOK_CACHE_WRITE_5M], rate[FC_TOK_CACHE_WRITE_5M] - in, &b) ||
+        fc_money_mul(tok->t[FC_TOK_CACHE_WRITE_1H], rate[FC_TOK_CACHE_WRITE_1H] - in, &c) ||
+        fc_money_add(b, c, &w))
+        return -1;
+    *saved = a;
+    *premium = w;
     return 0;
 }
 

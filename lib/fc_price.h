@@ -99,10 +99,43 @@ const fc_price_t *fc_catalog_at(const fc_catalog_t *self, size_t index);
 //  result; it stays valid until the next fc_catalog_add or fc_catalog_destroy.
 const fc_price_t *fc_catalog_lookup(const fc_catalog_t *self, const char *model, int64_t ts_us);
 
-//  Prices one request: looks the model up at ts_us and computes the cost. An unknown
-//  model is not an error: it returns 0 with *cost 0, *version 0 and *unpriced true.
-//  Returns -1 only on negative token counts or overflow.
+//  What one request used, as an event reports it.
+typedef struct {
+    fc_tokens_t tok;
+} fc_usage_t;
+
+//  What pricing one request gives.
+typedef struct {
+    char family[FC_MODEL_MAX]; //  the normalised family; the raw id, cut to fit, if it has none
+    int64_t cost_nusd;         //  0 when unpriced
+    int32_t version;           //  the price version used; 0 when unpriced
+    bool unpriced;             //  no price in force for this model at that time
+    bool tiered;               //  the long-context tier rates applied
+} fc_price_result_t;
+
+//  THE pricing call: every path that turns usage into money (ingest, reprice, reports)
+//  goes through it. Normalises the model id once, looks its family up at ts_us and
+//  prices the usage with the version in force then (tier rule included). An unknown
+//  model, or one without a version in force yet, is not an error: it returns 0 with
+//  cost 0, version 0 and unpriced true. Returns -1 (cost 0, unpriced true) only on
+//  negative counts or int64 overflow.
+int fc_price_usage(const fc_catalog_t *self, const char *model, int64_t ts_us,
+                   const fc_usage_t *usage, fc_price_result_t *out);
+
+//  fc_price_usage for callers that need only cost, version and unpriced.
 int fc_catalog_price(const fc_catalog_t *self, const char *model, int64_t ts_us,
                      const fc_tokens_t *tok, int64_t *cost, int32_t *version, bool *unpriced);
+
+//  The price version with this id, or NULL. Linear in the catalog size (a few hundred
+//  versions at most); for readers that stored the version a cost was computed with.
+const fc_price_t *fc_catalog_version(const fc_catalog_t *self, int32_t version);
+
+//  What caching did to the cost of tokens priced at p (tier rates when tiered, as
+//  fc_price_result_t.tiered said): *saved is what the cache reads would have cost
+//  more at the input rate, cache_read x (input - cache_read rate); *premium is what
+//  the cache writes cost above the input rate, w5m x (w5m - input) + w1h x (w1h -
+//  input). Both exact nano-USD. Returns 0, or -1 on negative counts or overflow.
+int fc_price_cache_effect(const fc_price_t *p, bool tiered, const fc_tokens_t *tok, int64_t *saved,
+                          int64_t *premium);
 
 #endif

@@ -415,6 +415,71 @@ static void s_test_malformed_csv(void)
     fc_catalog_destroy(&cat);
 }
 
+//  The one pricing call: family, cost, version, tier and unpriced from one lookup.
+static void s_test_price_usage(const fc_catalog_t *cat)
+{
+    fc_price_result_t r;
+    //  Sonnet 4.5, dated Bedrock id, prompt 150000 + 60000 = 210000 > 200000: tier rates.
+    //  150000*6000 + 2000*22500 + 60000*600 = 900000000 + 45000000 + 36000000 = 981000000
+    fc_usage_t u = {.tok = s_tok(150000, 2000, 60000, 0, 0)};
+    FC_CHECK_INT(
+        fc_price_usage(cat, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", T_2025_06_01, &u, &r),
+        0);
+    FC_CHECK_STR(r.family, "claude-sonnet-4-5");
+    FC_CHECK_INT(r.cost_nusd, 981000000);
+    FC_CHECK(!r.unpriced && r.tiered);
+    const fc_price_t *p = fc_catalog_lookup(cat, "claude-sonnet-4-5", T_2025_06_01);
+    FC_CHECK(p && r.version == p->version);
+    FC_CHECK(fc_catalog_version(cat, r.version) == p);
+    FC_CHECK(fc_catalog_version(cat, 99999) == NULL);
+
+    //  What caching did on that request, at the tier rates it was billed at:
+    //  saved 60000*(6000-600) = 324000000; no writes, no premium.
+    int64_t saved = -1, premium = -1;
+    FC_CHECK_INT(fc_price_cache_effect(p, r.tiered, &u.tok, &saved, &premium), 0);
+    FC_CHECK_INT(saved, 324000000);
+    FC_CHECK_INT(premium, 0);
+    //  The same tokens at base rates: 60000*(3000-300) = 162000000.
+    FC_CHECK_INT(fc_price_cache_effect(p, false, &u.tok, &saved, &premium), 0);
+    FC_CHECK_INT(saved, 162000000);
+    //  Writes: 4000 5m tokens at 3750-3000 and 1000 1h at 6000-3000 = 3000000 + 3000000.
+    fc_tokens_t w = s_tok(0, 0, 0, 4000, 1000);
+    FC_CHECK_INT(fc_price_cache_effect(p, false, &w, &saved, &premium), 0);
+    FC_CHECK_INT(saved, 0);
+    FC_CHECK_INT(premium, 6000000);
+    //  Tier asked on a version without a tier uses base rates (opus-4-1: 1000*(15000-1500)).
+    const fc_price_t *o = fc_catalog_lookup(cat, "claude-opus-4-1", T_2025_06_01);
+    w = s_tok(0, 0, 1000, 0, 0);
+    FC_CHECK(o && fc_price_cache_effect(o, true, &w, &saved, &premium) == 0 && saved == 13500000);
+    w = s_tok(0, 0, INT64_MAX / 1000, 0, 0);
+    FC_CHECK_INT(fc_price_cache_effect(o, false, &w, &saved, &premium), -1);
+    w = s_tok(0, 0, -1, 0, 0);
+    FC_CHECK_INT(fc_price_cache_effect(o, false, &w, &saved, &premium), -1);
+
+    //  Below the tier: 1000*3000 + 100*15000 = 4500000, not tiered.
+    u.tok = s_tok(1000, 100, 0, 0, 0);
+    FC_CHECK_INT(fc_price_usage(cat, "claude-sonnet-4-5", T_2025_06_01, &u, &r), 0);
+    FC_CHECK_INT(r.cost_nusd, 4500000);
+    FC_CHECK(!r.tiered && !r.unpriced);
+
+    //  Unknown model: family kept in normal form, unpriced, cost 0, no version.
+    FC_CHECK_INT(fc_price_usage(cat, "anthropic/Claude-Nova-9-20300101", T_2025_06_01, &u, &r), 0);
+    FC_CHECK_STR(r.family, "claude-nova-9");
+    FC_CHECK(r.unpriced && r.cost_nusd == 0 && r.version == 0 && !r.tiered);
+    //  An id without a family is kept as sent.
+    FC_CHECK_INT(fc_price_usage(cat, "[1m]", T_2025_06_01, &u, &r), 0);
+    FC_CHECK_STR(r.family, "[1m]");
+    FC_CHECK(r.unpriced);
+    //  Before any version was in force.
+    FC_CHECK_INT(fc_price_usage(cat, "claude-sonnet-4-5", T_2025_01_01 - 1, &u, &r), 0);
+    FC_CHECK(r.unpriced && r.version == 0);
+    FC_CHECK_STR(r.family, "claude-sonnet-4-5");
+    //  Overflow: -1, unpriced, cost 0.
+    u.tok = s_tok(0, INT64_MAX / 1000, 0, 0, 0);
+    FC_CHECK_INT(fc_price_usage(cat, "claude-sonnet-4-5", T_2025_06_01, &u, &r), -1);
+    FC_CHECK(r.unpriced && r.cost_nusd == 0 && r.version == 0);
+}
+
 int main(void)
 {
     s_test_normalise();
@@ -430,6 +495,7 @@ int main(void)
     s_test_tier(cat);
     s_test_provider_id(cat);
     s_test_unknown_and_overflow(cat);
+    s_test_price_usage(cat);
     fc_catalog_destroy(&cat);
 
     s_test_versions();

@@ -24,6 +24,7 @@ typedef struct {
     int64_t cost_nusd;     //  priced by the server before the store
     int32_t price_version; //  0 = none
     bool unpriced;
+    bool tiered; //  priced at the long-context tier rates
     char model_family[FC_MAX_NAME + 1];
     uint64_t seq; //  out: the publish seq of the event's tenant message
 } ingest_item_t;

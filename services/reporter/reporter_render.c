@@ -140,12 +140,13 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
                         (long long)r->models.v[i].s.unpriced_events,
                         (long long)r->models.v[i].s.input, (long long)r->models.v[i].s.output);
 
-    fc_buf_addf(o,
-                "\nCACHE EFFICIENCY\n  %s%% of input tokens read from cache (%lld of %lld)\n"
-                "  saved by cache reads $%s; paid for cache writes $%s (current list prices)\n",
-                reporter_pct(t->cache_read, s_prompt(t), pct), (long long)t->cache_read,
-                (long long)s_prompt(t), reporter_usd(r->cache_read_saved_nusd, 2, usd),
-                reporter_usd(r->cache_write_premium_nusd, 2, usd2));
+    fc_buf_addf(
+        o,
+        "\nCACHE EFFICIENCY\n  %s%% of input tokens read from cache (%lld of %lld)\n"
+        "  saved by cache reads $%s; paid for cache writes $%s (prices in force at each event)\n",
+        reporter_pct(t->cache_read, s_prompt(t), pct), (long long)t->cache_read,
+        (long long)s_prompt(t), reporter_usd(r->cache_read_saved_nusd, 2, usd),
+        reporter_usd(r->cache_write_premium_nusd, 2, usd2));
 
     fc_buf_addf(o, "\nAGENT-REPORTED VS COMPUTED COST\n");
     if (t->reported_events == 0)
@@ -634,8 +635,8 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
                 (long long)t->unpriced_events);
     fc_buf_addf(o,
                 "<h2>Cache efficiency</h2><p>%s%% of input tokens were read from cache (%lld of "
-                "%lld). Cache reads saved $%s; cache writes cost $%s extra (current list "
-                "prices).</p>",
+                "%lld). Cache reads saved $%s; cache writes cost $%s extra (prices in "
+                "force at each event).</p>",
                 reporter_pct(t->cache_read, s_prompt(t), pct), (long long)t->cache_read,
                 (long long)s_prompt(t), reporter_usd(r->cache_read_saved_nusd, 2, usd),
                 reporter_usd(r->cache_write_premium_nusd, 2, usd2));

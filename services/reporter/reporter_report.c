@@ -13,6 +13,7 @@
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
+#include "fc_price_pg.h"
 
 // ---------------------------------------------------------------------------------------
 // Parameters: formats, tenants, dates, periods
@@ -709,39 +710,59 @@ static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *mo
     return 0;
 }
 
-//  Cache savings per model at its latest price version (exact integers, overflow
-//  checked); models without a price count for nothing.
+//  What caching saved and cost over the report's tenant-local days. Each event counts
+//  at the price version it was priced with (the one in force at its time) and at the
+//  tier rates when its own prompt put it in the long-context tier: the events are summed
+//  per (version, tier), which is exact because the figure is linear in token counts
+//  within one set of rates, and fc_price_cache_effect prices each sum. Unpriced events
+//  count for nothing. Events stored before price_tiered existed count at base rates
+//  until a reprice records their tier. Days whose events retention dropped are not
+//  covered (their rollups keep token sums per model, not per version and tier).
 static int s_gather_cache(reporter_report_t *self, PGconn *conn, const char *module)
 {
     if (self->models.n == 0)
         return 0;
-    PGresult *res = fc_pg_query(conn, module, "report prices",
-                                "SELECT DISTINCT ON (model) model, input, cache_read,"
-                                "       cache_write_5m, cache_write_1h"
-                                "  FROM price_versions ORDER BY model, effective_from DESC",
-                                0, NULL);
+    //  The UTC bounds a day wider than the local days on both sides, so that Postgres
+    //  prunes the day partitions; the local-day test then keeps exactly the range.
+    static const char *sql =
+        "SELECT e.price_version, coalesce(e.price_tiered, false), sum(e.cache_read_tokens),"
+        "       sum(e.cache_write_5m_tokens), sum(e.cache_write_1h_tokens)"
+        "  FROM events e LEFT JOIN tenants t ON t.tenant_id = e.tenant_id"
+        " WHERE ($1 = '*' OR e.tenant_id = $1) AND e.event_type = 'usage'"
+        "   AND NOT e.unpriced AND e.price_version IS NOT NULL"
+        "   AND e.event_time >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC'"
+        "   AND e.event_time < ($3::date + 2)::timestamp AT TIME ZONE 'UTC'"
+        "   AND (e.event_time AT TIME ZONE coalesce(t.tz, 'UTC'))::date"
+        "       BETWEEN $2::date AND $3::date"
+        "   AND e.cache_read_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens > 0"
+        " GROUP BY 1, 2";
+    const char *params[] = {self->tenant, self->from, self->to};
+    PGresult *res = fc_pg_query(conn, module, "report cache", sql, 3, params);
     if (!res)
         return -1;
+    fc_catalog_t *cat = NULL;
+    if (PQntuples(res) > 0 && !(cat = fc_catalog_load_pg(conn, module))) {
+        PQclear(res);
+        return -1;
+    }
     int64_t saved = 0, premium = 0;
     bool overflow = false;
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *model = PQgetvalue(res, i, 0);
-        int64_t in = s_i64(res, i, 1), cr = s_i64(res, i, 2), w5 = s_i64(res, i, 3),
-                w1 = s_i64(res, i, 4);
-        for (size_t m = 0; m < self->models.n; m++) {
-            const reporter_sums_t *s = &self->models.v[m].s;
-            if (strcmp(self->models.v[m].k1, model) != 0)
-                continue;
-            int64_t a, b, c;
-            overflow |= fc_money_mul(s->cache_read, in - cr, &a) != 0 ||
-                        fc_money_add(saved, a, &saved) != 0;
-            overflow |= fc_money_mul(s->cache_write_5m, w5 - in, &b) != 0 ||
-                        fc_money_mul(s->cache_write_1h, w1 - in, &c) != 0 ||
-                        fc_money_add(premium, b, &premium) != 0 ||
-                        fc_money_add(premium, c, &premium) != 0;
-        }
+    for (int i = 0; i < PQntuples(res) && !overflow; i++) {
+        const fc_price_t *p = fc_catalog_version(cat, (int32_t)s_i64(res, i, 0));
+        if (!p)
+            continue; //  a version deleted by hand: nothing to price it with
+        fc_tokens_t tok = {{0}};
+        errno = 0;
+        tok.t[FC_TOK_CACHE_READ] = s_i64(res, i, 2);
+        tok.t[FC_TOK_CACHE_WRITE_5M] = s_i64(res, i, 3);
+        tok.t[FC_TOK_CACHE_WRITE_1H] = s_i64(res, i, 4);
+        int64_t a, b;
+        overflow = errno == ERANGE ||
+                   fc_price_cache_effect(p, PQgetvalue(res, i, 1)[0] == 't', &tok, &a, &b) != 0 ||
+                   fc_money_add(saved, a, &saved) != 0 || fc_money_add(premium, b, &premium) != 0;
     }
     PQclear(res);
+    fc_catalog_destroy(&cat);
     if (overflow) {
         fc_error(module, "report: cache savings overflow int64");
         return -1;

@@ -42,6 +42,9 @@ check "reprice of tenant a runs" "$fleetcost" reprice --pg-url "$IT_URL" --from 
 #   150000*6000 + 1000*22500 + 40000*600 + 10001*7500 = 1,021,507,500.
 expect_eq "haiku requests priced" "$(q "$IT_URL" "SELECT sum(cost_nusd) FROM events WHERE tenant_id='a' AND model='claude-haiku-4-5'")" 19500000
 expect_eq "tiered sonnet request" "$(q "$IT_URL" "SELECT cost_nusd FROM events WHERE model LIKE 'us.anthropic%'")" 1021507500
+expect_eq "the tier is recorded with the price (reports price cache savings with it)" \
+  "$(q "$IT_URL" "SELECT string_agg(coalesce(price_tiered::text, 'null'), ' ' ORDER BY seq) FROM events WHERE tenant_id='a'")" \
+  "false false false true null"
 expect_eq "unknown model flagged unpriced" "$(q "$IT_URL" "SELECT unpriced::text || cost_nusd FROM events WHERE model='mystery-model'")" true0
 expect_eq "tenant b untouched" "$(q "$IT_URL" "SELECT cost_nusd FROM events WHERE tenant_id='b'")" 0
 expect_eq "restatement recorded" "$(q "$IT_URL" "SELECT old_cost_nusd || ' ' || new_cost_nusd || ' ' || events FROM restatements WHERE tenant_id='a'")" "0 1041007500 5"
