@@ -373,6 +373,42 @@ expect_eq "HTTPS: API with a key" \
 kill $tpid
 wait $tpid 2>/dev/null
 
+# What caching saved: each event at the price version it was priced with and its own
+# tier (fc_price_cache_effect), not the latest version of its model. Tenant cachet, one
+# UTC day outside the seed; haiku gets a second version (double rates) that day at 12:00.
+q "$IT_URL" "SELECT fc_ensure_event_partitions('2025-01-15', '2025-01-15');
+  INSERT INTO tenants (tenant_id, tz) VALUES ('cachet', 'UTC');
+  INSERT INTO price_versions (model, effective_from, input, output, cache_read, cache_write_5m,
+                              cache_write_1h, tier_threshold, source)
+  VALUES ('claude-haiku-4-5', '2025-01-15 12:00:00+00', 2000, 10000, 200, 2500, 4000, 0, 'it');
+  INSERT INTO events (event_id, event_time, tenant_id, event_type, model, model_family,
+                      input_tokens, cache_read_tokens, cache_write_5m_tokens,
+                      cache_write_1h_tokens, cost_nusd, cost_kind, price_version, unpriced,
+                      price_tiered, ingest_id, seq)
+  SELECT gen_random_uuid(), x.t::timestamptz, 'cachet', 'usage', x.m, x.m, x.i, x.cr, x.w5, x.w1,
+         1, 'usage', (SELECT version_id FROM price_versions p WHERE p.model = x.m
+                       AND p.effective_from <= x.t::timestamptz
+                     ORDER BY effective_from DESC LIMIT 1), x.un, x.tier, 'it', 300000 + x.n
+    FROM (VALUES (1, '2025-01-15 09:00:00+00', 'claude-sonnet-4-5', 150000, 60000, 0, 0, false, true),
+                 (2, '2025-01-15 10:00:00+00', 'claude-sonnet-4-5', 100, 10000, 4000, 1000, false, false),
+                 (3, '2025-01-15 11:00:00+00', 'claude-haiku-4-5', 100, 1000, 0, 0, false, false),
+                 (4, '2025-01-15 13:00:00+00', 'claude-haiku-4-5', 100, 1000, 0, 0, false, false),
+                 (5, '2025-01-15 14:00:00+00', 'mystery-model', 100, 5000, 0, 0, true, NULL))
+         AS x(n, t, m, i, cr, w5, w1, un, tier);
+  UPDATE events SET price_version = NULL WHERE tenant_id = 'cachet' AND unpriced" >/dev/null ||
+  it_die "cannot insert the cache events"
+rep --tenant cachet --period daily --date 2025-01-15 --format json -o "$IT_TMP/cachet.json"
+# By hand (nano-USD per token, sonnet-4-5 tier rates above 200k prompt tokens):
+#   sonnet, tiered:   60000 * (6000 - 600)                     = 324,000,000
+#   sonnet, base:     10000 * (3000 - 300)                     =  27,000,000
+#   haiku at 11:00:    1000 * (1000 - 100)                     =     900,000
+#   haiku at 13:00 (the new version): 1000 * (2000 - 200)      =   1,800,000
+#   mystery-model (unpriced): nothing                          = 353,700,000 saved
+#   premium, sonnet base: 4000 * (3750 - 3000) + 1000 * (6000 - 3000) = 6,000,000
+expect_eq "cache savings: each event at its version and tier" \
+  "$(jq -r '"\(.cache.saved_by_reads_nusd) \(.cache.cache_write_premium_nusd)"' "$IT_TMP/cachet.json")" \
+  "353700000 6000000"
+
 kill -TERM $rpid
 wait $rpid
 expect_eq "reporter exits cleanly on SIGTERM" "$?" 0
