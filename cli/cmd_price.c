@@ -4,6 +4,8 @@
     price set --model FAMILY --effective-from DATE --input N --output N --cache-read N
               --cache-write-5m N --cache-write-1h N
               [--tier-threshold T --tier-input N ... --tier-cache-write-1h N]
+              [--provider P] [--source TEXT] [--fast-permille N] [--geo-us-permille N]
+              [--batch-permille N] [--web-search-nusd N] [--code-exec-hour-nusd N]
     price import FILE --effective-from DATE          (the CSV format of db/pricing/)
     reprice --from DATE --to DATE [--tenant T]
 
@@ -61,6 +63,18 @@ static const fc_option_t s_options[] = {
      "tier rate, 5-minute cache write"},
     {"tier-cache-write-1h", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false,
      "tier rate, 1-hour cache write"},
+    {"provider", FC_OPT_STR, "", 0, 0, false, "provider, e.g. anthropic, openai, google"},
+    {"fast-permille", FC_OPT_INT, "-1", -1, 100000, false,
+     "fast-mode multiplier, 1/1000 (6000 = 6x; absent: fast requests unpriced)"},
+    {"geo-us-permille", FC_OPT_INT, "-1", -1, 100000, false,
+     "US-only inference multiplier, 1/1000 (1100 = 1.1x)"},
+    {"batch-permille", FC_OPT_INT, "-1", -1, 100000, false,
+     "batch multiplier, 1/1000 (500 = half price)"},
+    {"web-search-nusd", FC_OPT_INT, "-1", -1, INT64_C(1000000000000), false,
+     "nano-USD per web search (10000000 = $10 per 1000)"},
+    {"code-exec-hour-nusd", FC_OPT_INT, "-1", -1, INT64_C(1000000000000), false,
+     "nano-USD per hour of code execution"},
+    {"source", FC_OPT_STR, "", 0, 0, false, "where the prices were read (URL, document)"},
     {"from", FC_OPT_STR, "", 0, 0, false, "reprice: first day (YYYY-MM-DD, UTC)"},
     {"to", FC_OPT_STR, "", 0, 0, false, "reprice: last day, inclusive"},
     {"tenant", FC_OPT_STR, "", 0, 0, false, "reprice: only this tenant"},
@@ -89,10 +103,17 @@ static int s_insert(PGconn *pg, const fc_price_t *p, const char *date, const cha
     if (bad) {
         fprintf(stderr,
                 "price: %s: invalid price (rates must be >= 0; tier rates set, and only,"
-                " with a threshold; the family in normal form)\n",
+                " with a threshold; multipliers 1..100000 per mille; the family in normal"
+                " form)\n",
                 p->family);
         return -1;
     }
+    //  A rule without a confirmed price is NULL, never 0 (fc_price.h, FC_RULE_*).
+    char rv[5][24];
+    const int64_t rule_value[5] = {p->fast_permille, p->geo_us_permille, p->batch_permille,
+                                   p->web_search_nusd, p->code_exec_hour_nusd};
+    for (int k = 0; k < 5; k++)
+        snprintf(rv[k], sizeof rv[k], "%" PRId64, rule_value[k]);
     char v[13][24];
     for (int k = 0; k < FC_TOK_COUNT; k++) {
         snprintf(v[k], sizeof v[k], "%" PRId64, p->rate[k]);
@@ -100,7 +121,7 @@ static int s_insert(PGconn *pg, const fc_price_t *p, const char *date, const cha
     }
     snprintf(v[5], sizeof v[5], "%" PRId64, p->tier_threshold);
     bool tier = p->tier_threshold > 0;
-    const char *params[15] = {p->family,
+    const char *params[21] = {p->family,
                               date,
                               v[0],
                               v[1],
@@ -113,19 +134,26 @@ static int s_insert(PGconn *pg, const fc_price_t *p, const char *date, const cha
                               tier ? v[8] : NULL,
                               tier ? v[9] : NULL,
                               tier ? v[10] : NULL,
-                              source,
-                              actor};
+                              p->source[0] ? p->source : source,
+                              actor,
+                              p->provider[0] ? p->provider : NULL,
+                              (p->rules & FC_RULE_FAST) ? rv[0] : NULL,
+                              (p->rules & FC_RULE_GEO_US) ? rv[1] : NULL,
+                              (p->rules & FC_RULE_BATCH) ? rv[2] : NULL,
+                              (p->rules & FC_RULE_WEB_SEARCH) ? rv[3] : NULL,
+                              (p->rules & FC_RULE_CODE_EXEC) ? rv[4] : NULL};
     PGresult *r = fc_pg_query(
         pg, MODULE, "price set",
         "WITH p AS (INSERT INTO price_versions (model, effective_from, input, output, cache_read,"
         " cache_write_5m, cache_write_1h, tier_threshold, tier_input, tier_output,"
-        " tier_cache_read, tier_cache_write_5m, tier_cache_write_1h, source)"
+        " tier_cache_read, tier_cache_write_5m, tier_cache_write_1h, source, provider,"
+        " fast_permille, geo_us_permille, batch_permille, web_search_nusd, code_exec_hour_nusd)"
         " VALUES ($1, $2::date::timestamp AT TIME ZONE 'UTC', $3, $4, $5, $6, $7, $8, $9, $10,"
-        " $11, $12, $13, $14) RETURNING *)"
+        " $11, $12, $13, $14, $16, $17, $18, $19, $20, $21) RETURNING *)"
         " INSERT INTO audit_log (actor, action, object, after)"
         " SELECT $15, 'price.set', p.model || '@' || $2, to_jsonb(p) FROM p"
         " RETURNING (after->>'version_id')",
-        15, params);
+        21, params);
     if (!r)
         return -1;
     printf("price: %s from %s is version %s\n", p->family, date, PQgetvalue(r, 0, 0));
@@ -155,6 +183,17 @@ static int s_set(fc_config_t *cfg, PGconn *pg)
     p.tier_threshold = fc_config_int(cfg, "tier-threshold");
     if (!p.tier_threshold)
         memset(p.tier_rate, 0, sizeof p.tier_rate);
+    snprintf(p.provider, sizeof p.provider, "%s", fc_config_str(cfg, "provider"));
+    snprintf(p.source, sizeof p.source, "%s", fc_config_str(cfg, "source"));
+    static const char *rule_opts[5] = {"fast-permille", "geo-us-permille", "batch-permille",
+                                       "web-search-nusd", "code-exec-hour-nusd"};
+    int64_t *rule_value[5] = {&p.fast_permille, &p.geo_us_permille, &p.batch_permille,
+                              &p.web_search_nusd, &p.code_exec_hour_nusd};
+    for (int k = 0; k < 5; k++)
+        if (fc_config_int(cfg, rule_opts[k]) >= 0) {
+            *rule_value[k] = fc_config_int(cfg, rule_opts[k]);
+            p.rules |= 1u << k;
+        }
     return s_insert(pg, &p, date, "fleetcost price set", s_actor(cfg)) ? 1 : 0;
 }
 
@@ -193,21 +232,28 @@ static int s_list(fc_config_t *cfg, PGconn *pg)
     PGresult *r = fc_pg_query(pg, MODULE, "price list",
                               "SELECT version_id, model, effective_from::date, input, output,"
                               " cache_read, cache_write_5m, cache_write_1h, tier_threshold,"
-                              " coalesce(tier_input::text, ''), coalesce(tier_output::text, '')"
+                              " coalesce(tier_input::text, ''), coalesce(tier_output::text, ''),"
+                              " coalesce(provider, ''), coalesce(fast_permille::text, '-'),"
+                              " coalesce(geo_us_permille::text, '-'),"
+                              " coalesce(batch_permille::text, '-'),"
+                              " coalesce(web_search_nusd::text, '-')"
                               " FROM price_versions WHERE $1::text IS NULL OR model = $1"
                               " ORDER BY model, effective_from",
                               1, p);
     if (!r)
         return 1;
-    printf("%-5s %-22s %-10s %8s %8s %8s %8s %8s %8s %8s %8s\n", "VER", "MODEL", "FROM", "INPUT",
-           "OUTPUT", "C.READ", "C.W5M", "C.W1H", "TIER>", "T.IN", "T.OUT");
+    printf("%-5s %-22s %-10s %8s %8s %8s %8s %8s %8s %8s %8s %-9s %6s %6s %6s %9s\n", "VER",
+           "MODEL", "FROM", "INPUT", "OUTPUT", "C.READ", "C.W5M", "C.W1H", "TIER>", "T.IN", "T.OUT",
+           "PROVIDER", "FAST", "GEO.US", "BATCH", "SEARCH");
     for (int i = 0; i < PQntuples(r); i++) {
         printf("%-5s %-22s %-10s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
         for (int c = 3; c < 11; c++)
             printf(" %8s", PQgetvalue(r, i, c));
-        printf("\n");
+        printf(" %-9s %6s %6s %6s %9s\n", PQgetvalue(r, i, 11), PQgetvalue(r, i, 12),
+               PQgetvalue(r, i, 13), PQgetvalue(r, i, 14), PQgetvalue(r, i, 15));
     }
-    printf("(nano-USD per token; $1 per million tokens = 1000)\n");
+    printf("(nano-USD per token; FAST, GEO.US, BATCH: multipliers per mille, - = no confirmed"
+           " price; SEARCH: nano-USD per web search)\n");
     PQclear(r);
     return 0;
 }

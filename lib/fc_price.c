@@ -269,6 +269,30 @@ static const char *s_check_price(const fc_price_t *p)
         return "tier threshold without tier rates";
     if (p->tier_threshold == 0 && any_tier)
         return "tier rates without a tier threshold";
+    if (memchr(p->provider, 0, sizeof p->provider) == NULL)
+        return "provider name too long";
+    if (memchr(p->source, 0, sizeof p->source) == NULL)
+        return "source too long";
+    if (p->rules & ~(uint32_t)FC_RULE_ALL_)
+        return "unknown rule";
+    //  A multiplier is in (0, 100x]: 0 would make a request free, which no provider does
+    //  and a missing price must not become. Unit prices are >= 0 (a free tool is a price).
+    const struct {
+        uint32_t rule;
+        int64_t v, max;
+    } m[] = {{FC_RULE_FAST, p->fast_permille, 100000},
+             {FC_RULE_GEO_US, p->geo_us_permille, 100000},
+             {FC_RULE_BATCH, p->batch_permille, 100000},
+             {FC_RULE_WEB_SEARCH, p->web_search_nusd, INT64_MAX},
+             {FC_RULE_CODE_EXEC, p->code_exec_hour_nusd, INT64_MAX}};
+    for (size_t i = 0; i < sizeof m / sizeof m[0]; i++) {
+        bool has = p->rules & m[i].rule;
+        int64_t min = i < 3 ? 1 : 0;
+        if (has && (m[i].v < min || m[i].v > m[i].max))
+            return "rule value out of range (multipliers 1..100000 per mille, prices >= 0)";
+        if (!has && m[i].v != 0)
+            return "a rule value without its rule";
+    }
     return NULL;
 }
 
@@ -374,27 +398,97 @@ const fc_price_t *fc_catalog_version(const fc_catalog_t *self, int32_t version)
     return NULL;
 }
 
+//  n / d rounded half to even; n >= 0, d > 0.
+static __int128 s_div_half_even(__int128 n, __int128 d)
+{
+    __int128 q = n / d, r = n % d;
+    if (r * 2 > d || (r * 2 == d && (q & 1)))
+        q++;
+    return q;
+}
+
+static int s_unpriced(fc_price_result_t *out, const char *why)
+{
+    out->unpriced = true;
+    out->why = why;
+    return 0;
+}
+
 int fc_price_usage(const fc_catalog_t *self, const char *model, int64_t ts_us,
                    const fc_usage_t *usage, fc_price_result_t *out)
 {
     memset(out, 0, sizeof *out);
     out->unpriced = true;
+    out->why = "";
     //  Normalised once: the family is both what is stored and what is looked up. An id
     //  without a family (empty, or too long) is kept as it came, cut to fit, and unpriced.
     bool named = fc_model_normalise(model, out->family, sizeof out->family) == 0;
     if (!named)
         snprintf(out->family, sizeof out->family, "%s", model);
-    if (!s_tokens_valid(&usage->tok))
+    if (!s_tokens_valid(&usage->tok) || usage->web_search_requests < 0 || usage->code_exec_ms < 0)
         return -1;
     const fc_price_t *p = named ? s_lookup_family(self, out->family, ts_us) : NULL;
     if (!p)
-        return 0;
-    int64_t cost;
+        return s_unpriced(out, "no price for this model at this time");
+    int64_t tokens;
     bool tiered;
-    if (fc_price_cost(p, &usage->tok, &cost, &tiered))
+    if (fc_price_cost(p, &usage->tok, &tokens, &tiered))
+        return -1;
+
+    //  The multipliers that apply, as one fraction num / den.
+    const char *speed = usage->speed ? usage->speed : "";
+    const char *geo = usage->geo ? usage->geo : "";
+    __int128 num = tokens, den = 1;
+    if (strcmp(speed, "fast") == 0) {
+        if (!(p->rules & FC_RULE_FAST))
+            return s_unpriced(out, "no fast-mode price for this model");
+        num *= p->fast_permille;
+        den *= 1000;
+    } else if (*speed && strcmp(speed, "standard") != 0)
+        return s_unpriced(out, "unknown speed");
+    if (strcmp(geo, "us") == 0) {
+        if (!(p->rules & FC_RULE_GEO_US))
+            return s_unpriced(out, "no US-only inference price for this model");
+        num *= p->geo_us_permille;
+        den *= 1000;
+    } else if (*geo && strcmp(geo, "global") != 0)
+        return s_unpriced(out, "unknown inference geo");
+    if (usage->batch) {
+        if (!(p->rules & FC_RULE_BATCH))
+            return s_unpriced(out, "no batch price for this model");
+        if (usage->tok.t[FC_TOK_CACHE_READ] || usage->tok.t[FC_TOK_CACHE_WRITE_5M] ||
+            usage->tok.t[FC_TOK_CACHE_WRITE_1H])
+            return s_unpriced(out, "batch price of cache tokens not confirmed");
+        num *= p->batch_permille;
+        den *= 1000;
+    }
+    __int128 t = s_div_half_even(num, den);
+    if (t > INT64_MAX)
+        return -1;
+
+    int64_t tools = 0;
+    if (usage->web_search_requests > 0) {
+        if (!(p->rules & FC_RULE_WEB_SEARCH))
+            return s_unpriced(out, "no web-search price for this model");
+        if (fc_money_mul(usage->web_search_requests, p->web_search_nusd, &tools))
+            return -1;
+    }
+    if (usage->code_exec_ms > 0) {
+        if (!(p->rules & FC_RULE_CODE_EXEC))
+            return s_unpriced(out, "no code-execution price for this model");
+        __int128 c =
+            s_div_half_even((__int128)usage->code_exec_ms * p->code_exec_hour_nusd, 3600000);
+        if (c > INT64_MAX || fc_money_add(tools, (int64_t)c, &tools))
+            return -1;
+    }
+    int64_t cost;
+    if (fc_money_add((int64_t)t, tools, &cost))
         return -1;
     out->cost_nusd = cost;
+    out->token_nusd = (int64_t)t;
+    out->tool_nusd = tools;
     out->version = p->version;
+    snprintf(out->provider, sizeof out->provider, "%s", p->provider);
     out->tiered = tiered;
     out->unpriced = false;
     return 0;
@@ -433,21 +527,18 @@ int fc_price_cache_effect(const fc_price_t *p, bool tiered, const fc_tokens_t *t
 //  ---------------------------------------------------------------------------------
 //  CSV loading
 
-#define S_CSV_COLUMNS 12
+#define S_CSV_COLUMNS 12 //  the required columns, in this order
+#define S_CSV_EXTRA   7  //  optional columns after them, in any order
+#define S_CSV_MAX     (S_CSV_COLUMNS + S_CSV_EXTRA)
 #define S_CSV_LINE    1024
 
-static const char *s_columns[S_CSV_COLUMNS] = {"model",
-                                               "input",
-                                               "output",
-                                               "cache_read",
-                                               "cache_write_5m",
-                                               "cache_write_1h",
-                                               "tier_threshold",
-                                               "tier_input",
-                                               "tier_output",
-                                               "tier_cache_read",
-                                               "tier_cache_write_5m",
-                                               "tier_cache_write_1h"};
+static const char *s_columns[S_CSV_MAX] = {
+    "model", "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "tier_threshold",
+    "tier_input", "tier_output", "tier_cache_read", "tier_cache_write_5m", "tier_cache_write_1h",
+    //  optional: provider and the rules; an empty
+    //  rule cell means "no confirmed price"
+    "provider", "fast_permille", "geo_us_permille", "batch_permille", "web_search_nusd",
+    "code_exec_hour_nusd", "source"};
 
 static int s_fail(char *err, size_t errsize, const char *path, int line, const char *fmt, ...)
 {
@@ -496,8 +587,8 @@ static int s_parse_count(const char *s, int64_t *out)
 }
 
 //  Fills p from the fields of one data row; NULL if fine, else why not, with the
-//  offending column in *column.
-static const char *s_parse_row(char **f, fc_price_t *p, int *column)
+//  offending field index in *column. cols[i] is the s_columns index of field i.
+static const char *s_parse_row(char **f, int n, const int *cols, fc_price_t *p, int *column)
 {
     *column = 0;
     if (strlen(f[0]) >= sizeof p->family)
@@ -516,6 +607,52 @@ static const char *s_parse_row(char **f, fc_price_t *p, int *column)
         if (p->tier_threshold > 0 && s_parse_count(f[c], &p->tier_rate[c - 7]))
             return "not a non-negative integer";
     }
+    int64_t *rule_value[] = {&p->fast_permille, &p->geo_us_permille, &p->batch_permille,
+                             &p->web_search_nusd, &p->code_exec_hour_nusd};
+    for (int i = S_CSV_COLUMNS; i < n; i++) {
+        *column = i;
+        int k = cols[i] - S_CSV_COLUMNS; //  0 provider, 1..5 rules, 6 source
+        if (k == 0) {
+            if (strlen(f[i]) >= sizeof p->provider)
+                return "provider name too long";
+            strcpy(p->provider, f[i]);
+        } else if (k == 6) {
+            if (strlen(f[i]) >= sizeof p->source)
+                return "source too long";
+            strcpy(p->source, f[i]);
+        } else if (*f[i]) {
+            if (s_parse_count(f[i], rule_value[k - 1]))
+                return "not a non-negative integer";
+            p->rules |= 1u << (k - 1);
+        }
+    }
+    return NULL;
+}
+
+//  Checks the header line; fills cols (field -> s_columns index). NULL if fine.
+static const char *s_parse_header(char **f, int n, int *cols, char *why, size_t size)
+{
+    for (int c = 0; c < S_CSV_COLUMNS; c++) {
+        if (strcmp(f[c], s_columns[c]) != 0) {
+            snprintf(why, size, "header column %d is '%s', expected '%s'", c + 1, f[c],
+                     s_columns[c]);
+            return why;
+        }
+        cols[c] = c;
+    }
+    for (int i = S_CSV_COLUMNS; i < n; i++) {
+        cols[i] = -1;
+        for (int c = S_CSV_COLUMNS; c < S_CSV_MAX; c++)
+            if (strcmp(f[i], s_columns[c]) == 0)
+                cols[i] = c;
+        for (int j = S_CSV_COLUMNS; j < i && cols[i] >= 0; j++)
+            if (cols[j] == cols[i])
+                cols[i] = -1;
+        if (cols[i] < 0) {
+            snprintf(why, size, "header column %d '%s' is unknown or repeated", i + 1, f[i]);
+            return why;
+        }
+    }
     return NULL;
 }
 
@@ -532,6 +669,7 @@ int fc_catalog_load_csv(fc_catalog_t *self, const char *path, int32_t version_ba
     char line[S_CSV_LINE];
     int lineno = 0;
     bool header = false;
+    int cols[S_CSV_MAX], ncols = 0;
     int32_t rows = 0;
     int rc = 0;
     while (rc == 0 && fgets(line, sizeof line, file)) {
@@ -545,27 +683,32 @@ int fc_catalog_load_csv(fc_catalog_t *self, const char *path, int32_t version_ba
             line[--len] = 0;
         if (len == 0 || line[0] == '#')
             continue;
-        char *f[S_CSV_COLUMNS];
-        int n = s_split(line, f, S_CSV_COLUMNS);
-        if (n != S_CSV_COLUMNS) {
-            rc = s_fail(err, errsize, path, lineno, "expected %d columns, found %d", S_CSV_COLUMNS,
-                        n);
-            break;
-        }
+        char *f[S_CSV_MAX];
+        int n = s_split(line, f, S_CSV_MAX);
         if (!header) {
-            for (int c = 0; c < S_CSV_COLUMNS && rc == 0; c++)
-                if (strcmp(f[c], s_columns[c]) != 0)
-                    rc = s_fail(err, errsize, path, lineno,
-                                "header column %d is '%s', expected '%s'", c + 1, f[c],
-                                s_columns[c]);
+            char why[160];
+            if (n < S_CSV_COLUMNS || n > S_CSV_MAX) {
+                rc = s_fail(err, errsize, path, lineno, "expected %d to %d columns, found %d",
+                            S_CSV_COLUMNS, S_CSV_MAX, n);
+                break;
+            }
+            if (s_parse_header(f, n, cols, why, sizeof why)) {
+                rc = s_fail(err, errsize, path, lineno, "%s", why);
+                break;
+            }
+            ncols = n;
             header = true;
             continue;
         }
+        if (n != ncols) {
+            rc = s_fail(err, errsize, path, lineno, "expected %d columns, found %d", ncols, n);
+            break;
+        }
         fc_price_t p = {.effective_from_us = effective_from_us};
         int column;
-        const char *why = s_parse_row(f, &p, &column);
+        const char *why = s_parse_row(f, n, cols, &p, &column);
         if (why) {
-            rc = s_fail(err, errsize, path, lineno, "%s: %s '%s'", s_columns[column], why,
+            rc = s_fail(err, errsize, path, lineno, "%s: %s '%s'", s_columns[cols[column]], why,
                         f[column]);
             break;
         }
