@@ -398,7 +398,9 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         " (extract(epoch FROM event_time) * 1000000)::bigint, tenant_id, coalesce(model, ''),"
         " input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,"
         " cache_write_1h_tokens, cost_nusd, coalesce(price_version, 0), unpriced,"
-        " coalesce(price_tiered::text, '')"
+        " coalesce(price_tiered::text, ''), coalesce(speed, ''), coalesce(inference_geo, ''),"
+        " coalesce(batch, false), coalesce(web_search_requests, 0), coalesce(code_exec_ms, 0),"
+        " coalesce(tool_cost_nusd, 0)"
         " FROM events WHERE event_type = 'usage'"
         " AND event_time >= $1::date::timestamp AT TIME ZONE 'UTC'"
         " AND event_time < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'"
@@ -410,7 +412,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
     fc_pg_exec(pg, MODULE, "temp",
                "CREATE TEMP TABLE reprice_rows (event_id uuid, event_time"
                " timestamptz, cost_nusd bigint, price_version int, unpriced"
-               " boolean, price_tiered boolean, model_family text) ON COMMIT DROP");
+               " boolean, price_tiered boolean, tool_cost_nusd bigint, model_family text)"
+               " ON COMMIT DROP");
     int64_t seen = 0;
     while (true) {
         r = fc_pg_query(pg, MODULE, "reprice fetch", "FETCH 10000 FROM reprice", 0, NULL);
@@ -427,7 +430,13 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
             int32_t old_version = (int32_t)strtol(PQgetvalue(r, i, 10), NULL, 10);
             const char *model = PQgetvalue(r, i, 3);
             //  An overflow leaves it unpriced (cost 0), as ingest would have stored it.
-            fc_usage_t usage = {.tok = tok};
+            fc_usage_t usage = {.tok = tok,
+                                .speed = PQgetvalue(r, i, 13),
+                                .geo = PQgetvalue(r, i, 14),
+                                .batch = PQgetvalue(r, i, 15)[0] == 't',
+                                .web_search_requests = strtoll(PQgetvalue(r, i, 16), NULL, 10),
+                                .code_exec_ms = strtoll(PQgetvalue(r, i, 17), NULL, 10)};
+            int64_t old_tool = strtoll(PQgetvalue(r, i, 18), NULL, 10);
             fc_price_result_t pr;
             (void)fc_price_usage(cat, model, ts, &usage, &pr);
             int64_t cost = pr.cost_nusd;
@@ -443,15 +452,17 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
             }
             bool old_unpriced = PQgetvalue(r, i, 11)[0] == 't';
             if (cost == old_cost && version == old_version && unpriced == old_unpriced &&
-                strcmp(tier, old_tier) == 0)
+                strcmp(tier, old_tier) == 0 && pr.tool_nusd == old_tool)
                 continue;
             if (t)
                 t->changed++;
             char when[96], ver[16];
             s_timestamp(ts, when, sizeof when);
             snprintf(ver, sizeof ver, version ? "%d" : "\\N", version);
-            fc_buf_addf(&rows, "%s\t%s\t%" PRId64 "\t%s\t%s\t%s\t", PQgetvalue(r, i, 0), when, cost,
-                        ver, unpriced ? "t" : "f", *tier ? tier : "\\N");
+            char tool[24];
+            snprintf(tool, sizeof tool, pr.tool_nusd ? "%" PRId64 : "\\N", pr.tool_nusd);
+            fc_buf_addf(&rows, "%s\t%s\t%" PRId64 "\t%s\t%s\t%s\t%s\t", PQgetvalue(r, i, 0), when,
+                        cost, ver, unpriced ? "t" : "f", *tier ? tier : "\\N", tool);
             //  COPY text format: a model name may hold tabs or backslashes.
             for (const char *c = pr.family; *c; c++) {
                 if (*c == '\\' || *c == '\t' || *c == '\n' || *c == '\r')
@@ -465,7 +476,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         PQclear(r);
         if (rows.len) {
             r = PQexec(pg, "COPY reprice_rows (event_id, event_time, cost_nusd, price_version,"
-                           " unpriced, price_tiered, model_family) FROM STDIN");
+                           " unpriced, price_tiered, tool_cost_nusd, model_family) FROM STDIN");
             PQclear(r);
             PQputCopyData(pg, (const char *)rows.data, (int)rows.len);
             PQputCopyEnd(pg, NULL);
@@ -486,6 +497,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
                    "CLOSE reprice;"
                    " UPDATE events e SET cost_nusd = r.cost_nusd, price_version = r.price_version,"
                    " unpriced = r.unpriced, price_tiered = r.price_tiered,"
+                   " tool_cost_nusd = r.tool_cost_nusd,"
                    " model_family = r.model_family FROM reprice_rows r"
                    " WHERE e.event_id = r.event_id AND e.event_time = r.event_time") != 0)
         goto fail;

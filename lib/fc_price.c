@@ -494,6 +494,28 @@ int fc_price_usage(const fc_catalog_t *self, const char *model, int64_t ts_us,
     return 0;
 }
 
+void fc_usage_mode(const char *in, char *out, size_t size)
+{
+    assert(size >= 8);
+    out[0] = 0;
+    if (!in || !*in)
+        return;
+    size_t n = strlen(in);
+    bool name = n < size && isalnum((unsigned char)in[0]);
+    for (size_t i = 0; name && i < n; i++) {
+        unsigned char c = (unsigned char)in[i];
+        name = isalnum(c) || c == '_' || c == '-';
+        out[i] = (char)tolower(c);
+    }
+    if (!name) {
+        snprintf(out, size, "unknown");
+        return;
+    }
+    out[n] = 0;
+    if (strcmp(out, "normal") == 0)
+        snprintf(out, size, "standard");
+}
+
 int fc_catalog_price(const fc_catalog_t *self, const char *model, int64_t ts_us,
                      const fc_tokens_t *tok, int64_t *cost, int32_t *version, bool *unpriced)
 {

@@ -172,6 +172,13 @@ typedef struct {
 int fc_price_usage(const fc_catalog_t *self, const char *model, int64_t ts_us,
                    const fc_usage_t *usage, fc_price_result_t *out);
 
+//  Writes a billing mode (speed, inference geo) as a source reported it into out, in
+//  the form events carry (proto/PROTOCOL.md §4.2): lower case; "normal" (how some
+//  exporters name standard speed) becomes "standard"; a value that is not a name
+//  [a-z0-9][a-z0-9_-]* shorter than size becomes "unknown", which prices the request as
+//  unpriced rather than dropping it; NULL or "" stays "". size >= 8.
+void fc_usage_mode(const char *in, char *out, size_t size);
+
 //  fc_price_usage for callers that need only cost, version and unpriced.
 int fc_catalog_price(const fc_catalog_t *self, const char *model, int64_t ts_us,
                      const fc_tokens_t *tok, int64_t *cost, int32_t *version, bool *unpriced);

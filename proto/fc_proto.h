@@ -25,6 +25,9 @@
 #define FC_MAX_ATTR_VALUE  127
 #define FC_MAX_LABELS      16
 #define FC_MAX_LABEL       63
+#define FC_MAX_MODE        31                        //  speed, inference geo: [a-z0-9][a-z0-9_-]*
+#define FC_MAX_WEB_SEARCH  INT64_C(1000000000)       //  server-tool web searches per event
+#define FC_MAX_CODE_EXEC   INT64_C(100000000000)     //  code-execution ms per event (~3 years)
 #define FC_MAX_TOKENS      INT64_C(100000000000)     //  per token kind per event (1e11)
 #define FC_MAX_COST_NUSD   INT64_C(1000000000000000) //  1e15 nano-USD = 1M USD per event
 #define FC_MAX_KEYS        64                        //  keys in any one msgpack map
@@ -91,6 +94,12 @@ typedef struct {
     int64_t memory_mb;
     double cpu_percent;         //  not money: a float is fine here
     int64_t reported_cost_nusd; //  what the agent believes it cost, nano-USD
+    //  usage: how the request was billed (PROTOCOL.md §4.2); absent = "" / false / 0
+    char speed[FC_MAX_MODE + 1]; //  "standard" | "fast"
+    char geo[FC_MAX_MODE + 1];   //  inference_geo: "global" | "us"
+    bool batch;                  //  sent through a batch API
+    int64_t web_search_requests; //  server-tool web searches
+    int64_t code_exec_ms;        //  server-tool code-execution time
 
     //  agent.spawn / terminate / reassign
     char parent_agent[FC_MAX_ID + 1];

@@ -700,6 +700,24 @@ static void s_test_rules_csv(void)
     fc_catalog_destroy(&cat);
 }
 
+static void s_test_usage_mode(void)
+{
+    char out[32];
+    const char *cases[][2] = {
+        {"fast", "fast"},         {"FAST", "fast"},  {"normal", "standard"},
+        {"standard", "standard"}, {"US", "us"},      {"", ""},
+        {"us west", "unknown"},   {"-x", "unknown"}, {"priority_on_demand", "priority_on_demand"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fc_usage_mode(cases[i][0], out, sizeof out);
+        FC_CHECK_STR(out, cases[i][1]);
+    }
+    fc_usage_mode(NULL, out, sizeof out);
+    FC_CHECK_STR(out, "");
+    //  Longer than the room: not a name that fits, so "unknown".
+    fc_usage_mode("abcdefghijklmnopqrstuvwxyz0123456789", out, sizeof out);
+    FC_CHECK_STR(out, "unknown");
+}
+
 int main(void)
 {
     s_test_normalise();
@@ -722,5 +740,6 @@ int main(void)
     s_test_malformed_csv();
     s_test_rules();
     s_test_rules_csv();
+    s_test_usage_mode();
     return fc_test_done("test_fc_price");
 }

@@ -276,6 +276,7 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->price_version = 0;
     it->unpriced = false;
     it->tiered = false;
+    it->tool_cost_nusd = 0;
     it->model_family[0] = 0;
     if (ev->type == FC_EV_COST) {
         it->cost_nusd = ev->cost_nusd;
@@ -284,7 +285,12 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     if (ev->type != FC_EV_USAGE)
         return;
     fc_usage_t usage = {.tok = {{ev->input_tokens, ev->output_tokens, ev->cache_read_tokens,
-                                 ev->cache_write_5m_tokens, ev->cache_write_1h_tokens}}};
+                                 ev->cache_write_5m_tokens, ev->cache_write_1h_tokens}},
+                        .speed = ev->speed,
+                        .geo = ev->geo,
+                        .batch = ev->batch,
+                        .web_search_requests = ev->web_search_requests,
+                        .code_exec_ms = ev->code_exec_ms};
     fc_price_result_t r;
     //  Token counts are bounded by the decoder, so this cannot overflow; if it ever does,
     //  fc_price_usage leaves it unpriced and the usage is still kept rather than dropped.
@@ -294,6 +300,7 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->price_version = r.version;
     it->unpriced = r.unpriced;
     it->tiered = r.tiered;
+    it->tool_cost_nusd = r.tool_nusd;
 }
 
 static uint64_t s_id_hash(const uint8_t id[16])
@@ -362,8 +369,9 @@ static const char *s_copy_sql =
     " session_id, request_id, model, model_family, input_tokens, output_tokens,"
     " cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nusd, cost_kind,"
     " price_version, unpriced, price_tiered, reported_cost_nusd, api_duration_ms, memory_mb,"
-    " cpu_percent, attrs, body, ingest_id, seq) FROM STDIN (FORMAT binary)";
-#define COPY_COLUMNS 29
+    " cpu_percent, attrs, body, ingest_id, seq, speed, inference_geo, batch,"
+    " web_search_requests, code_exec_ms, tool_cost_nusd) FROM STDIN (FORMAT binary)";
+#define COPY_COLUMNS 35
 
 static void s_col_null(fc_buf_t *b)
 {
@@ -494,6 +502,18 @@ static void s_copy_row(ingest_store_t *self, const ingest_item_t *it)
         s_col_null(b);
     s_col_text(b, self->ingest_id);
     s_col_int8(b, (int64_t)it->seq);
+    //  How the request was billed: NULL when the event did not say (PROTOCOL.md §4.2).
+    s_col_opt_text(b, ev->speed);
+    s_col_opt_text(b, ev->geo);
+    if (ev->batch) {
+        fc_buf_add_be32(b, 1);
+        uint8_t one = 1;
+        fc_buf_add(b, &one, 1);
+    } else
+        s_col_null(b);
+    s_col_opt_int8(b, ev->web_search_requests > 0, ev->web_search_requests);
+    s_col_opt_int8(b, ev->code_exec_ms > 0, ev->code_exec_ms);
+    s_col_opt_int8(b, it->tool_cost_nusd > 0, it->tool_cost_nusd);
 }
 
 static void s_json_string(fc_buf_t *out, const char *s)
