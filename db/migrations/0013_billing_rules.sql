@@ -26,6 +26,14 @@ ALTER TABLE events
     ADD COLUMN code_exec_ms        bigint,
     ADD COLUMN tool_cost_nusd      bigint;
 
+-- Cost split by speed and by provider (PROTOCOL.md §12): two more rollup dimensions the
+-- aggregator writes beside the others ('speed': standard / fast, '' for cost events;
+-- 'provider': the price version's, '' when unpriced).
+ALTER TABLE cost_summaries DROP CONSTRAINT cost_summaries_dimension;
+ALTER TABLE cost_summaries ADD CONSTRAINT cost_summaries_dimension
+    CHECK (dimension IN ('total', 'agent_type', 'model', 'agent', 'task', 'kind', 'speed',
+                         'provider'));
+
 -- The rules of the Anthropic rows 0002 seeded (only those: an operator's own rows are
 -- the operator's). Sources, read 2026-12-06 (docs/PRICING_RULES.md §2.1):
 --  * batch 50% off input and output, every model [doc] platform.claude.com pricing page

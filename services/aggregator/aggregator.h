@@ -9,9 +9,9 @@
     is repaired from Postgres by (ingest_id, seq) before newer messages are applied, so
     every tenant sees its messages in seq order. A seq that went back (a new run of the
     ingest beginning below that seq, or Postgres' last seq below it) re-synchronises
-    the tenants concerned from one Postgres snapshot (PROTOCOL.md §11). Finding this shard's sentinel key gone
-    (Redis empty or flushed), it rebuilds the current and previous tenant-local months
-    of its tenants from Postgres before it applies or publishes anything else. */
+    the tenants concerned from one Postgres snapshot (PROTOCOL.md §11). Finding this shard's
+   sentinel key gone (Redis empty or flushed), it rebuilds the current and previous tenant-local
+   months of its tenants from Postgres before it applies or publishes anything else. */
 #ifndef AGGREGATOR_H
 #define AGGREGATOR_H
 

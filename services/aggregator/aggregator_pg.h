@@ -19,6 +19,8 @@ typedef enum {
     AGGREGATOR_DIM_MODEL,
     AGGREGATOR_DIM_AGENT,
     AGGREGATOR_DIM_KIND,
+    AGGREGATOR_DIM_SPEED,    //  usage: standard / fast (PROTOCOL.md §4.2); '' for cost events
+    AGGREGATOR_DIM_PROVIDER, //  the price version's provider; '' unpriced or cost events
     AGGREGATOR_DIM_TASK,
     AGGREGATOR_DIM_COUNT_
 } aggregator_dim_t;

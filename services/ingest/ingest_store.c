@@ -277,6 +277,7 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->unpriced = false;
     it->tiered = false;
     it->tool_cost_nusd = 0;
+    it->provider[0] = 0;
     it->model_family[0] = 0;
     if (ev->type == FC_EV_COST) {
         it->cost_nusd = ev->cost_nusd;
@@ -301,6 +302,7 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->unpriced = r.unpriced;
     it->tiered = r.tiered;
     it->tool_cost_nusd = r.tool_nusd;
+    snprintf(it->provider, sizeof it->provider, "%s", r.provider);
 }
 
 static uint64_t s_id_hash(const uint8_t id[16])
