@@ -29,7 +29,7 @@ static void s_usd_cell(PGresult *r, int row, int col, char *buf, size_t size)
         return;
     }
     buf[0] = '$';
-    fc_money_format(strtoll(PQgetvalue(r, row, col), NULL, 10), buf + 1, size - 1, 2);
+    fc_money_format(fc_pg_int(r, row, col), buf + 1, size - 1, 2);
 }
 
 int cmd_alerts(int argc, char **argv)

@@ -8,6 +8,7 @@
 
 #include "commands.h"
 #include "fc_config.h"
+#include "fc_json_write.h"
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
@@ -21,6 +22,16 @@ static const fc_option_t s_options[] = {
     {"format", FC_OPT_STR, "csv", 0, 0, false, "csv | json"},
     {"output", FC_OPT_STR, "", 0, 0, false, "write to this file (-o FILE); default stdout"},
     FC_OPT_END};
+
+//  Closes one tenant's "kinds" array and object with the tenant's total.
+static void s_tenant_end(fc_jw_t *w, int64_t total)
+{
+    char usd[32];
+    fc_jw_end(w);
+    fc_jw_int(w, "cost_nusd", total);
+    fc_jw_str(w, "cost_usd", reporter_usd(total, 9, usd));
+    fc_jw_end(w);
+}
 
 //  Reads the tenant x kind rows and renders them. Returns 0 or -1.
 static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
@@ -36,16 +47,21 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
     char usd[32];
     int64_t total = 0, tenant_total = 0;
     const char *prev = NULL;
-    if (json)
-        fc_buf_addf(out, "{\"month\":\"%s\",\"currency\":\"USD\",\"tenants\":[", month);
-    else
+    fc_jw_t w;
+    fc_jw_init(&w, out);
+    if (json) {
+        fc_jw_object(&w, NULL);
+        fc_jw_str(&w, "month", month);
+        fc_jw_str(&w, "currency", "USD");
+        fc_jw_array(&w, "tenants");
+    } else
         fc_buf_add_str(out, "month,tenant_id,cost_kind,cost_nusd,cost_usd,events,unpriced_events,"
                             "input_tokens,output_tokens,cache_read_tokens,cache_write_5m_tokens,"
                             "cache_write_1h_tokens\r\n");
     int n = PQntuples(res), rc = 0;
     for (int i = 0; i < n; i++) {
         const char *tenant = PQgetvalue(res, i, 0), *kind = PQgetvalue(res, i, 1);
-        int64_t cost = strtoll(PQgetvalue(res, i, 2), NULL, 10);
+        int64_t cost = fc_pg_int(res, i, 2);
         if (fc_money_add(total, cost, &total) != 0) {
             fc_error(MODULE, "billing: total overflows int64");
             rc = -1;
@@ -64,31 +80,31 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
         }
         if (!prev || strcmp(prev, tenant) != 0) {
             if (prev)
-                fc_buf_addf(out, "],\"cost_nusd\":%lld,\"cost_usd\":\"%s\"},",
-                            (long long)tenant_total, reporter_usd(tenant_total, 9, usd));
-            fc_buf_add_str(out, "{\"tenant\":");
-            fc_esc_json(out, tenant);
-            fc_buf_add_str(out, ",\"kinds\":[");
+                s_tenant_end(&w, tenant_total);
+            fc_jw_object(&w, NULL);
+            fc_jw_str(&w, "tenant", tenant);
+            fc_jw_array(&w, "kinds");
             tenant_total = 0;
-        } else {
-            fc_buf_add(out, ",", 1);
         }
         tenant_total += cost; //  cannot overflow: total did not
-        fc_buf_add_str(out, "{\"kind\":");
-        fc_esc_json(out, kind);
-        fc_buf_addf(out,
-                    ",\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"events\":%s,"
-                    "\"unpriced_events\":%s}",
-                    (long long)cost, reporter_usd(cost, 9, usd), PQgetvalue(res, i, 8),
-                    PQgetvalue(res, i, 9));
+        fc_jw_object(&w, NULL);
+        fc_jw_str(&w, "kind", kind);
+        fc_jw_int(&w, "cost_nusd", cost);
+        fc_jw_str(&w, "cost_usd", reporter_usd(cost, 9, usd));
+        //  bigint counts as Postgres printed them: JSON numbers already.
+        fc_jw_raw(&w, "events", PQgetvalue(res, i, 8));
+        fc_jw_raw(&w, "unpriced_events", PQgetvalue(res, i, 9));
+        fc_jw_end(&w);
         prev = tenant;
     }
     if (json && rc == 0) {
         if (prev)
-            fc_buf_addf(out, "],\"cost_nusd\":%lld,\"cost_usd\":\"%s\"}", (long long)tenant_total,
-                        reporter_usd(tenant_total, 9, usd));
-        fc_buf_addf(out, "],\"total_nusd\":%lld,\"total_usd\":\"%s\"}\n", (long long)total,
-                    reporter_usd(total, 9, usd));
+            s_tenant_end(&w, tenant_total);
+        fc_jw_end(&w); //  tenants
+        fc_jw_int(&w, "total_nusd", total);
+        fc_jw_str(&w, "total_usd", reporter_usd(total, 9, usd));
+        fc_jw_end(&w);
+        fc_buf_add_str(out, "\n");
     }
     PQclear(res);
     while ((res = PQgetResult(conn)))

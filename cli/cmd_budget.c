@@ -29,6 +29,7 @@
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
+#include "fc_time.h"
 
 #define MODULE "budget"
 
@@ -217,13 +218,11 @@ static int s_check_line(const char *what, const char *period, int64_t spend,
 
 static int s_check(PGconn *pg, const char *tenant)
 {
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
+    int64_t now_us = fc_time_now_us();
     alerter_period_t per;
     alerter_budget_t b[ALERTER_MAX_BUDGETS];
     int n = alerter_store_budgets(pg, tenant, b, ALERTER_MAX_BUDGETS);
-    if (n < 0 ||
-        alerter_store_spend(pg, tenant, (int64_t)tv.tv_sec * 1000000 + tv.tv_usec, &per) != 0)
+    if (n < 0 || alerter_store_spend(pg, tenant, now_us, &per) != 0)
         return 2;
     char tz[4 * sizeof per.tz];
     printf("tenant %s (%s)\n", tenant, fc_esc_text(per.tz, tz, sizeof tz));

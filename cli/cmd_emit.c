@@ -19,7 +19,7 @@
 
 #include "commands.h"
 #include "fc_config.h"
-#include "fc_json.h"
+#include "fc_json_tok.h"
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_time.h"
@@ -307,7 +307,7 @@ static int s_set(s_builder_t *b, const s_field_t *f, const char *value, const ch
     return 0;
 }
 
-static int s_json_value(void *arg, const fc_json_value_t *v, char *err, size_t errsize)
+static int s_json_value(void *arg, const fc_jflat_value_t *v, char *err, size_t errsize)
 {
     s_builder_t *b = arg;
     const s_field_t *f = s_field_find(v->key, strlen(v->key));
@@ -315,9 +315,9 @@ static int s_json_value(void *arg, const fc_json_value_t *v, char *err, size_t e
         snprintf(err, errsize, "unknown key \"%.60s\"", v->key);
         return -1;
     }
-    if (v->kind == FC_JSON_NULL)
+    if (v->kind == FC_JFLAT_NULL)
         return 0; //  absent
-    if ((v->kind == FC_JSON_BOOL) != (f->kind == F_BOOL)) {
+    if ((v->kind == FC_JFLAT_BOOL) != (f->kind == F_BOOL)) {
         snprintf(err, errsize, "%s: %s", f->name,
                  f->kind == F_BOOL ? "expected true or false" : "a boolean is not a valid value");
         return -1;
@@ -344,9 +344,7 @@ static int s_finish(s_builder_t *b, char *err, size_t errsize)
     if (memcmp(b->ev.id, nil, 16) == 0)
         fc_event_id_new(b->ev.id);
     if (b->ev.ts_us == 0) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        b->ev.ts_us = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+        b->ev.ts_us = fc_time_now_us();
     }
     if (b->ev.type == FC_EV_INVALID) {
         snprintf(err, errsize, "no event type");
@@ -538,7 +536,7 @@ static int s_emit_one(fc_config_t *config, s_builder_t *b)
     return rc;
 }
 
-//  Reads one line of at most FC_JSON_MAX_INPUT bytes. Returns its length, -1 at end
+//  Reads one line of at most FC_JFLAT_MAX_INPUT bytes. Returns its length, -1 at end
 //  of input, or -2 for a longer line (consumed up to its end).
 static ssize_t s_read_line(FILE *in, char *buf, size_t size)
 {
@@ -563,7 +561,7 @@ static int s_emit_stdin(fc_config_t *config)
     if (s_outcomes_init(&o, false))
         return 1;
     fc_client_t *client = cmd_client_open(config, s_on_result, &o);
-    char *line = malloc(FC_JSON_MAX_INPUT + 2);
+    char *line = malloc(FC_JFLAT_MAX_INPUT + 2);
     s_builder_t *b = malloc(sizeof *b);
     if (!client || !line || !b) {
         fc_client_destroy(&client);
@@ -575,12 +573,12 @@ static int s_emit_stdin(fc_config_t *config)
     uint64_t lineno = 0, queued = 0, malformed = 0;
     bool stopped = false;
     ssize_t n;
-    while (!stopped && (n = s_read_line(stdin, line, FC_JSON_MAX_INPUT + 2)) != -1) {
+    while (!stopped && (n = s_read_line(stdin, line, FC_JFLAT_MAX_INPUT + 2)) != -1) {
         lineno++;
         char err[240];
         if (n == -2) {
             fprintf(stderr, "emit: line %" PRIu64 ": longer than %d bytes, skipped\n", lineno,
-                    FC_JSON_MAX_INPUT);
+                    FC_JFLAT_MAX_INPUT);
             malformed++;
             continue;
         }
@@ -590,7 +588,7 @@ static int s_emit_stdin(fc_config_t *config)
         if (!*p)
             continue; //  blank lines are not events
         memset(b, 0, sizeof *b);
-        if (fc_json_parse_object(line, (size_t)n, s_json_value, b, err, sizeof err) != 0 ||
+        if (fc_jflat_parse(line, (size_t)n, s_json_value, b, err, sizeof err) != 0 ||
             s_finish(b, err, sizeof err) != 0) {
             fprintf(stderr, "emit: line %" PRIu64 ": %s, skipped\n", lineno, err);
             malformed++;

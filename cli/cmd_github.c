@@ -392,7 +392,7 @@ static int s_comment_pass(s_worker_t *w)
     int done = 0;
     for (int i = 0; r && i < PQntuples(r) && !fc_signal_stopping(); i++) {
         char usd[FC_MONEY_BUFSIZE], path[400], json[512];
-        fc_money_format(strtoll(PQgetvalue(r, i, 4), NULL, 10), usd, sizeof usd, 2);
+        fc_money_format(fc_pg_int(r, i, 4), usd, sizeof usd, 2);
         snprintf(path, sizeof path, "/repos/%.200s/issues/%.20s/comments", PQgetvalue(r, i, 2),
                  PQgetvalue(r, i, 3));
         snprintf(json, sizeof json,

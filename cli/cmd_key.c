@@ -14,6 +14,7 @@
 #include "fc_config.h"
 #include "fc_log.h"
 #include "fc_pg.h"
+#include "fc_proto.h"
 #include "reporter_key.h"
 #include "reporter_report.h"
 
@@ -155,7 +156,7 @@ int cmd_key(int argc, char **argv)
     if (strcmp(action, "create") == 0) {
         if (admin == (*tenant != 0))
             fprintf(stderr, "key create: give exactly one of --tenant T or --admin\n");
-        else if (!admin && !reporter_tenant_valid(tenant))
+        else if (!admin && !fc_tenant_valid(tenant))
             fprintf(stderr, "key create: --tenant: not a tenant id\n");
         else if (strcmp(scope, "api") != 0 && strcmp(scope, "otlp") != 0)
             fprintf(stderr, "key create: --scope: api or otlp\n");

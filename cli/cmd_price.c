@@ -36,6 +36,7 @@
 #include "fc_price_pg.h"
 #include "fc_redis.h"
 #include "aggregator_pg.h"
+#include "fc_time.h"
 
 #include <hiredis/hiredis.h>
 
@@ -265,16 +266,6 @@ typedef struct {
     int64_t old_cost, new_cost, changed;
 } s_total_t;
 
-//  Microseconds since the epoch as a timestamptz literal, exactly.
-static void s_timestamp(int64_t us, char *out, size_t size)
-{
-    time_t secs = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&secs, &tm);
-    snprintf(out, size, "%04d-%02d-%02d %02d:%02d:%02d.%06d+00", tm.tm_year + 1900, tm.tm_mon + 1,
-             tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, (int)(us % 1000000));
-}
-
 static s_total_t *s_total(s_total_t *t, int *n, int max, const char *tenant)
 {
     for (int i = 0; i < *n; i++)
@@ -331,29 +322,26 @@ static int s_restate_rollups(PGconn *pg, const char *tenant, const char *from, c
 
 //  Redis totals: removing every aggregator shard's sentinel makes each aggregator
 //  rebuild its tenants' current and previous months from Postgres (now repriced) and
-//  publish corrected summaries, the same path as after a lost Redis.
-static int s_restate_redis(const char *url)
+//  publish corrected summaries, the same path as after a lost Redis. The server is the
+//  aggregators' (lib/fc_redis: the URL's password and db, or the master the sentinels
+//  name, since a replica would refuse the DEL).
+static int s_restate_redis(fc_config_t *cfg)
 {
-    char host[256] = "127.0.0.1";
-    int port = 6379;
-    const char *h = strstr(url, "://");
-    h = h ? h + 3 : url;
-    const char *at = strchr(h, '@');
-    if (at)
-        h = at + 1;
-    size_t n = strcspn(h, ":/");
-    if (n > 0 && n < sizeof host)
-        snprintf(host, sizeof host, "%.*s", (int)n, h);
-    if (h[n] == ':')
-        port = atoi(h + n + 1);
-    redisContext *c = redisConnect(host, port);
-    if (!c || c->err) {
+    fc_redis_target_t target;
+    const char *why;
+    char where[300], err[600];
+    if (fc_redis_target_init(&target, fc_config_str(cfg, "redis-url"),
+                             fc_config_str(cfg, "redis-sentinels"),
+                             fc_config_str(cfg, "redis-master-name"), &why) != 0) {
+        fc_warn(MODULE, "%s: the aggregators keep their old totals until their next rebuild", why);
+        return -1;
+    }
+    redisContext *c = fc_redis_connect(&target, 2000, where, sizeof where, err, sizeof err);
+    if (!c) {
         fc_warn(MODULE,
-                "redis %s:%d unreachable: the aggregators keep their old totals until"
+                "redis %s unreachable (%s): the aggregators keep their old totals until"
                 " their next rebuild",
-                host, port);
-        if (c)
-            redisFree(c);
+                where, err);
         return -1;
     }
     int removed = 0;
@@ -410,7 +398,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         goto fail;
     PQclear(r);
     fc_pg_exec(pg, MODULE, "temp",
-               "CREATE TEMP TABLE reprice_rows (event_id uuid, event_time"
+               "CREATE TEMP TABLE reprice_rows (tenant_id text, event_id uuid, event_time"
                " timestamptz, cost_nusd bigint, price_version int, unpriced"
                " boolean, price_tiered boolean, tool_cost_nusd bigint, model_family text)"
                " ON COMMIT DROP");
@@ -422,21 +410,21 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         int n = PQntuples(r);
         fc_buf_reset(&rows);
         for (int i = 0; i < n; i++) {
-            int64_t ts = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+            int64_t ts = fc_pg_int(r, i, 1);
             fc_tokens_t tok;
             for (int k = 0; k < FC_TOK_COUNT; k++)
-                tok.t[k] = strtoll(PQgetvalue(r, i, 4 + k), NULL, 10);
-            int64_t old_cost = strtoll(PQgetvalue(r, i, 9), NULL, 10);
-            int32_t old_version = (int32_t)strtol(PQgetvalue(r, i, 10), NULL, 10);
+                tok.t[k] = fc_pg_int(r, i, 4 + k);
+            int64_t old_cost = fc_pg_int(r, i, 9);
+            int32_t old_version = (int32_t)fc_pg_int(r, i, 10);
             const char *model = PQgetvalue(r, i, 3);
             //  An overflow leaves it unpriced (cost 0), as ingest would have stored it.
             fc_usage_t usage = {.tok = tok,
                                 .speed = PQgetvalue(r, i, 13),
                                 .geo = PQgetvalue(r, i, 14),
                                 .batch = PQgetvalue(r, i, 15)[0] == 't',
-                                .web_search_requests = strtoll(PQgetvalue(r, i, 16), NULL, 10),
-                                .code_exec_ms = strtoll(PQgetvalue(r, i, 17), NULL, 10)};
-            int64_t old_tool = strtoll(PQgetvalue(r, i, 18), NULL, 10);
+                                .web_search_requests = fc_pg_int(r, i, 16),
+                                .code_exec_ms = fc_pg_int(r, i, 17)};
+            int64_t old_tool = fc_pg_int(r, i, 18);
             fc_price_result_t pr;
             (void)fc_price_usage(cat, model, ts, &usage, &pr);
             int64_t cost = pr.cost_nusd;
@@ -457,12 +445,15 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
             if (t)
                 t->changed++;
             char when[96], ver[16];
-            s_timestamp(ts, when, sizeof when);
+            fc_time_format(ts, 6, when, sizeof when); //  a timestamptz literal, exactly
             snprintf(ver, sizeof ver, version ? "%d" : "\\N", version);
             char tool[24];
             snprintf(tool, sizeof tool, pr.tool_nusd ? "%" PRId64 : "\\N", pr.tool_nusd);
-            fc_buf_addf(&rows, "%s\t%s\t%" PRId64 "\t%s\t%s\t%s\t%s\t", PQgetvalue(r, i, 0), when,
-                        cost, ver, unpriced ? "t" : "f", *tier ? tier : "\\N", tool);
+            //  The tenant is part of the event's key (0009): another tenant may hold an
+            //  event with the same id and time. Tenant ids need no COPY escaping.
+            fc_buf_addf(&rows, "%s\t%s\t%s\t%" PRId64 "\t%s\t%s\t%s\t%s\t", PQgetvalue(r, i, 2),
+                        PQgetvalue(r, i, 0), when, cost, ver, unpriced ? "t" : "f",
+                        *tier ? tier : "\\N", tool);
             //  COPY text format: a model name may hold tabs or backslashes.
             for (const char *c = pr.family; *c; c++) {
                 if (*c == '\\' || *c == '\t' || *c == '\n' || *c == '\r')
@@ -475,8 +466,9 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         seen += n;
         PQclear(r);
         if (rows.len) {
-            r = PQexec(pg, "COPY reprice_rows (event_id, event_time, cost_nusd, price_version,"
-                           " unpriced, price_tiered, tool_cost_nusd, model_family) FROM STDIN");
+            r = PQexec(pg, "COPY reprice_rows (tenant_id, event_id, event_time, cost_nusd,"
+                           " price_version, unpriced, price_tiered, tool_cost_nusd, model_family)"
+                           " FROM STDIN");
             PQclear(r);
             PQputCopyData(pg, (const char *)rows.data, (int)rows.len);
             PQputCopyEnd(pg, NULL);
@@ -499,7 +491,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
                    " unpriced = r.unpriced, price_tiered = r.price_tiered,"
                    " tool_cost_nusd = r.tool_cost_nusd,"
                    " model_family = r.model_family FROM reprice_rows r"
-                   " WHERE e.event_id = r.event_id AND e.event_time = r.event_time") != 0)
+                   " WHERE e.tenant_id = r.tenant_id AND e.event_id = r.event_id"
+                   " AND e.event_time = r.event_time") != 0)
         goto fail;
     int64_t changed = 0;
     for (int i = 0; i < ntot; i++) {
@@ -540,7 +533,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         if (totals[i].changed && s_restate_rollups(pg, totals[i].tenant, from, to) != 0)
             rc = 1;
     if (changed)
-        s_restate_redis(fc_config_str(cfg, "redis-url"));
+        s_restate_redis(cfg);
     goto done;
 fail:
     fc_pg_rollback(pg);

@@ -10,6 +10,7 @@
 #include "fc_config.h"
 #include "fc_log.h"
 #include "fc_pg.h"
+#include "fc_proto.h"
 #include "reporter_cli.h"
 #include "reporter_report.h"
 
@@ -52,7 +53,7 @@ int cmd_report(int argc, char **argv)
     reporter_report_t *r = NULL;
     fc_buf_t out;
     fc_buf_init(&out);
-    if (strcmp(tenant, "*") != 0 && !reporter_tenant_valid(tenant)) {
+    if (strcmp(tenant, "*") != 0 && !fc_tenant_valid(tenant)) {
         fprintf(stderr, "report: --tenant: give a tenant id, or --all\n");
         goto done;
     }

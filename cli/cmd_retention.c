@@ -166,7 +166,7 @@ static int s_drop(PGconn *conn, const char *part, const char *dir, int64_t keep_
         snprintf(sql, sizeof sql, "SELECT count(*) FROM public.%s", quoted);
         PGresult *res = fc_pg_query(conn, MODULE, part, sql, 0, NULL);
         if (res)
-            rows = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+            rows = fc_pg_int(res, 0, 0);
         PQclear(res);
     }
     if (rows < 0)

@@ -21,6 +21,7 @@
 #include "fc_config.h"
 #include "fc_log.h"
 #include "fc_signal.h"
+#include "fc_time.h"
 #include "fleetcost.h"
 
 #define MODULE      "simulate"
@@ -311,15 +312,12 @@ int cmd_simulate(int argc, char **argv)
     int64_t rate = fc_config_int(cfg, "rate");
     int64_t duration = fc_config_int(cfg, "duration");
     int64_t limit = fc_config_int(cfg, "requests");
-    struct timespec t0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
+    int64_t t0 = fc_time_mono_us();
     int64_t sent = 0, last_report = 0;
     fc_info(MODULE, "simulating %d tenants x %d agents (%s) at %" PRId64 " requests/s (hot: %s)",
             nt, AGENTS_EACH, fc_config_str(cfg, "agent-mix"), rate, fc_config_str(cfg, "hot"));
     while (!fc_signal_stopping() && (!limit || sent < limit)) {
-        struct timespec now;
-        clock_gettime(CLOCK_MONOTONIC, &now);
-        double elapsed = (double)(now.tv_sec - t0.tv_sec) + (now.tv_nsec - t0.tv_nsec) / 1e9;
+        double elapsed = (double)(fc_time_mono_us() - t0) / 1e6;
         if (duration && elapsed >= (double)duration)
             break;
         //  Pace the fleet: request n is due at n / rate seconds.

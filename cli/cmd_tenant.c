@@ -16,6 +16,7 @@
 #include "fc_config.h"
 #include "fc_log.h"
 #include "fc_pg.h"
+#include "fc_proto.h"
 
 #define MODULE "tenant"
 
@@ -41,6 +42,10 @@ static int s_set(fc_config_t *cfg, PGconn *pg)
     const char *tenant = fc_config_str(cfg, "tenant");
     if (!*tenant) {
         fprintf(stderr, "tenant set: --tenant is required\n");
+        return 2;
+    }
+    if (!fc_tenant_valid(tenant)) {
+        fprintf(stderr, "tenant set: --tenant: expected [a-z0-9][a-z0-9_-]{0,62}\n");
         return 2;
     }
     const char *actor = s_opt(cfg, "actor") ? s_opt(cfg, "actor") : getenv("USER");

@@ -27,6 +27,7 @@
 #include "fc_proto.h"
 #include "fc_redis.h"
 #include "fc_signal.h"
+#include "fc_time.h"
 
 static const fc_option_t s_options[] = {
     {"endpoint", FC_OPT_STR, "tcp://127.0.0.1:7601", 0, 0, false, "ingest endpoint"},
@@ -47,11 +48,6 @@ typedef struct {
     int64_t sent_us;
     int events;
 } s_batch_t;
-
-static int64_t s_now_us(void)
-{
-    return zclock_usecs();
-}
 
 static void s_event(fc_event_t *ev, uint64_t n, int tenants, int agents)
 {
@@ -142,12 +138,12 @@ static int s_bench_ingest(fc_config_t *cfg)
         items[a].events = ZMQ_POLLIN;
     }
     int64_t next = 0, acked_batches = 0, acked_events = 0, rejected = 0, nlat = 0;
-    int64_t start = s_now_us();
+    int64_t start = fc_time_mono_us();
     int64_t deadline = start + fc_config_int(cfg, "timeout-ms") * 1000;
     int rr = 0;
     fc_ack_t ack;
-    while (acked_batches < nbatches && !fc_signal_stopping() && s_now_us() < deadline) {
-        int64_t now = s_now_us();
+    while (acked_batches < nbatches && !fc_signal_stopping() && fc_time_mono_us() < deadline) {
+        int64_t now = fc_time_mono_us();
         //  Send what is due: with a rate, batch b leaves at start + b*per_batch/rate.
         for (int tries = 0; next < nbatches && tries < agents; tries++) {
             if (rate > 0 && start + next * per_batch * 1000000 / rate > now)
@@ -159,7 +155,7 @@ static int s_bench_ingest(fc_config_t *cfg)
             //  Open loop: latency counts from when the batch was due, so a generator
             //  that falls behind does not hide the wait (coordinated omission).
             batches[next].sent_us =
-                rate > 0 ? start + next * per_batch * 1000000 / rate : s_now_us();
+                rate > 0 ? start + next * per_batch * 1000000 / rate : fc_time_mono_us();
             zframe_send(&f, socks[a], ZFRAME_DONTWAIT);
             inflight[a]++;
             next++;
@@ -167,7 +163,7 @@ static int s_bench_ingest(fc_config_t *cfg)
         }
         long timeout = 10;
         if (rate > 0 && next < nbatches) {
-            int64_t due = start + next * per_batch * 1000000 / rate - s_now_us();
+            int64_t due = start + next * per_batch * 1000000 / rate - fc_time_mono_us();
             timeout = due > 0 ? (long)(due / 1000) : 0;
         }
         if (zmq_poll(items, agents, timeout) <= 0)
@@ -180,7 +176,7 @@ static int s_bench_ingest(fc_config_t *cfg)
                 if (fc_ack_decode(zframe_data(r), zframe_size(r), &ack, &err) == FC_OK &&
                     ack.batch_id >= 1 && (int64_t)ack.batch_id <= nbatches) {
                     s_batch_t *b = &batches[ack.batch_id - 1];
-                    lat[nlat++] = s_now_us() - b->sent_us;
+                    lat[nlat++] = fc_time_mono_us() - b->sent_us;
                     acked_batches++;
                     acked_events += b->events;
                     for (uint32_t i = 0; i < ack.count; i++)
@@ -192,7 +188,7 @@ static int s_bench_ingest(fc_config_t *cfg)
             }
         }
     }
-    double secs = (s_now_us() - start) / 1e6;
+    double secs = (fc_time_mono_us() - start) / 1e6;
     qsort(lat, (size_t)nlat, sizeof *lat, s_cmp_i64);
     printf("bench=ingest events=%" PRId64 " acked=%" PRId64 " rejected=%" PRId64
            " seconds=%.3f events_per_s=%.0f offered_per_s=%" PRId64
@@ -244,11 +240,9 @@ static int s_bench_pipeline(fc_config_t *cfg)
     }
     //  The tenant is new, so it is UTC and its day key is today's UTC date.
     time_t now_s = time(NULL);
-    struct tm tm;
-    gmtime_r(&now_s, &tm);
-    char key[160];
-    snprintf(key, sizeof key, "fc:{%s}:day:%04d-%02d-%02d", tenant, tm.tm_year + 1900,
-             tm.tm_mon + 1, tm.tm_mday);
+    char today[FC_DATE_SIZE], key[160];
+    fc_date_format(now_s / 86400, today);
+    snprintf(key, sizeof key, "fc:{%s}:day:%s", tenant, today);
 
     zframe_t **frames = calloc((size_t)nbatches, sizeof *frames);
     int64_t *lat = calloc((size_t)nbatches, sizeof *lat);
@@ -297,8 +291,8 @@ static int s_bench_pipeline(fc_config_t *cfg)
         zframe_t *f = zframe_new(data, size);
         free(data);
         zframe_send(&f, d, 0);
-        int64_t until = s_now_us() + 30000000;
-        while (base < 1 && s_now_us() < until) {
+        int64_t until = fc_time_mono_us() + 30000000;
+        while (base < 1 && fc_time_mono_us() < until) {
             zclock_sleep(5);
             redisReply *r = redisCommand(redis, "HGET %s events", key);
             if (r && r->type == REDIS_REPLY_STRING)
@@ -311,11 +305,11 @@ static int s_bench_pipeline(fc_config_t *cfg)
             return 1;
         }
     }
-    int64_t start = s_now_us() + 200000; //  let the connection settle first
+    int64_t start = fc_time_mono_us() + 200000; //  let the connection settle first
     int64_t deadline = start + fc_config_int(cfg, "timeout-ms") * 1000;
     int64_t next = 0, seen = 0, done = 0, last_poll = 0;
-    while (done < nbatches && !fc_signal_stopping() && s_now_us() < deadline) {
-        int64_t now = s_now_us();
+    while (done < nbatches && !fc_signal_stopping() && fc_time_mono_us() < deadline) {
+        int64_t now = fc_time_mono_us();
         while (next < nbatches && start + next * per_batch * 1000000 / rate <= now) {
             zframe_send(&frames[next], d, ZFRAME_DONTWAIT);
             next++;
@@ -331,7 +325,7 @@ static int s_bench_pipeline(fc_config_t *cfg)
                 seen = strtoll(r->str, NULL, 10) - base;
             if (r)
                 freeReplyObject(r);
-            int64_t t = s_now_us();
+            int64_t t = fc_time_mono_us();
             //  Batch b is in Redis once the count covers all its events.
             while (done < next && seen >= (done + 1) * per_batch) {
                 lat[done] = t - (start + done * per_batch * 1000000 / rate);
@@ -368,7 +362,7 @@ static int s_bench_insert(fc_config_t *cfg)
     int64_t total = fc_config_int(cfg, "events");
     int tenants = (int)fc_config_int(cfg, "tenants");
     fc_event_t ev;
-    int64_t start = s_now_us(), done = 0;
+    int64_t start = fc_time_mono_us(), done = 0;
     for (int64_t i = 0; i < total && !fc_signal_stopping(); i++) {
         s_event(&ev, (uint64_t)i, tenants, 16);
         char id[37], ts[32], in[24], out[24], cr[24], cw[24];
@@ -395,7 +389,7 @@ static int s_bench_insert(fc_config_t *cfg)
         PQclear(r);
         done++;
     }
-    double secs = (s_now_us() - start) / 1e6;
+    double secs = (fc_time_mono_us() - start) / 1e6;
     printf("bench=insert events=%" PRId64 " seconds=%.3f events_per_s=%.0f\n", done, secs,
            done / secs);
     PQfinish(pg);

@@ -28,6 +28,7 @@
 #include <zmq.h>
 
 #include "fc_log.h"
+#include "fc_time.h"
 
 #define MODULE "client"
 
@@ -106,20 +107,6 @@ struct _fc_client_t {
     fc_batch_t *scratch_batch;
     fc_event_t *scratch_event;
 };
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static int64_t s_now_us_real(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 //  xorshift64*: batch ids need spread, not secrecy; seeded from getrandom.
 static uint64_t s_rand(uint64_t *state)
@@ -231,7 +218,7 @@ static int s_open_writer(fc_client_t *self)
     self->writer = fc_batch_writer_new(self->writer_id);
     if (!self->writer)
         return -1;
-    self->writer_opened_ms = s_now_ms();
+    self->writer_opened_ms = fc_time_mono_ms();
     return 0;
 }
 
@@ -244,7 +231,7 @@ int fc_client_send(fc_client_t *self, fc_event_t *ev, fc_proto_error_t *err)
     if (memcmp(ev->id, nil, 16) == 0)
         fc_event_id_new(ev->id);
     if (ev->ts_us == 0)
-        ev->ts_us = s_now_us_real();
+        ev->ts_us = fc_time_now_us();
     uint8_t buf[FC_MAX_EVENT_BYTES];
     int n = fc_event_encode(ev, buf, sizeof buf, err);
     if (n < 0)
@@ -397,7 +384,7 @@ static int s_reid(fc_client_t *self, s_batch_t *b)
         return -1;
     uint64_t rng;
     if (getrandom(&rng, sizeof rng, 0) != sizeof rng || !rng)
-        rng = (uint64_t)s_now_us_real() | 1;
+        rng = (uint64_t)fc_time_now_us() | 1;
     uint64_t id = s_batch_id(&rng);
     fc_batch_writer_t *w = fc_batch_writer_new(id);
     for (uint32_t i = 0; w && i < self->scratch_batch->count; i++)
@@ -661,7 +648,7 @@ static void s_scan(fc_client_t *self)
         fc_info(MODULE, "spool %s: loaded %" PRIu64 " events waiting in the spool", self->spool_dir,
                 adopted);
     self->rescan = waiting > 0;
-    self->last_scan_ms = s_now_ms();
+    self->last_scan_ms = fc_time_mono_ms();
     self->next_scan_ms = self->last_scan_ms + (self->rescan ? S_RESCAN_MS : S_SCAN_EVERY_MS);
 }
 
@@ -671,7 +658,7 @@ static void s_take_sealed(fc_client_t *self, bool all)
 {
     pthread_mutex_lock(&self->mutex);
     if (self->writer &&
-        (all || self->seal_now || s_now_ms() >= self->writer_opened_ms + self->batch_max_ms))
+        (all || self->seal_now || fc_time_mono_ms() >= self->writer_opened_ms + self->batch_max_ms))
         s_seal(self);
     self->seal_now = false;
     s_sealed_t *list = self->sealed_head;
@@ -750,7 +737,7 @@ static bool s_send_some(fc_client_t *self)
             return errno != EAGAIN;
         s_list_remove(&self->unsent, b);
         bool resend = b->sent_ms != 0;
-        b->sent_ms = s_now_ms();
+        b->sent_ms = fc_time_mono_ms();
         //  Each resend waits twice as long, up to 4x: an ingest that is slow rather
         //  than gone is not flooded with copies of what it is still committing.
         b->due_ms = b->sent_ms + ((int64_t)self->ack_timeout_ms << (b->sends < 2 ? b->sends : 2));
@@ -770,7 +757,7 @@ static bool s_send_some(fc_client_t *self)
 //  dropped) or those whose ack is overdue.
 static void s_requeue(fc_client_t *self, bool all)
 {
-    int64_t now = s_now_ms();
+    int64_t now = fc_time_mono_ms();
     s_batch_t *last = NULL; //  keep their order at the front of the queue
     for (s_batch_t *b = self->inflight.head, *next; b; b = next) {
         next = b->next;
@@ -939,7 +926,7 @@ static void s_on_monitor(fc_client_t *self)
 
 static int s_poll_timeout(fc_client_t *self)
 {
-    int64_t now = s_now_ms();
+    int64_t now = fc_time_mono_ms();
     int64_t until = now + 1000;
     pthread_mutex_lock(&self->mutex);
     if (self->writer && self->writer_opened_ms + self->batch_max_ms < until)
@@ -969,7 +956,7 @@ static void *s_thread(void *arg)
         s_requeue(self, false);
         //  Scan on schedule, and as soon as half the room is free when files wait
         //  (this client's own overflow, typically), so that sending never idles.
-        int64_t now = s_now_ms();
+        int64_t now = fc_time_mono_ms();
         bool half_free = self->unsent.count + self->inflight.count < S_MAX_OWNED_FILES / 2 &&
                          self->owned_bytes < S_MAX_OWNED_BYTES / 2;
         if (now >= self->next_scan_ms ||
@@ -977,7 +964,7 @@ static void *s_thread(void *arg)
             if (s_has_room(self, 0))
                 s_scan(self);
             else
-                self->next_scan_ms = s_now_ms() + S_RESCAN_MS;
+                self->next_scan_ms = fc_time_mono_ms() + S_RESCAN_MS;
         }
         blocked = !s_send_some(self);
 
@@ -1183,7 +1170,7 @@ fc_client_t *fc_client_new(const fc_client_options_t *o)
     self->scratch_batch = malloc(sizeof *self->scratch_batch);
     self->scratch_event = malloc(sizeof *self->scratch_event);
     if (getrandom(&self->rng, sizeof self->rng, 0) != sizeof self->rng || !self->rng)
-        self->rng = (uint64_t)s_now_us_real() | 1;
+        self->rng = (uint64_t)fc_time_now_us() | 1;
     if (!self->spool_dir || !self->scratch_batch || !self->scratch_event) {
         s_free(self);
         return NULL;

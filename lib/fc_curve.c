@@ -9,8 +9,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "fc_hash.h"
 #include "fc_log.h"
 #include "fc_mp.h"
+#include "fc_time.h"
 
 #define MODULE "curve"
 
@@ -52,14 +54,6 @@ static atomic_flag s_active = ATOMIC_FLAG_INIT;
 //  therefore hashes every entry's inode, size and nanosecond mtime once a second and
 //  re-issues CURVE to zauth, which builds a fresh store, when the hash moves.
 
-static uint64_t s_fnv(uint64_t h, const void *data, size_t size)
-{
-    const unsigned char *p = data;
-    for (size_t i = 0; i < size; i++)
-        h = (h ^ p[i]) * 1099511628211ULL;
-    return h;
-}
-
 //  Order-independent signature of a directory tree (zcertstore also loads subdirectories).
 static uint64_t s_dir_signature(const char *path, int depth)
 {
@@ -76,12 +70,12 @@ static uint64_t s_dir_signature(const char *path, int depth)
         if (snprintf(child, sizeof child, "%s/%s", path, e->d_name) >= (int)sizeof child ||
             lstat(child, &st) != 0)
             continue;
-        uint64_t h = s_fnv(14695981039346656037ULL, e->d_name, strlen(e->d_name));
+        uint64_t h = fc_fnv1a64(FC_FNV64_BASIS, e->d_name, strlen(e->d_name));
         int64_t fields[] = {(int64_t)st.st_ino, (int64_t)st.st_size, (int64_t)st.st_mtim.tv_sec,
                             (int64_t)st.st_mtim.tv_nsec, (int64_t)st.st_mode};
-        h = s_fnv(h, fields, sizeof fields);
+        h = fc_fnv1a64(h, fields, sizeof fields);
         if (S_ISDIR(st.st_mode) && depth < 4)
-            h = s_fnv(h, &(uint64_t){s_dir_signature(child, depth + 1)}, sizeof(uint64_t));
+            h = fc_fnv1a64(h, &(uint64_t){s_dir_signature(child, depth + 1)}, sizeof(uint64_t));
         sum += h;
     }
     closedir(dir);
@@ -333,7 +327,7 @@ fc_curve_role_t fc_curve_peer(const fc_curve_t *self, zframe_t *frame, fc_curve_
     const char *name = zframe_meta(frame, "name");
     if (!key || strlen(key) != 40 || !role || !tenant)
         return FC_CURVE_NONE;
-    if (streq(role, "tenant") && fc_mp_name_valid(tenant, FC_MAX_TENANT)) {
+    if (streq(role, "tenant") && fc_tenant_valid(tenant)) {
         peer->role = FC_CURVE_TENANT;
         snprintf(peer->tenant, sizeof peer->tenant, "%s", tenant);
     } else if (streq(role, "operator"))
@@ -358,8 +352,7 @@ static bool s_kind_known(const char *kind, size_t len)
 
 int fc_curve_topic(char *buf, size_t size, const char *kind, const char *tenant)
 {
-    if (!kind || !s_kind_known(kind, strlen(kind)) || !tenant ||
-        !fc_mp_name_valid(tenant, FC_MAX_TENANT))
+    if (!kind || !s_kind_known(kind, strlen(kind)) || !tenant || !fc_tenant_valid(tenant))
         return -1;
     int n = snprintf(buf, size, "%s.%s.", kind, tenant);
     return n < 0 || (size_t)n >= size ? -1 : n;
@@ -377,7 +370,7 @@ int fc_curve_topic_parse(const void *topic, size_t len, char *kind, char *tenant
     char name[FC_MAX_TENANT + 1];
     memcpy(name, dot + 1, tlen);
     name[tlen] = '\0';
-    if (!fc_mp_name_valid(name, FC_MAX_TENANT))
+    if (!fc_tenant_valid(name))
         return -1;
     memcpy(kind, t, (size_t)(dot - t));
     kind[dot - t] = '\0';
@@ -556,10 +549,8 @@ static int s_ensure_dirs(const char *dir)
 
 static void s_set_created(zcert_t *cert)
 {
-    char now[32];
-    time_t t = time(NULL);
-    struct tm tm;
-    strftime(now, sizeof now, "%Y-%m-%dT%H:%M:%SZ", gmtime_r(&t, &tm));
+    char now[FC_TIME_SIZE];
+    fc_time_format(fc_time_now_us(), 0, now, sizeof now);
     zcert_set_meta(cert, "created", "%s", now);
 }
 
@@ -606,7 +597,7 @@ int fc_curve_cert_create(const char *dir, const char *name, const char *tenant)
                  name);
         return -1;
     }
-    if (tenant && !fc_mp_name_valid(tenant, FC_MAX_TENANT)) {
+    if (tenant && !fc_tenant_valid(tenant)) {
         fc_error(MODULE, "invalid tenant '%s': [a-z0-9][a-z0-9_-]{0,62}", tenant);
         return -1;
     }

@@ -1,48 +1,20 @@
 /*  fc_escape: escapers per reader, and the secret mask (see fc_escape.h). */
 #include "fc_escape.h"
 
+#include "fc_utf8.h"
+
 #include <ctype.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
-//  Length of the well-formed UTF-8 sequence at p (1 for ASCII), with its code point in
-//  *cp; 0 when the bytes are not UTF-8 (overlong forms, surrogates and stray
-//  continuation bytes included).
-static size_t s_utf8(const unsigned char *p, uint32_t *cp)
-{
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    }
-    size_t n;
-    uint32_t c, min;
-    if ((p[0] & 0xe0) == 0xc0)
-        n = 2, c = p[0] & 0x1f, min = 0x80;
-    else if ((p[0] & 0xf0) == 0xe0)
-        n = 3, c = p[0] & 0x0f, min = 0x800;
-    else if ((p[0] & 0xf8) == 0xf0)
-        n = 4, c = p[0] & 0x07, min = 0x10000;
-    else
-        return 0;
-    for (size_t i = 1; i < n; i++) {
-        if ((p[i] & 0xc0) != 0x80) //  also stops at the NUL
-            return 0;
-        c = c << 6 | (p[i] & 0x3f);
-    }
-    if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-        return 0;
-    *cp = c;
-    return n;
-}
-
 //  The visible form of the character at p for a terminal, or 0 bytes of escape when it
 //  may be printed as is. *len gets the bytes it covers.
 static int s_text_escape(const unsigned char *p, size_t *len, char esc[8])
 {
     uint32_t cp;
-    size_t n = s_utf8(p, &cp);
+    size_t n = (size_t)fc_utf8_decode(p, p + 4, &cp); //  stops at the NUL
     if (n == 0) {
         *len = 1;
         return snprintf(esc, 8, "\\x%02x", p[0]);
@@ -104,6 +76,16 @@ void fc_esc_json(fc_buf_t *b, const char *s)
             fc_buf_add(b, p, 1);
         } else if (*p < 0x20 || *p == 0x7f || *p == '<' || *p == '>' || *p == '&') {
             fc_buf_addf(b, "\\u%04x", *p);
+        } else if (*p >= 0x80) {
+            //  JSON is UTF-8 (RFC 8259 §8.1): a byte that is not part of a well-formed
+            //  sequence becomes U+FFFD, so the document stays readable.
+            int n = fc_utf8_decode(p, p + 4, NULL);
+            if (n == 0) {
+                fc_buf_add_str(b, "\\ufffd");
+            } else {
+                fc_buf_add(b, p, (size_t)n);
+                p += n - 1;
+            }
         } else {
             fc_buf_add(b, p, 1);
         }

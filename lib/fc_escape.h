@@ -15,6 +15,7 @@
 //  Appends s as a quoted JSON string. Controls, DEL, `"` and `\` are escaped, and so are
 //  `< > &` (as \u003c…), so that the result is also safe inside HTML <script> and
 //  attributes.
+//  Bytes that are not well-formed UTF-8 become \ufffd: the result is always valid JSON.
 void fc_esc_json(fc_buf_t *b, const char *s);
 
 //  Appends s as HTML text or attribute value: `< > & " '` become entities; controls

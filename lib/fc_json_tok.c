@@ -2,7 +2,10 @@
     recursion is bounded by max_depth (at most FC_JTOK_MAX_DEPTH frames). */
 #include "fc_json_tok.h"
 
+#include "fc_utf8.h"
+
 #include <stdarg.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -15,18 +18,24 @@ typedef struct {
     size_t errsize;
 } s_parser_t;
 
+//  "byte N: reason" into err (errsize bytes, may be 0). Returns -1.
+static int s_vfail(char *err, size_t errsize, size_t at, const char *fmt, va_list ap)
+{
+    if (!err || !errsize)
+        return -1;
+    int n = snprintf(err, errsize, "byte %zu: ", at + 1);
+    if (n >= 0 && (size_t)n < errsize)
+        vsnprintf(err + n, errsize - (size_t)n, fmt, ap);
+    return -1;
+}
+
 static int s_fail(s_parser_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static int s_fail(s_parser_t *s, const char *fmt, ...)
 {
-    if (!s->err || !s->errsize)
-        return -1;
-    int n = snprintf(s->err, s->errsize, "byte %zu: ", (size_t)(s->p - s->start) + 1);
-    if (n >= 0 && (size_t)n < s->errsize) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(s->err + n, s->errsize - (size_t)n, fmt, ap);
-        va_end(ap);
-    }
+    va_list ap;
+    va_start(ap, fmt);
+    s_vfail(s->err, s->errsize, (size_t)(s->p - s->start), fmt, ap);
+    va_end(ap);
     return -1;
 }
 
@@ -34,36 +43,6 @@ static void s_ws(s_parser_t *s)
 {
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\t' || *s->p == '\n' || *s->p == '\r'))
         s->p++;
-}
-
-//  Length of the valid UTF-8 sequence at p (1..4), or 0: no overlongs, no surrogates,
-//  nothing above U+10FFFF.
-static int s_utf8_len(const unsigned char *p, const unsigned char *end)
-{
-    unsigned c = p[0];
-    int n;
-    unsigned min;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xC2 && c <= 0xDF)
-        n = 2, min = 0x80;
-    else if (c >= 0xE0 && c <= 0xEF)
-        n = 3, min = 0x800;
-    else if (c >= 0xF0 && c <= 0xF4)
-        n = 4, min = 0x10000;
-    else
-        return 0;
-    if (end - p < n)
-        return 0;
-    unsigned cp = c & (0x3F >> (n - 1));
-    for (int i = 1; i < n; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        cp = (cp << 6) | (p[i] & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-        return 0;
-    return n;
 }
 
 static int s_hex4(const unsigned char *p, const unsigned char *end, unsigned *v)
@@ -83,6 +62,14 @@ static int s_hex4(const unsigned char *p, const unsigned char *end, unsigned *v)
             return -1;
         *v = *v << 4 | d;
     }
+    return 0;
+}
+
+//  The four hex digits of a \u escape at q, with the reason when they are not.
+static int s_hex4_at(s_parser_t *s, const unsigned char *q, unsigned *v)
+{
+    if (s_hex4(q, s->end, v))
+        return s_fail(s, s->end - q < 4 ? "truncated \\u escape" : "bad \\u escape");
     return 0;
 }
 
@@ -126,15 +113,18 @@ static int s_string(s_parser_t *s, bool keep)
             unsigned e = s->p[1];
             if (e == 'u') {
                 unsigned v, lo;
-                if (s_hex4(s->p + 2, s->end, &v))
-                    return s_fail(s, "bad \\u escape");
+                if (s_hex4_at(s, s->p + 2, &v))
+                    return -1;
                 s->p += 6;
                 if (v >= 0xDC00 && v <= 0xDFFF)
                     return s_fail(s, "lone low surrogate");
                 if (v >= 0xD800 && v <= 0xDBFF) {
-                    if (s->end - s->p < 6 || s->p[0] != '\\' || s->p[1] != 'u' ||
-                        s_hex4(s->p + 2, s->end, &lo) || lo < 0xDC00 || lo > 0xDFFF)
-                        return s_fail(s, "lone high surrogate");
+                    if (s->end - s->p < 2 || s->p[0] != '\\' || s->p[1] != 'u')
+                        return s_fail(s, "high surrogate without its low half");
+                    if (s_hex4_at(s, s->p + 2, &lo))
+                        return -1;
+                    if (lo < 0xDC00 || lo > 0xDFFF)
+                        return s_fail(s, "high surrogate without its low half");
                     s->p += 6;
                 }
                 continue;
@@ -144,7 +134,7 @@ static int s_string(s_parser_t *s, bool keep)
             s->p += 2;
             continue;
         }
-        int n = s_utf8_len(s->p, s->end);
+        int n = fc_utf8_decode(s->p, s->end, NULL);
         if (n == 0)
             return s_fail(s, "invalid UTF-8");
         s->p += n;
@@ -221,7 +211,7 @@ static int s_container(s_parser_t *s, int depth, bool keep)
             s_ws(s);
             if (object) {
                 if (s->p >= s->end || *s->p != '"')
-                    return s_fail(s, "expected a member name");
+                    return s_fail(s, "expected '\"' to start a member name");
                 if (s_string(s, keep_children))
                     return -1;
                 s_ws(s);
@@ -291,7 +281,9 @@ static int s_value(s_parser_t *s, int depth, bool keep)
     default: {
         size_t n = s_number_len(s->p, s->end);
         if (n == 0)
-            return s_fail(s, "unexpected character");
+            return s_fail(s, *s->p == '-' || (*s->p >= '0' && *s->p <= '9')
+                                 ? "bad number"
+                                 : "unexpected character");
         int i = s_new_token(s, FC_JTOK_NUMBER, keep);
         if (i == -1)
             return -1;
@@ -324,7 +316,10 @@ int fc_jtok_parse(const char *text, size_t len, const fc_jtok_limits_t *limits, 
         return -1;
     s_ws(&s);
     if (s.p != s.end)
-        return s_fail(&s, "trailing characters after the value");
+        return s_fail(&s, "text after the %s",
+                      toks[0].type == FC_JTOK_OBJECT  ? "object"
+                      : toks[0].type == FC_JTOK_ARRAY ? "array"
+                                                      : "value");
     return s.count;
 }
 
@@ -378,18 +373,7 @@ int fc_jtok_path(const char *text, const fc_jtok_t *toks, int obj, const char *p
 static int s_put_utf8(char *out, size_t size, size_t *n, unsigned cp)
 {
     unsigned char b[4];
-    size_t k;
-    if (cp < 0x80)
-        b[0] = (unsigned char)cp, k = 1;
-    else if (cp < 0x800)
-        b[0] = (unsigned char)(0xC0 | cp >> 6), b[1] = (unsigned char)(0x80 | (cp & 0x3F)), k = 2;
-    else if (cp < 0x10000)
-        b[0] = (unsigned char)(0xE0 | cp >> 12), b[1] = (unsigned char)(0x80 | (cp >> 6 & 0x3F)),
-        b[2] = (unsigned char)(0x80 | (cp & 0x3F)), k = 3;
-    else
-        b[0] = (unsigned char)(0xF0 | cp >> 18), b[1] = (unsigned char)(0x80 | (cp >> 12 & 0x3F)),
-        b[2] = (unsigned char)(0x80 | (cp >> 6 & 0x3F)), b[3] = (unsigned char)(0x80 | (cp & 0x3F)),
-        k = 4;
+    size_t k = (size_t)fc_utf8_encode(cp, b);
     if (*n + k >= size)
         return -1;
     memcpy(out + *n, b, k);
@@ -546,4 +530,147 @@ int fc_json_decimal_scaled(const char *text, size_t len, int scale, int64_t *v)
         return -1;
     *v = neg ? -(int64_t)x : (int64_t)x;
     return 0;
+}
+
+//  --- flat objects ---------------------------------------------------------------------
+
+static int s_flat_fail(char *err, size_t errsize, size_t at, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int s_flat_fail(char *err, size_t errsize, size_t at, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    s_vfail(err, errsize, at, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+//  Tokens one flat object may take: its scalars, keys and containers. An object
+//  within FC_JFLAT_MAX_VALUES scalars fits unless it is padded with empty containers.
+#define S_FLAT_TOKENS (4 * FC_JFLAT_MAX_VALUES + 2)
+
+typedef struct {
+    const char *text;
+    const fc_jtok_t *toks;
+    char *buf; //  room for one key, one subkey and one value, each as long as the text
+    size_t room;
+    char *err;
+    size_t errsize;
+    fc_jflat_fn *fn;
+    void *arg;
+} s_flat_t;
+
+//  The string token i unescaped into slot (0 key, 1 subkey, 2 value).
+static const char *s_flat_string(s_flat_t *f, int i, int slot)
+{
+    char *out = f->buf + (size_t)slot * f->room;
+    if (fc_jtok_string(f->text, f->toks, i, out, f->room) < 0) {
+        //  The slot is as large as the whole text, so only \u0000 gets here.
+        s_flat_fail(f->err, f->errsize, f->toks[i].start, "\\u0000 in a string");
+        return NULL;
+    }
+    return out;
+}
+
+//  Hands the scalar at token i to the callback.
+static int s_flat_scalar(s_flat_t *f, int i, fc_jflat_value_t *v)
+{
+    const fc_jtok_t *t = &f->toks[i];
+    switch (t->type) {
+    case FC_JTOK_STRING:
+        v->kind = FC_JFLAT_STRING;
+        if (!(v->text = s_flat_string(f, i, 2)))
+            return -1;
+        break;
+    case FC_JTOK_NUMBER: {
+        size_t n = t->end - t->start;
+        if (n > FC_JFLAT_MAX_NUMBER)
+            return s_flat_fail(f->err, f->errsize, t->start, "number longer than %d characters",
+                               FC_JFLAT_MAX_NUMBER);
+        char *out = f->buf + 2 * f->room;
+        memcpy(out, f->text + t->start, n);
+        out[n] = 0;
+        v->kind = FC_JFLAT_NUMBER;
+        v->text = out;
+        break;
+    }
+    case FC_JTOK_TRUE:
+    case FC_JTOK_FALSE:
+        v->kind = FC_JFLAT_BOOL;
+        v->text = t->type == FC_JTOK_TRUE ? "true" : "false";
+        break;
+    default:
+        v->kind = FC_JFLAT_NULL;
+        v->text = "null";
+    }
+    return f->fn(f->arg, v, f->err, f->errsize);
+}
+
+int fc_jflat_parse(const char *text, size_t len, fc_jflat_fn *fn, void *arg, char *err,
+                   size_t errsize)
+{
+    if (errsize)
+        err[0] = 0;
+    if (len > FC_JFLAT_MAX_INPUT)
+        return s_flat_fail(err, errsize, 0, "object longer than %d bytes", FC_JFLAT_MAX_INPUT);
+    size_t at = 0;
+    while (at < len &&
+           (text[at] == ' ' || text[at] == '\t' || text[at] == '\n' || text[at] == '\r'))
+        at++;
+    if (at == len)
+        return s_flat_fail(err, errsize, at, "unexpected end, expected '{'");
+    if (text[at] != '{')
+        return s_flat_fail(err, errsize, at, "expected '{'");
+    //  Depth 2: the object, and arrays or objects of scalars as its members' values.
+    static const fc_jtok_limits_t lim = {.max_tokens = S_FLAT_TOKENS, .max_depth = 2};
+    fc_jtok_t toks[S_FLAT_TOKENS];
+    if (fc_jtok_parse(text, len, &lim, toks, err, errsize) < 0)
+        return -1;
+    //  Count the scalars first, so that an object over the limit yields none.
+    int values = 0;
+    s_flat_t f = {text, toks, NULL, len + 1, err, errsize, fn, arg};
+    int k = 1;
+    for (uint32_t m = 0; m < toks[0].size; m++, k = (int)toks[k + 1].next) {
+        const fc_jtok_t *v = &toks[k + 1];
+        uint32_t n = v->type == FC_JTOK_OBJECT || v->type == FC_JTOK_ARRAY ? v->size : 1;
+        for (uint32_t e = 0; e < n; e++) {
+            if (++values > FC_JFLAT_MAX_VALUES) {
+                int at_tok = v->type == FC_JTOK_OBJECT  ? k + 3 + 2 * (int)e
+                             : v->type == FC_JTOK_ARRAY ? k + 2 + (int)e
+                                                        : k + 1;
+                return s_flat_fail(err, errsize, toks[at_tok].start, "more than %d values",
+                                   FC_JFLAT_MAX_VALUES);
+            }
+        }
+    }
+    f.buf = malloc(3 * f.room);
+    if (!f.buf)
+        return s_flat_fail(err, errsize, 0, "out of memory");
+    int rc = 0;
+    k = 1;
+    for (uint32_t m = 0; m < toks[0].size && rc == 0; m++, k = (int)toks[k + 1].next) {
+        fc_jflat_value_t v = {s_flat_string(&f, k, 0), NULL, -1, FC_JFLAT_NULL, NULL};
+        if (!v.key) {
+            rc = -1;
+            break;
+        }
+        const fc_jtok_t *val = &toks[k + 1];
+        if (val->type == FC_JTOK_ARRAY) {
+            for (int e = 0, i = k + 2; e < (int)val->size && rc == 0; e++, i++) {
+                v.index = e;
+                rc = s_flat_scalar(&f, i, &v);
+            }
+        } else if (val->type == FC_JTOK_OBJECT) {
+            for (int e = 0, i = k + 2; e < (int)val->size && rc == 0; e++, i += 2) {
+                if (!(v.subkey = s_flat_string(&f, i, 1)))
+                    rc = -1;
+                else
+                    rc = s_flat_scalar(&f, i + 1, &v);
+            }
+        } else {
+            rc = s_flat_scalar(&f, k + 1, &v);
+        }
+    }
+    free(f.buf);
+    return rc;
 }

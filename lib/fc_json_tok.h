@@ -1,4 +1,7 @@
-/*  fc_json_tok: a bounded JSON tokenizer for nested documents (RFC 8259).
+/*  fc_json_tok: the one JSON reader of fleetcost (RFC 8259): a bounded tokenizer for
+    nested documents (transcripts, OTLP), and on top of it fc_jflat_parse, for the flat
+    objects of NDJSON input (`fleetcost emit --stdin`). Strings are checked with the one
+    UTF-8 decoder (fc_utf8.h).
 
     One pass checks the whole text against the grammar (strings: escapes, UTF-8, no raw
     control characters; numbers: the JSON number grammar) and writes a flat array of
@@ -82,5 +85,40 @@ int fc_jtok_int64(const char *text, const fc_jtok_t *toks, int i, bool allow_str
 //  "1.5e-3", scale 9 -> 1500000). No floating point. Returns 0, or -1 if the text is
 //  not a JSON number or the result is out of range.
 int fc_json_decimal_scaled(const char *text, size_t len, int scale, int64_t *v);
+
+//  --- flat objects (NDJSON input) ---------------------------------------------------
+
+//  One object whose member values are scalars (string, number, true, false, null),
+//  arrays of scalars or objects of scalars: one level below the top object and no
+//  deeper. Strings are unescaped to UTF-8; \u0000 is refused (as everywhere here, raw
+//  invalid UTF-8, raw control characters and lone surrogates too). Numbers are checked
+//  against the JSON grammar and handed over as written: the caller converts them with
+//  its own bounds.
+#define FC_JFLAT_MAX_INPUT  (64 * 1024) //  bytes of one object
+#define FC_JFLAT_MAX_NUMBER 32          //  characters of one number
+#define FC_JFLAT_MAX_VALUES 256         //  scalars in one object, nested ones included
+
+typedef enum { FC_JFLAT_STRING, FC_JFLAT_NUMBER, FC_JFLAT_BOOL, FC_JFLAT_NULL } fc_jflat_kind_t;
+
+//  One scalar, with where it sits.
+typedef struct {
+    const char *key;    //  the top-level member's key
+    const char *subkey; //  the key inside a nested object, else NULL
+    int index;          //  the position inside a nested array, else -1
+    fc_jflat_kind_t kind;
+    const char *text; //  NUL-terminated: the unescaped string, the number as written,
+                      //  "true", "false" or "null"
+} fc_jflat_value_t;
+
+//  Called for every scalar in document order. Returns 0 to go on, or -1 after writing
+//  why into err (errsize bytes) to stop.
+typedef int(fc_jflat_fn)(void *arg, const fc_jflat_value_t *value, char *err, size_t errsize);
+
+//  Parses one flat object from text[0..len) (surrounding whitespace allowed, nothing
+//  else). The whole object is checked before the first call of fn, so a malformed
+//  object produces no values. Returns 0, or -1 with a reason in err ("byte 17:
+//  unterminated string", or what the callback wrote).
+int fc_jflat_parse(const char *text, size_t len, fc_jflat_fn *fn, void *arg, char *err,
+                   size_t errsize);
 
 #endif

@@ -2,6 +2,7 @@
 #include "fc_log.h"
 
 #include "fc_escape.h"
+#include "fc_time.h"
 
 #include <stdio.h>
 #include <string.h>
@@ -20,16 +21,11 @@ void fc_log(fc_log_level_t level, const char *module, const char *fmt, ...)
 {
     if (level > s_level)
         return;
-    struct timeval tv;
-    gettimeofday(&tv, NULL);
-    struct tm tm;
-    gmtime_r(&tv.tv_sec, &tm);
+    char now[FC_TIME_SIZE];
+    fc_time_format(fc_time_now_us(), 3, now, sizeof now);
     //  Build the line first and write it once, so lines from threads do not interleave.
     char line[2048];
-    int n = snprintf(line, sizeof line,
-                     "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ %s %s: ", tm.tm_year + 1900,
-                     tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                     (int)(tv.tv_usec / 1000), module, s_names[level]);
+    int n = snprintf(line, sizeof line, "%s %s %s: ", now, module, s_names[level]);
     //  Messages carry tenant text (agent ids, paths, Postgres errors quoting values): a
     //  control character must not forge a second line or drive the operator's terminal.
     char msg[2048];

@@ -100,7 +100,7 @@ static int s_load_applied(PGconn *conn, s_applied_t **applied)
         return -1;
     }
     for (int i = 0; i < n; i++) {
-        (*applied)[i].version = atoi(PQgetvalue(res, i, 0));
+        (*applied)[i].version = (int)fc_pg_int(res, i, 0);
         (*applied)[i].name = strdup(PQgetvalue(res, i, 1));
         (*applied)[i].checksum = strdup(PQgetvalue(res, i, 2));
     }
@@ -237,7 +237,7 @@ int fc_migrate_partitions(PGconn *conn, int back, int ahead)
                                 2, params);
     if (!res)
         return -1;
-    int created = atoi(PQgetvalue(res, 0, 0));
+    int created = (int)fc_pg_int(res, 0, 0);
     PQclear(res);
     return created;
 }

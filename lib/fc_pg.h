@@ -1,4 +1,6 @@
-/*  fc_pg: small helpers around libpq that every program talking to Postgres shares.
+/*  fc_pg: small helpers around libpq that every program talking to Postgres shares:
+    connecting, running statements, and reading integer columns (the one home of
+    strtoll(PQgetvalue(...)); a private copy in a service is a bug).
 
     Errors are logged as one line (libpq's multi-line messages are joined), naming the
     server as user@host:port/db and never the password or the full conninfo. */
@@ -6,6 +8,7 @@
 #define FC_PG_H
 
 #include <libpq-fe.h>
+#include <stdint.h>
 
 //  Connects to url (conninfo or URI) with application_name "fleetcost-<module>" and
 //  routes server notices to the debug log. Returns NULL after logging why on failure;
@@ -23,6 +26,12 @@ PGresult *fc_pg_query(PGconn *conn, const char *module, const char *what, const 
 
 //  Rolls back the current transaction, if any, ignoring errors (for failure paths).
 void fc_pg_rollback(PGconn *conn);
+
+//  Integer columns of a text-format result, as every caller reads them: NULL (or an
+//  empty value) is 0. For bigint/int columns and counts; not for money held as
+//  numeric, whose range must be checked (reporter_report's s_result_in_range).
+int64_t fc_pg_int(const PGresult *r, int row, int col);
+uint64_t fc_pg_uint(const PGresult *r, int row, int col);
 
 //  libpq's last error as one line, in a static buffer (for the caller's own messages).
 const char *fc_pg_error(PGconn *conn);

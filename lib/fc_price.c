@@ -17,6 +17,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "fc_hash.h"
 #include "fc_money.h"
 
 typedef struct {
@@ -201,20 +202,12 @@ const fc_price_t *fc_catalog_at(const fc_catalog_t *self, size_t index)
     return NULL;
 }
 
-//  FNV-1a: short keys, no adversary (the names come from our own price table).
-static uint64_t s_hash(const char *name)
-{
-    uint64_t h = 14695981039346656037ULL;
-    for (const unsigned char *c = (const unsigned char *)name; *c; c++)
-        h = (h ^ *c) * 1099511628211ULL;
-    return h;
-}
-
 //  The slot holding family name, or the empty slot where it would go.
 static size_t s_slot(const fc_catalog_t *self, const char *name)
 {
     size_t mask = self->nslots - 1;
-    size_t i = (size_t)s_hash(name) & mask;
+    //  FNV-1a: short keys, no adversary (the names come from our own price table).
+    size_t i = (size_t)fc_fnv1a64_str(name) & mask;
     while (self->slots[i] &&
            strcmp(self->families[self->slots[i] - 1].versions[0].family, name) != 0)
         i = (i + 1) & mask;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fc_log.h"
+#include "fc_pg.h"
 
 fc_catalog_t *fc_catalog_load_pg(PGconn *pg, const char *module)
 {
@@ -27,21 +28,21 @@ fc_catalog_t *fc_catalog_load_pg(PGconn *pg, const char *module)
     for (int i = 0; cat && i < PQntuples(r); i++) {
         fc_price_t p;
         memset(&p, 0, sizeof p);
-        p.version = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
+        p.version = (int32_t)fc_pg_int(r, i, 0);
         snprintf(p.family, sizeof p.family, "%s", PQgetvalue(r, i, 1));
-        p.effective_from_us = strtoll(PQgetvalue(r, i, 2), NULL, 10);
+        p.effective_from_us = fc_pg_int(r, i, 2);
         for (int k = 0; k < FC_TOK_COUNT; k++) {
-            p.rate[k] = strtoll(PQgetvalue(r, i, 3 + k), NULL, 10);
-            p.tier_rate[k] = strtoll(PQgetvalue(r, i, 9 + k), NULL, 10);
+            p.rate[k] = fc_pg_int(r, i, 3 + k);
+            p.tier_rate[k] = fc_pg_int(r, i, 9 + k);
         }
-        p.tier_threshold = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+        p.tier_threshold = fc_pg_int(r, i, 8);
         snprintf(p.provider, sizeof p.provider, "%s", PQgetvalue(r, i, 14));
         //  A rule is in force for the version when its column is not NULL.
         int64_t *value[] = {&p.fast_permille, &p.geo_us_permille, &p.batch_permille,
                             &p.web_search_nusd, &p.code_exec_hour_nusd};
         for (int k = 0; k < 5; k++)
             if (!PQgetisnull(r, i, 15 + k)) {
-                *value[k] = strtoll(PQgetvalue(r, i, 15 + k), NULL, 10);
+                *value[k] = fc_pg_int(r, i, 15 + k);
                 p.rules |= 1u << k;
             }
         snprintf(p.source, sizeof p.source, "%s", PQgetvalue(r, i, 20));

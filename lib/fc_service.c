@@ -5,6 +5,8 @@
 #include "fc_signal.h"
 
 #include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
 
 static fc_curve_t *s_curve;
 
@@ -33,5 +35,27 @@ int fc_service_main(const char *module, const char *summary, const fc_option_t *
     fc_curve_destroy(&s_curve);
     fc_info(module, "stopped (exit %d)", rc);
     fc_config_destroy(&config);
+    return rc;
+}
+
+int fc_service_attach(zsock_t *sock, const char *endpoints, bool bind, const char *module)
+{
+    int rc = 0;
+    const char *p = endpoints ? endpoints : "";
+    while (*p) {
+        size_t n = strcspn(p, ",");
+        if (n > 0) {
+            char *ep = strndup(p, n);
+            if (!ep)
+                return -1;
+            if ((bind ? zsock_bind(sock, "%s", ep) : zsock_connect(sock, "%s", ep)) < 0) {
+                fc_error(module, "cannot %s %s: %s", bind ? "bind" : "connect to", ep,
+                         zmq_strerror(zmq_errno()));
+                rc = -1;
+            }
+            free(ep);
+        }
+        p += n + (p[n] == ',');
+    }
     return rc;
 }

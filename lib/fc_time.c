@@ -5,6 +5,8 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <time.h>
 
 int64_t fc_days_from_civil(int64_t y, int m, int d)
 {
@@ -29,17 +31,108 @@ void fc_civil_from_days(int64_t days, int64_t *y, int *m, int *d)
     *y = yoe + era * 400 + (*m <= 2);
 }
 
+static int64_t s_clock_us(clockid_t clock)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t fc_time_now_us(void)
+{
+    return s_clock_us(CLOCK_REALTIME);
+}
+
+int64_t fc_time_mono_us(void)
+{
+    return s_clock_us(CLOCK_MONOTONIC);
+}
+
+int64_t fc_time_mono_ms(void)
+{
+    return s_clock_us(CLOCK_MONOTONIC) / 1000;
+}
+
+//  n decimal digits at p (no sign, no spaces) into *v; -1 if any is not a digit.
+static int s_digits(const char *p, int n, int *v)
+{
+    *v = 0;
+    for (int i = 0; i < n; i++) {
+        if (!isdigit((unsigned char)p[i]))
+            return -1;
+        *v = *v * 10 + (p[i] - '0');
+    }
+    return 0;
+}
+
+int fc_days_in_month(int64_t y, int m)
+{
+    static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (m < 1 || m > 12)
+        return 0;
+    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    return days[m - 1] + (m == 2 && leap);
+}
+
+int fc_date_parse(const char *text, int64_t *days)
+{
+    int y, m, d;
+    if (!text || strnlen(text, 11) != 10 || text[4] != '-' || text[7] != '-' ||
+        s_digits(text, 4, &y) || s_digits(text + 5, 2, &m) || s_digits(text + 8, 2, &d))
+        return -1;
+    if (y < 1 || d < 1 || d > fc_days_in_month(y, m))
+        return -1;
+    *days = fc_days_from_civil(y, m, d);
+    return 0;
+}
+
+void fc_date_format(int64_t days, char out[FC_DATE_SIZE])
+{
+    int64_t y;
+    int m, d;
+    fc_civil_from_days(days, &y, &m, &d);
+    char buf[32];
+    snprintf(buf, sizeof buf, "%04d-%02d-%02d", (int)y, m, d);
+    memcpy(out, buf, FC_DATE_SIZE - 1);
+    out[FC_DATE_SIZE - 1] = 0;
+}
+
+const char *fc_time_format(int64_t us, int digits, char *out, size_t size)
+{
+    //  Floor division, so that times before 1970 format as the instant they are.
+    int64_t secs = us >= 0 ? us / 1000000 : -((-us + 999999) / 1000000);
+    int64_t frac = us - secs * 1000000;
+    int64_t days = secs >= 0 ? secs / 86400 : -((-secs + 86399) / 86400);
+    int64_t sod = secs - days * 86400;
+    char date[FC_DATE_SIZE];
+    fc_date_format(days, date);
+    int h = (int)(sod / 3600), mi = (int)(sod / 60 % 60), s = (int)(sod % 60);
+    if (digits == 3)
+        snprintf(out, size, "%sT%02d:%02d:%02d.%03dZ", date, h, mi, s, (int)(frac / 1000));
+    else if (digits == 6)
+        snprintf(out, size, "%sT%02d:%02d:%02d.%06dZ", date, h, mi, s, (int)frac);
+    else
+        snprintf(out, size, "%sT%02d:%02d:%02dZ", date, h, mi, s);
+    return out;
+}
+
+//  RFC 3339 ("2026-11-01T12:00:00.25+02:00", 'T', 't' or a space between date and
+//  time; a zone is required) or a bare date (midnight UTC).
 static int s_rfc3339(const char *t, int64_t *us)
 {
-    int y, mo, d, h = 0, mi = 0, s = 0, n = 0;
-    if (sscanf(t, "%4d-%2d-%2d%n", &y, &mo, &d, &n) != 3 || n != 10)
+    char date[FC_DATE_SIZE];
+    int64_t days;
+    int h = 0, mi = 0, s = 0;
+    snprintf(date, sizeof date, "%.10s", t);
+    if (fc_date_parse(date, &days))
         return -1;
-    const char *p = t + n;
+    const char *p = t + 10;
     int64_t frac = 0, offset = 0;
     if (*p) {
-        if (sscanf(p, "%*1[Tt ]%2d:%2d:%2d%n", &h, &mi, &s, &n) != 3 || n != 9)
+        if ((p[0] != 'T' && p[0] != 't' && p[0] != ' ') || s_digits(p + 1, 2, &h) || p[3] != ':' ||
+            s_digits(p + 4, 2, &mi) || p[6] != ':' || s_digits(p + 7, 2, &s))
             return -1;
-        p += n;
+        p += 9;
         if (*p == '.') {
             int digits = 0;
             for (p++; isdigit((unsigned char)*p); p++, digits++)
@@ -53,8 +146,9 @@ static int s_rfc3339(const char *t, int64_t *us)
         if (*p == 'Z' || *p == 'z') {
             p++;
         } else if (*p == '+' || *p == '-') {
-            int oh, om, m = 0;
-            if (sscanf(p + 1, "%2d:%2d%n", &oh, &om, &m) != 2 || m != 5 || oh > 23 || om > 59)
+            int oh, om;
+            if (s_digits(p + 1, 2, &oh) || p[3] != ':' || s_digits(p + 4, 2, &om) || oh > 23 ||
+                om > 59)
                 return -1;
             offset = (*p == '-' ? -1 : 1) * (oh * 3600 + om * 60);
             p += 6;
@@ -62,9 +156,10 @@ static int s_rfc3339(const char *t, int64_t *us)
             return -1;
         }
     }
-    if (*p || mo < 1 || mo > 12 || d < 1 || d > 31 || h > 23 || mi > 59 || s > 60)
+    //  60 seconds: a leap second, counted as the first second of the next minute.
+    if (*p || h > 23 || mi > 59 || s > 60)
         return -1;
-    *us = (fc_days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset) * 1000000 + frac;
+    *us = (days * 86400 + h * 3600 + mi * 60 + s - offset) * 1000000 + frac;
     return 0;
 }
 

@@ -1,6 +1,8 @@
 /*  fc_mp: bounded msgpack reader and small shared helpers (see fc_mp.h). */
 #include "fc_mp.h"
 
+#include "fc_utf8.h"
+
 #include <assert.h>
 #include <inttypes.h>
 #include <math.h>
@@ -210,46 +212,6 @@ fc_code_t fc_mp_error(fc_proto_error_t *err, fc_code_t code, const char *field, 
         va_end(ap);
     }
     return code;
-}
-
-bool fc_mp_utf8_valid(const uint8_t *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        //  fast path: eight ASCII bytes at a time
-        uint64_t word;
-        if (len - i >= 8 && (memcpy(&word, s + i, 8), (word & UINT64_C(0x8080808080808080)) == 0)) {
-            i += 8;
-            continue;
-        }
-        uint8_t c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp, min;
-        if ((c & 0xe0) == 0xc0) {
-            n = 1, cp = c & 0x1f, min = 0x80;
-        } else if ((c & 0xf0) == 0xe0) {
-            n = 2, cp = c & 0x0f, min = 0x800;
-        } else if ((c & 0xf8) == 0xf0) {
-            n = 3, cp = c & 0x07, min = 0x10000;
-        } else {
-            return false;
-        }
-        if (len - i <= n)
-            return false;
-        for (size_t k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return false;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-            return false;
-        i += n + 1;
-    }
-    return true;
 }
 
 bool fc_mp_name_valid(const char *s, size_t max)
@@ -554,7 +516,7 @@ static fc_code_t s_check_str(const char *s, size_t cap, const char *name, fc_pro
     size_t len = strnlen(s, cap + 1);
     if (len > cap)
         return fc_mp_error(err, FC_E_TOO_LARGE, name, "string over %zu bytes", cap);
-    if (!fc_mp_utf8_valid((const uint8_t *)s, len))
+    if (!fc_utf8_valid(s, len))
         return fc_mp_error(err, FC_E_RANGE, name, "string is not valid UTF-8");
     return FC_OK;
 }

@@ -59,8 +59,6 @@ static inline bool fc_mp_key_is(const fc_mp_item_t *key, const char *lit, size_t
 fc_code_t fc_mp_error(fc_proto_error_t *err, fc_code_t code, const char *field, const char *fmt,
                       ...) __attribute__((format(printf, 4, 5)));
 
-//  True if s[0..len) is well-formed UTF-8 (no overlongs, no surrogates, <= U+10FFFF).
-bool fc_mp_utf8_valid(const uint8_t *s, size_t len);
 //  Tenant-style name: [a-z0-9][a-z0-9_-]{0,max-1}.
 bool fc_mp_name_valid(const char *s, size_t max);
 //  Copy a msgpack str into a bounded C string: FC_OK, FC_E_TYPE, FC_E_TOO_LARGE or

@@ -3,7 +3,9 @@
     Decoding runs a hand-written bounded reader (fc_mp.c) straight over the input:
     no allocation per event, every length and count checked against the bytes that are
     really there before it is used. Encoding packs with msgpack-c. */
+#include "fc_hash.h"
 #include "fc_mp.h"
+#include "fc_utf8.h"
 
 #include <assert.h>
 #include <errno.h>
@@ -219,6 +221,11 @@ static const uint8_t s_required[FC_EV_COUNT_] = {
 
 static const char *s_cost_kinds[] = {"runtime", "storage", "mcp", "other"};
 
+bool fc_tenant_valid(const char *s)
+{
+    return s && fc_mp_name_valid(s, FC_MAX_TENANT);
+}
+
 void fc_event_init(fc_event_t *ev)
 {
     memset(ev, 0, sizeof *ev);
@@ -235,7 +242,7 @@ static fc_code_t s_validate(const fc_event_t *ev, uint64_t mask, fc_proto_error_
     fc_code_t rc = fc_mp_check_fields(s_fields, K_COUNT_, ev, mask, err);
     if (rc)
         return rc;
-    if (ev->tenant[0] && !fc_mp_name_valid(ev->tenant, FC_MAX_TENANT))
+    if (ev->tenant[0] && !fc_tenant_valid(ev->tenant))
         return fc_mp_error(err, FC_E_TENANT, "tenant", "tenant must match [a-z0-9][a-z0-9_-]{0,%d}",
                            FC_MAX_TENANT - 1);
     //  Billing modes are names: pricing compares them with known values, and an unknown
@@ -384,8 +391,9 @@ static void s_json_str(s_json_t *j, const char *s)
                 s_json_fmt(j, "\\u%04x", c);
             p++;
         } else {
-            size_t n = (c & 0xe0) == 0xc0 ? 2 : (c & 0xf0) == 0xe0 ? 3 : (c & 0xf8) == 0xf0 ? 4 : 0;
-            if (n && strnlen((const char *)p, n) == n && fc_mp_utf8_valid(p, n)) {
+            //  The decoder stops at the NUL, so p + 4 bounds it on a C string.
+            size_t n = (size_t)fc_utf8_decode(p, p + 4, NULL);
+            if (n) {
                 s_json_raw(j, (const char *)p, n);
                 p += n;
             } else {
@@ -815,15 +823,6 @@ void fc_event_id_new(uint8_t id[16])
     s_stamp(id, 7);
 }
 
-static uint64_t s_fnv1a(uint64_t h, const uint8_t *p, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        h ^= p[i];
-        h *= UINT64_C(0x100000001b3);
-    }
-    return h;
-}
-
 //  splitmix64's finaliser: FNV-1a alone diffuses poorly into its high bits.
 static uint64_t s_mix(uint64_t z)
 {
@@ -835,8 +834,8 @@ static uint64_t s_mix(uint64_t z)
 void fc_event_id_from_name(uint8_t id[16], int64_t ts_us, const char *name, size_t len)
 {
     uint64_t ms = ts_us > 0 ? (uint64_t)ts_us / 1000 : 0;
-    uint64_t h1 = s_mix(s_fnv1a(UINT64_C(0xcbf29ce484222325), (const uint8_t *)name, len));
-    uint64_t h2 = s_mix(s_fnv1a(UINT64_C(0x84222325cbf29ce4), (const uint8_t *)name, len));
+    uint64_t h1 = s_mix(fc_fnv1a64(FC_FNV64_BASIS, name, len));
+    uint64_t h2 = s_mix(fc_fnv1a64(UINT64_C(0x84222325cbf29ce4), name, len));
     s_put48(id, ms);
     for (int i = 0; i < 8; i++)
         id[6 + i] = (uint8_t)(h1 >> (56 - 8 * i));

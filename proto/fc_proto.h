@@ -25,15 +25,17 @@
 #define FC_MAX_ATTR_VALUE  127
 #define FC_MAX_LABELS      16
 #define FC_MAX_LABEL       63
-#define FC_MAX_MODE        31                        //  speed, inference geo: [a-z0-9][a-z0-9_-]*
-#define FC_MAX_WEB_SEARCH  INT64_C(1000000000)       //  server-tool web searches per event
-#define FC_MAX_CODE_EXEC   INT64_C(100000000000)     //  code-execution ms per event (~3 years)
-#define FC_MAX_TOKENS      INT64_C(100000000000)     //  per token kind per event (1e11)
-#define FC_MAX_COST_NUSD   INT64_C(1000000000000000) //  1e15 nano-USD = 1M USD per event
-#define FC_MAX_KEYS        64                        //  keys in any one msgpack map
-#define FC_MAX_DEPTH       8                         //  nesting, counting the event map as 1
-#define FC_TS_MIN_US       INT64_C(946684800000000)  //  2000-01-01T00:00:00Z, inclusive
-#define FC_TS_MAX_US       INT64_C(4102444800000000) //  2100-01-01T00:00:00Z, exclusive
+//  Per-event caps on what is summed: they keep one tenant-day of Redis totals (int64)
+//  out of reach of honest traffic (PROTOCOL.md §5, docs/SECURITY.md "Totals and int64").
+#define FC_MAX_TOKENS     INT64_C(1000000000)       //  per token kind per event (1e9)
+#define FC_MAX_COST_NUSD  INT64_C(10000000000000)   //  1e13 nano-USD = 10,000 USD per event
+#define FC_MAX_MODE       31                        //  speed, inference geo: [a-z0-9][a-z0-9_-]*
+#define FC_MAX_WEB_SEARCH INT64_C(1000000)          //  server-tool web searches per event (1e6)
+#define FC_MAX_CODE_EXEC  INT64_C(1000000000)       //  code-execution ms per event (~11.6 days)
+#define FC_MAX_KEYS       64                        //  keys in any one msgpack map
+#define FC_MAX_DEPTH      8                         //  nesting, counting the event map as 1
+#define FC_TS_MIN_US      INT64_C(946684800000000)  //  2000-01-01T00:00:00Z, inclusive
+#define FC_TS_MAX_US      INT64_C(4102444800000000) //  2100-01-01T00:00:00Z, exclusive
 
 typedef enum {
     FC_EV_INVALID = 0,
@@ -149,6 +151,11 @@ const char *fc_code_name(fc_code_t code);
 int fc_code_parse(const char *name);
 //  True for codes after which the sender should retry the same event later.
 bool fc_code_retryable(fc_code_t code);
+
+//  The one check of tenant id syntax, `[a-z0-9][a-z0-9_-]{0,62}` (PROTOCOL.md §3; the
+//  tenants table's CHECK says the same): every door that takes a tenant id from a
+//  command line, a certificate, a mapping file or the wire uses it.
+bool fc_tenant_valid(const char *s);
 
 //  Zero an event (all optional fields absent).
 void fc_event_init(fc_event_t *ev);

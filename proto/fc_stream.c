@@ -67,7 +67,7 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
 
 static int s_topic(char *buf, size_t size, const char *prefix, const char *name, const char *suffix)
 {
-    if (!name || !fc_mp_name_valid(name, FC_MAX_TENANT))
+    if (!name || !fc_tenant_valid(name))
         return -1;
     int n = snprintf(buf, size, "%s%s%s", prefix, name, suffix);
     return n < 0 || (size_t)n >= size ? -1 : n;
@@ -107,9 +107,8 @@ uint8_t *fc_stream_encode(const fc_stream_header_t *h, const fc_stored_event_t *
                           size_t count, size_t *size)
 {
     *size = 0;
-    if (!fc_mp_name_valid(h->ingest_id, FC_MAX_INGEST_ID) ||
-        !fc_mp_name_valid(h->tenant, FC_MAX_TENANT) || count > FC_MAX_BATCH ||
-        (h->epoch && h->base >= h->seq))
+    if (!fc_mp_name_valid(h->ingest_id, FC_MAX_INGEST_ID) || !fc_tenant_valid(h->tenant) ||
+        count > FC_MAX_BATCH || (h->epoch && h->base >= h->seq))
         return NULL;
     for (size_t i = 0; i < count; i++)
         if (fc_stored_event_validate(&events[i], NULL) != FC_OK)
@@ -268,7 +267,7 @@ fc_code_t fc_stream_decode(const uint8_t *data, size_t size, fc_stream_header_t 
                          header->seq, false, err);
     if (rc == FC_OK && !fc_mp_name_valid(header->ingest_id, FC_MAX_INGEST_ID))
         rc = fc_mp_error(err, FC_E_MALFORMED, "ingest", "invalid ingest id");
-    if (rc == FC_OK && !fc_mp_name_valid(header->tenant, FC_MAX_TENANT))
+    if (rc == FC_OK && !fc_tenant_valid(header->tenant))
         rc = fc_mp_error(err, FC_E_TENANT, "tenant", "invalid tenant");
     if (rc)
         header->count = 0;

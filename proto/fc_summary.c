@@ -107,7 +107,7 @@ fc_code_t fc_summary_decode(const uint8_t *data, size_t size, fc_summary_t *out,
         return fc_mp_error(err, FC_E_MISSING, "summary",
                            "v, tenant, day, month, day_totals and "
                            "month_totals are required");
-    if (!fc_mp_name_valid(out->tenant, FC_MAX_TENANT))
+    if (!fc_tenant_valid(out->tenant))
         return fc_mp_error(err, FC_E_RANGE, "tenant", "invalid tenant");
     if (!s_digits(out->day, "9999-99-99") || !s_digits(out->month, "9999-99"))
         return fc_mp_error(err, FC_E_RANGE, "day", "day or month malformed");

@@ -1,7 +1,8 @@
 # Seeds a fresh corpus and runs a libFuzzer target for 30 s:
 #   -DFUZZER=<binary> -DVECTORS=<seed dir> -DCORPUS=<corpus dir>
 #   [-DSEEDS=<glob under VECTORS>, default *.msgpack] [-DMAX_LEN=<bytes>, default 65536]
-# Used by fuzz_decode (proto/vectors) and fuzz_otlp_logs (services/otlp/fuzz/seeds).
+# Used by fuzz_decode (proto/vectors), fuzz_otlp_logs (services/otlp/fuzz/seeds) and
+# fuzz_query (services/reporter/fuzz/seeds).
 # Any crash, leak or sanitizer report makes the fuzzer exit non-zero: the test fails.
 if(NOT SEEDS)
   set(SEEDS "*.msgpack")

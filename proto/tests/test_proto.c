@@ -266,7 +266,7 @@ static void s_make(fc_event_t *ev, fc_event_type_t type, int n)
         strcpy(ev->model, "claude-sonnet-4-5");
         strcpy(ev->request, "req-1");
         ev->input_tokens = 1;
-        ev->output_tokens = INT64_C(70000000000);
+        ev->output_tokens = INT64_C(700000000);
         ev->cache_read_tokens = 300;
         ev->cache_write_5m_tokens = 70000;
         ev->cache_write_1h_tokens = 0;
@@ -370,6 +370,20 @@ static void test_validate(void)
     s_make(&ev, FC_EV_USAGE, 1);
     strcpy(ev.tenant, "UPPER");
     FC_CHECK_INT(fc_event_validate(&ev, &err), FC_E_TENANT);
+    //  fc_tenant_valid: the one syntax check, [a-z0-9][a-z0-9_-]{0,62}.
+    char longest[FC_MAX_TENANT + 2];
+    memset(longest, 'a', sizeof longest);
+    longest[FC_MAX_TENANT] = 0;
+    FC_CHECK(fc_tenant_valid(longest));
+    longest[FC_MAX_TENANT] = 'a';
+    longest[FC_MAX_TENANT + 1] = 0;
+    FC_CHECK(!fc_tenant_valid(longest)); //  64 characters
+    FC_CHECK(fc_tenant_valid("acme") && fc_tenant_valid("0") && fc_tenant_valid("a-b_c9"));
+    const char *bad[] = {"",      "-acme", "_acme", "Acme",       "ac me",
+                         "acme!", "ac.me", "*",     "caf\xc3\xa9"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        FC_CHECK(!fc_tenant_valid(bad[i]));
+    FC_CHECK(!fc_tenant_valid(NULL));
 }
 
 static void test_json(void)

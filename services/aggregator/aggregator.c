@@ -17,12 +17,14 @@
 #include "aggregator_tz.h"
 #include "fc_buf.h"
 #include "fc_curve.h"
+#include "fc_hash.h"
 #include "fc_log.h"
 #include "fc_metrics.h"
 #include "fc_pg.h"
 #include "fc_service.h"
 #include "fc_signal.h"
 #include "fc_stream.h"
+#include "fc_time.h"
 
 #define MODULE "aggregator"
 
@@ -49,6 +51,7 @@ typedef struct {
     aggregator_tz_t tz;
     bool mine;                //  in this shard
     bool needs_rebuild;       //  the apply script found it uninitialised (or failed)
+    bool poisoned;            //  a total would pass int64: not applied to Redis any more
     int32_t today;            //  local day at the last tick (-1: not yet)
     int64_t last_pub_us;      //  last interval summary
     int64_t republish_us;     //  next unconditional summary of today
@@ -117,6 +120,8 @@ struct _aggregator_t {
     bool rebuild_needed;
     bool tenant_rebuild_pending;
     bool progress_loaded;
+    uint64_t redis_connects; //  aggregator_redis_connects when last looked at
+    uint64_t rewinds;        //  s_redis_rewind calls that took progress back
     pending_t pending[PIPELINE_MAX];
     int npending;
     msg_day_t days[MAX_MSG_DAYS];
@@ -129,26 +134,14 @@ struct _aggregator_t {
     fc_metrics_t *metrics;
     fc_metric_t *m_messages, *m_events, *m_skipped, *m_gaps, *m_caught_up, *m_rebuilds,
         *m_tenant_rebuilds, *m_summaries, *m_rollups, *m_redis_errors, *m_pg_errors, *m_dropped,
-        *m_suspect, *m_tenants, *m_regressions, *m_resync_tenants;
+        *m_suspect, *m_tenants, *m_regressions, *m_resync_tenants, *m_overflows, *m_poisoned,
+        *m_rewinds;
+    int npoisoned;
 };
-
-static int64_t s_wall_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static int64_t s_mono_us(void)
-{
-    return zclock_usecs();
-}
 
 int aggregator_shard_of(const char *tenant, int shards)
 {
-    uint32_t h = 2166136261u;
-    for (const char *c = tenant; *c; c++)
-        h = (h ^ (uint8_t)*c) * 16777619u;
+    uint32_t h = fc_fnv1a32_str(tenant);
     return shards > 1 ? (int)(h % (uint32_t)shards) : 0;
 }
 
@@ -286,7 +279,7 @@ static ingest_t *s_ingest(aggregator_t *self, const char *id)
         return NULL;
     snprintf(in->id, sizeof in->id, "%s", id);
     in->suspect = true;
-    in->last_hb_us = s_mono_us();
+    in->last_hb_us = fc_time_mono_us();
     zhash_insert(self->ingests, id, in);
     zhash_freefn(self->ingests, id, free);
     fc_info(MODULE, "ingest '%s' seen: handled up to seq %" PRIu64, id, in->progress);
@@ -301,6 +294,117 @@ static void s_pending_free(pending_t *p)
     p->cmd = NULL;
 }
 
+/*  Marks a tenant whose totals would pass the int64 limit in Redis (see
+    AGGREGATOR_TOTAL_LIMIT). Its messages are no longer applied to Redis, it is no longer
+    rebuilt, summarised or rolled up, and everything else goes on: one tenant's data
+    never stops the others, and the aggregator never loops rebuilding it. Its events stay
+    in Postgres; once an operator has corrected them (the alert on poisoned_tenants),
+    restarting the aggregator rebuilds the tenant. */
+static void s_poison(aggregator_t *self, tenant_t *t, const char *why)
+{
+    fc_metric_add(self->m_overflows, 1);
+    if (t->poisoned)
+        return;
+    t->poisoned = true;
+    fc_metric_set(self->m_poisoned, ++self->npoisoned);
+    fc_error(MODULE,
+             "tenant '%s': %s would pass the int64 limit of Redis totals; its totals are "
+             "frozen (not applied, summarised or rebuilt) until the data is corrected and "
+             "the aggregator restarted; other tenants carry on",
+             t->name, why);
+}
+
+/*  Redis after a reconnection, possibly to another server (docs/SCALING.md, "Redis
+    Sentinel").
+
+    Redis replicates asynchronously: when Sentinel promotes a replica, the increments
+    the old master acknowledged but had not sent on are lost with it. Their per-message
+    markers (fc:{t}:applied) are lost with them, because each apply script's writes
+    replicate as one unit, in order, on the aggregator's one connection: the new master
+    holds exactly a prefix of what was applied. So does its fc:agg:<shard>:progress,
+    written after the applies it counts. But this process's in-memory progress still
+    says those messages were handled: nothing would ever apply them again, and the
+    totals would stay short for good (seen before this: no gap is detected, since the
+    stream goes on from where memory says it is).
+
+    So after every new connection the in-memory progress goes back to what the server
+    holds (from a restarted or merely reconnected server the same: at most the last
+    second is redone), every ingest becomes suspect, and the usual catch-up from
+    Postgres re-applies what is missing through the markers, which skip what the server
+    already counted. The script calls still pending are dropped rather than resent: a
+    resent later message would move a tenant's marker past the lost ones, and the
+    markers only skip correctly when each tenant's messages arrive in seq order. They
+    are in Postgres, so the catch-up sends them again, in order. A server without this
+    shard's ready marker gets the full rebuild instead. Returns 0, or -1 (connection
+    dropped again: the next connection rewinds). */
+static int s_redis_rewind(aggregator_t *self)
+{
+    for (int i = 0; i < self->npending; i++)
+        s_pending_free(&self->pending[i]);
+    self->npending = 0;
+    redisReply *ready =
+        aggregator_redis_command(self->redis, "EXISTS fc:agg:%s:ready", self->shard_tag);
+    redisReply *r =
+        ready && ready->type == REDIS_REPLY_INTEGER && ready->integer == 1
+            ? aggregator_redis_command(self->redis, "HGETALL fc:agg:%s:progress", self->shard_tag)
+            : NULL;
+    int rc = -1;
+    if (ready && ready->type == REDIS_REPLY_INTEGER && ready->integer == 0) {
+        fc_warn(MODULE, "redis reconnected to a server without shard %s: rebuilding",
+                self->shard_tag);
+        self->rebuild_needed = true;
+        rc = 0;
+    } else if (r && r->type == REDIS_REPLY_ARRAY) {
+        for (ingest_t *in = zhash_first(self->ingests); in; in = zhash_next(self->ingests))
+            in->progress = 0;
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            const char *field = r->element[i]->str;
+            bool is_epoch = strncmp(field, "epoch:", 6) == 0;
+            ingest_t *in = s_ingest(self, is_epoch ? field + 6 : field);
+            uint64_t v = strtoull(r->element[i + 1]->str, NULL, 10);
+            if (in && is_epoch)
+                in->epoch = v;
+            else if (in)
+                in->progress = v;
+        }
+        for (ingest_t *in = zhash_first(self->ingests); in; in = zhash_next(self->ingests)) {
+            in->persisted = in->progress;
+            in->persisted_epoch = in->epoch;
+            in->suspect = true;
+            in->retry_us = 0;
+            fc_info(MODULE, "ingest '%s': redis holds progress %" PRIu64 ": catching up from there",
+                    in->id, in->progress);
+        }
+        fc_metric_add(self->m_rewinds, 1);
+        self->rewinds++;
+        rc = 0;
+    }
+    if (ready)
+        freeReplyObject(ready);
+    if (r)
+        freeReplyObject(r);
+    if (rc != 0)
+        aggregator_redis_reset(self->redis);
+    return rc;
+}
+
+//  The Redis connection, made if needed; a new one is rewound to first (above).
+static int s_redis(aggregator_t *self)
+{
+    if (aggregator_redis_ensure(self->redis) != 0)
+        return -1;
+    uint64_t n = aggregator_redis_connects(self->redis);
+    if (n == self->redis_connects)
+        return 0;
+    bool again = self->redis_connects != 0;
+    self->redis_connects = n;
+    if (again && self->progress_loaded && !self->rebuild_needed && s_redis_rewind(self) != 0) {
+        fc_metric_add(self->m_redis_errors, 1);
+        return -1;
+    }
+    return 0;
+}
+
 /*  Reads the replies of every pending script call, in order. A connection error keeps
     them all for a resend (the markers make a resend harmless). NOSCRIPT (Redis
     restarted or SCRIPT FLUSH) hits a suffix of the pipeline: the scripts are loaded
@@ -310,8 +414,10 @@ static void s_pending_free(pending_t *p)
 static int s_flush(aggregator_t *self)
 {
     while (self->npending) {
-        if (aggregator_redis_ensure(self->redis) != 0)
+        if (s_redis(self) != 0)
             return -1;
+        if (!self->npending) //  rewound to a new connection: the catch-up resends them
+            break;
         for (int i = 0; i < self->npending; i++)
             if (aggregator_redis_append_formatted(self->redis, self->pending[i].cmd,
                                                   (size_t)self->pending[i].len) != 0) {
@@ -326,14 +432,16 @@ static int s_flush(aggregator_t *self)
                 return -1;
             }
             pending_t *p = &self->pending[i];
-            if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+            if (r->type == REDIS_REPLY_INTEGER && r->integer == AGGREGATOR_APPLY_DONE) {
                 for (int d = 0; d < p->ndays; d++)
                     s_mark_dirty(p->tenant, p->days[d]);
-            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
+            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == AGGREGATOR_APPLY_SKIPPED) {
                 fc_metric_add(self->m_skipped, 1);
-            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == -1) {
+            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == AGGREGATOR_APPLY_UNINIT) {
                 p->tenant->needs_rebuild = true;
                 self->tenant_rebuild_pending = true;
+            } else if (r->type == REDIS_REPLY_INTEGER && r->integer == AGGREGATOR_APPLY_OVERFLOW) {
+                s_poison(self, p->tenant, "a message");
             } else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
                 if (noscript < 0)
                     noscript = i;
@@ -382,6 +490,23 @@ static int s_add_field(aggregator_map_t *m, const char *dim, const char *key, in
     char field[FC_MAX_NAME + 32];
     snprintf(field, sizeof field, "%s:%s", dim, key);
     return aggregator_map_add(m, field, v);
+}
+
+//  The most one event may add to a total here: a stream message of FC_MAX_BATCH such
+//  events stays under AGGREGATOR_TOTAL_LIMIT, so its own sums cannot overflow. Far above
+//  ingest's per-event caps (PROTOCOL.md §5) and the older ones (1e15), which events
+//  stored before the caps still carry.
+#define S_EVENT_MAX (AGGREGATOR_TOTAL_LIMIT / FC_MAX_BATCH)
+
+//  True when every figure of the event is within 0..S_EVENT_MAX.
+static bool s_event_summable(const fc_stored_event_t *ev)
+{
+    int64_t v[] = {ev->cost_nusd,         ev->input_tokens,          ev->output_tokens,
+                   ev->cache_read_tokens, ev->cache_write_5m_tokens, ev->cache_write_1h_tokens};
+    for (size_t i = 0; i < sizeof v / sizeof *v; i++)
+        if (v[i] < 0 || v[i] > S_EVENT_MAX)
+            return false;
+    return true;
 }
 
 //  Adds one cost entry to its day. 0, or -1 (overflow / out of memory).
@@ -446,13 +571,28 @@ static int s_apply(aggregator_t *self, uint64_t seq, const char *ingest_id, cons
         return -1;
     if (!t->mine)
         return 0;
+    if (t->poisoned) {
+        fc_metric_add(self->m_overflows, 1);
+        return 0;
+    }
+    uint64_t rewinds = self->rewinds;
     if (self->npending == PIPELINE_MAX && s_flush(self) != 0)
+        return -1;
+    //  Progress went back under the caller (a new Redis server): this message must wait
+    //  for the catch-up that re-applies the ones before it.
+    if (self->rewinds != rewinds)
         return -1;
     int ndays = 0;
     for (size_t i = 0; i < n; i++) {
         const fc_stored_event_t *ev = &events[i];
         if (ev->type != FC_EV_USAGE && ev->type != FC_EV_COST)
             continue;
+        //  An event this large was written by hand (ingest never stored one): summing
+        //  its message could overflow before the script's guard sees it.
+        if (!s_event_summable(ev)) {
+            s_poison(self, t, "an event too large to sum");
+            return 0;
+        }
         msg_day_t *d = s_msg_day(self, &ndays, aggregator_tz_day(&t->tz, ev->ts_us));
         if (!d || s_add_event(d, ev) != 0) {
             fc_error(MODULE,
@@ -495,7 +635,7 @@ static int s_apply(aggregator_t *self, uint64_t seq, const char *ingest_id, cons
         s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s:tasks", T, M);
         s_arg(self, offs, lens, &nargs, "fc:{%s}:month:%s:taskcost", T, M);
     }
-    int64_t now_s = s_wall_us() / 1000000;
+    int64_t now_s = fc_time_now_us() / 1000000;
     s_arg(self, offs, lens, &nargs, "%s", ingest_id);
     s_arg(self, offs, lens, &nargs, "%" PRIu64, seq);
     s_arg(self, offs, lens, &nargs, "%d", ndays);
@@ -578,7 +718,7 @@ static int s_catch_up(aggregator_t *self, ingest_t *in, uint64_t to)
 {
     if (to <= in->progress)
         return 0;
-    if (s_mono_us() < in->retry_us || s_flush(self) != 0)
+    if (fc_time_mono_us() < in->retry_us || s_flush(self) != 0)
         return -1;
     PGconn *pg = s_pg(self);
     uint64_t from = in->progress;
@@ -586,7 +726,7 @@ static int s_catch_up(aggregator_t *self, ingest_t *in, uint64_t to)
     if (!pg ||
         aggregator_pg_catchup(pg, in->id, from, to, self->catchup, s_catchup_message, &ctx) != 0) {
         s_pg_failed(self);
-        in->retry_us = s_mono_us() + SECOND_US;
+        in->retry_us = fc_time_mono_us() + SECOND_US;
         fc_warn(MODULE, "catch-up of '%s' after seq %" PRIu64 " failed: will retry", in->id,
                 in->progress);
         return -1;
@@ -609,7 +749,7 @@ static int s_rebuild(aggregator_t *self, bool full);
 static int s_persist_progress(aggregator_t *self, ingest_t *in)
 {
     int count = 0;
-    if (aggregator_redis_ensure(self->redis) != 0 ||
+    if (s_redis(self) != 0 ||
         s_append(self, &count, "HSET fc:agg:%s:progress %s %llu epoch:%s %llu", self->shard_tag,
                  in->id, (unsigned long long)in->progress, in->id,
                  (unsigned long long)in->epoch) != 0 ||
@@ -647,7 +787,7 @@ static int s_persist_progress(aggregator_t *self, ingest_t *in)
     or heartbeat of the run tries again, and what is dropped meanwhile is caught up). */
 static int s_resync(aggregator_t *self, ingest_t *in, uint64_t epoch, uint64_t base)
 {
-    if (s_flush(self) != 0 || aggregator_redis_ensure(self->redis) != 0)
+    if (s_flush(self) != 0 || s_redis(self) != 0)
         return -1;
     size_t cap = zhash_size(self->tenants), n = 0;
     tenant_t **list = calloc(cap + 1, sizeof *list);
@@ -736,7 +876,7 @@ static void s_on_event(aggregator_t *self, zframe_t *body)
     ingest_t *in = s_ingest(self, h.ingest_id);
     if (!in)
         return;
-    in->last_hb_us = s_mono_us();
+    in->last_hb_us = fc_time_mono_us();
     bool ready = !self->rebuild_needed && self->progress_loaded;
     if (ready && !s_run_ok(self, in, h.epoch, h.base))
         return;
@@ -774,7 +914,7 @@ static void s_on_heartbeat(aggregator_t *self, zframe_t *body)
     ingest_t *in = s_ingest(self, hb.ingest_id);
     if (!in)
         return;
-    in->last_hb_us = s_mono_us();
+    in->last_hb_us = fc_time_mono_us();
     if (self->rebuild_needed || !self->progress_loaded || !s_run_ok(self, in, hb.epoch, hb.base))
         return;
     if (in->suspect) {
@@ -858,11 +998,11 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
 {
     static const char *suffix[4] = {"", ":agents", ":tasks", ":taskcost"};
     const char *T = t->name;
-    int32_t today = aggregator_tz_day(&t->tz, s_wall_us())->days;
+    int32_t today = aggregator_tz_day(&t->tz, fc_time_now_us())->days;
     int rc = s_append(self, count, "MULTI");
     char day[11], month[8] = "";
     for (int32_t d = since; d <= today + 1 && rc == 0; d++) {
-        aggregator_days_format(d, day);
+        fc_date_format(d, day);
         for (int k = 0; k < 4; k++)
             rc |= s_append(self, count, "DEL fc:{%s}:day:%s%s", T, day, suffix[k]);
         if (strncmp(day, month, 7) != 0) {
@@ -874,8 +1014,8 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
     //  month is now the last month deleted; rows come sorted by day.
     for (size_t i = 0; i < nrows && rc == 0; i++) {
         const aggregator_row_t *r = &rows[i];
-        int32_t dn;
-        if (aggregator_days_parse(r->day, &dn) != 0)
+        int64_t dn;
+        if (fc_date_parse(r->day, &dn) != 0)
             continue;
         char m[8];
         snprintf(m, sizeof m, "%.7s", r->day);
@@ -926,7 +1066,7 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
             }
         }
     }
-    int64_t now_us = s_wall_us();
+    int64_t now_us = fc_time_now_us();
     rc |= s_append(self, count, "DEL fc:{%s}:applied", T);
     rc |= s_append(self, count, "HSET fc:{%s}:applied _init %lld", T, (long long)now_us);
     int64_t newest = 0;
@@ -946,6 +1086,31 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
     return rc;
 }
 
+/*  True when a tenant's snapshot rows (sorted by day) would take a day or month total
+    to AGGREGATOR_TOTAL_LIMIT: any total of a day, or their sum over a month. Postgres
+    sums bigints as numeric, and a sum past int64 reads as INT64_MAX (strtoll), which
+    is caught here too. Breakdown rows are at most their day's totals. */
+static bool s_rows_overflow(const aggregator_row_t *rows, size_t n)
+{
+    int64_t month[AGGREGATOR_TOTALS] = {0};
+    char current[8] = "";
+    for (size_t i = 0; i < n; i++) {
+        if (rows[i].dim != AGGREGATOR_DIM_TOTAL)
+            continue;
+        if (strncmp(rows[i].day, current, 7) != 0) {
+            snprintf(current, sizeof current, "%.7s", rows[i].day);
+            memset(month, 0, sizeof month);
+        }
+        for (int k = 0; k < AGGREGATOR_TOTALS; k++) {
+            int64_t v = rows[i].v[k];
+            if (v < 0 || v >= AGGREGATOR_TOTAL_LIMIT || month[k] >= AGGREGATOR_TOTAL_LIMIT - v)
+                return true;
+            month[k] += v;
+        }
+    }
+    return false;
+}
+
 /*  Rebuilds tenants from Postgres. full: every tenant of the shard, then the shard's
     progress becomes the snapshot's seqs and the sentinel is set. Runs between pipeline
     flushes, so nothing else is in flight; stream messages wait in the SUB queue (or are
@@ -956,7 +1121,7 @@ static int s_rebuild(aggregator_t *self, bool full)
         return -1;
     if (full && s_load_tenants(self) != 0)
         return -1;
-    int64_t started = s_mono_us(), now = s_wall_us();
+    int64_t started = fc_time_mono_us(), now = fc_time_now_us();
     size_t cap = zhash_size(self->tenants) + 1, n = 0;
     tenant_t **list = calloc(cap, sizeof *list);
     const char **names = calloc(cap, sizeof *names), **tzs = calloc(cap, sizeof *tzs);
@@ -970,14 +1135,14 @@ static int s_rebuild(aggregator_t *self, bool full)
     if (!list || !names || !tzs || !since || !until || !since_text || !since_days)
         goto done;
     for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants))
-        if (t->mine && (full || t->needs_rebuild)) {
+        if (t->mine && !t->poisoned && (full || t->needs_rebuild)) {
             if (n == cap)
                 break;
             list[n] = t;
             names[n] = t->name;
             tzs[n] = t->tz.tz;
             since_days[n] = aggregator_tz_month_start(&t->tz, now, self->config.rebuild_months - 1);
-            aggregator_days_format(since_days[n], since_text[n]);
+            fc_date_format(since_days[n], since_text[n]);
             since[n] = since_text[n];
             n++;
         }
@@ -991,13 +1156,18 @@ static int s_rebuild(aggregator_t *self, bool full)
         s_pg_failed(self);
         goto done;
     }
-    if (aggregator_redis_ensure(self->redis) != 0)
+    if (s_redis(self) != 0)
         goto done;
     size_t r = 0;
     for (size_t i = 0; i < n; i++) {
         size_t first = r;
         while (r < nrows && rows[r].tenant == (int)i)
             r++;
+        if (s_rows_overflow(rows + first, r - first)) {
+            s_poison(self, list[i], "its sums in postgres");
+            list[i]->needs_rebuild = false;
+            continue;
+        }
         int count = 0;
         if (s_write_tenant(self, list[i], since_days[i], rows + first, r - first, seqs, nseqs,
                            &count) != 0 ||
@@ -1011,10 +1181,10 @@ static int s_rebuild(aggregator_t *self, bool full)
         int32_t today = aggregator_tz_day(&list[i]->tz, now)->days;
         s_mark_dirty(list[i], today);
         for (size_t k = first; k < r; k++) {
-            int32_t dn;
+            int64_t dn;
             if ((k == first || strcmp(rows[k - 1].day, rows[k].day) != 0) &&
-                aggregator_days_parse(rows[k].day, &dn) == 0)
-                s_mark(list[i]->dirty, &list[i]->ndirty, dn);
+                fc_date_parse(rows[k].day, &dn) == 0)
+                s_mark(list[i]->dirty, &list[i]->ndirty, (int32_t)dn);
         }
     }
     if (full) {
@@ -1045,7 +1215,8 @@ static int s_rebuild(aggregator_t *self, bool full)
     } else
         fc_metric_add(self->m_tenant_rebuilds, (int64_t)n);
     fc_info(MODULE, "%s rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms",
-            full ? "shard" : "tenants", n, nrows, nseqs, (double)(s_mono_us() - started) / 1000);
+            full ? "shard" : "tenants", n, nrows, nseqs,
+            (double)(fc_time_mono_us() - started) / 1000);
     rc = 0;
 done:
     if (rc != 0)
@@ -1081,10 +1252,10 @@ static void s_grant(aggregator_t *self)
 
 static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
 {
-    if (aggregator_redis_ensure(self->redis) != 0)
+    if (s_redis(self) != 0)
         return -1;
     char D[11], M[8];
-    aggregator_days_format(day, D);
+    fc_date_format(day, D);
     snprintf(M, sizeof M, "%.7s", D);
     const char *T = t->name;
     char k[10][256];
@@ -1115,7 +1286,7 @@ static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
         //  Not initialised: Redis lost it; the sentinel check will notice and rebuild.
         rc = 0;
     } else {
-        aggregator_summary_t s = {T, t->tz.tz, D, M, closed, s_wall_us(), self->config.top};
+        aggregator_summary_t s = {T, t->tz.tz, D, M, closed, fc_time_now_us(), self->config.top};
         size_t size;
         int64_t rev;
         uint8_t *body = aggregator_summary_encode(&s, r, &size, &rev);
@@ -1203,12 +1374,12 @@ static void *s_final_worker(void *arg)
 
 static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
 {
-    int64_t now = s_wall_us();
+    int64_t now = fc_time_now_us();
     bool final = s_day_state(self, t, day, now) == 2;
     if (!final && self->rollup_inflight)
         return 2; //  the previous in-day upsert is still running: next tick
     char D[11];
-    aggregator_days_format(day, D);
+    fc_date_format(day, D);
     aggregator_row_t *rows = NULL;
     size_t nrows = 0;
     if (final) {
@@ -1225,7 +1396,7 @@ static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
         pthread_mutex_unlock(&self->final_mutex);
         return queued ? 0 : -1;
     } else {
-        if (aggregator_redis_ensure(self->redis) != 0)
+        if (s_redis(self) != 0)
             return -1;
         redisReply *h = aggregator_redis_command(self->redis, "HGETALL fc:{%s}:day:%s", t->name, D);
         redisReply *tc =
@@ -1318,7 +1489,7 @@ static void s_rollup_poll(aggregator_t *self)
 
 static void s_load_progress(aggregator_t *self)
 {
-    if (aggregator_redis_ensure(self->redis) != 0)
+    if (s_redis(self) != 0)
         return;
     redisReply *r =
         aggregator_redis_command(self->redis, "HGETALL fc:agg:%s:progress", self->shard_tag);
@@ -1345,7 +1516,7 @@ static void s_load_progress(aggregator_t *self)
 static void s_every_second(aggregator_t *self, int64_t now_mono)
 {
     //  The sentinel: absent means Redis is new, flushed or lost this shard's keys.
-    if (!self->rebuild_needed && aggregator_redis_ensure(self->redis) == 0) {
+    if (!self->rebuild_needed && s_redis(self) == 0) {
         redisReply *r =
             aggregator_redis_command(self->redis, "EXISTS fc:agg:%s:ready", self->shard_tag);
         if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
@@ -1415,7 +1586,7 @@ static void s_every_second(aggregator_t *self, int64_t now_mono)
 
 static void s_tick(aggregator_t *self)
 {
-    int64_t mono = s_mono_us(), now = s_wall_us();
+    int64_t mono = fc_time_mono_us(), now = fc_time_now_us();
     if (mono < self->next_tick_us)
         return;
     self->next_tick_us = mono + TICK_US;
@@ -1450,7 +1621,7 @@ static void s_tick(aggregator_t *self)
     int rollup_budget = ROLLUPS_PER_TICK;
     bool rolled_all = true;
     for (tenant_t *t = zhash_first(self->tenants); t; t = zhash_next(self->tenants)) {
-        if (!t->mine || t->needs_rebuild)
+        if (!t->mine || t->needs_rebuild || t->poisoned)
             continue;
         int32_t today = aggregator_tz_day(&t->tz, now)->days;
         if (t->today < 0) {
@@ -1546,7 +1717,9 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
         self->days[i].tasks = aggregator_map_new();
         ok = self->days[i].fields && self->days[i].agents && self->days[i].tasks;
     }
-    self->redis = ok ? aggregator_redis_new(config->redis_url) : NULL;
+    self->redis = ok ? aggregator_redis_new(config->redis_url, config->redis_sentinels,
+                                            config->redis_master_name)
+                     : NULL;
     if (!self->redis) {
         aggregator_destroy(&self);
         return NULL;
@@ -1588,6 +1761,14 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
     self->m_resync_tenants =
         fc_metrics_add(m, "resync_tenants_total", FC_METRIC_COUNTER,
                        "tenants rebuilt from postgres because an ingest's seq went back");
+    self->m_overflows =
+        fc_metrics_add(m, "overflow_messages_total", FC_METRIC_COUNTER,
+                       "messages not applied to redis: a total would pass the int64 limit");
+    self->m_poisoned = fc_metrics_add(m, "poisoned_tenants", FC_METRIC_GAUGE,
+                                      "tenants whose totals are frozen (alert when > 0)");
+    self->m_rewinds = fc_metrics_add(m, "redis_rewinds_total", FC_METRIC_COUNTER,
+                                     "reconnections to redis after which progress was taken "
+                                     "back to what that server holds (a failover)");
     if (config->metrics_port && fc_metrics_serve(m, config->metrics_bind, config->metrics_port)) {
         fc_error(MODULE, "cannot serve /metrics on port %d", config->metrics_port);
         aggregator_destroy(&self);
@@ -1608,24 +1789,8 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
     zsock_set_maxmsgsize(self->sub, FC_MAX_FRAME);
     zsock_set_subscribe(self->sub, "ev.");
     zsock_set_subscribe(self->sub, "hb.");
-    char *eps = strdup(config->ingest_pub);
-    ok = eps != NULL;
-    for (char *save = NULL, *ep = eps ? strtok_r(eps, ",", &save) : NULL; ep && ok;
-         ep = strtok_r(NULL, ",", &save))
-        if (zsock_connect(self->sub, "%s", ep) != 0) {
-            fc_error(MODULE, "cannot connect to %s", ep);
-            ok = false;
-        }
-    free(eps);
-    eps = strdup(config->bind);
-    ok = ok && eps;
-    for (char *save = NULL, *ep = eps ? strtok_r(eps, ",", &save) : NULL; ep && ok;
-         ep = strtok_r(NULL, ",", &save))
-        if (zsock_bind(self->pub, "%s", ep) < 0) {
-            fc_error(MODULE, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
-            ok = false;
-        }
-    free(eps);
+    ok = fc_service_attach(self->sub, config->ingest_pub, false, MODULE) == 0 &&
+         fc_service_attach(self->pub, config->bind, true, MODULE) == 0;
     self->poller = ok ? zpoller_new(self->sub, self->pub, NULL) : NULL;
     if (!self->poller) {
         aggregator_destroy(&self);
@@ -1644,7 +1809,7 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
 int aggregator_run(aggregator_t *self)
 {
     s_load_tenants(self);
-    self->next_tenants_us = s_mono_us() + TENANTS_RELOAD;
+    self->next_tenants_us = fc_time_mono_us() + TENANTS_RELOAD;
     while (!fc_signal_stopping()) {
         zpoller_wait(self->poller, TICK_US / 1000);
         if (zpoller_terminated(self->poller) && fc_signal_stopping())

@@ -51,14 +51,9 @@ int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq)
     if (!r)
         return -1;
     //  Not max(seq) over events: retention and restores remove events, never the state.
-    *seq = PQntuples(r) ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    *seq = PQntuples(r) ? fc_pg_uint(r, 0, 0) : 0;
     PQclear(r);
     return 0;
-}
-
-static int64_t s_int(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
 }
 
 static void s_str(char *dst, size_t size, PGresult *r, int row, int col)
@@ -95,7 +90,7 @@ int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64
         char tenant[FC_MAX_TENANT + 1] = "";
         int rc = 0;
         for (int i = 0; i <= rows && rc == 0; i++) {
-            uint64_t s = i < rows ? strtoull(PQgetvalue(r, i, 0), NULL, 10) : 0;
+            uint64_t s = i < rows ? fc_pg_uint(r, i, 0) : 0;
             if (n && (i == rows || s != seq || n == FC_MAX_BATCH)) {
                 rc = fn(arg, seq, tenant, scratch, n);
                 n = 0;
@@ -107,17 +102,17 @@ int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64
             fc_stored_event_t *ev = &scratch[n++];
             memset(ev, 0, sizeof *ev);
             ev->type = fc_event_type_parse(PQgetvalue(r, i, 2));
-            ev->ts_us = s_int(r, i, 3);
+            ev->ts_us = fc_pg_int(r, i, 3);
             s_str(ev->agent, sizeof ev->agent, r, i, 4);
             s_str(ev->agent_type, sizeof ev->agent_type, r, i, 5);
             s_str(ev->task, sizeof ev->task, r, i, 6);
             s_str(ev->model, sizeof ev->model, r, i, 7);
-            ev->input_tokens = s_int(r, i, 8);
-            ev->output_tokens = s_int(r, i, 9);
-            ev->cache_read_tokens = s_int(r, i, 10);
-            ev->cache_write_5m_tokens = s_int(r, i, 11);
-            ev->cache_write_1h_tokens = s_int(r, i, 12);
-            ev->cost_nusd = s_int(r, i, 13);
+            ev->input_tokens = fc_pg_int(r, i, 8);
+            ev->output_tokens = fc_pg_int(r, i, 9);
+            ev->cache_read_tokens = fc_pg_int(r, i, 10);
+            ev->cache_write_5m_tokens = fc_pg_int(r, i, 11);
+            ev->cache_write_1h_tokens = fc_pg_int(r, i, 12);
+            ev->cost_nusd = fc_pg_int(r, i, 13);
             if (ev->type == FC_EV_COST)
                 s_str(ev->kind, sizeof ev->kind, r, i, 14);
             ev->unpriced = PQgetvalue(r, i, 15)[0] == 't';
@@ -252,8 +247,8 @@ int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_
         for (int i = 0; i < PQntuples(r); i++) {
             aggregator_seq_t *s = &(*seqs_p)[(*nseqs)++];
             s_str(s->id, sizeof s->id, r, i, 0);
-            s->seq = strtoull(PQgetvalue(r, i, 1), NULL, 10);
-            s->epoch = strtoull(PQgetvalue(r, i, 2), NULL, 10);
+            s->seq = fc_pg_uint(r, i, 1);
+            s->epoch = fc_pg_uint(r, i, 2);
         }
         PQclear(r);
     }
@@ -284,14 +279,14 @@ int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_
         goto done;
     for (int i = 0; i < n; i++) {
         aggregator_row_t *row = &(*rows_p)[i];
-        row->tenant = (int)s_int(r, i, 0);
+        row->tenant = (int)fc_pg_int(r, i, 0);
         s_str(row->day, sizeof row->day, r, i, 1);
-        row->dim = s_dim_of_grouping((int)s_int(r, i, 2));
+        row->dim = s_dim_of_grouping((int)fc_pg_int(r, i, 2));
         if (row->dim != AGGREGATOR_DIM_TOTAL)
             s_str(row->key, sizeof row->key, r, i, 2 + (int)row->dim);
         for (int k = 0; k < AGGREGATOR_TOTALS; k++)
-            row->v[k] = s_int(r, i, 10 + k);
-        row->newest_us = s_int(r, i, 10 + AGGREGATOR_TOTALS);
+            row->v[k] = fc_pg_int(r, i, 10 + k);
+        row->newest_us = fc_pg_int(r, i, 10 + AGGREGATOR_TOTALS);
     }
     *nrows = (size_t)n;
     rc = 0;

@@ -25,35 +25,6 @@ int32_t aggregator_days_from_civil(int y, int m, int d)
     return (int32_t)fc_days_from_civil(y, m, d);
 }
 
-//  Back from days, as ints (the years the aggregator deals in fit easily).
-static void s_civil_from_days(int32_t z, int *y, int *m, int *d)
-{
-    int64_t yy;
-    fc_civil_from_days(z, &yy, m, d);
-    *y = (int)yy;
-}
-
-void aggregator_days_format(int32_t days, char out[11])
-{
-    int y, m, d;
-    s_civil_from_days(days, &y, &m, &d);
-    char buf[32];
-    snprintf(buf, sizeof buf, "%04d-%02d-%02d", y, m, d);
-    memcpy(out, buf, 10);
-    out[10] = 0;
-}
-
-int aggregator_days_parse(const char *text, int32_t *days)
-{
-    int y, m, d;
-    char tail;
-    if (strlen(text) != 10 || sscanf(text, "%4d-%2d-%2d%c", &y, &m, &d, &tail) != 3 || m < 1 ||
-        m > 12 || d < 1 || d > 31)
-        return -1;
-    *days = aggregator_days_from_civil(y, m, d);
-    return 0;
-}
-
 void aggregator_tz_init(aggregator_tz_t *self, const char *tz)
 {
     memset(self, 0, sizeof *self);
@@ -90,7 +61,7 @@ const aggregator_day_t *aggregator_tz_day(aggregator_tz_t *self, int64_t ts_us)
     int y = lt.tm_year + 1900, m = lt.tm_mon + 1, d = lt.tm_mday;
     aggregator_day_t *e = &self->cache[self->next];
     e->days = aggregator_days_from_civil(y, m, d);
-    aggregator_days_format(e->days, e->day);
+    fc_date_format(e->days, e->day);
     memcpy(e->month, e->day, 7);
     e->month[7] = 0;
     e->month_end_us = (int64_t)s_midnight(y, m + 1, 1) * 1000000;
@@ -114,8 +85,9 @@ const aggregator_day_t *aggregator_tz_day(aggregator_tz_t *self, int64_t ts_us)
 int32_t aggregator_tz_month_start(aggregator_tz_t *self, int64_t ts_us, int back)
 {
     const aggregator_day_t *day = aggregator_tz_day(self, ts_us);
-    int y, m, d;
-    s_civil_from_days(day->days, &y, &m, &d);
-    int months = y * 12 + (m - 1) - back;
+    int64_t y;
+    int m, d;
+    fc_civil_from_days(day->days, &y, &m, &d);
+    int months = (int)y * 12 + (m - 1) - back;
     return aggregator_days_from_civil(months / 12, months % 12 + 1, 1);
 }

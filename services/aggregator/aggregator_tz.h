@@ -42,10 +42,8 @@ const aggregator_day_t *aggregator_tz_day(aggregator_tz_t *self, int64_t ts_us);
 //  as days since 1970-01-01.
 int32_t aggregator_tz_month_start(aggregator_tz_t *self, int64_t ts_us, int back);
 
-//  Civil date helpers (proleptic Gregorian): days since 1970-01-01 <-> "YYYY-MM-DD".
+//  Days since 1970-01-01 of a civil date, as the int32 the aggregator stores (dates as
+//  text: fc_date_parse and fc_date_format in lib/fc_time).
 int32_t aggregator_days_from_civil(int y, int m, int d);
-void aggregator_days_format(int32_t days, char out[11]);
-//  Parses "YYYY-MM-DD"; -1 if malformed.
-int aggregator_days_parse(const char *text, int32_t *days);
 
 #endif

@@ -20,6 +20,7 @@
 #include "fc_pg.h"
 #include "fc_service.h"
 #include "fc_signal.h"
+#include "fc_time.h"
 
 #define MODULE "alerter"
 
@@ -64,32 +65,15 @@ typedef struct {
     bool slow;               //  run the raw-event checks
 } s_eval_t;
 
-static int64_t s_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 static int64_t s_now_us(alerter_t *self)
 {
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000 + self->clock_offset_us;
+    return fc_time_now_us() + self->clock_offset_us;
 }
 
 static void s_usd(int64_t nusd, char *buf, size_t size)
 {
     buf[0] = '$';
     fc_money_format(nusd, buf + 1, size - 1, 2);
-}
-
-static void s_iso(int64_t us, char *buf, size_t size)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 //  fc_pg_query on the evaluation connection, counting failures.
@@ -127,12 +111,12 @@ static bool s_pg_ready(alerter_t *self)
 {
     if (self->pg && PQstatus(self->pg) == CONNECTION_OK)
         return true;
-    if (s_mono_us() < self->pg_retry_us)
+    if (fc_time_mono_us() < self->pg_retry_us)
         return false;
     if (self->pg)
         PQfinish(self->pg);
     self->pg = fc_pg_connect(self->c.pg_url, MODULE);
-    self->pg_retry_us = s_mono_us() + 1000000;
+    self->pg_retry_us = fc_time_mono_us() + 1000000;
     if (!self->pg)
         fc_metric_add(self->m_pg_errors, 1);
     return self->pg != NULL;
@@ -312,7 +296,7 @@ static int s_spends(alerter_t *self, const char *what, const char *sql, int n,
     int rows = PQntuples(r) < max ? PQntuples(r) : max;
     for (int i = 0; i < rows; i++) {
         snprintf(out[i].name, sizeof out[i].name, "%s", PQgetvalue(r, i, 0));
-        out[i].nusd = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        out[i].nusd = fc_pg_int(r, i, 1);
     }
     PQclear(r);
     return rows;
@@ -342,7 +326,7 @@ static void s_unpriced(alerter_t *self, const s_eval_t *e)
                 3, p);
     if (!r)
         return;
-    int64_t count = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    int64_t count = fc_pg_int(r, 0, 0);
     if (count > 0) {
         char text[FC_MAX_TEXT + 1];
         snprintf(text, sizeof text,
@@ -541,7 +525,7 @@ static void s_on_summary(alerter_t *self, zmsg_t *msg)
     alerter_period_t per;
     if (s_stored(self, alerter_store_period(self->pg, s.tenant, s_now_us(self), &per)) != 0)
         goto done;
-    int64_t mono = s_mono_us();
+    int64_t mono = fc_time_mono_us();
     s_eval_t e = {.tenant = s.tenant,
                   .period = &per,
                   .day_nusd = s.day_cost_nusd,
@@ -575,7 +559,7 @@ static void s_eval_pg(alerter_t *self, const char *tenant)
                   .slow = true};
     s_tenant_t *t = s_tenant(self, tenant);
     if (t)
-        t->next_slow_us = s_mono_us() + (int64_t)self->c.slow_interval_ms * 1000;
+        t->next_slow_us = fc_time_mono_us() + (int64_t)self->c.slow_interval_ms * 1000;
     s_evaluate(self, &e);
 }
 
@@ -604,14 +588,14 @@ static void s_round_start(alerter_t *self)
 //  Runs the round for at most S_SLICE_US, so summaries wait at most that long.
 static void s_round_step(alerter_t *self)
 {
-    int64_t start = s_mono_us();
+    int64_t start = fc_time_mono_us();
     if (self->round_i >= self->round_n) {
         if (start < self->next_round_us)
             return;
         self->next_round_us = start + (int64_t)self->c.eval_interval_ms * 1000;
         s_round_start(self);
     }
-    while (self->round_i < self->round_n && s_mono_us() - start < S_SLICE_US)
+    while (self->round_i < self->round_n && fc_time_mono_us() - start < S_SLICE_US)
         s_eval_pg(self, self->round[self->round_i++]);
 }
 
@@ -628,7 +612,7 @@ static int64_t s_pg_last_event(alerter_t *self, const char *tenant, int64_t sinc
                           2, p);
     if (!r)
         return -1;
-    int64_t v = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    int64_t v = fc_pg_int(r, 0, 0);
     PQclear(r);
     return v;
 }
@@ -650,7 +634,7 @@ static void s_nodata_resolve(alerter_t *self, s_tenant_t *t)
     dropped). Data arriving again resolves it. */
 static void s_nodata(alerter_t *self)
 {
-    int64_t now = s_now_us(self), mono = s_mono_us();
+    int64_t now = s_now_us(self), mono = fc_time_mono_us();
     int64_t silence = (int64_t)self->c.silence_s * 1000000;
     int64_t window = (int64_t)self->c.activity_window_s * 1000000;
     for (s_tenant_t *t = zhashx_first(self->tenants); t; t = zhashx_next(self->tenants)) {
@@ -672,7 +656,7 @@ static void s_nodata(alerter_t *self)
         if (t->nodata_fired)
             continue;
         char last[32], period[32], text[FC_MAX_TEXT + 1], dur[16];
-        s_iso(t->last_event_us, last, sizeof last);
+        fc_time_format(t->last_event_us, 0, last, sizeof last);
         snprintf(period, sizeof period, "%s", last);
         alerter_duration_format(self->c.silence_s, dur, sizeof dur);
         snprintf(text, sizeof text,
@@ -701,7 +685,7 @@ static void s_load_activity(alerter_t *self)
     for (int i = 0; r && i < PQntuples(r); i++) {
         s_tenant_t *t = s_tenant(self, PQgetvalue(r, i, 0));
         if (t)
-            t->last_event_us = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+            t->last_event_us = fc_pg_int(r, i, 1);
     }
     PQclear(r);
     r = s_query(self, "open no_data alerts",
@@ -714,21 +698,6 @@ static void s_load_activity(alerter_t *self)
             t->nodata_fired = true;
     }
     PQclear(r);
-}
-
-static int s_connect_all(zsock_t *sock, const char *list, bool bind)
-{
-    char *copy = strdup(list), *save = NULL;
-    int rc = copy ? 0 : -1;
-    for (char *ep = copy ? strtok_r(copy, ",", &save) : NULL; ep; ep = strtok_r(NULL, ",", &save)) {
-        if ((bind ? zsock_bind(sock, "%s", ep) : zsock_connect(sock, "%s", ep)) < 0) {
-            fc_error(MODULE, "cannot %s %s: %s", bind ? "bind" : "connect to", ep,
-                     zmq_strerror(zmq_errno()));
-            rc = -1;
-        }
-    }
-    free(copy);
-    return rc;
 }
 
 static void s_tenant_free(void **item)
@@ -745,10 +714,7 @@ alerter_t *alerter_new(const alerter_config_t *config)
     self->c = *config;
 #ifdef FC_TESTING
     if (config->clock_us) {
-        struct timespec ts;
-        clock_gettime(CLOCK_REALTIME, &ts);
-        self->clock_offset_us =
-            config->clock_us - ((int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000);
+        self->clock_offset_us = config->clock_us - fc_time_now_us();
         fc_warn(MODULE, "TESTING: the clock is set back or ahead by %" PRId64 " s",
                 self->clock_offset_us / 1000000);
     }
@@ -769,8 +735,8 @@ alerter_t *alerter_new(const alerter_config_t *config)
     zsock_set_rcvhwm(self->sub, 100000);
     zsock_set_subscribe(self->sub, "sum.");
     zsock_set_linger(self->pub, 1000);
-    if (s_connect_all(self->sub, config->aggregator_pub, false) != 0 ||
-        s_connect_all(self->pub, config->bind, true) != 0)
+    if (fc_service_attach(self->sub, config->aggregator_pub, false, MODULE) != 0 ||
+        fc_service_attach(self->pub, config->bind, true, MODULE) != 0)
         goto fail;
     self->metrics = fc_metrics_new("fleetcost_alerter");
     if (!self->metrics)
@@ -810,7 +776,7 @@ int alerter_run(alerter_t *self)
                               {zsock_resolve(self->pub), 0, ZMQ_POLLIN, 0}};
     bool loaded = false;
     while (!fc_signal_stopping()) {
-        int64_t mono = s_mono_us();
+        int64_t mono = fc_time_mono_us();
         int64_t wait_ms = 200;
         if (self->round_i < self->round_n)
             wait_ms = 0;

@@ -13,9 +13,11 @@
 #include <time.h>
 
 #include "alerter_rules.h"
+#include "fc_json_write.h"
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
+#include "fc_time.h"
 
 #define MODULE "alerter"
 
@@ -69,21 +71,6 @@ struct _alerter_deliver_t {
     fc_metric_t *m_delivered, *m_failures, *m_retries, *m_pending;
 };
 
-static int64_t s_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-static void s_iso(int64_t us, char *buf, size_t size)
-{
-    time_t t = (time_t)(us / 1000000);
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
 void alerter_notice_key(int64_t id, const char *state, int64_t ts_us, char *buf, size_t size)
 {
     snprintf(buf, size, "fleetcost-alert-%" PRId64 "-%s-%" PRId64, id, state, ts_us);
@@ -105,7 +92,7 @@ static void s_report_link(alerter_deliver_t *self, const s_job_t *j, char *buf, 
 static void s_webhook_body(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *b)
 {
     char ts[32], usd[32], link[1024], pct[32];
-    s_iso(j->ts_us, ts, sizeof ts);
+    fc_time_format(j->ts_us, 0, ts, sizeof ts);
     s_report_link(self, j, link, sizeof link);
     //  "text" is read by people in Slack-compatible chat: escaped for Slack's mrkdwn first
     //  (a tenant's agent id must not @channel or link), then for JSON. The structured
@@ -114,35 +101,41 @@ static void s_webhook_body(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *
     fc_buf_init(&text);
     fc_esc_slack(&text, j->text);
     fc_buf_add(&text, "", 1);
-    fc_buf_add_str(b, "{\"text\":");
-    fc_esc_json(b, text.failed ? "" : (const char *)text.data);
+    fc_jw_t w;
+    fc_jw_init(&w, b);
+    fc_jw_object(&w, NULL);
+    fc_jw_str(&w, "text", text.failed ? "" : (const char *)text.data);
     if (text.failed)
         b->failed = 1;
     fc_buf_free(&text);
-    fc_buf_addf(b, ",\"alert\":{\"id\":%" PRId64 ",\"idempotency_key\":\"%s\",\"tenant\":", j->id,
-                j->key);
-    fc_esc_json(b, j->tenant);
-    fc_buf_addf(b, ",\"kind\":\"%s\",\"scope\":\"%s\",\"period\":", j->kind, j->scope);
-    fc_esc_json(b, j->period);
-    fc_buf_add_str(b, ",\"subject\":");
-    fc_esc_json(b, j->subject);
-    fc_buf_addf(b, ",\"threshold_pct\":%d,\"state\":\"%s\",\"ts\":\"%s\"", j->threshold, j->state,
-                ts);
+    fc_jw_object(&w, "alert");
+    fc_jw_int(&w, "id", j->id);
+    fc_jw_str(&w, "idempotency_key", j->key);
+    fc_jw_str(&w, "tenant", j->tenant);
+    fc_jw_str(&w, "kind", j->kind);
+    fc_jw_str(&w, "scope", j->scope);
+    fc_jw_str(&w, "period", j->period);
+    fc_jw_str(&w, "subject", j->subject);
+    fc_jw_int(&w, "threshold_pct", j->threshold);
+    fc_jw_str(&w, "state", j->state);
+    fc_jw_str(&w, "ts", ts);
     if (j->has_value) {
         s_usd(j->value, usd, sizeof usd);
-        fc_buf_addf(b, ",\"value_nusd\":%" PRId64 ",\"value_usd\":\"%s\"", j->value, usd);
+        fc_jw_int(&w, "value_nusd", j->value);
+        fc_jw_str(&w, "value_usd", usd);
     }
     if (j->has_budget) {
         s_usd(j->budget, usd, sizeof usd);
-        fc_buf_addf(b, ",\"budget_nusd\":%" PRId64 ",\"budget_usd\":\"%s\"", j->budget, usd);
+        fc_jw_int(&w, "budget_nusd", j->budget);
+        fc_jw_str(&w, "budget_usd", usd);
     }
     if (j->has_value && j->has_budget && j->budget > 0) {
         alerter_percent_format(alerter_permille(j->value, j->budget), pct, sizeof pct);
-        fc_buf_addf(b, ",\"percent\":\"%s\"", pct);
+        fc_jw_str(&w, "percent", pct);
     }
-    fc_buf_add_str(b, ",\"report_url\":");
-    fc_esc_json(b, link);
-    fc_buf_add_str(b, "}}");
+    fc_jw_str(&w, "report_url", link);
+    fc_jw_end(&w);
+    fc_jw_end(&w);
 }
 
 //  Appends "  name  $cost" lines of a breakdown query (name, cost) to the mail body.
@@ -161,7 +154,7 @@ static void s_breakdown(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *b, 
         fc_buf_add_str(b, "  (none)\r\n");
     for (int i = 0; i < PQntuples(r); i++) {
         char usd[32];
-        s_usd(strtoll(PQgetvalue(r, i, 1), NULL, 10), usd, sizeof usd);
+        s_usd(fc_pg_int(r, i, 1), usd, sizeof usd);
         char name[256];
         fc_esc_text(PQgetvalue(r, i, 0), name, sizeof name);
         fc_buf_addf(b, "  %-40.40s %14s\r\n", name, usd);
@@ -208,7 +201,7 @@ static void s_email_body(alerter_deliver_t *self, const s_job_t *j, const char *
     fc_esc_text_buf(b, j->text);
     fc_buf_add_str(b, "\r\n\r\n");
     char ts[32], usd[32], pct[32];
-    s_iso(j->ts_us, ts, sizeof ts);
+    fc_time_format(j->ts_us, 0, ts, sizeof ts);
     fc_buf_addf(b, "Tenant:     %s\r\n", j->tenant);
     fc_buf_addf(b, "Alert:      %s (%s %s)%s%s\r\n", j->kind, j->scope, period,
                 j->subject[0] ? ", " : "", subj);
@@ -453,20 +446,20 @@ static void s_claim(alerter_deliver_t *self)
             break; //  the rows come due again when their lease runs out
         }
         snprintf(j->tenant, sizeof j->tenant, "%s", PQgetvalue(r, i, 0));
-        j->id = strtoll(PQgetvalue(r, i, 1), NULL, 10);
+        j->id = fc_pg_int(r, i, 1);
         snprintf(j->kind, sizeof j->kind, "%s", PQgetvalue(r, i, 2));
         snprintf(j->scope, sizeof j->scope, "%s", PQgetvalue(r, i, 3));
         snprintf(j->period, sizeof j->period, "%s", PQgetvalue(r, i, 4));
         snprintf(j->subject, sizeof j->subject, "%s", PQgetvalue(r, i, 5));
-        j->threshold = atoi(PQgetvalue(r, i, 6));
+        j->threshold = (int)fc_pg_int(r, i, 6);
         j->has_value = !PQgetisnull(r, i, 7);
-        j->value = strtoll(PQgetvalue(r, i, 7), NULL, 10);
+        j->value = fc_pg_int(r, i, 7);
         j->has_budget = !PQgetisnull(r, i, 8);
-        j->budget = strtoll(PQgetvalue(r, i, 8), NULL, 10);
+        j->budget = fc_pg_int(r, i, 8);
         snprintf(j->state, sizeof j->state, "%s", PQgetvalue(r, i, 9));
-        j->attempts = atoi(PQgetvalue(r, i, 11));
+        j->attempts = (int)fc_pg_int(r, i, 11);
         j->done = s_done_mask(PQgetvalue(r, i, 12));
-        j->ts_us = strtoll(PQgetvalue(r, i, 13), NULL, 10);
+        j->ts_us = fc_pg_int(r, i, 13);
         snprintf(j->webhook, sizeof j->webhook, "%s", PQgetvalue(r, i, 14));
         snprintf(j->email, sizeof j->email, "%s", PQgetvalue(r, i, 15));
         alerter_notice_key(j->id, j->state, j->ts_us, j->key, sizeof j->key);
@@ -532,7 +525,7 @@ static void s_count_pending(alerter_deliver_t *self)
         fc_metric_add(self->c.pg_errors, 1);
         return;
     }
-    fc_metric_set(self->m_pending, strtoll(PQgetvalue(r, 0, 0), NULL, 10));
+    fc_metric_set(self->m_pending, fc_pg_int(r, 0, 0));
     PQclear(r);
 }
 
@@ -547,7 +540,7 @@ static void *s_thread(void *arg)
             if (!self->pg)
                 fc_metric_add(self->c.pg_errors, 1);
         }
-        int64_t now = s_mono_us();
+        int64_t now = fc_time_mono_us();
         if (self->pg && (atomic_exchange(&self->woken, false) || now >= self->next_poll_us)) {
             self->next_poll_us = now + S_IDLE_POLL_MS * 1000;
             s_claim(self);

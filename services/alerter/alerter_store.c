@@ -20,11 +20,6 @@ static void s_copy(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-static int64_t s_int(PGresult *r, int row, int col)
-{
-    return PQgetisnull(r, row, col) ? 0 : strtoll(PQgetvalue(r, row, col), NULL, 10);
-}
-
 //  Bounds of the local day and month containing the local date `day` in zone tz.
 #define BOUNDS(day, tz)                                                                            \
     US("(" day "::timestamp AT TIME ZONE " tz ")")                                                 \
@@ -38,10 +33,10 @@ static void s_period_row(PGresult *r, int c, alerter_period_t *out)
     s_copy(out->tz, sizeof out->tz, PQgetvalue(r, 0, c));
     s_copy(out->day, sizeof out->day, PQgetvalue(r, 0, c + 1));
     s_copy(out->month, sizeof out->month, PQgetvalue(r, 0, c + 2));
-    out->day_start_us = s_int(r, 0, c + 3);
-    out->day_end_us = s_int(r, 0, c + 4);
-    out->month_start_us = s_int(r, 0, c + 5);
-    out->month_end_us = s_int(r, 0, c + 6);
+    out->day_start_us = fc_pg_int(r, 0, c + 3);
+    out->day_end_us = fc_pg_int(r, 0, c + 4);
+    out->month_start_us = fc_pg_int(r, 0, c + 5);
+    out->month_end_us = fc_pg_int(r, 0, c + 6);
 }
 
 int alerter_store_period(PGconn *pg, const char *tenant, int64_t now_us, alerter_period_t *out)
@@ -84,8 +79,8 @@ int alerter_store_spend(PGconn *pg, const char *tenant, int64_t now_us, alerter_
     }
     memset(out, 0, sizeof *out);
     s_period_row(r, 0, out);
-    out->day_nusd = s_int(r, 0, 7);
-    out->month_nusd = s_int(r, 0, 8);
+    out->day_nusd = fc_pg_int(r, 0, 7);
+    out->month_nusd = fc_pg_int(r, 0, 8);
     PQclear(r);
     return 0;
 }
@@ -111,8 +106,8 @@ int alerter_store_budgets(PGconn *pg, const char *tenant, alerter_budget_t *out,
             continue;
         b->scope = (alerter_scope_t)scope;
         s_copy(b->subject, sizeof b->subject, PQgetvalue(r, i, 1));
-        b->amount_nusd = s_int(r, i, 2);
-        b->window_s = (int)s_int(r, i, 3);
+        b->amount_nusd = fc_pg_int(r, i, 2);
+        b->window_s = (int)fc_pg_int(r, i, 3);
         b->nthresholds = alerter_thresholds_parse(PQgetvalue(r, i, 4), b->thresholds);
         if (b->nthresholds < 0) {
             //  The table allows any positive values; keep the first in increasing order.
@@ -166,8 +161,8 @@ int alerter_store_fire(PGconn *pg, const char *tenant, const alerter_alert_t *a,
         return -1;
     int fired = PQntuples(r) == 1;
     if (fired) {
-        *id = s_int(r, 0, 0);
-        *ts_us = s_int(r, 0, 1);
+        *id = fc_pg_int(r, 0, 0);
+        *ts_us = fc_pg_int(r, 0, 1);
     }
     PQclear(r);
     return fired;
@@ -188,14 +183,14 @@ int alerter_store_open(PGconn *pg, const char *tenant, const char *kind, alerter
     int n = 0;
     for (int i = 0; i < PQntuples(r) && n < max; i++, n++) {
         alerter_open_t *o = &out[n];
-        o->id = s_int(r, i, 0);
+        o->id = fc_pg_int(r, i, 0);
         s_copy(o->kind, sizeof o->kind, PQgetvalue(r, i, 1));
         s_copy(o->scope, sizeof o->scope, PQgetvalue(r, i, 2));
         s_copy(o->period, sizeof o->period, PQgetvalue(r, i, 3));
         s_copy(o->subject, sizeof o->subject, PQgetvalue(r, i, 4));
-        o->threshold = (int)s_int(r, i, 5);
-        o->value_nusd = s_int(r, i, 6);
-        o->budget_nusd = s_int(r, i, 7);
+        o->threshold = (int)fc_pg_int(r, i, 5);
+        o->value_nusd = fc_pg_int(r, i, 6);
+        o->budget_nusd = fc_pg_int(r, i, 7);
     }
     PQclear(r);
     return n;
@@ -219,7 +214,7 @@ int alerter_store_resolve(PGconn *pg, const char *tenant, int64_t id, const char
         return -1;
     int done = PQntuples(r) == 1;
     if (done)
-        *ts_us = s_int(r, 0, 0);
+        *ts_us = fc_pg_int(r, 0, 0);
     PQclear(r);
     return done;
 }

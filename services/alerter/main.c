@@ -7,6 +7,7 @@
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_service.h"
+#include "fc_time.h"
 
 static const fc_option_t s_options[] = {
     {"aggregator-pub", FC_OPT_STR, "tcp://127.0.0.1:7603", 0, 0, false,
@@ -47,18 +48,6 @@ static const fc_option_t s_options[] = {
 #endif
     FC_OPT_END};
 
-#ifdef FC_TESTING
-//  "YYYY-MM-DDTHH:MM:SSZ" -> microseconds; -1 if malformed.
-static int64_t s_parse_clock(const char *text)
-{
-    struct tm tm = {0};
-    const char *end = strptime(text, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (!end || *end)
-        return -1;
-    return (int64_t)timegm(&tm) * 1000000;
-}
-#endif
-
 static int s_run(fc_config_t *config)
 {
     int64_t silence = alerter_duration_parse(fc_config_str(config, "silence"));
@@ -74,7 +63,7 @@ static int s_run(fc_config_t *config)
     }
 #ifdef FC_TESTING
     const char *clock = fc_config_str(config, "clock");
-    if (*clock && (clock_us = s_parse_clock(clock)) < 0) {
+    if (*clock && fc_time_parse(clock, &clock_us) != 0) {
         fc_error("alerter", "--clock: expected YYYY-MM-DDTHH:MM:SSZ");
         return 2;
     }

@@ -12,6 +12,7 @@
 #include "fc_proto.h"
 #include "fc_service.h"
 #include "fc_signal.h"
+#include "fc_time.h"
 #include "ingest_publish.h"
 #include "ingest_store.h"
 
@@ -58,11 +59,6 @@ struct _ingest_server_t {
     fc_metric_t *m_received, *m_stored, *m_duplicate, *m_rejected, *m_batches, *m_bad_frames,
         *m_commits, *m_commit_us, *m_commit_retries, *m_pending, *m_seq;
 };
-
-static int64_t s_now_us(void)
-{
-    return zclock_usecs();
-}
 
 //  --- groups ---------------------------------------------------------------------------
 
@@ -132,7 +128,7 @@ static void s_writer(zsock_t *pipe, void *arg)
         if (term)
             break;
         int backoff_ms = 100;
-        int64_t start = s_now_us();
+        int64_t start = fc_time_mono_us();
         while ((g->rc = ingest_store_write(self->store, g->items, g->count)) ==
                INGEST_STORE_RETRY) {
             fc_metric_add(self->m_commit_retries, 1);
@@ -143,7 +139,7 @@ static void s_writer(zsock_t *pipe, void *arg)
                 zclock_sleep(50);
             backoff_ms = backoff_ms < 3200 ? backoff_ms * 2 : 5000;
         }
-        g->commit_us = s_now_us() - start;
+        g->commit_us = fc_time_mono_us() - start;
         zsock_send(pipe, "p", g);
     }
 }
@@ -187,7 +183,7 @@ static void s_receive(ingest_server_t *self)
         return;
     }
     if (!g->opened_us)
-        g->opened_us = s_now_us();
+        g->opened_us = fc_time_mono_us();
     s_batch_t *b = s_group_batch(g);
     if (!b) {
         zframe_destroy(&identity);
@@ -385,16 +381,8 @@ static zsock_t *s_bind(int type, const char *endpoints)
         zsock_destroy(&sock);
         return NULL;
     }
-    char *list = strdup(endpoints);
-    char *save = NULL;
-    for (char *ep = strtok_r(list, ",", &save); ep; ep = strtok_r(NULL, ",", &save))
-        if (zsock_bind(sock, "%s", ep) < 0) {
-            fc_error(MODULE, "cannot bind %s: %s", ep, zmq_strerror(zmq_errno()));
-            free(list);
-            zsock_destroy(&sock);
-            return NULL;
-        }
-    free(list);
+    if (fc_service_attach(sock, endpoints, true, MODULE) != 0)
+        zsock_destroy(&sock);
     return sock;
 }
 
@@ -490,14 +478,14 @@ static bool s_group_due(ingest_server_t *self, int64_t now)
 
 int ingest_server_run(ingest_server_t *self)
 {
-    int64_t next_beat = s_now_us();
+    int64_t next_beat = fc_time_mono_us();
     //  The router goes last so it can be left out of the poll under backpressure.
     zmq_pollitem_t items[4] = {{zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0},
                                {NULL, fc_signal_fd(), ZMQ_POLLIN, 0},
                                {zsock_resolve(self->pub), 0, ZMQ_POLLIN, 0},
                                {zsock_resolve(self->router), 0, ZMQ_POLLIN, 0}};
     while (!fc_signal_stopping()) {
-        int64_t now = s_now_us();
+        int64_t now = fc_time_mono_us();
         if (now >= next_beat) {
             s_set_run(self);
             ingest_publish_heartbeat(self->publish, ingest_store_last_seq(self->store));
@@ -536,7 +524,7 @@ int ingest_server_run(ingest_server_t *self)
 
     //  Shutdown: no new batches; commit and ack what is in flight.
     fc_info(MODULE, "stopping: committing %u pending events", self->filling->count);
-    int64_t deadline = s_now_us() + (int64_t)self->config.shutdown_timeout_ms * 1000;
+    int64_t deadline = fc_time_mono_us() + (int64_t)self->config.shutdown_timeout_ms * 1000;
     for (int round = 0; round < 2; round++) {
         if (!self->writer_busy && self->filling->nbatches)
             s_flush(self);
@@ -545,7 +533,7 @@ int ingest_server_run(ingest_server_t *self)
             s_group_t *g = NULL;
             if (zsock_recv(self->pipe, "p", &g) == 0 && g)
                 s_group_done(self, g);
-            else if (s_now_us() > deadline)
+            else if (fc_time_mono_us() > deadline)
                 atomic_store(&self->give_up, true);
         }
     }

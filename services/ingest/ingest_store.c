@@ -11,8 +11,11 @@
 #include <time.h>
 
 #include "fc_buf.h"
+#include "fc_hash.h"
 #include "fc_log.h"
+#include "fc_pg.h"
 #include "fc_price_pg.h"
+#include "fc_time.h"
 
 #define MODULE "ingest"
 
@@ -49,13 +52,6 @@ struct _ingest_store_t {
     size_t slot_size; //  in use for the current group (a power of two <= slot_cap)
 };
 
-static int64_t s_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants)
 {
     ingest_store_t *self = calloc(1, sizeof *self);
@@ -66,7 +62,7 @@ ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool
     self->register_tenants = register_tenants;
     //  The start time in µs: non-zero and, for one ingest_id, different at every start
     //  (subscribers only compare epochs for equality).
-    self->epoch = (uint64_t)s_now_us();
+    self->epoch = (uint64_t)fc_time_now_us();
     fc_buf_init(&self->copy);
     fc_buf_init(&self->scratch);
     return self;
@@ -178,7 +174,7 @@ static int s_load_catalog(ingest_store_t *self)
         fc_info(MODULE, "price catalog loaded: %zu versions", fc_catalog_count(cat));
     fc_catalog_destroy(&self->catalog);
     self->catalog = cat;
-    self->catalog_loaded_us = s_now_us();
+    self->catalog_loaded_us = fc_time_now_us();
     return 0;
 }
 
@@ -212,7 +208,7 @@ int ingest_store_connect(ingest_store_t *self)
         return -1;
     }
     bool has_row = PQntuples(r) > 0;
-    uint64_t seq = has_row ? strtoull(PQgetvalue(r, 0, 0), NULL, 10) : 0;
+    uint64_t seq = has_row ? fc_pg_uint(r, 0, 0) : 0;
     PQclear(r);
     if (!has_row && !atomic_load(&self->started)) {
         //  No row: a new instance, or one whose row was deleted. Its events, if any are
@@ -226,7 +222,7 @@ int ingest_store_connect(ingest_store_t *self)
             s_disconnect(self);
             return -1;
         }
-        seq = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
+        seq = fc_pg_uint(r, 0, 0);
         PQclear(r);
         if (seq)
             fc_warn(MODULE,
@@ -249,7 +245,7 @@ int ingest_store_connect(ingest_store_t *self)
     self->day_count = 0;
     if (s_ok(r))
         for (int i = 0; i < PQntuples(r) && self->day_count < MAX_DAY_CACHE; i++)
-            self->days[self->day_count++] = (int32_t)strtol(PQgetvalue(r, i, 0), NULL, 10);
+            self->days[self->day_count++] = (int32_t)fc_pg_int(r, i, 0);
     PQclear(r);
     r = s_exec(self, "SELECT tenant_id FROM tenants", 0, NULL, NULL, NULL);
     if (s_ok(r))
@@ -313,8 +309,43 @@ static uint64_t s_id_hash(const uint8_t id[16])
     return h;
 }
 
-//  Marks the second and later copies of an event within the group as duplicates.
-//  Returns -1 when out of memory.
+//  An event's identity is (tenant, id, time), the key of events (0009): two tenants may
+//  send the same id and time, and each keeps its own event.
+static bool s_same_event(const fc_event_t *a, const uint8_t id[16], int64_t ts_us,
+                         const char *tenant)
+{
+    return memcmp(a->id, id, 16) == 0 && a->ts_us == ts_us && strcmp(a->tenant, tenant) == 0;
+}
+
+/*  The per-event cost cap holds for priced usage as it does for cost events (the
+    decoder checks those): it is what keeps a tenant's Redis totals out of int64's reach
+    (docs/SECURITY.md, "Totals and int64"). Runs after the tenant check, so an unknown
+    tenant is what its sender hears first. The in-group copies of a refused event, which
+    s_dedup_group marked duplicate, are refused with it: "duplicate" would say stored. */
+static void s_cap_cost(ingest_item_t *items, uint32_t count)
+{
+    for (uint32_t i = 0; i < count; i++) {
+        ingest_item_t *it = &items[i];
+        if (it->result != FC_OK || it->cost_nusd <= FC_MAX_COST_NUSD)
+            continue;
+        it->result = FC_E_RANGE;
+        it->field[0] = 0; //  no one field: the tokens at their price
+        snprintf(it->reason, sizeof it->reason,
+                 "priced at %" PRId64 " nano-USD, over the per-event cap of %" PRId64
+                 ": send the usage as several events",
+                 it->cost_nusd, FC_MAX_COST_NUSD);
+        for (uint32_t j = i + 1; j < count; j++)
+            if (items[j].result == FC_DUPLICATE &&
+                s_same_event(&items[j].ev, it->ev.id, it->ev.ts_us, it->ev.tenant)) {
+                items[j].result = FC_E_RANGE;
+                items[j].field[0] = 0;
+                snprintf(items[j].reason, sizeof items[j].reason, "%s", it->reason);
+            }
+    }
+}
+
+//  Marks the second and later copies of an event (same tenant, id and time) within the
+//  group as duplicates. Returns -1 when out of memory.
 static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t count)
 {
     size_t cap = 16;
@@ -335,8 +366,7 @@ static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t co
         size_t s = s_id_hash(items[i].ev.id) & (cap - 1);
         while (self->slots[s] != UINT32_MAX) {
             ingest_item_t *other = &items[self->slots[s]];
-            if (memcmp(other->ev.id, items[i].ev.id, 16) == 0 &&
-                other->ev.ts_us == items[i].ev.ts_us) {
+            if (s_same_event(&other->ev, items[i].ev.id, items[i].ev.ts_us, items[i].ev.tenant)) {
                 items[i].result = FC_DUPLICATE;
                 break;
             }
@@ -348,16 +378,17 @@ static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t co
     return 0;
 }
 
-//  The group's FC_OK item with this id and time, via the table s_dedup_group built.
+//  The group's FC_OK item with this tenant, id and time, via the table s_dedup_group
+//  built.
 static ingest_item_t *s_slot_find(ingest_store_t *self, ingest_item_t *items, const uint8_t id[16],
-                                  int64_t ts_us)
+                                  int64_t ts_us, const char *tenant)
 {
     if (!self->slot_size)
         return NULL;
     size_t s = s_id_hash(id) & (self->slot_size - 1);
     while (self->slots[s] != UINT32_MAX) {
         ingest_item_t *it = &items[self->slots[s]];
-        if (memcmp(it->ev.id, id, 16) == 0 && it->ev.ts_us == ts_us)
+        if (s_same_event(&it->ev, id, ts_us, tenant))
             return it->result == FC_OK ? it : NULL;
         s = (s + 1) & (self->slot_size - 1);
     }
@@ -613,15 +644,19 @@ static bool s_command(ingest_store_t *self, const char *sql)
     return ok;
 }
 
-//  Marks the items whose (id, time) already exist in events as duplicates. Returns how
-//  many it marked, or -1 on a query error.
+//  Marks the items whose (tenant, id, time) already exist in events as duplicates.
+//  Returns how many it marked, or -1 on a query error. Tenant ids match
+//  [a-z0-9][a-z0-9_-]* (checked before the store): double quotes suffice in the array
+//  literal, and keep a tenant named "null" from reading as NULL.
 static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t count)
 {
-    fc_buf_t ids, times;
+    fc_buf_t ids, times, tenants;
     fc_buf_init(&ids);
     fc_buf_init(&times);
+    fc_buf_init(&tenants);
     fc_buf_add_str(&ids, "{");
     fc_buf_add_str(&times, "{");
+    fc_buf_add_str(&tenants, "{");
     int64_t lo = INT64_MAX, hi = INT64_MIN;
     uint32_t n = 0;
     for (uint32_t i = 0; i < count; i++) {
@@ -631,6 +666,7 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
         fc_uuid_format(items[i].ev.id, uuid);
         fc_buf_addf(&ids, "%s%s", n ? "," : "", uuid);
         fc_buf_addf(&times, "%s%" PRId64, n ? "," : "", items[i].ev.ts_us);
+        fc_buf_addf(&tenants, "%s\"%s\"", n ? "," : "", items[i].ev.tenant);
         if (items[i].ev.ts_us < lo)
             lo = items[i].ev.ts_us;
         if (items[i].ev.ts_us > hi)
@@ -639,27 +675,33 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
     }
     fc_buf_add(&ids, "}", 2);
     fc_buf_add(&times, "}", 2);
-    if (n == 0 || ids.failed || times.failed) {
+    fc_buf_add(&tenants, "}", 2);
+    if (n == 0 || ids.failed || times.failed || tenants.failed) {
         fc_buf_free(&ids);
         fc_buf_free(&times);
+        fc_buf_free(&tenants);
         return n == 0 ? 0 : -1;
     }
     char los[32], his[32];
     snprintf(los, sizeof los, "%" PRId64, lo);
     snprintf(his, sizeof his, "%" PRId64, hi);
-    const char *params[4] = {(const char *)ids.data, (const char *)times.data, los, his};
-    //  The time range prunes the partitions probed; the join keeps (id, time) pairs.
+    const char *params[5] = {(const char *)ids.data, (const char *)times.data, los, his,
+                             (const char *)tenants.data};
+    //  The time range prunes the partitions probed; the join keeps (tenant, id, time)
+    //  triples, the primary key, so each probe is one index lookup.
     PGresult *r = s_exec(
         self,
-        "SELECT e.event_id::text, (extract(epoch FROM e.event_time) * 1000000)::bigint"
-        " FROM events e JOIN unnest($1::uuid[], $2::bigint[]) AS k(id, us)"
-        " ON e.event_id = k.id"
+        "SELECT e.event_id::text, (extract(epoch FROM e.event_time) * 1000000)::bigint,"
+        " e.tenant_id"
+        " FROM events e JOIN unnest($1::uuid[], $2::bigint[], $5::text[]) AS k(id, us, tenant)"
+        " ON e.tenant_id = k.tenant AND e.event_id = k.id"
         " AND e.event_time = timestamptz 'epoch' + k.us * interval '1 microsecond'"
         " WHERE e.event_time BETWEEN timestamptz 'epoch' + $3::bigint * interval '1 microsecond'"
         " AND timestamptz 'epoch' + $4::bigint * interval '1 microsecond'",
-        4, params, NULL, NULL);
+        5, params, NULL, NULL);
     fc_buf_free(&ids);
     fc_buf_free(&times);
+    fc_buf_free(&tenants);
     if (!s_ok(r)) {
         fc_error(MODULE, "duplicate lookup failed: %s", PQresultErrorMessage(r));
         PQclear(r);
@@ -670,8 +712,8 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
         uint8_t id[16];
         if (fc_uuid_parse(PQgetvalue(r, row, 0), id) != 0)
             continue;
-        int64_t us = strtoll(PQgetvalue(r, row, 1), NULL, 10);
-        ingest_item_t *it = s_slot_find(self, items, id, us);
+        int64_t us = fc_pg_int(r, row, 1);
+        ingest_item_t *it = s_slot_find(self, items, id, us, PQgetvalue(r, row, 2));
         if (it) {
             it->result = FC_DUPLICATE;
             marked++;
@@ -984,9 +1026,7 @@ static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32
         if (items[i].result != FC_OK)
             continue;
         const char *t = items[i].ev.tenant;
-        uint32_t h = 2166136261u;
-        for (const char *c = t; *c; c++)
-            h = (h ^ (uint8_t)*c) * 16777619u;
+        uint32_t h = fc_fnv1a32_str(t);
         size_t k = h & (SLOTS - 1), probes = 0;
         while (slot[k].tenant && strcmp(slot[k].tenant, t) != 0 && probes++ < SLOTS)
             k = (k + 1) & (SLOTS - 1);
@@ -1046,7 +1086,7 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
 {
     if (ingest_store_connect(self) != 0)
         return INGEST_STORE_RETRY;
-    if (s_now_us() - self->catalog_loaded_us > CATALOG_RELOAD_US && s_load_catalog(self) != 0)
+    if (fc_time_now_us() - self->catalog_loaded_us > CATALOG_RELOAD_US && s_load_catalog(self) != 0)
         return s_retry(self);
     //  A previous failed attempt may have marked duplicates: start from the input state.
     for (uint32_t i = 0; i < count; i++)
@@ -1068,6 +1108,7 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
             return s_retry(self);
         if (s_check_tenants(self, items, count, added, &added_count, 64) != 0)
             return s_retry(self);
+        s_cap_cost(items, count);
         uint64_t last = s_assign_seqs(self, items, count);
         PGresult *r = s_copy_items(self, items, count);
         bool copied = PQresultStatus(r) == PGRES_COMMAND_OK;

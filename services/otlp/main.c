@@ -55,7 +55,7 @@ static void s_cert(fc_config_t *config, const char *name, const char *file, char
 static int s_run(fc_config_t *config)
 {
     const char *tenant = fc_config_str(config, "default-tenant");
-    if (*tenant && !fc_mp_name_valid(tenant, FC_MAX_TENANT)) {
+    if (*tenant && !fc_tenant_valid(tenant)) {
         fc_error(MODULE, "--default-tenant %s: expected [a-z0-9][a-z0-9_-]{0,%d}", tenant,
                  FC_MAX_TENANT - 1);
         return 2;

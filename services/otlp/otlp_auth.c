@@ -11,6 +11,7 @@
 
 #include "fc_log.h"
 #include "fc_pg.h"
+#include "fc_time.h"
 #include "reporter_key.h"
 
 #define MODULE "otlp"
@@ -35,13 +36,6 @@ struct _otlp_auth_t {
     bool loaded;
     int64_t next_ms; //  when the next load is due (monotonic)
 };
-
-static int64_t s_now_ms(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int s_cmp(const void *a, const void *b)
 {
@@ -113,7 +107,7 @@ static int s_load(otlp_auth_t *self, s_set_t *out)
 
 int otlp_auth_refresh(otlp_auth_t *self)
 {
-    int64_t now = s_now_ms();
+    int64_t now = fc_time_mono_ms();
     pthread_mutex_lock(&self->lock);
     bool due = !self->loaded || now >= self->next_ms;
     pthread_mutex_unlock(&self->lock);

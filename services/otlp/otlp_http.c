@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "fc_buf.h"
+#include "fc_json_write.h"
 #include "fc_log.h"
 #include "otlp_auth.h"
 #include "otlp_logs.h"
@@ -46,24 +47,6 @@ typedef struct {
     bool too_big;
     char tenant[FC_MAX_TENANT + 1]; //  the token's tenant; "" for an operator token
 } s_upload_t;
-
-//  A JSON string; bytes outside printable ASCII become escapes or '?', so a message that
-//  quotes input is always valid JSON and UTF-8.
-static void s_json_str(fc_buf_t *b, const char *s)
-{
-    fc_buf_add_str(b, "\"");
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\')
-            fc_buf_addf(b, "\\%c", *p);
-        else if (*p < 0x20)
-            fc_buf_addf(b, "\\u%04x", *p);
-        else if (*p >= 0x7f)
-            fc_buf_add_str(b, "?");
-        else
-            fc_buf_add(b, p, 1);
-    }
-    fc_buf_add_str(b, "\"");
-}
 
 //  Queues body (taken over) with status as application/json.
 static enum MHD_Result s_respond(otlp_http_t *self, struct MHD_Connection *mc, unsigned status,
@@ -114,9 +97,13 @@ static enum MHD_Result s_fail(otlp_http_t *self, struct MHD_Connection *mc, unsi
                                : 3; //  INVALID_ARGUMENT
     fc_buf_t b;
     fc_buf_init(&b);
-    fc_buf_addf(&b, "{\"code\":%d,\"message\":", code);
-    s_json_str(&b, msg);
-    fc_buf_add_str(&b, "}\n");
+    fc_jw_t w;
+    fc_jw_init(&w, &b);
+    fc_jw_object(&w, NULL);
+    fc_jw_int(&w, "code", code);
+    fc_jw_str(&w, "message", msg);
+    fc_jw_end(&w);
+    fc_buf_add_str(&b, "\n");
     fc_debug(MODULE, "answered %u: %s", status, msg);
     return s_respond(self, mc, status, &b);
 }
@@ -171,13 +158,21 @@ static enum MHD_Result s_export(otlp_http_t *self, struct MHD_Connection *mc, s_
         uint64_t n = atomic_fetch_add(&self->logged, 1);
         if (n < 10 || n % 100 == 0)
             fc_warn(MODULE, "%s", res.message);
-        fc_buf_addf(&b, "{\"partialSuccess\":{\"rejectedLogRecords\":\"%d\",\"errorMessage\":",
-                    res.rejected);
-        s_json_str(&b, res.message);
-        fc_buf_add_str(&b, "}}\n");
-    } else {
-        fc_buf_add_str(&b, "{\"partialSuccess\":{}}\n");
     }
+    //  OTLP/JSON writes 64-bit integers as strings (rejectedLogRecords is an int64).
+    char rejected[24];
+    snprintf(rejected, sizeof rejected, "%d", res.rejected);
+    fc_jw_t w;
+    fc_jw_init(&w, &b);
+    fc_jw_object(&w, NULL);
+    fc_jw_object(&w, "partialSuccess");
+    if (res.rejected) {
+        fc_jw_str(&w, "rejectedLogRecords", rejected);
+        fc_jw_str(&w, "errorMessage", res.message);
+    }
+    fc_jw_end(&w);
+    fc_jw_end(&w);
+    fc_buf_add_str(&b, "\n");
     fc_debug(MODULE, "%d records: %d events, %d rejected, %d ignored", res.records, res.events,
              res.rejected, res.ignored);
     return s_respond(self, mc, MHD_HTTP_OK, &b);

@@ -4,6 +4,8 @@
 
 #include <arpa/inet.h>
 #include <microhttpd.h>
+#include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -19,15 +21,24 @@
 #include "fc_pg.h"
 #include "reporter_key.h"
 #include "reporter_pool.h"
+#include "reporter_query.h"
 #include "reporter_report.h"
 
 #define MODULE           "reporter"
 #define S_POOL_WAIT_MS   5000
-#define S_PARAM_MAX      256 //  longest query parameter value accepted
-#define S_SSE_POLL_MS    500 //  live totals are re-read this often
-#define S_SSE_PING_S     15  //  comment line keeping idle streams open
-#define S_LIVE_MAX_AGE_S 60  //  a summary older than this is not trusted for live totals
+#define S_SSE_POLL_MS    500   //  live totals of today are re-read this often
+#define S_SSE_PAST_MS    30000 //  a day other than today: re-read this often (late events)
+#define S_SSE_PING_S     15    //  comment line keeping idle streams open (at most)
+#define S_RETRY_AFTER_S  30    //  Retry-After of a refused live stream
+#define S_LIVE_MAX_AGE_S 60    //  a summary older than this is not trusted for live totals
 #define S_STREAM_BLOCK   16384
+
+//  One admitted live stream: who holds it. The key is kept as a hash only.
+typedef struct {
+    bool used;
+    uint64_t key;  //  FNV-1a of the API key's id
+    uint32_t addr; //  client IPv4 address, network order
+} s_stream_slot_t;
 
 struct _reporter_http_t {
     reporter_http_config_t cfg;
@@ -40,6 +51,12 @@ struct _reporter_http_t {
     atomic_bool stopping;
     reporter_live_t *live; //  the aggregator's summaries, for live totals
     int port;
+    int ping_s; //  SSE keep-alive: well inside the connection timeout
+    //  Live streams each hold a connection thread for as long as the client stays:
+    //  admitted against a total, per-key and per-address limits (s_stream_admit).
+    pthread_mutex_t streams_mu;
+    s_stream_slot_t *streams; //  cfg.max_streams slots
+    fc_metric_t *m_refused, *m_live_reads;
 };
 
 //  One request being answered.
@@ -47,9 +64,10 @@ typedef struct {
     reporter_http_t *self;
     struct MHD_Connection *mc;
     const char *url;
-    bool dashboard; //  a browser route: the key may come from a cookie or ?key=
-    PGconn *pg;     //  pooled connection, released after the handler
-    bool admin;     //  the key's rights
+    bool dashboard;    //  a browser route: the key may come from a cookie or ?key=
+    PGconn *pg;        //  pooled connection, released after the handler
+    bool admin;        //  the key's rights
+    uint64_t key_hash; //  of the key's id, for per-key stream limits
     char key_tenant[64];
     char cookie_key[REPORTER_KEY_TEXT + 1]; //  set as a cookie in the response
     enum MHD_Result rc;                     //  result of the response queued by a failed helper
@@ -107,6 +125,11 @@ static enum MHD_Result s_respond(s_req_t *req, unsigned status, const char *mime
     s_headers(req, resp, mime);
     if (status == MHD_HTTP_UNAUTHORIZED)
         MHD_add_response_header(resp, "WWW-Authenticate", "Bearer realm=\"fleetcost\"");
+    if (status == MHD_HTTP_TOO_MANY_REQUESTS) {
+        char after[16];
+        snprintf(after, sizeof after, "%d", S_RETRY_AFTER_S);
+        MHD_add_response_header(resp, "Retry-After", after);
+    }
     s_count_status(req->self, status);
     enum MHD_Result rc = MHD_queue_response(req->mc, status, resp);
     MHD_destroy_response(resp);
@@ -129,6 +152,7 @@ static bool s_error(s_req_t *req, unsigned status, const char *fmt, ...)
                        : status == 403 ? "forbidden"
                        : status == 404 ? "not_found"
                        : status == 405 ? "method_not_allowed"
+                       : status == 429 ? "too_many_requests"
                        : status == 503 ? "unavailable"
                                        : "internal";
     fc_buf_t b;
@@ -146,45 +170,31 @@ static bool s_error(s_req_t *req, unsigned status, const char *fmt, ...)
 // Parameters
 
 typedef struct {
-    const char *const *allowed;
-    const char *bad; //  first unknown or oversized parameter
-    bool too_long;
-} s_argcheck_t;
+    reporter_param_t p[REPORTER_PARAMS_MAX + 1];
+    size_t n;
+} s_params_t;
 
-static enum MHD_Result s_check_arg(void *cls, enum MHD_ValueKind kind, const char *key,
-                                   const char *value)
+static enum MHD_Result s_collect(void *cls, enum MHD_ValueKind kind, const char *key,
+                                 const char *value)
 {
-    s_argcheck_t *c = cls;
-    bool known = false;
-    for (const char *const *a = c->allowed; *a; a++)
-        known |= strcmp(*a, key) == 0;
-    if (!known || (value && strlen(value) > S_PARAM_MAX)) {
-        c->bad = key;
-        c->too_long = known;
-        return MHD_NO;
-    }
+    (void)kind;
+    s_params_t *c = cls;
+    if (c->n > REPORTER_PARAMS_MAX)
+        return MHD_NO; //  one over the limit is enough for the parser to refuse
+    c->p[c->n++] = (reporter_param_t){key, value};
     return MHD_YES;
 }
 
-//  Rejects (400) a parameter the endpoint does not take, or one that is too long.
-static bool s_args_check(s_req_t *req, const char *const *allowed)
+//  Parses the request's query parameters for endpoint ep (reporter_query); 400 on any
+//  error. The strings in q live as long as the request.
+static bool s_query(s_req_t *req, reporter_endpoint_t ep, reporter_query_t *q)
 {
-    s_argcheck_t c = {allowed, NULL, false};
-    MHD_get_connection_values(req->mc, MHD_GET_ARGUMENT_KIND, s_check_arg, &c);
-    if (!c.bad)
-        return true;
-    char name[48];
-    snprintf(name, sizeof name, "%s", c.bad);
-    if (c.too_long)
-        return s_error(req, 400, "%s: longer than %d characters", name, S_PARAM_MAX);
-    return s_error(req, 400, "unknown parameter '%s'", name);
-}
-
-//  A query parameter, NULL when absent or empty.
-static const char *s_arg(s_req_t *req, const char *name)
-{
-    const char *v = MHD_lookup_connection_value(req->mc, MHD_GET_ARGUMENT_KIND, name);
-    return v && *v ? v : NULL;
+    s_params_t c = {.n = 0};
+    MHD_get_connection_values(req->mc, MHD_GET_ARGUMENT_KIND, s_collect, &c);
+    char err[160];
+    if (reporter_query_parse(ep, c.p, c.n, q, err, sizeof err) != 0)
+        return s_error(req, 400, "%s", err);
+    return true;
 }
 
 //  Resolves which tenant a request reads: the tenant parameter (or path) when given,
@@ -229,9 +239,10 @@ static bool s_tenant_exists(s_req_t *req, const char *tenant)
 }
 
 //  from/to from the parameters, defaulting to the 30 days ending today.
-static bool s_range(s_req_t *req, const char *tenant, char *from, char *to)
+static bool s_range(s_req_t *req, const reporter_query_t *q, const char *tenant, char *from,
+                    char *to)
 {
-    const char *f = s_arg(req, "from"), *t = s_arg(req, "to");
+    const char *f = q->from, *t = q->to;
     int64_t today;
     if (reporter_today(req->pg, MODULE, tenant, &today) != 0)
         return s_error(req, 500, "database error");
@@ -292,6 +303,12 @@ static bool s_authenticate(s_req_t *req)
     }
     if (from_query)
         snprintf(req->cookie_key, sizeof req->cookie_key, "%s", key);
+    //  A verified key has one spelling ("fck_<key id>_<secret>", lowercase hex): its
+    //  public id part names it for the stream limits, and no secret is kept.
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < 4 + REPORTER_KEY_ID_HEX && key[i]; i++)
+        h = (h ^ (uint8_t)key[i]) * 1099511628211ULL;
+    req->key_hash = h;
     return true;
 }
 
@@ -307,10 +324,10 @@ static enum MHD_Result s_done_json(s_req_t *req, fc_buf_t *b)
 //  GET /api/v1/tenants and /api/v1/tenants/<id>
 static enum MHD_Result s_tenants(s_req_t *req, const char *one)
 {
-    static const char *const allowed[] = {NULL};
+    reporter_query_t q;
     char filter[64];
-    if (!s_args_check(req, allowed) || !s_tenant_filter(req, one, filter, sizeof filter) ||
-        !s_begin(req))
+    if (!s_query(req, REPORTER_Q_TENANTS, &q) ||
+        !s_tenant_filter(req, one, filter, sizeof filter) || !s_begin(req))
         return req->rc;
     const char *params[] = {filter};
     PGresult *res = fc_pg_query(
@@ -345,24 +362,15 @@ static enum MHD_Result s_tenants(s_req_t *req, const char *one)
 //  GET /api/v1/alerts?tenant&from&to&state&limit
 static enum MHD_Result s_alerts(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", "from", "to", "state", "limit", NULL};
-    char filter[64], from[11], to[11], limit[16] = "100";
-    const char *state = s_arg(req, "state"), *lim = s_arg(req, "limit");
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+    reporter_query_t q;
+    char filter[64], from[11], to[11], limit[16];
+    if (!s_query(req, REPORTER_Q_ALERTS, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
-    if (state && strcmp(state, "fired") != 0 && strcmp(state, "resolved") != 0)
-        return s_error(req, 400, "state: expected fired or resolved"), req->rc;
-    if (lim) {
-        char *end;
-        long v = strtol(lim, &end, 10);
-        if (*end || v < 1 || v > 1000 || lim[0] == '-' || lim[0] == '+')
-            return s_error(req, 400, "limit: expected an integer 1..1000"), req->rc;
-        snprintf(limit, sizeof limit, "%ld", v);
-    }
-    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, filter, from, to))
+    snprintf(limit, sizeof limit, "%d", q.limit);
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, &q, filter, from, to))
         return req->rc;
-    const char *params[] = {filter, from, to, state, limit};
+    const char *params[] = {filter, from, to, q.state, limit};
     PGresult *res = fc_pg_query(
         req->pg, MODULE, "alerts",
         "SELECT a.tenant_id, a.alert_id::text,"
@@ -407,10 +415,10 @@ static enum MHD_Result s_alerts(s_req_t *req)
 //  GET /api/v1/budgets?tenant: the tenant's budgets and the '*' defaults that apply.
 static enum MHD_Result s_budgets(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", NULL};
+    reporter_query_t q;
     char filter[64];
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter) || !s_begin(req) ||
+    if (!s_query(req, REPORTER_Q_BUDGETS, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter) || !s_begin(req) ||
         !s_tenant_exists(req, filter))
         return req->rc;
     const char *params[] = {filter};
@@ -453,35 +461,21 @@ static enum MHD_Result s_budgets(s_req_t *req)
 //  GET /api/v1/reports (and /dashboard/-/report): period, date, from, to, format, top.
 static enum MHD_Result s_report(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", "period", "date", "from", "to",
-                                          "format", "top",    "key",  NULL};
+    reporter_query_t q;
     char filter[64], from[11], to[11], err[160];
-    reporter_fmt_t fmt = REPORTER_FMT_JSON;
-    const char *period = s_arg(req, "period"), *format = s_arg(req, "format");
-    const char *top = s_arg(req, "top");
-    int top_n = req->self->cfg.top_n;
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+    if (!s_query(req, REPORTER_Q_REPORT, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
-    if (format && reporter_fmt_parse(format, &fmt) != 0)
-        return s_error(req, 400, "format: expected text, csv, json or html"), req->rc;
-    if (top) {
-        char *end;
-        long v = strtol(top, &end, 10);
-        if (*end || v < 1 || v > REPORTER_TOP_MAX || top[0] == '-' || top[0] == '+')
-            return s_error(req, 400, "top: expected an integer 1..%d", REPORTER_TOP_MAX), req->rc;
-        top_n = (int)v;
-    }
-    if (period && strcmp(period, "daily") != 0 && strcmp(period, "weekly") != 0 &&
-        strcmp(period, "monthly") != 0 && strcmp(period, "range") != 0)
-        return s_error(req, 400, "period: expected daily, weekly, monthly or range"), req->rc;
+    reporter_fmt_t fmt = q.fmt;
+    const char *period = q.period;
+    int top_n = q.top ? q.top : req->self->cfg.top_n;
     if (!s_begin(req) || !s_tenant_exists(req, filter))
         return req->rc;
     int64_t today;
     if (reporter_today(req->pg, MODULE, filter, &today) != 0)
         return s_error(req, 500, "database error"), req->rc;
-    if (reporter_period_resolve(period, s_arg(req, "date"), s_arg(req, "from"), s_arg(req, "to"),
-                                today, from, to, err, sizeof err) != 0)
+    if (reporter_period_resolve(period, q.date, q.from, q.to, today, from, to, err, sizeof err) !=
+        0)
         return s_error(req, 400, "%s", err), req->rc;
     reporter_report_t *r = reporter_report_new();
     if (!r)
@@ -614,27 +608,13 @@ static void s_stream_free(void *cls)
 //  GET /api/v1/costs?tenant&from&to&group&format
 static enum MHD_Result s_costs(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", "from", "to", "group", "format", NULL};
-    static const char *groups[] = {"day",  "agent_type", "model",  "agent",
-                                   "task", "kind",       "tenant", NULL};
+    reporter_query_t q;
     char filter[64], from[11], to[11];
-    const char *group = s_arg(req, "group"), *format = s_arg(req, "format");
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+    if (!s_query(req, REPORTER_Q_COSTS, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
-    if (!group)
-        group = "day";
-    bool known = false;
-    for (const char **g = groups; *g; g++)
-        known |= strcmp(*g, group) == 0;
-    if (!known)
-        return s_error(req, 400,
-                       "group: expected day, agent_type, model, agent, task, kind or "
-                       "tenant"),
-               req->rc;
-    if (format && strcmp(format, "json") != 0 && strcmp(format, "csv") != 0)
-        return s_error(req, 400, "format: expected json or csv"), req->rc;
-    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, filter, from, to))
+    const char *group = q.group;
+    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, &q, filter, from, to))
         return req->rc;
     if (reporter_costs_send(req->pg, MODULE, filter, group, from, to) != 0 ||
         !PQsetSingleRowMode(req->pg))
@@ -643,7 +623,7 @@ static enum MHD_Result s_costs(s_req_t *req)
     if (!s)
         return s_error(req, 500, "out of memory"), req->rc;
     s->self = req->self;
-    s->csv = format && strcmp(format, "csv") == 0;
+    s->csv = q.csv;
     s->pair = strcmp(group, "agent") == 0 || strcmp(group, "task") == 0;
     fc_buf_init(&s->pending);
     //  The first result decides the status: an SQL error is still a clean 500.
@@ -687,19 +667,80 @@ static enum MHD_Result s_costs(s_req_t *req)
 // A tenant's stream takes the day total from the aggregator's newest sum.<tenant>
 // summary (reporter_live) and wakes as soon as one arrives. When no fresh summary covers
 // the day shown (no aggregator, another day) and for the all-tenant view, it re-reads
-// the day's spending from Postgres every S_SSE_POLL_MS under the key's row-level
-// security. An event goes out when the figure changed.
+// the day's spending from Postgres under the key's row-level security: every
+// S_SSE_POLL_MS for today, every S_SSE_PAST_MS for any other day (a closed day changes
+// only by late events and repricing, and a client per key polling it twice a second
+// over the 8-connection pool was an easy way to starve everyone else). An event goes
+// out when the figure changed.
+//
+// Each stream holds a connection thread for as long as its client stays, so streams are
+// admitted against limits (s_stream_admit): a total below max-connections (the rest
+// stays for /healthz, /metrics and ordinary requests), per API key and per client
+// address. A stream over a limit is answered 429 with Retry-After.
 
 typedef struct {
     reporter_http_t *self;
     char scope[64], filter[64], day[11];
+    int slot;            //  in self->streams
     uint64_t generation; //  of the live summaries last looked at
     bool first;
     int64_t last_nusd;
     time_t last_write;
+    int64_t next_read_us;  //  monotonic: the next Postgres read when not live
+    int64_t read_nusd;     //  figure of the last Postgres read
+    char read_now_day[11]; //  and the day it was "today" then
     char out[512];
     size_t out_len, out_sent;
 } s_sse_t;
+
+static int64_t s_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+//  Takes a stream slot for (key, addr), or returns -1 and says which limit refused it.
+static int s_stream_admit(reporter_http_t *self, uint64_t key, uint32_t addr, const char **why)
+{
+    pthread_mutex_lock(&self->streams_mu);
+    int by_key = 0, by_addr = 0, free_slot = -1;
+    for (int i = 0; i < self->cfg.max_streams; i++) {
+        s_stream_slot_t *sl = &self->streams[i];
+        if (!sl->used) {
+            if (free_slot < 0)
+                free_slot = i;
+            continue;
+        }
+        by_key += sl->key == key;
+        by_addr += sl->addr == addr;
+    }
+    *why = by_key >= self->cfg.max_streams_per_key        ? "this API key"
+           : by_addr >= self->cfg.max_streams_per_address ? "this client address"
+           : free_slot < 0                                ? "this server"
+                                                          : NULL;
+    if (!*why)
+        self->streams[free_slot] = (s_stream_slot_t){true, key, addr};
+    pthread_mutex_unlock(&self->streams_mu);
+    return *why ? -1 : free_slot;
+}
+
+static void s_stream_release(reporter_http_t *self, int slot)
+{
+    pthread_mutex_lock(&self->streams_mu);
+    self->streams[slot].used = false;
+    pthread_mutex_unlock(&self->streams_mu);
+}
+
+//  The client's IPv4 address (network order), 0 if unknown.
+static uint32_t s_client_addr(struct MHD_Connection *mc)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(mc, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    if (!ci || !ci->client_addr || ci->client_addr->sa_family != AF_INET)
+        return 0;
+    return ((const struct sockaddr_in *)ci->client_addr)->sin_addr.s_addr;
+}
 
 //  Reads today's spending and the current day; -1 on a database error.
 static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
@@ -707,6 +748,7 @@ static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
     PGconn *pg = reporter_pool_acquire(s->self->pool, S_POOL_WAIT_MS);
     if (!pg)
         return -1;
+    fc_metric_add(s->self->m_live_reads, 1);
     int rc = -1;
     int64_t today;
     if (reporter_tx_begin(pg, s->scope) == 0 &&
@@ -745,8 +787,17 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
                     reporter_live_get(s->self->live, s->filter, s->day, &nusd, S_LIVE_MAX_AGE_S);
         if (live)
             memcpy(now_day, s->day, sizeof now_day);
-        else if (s_sse_read(s, &nusd, now_day) != 0)
-            return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
+        else {
+            int64_t mono = s_mono_us();
+            if (s->first || mono >= s->next_read_us) {
+                if (s_sse_read(s, &s->read_nusd, s->read_now_day) != 0)
+                    return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
+                bool today = strcmp(s->read_now_day, s->day) == 0;
+                s->next_read_us = mono + (int64_t)(today ? S_SSE_POLL_MS : S_SSE_PAST_MS) * 1000;
+            }
+            nusd = s->read_nusd;
+            memcpy(now_day, s->read_now_day, sizeof now_day);
+        }
         time_t now = time(NULL);
         if (s->first || nusd != s->last_nusd) {
             char usd[32];
@@ -757,7 +808,7 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
                 s->filter, s->day, now_day, (long long)nusd, reporter_usd(nusd, 9, usd));
             s->first = false;
             s->last_nusd = nusd;
-        } else if (now - s->last_write >= S_SSE_PING_S) {
+        } else if (now - s->last_write >= s->self->ping_s) {
             s->out_len = (size_t)snprintf(s->out, sizeof s->out, ": ping\n\n");
         } else {
             reporter_live_wait(s->self->live, &s->generation, S_SSE_POLL_MS);
@@ -780,31 +831,38 @@ static void s_sse_free(void *cls)
 {
     s_sse_t *s = cls;
     fc_metric_add(s->self->m_sse, -1);
+    s_stream_release(s->self, s->slot);
     free(s);
 }
 
 //  GET /api/v1/stream and /dashboard/-/events: ?tenant&day
 static enum MHD_Result s_sse(s_req_t *req)
 {
-    static const char *const allowed[] = {"tenant", "day", "key", NULL};
+    reporter_query_t q;
     char filter[64];
-    const char *day = s_arg(req, "day");
-    int64_t d;
-    if (!s_args_check(req, allowed) ||
-        !s_tenant_filter(req, s_arg(req, "tenant"), filter, sizeof filter))
+    if (!s_query(req, REPORTER_Q_STREAM, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
-    if (day && reporter_date_parse(day, &d) != 0)
-        return s_error(req, 400, "day: expected a calendar date YYYY-MM-DD"), req->rc;
+    int64_t d = q.day;
     if (!s_begin(req) || !s_tenant_exists(req, filter))
         return req->rc;
-    if (!day) {
+    if (!q.has_day) {
         if (reporter_today(req->pg, MODULE, filter, &d) != 0)
             return s_error(req, 500, "database error"), req->rc;
     }
     reporter_tx_end(req->pg, true);
+    const char *why;
+    int slot = s_stream_admit(req->self, req->key_hash, s_client_addr(req->mc), &why);
+    if (slot < 0) {
+        fc_metric_add(req->self->m_refused, 1);
+        return s_error(req, 429, "too many live streams for %s; retry later", why), req->rc;
+    }
     s_sse_t *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        s_stream_release(req->self, slot);
         return s_error(req, 500, "out of memory"), req->rc;
+    }
+    s->slot = slot;
     s->self = req->self;
     snprintf(s->scope, sizeof s->scope, "%s", req->admin ? "*" : req->key_tenant);
     snprintf(s->filter, sizeof s->filter, "%s", filter);
@@ -814,6 +872,7 @@ static enum MHD_Result s_sse(s_req_t *req)
     struct MHD_Response *resp =
         MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 1024, s_sse_read_cb, s, s_sse_free);
     if (!resp) {
+        s_stream_release(req->self, slot);
         free(s);
         return MHD_NO;
     }
@@ -860,9 +919,9 @@ static const char *s_app_js =
 //  GET /dashboard (admin: every tenant) and /dashboard/<tenant>
 static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
 {
-    static const char *const allowed[] = {"key", NULL};
+    reporter_query_t q;
     char filter[64], from[11], to[11];
-    if (!s_args_check(req, allowed))
+    if (!s_query(req, REPORTER_Q_DASHBOARD, &q))
         return req->rc;
     if (!tenant && !req->admin)
         return s_error(req, 403, "this key may read /dashboard/%s only", req->key_tenant), req->rc;
@@ -904,6 +963,7 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
                        rc == REPORTER_NOT_FOUND ? "no such tenant" : "database error"),
                req->rc;
     }
+    reporter_pool_replay_lag(req->pg, &r->reader_lag); //  a footer line on a standby
     fc_buf_t b;
     fc_buf_init(&b);
     reporter_render_dashboard(r, &b);
@@ -1008,6 +1068,19 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
                     "# TYPE fleetcost_reporter_db_connections gauge\n"
                     "fleetcost_reporter_db_connections %d\n",
                     reporter_pool_open(self->pool));
+        //  Replay lag of the reader's server (0 on a primary): docs/SCALING.md.
+        PGconn *pg = reporter_pool_acquire(self->pool, S_POOL_WAIT_MS);
+        reporter_lag_t lag;
+        if (pg && reporter_pool_replay_lag(pg, &lag) == 0)
+            fc_buf_addf(&b,
+                        "# TYPE fleetcost_reporter_reader_standby gauge\n"
+                        "fleetcost_reporter_reader_standby %d\n"
+                        "# TYPE fleetcost_reporter_replay_lag_ms gauge\n"
+                        "fleetcost_reporter_replay_lag_ms %lld\n"
+                        "# TYPE fleetcost_reporter_replay_lag_bytes gauge\n"
+                        "fleetcost_reporter_replay_lag_bytes %lld\n",
+                        lag.standby, (long long)lag.lag_ms, (long long)lag.lag_bytes);
+        reporter_pool_release(self->pool, &pg);
         return s_respond(&req, 200, "text/plain; version=0.0.4", &b);
     }
     if (strcmp(url, "/dashboard/-/app.js") == 0)
@@ -1074,6 +1147,8 @@ static char *s_read_file(const char *path)
 static void s_free(reporter_http_t *self)
 {
     reporter_live_destroy(&self->live);
+    free(self->streams);
+    pthread_mutex_destroy(&self->streams_mu);
     reporter_pool_destroy(&self->pool);
     fc_metrics_destroy(&self->metrics);
     free(self->bind);
@@ -1089,11 +1164,23 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
     if (!self)
         return NULL;
     self->cfg = *config;
+    pthread_mutex_init(&self->streams_mu, NULL);
+    //  Streams never take every connection thread: at least a quarter (and 2) stay free.
+    int most = self->cfg.max_connections -
+               (self->cfg.max_connections / 4 > 2 ? self->cfg.max_connections / 4 : 2);
+    if (self->cfg.max_streams <= 0 || self->cfg.max_streams > most)
+        self->cfg.max_streams = most > 1 ? most : 1;
+    self->streams = calloc((size_t)self->cfg.max_streams, sizeof *self->streams);
+    //  Keep-alive comments well inside the inactivity timeout, or MHD would close an
+    //  idle stream between two of them.
+    self->ping_s = S_SSE_PING_S;
+    if (config->timeout_s > 0 && config->timeout_s / 2 < self->ping_s)
+        self->ping_s = config->timeout_s / 2 > 0 ? config->timeout_s / 2 : 1;
     self->bind = strdup(config->bind && *config->bind ? config->bind : "127.0.0.1");
     self->pg_url = strdup(config->pg_url);
     self->pool = reporter_pool_new(config->pg_url, config->pool_size, MODULE);
     self->metrics = fc_metrics_new("fleetcost_reporter");
-    if (!self->bind || !self->pg_url || !self->pool || !self->metrics) {
+    if (!self->bind || !self->pg_url || !self->pool || !self->metrics || !self->streams) {
         s_free(self);
         return NULL;
     }
@@ -1107,6 +1194,10 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
                                            "Requests with a missing or bad key.");
     self->m_sse = fc_metrics_add(self->metrics, "live_streams", FC_METRIC_GAUGE,
                                  "Open live-total streams (Server-Sent Events).");
+    self->m_refused = fc_metrics_add(self->metrics, "live_streams_refused_total", FC_METRIC_COUNTER,
+                                     "Live streams refused (429) by a stream limit.");
+    self->m_live_reads = fc_metrics_add(self->metrics, "live_db_reads_total", FC_METRIC_COUNTER,
+                                        "Postgres reads made by live streams (no summary).");
     self->m_rows = fc_metrics_add(self->metrics, "streamed_rows_total", FC_METRIC_COUNTER,
                                   "Rows streamed by /api/v1/costs.");
     fc_metric_t *m_live = fc_metrics_add(self->metrics, "live_summaries_total", FC_METRIC_COUNTER,
@@ -1151,19 +1242,27 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
                 "serving PLAIN HTTP on %s: API keys cross the network in clear; give "
                 "--tls-cert and --tls-key outside local development",
                 self->bind);
+    //  Connection limits (libmicrohttpd 0.9.75, microhttpd.h): CONNECTION_LIMIT caps
+    //  threads; PER_IP_CONNECTION_LIMIT closes a new connection from an address that has
+    //  that many open; CONNECTION_TIMEOUT closes a connection after that many seconds of
+    //  inactivity, which bounds a client that sends half a header and stops.
+    unsigned per_ip = (unsigned)config->max_connections_per_address;
+    unsigned timeout = (unsigned)config->timeout_s;
     if (self->tls)
         self->daemon = MHD_start_daemon(
             flags, (uint16_t)config->port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR,
             (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_HTTPS_MEM_CERT,
-            self->cert_pem, MHD_OPTION_HTTPS_MEM_KEY, self->key_pem, MHD_OPTION_END);
+            (unsigned)config->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+            MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_THREAD_STACK_SIZE,
+            (size_t)(512 * 1024), MHD_OPTION_HTTPS_MEM_CERT, self->cert_pem,
+            MHD_OPTION_HTTPS_MEM_KEY, self->key_pem, MHD_OPTION_END);
     else
         self->daemon = MHD_start_daemon(
             flags, (uint16_t)config->port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR,
             (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)config->max_connections, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)60,
-            MHD_OPTION_THREAD_STACK_SIZE, (size_t)(512 * 1024), MHD_OPTION_END);
+            (unsigned)config->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
+            MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_THREAD_STACK_SIZE,
+            (size_t)(512 * 1024), MHD_OPTION_END);
     if (!self->daemon) {
         fc_error(MODULE, "cannot listen on %s:%d", self->bind, config->port);
         s_free(self);
@@ -1171,9 +1270,13 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
     self->port = info ? info->port : config->port;
-    fc_info(MODULE, "serving %s on %s:%d (%d database connections, %d HTTP connections)",
+    fc_info(MODULE,
+            "serving %s on %s:%d (%d database connections, %d HTTP connections, %d per "
+            "address, %d s inactivity timeout; live streams: %d, %d per key, %d per address)",
             self->tls ? "HTTPS" : "HTTP", self->bind, self->port, config->pool_size,
-            config->max_connections);
+            config->max_connections, config->max_connections_per_address, config->timeout_s,
+            self->cfg.max_streams, self->cfg.max_streams_per_key,
+            self->cfg.max_streams_per_address);
     return self;
 }
 

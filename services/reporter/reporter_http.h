@@ -12,12 +12,17 @@
 #include <stdbool.h>
 
 typedef struct {
-    const char *bind;     //  listen address (IPv4), e.g. 127.0.0.1
-    int port;             //  0 picks a free port (see reporter_http_port)
-    const char *pg_url;   //  the reader role's conninfo
-    int pool_size;        //  database connections
-    int max_connections;  //  concurrent HTTP connections (one thread each)
-    const char *tls_cert; //  PEM file paths; both set = HTTPS
+    const char *bind;                //  listen address (IPv4), e.g. 127.0.0.1
+    int port;                        //  0 picks a free port (see reporter_http_port)
+    const char *pg_url;              //  the reader role's conninfo
+    int pool_size;                   //  database connections
+    int max_connections;             //  concurrent HTTP connections (one thread each)
+    int max_connections_per_address; //  open connections from one client address
+    int timeout_s;                   //  a connection idle this long is closed (0: never)
+    int max_streams;                 //  live streams in all (<= 0 or too many: 3/4 of connections)
+    int max_streams_per_key;         //  live streams of one API key
+    int max_streams_per_address;     //  live streams from one client address
+    const char *tls_cert;            //  PEM file paths; both set = HTTPS
     const char *tls_key;
     int top_n;                  //  default length of top lists in reports
     const char *aggregator_pub; //  sum.<tenant> endpoints for live totals ("" : Postgres only)

@@ -27,6 +27,7 @@
 
 #include "aggregator.h"
 #include "aggregator_tz.h"
+#include "fc_pg.h"
 #include "fc_proto.h"
 #include "fc_test.h"
 #include "it_util.h"
@@ -271,8 +272,7 @@ static int s_mismatches(bool month, bool verbose)
         char key[256];
         snprintf(key, sizeof key, "fc:{%s}:%s:%s", PQgetvalue(r, i, 0), what, PQgetvalue(r, i, 1));
         for (int k = 0; k < 8; k++) {
-            int64_t want = strtoll(PQgetvalue(r, i, 2 + k), NULL, 10),
-                    got = s_hget(key, s_totals_names[k]);
+            int64_t want = fc_pg_int(r, i, 2 + k), got = s_hget(key, s_totals_names[k]);
             if (want != got) {
                 bad++;
                 if (verbose)
@@ -282,7 +282,7 @@ static int s_mismatches(bool month, bool verbose)
         }
         char agents[300];
         snprintf(agents, sizeof agents, "%s:agents", key);
-        int64_t want = strtoll(PQgetvalue(r, i, 10), NULL, 10), got = s_int_cmd("SCARD %s", agents);
+        int64_t want = fc_pg_int(r, i, 10), got = s_int_cmd("SCARD %s", agents);
         if (want != got) {
             bad++;
             if (verbose)
@@ -298,8 +298,7 @@ static int s_mismatches(bool month, bool verbose)
     for (int i = 0; i < PQntuples(r); i++) {
         char key[256];
         snprintf(key, sizeof key, "fc:{%s}:%s:%s", PQgetvalue(r, i, 0), what, PQgetvalue(r, i, 1));
-        int64_t want = strtoll(PQgetvalue(r, i, 3), NULL, 10),
-                got = s_hget(key, PQgetvalue(r, i, 2));
+        int64_t want = fc_pg_int(r, i, 3), got = s_hget(key, PQgetvalue(r, i, 2));
         if (want != got) {
             bad++;
             if (verbose)
@@ -321,8 +320,7 @@ static int s_mismatches(bool month, bool verbose)
         char key[256];
         snprintf(key, sizeof key, "fc:{%s}:%s:%s:taskcost", PQgetvalue(r, i, 0), what,
                  PQgetvalue(r, i, 1));
-        int64_t want = strtoll(PQgetvalue(r, i, 3), NULL, 10),
-                got = s_hget(key, PQgetvalue(r, i, 2));
+        int64_t want = fc_pg_int(r, i, 3), got = s_hget(key, PQgetvalue(r, i, 2));
         if (want != got) {
             bad++;
             if (verbose)
@@ -487,7 +485,7 @@ static int s_billing_mismatches(bool verbose)
                     (!best || s_last[k].rev > best->rev))
                     best = &s_last[k];
             for (int k = 0; k < 9; k++) {
-                int64_t want = strtoll(PQgetvalue(r, i, 2 + k), NULL, 10);
+                int64_t want = fc_pg_int(r, i, 2 + k);
                 int64_t got = best ? (pass ? best->month_v[k] : best->day_v[k]) : -1;
                 if (want != got) {
                     bad++;

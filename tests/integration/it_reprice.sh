@@ -22,7 +22,8 @@ noon="$day 12:00:00+00"
 
 # Usage stored with cost 0, as if priced wrongly: three haiku requests, one sonnet-4-5
 # request over the long-context threshold, one unknown model; and one event of
-# tenant b that a --tenant a run must not touch.
+# tenant b that a --tenant a run must not touch, with the same id and time as a's
+# sonnet request (the events key includes the tenant, 0009: reprice must too).
 q "$IT_URL" "INSERT INTO events (event_id, event_time, tenant_id, event_type, model,
                input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
                cache_write_1h_tokens, cost_nusd, cost_kind, ingest_id, seq)
@@ -32,10 +33,10 @@ q "$IT_URL" "INSERT INTO events (event_id, event_time, tenant_id, event_type, mo
              INSERT INTO events (event_id, event_time, tenant_id, event_type, model,
                input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
                cache_write_1h_tokens, cost_nusd, cost_kind, ingest_id, seq) VALUES
-             (gen_random_uuid(), '$noon', 'a', 'usage', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+             ('01890000-0000-7000-8000-00000000000a', '$noon', 'a', 'usage', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
               150000, 1000, 40000, 10001, 0, 0, 'usage', 'it', 4),
              (gen_random_uuid(), '$noon', 'a', 'usage', 'mystery-model', 5, 5, 0, 0, 0, 0, 'usage', 'it', 5),
-             (gen_random_uuid(), '$noon', 'b', 'usage', 'claude-haiku-4-5', 1000, 100, 10000, 0,
+             ('01890000-0000-7000-8000-00000000000a', '$noon', 'b', 'usage', 'claude-haiku-4-5', 1000, 100, 10000, 0,
               2000, 0, 'usage', 'it', 6)" >/dev/null || it_die "cannot insert events"
 
 check "reprice of tenant a runs" "$fleetcost" reprice --pg-url "$IT_URL" --from "$day" --to "$day" --tenant a

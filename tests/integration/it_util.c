@@ -1,4 +1,5 @@
 /*  it_util: integration-test plumbing. */
+#include "fc_pg.h"
 #include "it_util.h"
 
 #include <arpa/inet.h>
@@ -51,7 +52,7 @@ int64_t it_sql_int(PGconn *pg, const char *sql)
         fprintf(stderr, "it: %s: %s", sql, PQresultErrorMessage(r));
         exit(2);
     }
-    int64_t v = PQgetisnull(r, 0, 0) ? 0 : strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+    int64_t v = fc_pg_int(r, 0, 0);
     PQclear(r);
     return v;
 }

@@ -21,6 +21,20 @@ it_die() {
   exit 2
 }
 
+# curl with a deadline: a server that accepts and never answers fails the check that
+# asked, with curl's own "timed out" status (28), instead of holding the whole test until
+# ctest kills it with nothing said. A call that sets its own --max-time, or streams (-N),
+# keeps its own.
+curl() {
+  local a
+  for a in "$@"; do
+    case $a in
+      -m | --max-time | -N | --no-buffer | -[a-zA-Z]*N*) command curl "$@"; return ;;
+    esac
+  done
+  command curl --max-time "${IT_CURL_MAX_TIME:-60}" "$@"
+}
+
 # Runs SQL through psql, stops at the first error, prints rows unaligned without headers.
 #   q <url> <sql>       (sql may also come on stdin with "-")
 q() {

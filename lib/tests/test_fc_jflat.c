@@ -1,8 +1,11 @@
-/*  Unit tests of fc_json: the shapes it accepts, and hostile input it must refuse. */
+/*  Unit tests of fc_jflat_parse (lib/fc_json_tok), the flat-object reader of NDJSON
+    input: the shapes it accepts, and hostile input it must refuse. These were the tests
+    of client/fc_json.c, the second JSON parser, which it replaces (issue 16); every
+    assertion is kept. */
 #include <stdlib.h>
 #include <string.h>
 
-#include "fc_json.h"
+#include "fc_json_tok.h"
 #include "fc_test.h"
 
 //  Collects every value as "key[.subkey|#index]=kind:text;" for comparison.
@@ -12,7 +15,7 @@ typedef struct {
     int seen;
 } s_collect_t;
 
-static int s_collect(void *arg, const fc_json_value_t *v, char *err, size_t errsize)
+static int s_collect(void *arg, const fc_jflat_value_t *v, char *err, size_t errsize)
 {
     s_collect_t *c = arg;
     if (++c->seen == c->stop_at) {
@@ -36,7 +39,7 @@ static const char *s_parse(const char *text, char *err, size_t errsize)
 {
     static s_collect_t c;
     memset(&c, 0, sizeof c);
-    if (fc_json_parse_object(text, strlen(text), s_collect, &c, err, errsize) != 0)
+    if (fc_jflat_parse(text, strlen(text), s_collect, &c, err, errsize) != 0)
         return NULL;
     return c.out;
 }
@@ -55,7 +58,7 @@ static void s_bad(const char *text, size_t len, const char *why)
 {
     char err[200] = "";
     s_collect_t c = {0};
-    int rc = fc_json_parse_object(text, len, s_collect, &c, err, sizeof err);
+    int rc = fc_jflat_parse(text, len, s_collect, &c, err, sizeof err);
     FC_CHECK_INT(rc, -1);
     if (!strstr(err, why))
         fprintf(stderr, "error for '%.60s' is '%s', expected it to mention '%s'\n", text, err, why);
@@ -133,7 +136,7 @@ static void test_refuses(void)
     //  an embedded NUL byte is a control character
     s_bad("{\"a\":\"x\0y\"}", 11, "control character");
     //  size and count bounds
-    size_t big = FC_JSON_MAX_INPUT + 1;
+    size_t big = FC_JFLAT_MAX_INPUT + 1;
     char *huge = malloc(big + 1);
     memset(huge, ' ', big);
     huge[0] = '{';
@@ -142,7 +145,7 @@ static void test_refuses(void)
     s_bad(huge, big, "longer than");
     free(huge);
     char many[8192] = "{\"a\":[";
-    for (int i = 0; i < FC_JSON_MAX_VALUES + 1; i++)
+    for (int i = 0; i < FC_JFLAT_MAX_VALUES + 1; i++)
         strcat(many, i ? ",1" : "1");
     strcat(many, "]}");
     s_bad_str(many, "more than 256 values");
@@ -153,7 +156,7 @@ static void test_callback_stops(void)
     s_collect_t c = {.stop_at = 2};
     char err[100];
     const char *text = "{\"a\":1,\"b\":2,\"c\":3}";
-    FC_CHECK_INT(fc_json_parse_object(text, strlen(text), s_collect, &c, err, sizeof err), -1);
+    FC_CHECK_INT(fc_jflat_parse(text, strlen(text), s_collect, &c, err, sizeof err), -1);
     FC_CHECK_STR(err, "stopped at b");
     FC_CHECK_INT(c.seen, 2);
 }
@@ -163,5 +166,5 @@ int main(void)
     test_accepts();
     test_refuses();
     test_callback_stops();
-    return fc_test_done("test_fc_json");
+    return fc_test_done("test_fc_jflat");
 }
