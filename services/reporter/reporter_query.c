@@ -87,14 +87,15 @@ int reporter_query_parse(reporter_endpoint_t ep, const reporter_param_t *params,
     if (q->tenant && !fc_tenant_valid(q->tenant))
         return s_fail(err, errsize, "tenant: expected [a-z0-9][a-z0-9_-]{0,62}", NULL);
     if (ep == REPORTER_Q_COSTS) {
-        static const char *const groups[] = {"day",  "agent_type", "model",  "agent",
-                                             "task", "kind",       "tenant", NULL};
+        static const char *const groups[] = {"day",  "agent_type", "model",    "agent",  "task",
+                                             "kind", "speed",      "provider", "tenant", NULL};
         static const char *const formats[] = {"json", "csv", NULL};
         if (!q->group)
             q->group = "day";
         if (!s_one_of(q->group, groups))
             return s_fail(err, errsize,
-                          "group: expected day, agent_type, model, agent, task, kind or tenant",
+                          "group: expected day, agent_type, model, agent, task, kind, speed,"
+                          " provider or tenant",
                           NULL);
         if (format && !s_one_of(format, formats))
             return s_fail(err, errsize, "format: expected json or csv", NULL);

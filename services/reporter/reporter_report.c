@@ -314,10 +314,16 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     "               e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"            \
     "               e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"                 \
     "               e.reported_cost_nusd,"                                                         \
+    /*  The cost split by speed and by provider, keyed as the aggregator keys its rollups  \
+        (PROTOCOL.md §12). A query that uses neither loses the join (a LEFT JOIN on the     \
+        price_versions key whose columns nobody reads is removed by the planner). */        \
+    "               CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard')"          \
+    "                    ELSE '' END AS speed, coalesce(pv.provider, '') AS provider,"             \
     "               (e.cost_kind = 'usage' AND e.output_tokens <= 500"                             \
     "                AND e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens"           \
     "                    + e.cache_write_1h_tokens <= 4000) AS small"                              \
     "          FROM events e LEFT JOIN tz ON tz.tenant_id = e.tenant_id"                           \
+    "               LEFT JOIN price_versions pv ON pv.version_id = e.price_version"                \
     "         WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"                    \
     "           AND e.event_time >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC'"                  \
     "           AND e.event_time < CASE WHEN $6::boolean"                                          \
@@ -921,6 +927,8 @@ static const s_group_t s_groups[] = {
     {"agent", "tenant_id", "coalesce(agent_id, '')", "agent", "s.tenant_id", "s.key", false},
     {"task", "tenant_id", "coalesce(task_id, '')", "task", "s.tenant_id", "s.key", false},
     {"kind", "cost_kind", "''", "kind", "s.key", "''", false},
+    {"speed", "speed", "''", "speed", "s.key", "''", false},
+    {"provider", "provider", "''", "provider", "s.key", "''", false},
     {"tenant", "tenant_id", "''", "total", "s.tenant_id", "''", false},
     {"tenant_kind", "tenant_id", "cost_kind", "kind", "s.tenant_id", "s.key", true},
 };

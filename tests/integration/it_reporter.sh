@@ -251,6 +251,16 @@ done
 expect_eq "admin: costs by day over March (streamed) equal SQL" \
   "$(api "$ADMIN" "/api/v1/costs?tenant=initech&group=day&from=2025-03-01&to=2025-03-31") $(jq '[.rows[].cost_nusd] | add' "$IT_TMP/body")" \
   "200 $(expected initech 2025-03-01 2025-03-31)"
+# The split by speed and by provider (issue 17): the seed's usage says no speed, so all of
+# it is standard; cost events have no speed ('') and no provider; priced usage is the
+# provider's of its price version (anthropic), unpriced usage ''. Each split adds up to
+# the same total as the split by day.
+expect_eq "admin: costs by speed" \
+  "$(api "$ADMIN" "/api/v1/costs?tenant=initech&group=speed&from=2025-03-01&to=2025-03-31") $(jq -c '[.rows[].key] | sort' "$IT_TMP/body") $(jq '[.rows[].cost_nusd] | add' "$IT_TMP/body")" \
+  "200 [\"\",\"standard\"] $(expected initech 2025-03-01 2025-03-31)"
+expect_eq "admin: costs by provider" \
+  "$(api "$ADMIN" "/api/v1/costs?tenant=initech&group=provider&from=2025-03-01&to=2025-03-31") $(jq -c '[.rows[].key] | sort' "$IT_TMP/body") $(jq '[.rows[].cost_nusd] | add' "$IT_TMP/body")" \
+  "200 [\"\",\"anthropic\"] $(expected initech 2025-03-01 2025-03-31)"
 expect_eq "admin: costs by task as CSV" \
   "$(api "$ADMIN" "/api/v1/costs?tenant=acme&group=task&from=2025-03-01&to=2025-03-31&format=csv") $(head -1 "$IT_TMP/body" | cut -d, -f1-3)" \
   "200 task,tenant,cost_nusd"
