@@ -99,3 +99,35 @@ INSERT INTO price_versions (model, effective_from, input, output, cache_read, ca
 VALUES
     ('gemini-2.5-pro', '2024-01-01 00:00:00+00', 1250, 10000, 125, 0, 0, 200000, 2500, 15000, 250, 0, 0, 'google list prices', 'google')
 ON CONFLICT (model, effective_from) DO NOTHING;
+
+-- Rollups written before this migration get the two splits from what they hold, so a
+-- split over old days still adds up to the total: no usage said a speed before now (all
+-- of it was standard) and cost events have none, so 'speed' is the 'kind' rows with
+-- 'usage' as 'standard' and every other kind as ''; 'provider' is the 'model' rows
+-- under their family's provider ('' for models without one, and for cost events, whose
+-- model key is ''). Exact for cost; an unpriced request of a family that has a provider
+-- counts its tokens and event under that provider (its cost is 0 either way).
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens,
+                            output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                            cache_write_1h_tokens, events, unpriced_events, final)
+SELECT s.tenant_id, s.day, 'speed', CASE WHEN s.key = 'usage' THEN 'standard' ELSE '' END,
+       sum(s.cost_nusd), sum(s.input_tokens), sum(s.output_tokens), sum(s.cache_read_tokens),
+       sum(s.cache_write_5m_tokens), sum(s.cache_write_1h_tokens), sum(s.events),
+       sum(s.unpriced_events), bool_and(s.final)
+  FROM cost_summaries s WHERE s.dimension = 'kind'
+ GROUP BY 1, 2, 3, 4
+ON CONFLICT (tenant_id, day, dimension, key) DO NOTHING;
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens,
+                            output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                            cache_write_1h_tokens, events, unpriced_events, final)
+SELECT s.tenant_id, s.day, 'provider', coalesce(p.provider, ''),
+       sum(s.cost_nusd), sum(s.input_tokens), sum(s.output_tokens), sum(s.cache_read_tokens),
+       sum(s.cache_write_5m_tokens), sum(s.cache_write_1h_tokens), sum(s.events),
+       sum(s.unpriced_events), bool_and(s.final)
+  FROM cost_summaries s
+  LEFT JOIN (SELECT DISTINCT ON (model) model, provider FROM price_versions
+              WHERE provider IS NOT NULL ORDER BY model, effective_from DESC) p
+         ON p.model = s.key
+ WHERE s.dimension = 'model'
+ GROUP BY 1, 2, 3, 4
+ON CONFLICT (tenant_id, day, dimension, key) DO NOTHING;
