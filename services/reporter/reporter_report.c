@@ -481,6 +481,8 @@ void reporter_report_destroy(reporter_report_t **self_p)
     s_rows_free(&self->kinds);
     s_rows_free(&self->tenants);
     s_rows_free(&self->tenant_kinds);
+    s_rows_free(&self->speeds);
+    s_rows_free(&self->providers);
     free(self->tasks);
     free(self->outliers);
     free(self);
@@ -638,6 +640,52 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
         s_str(r->k2, sizeof r->k2, res, i, 2);
         s_read_sums(&r->s, res, i);
         rows->total_rows = s_i64(res, i, 16);
+    }
+    PQclear(res);
+    return 0;
+}
+
+//  The cost by speed and by provider, from the same hybrid source as the facts (events
+//  of the open days, rollups of the final ones).
+static int s_gather_splits(reporter_report_t *self, PGconn *conn, const char *module,
+                           const s_bounds_t *b)
+{
+    static const char *sql =
+        "WITH " S_SOURCE_CTES ","
+        " u AS (SELECT 'speed' AS dim, speed AS k, " S_EVENT_SUMS " FROM evd GROUP BY 2"
+        "       UNION ALL"
+        "       SELECT 'provider', provider, " S_EVENT_SUMS " FROM evd GROUP BY 2"
+        "       UNION ALL"
+        "       SELECT s.dimension, s.key, " S_SUMMARY_SUMS
+        "         FROM rs s WHERE s.dimension IN ('speed', 'provider') GROUP BY 1, 2)"
+        " SELECT dim, k, sum(cost), sum(i), sum(o), sum(cr), sum(w5), sum(w1), sum(n), sum(un)"
+        "   FROM u GROUP BY 1, 2 HAVING sum(n) > 0 OR sum(cost) <> 0"
+        "  ORDER BY 1, 3 DESC, 2";
+    const char *params[] = {self->tenant,
+                            self->from,
+                            self->to,
+                            b->lo,
+                            b->hi,
+                            b->scan ? "true" : "false",
+                            b->inday ? "true" : "false"};
+    PGresult *res = fc_pg_query(conn, module, "report splits", sql, 7, params);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        reporter_rows_t *rows =
+            strcmp(PQgetvalue(res, i, 0), "speed") == 0 ? &self->speeds : &self->providers;
+        reporter_row_t *r = s_rows_push(rows);
+        if (!r) {
+            PQclear(res);
+            return -1;
+        }
+        s_str(r->k1, sizeof r->k1, res, i, 1);
+        int64_t *v[] = {&r->s.cost_nusd,  &r->s.input,          &r->s.output,
+                        &r->s.cache_read, &r->s.cache_write_5m, &r->s.cache_write_1h,
+                        &r->s.events,     &r->s.unpriced_events};
+        for (int c = 0; c < 8; c++)
+            *v[c] = s_i64(res, i, 2 + c);
+        rows->total_rows = (int64_t)rows->n;
     }
     PQclear(res);
     return 0;
@@ -901,7 +949,8 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
         return REPORTER_ERROR;
     self->days_final = b.final_days;
     self->days_events = b.events_days;
-    if (s_gather_facts(self, conn, module, &b) != 0 || s_gather_fleet(self, conn, module) != 0 ||
+    if (s_gather_facts(self, conn, module, &b) != 0 ||
+        s_gather_splits(self, conn, module, &b) != 0 || s_gather_fleet(self, conn, module) != 0 ||
         s_gather_alerts(self, conn, module) != 0 || s_gather_cache(self, conn, module) != 0)
         return REPORTER_ERROR;
     s_recommend(self);

@@ -97,6 +97,8 @@ typedef struct {
 
     reporter_sums_t total;
     reporter_rows_t days, agent_types, models, agents, kinds, tenants, tenant_kinds;
+    //  Cost by speed (standard / fast) and by provider (PROTOCOL.md §12 keys).
+    reporter_rows_t speeds, providers;
     reporter_task_t *tasks; //  top tasks by cost
     size_t tasks_n;
     int64_t tasks_total; //  distinct tasks with cost

@@ -96,6 +96,13 @@ for t in acme globex initech; do
   expect_eq "$t: monthly cost equals the SQL sum (tenant-local days)" \
     "$(json_cost "$IT_TMP/m.$t.json")" "$(expected "$t" 2025-03-01 2025-03-31)"
 done
+# The report splits cost by speed and by provider; each split adds up to the total (globex
+# has no final rollups in March: every day comes from events).
+expect_eq "globex: cost by speed and by provider, each summing to the total" \
+  "$(jq -c '[([.by_speed[].speed] | sort), ([.by_provider[].provider] | sort),
+             ([.by_speed[].cost_nusd] | add) == .summary.cost_nusd,
+             ([.by_provider[].cost_nusd] | add) == .summary.cost_nusd]' "$IT_TMP/m.globex.json")" \
+  '[["","standard"],["","anthropic"],true,true]'
 rep --tenant globex --period daily --date 2025-03-06 --format json -o "$IT_TMP/g6.json"
 expect_eq "globex (New York) daily: its local day, a non-final rollup ignored" \
   "$(json_cost "$IT_TMP/g6.json")" "$(expected globex 2025-03-06 2025-03-06)"
