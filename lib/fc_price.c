@@ -264,6 +264,11 @@ static const char *s_check_price(const fc_price_t *p)
         return "tier rates without a tier threshold";
     if (memchr(p->provider, 0, sizeof p->provider) == NULL)
         return "provider name too long";
+    //  The provider is a key of rollups, summaries and Redis fields: a plain name.
+    for (const char *c = p->provider; *c; c++)
+        if (!(islower((unsigned char)*c) || isdigit((unsigned char)*c) ||
+              (c > p->provider && (*c == '_' || *c == '-'))))
+            return "provider is not a name [a-z0-9][a-z0-9_-]*";
     if (memchr(p->source, 0, sizeof p->source) == NULL)
         return "source too long";
     if (p->rules & ~(uint32_t)FC_RULE_ALL_)

@@ -64,7 +64,7 @@ typedef struct {
     int64_t rate[FC_TOK_COUNT];      //  nano-USD per token, by fc_tok_t
     int64_t tier_threshold;          //  prompt tokens above which tier rates apply; 0 = none
     int64_t tier_rate[FC_TOK_COUNT]; //  nano-USD per token above the threshold
-    char provider[FC_PROVIDER_MAX];  //  "anthropic", "openai", "google"; "" not recorded
+    char provider[FC_PROVIDER_MAX];  //  a name: "anthropic"...; "" not recorded
     uint32_t rules;                  //  FC_RULE_* this version has a price for
     int64_t fast_permille;           //  token-cost multiplier in fast mode, 1/1000 (6000 = 6x)
     int64_t geo_us_permille;         //  token-cost multiplier for US-only inference (1100)

@@ -8,7 +8,7 @@
 -- docs/PRICING_RULES.md. Multipliers are per mille (1100 = 1.1x) and apply to the
 -- request's whole token cost (tier rates included); they stack by multiplication.
 ALTER TABLE price_versions
-    ADD COLUMN provider            text,
+    ADD COLUMN provider            text CHECK (provider ~ '^[a-z0-9][a-z0-9_-]{0,30}$'),
     ADD COLUMN fast_permille       bigint CHECK (fast_permille BETWEEN 1 AND 100000),
     ADD COLUMN geo_us_permille     bigint CHECK (geo_us_permille BETWEEN 1 AND 100000),
     ADD COLUMN batch_permille      bigint CHECK (batch_permille BETWEEN 1 AND 100000),

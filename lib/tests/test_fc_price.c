@@ -662,6 +662,9 @@ static void s_test_rules(void)
     bad.fast_permille = 100001;
     FC_CHECK_INT(fc_catalog_add(cat, &bad), -1);
     bad = s_ruled("claude-bad", 10);
+    snprintf(bad.provider, sizeof bad.provider, "Anthropic Inc");
+    FC_CHECK_INT(fc_catalog_add(cat, &bad), -1);
+    bad = s_ruled("claude-bad", 10);
     bad.web_search_nusd = 0; //  a free tool is a price
     FC_CHECK_INT(fc_catalog_add(cat, &bad), 0);
     fc_catalog_destroy(&cat);
