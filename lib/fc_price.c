@@ -460,7 +460,7 @@ int fc_price_usage(const fc_catalog_t *self, const char *model, int64_t ts_us,
         num *= p->batch_permille;
         den *= 1000;
     }
-    __int128 t = s_div_half_even(num, den);
+    __int128 t = den == 1 ? num : s_div_half_even(num, den);
     if (t > INT64_MAX)
         return -1;
 
