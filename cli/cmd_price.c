@@ -6,7 +6,8 @@
               [--tier-threshold T --tier-input N ... --tier-cache-write-1h N]
               [--provider P] [--source TEXT] [--fast-permille N] [--geo-us-permille N]
               [--batch-permille N] [--web-search-nusd N] [--code-exec-hour-nusd N]
-    price import FILE --effective-from DATE          (the CSV format of db/pricing/)
+    price import FILE [--effective-from DATE]        (the CSV format of db/pricing/; the
+                                                     date is for rows without their own)
     reprice --from DATE --to DATE [--tenant T]
 
     Rates are integer nano-USD per token ($3 per million tokens = 3000). A new price is
@@ -201,21 +202,36 @@ static int s_set(fc_config_t *cfg, PGconn *pg)
 static int s_import(fc_config_t *cfg, PGconn *pg, const char *path)
 {
     const char *date = fc_config_str(cfg, "effective-from");
-    if (!*date) {
-        fprintf(stderr, "price import: --effective-from is required\n");
-        return 2;
-    }
     fc_catalog_t *cat = fc_catalog_new();
     char err[256];
+    //  Loaded with effective_from 0: a row with its own effective_from column differs.
     if (fc_catalog_load_csv(cat, path, 1, 0, err, sizeof err) != 0) {
         fprintf(stderr, "price import: %s\n", err);
         fc_catalog_destroy(&cat);
         return 2;
     }
+    for (size_t i = 0; !*date && i < fc_catalog_count(cat); i++)
+        if (fc_catalog_at(cat, i)->effective_from_us == 0) {
+            fprintf(stderr,
+                    "price import: --effective-from is required (%s has rows without"
+                    " their own effective_from)\n",
+                    path);
+            fc_catalog_destroy(&cat);
+            return 2;
+        }
     //  All rows in one transaction: a file is imported whole or not at all.
     int rc = fc_pg_exec(pg, MODULE, "begin", "BEGIN");
-    for (size_t i = 0; rc == 0 && i < fc_catalog_count(cat); i++)
-        rc = s_insert(pg, fc_catalog_at(cat, i), date, path, s_actor(cfg));
+    for (size_t i = 0; rc == 0 && i < fc_catalog_count(cat); i++) {
+        const fc_price_t *p = fc_catalog_at(cat, i);
+        char own[16];
+        if (p->effective_from_us) {
+            int64_t y;
+            int m, d;
+            fc_civil_from_days(p->effective_from_us / INT64_C(86400000000), &y, &m, &d);
+            snprintf(own, sizeof own, "%04d-%02d-%02d", (int)y, m, d);
+        }
+        rc = s_insert(pg, p, p->effective_from_us ? own : date, path, s_actor(cfg));
+    }
     if (rc == 0)
         rc = fc_pg_exec(pg, MODULE, "commit", "COMMIT");
     else

@@ -19,6 +19,7 @@
 
 #include "fc_hash.h"
 #include "fc_money.h"
+#include "fc_time.h"
 
 typedef struct {
     fc_price_t *versions; //  sorted by effective_from_us, ascending, no duplicates
@@ -548,17 +549,17 @@ int fc_price_cache_effect(const fc_price_t *p, bool tiered, const fc_tokens_t *t
 //  CSV loading
 
 #define S_CSV_COLUMNS 12 //  the required columns, in this order
-#define S_CSV_EXTRA   7  //  optional columns after them, in any order
+#define S_CSV_EXTRA   8  //  optional columns after them, in any order
 #define S_CSV_MAX     (S_CSV_COLUMNS + S_CSV_EXTRA)
 #define S_CSV_LINE    1024
 
 static const char *s_columns[S_CSV_MAX] = {
     "model", "input", "output", "cache_read", "cache_write_5m", "cache_write_1h", "tier_threshold",
     "tier_input", "tier_output", "tier_cache_read", "tier_cache_write_5m", "tier_cache_write_1h",
-    //  optional: provider and the rules; an empty
-    //  rule cell means "no confirmed price"
+    //  optional: provider, the rules (an empty cell: no confirmed price), the source and
+    //  the row's own effective date
     "provider", "fast_permille", "geo_us_permille", "batch_permille", "web_search_nusd",
-    "code_exec_hour_nusd", "source"};
+    "code_exec_hour_nusd", "source", "effective_from"};
 
 static int s_fail(char *err, size_t errsize, const char *path, int line, const char *fmt, ...)
 {
@@ -631,8 +632,29 @@ static const char *s_parse_row(char **f, int n, const int *cols, fc_price_t *p, 
                              &p->web_search_nusd, &p->code_exec_hour_nusd};
     for (int i = S_CSV_COLUMNS; i < n; i++) {
         *column = i;
-        int k = cols[i] - S_CSV_COLUMNS; //  0 provider, 1..5 rules, 6 source
-        if (k == 0) {
+        int k = cols[i] - S_CSV_COLUMNS; //  0 provider, 1..5 rules, 6 source, 7 date
+        if (k == 7) {
+            //  The row's own date, YYYY-MM-DD (midnight UTC); empty keeps the file's.
+            const char *d = f[i];
+            if (!*d)
+                continue;
+            char part[11];
+            int64_t y, m, dd;
+            if (strlen(d) != 10 || d[4] != '-' || d[7] != '-')
+                return "not a date YYYY-MM-DD";
+            memcpy(part, d, 11);
+            part[4] = part[7] = 0;
+            if (s_parse_count(part, &y) || s_parse_count(part + 5, &m) ||
+                s_parse_count(part + 8, &dd) || y < 2000 || y > 2099 || m < 1 || m > 12 || dd < 1 ||
+                dd > 31)
+                return "not a date YYYY-MM-DD";
+            int64_t days = fc_days_from_civil(y, (int)m, (int)dd), cy;
+            int cm, cd;
+            fc_civil_from_days(days, &cy, &cm, &cd);
+            if (cy != y || cm != m || cd != dd) //  2026-02-30
+                return "not a date YYYY-MM-DD";
+            p->effective_from_us = days * INT64_C(86400000000);
+        } else if (k == 0) {
             if (strlen(f[i]) >= sizeof p->provider)
                 return "provider name too long";
             strcpy(p->provider, f[i]);

@@ -108,9 +108,10 @@ int fc_catalog_add(fc_catalog_t *self, const fc_price_t *price);
 //  Add every row of a pricing CSV (the format of db/pricing/anthropic.csv) as a version
 //  effective from effective_from_us. The header names the 12 required columns in order,
 //  then any of provider, fast_permille, geo_us_permille, batch_permille, web_search_nusd,
-//  code_exec_hour_nusd, source, in any order; an empty rule cell leaves that rule out
-//  (no confirmed price). Cells hold no commas; the n-th data row (from 0) gets version
-//  version_base + n. Returns 0, or -1 with "path:line: why" in err. After an error the
+//  code_exec_hour_nusd, source, effective_from, in any order; an empty rule cell leaves
+//  that rule out (no confirmed price); a row's effective_from (YYYY-MM-DD, midnight UTC)
+//  replaces effective_from_us for that row. Cells hold no commas; the n-th data row (from 0) gets
+//  version version_base + n. Returns 0, or -1 with "path:line: why" in err. After an error the
 //  catalog holds the rows before the bad one and should be discarded.
 int fc_catalog_load_csv(fc_catalog_t *self, const char *path, int32_t version_base,
                         int64_t effective_from_us, char *err, size_t errsize);

@@ -13,6 +13,7 @@
 
 #define T_2025_01_01 INT64_C(1735689600000000) //  microseconds since epoch
 #define T_2025_06_01 INT64_C(1748736000000000)
+#define T_2026_07_24 INT64_C(1784851200000000)
 #define DAY_US       INT64_C(86400000000)
 
 static fc_tokens_t s_tok(int64_t input, int64_t output, int64_t read, int64_t w5m, int64_t w1h)
@@ -355,9 +356,10 @@ static int s_load_text(const char *text, char *err, size_t errsize)
     return rc;
 }
 
-#define HEADER                                                                                     \
+#define HEADER_NO_NL                                                                               \
     "model,input,output,cache_read,cache_write_5m,cache_write_1h,tier_threshold,tier_input,"       \
-    "tier_output,tier_cache_read,tier_cache_write_5m,tier_cache_write_1h\n"
+    "tier_output,tier_cache_read,tier_cache_write_5m,tier_cache_write_1h"
+#define HEADER HEADER_NO_NL "\n"
 
 static void s_test_malformed_csv(void)
 {
@@ -385,6 +387,15 @@ static void s_test_malformed_csv(void)
         {"model,input,output\n", ":1:", "found 3"},
         {"# only a comment\n" HEADER, ":2:", "no price rows"},
         {"", ":0:", "no header"},
+        //  The optional columns: known names only, once each; their values checked.
+        {HEADER_NO_NL ",colour\nclaude-x,1,2,3,4,5,0,,,,,,red\n", ":1:", "colour"},
+        {HEADER_NO_NL ",source,source\nclaude-x,1,2,3,4,5,0,,,,,,a,b\n", ":1:", "repeated"},
+        {HEADER_NO_NL ",effective_from\nclaude-x,1,2,3,4,5,0,,,,,,2026-02-30\n",
+         ":2:", "effective_from"},
+        {HEADER_NO_NL ",effective_from\nclaude-x,1,2,3,4,5,0,,,,,,26-1-1\n", ":2:", "date"},
+        {HEADER_NO_NL ",fast_permille\nclaude-x,1,2,3,4,5,0,,,,,,0\n", ":2:", "rule value"},
+        {HEADER_NO_NL ",fast_permille\nclaude-x,1,2,3,4,5,0,,,,,,6x\n", ":2:", "fast_permille"},
+        {HEADER_NO_NL ",provider\nclaude-x,1,2,3,4,5,0,,,,,,Big Co\n", ":2:", "provider"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = 0;
@@ -684,10 +695,16 @@ static void s_test_rules_csv(void)
     FC_CHECK_INT(fc_catalog_count(cat), 6);
     fc_price_result_t r;
     //  Opus 5 fast: 1000000 * 5000 * 2 = $10; 1000000 * 25000 * 2 = $50.
+    //  Its row names its own effective date (release, 2026-07-24): unpriced the day before.
     fc_usage_t u = {.tok = s_tok(1000000, 1000000, 0, 0, 0), .speed = "fast"};
-    FC_CHECK_INT(s_usage(cat, "claude-opus-5", u, &r), 60000000000);
+    FC_CHECK_INT(fc_price_usage(cat, "claude-opus-5", T_2026_07_24, &u, &r), 0);
+    FC_CHECK_INT(r.cost_nusd, 60000000000);
+    FC_CHECK(!r.unpriced);
     const fc_price_t *p = fc_catalog_version(cat, r.version);
     FC_CHECK(p && strstr(p->source, "whats-new-opus-5") && strcmp(p->provider, "anthropic") == 0);
+    FC_CHECK(p && p->effective_from_us == T_2026_07_24);
+    FC_CHECK_INT(fc_price_usage(cat, "claude-opus-5", T_2026_07_24 - 1, &u, &r), 0);
+    FC_CHECK(r.unpriced);
     //  Opus 5.5: cache reads at 0.05x input, 1000000 * 200 = $0.20; no fast price yet.
     u = (fc_usage_t){.tok = s_tok(0, 0, 1000000, 0, 0)};
     FC_CHECK_INT(s_usage(cat, "claude-opus-5-5", u, &r), 200000000);

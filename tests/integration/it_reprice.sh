@@ -92,9 +92,26 @@ expect_eq "fast + US-only + web search, batch, and fast without a price" \
                    FROM events WHERE tenant_id = 'c'")" \
   "86000000/20000000/false 2250000/0/false 0/0/true"
 
-# price import takes the rule columns, provider and source of each row.
-check "price import of a CSV with rules" "$fleetcost" price import "$root/db/pricing/anthropic-2026.csv" \
+# price import takes the rule columns, provider, source and date of each row. The file as
+# seeded by 0013 names Opus 5's own date, which the seed already holds: the import is
+# refused whole. Without that date every row takes --effective-from.
+before_versions=$(q "$IT_URL" "SELECT count(*) FROM price_versions")
+expect_fail "a file with a row the catalog already has is refused whole" "duplicate key" \
+  "$fleetcost" price import "$root/db/pricing/anthropic-2026.csv" --pg-url "$IT_URL" \
+  --effective-from "$(it_date 1)"
+expect_eq "... nothing of it imported" "$(q "$IT_URL" "SELECT count(*) FROM price_versions")" "$before_versions"
+sed 's/,2026-07-24$/,/' "$root/db/pricing/anthropic-2026.csv" >"$IT_TMP/rules.csv"
+check "price import of a CSV with rules" "$fleetcost" price import "$IT_TMP/rules.csv" \
   --pg-url "$IT_URL" --effective-from "$(it_date 1)"
+printf '%s\n' "model,input,output,cache_read,cache_write_5m,cache_write_1h,tier_threshold,tier_input,tier_output,tier_cache_read,tier_cache_write_5m,tier_cache_write_1h,effective_from,provider" \
+  "claude-opus-4-5,4000,20000,400,5000,8000,0,,,,,,$(it_date 3),anthropic" >"$IT_TMP/dated.csv"
+check "price import: rows with their own date need no --effective-from" "$fleetcost" price import \
+  "$IT_TMP/dated.csv" --pg-url "$IT_URL"
+expect_eq "... stored at the row's date" \
+  "$(q "$IT_URL" "SELECT input || ' ' || provider FROM price_versions WHERE model = 'claude-opus-4-5' AND effective_from = '$(it_date 3)'")" \
+  "4000 anthropic"
+expect_fail "price import: a row without a date needs --effective-from" "effective-from is required" \
+  "$fleetcost" price import "$IT_TMP/rules.csv" --pg-url "$IT_URL"
 expect_eq "imported: provider, rules (NULL where none), the row's own source" \
   "$(q "$IT_URL" "SELECT provider || ' ' || coalesce(fast_permille::text, '-') || ' ' || geo_us_permille
                           || ' ' || batch_permille || ' ' || web_search_nusd || ' '
