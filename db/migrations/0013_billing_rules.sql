@@ -28,11 +28,14 @@ ALTER TABLE events
 
 -- Cost split by speed and by provider (PROTOCOL.md §12): two more rollup dimensions the
 -- aggregator writes beside the others ('speed': standard / fast, '' for cost events;
--- 'provider': the price version's, '' when unpriced).
+-- 'provider': the price version's, '' when unpriced). And 'price', in final rollups only:
+-- the tokens by the price version and long-context tier each usage was priced with (key
+-- "<version_id>:t" / ":f", '' unpriced), from which reports price what caching saved
+-- over closed days without reading their events (issue 16).
 ALTER TABLE cost_summaries DROP CONSTRAINT cost_summaries_dimension;
 ALTER TABLE cost_summaries ADD CONSTRAINT cost_summaries_dimension
     CHECK (dimension IN ('total', 'agent_type', 'model', 'agent', 'task', 'kind', 'speed',
-                         'provider'));
+                         'provider', 'price'));
 
 -- The rules of the Anthropic rows 0002 seeded (only those: an operator's own rows are
 -- the operator's). Sources, read 2026-12-06 (docs/PRICING_RULES.md §2.1):
@@ -129,5 +132,25 @@ SELECT s.tenant_id, s.day, 'provider', coalesce(p.provider, ''),
               WHERE provider IS NOT NULL ORDER BY model, effective_from DESC) p
          ON p.model = s.key
  WHERE s.dimension = 'model'
+ GROUP BY 1, 2, 3, 4
+ON CONFLICT (tenant_id, day, dimension, key) DO NOTHING;
+
+-- Final days rolled up before this migration get their 'price' rows from their events,
+-- where retention has kept them (one pass over events; events stored before 0012 have no
+-- tier and count at base rates, as reports did for them).
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens,
+                            output_tokens, cache_read_tokens, cache_write_5m_tokens,
+                            cache_write_1h_tokens, events, unpriced_events, final)
+SELECT e.tenant_id, (e.event_time AT TIME ZONE t.tz)::date, 'price',
+       CASE WHEN e.price_version IS NULL THEN ''
+            ELSE e.price_version || CASE WHEN e.price_tiered THEN ':t' ELSE ':f' END END,
+       sum(e.cost_nusd), sum(e.input_tokens), sum(e.output_tokens), sum(e.cache_read_tokens),
+       sum(e.cache_write_5m_tokens), sum(e.cache_write_1h_tokens), count(*),
+       count(*) FILTER (WHERE e.unpriced), true
+  FROM events e JOIN tenants t ON t.tenant_id = e.tenant_id
+ WHERE e.cost_kind IS NOT NULL
+   AND EXISTS (SELECT 1 FROM cost_summaries s
+                WHERE s.tenant_id = e.tenant_id AND s.dimension = 'total' AND s.key = ''
+                  AND s.final AND s.day = (e.event_time AT TIME ZONE t.tz)::date)
  GROUP BY 1, 2, 3, 4
 ON CONFLICT (tenant_id, day, dimension, key) DO NOTHING;

@@ -1033,7 +1033,9 @@ static int s_write_tenant(aggregator_t *self, tenant_t *t, int32_t since,
         const char *where[2] = {"day", "month"};
         const char *period[2] = {r->day, m};
         for (int p = 0; p < 2; p++) {
-            if (r->dim == AGGREGATOR_DIM_TOTAL) {
+            if (r->dim == AGGREGATOR_DIM_PRICE) {
+                continue; //  a Postgres-only rollup (aggregator_pg.h)
+            } else if (r->dim == AGGREGATOR_DIM_TOTAL) {
                 for (int k = 0; k < AGGREGATOR_TOTALS; k++)
                     rc |= s_append(self, count, "HINCRBY fc:{%s}:%s:%s %s %lld", T, where[p],
                                    period[p], aggregator_total_fields[k], (long long)r->v[k]);

@@ -15,7 +15,7 @@
 #define CATCHUP_SEQS 1000
 
 const char *const aggregator_dim_names[AGGREGATOR_DIM_COUNT_] = {
-    "total", "agent_type", "model", "agent", "kind", "speed", "provider", "task"};
+    "total", "agent_type", "model", "agent", "kind", "speed", "provider", "task", "price"};
 
 int aggregator_pg_tenants(PGconn *pg, void (*fn)(void *, const char *, const char *), void *arg)
 {
@@ -153,14 +153,14 @@ static void s_text_array(fc_buf_t *b, const char **items, int n)
     reference the C side's aggregator_tz matches. The time bound widened by a day lets
     the (tenant_id, event_time) index prune; the date test is the exact one. One scan
     feeds every breakdown through GROUPING SETS; GROUPING() says which set a row is:
-    127 total, 63 agent_type, 95 model, 111 agent, 119 kind, 123 speed, 125 provider,
-    126 task. The speed and provider keys are the ones the live path (aggregator.c,
+    255 total, 127 agent_type, 191 model, 223 agent, 239 kind, 247 speed, 251 provider,
+    253 task, 254 price. The speed and provider keys are the ones the live path (aggregator.c,
     s_add_event) gives: usage without a speed is "standard", cost events have none; the
     provider is the price version's, '' when unpriced. */
 static const char *s_sums_sql =
     "SELECT s.ord - 1, to_char(s.day, 'YYYY-MM-DD'),"
-    " GROUPING(s.atype, s.model, s.agent, s.kind, s.speed, s.prov, s.task),"
-    " s.atype, s.model, s.agent, s.kind, s.speed, s.prov, s.task,"
+    " GROUPING(s.atype, s.model, s.agent, s.kind, s.speed, s.prov, s.task, s.price),"
+    " s.atype, s.model, s.agent, s.kind, s.speed, s.prov, s.task, s.price,"
     " sum(s.cost_nusd), sum(s.input_tokens), sum(s.output_tokens), sum(s.cache_read_tokens),"
     " sum(s.cache_write_5m_tokens), sum(s.cache_write_1h_tokens), count(*),"
     " count(*) FILTER (WHERE s.unpriced),"
@@ -170,6 +170,9 @@ static const char *s_sums_sql =
     "  coalesce(e.agent_id, '') AS agent, e.cost_kind AS kind, coalesce(e.task_id, '') AS task,"
     "  CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard') ELSE '' END AS speed,"
     "  coalesce(p.provider, '') AS prov,"
+    "  CASE WHEN e.price_version IS NULL THEN ''"
+    "       ELSE e.price_version || CASE WHEN e.price_tiered THEN ':t' ELSE ':f' END END"
+    "    AS price,"
     "  e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"
     "  e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced"
     "  FROM unnest($1::text[], $2::text[], $3::date[], $4::date[])"
@@ -187,7 +190,7 @@ static const char *s_sums_sql =
     "   + interval '1 day' AND (e.event_time AT TIME ZONE w.tz)::date <= w.until))) s"
     " GROUP BY GROUPING SETS ((s.ord, s.day), (s.ord, s.day, s.atype), (s.ord, s.day, s.model),"
     "  (s.ord, s.day, s.agent), (s.ord, s.day, s.kind), (s.ord, s.day, s.speed),"
-    "  (s.ord, s.day, s.prov), (s.ord, s.day, s.task))"
+    "  (s.ord, s.day, s.prov), (s.ord, s.day, s.task), (s.ord, s.day, s.price))"
     " ORDER BY 1, 2";
 
 //  ingest writes its last seq in the same transaction as its events.
@@ -196,20 +199,22 @@ static const char *s_seqs_sql = "SELECT ingest_id, last_seq, epoch FROM ingest_s
 static aggregator_dim_t s_dim_of_grouping(int g)
 {
     switch (g) {
-    case 63:
+    case 127:
         return AGGREGATOR_DIM_AGENT_TYPE;
-    case 95:
+    case 191:
         return AGGREGATOR_DIM_MODEL;
-    case 111:
+    case 223:
         return AGGREGATOR_DIM_AGENT;
-    case 119:
+    case 239:
         return AGGREGATOR_DIM_KIND;
-    case 123:
+    case 247:
         return AGGREGATOR_DIM_SPEED;
-    case 125:
+    case 251:
         return AGGREGATOR_DIM_PROVIDER;
-    case 126:
+    case 253:
         return AGGREGATOR_DIM_TASK;
+    case 254:
+        return AGGREGATOR_DIM_PRICE;
     default:
         return AGGREGATOR_DIM_TOTAL;
     }
@@ -285,8 +290,8 @@ int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_
         if (row->dim != AGGREGATOR_DIM_TOTAL)
             s_str(row->key, sizeof row->key, r, i, 2 + (int)row->dim);
         for (int k = 0; k < AGGREGATOR_TOTALS; k++)
-            row->v[k] = fc_pg_int(r, i, 10 + k);
-        row->newest_us = fc_pg_int(r, i, 10 + AGGREGATOR_TOTALS);
+            row->v[k] = fc_pg_int(r, i, 11 + k);
+        row->newest_us = fc_pg_int(r, i, 11 + AGGREGATOR_TOTALS);
     }
     *nrows = (size_t)n;
     rc = 0;

@@ -313,7 +313,7 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     "               e.agent_type, e.model_family, e.agent_id, e.task_id, e.cost_kind,"             \
     "               e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"            \
     "               e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"                 \
-    "               e.reported_cost_nusd,"                                                         \
+    "               e.reported_cost_nusd, e.price_version, e.price_tiered,"                        \
     /*  The cost split by speed and by provider, keyed as the aggregator keys its rollups  \
         (PROTOCOL.md §12). A query that uses neither loses the join (a LEFT JOIN on the     \
         price_versions key whose columns nobody reads is removed by the planner). */        \
@@ -764,34 +764,41 @@ static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *mo
     return 0;
 }
 
-//  What caching saved and cost over the report's tenant-local days. Each event counts
-//  at the price version it was priced with (the one in force at its time) and at the
-//  tier rates when its own prompt put it in the long-context tier: the events are summed
-//  per (version, tier), which is exact because the figure is linear in token counts
-//  within one set of rates, and fc_price_cache_effect prices each sum. Unpriced events
-//  count for nothing. Events stored before price_tiered existed count at base rates
-//  until a reprice records their tier. Days whose events retention dropped are not
-//  covered (their rollups keep token sums per model, not per version and tier).
-static int s_gather_cache(reporter_report_t *self, PGconn *conn, const char *module)
+//  What caching saved and cost over the report's tenant-local days. Each usage counts at
+//  the price version it was priced with (the one in force at its time) and at the tier
+//  rates when its own prompt put it in the long-context tier: cache tokens are summed per
+//  (version, tier), which is exact because the figure is linear in token counts within
+//  one set of rates, and fc_price_cache_effect prices each sum. The sums come from the
+//  same hybrid source as the facts: events of the open days, the final rollups' 'price'
+//  rows (aggregator_pg.h) of the closed ones, so closed days cost no event scan.
+//  Unpriced usage counts for nothing; usage stored before price_tiered existed counts at
+//  base rates until a reprice records its tier.
+static int s_gather_cache(reporter_report_t *self, PGconn *conn, const char *module,
+                          const s_bounds_t *b)
 {
     if (self->models.n == 0)
         return 0;
-    //  The UTC bounds a day wider than the local days on both sides, so that Postgres
-    //  prunes the day partitions; the local-day test then keeps exactly the range.
     static const char *sql =
-        "SELECT e.price_version, coalesce(e.price_tiered, false), sum(e.cache_read_tokens),"
-        "       sum(e.cache_write_5m_tokens), sum(e.cache_write_1h_tokens)"
-        "  FROM events e LEFT JOIN tenants t ON t.tenant_id = e.tenant_id"
-        " WHERE ($1 = '*' OR e.tenant_id = $1) AND e.event_type = 'usage'"
-        "   AND NOT e.unpriced AND e.price_version IS NOT NULL"
-        "   AND e.event_time >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC'"
-        "   AND e.event_time < ($3::date + 2)::timestamp AT TIME ZONE 'UTC'"
-        "   AND (e.event_time AT TIME ZONE coalesce(t.tz, 'UTC'))::date"
-        "       BETWEEN $2::date AND $3::date"
-        "   AND e.cache_read_tokens + e.cache_write_5m_tokens + e.cache_write_1h_tokens > 0"
-        " GROUP BY 1, 2";
-    const char *params[] = {self->tenant, self->from, self->to};
-    PGresult *res = fc_pg_query(conn, module, "report cache", sql, 3, params);
+        "WITH " S_SOURCE_CTES ","
+        " u AS (SELECT price_version AS v, coalesce(price_tiered, false) AS t,"
+        "              sum(cache_read_tokens) AS cr, sum(cache_write_5m_tokens) AS w5,"
+        "              sum(cache_write_1h_tokens) AS w1"
+        "         FROM evd WHERE price_version IS NOT NULL AND NOT unpriced GROUP BY 1, 2"
+        "       UNION ALL"
+        "       SELECT split_part(s.key, ':', 1)::int, split_part(s.key, ':', 2) = 't',"
+        "              sum(s.cache_read_tokens), sum(s.cache_write_5m_tokens),"
+        "              sum(s.cache_write_1h_tokens)"
+        "         FROM rs s WHERE s.dimension = 'price' AND s.key <> '' GROUP BY 1, 2)"
+        " SELECT v, t, sum(cr), sum(w5), sum(w1) FROM u GROUP BY 1, 2"
+        " HAVING sum(cr) + sum(w5) + sum(w1) > 0";
+    const char *params[] = {self->tenant,
+                            self->from,
+                            self->to,
+                            b->lo,
+                            b->hi,
+                            b->scan ? "true" : "false",
+                            b->inday ? "true" : "false"};
+    PGresult *res = fc_pg_query(conn, module, "report cache", sql, 7, params);
     if (!res)
         return -1;
     fc_catalog_t *cat = NULL;
@@ -810,10 +817,10 @@ static int s_gather_cache(reporter_report_t *self, PGconn *conn, const char *mod
         tok.t[FC_TOK_CACHE_READ] = s_i64(res, i, 2);
         tok.t[FC_TOK_CACHE_WRITE_5M] = s_i64(res, i, 3);
         tok.t[FC_TOK_CACHE_WRITE_1H] = s_i64(res, i, 4);
-        int64_t a, b;
+        int64_t s, w;
         overflow = errno == ERANGE ||
-                   fc_price_cache_effect(p, PQgetvalue(res, i, 1)[0] == 't', &tok, &a, &b) != 0 ||
-                   fc_money_add(saved, a, &saved) != 0 || fc_money_add(premium, b, &premium) != 0;
+                   fc_price_cache_effect(p, PQgetvalue(res, i, 1)[0] == 't', &tok, &s, &w) != 0 ||
+                   fc_money_add(saved, s, &saved) != 0 || fc_money_add(premium, w, &premium) != 0;
     }
     PQclear(res);
     fc_catalog_destroy(&cat);
@@ -951,7 +958,7 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
     self->days_events = b.events_days;
     if (s_gather_facts(self, conn, module, &b) != 0 ||
         s_gather_splits(self, conn, module, &b) != 0 || s_gather_fleet(self, conn, module) != 0 ||
-        s_gather_alerts(self, conn, module) != 0 || s_gather_cache(self, conn, module) != 0)
+        s_gather_alerts(self, conn, module) != 0 || s_gather_cache(self, conn, module, &b) != 0)
         return REPORTER_ERROR;
     s_recommend(self);
     return REPORTER_OK;

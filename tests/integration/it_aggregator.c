@@ -720,6 +720,24 @@ int main(int argc, char **argv)
                               " AND key = 'standard' AND cost_nusd > 0") > 0);
     FC_CHECK(it_sql_int(s_pg, "SELECT count(*) FROM cost_summaries WHERE dimension = 'provider'"
                               " AND key = 'anthropic' AND cost_nusd > 0") > 0);
+    //  Final rollups hold the tokens by price version and tier (the reports' cache
+    //  savings over closed days): every final tenant-day's 'price' rows equal SQL.
+    FC_CHECK_INT(
+        it_sql_int(
+            s_pg, "SELECT count(*) FROM (SELECT e.tenant_id, (e.event_time AT TIME ZONE t.tz)::date"
+                  "  AS day, e.price_version || CASE WHEN e.price_tiered THEN ':t' ELSE ':f' END"
+                  "  AS key, sum(e.cache_read_tokens) AS cr, sum(e.cache_write_5m_tokens) AS w5"
+                  "  FROM events e JOIN tenants t USING (tenant_id)"
+                  "  WHERE e.price_version IS NOT NULL GROUP BY 1, 2, 3) x"
+                  " JOIN cost_summaries f ON f.tenant_id = x.tenant_id AND f.day = x.day"
+                  "  AND f.dimension = 'total' AND f.final"
+                  " LEFT JOIN cost_summaries s ON s.tenant_id = x.tenant_id AND s.day = x.day"
+                  "  AND s.dimension = 'price' AND s.key = x.key"
+                  " WHERE s.cache_read_tokens IS DISTINCT FROM x.cr"
+                  "  OR s.cache_write_5m_tokens IS DISTINCT FROM x.w5"),
+        0);
+    FC_CHECK(it_sql_int(s_pg, "SELECT count(*) FROM cost_summaries WHERE dimension = 'price'"
+                              " AND key LIKE '%:f' AND final") > 0);
     FC_CHECK_INT(it_sql_int(s_pg, "SELECT count(*) FROM events WHERE speed = 'fast'"
                                   " AND model_family = 'claude-opus-4-6' AND unpriced"),
                  0);
