@@ -39,6 +39,7 @@ struct _ingest_store_t {
     atomic_bool started;
     fc_catalog_t *catalog;
     int64_t catalog_loaded_us;
+    int rule_warnings; //  unpriced-by-rule events logged (s_price)
     //  Tenants known to exist (sorted strings), partitions known to exist (day numbers).
     char **tenants;
     size_t tenant_count;
@@ -299,6 +300,15 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->tiered = r.tiered;
     it->tool_cost_nusd = r.tool_nusd;
     snprintf(it->provider, sizeof it->provider, "%s", r.provider);
+    //  A known model left unpriced by a billing rule without a confirmed price (fast
+    //  mode, a server tool...) is alerted as unpriced usage like an unknown model; the
+    //  log says which rule, for the first few, so that an operator knows what to add.
+    if (r.unpriced && fc_catalog_lookup(self->catalog, ev->model, ev->ts_us) &&
+        self->rule_warnings < 20) {
+        self->rule_warnings++;
+        fc_warn(MODULE, "%s usage stored unpriced: %s (proto/PROTOCOL.md 4.2)%s", r.family, r.why,
+                self->rule_warnings == 20 ? "; not logging this again" : "");
+    }
 }
 
 static uint64_t s_id_hash(const uint8_t id[16])
