@@ -244,8 +244,8 @@ static int s_vectors_in(const char *kind)
 
 static void test_vectors(void)
 {
-    FC_CHECK(s_vectors_in("valid") >= 18);
-    FC_CHECK(s_vectors_in("invalid") >= 80);
+    FC_CHECK(s_vectors_in("valid") >= 20);
+    FC_CHECK(s_vectors_in("invalid") >= 87);
     FC_CHECK(s_vectors_in("batch") >= 6);
     FC_CHECK(s_vectors_in("stream") >= 14);
 }
@@ -275,6 +275,11 @@ static void s_make(fc_event_t *ev, fc_event_type_t type, int n)
         ev->cpu_percent = 12.3;
         ev->has_reported_cost = true;
         ev->reported_cost_nusd = 42;
+        strcpy(ev->speed, "fast");
+        strcpy(ev->geo, "us");
+        ev->batch = true;
+        ev->web_search_requests = 3;
+        ev->code_exec_ms = 90000;
         ev->attr_count = 2;
         strcpy(ev->attrs[0].key, "team");
         strcpy(ev->attrs[0].value, "core");

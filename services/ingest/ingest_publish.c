@@ -74,6 +74,8 @@ static void s_stored(fc_stored_event_t *s, const ingest_item_t *it)
     s->price_version = it->price_version;
     if (ev->type == FC_EV_COST)
         memcpy(s->kind, ev->kind, sizeof s->kind);
+    memcpy(s->speed, ev->speed, sizeof s->speed);
+    memcpy(s->provider, it->provider, sizeof s->provider);
 }
 
 void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, uint32_t count)

@@ -39,6 +39,7 @@ struct _ingest_store_t {
     atomic_bool started;
     fc_catalog_t *catalog;
     int64_t catalog_loaded_us;
+    int rule_warnings; //  unpriced-by-rule events logged (s_price)
     //  Tenants known to exist (sorted strings), partitions known to exist (day numbers).
     char **tenants;
     size_t tenant_count;
@@ -271,6 +272,9 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->cost_nusd = 0;
     it->price_version = 0;
     it->unpriced = false;
+    it->tiered = false;
+    it->tool_cost_nusd = 0;
+    it->provider[0] = 0;
     it->model_family[0] = 0;
     if (ev->type == FC_EV_COST) {
         it->cost_nusd = ev->cost_nusd;
@@ -278,17 +282,32 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     }
     if (ev->type != FC_EV_USAGE)
         return;
-    if (fc_model_normalise(ev->model, it->model_family, sizeof it->model_family) != 0)
-        snprintf(it->model_family, sizeof it->model_family, "%s", ev->model);
-    fc_tokens_t tok = {{ev->input_tokens, ev->output_tokens, ev->cache_read_tokens,
-                        ev->cache_write_5m_tokens, ev->cache_write_1h_tokens}};
-    if (fc_catalog_price(self->catalog, ev->model, ev->ts_us, &tok, &it->cost_nusd,
-                         &it->price_version, &it->unpriced) != 0) {
-        //  Token counts are bounded by the decoder, so this cannot overflow; if it ever
-        //  does, the usage is still kept, unpriced, rather than dropped.
-        it->cost_nusd = 0;
-        it->price_version = 0;
-        it->unpriced = true;
+    fc_usage_t usage = {.tok = {{ev->input_tokens, ev->output_tokens, ev->cache_read_tokens,
+                                 ev->cache_write_5m_tokens, ev->cache_write_1h_tokens}},
+                        .speed = ev->speed,
+                        .geo = ev->geo,
+                        .batch = ev->batch,
+                        .web_search_requests = ev->web_search_requests,
+                        .code_exec_ms = ev->code_exec_ms};
+    fc_price_result_t r;
+    //  Token counts are bounded by the decoder, so this cannot overflow; if it ever does,
+    //  fc_price_usage leaves it unpriced and the usage is still kept rather than dropped.
+    (void)fc_price_usage(self->catalog, ev->model, ev->ts_us, &usage, &r);
+    snprintf(it->model_family, sizeof it->model_family, "%s", r.family);
+    it->cost_nusd = r.cost_nusd;
+    it->price_version = r.version;
+    it->unpriced = r.unpriced;
+    it->tiered = r.tiered;
+    it->tool_cost_nusd = r.tool_nusd;
+    snprintf(it->provider, sizeof it->provider, "%s", r.provider);
+    //  A known model left unpriced by a billing rule without a confirmed price (fast
+    //  mode, a server tool...) is alerted as unpriced usage like an unknown model; the
+    //  log says which rule, for the first few, so that an operator knows what to add.
+    if (r.unpriced && fc_catalog_lookup(self->catalog, ev->model, ev->ts_us) &&
+        self->rule_warnings < 20) {
+        self->rule_warnings++;
+        fc_warn(MODULE, "%s usage stored unpriced: %s (proto/PROTOCOL.md 4.2)%s", r.family, r.why,
+                self->rule_warnings == 20 ? "; not logging this again" : "");
     }
 }
 
@@ -392,9 +411,10 @@ static const char *s_copy_sql =
     "COPY events (event_id, event_time, tenant_id, event_type, agent_id, agent_type, task_id,"
     " session_id, request_id, model, model_family, input_tokens, output_tokens,"
     " cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nusd, cost_kind,"
-    " price_version, unpriced, reported_cost_nusd, api_duration_ms, memory_mb, cpu_percent,"
-    " attrs, body, ingest_id, seq) FROM STDIN (FORMAT binary)";
-#define COPY_COLUMNS 28
+    " price_version, unpriced, price_tiered, reported_cost_nusd, api_duration_ms, memory_mb,"
+    " cpu_percent, attrs, body, ingest_id, seq, speed, inference_geo, batch,"
+    " web_search_requests, code_exec_ms, tool_cost_nusd) FROM STDIN (FORMAT binary)";
+#define COPY_COLUMNS 35
 
 static void s_col_null(fc_buf_t *b)
 {
@@ -490,6 +510,12 @@ static void s_copy_row(ingest_store_t *self, const ingest_item_t *it)
     fc_buf_add_be32(b, 1);
     uint8_t unpriced = it->unpriced ? 1 : 0;
     fc_buf_add(b, &unpriced, 1);
+    if (it->price_version > 0) { //  the tier is known only for a priced usage event
+        fc_buf_add_be32(b, 1);
+        uint8_t tiered = it->tiered ? 1 : 0;
+        fc_buf_add(b, &tiered, 1);
+    } else
+        s_col_null(b);
     s_col_opt_int8(b, ev->has_reported_cost, ev->reported_cost_nusd);
     s_col_opt_int8(b, ev->has_api_duration_ms, ev->api_duration_ms);
     s_col_opt_int8(b, ev->has_memory_mb, ev->memory_mb);
@@ -519,6 +545,18 @@ static void s_copy_row(ingest_store_t *self, const ingest_item_t *it)
         s_col_null(b);
     s_col_text(b, self->ingest_id);
     s_col_int8(b, (int64_t)it->seq);
+    //  How the request was billed: NULL when the event did not say (PROTOCOL.md §4.2).
+    s_col_opt_text(b, ev->speed);
+    s_col_opt_text(b, ev->geo);
+    if (ev->batch) {
+        fc_buf_add_be32(b, 1);
+        uint8_t one = 1;
+        fc_buf_add(b, &one, 1);
+    } else
+        s_col_null(b);
+    s_col_opt_int8(b, ev->web_search_requests > 0, ev->web_search_requests);
+    s_col_opt_int8(b, ev->code_exec_ms > 0, ev->code_exec_ms);
+    s_col_opt_int8(b, it->tool_cost_nusd > 0, it->tool_cost_nusd);
 }
 
 static void s_json_string(fc_buf_t *out, const char *s)

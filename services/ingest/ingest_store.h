@@ -24,6 +24,9 @@ typedef struct {
     int64_t cost_nusd;     //  priced by the server before the store
     int32_t price_version; //  0 = none
     bool unpriced;
+    bool tiered;                    //  priced at the long-context tier rates
+    int64_t tool_cost_nusd;         //  the part of cost_nusd server tools made
+    char provider[FC_MAX_MODE + 1]; //  of the price version used; "" when unpriced
     char model_family[FC_MAX_NAME + 1];
     uint64_t seq; //  out: the publish seq of the event's tenant message
 } ingest_item_t;

@@ -168,6 +168,15 @@ int main(int argc, char **argv)
     fc_uuid_format(evs[0].id, uuid);
     snprintf(sql, sizeof sql, "SELECT cost_nusd FROM events WHERE event_id = '%s'", uuid);
     FC_CHECK_INT(it_sql_int(pg, sql), INT64_C(1021507500));
+    //  Ingest records the tier it priced with: that request alone is tiered; the unpriced
+    //  ones have none.
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE price_tiered AND event_id = '%s'",
+             uuid);
+    FC_CHECK_INT(it_sql_int(pg, sql), 1);
+    FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM events WHERE price_tiered"), 1);
+    FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM events WHERE unpriced"
+                                " AND price_tiered IS NOT NULL"),
+                 0);
     FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM tenants WHERE tenant_id IN ('acme','globex')"
                                 " AND auto_created"),
                  2);
