@@ -16,6 +16,7 @@ typedef struct {
     int group_events;      //  flush a group at this many events
     int group_ms;          //  ... or when its oldest batch has waited this long
     int max_pending;       //  stop reading agents while this many events wait
+    int writers;           //  group commits in flight at once, each on its own connection
     bool register_tenants; //  unknown tenants: register (true) or reject (false)
     const char *metrics_bind;
     int metrics_port;        //  0: no /metrics endpoint

@@ -3,8 +3,8 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,18 +25,46 @@
 #define CATALOG_RELOAD_US INT64_C(10000000)
 #define MAX_TENANT_CACHE  65536
 #define MAX_DAY_CACHE     4096
+//  How long a written group waits, holding its transaction open, for the groups before
+//  it to commit. Past that it rolls back and waits without locks (see s_wait_commit).
+#define COMMIT_WAIT_MS 1000
+
+/*  Seqs with several writers (PROTOCOL.md §11). Groups are numbered in the order the
+    server hands them out (tickets). Each group reserves its seqs, in ticket order and
+    before its transaction begins, as a range (base, end] sized for every event it was
+    given (an upper bound: dedup, refusals and tenant checks only remove events), so a
+    group's seqs are fixed whatever the other writers do and however often it retries.
+    Commits happen in ticket order too: a group whose COPY is done waits until every
+    group before it committed (or gave up at shutdown), then writes ingest_state and
+    commits. Hence:
+    - what Postgres holds, and what ingest_state says, is always a prefix of the
+      reservations: ingest_state.last_seq is the end of the last committed reservation,
+      it only grows, and no committed seq is above it, so a restart (which continues
+      from it) never reuses a committed seq;
+    - events become visible in seq order, so a subscriber catching up from Postgres
+      (`seq > last`) never reads a seq before a smaller one is committed, which it would
+      then skip;
+    - seqs a group reserved and did not use (its events were duplicates or refused), or
+      that a crash left uncommitted, are never published nor stored: a jump in the
+      stream, which subscribers already expect (§11 "Gaps and catch-up"). A restart may
+      hand out again seqs that no commit used; no one has seen them.
+    The server publishes in ticket order as well, and heartbeats carry the end of the
+    last group published. */
+struct _ingest_seqs_t {
+    pthread_mutex_t mutex;
+    pthread_cond_t changed;
+    bool started, give_up;
+    uint64_t epoch, base;               //  the run: fixed at start; base = last_seq as first read
+    uint64_t next;                      //  the last seq reserved (the next group's base)
+    uint64_t reserve_turn, commit_turn; //  the ticket allowed to reserve / to commit
+};
 
 struct _ingest_store_t {
     char *pg_url;
     char ingest_id[64];
     bool register_tenants;
     PGconn *pg;
-    uint64_t last_seq;
-    //  This run (PROTOCOL.md §11, "Runs and regressions"): the epoch is fixed at start,
-    //  the base is last_seq as first read from ingest_state; `started` publishes both to
-    //  the thread that sends heartbeats.
-    uint64_t epoch, base;
-    atomic_bool started;
+    ingest_seqs_t *seqs; //  borrowed, shared with the other writers
     fc_catalog_t *catalog;
     int64_t catalog_loaded_us;
     //  Tenants known to exist (sorted strings), partitions known to exist (day numbers).
@@ -52,7 +80,73 @@ struct _ingest_store_t {
     size_t slot_size; //  in use for the current group (a power of two <= slot_cap)
 };
 
-ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants)
+ingest_seqs_t *ingest_seqs_new(void)
+{
+    ingest_seqs_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    pthread_mutex_init(&self->mutex, NULL);
+    pthread_cond_init(&self->changed, NULL);
+    //  The start time in µs: non-zero and, for one ingest_id, different at every start
+    //  (subscribers only compare epochs for equality).
+    self->epoch = (uint64_t)fc_time_now_us();
+    self->reserve_turn = self->commit_turn = 1;
+    return self;
+}
+
+void ingest_seqs_destroy(ingest_seqs_t **self_p)
+{
+    assert(self_p);
+    ingest_seqs_t *self = *self_p;
+    if (!self)
+        return;
+    pthread_cond_destroy(&self->changed);
+    pthread_mutex_destroy(&self->mutex);
+    free(self);
+    *self_p = NULL;
+}
+
+void ingest_seqs_give_up(ingest_seqs_t *self)
+{
+    pthread_mutex_lock(&self->mutex);
+    self->give_up = true;
+    pthread_cond_broadcast(&self->changed);
+    pthread_mutex_unlock(&self->mutex);
+}
+
+int ingest_seqs_run(ingest_seqs_t *self, uint64_t *epoch, uint64_t *base)
+{
+    pthread_mutex_lock(&self->mutex);
+    bool started = self->started;
+    *epoch = self->epoch;
+    *base = self->base;
+    pthread_mutex_unlock(&self->mutex);
+    return started ? 0 : -1;
+}
+
+//  Waits (mutex held) until *turn reaches ticket, for at most ms (-1: no limit).
+//  Returns 0 at the turn, 1 on time-out, -1 when giving up.
+static int s_wait_turn(ingest_seqs_t *q, const uint64_t *turn, uint64_t ticket, int ms)
+{
+    int64_t deadline = fc_time_mono_us() + (int64_t)ms * 1000;
+    while (*turn != ticket && !q->give_up) {
+        //  Slices of 50 ms: the condition variable runs on the real-time clock.
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&q->changed, &q->mutex, &ts);
+        if (ms >= 0 && *turn != ticket && fc_time_mono_us() >= deadline)
+            return 1;
+    }
+    return *turn == ticket ? 0 : -1;
+}
+
+ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants,
+                                 ingest_seqs_t *seqs)
 {
     ingest_store_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -60,9 +154,7 @@ ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool
     self->pg_url = strdup(pg_url);
     snprintf(self->ingest_id, sizeof self->ingest_id, "%s", ingest_id);
     self->register_tenants = register_tenants;
-    //  The start time in µs: non-zero and, for one ingest_id, different at every start
-    //  (subscribers only compare epochs for equality).
-    self->epoch = (uint64_t)fc_time_now_us();
+    self->seqs = seqs;
     fc_buf_init(&self->copy);
     fc_buf_init(&self->scratch);
     return self;
@@ -92,20 +184,6 @@ void ingest_store_destroy(ingest_store_t **self_p)
     free(self->pg_url);
     free(self);
     *self_p = NULL;
-}
-
-uint64_t ingest_store_last_seq(ingest_store_t *self)
-{
-    return self->last_seq;
-}
-
-int ingest_store_run(ingest_store_t *self, uint64_t *epoch, uint64_t *base)
-{
-    if (!atomic_load(&self->started))
-        return -1;
-    *epoch = self->epoch;
-    *base = self->base;
-    return 0;
 }
 
 //  --- small caches ------------------------------------------------------------------
@@ -210,7 +288,11 @@ int ingest_store_connect(ingest_store_t *self)
     bool has_row = PQntuples(r) > 0;
     uint64_t seq = has_row ? fc_pg_uint(r, 0, 0) : 0;
     PQclear(r);
-    if (!has_row && !atomic_load(&self->started)) {
+    ingest_seqs_t *q = self->seqs;
+    pthread_mutex_lock(&q->mutex);
+    bool started = q->started;
+    pthread_mutex_unlock(&q->mutex);
+    if (!has_row && !started) {
         //  No row: a new instance, or one whose row was deleted. Its events, if any are
         //  left, are the only record: continue above them rather than reuse their seqs
         //  (a scan, once, until the first commit writes the row).
@@ -230,12 +312,18 @@ int ingest_store_connect(ingest_store_t *self)
                     ": continuing after them",
                     self->ingest_id, seq);
     }
-    if (seq > self->last_seq)
-        self->last_seq = seq;
-    if (!atomic_load(&self->started)) {
-        self->base = self->last_seq;
-        atomic_store(&self->started, true);
+    //  Reservations only go up: a reconnecting writer never takes the counter back
+    //  below seqs reserved since (ingest_state holds the end of a committed one).
+    pthread_mutex_lock(&q->mutex);
+    if (seq > q->next)
+        q->next = seq;
+    if (!q->started) {
+        q->base = q->next;
+        q->started = true;
+        pthread_cond_broadcast(&q->changed);
     }
+    uint64_t next = q->next, epoch = q->epoch, base = q->base;
+    pthread_mutex_unlock(&q->mutex);
     //  Partitions that exist now: the ones a COPY can target without DDL.
     r = s_exec(self,
                "SELECT (to_date(substr(c.relname, 8), 'YYYYMMDD') - date '1970-01-01')::int"
@@ -259,7 +347,7 @@ int ingest_store_connect(ingest_store_t *self)
     fc_info(MODULE,
             "postgres connected: last seq %" PRIu64 " (run %" PRIu64 " began after seq %" PRIu64
             "), %zu tenants, %zu partitions",
-            self->last_seq, self->epoch, self->base, self->tenant_count, self->day_count);
+            next, epoch, base, self->tenant_count, self->day_count);
     return 0;
 }
 
@@ -962,7 +1050,7 @@ static int s_save_seq(ingest_store_t *self, uint64_t last)
 {
     char seq[24], epoch[24];
     snprintf(seq, sizeof seq, "%" PRIu64, last);
-    snprintf(epoch, sizeof epoch, "%" PRIu64, self->epoch);
+    snprintf(epoch, sizeof epoch, "%" PRIu64, self->seqs->epoch); //  fixed at start
     const char *p[3] = {self->ingest_id, seq, epoch};
     PGresult *r = s_exec(self,
                          "INSERT INTO ingest_state (ingest_id, last_seq, epoch) VALUES ($1, $2, $3)"
@@ -979,9 +1067,11 @@ static int s_save_seq(ingest_store_t *self, uint64_t last)
 //  --- the write ------------------------------------------------------------------------
 
 //  Seqs: one per tenant present among the items still FC_OK (and per FC_MAX_BATCH
-//  events of it), in order of first appearance, continuing from last_seq. Returns the
-//  new last seq.
-static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+//  events of it), in order of first appearance, continuing from seq. Returns the last
+//  seq given. Removing items never makes it give more (fewer events per tenant, fewer
+//  tenants), which is what lets a group reserve its seqs before it knows which of its
+//  events end up stored.
+static uint64_t s_assign_seqs(ingest_item_t *items, uint32_t count, uint64_t seq)
 {
     //  A small open-addressing table maps each tenant of the group to its current seq
     //  and how many events that seq holds, so assignment is one pass over the items.
@@ -992,7 +1082,6 @@ static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32
         uint32_t n;
     } slot[SLOTS];
     memset(slot, 0, sizeof slot);
-    uint64_t seq = self->last_seq;
     for (uint32_t i = 0; i < count; i++) {
         items[i].seq = 0;
         if (items[i].result != FC_OK)
@@ -1054,7 +1143,53 @@ static ingest_store_rc_t s_retry(ingest_store_t *self)
     return INGEST_STORE_RETRY;
 }
 
-ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+//  Reserves the group's seqs, in ticket order (see ingest_seqs_t). No transaction is
+//  open here, so waiting for the groups before it holds no lock they could need.
+static int s_reserve(ingest_store_t *self, ingest_turn_t *turn, ingest_item_t *items,
+                     uint32_t count)
+{
+    ingest_seqs_t *q = self->seqs;
+    uint64_t need = s_assign_seqs(items, count, 0);
+    pthread_mutex_lock(&q->mutex);
+    int rc = s_wait_turn(q, &q->reserve_turn, turn->ticket, -1);
+    if (rc == 0) {
+        turn->base = q->next;
+        turn->end = q->next + need;
+        turn->reserved = true;
+        q->next = turn->end;
+        q->reserve_turn++;
+        pthread_cond_broadcast(&q->changed);
+    }
+    pthread_mutex_unlock(&q->mutex);
+    return rc;
+}
+
+/*  Waits for the group's turn to commit. A group waits with its transaction open, so
+    the commit follows at once; but the group before it may be waiting for a lock this
+    transaction holds (both registering the same new tenant, a resent event in both,
+    the same agent's row, a partition created under our COPY), and then neither would
+    move. After COMMIT_WAIT_MS the transaction is rolled back, releasing its locks, and
+    the group waits for its turn without them, then starts again (returns 1). 0: the
+    turn is ours; -1: giving up (shutdown). */
+static int s_wait_commit(ingest_store_t *self, const ingest_turn_t *turn)
+{
+    ingest_seqs_t *q = self->seqs;
+    pthread_mutex_lock(&q->mutex);
+    int rc = s_wait_turn(q, &q->commit_turn, turn->ticket, COMMIT_WAIT_MS);
+    pthread_mutex_unlock(&q->mutex);
+    if (rc != 1)
+        return rc;
+    fc_debug(MODULE, "group %" PRIu64 " waited %d ms for the groups before it: rolling back",
+             turn->ticket, COMMIT_WAIT_MS);
+    s_command(self, "ROLLBACK");
+    pthread_mutex_lock(&q->mutex);
+    rc = s_wait_turn(q, &q->commit_turn, turn->ticket, -1);
+    pthread_mutex_unlock(&q->mutex);
+    return rc == 0 ? 1 : -1;
+}
+
+ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn,
+                                     ingest_item_t *items, uint32_t count)
 {
     if (ingest_store_connect(self) != 0)
         return INGEST_STORE_RETRY;
@@ -1069,6 +1204,8 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
             s_price(self, &items[i]);
     if (s_dedup_group(self, items, count) != 0)
         return INGEST_STORE_RETRY;
+    if (!turn->reserved && s_reserve(self, turn, items, count) != 0)
+        return INGEST_STORE_RETRY;
     if (s_ensure_partitions(self, items, count) != 0)
         return s_retry(self);
 
@@ -1081,7 +1218,13 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
         if (s_check_tenants(self, items, count, added, &added_count, 64) != 0)
             return s_retry(self);
         s_cap_cost(items, count);
-        uint64_t last = s_assign_seqs(self, items, count);
+        if (s_assign_seqs(items, count, turn->base) > turn->end) {
+            //  Cannot happen (see s_assign_seqs); never use a seq outside the reservation.
+            fc_error(MODULE, "group %" PRIu64 " needs more seqs than it reserved; will retry",
+                     turn->ticket);
+            s_command(self, "ROLLBACK");
+            return INGEST_STORE_RETRY;
+        }
         PGresult *r = s_copy_items(self, items, count);
         bool copied = PQresultStatus(r) == PGRES_COMMAND_OK;
         if (!copied) {
@@ -1133,11 +1276,22 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
             s_command(self, "ROLLBACK");
             continue;
         }
-        if (last > self->last_seq && s_save_seq(self, last) != 0)
+        int wait = s_wait_commit(self, turn);
+        if (wait < 0)
+            return s_retry(self);
+        if (wait > 0)
+            continue; //  rolled back to let the group before it through: again
+        //  The end of the reservation, even if fewer seqs were used: a restart then
+        //  continues above every seq this group could have stored.
+        if (turn->end > turn->base && s_save_seq(self, turn->end) != 0)
             return s_retry(self);
         if (!s_command(self, "COMMIT"))
-            return s_retry(self);
-        self->last_seq = last;
+            return s_retry(self); //  the turn stays ours: the retry commits next
+        ingest_seqs_t *q = self->seqs;
+        pthread_mutex_lock(&q->mutex);
+        q->commit_turn = turn->ticket + 1;
+        pthread_cond_broadcast(&q->changed);
+        pthread_mutex_unlock(&q->mutex);
         for (int k = 0; k < added_count; k++)
             s_tenant_remember(self, added[k]);
         return INGEST_STORE_OK;
