@@ -32,7 +32,7 @@ typedef struct {
 } s_batch_t;
 
 typedef struct {
-    ingest_item_t *items;
+    ingest_rec_t *items;
     uint32_t count, cap;
     s_batch_t *batches;
     uint32_t nbatches, bcap;
@@ -68,6 +68,7 @@ struct _ingest_server_t {
     uint64_t published_seq;  //  the end of the last group published (heartbeats)
     atomic_bool give_up;     //  tells the writer to stop retrying (shutdown deadline)
     fc_batch_t batch;        //  envelope scratch (large: lives here, not on the stack)
+    fc_event_t event;        //  decoding scratch: what a group keeps of it is an ingest_rec_t
     fc_ack_t ack;
     fc_metrics_t *metrics;
     fc_curve_t *curve; //  borrowed: the service's (fc_service_curve)
@@ -78,11 +79,11 @@ struct _ingest_server_t {
 
 //  --- groups ---------------------------------------------------------------------------
 
-static ingest_item_t *s_group_item(s_group_t *g)
+static ingest_rec_t *s_group_item(s_group_t *g)
 {
     if (g->count == g->cap) {
         uint32_t cap = g->cap ? g->cap * 2 : 1024;
-        ingest_item_t *items = realloc(g->items, cap * sizeof *items);
+        ingest_rec_t *items = realloc(g->items, cap * sizeof *items);
         if (!items)
             return NULL;
         g->items = items;
@@ -163,7 +164,7 @@ static void s_writer(zsock_t *pipe, void *arg)
 
 //  --- receiving ------------------------------------------------------------------------
 
-static void s_reject_item(ingest_item_t *it, const fc_proto_error_t *err)
+static void s_reject_item(ingest_rec_t *it, const fc_proto_error_t *err)
 {
     it->result = err->code;
     snprintf(it->field, sizeof it->field, "%s", err->field);
@@ -224,9 +225,9 @@ static void s_receive(ingest_server_t *self)
         b->batch_id = rc == FC_E_VERSION ? self->batch.batch_id : 0;
         snprintf(b->reason, sizeof b->reason, "%.40s%s%.110s", err.field, *err.field ? ": " : "",
                  err.reason);
-        ingest_item_t *it = s_group_item(g);
+        ingest_rec_t *it = s_group_item(g);
         if (it) {
-            fc_event_init(&it->ev);
+            memset(it, 0, sizeof *it);
             s_reject_item(it, &err);
             it->result = rc;
             it->raw = zframe_data(payload);
@@ -240,33 +241,39 @@ static void s_receive(ingest_server_t *self)
         return;
     }
     b->batch_id = self->batch.batch_id;
+    fc_event_t *ev = &self->event;
     for (uint32_t i = 0; i < self->batch.count; i++) {
-        ingest_item_t *it = s_group_item(g);
+        ingest_rec_t *it = s_group_item(g);
         if (!it)
             break;
         it->raw = self->batch.event_data[i];
         it->raw_size = self->batch.event_size[i];
-        it->result = fc_event_decode(it->raw, it->raw_size, &it->ev, &err);
+        it->result = fc_event_decode(it->raw, it->raw_size, ev, &err);
         it->field[0] = it->reason[0] = 0;
         if (it->result != FC_OK)
             s_reject_item(it, &err);
-        else if (peer.role == FC_CURVE_TENANT && !it->ev.tenant[0])
-            memcpy(it->ev.tenant, peer.tenant, sizeof it->ev.tenant);
-        else if (peer.role == FC_CURVE_TENANT && strcmp(it->ev.tenant, peer.tenant) != 0) {
+        else if (peer.role == FC_CURVE_TENANT && !ev->tenant[0])
+            memcpy(ev->tenant, peer.tenant, sizeof ev->tenant);
+        else if (peer.role == FC_CURVE_TENANT && strcmp(ev->tenant, peer.tenant) != 0) {
             it->result = FC_E_TENANT_MISMATCH;
             snprintf(it->field, sizeof it->field, "tenant");
             snprintf(it->reason, sizeof it->reason,
-                     "event names tenant '%.40s' but the certificate is tenant '%.40s'",
-                     it->ev.tenant, peer.tenant);
+                     "event names tenant '%.40s' but the certificate is tenant '%.40s'", ev->tenant,
+                     peer.tenant);
             fc_warn(MODULE, "tenant mismatch from certificate '%s': event for '%s' refused",
-                    peer.name, it->ev.tenant);
+                    peer.name, ev->tenant);
         }
-        if (it->result == FC_OK && !it->ev.tenant[0]) {
+        if (it->result == FC_OK && !ev->tenant[0]) {
             it->result = FC_E_TENANT;
             snprintf(it->field, sizeof it->field, "tenant");
             snprintf(it->reason, sizeof it->reason,
                      "no tenant in the event and none from an authenticated certificate");
         }
+        //  What the store needs before it decodes the event again: its identity.
+        memcpy(it->tenant, ev->tenant, sizeof it->tenant);
+        memcpy(it->st.id, ev->id, sizeof it->st.id);
+        it->st.ts_us = ev->ts_us;
+        it->st.type = ev->type;
         b->count++;
     }
     fc_metric_add(self->m_received, b->count);
@@ -288,7 +295,7 @@ static void s_send_ack(ingest_server_t *self, s_group_t *g, s_batch_t *b)
             return;
         ack->count = b->count;
         for (uint32_t i = 0; i < b->count; i++) {
-            ingest_item_t *it = &g->items[b->first + i];
+            ingest_rec_t *it = &g->items[b->first + i];
             fc_result_t *r = &ack->results[i];
             r->code = (uint8_t)it->result;
             snprintf(r->field, sizeof r->field, "%s",

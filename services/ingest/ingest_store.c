@@ -16,6 +16,7 @@
 #include "fc_pg.h"
 #include "fc_price_pg.h"
 #include "fc_time.h"
+#include "ingest_publish.h"
 
 #define MODULE "ingest"
 
@@ -72,8 +73,9 @@ struct _ingest_store_t {
     size_t tenant_count;
     int32_t days[MAX_DAY_CACHE];
     size_t day_count;
-    fc_buf_t copy;    //  binary COPY payload
-    fc_buf_t scratch; //  JSON rendering
+    ingest_item_t item; //  the event being priced or written, decoded again from its record
+    fc_buf_t copy;      //  binary COPY payload
+    fc_buf_t scratch;   //  JSON rendering
     //  Scratch for in-group dedup: open-addressing table of item indexes.
     uint32_t *slots;
     size_t slot_cap;  //  allocated
@@ -353,6 +355,25 @@ int ingest_store_connect(ingest_store_t *self)
 
 //  --- pricing and in-group dedup ---------------------------------------------------------
 
+//  Decodes a record's event again into the store's scratch item, with the record's
+//  tenant (the certificate's when the payload had none). NULL if the bytes no longer
+//  decode, which cannot happen: the server decoded the same bytes (kept alive by it).
+static ingest_item_t *s_load(ingest_store_t *self, const ingest_rec_t *rec)
+{
+    ingest_item_t *it = &self->item;
+    fc_proto_error_t err;
+    if (fc_event_decode(rec->raw, rec->raw_size, &it->ev, &err) != FC_OK) {
+        fc_error(MODULE, "an event decoded before no longer does: %s", err.reason);
+        return NULL;
+    }
+    memcpy(it->ev.tenant, rec->tenant, sizeof it->ev.tenant);
+    it->result = rec->result;
+    it->raw = rec->raw;
+    it->raw_size = rec->raw_size;
+    it->seq = rec->seq;
+    return it;
+}
+
 static void s_price(ingest_store_t *self, ingest_item_t *it)
 {
     const fc_event_t *ev = &it->ev;
@@ -390,10 +411,10 @@ static uint64_t s_id_hash(const uint8_t id[16])
 
 //  An event's identity is (tenant, id, time), the key of events (0009): two tenants may
 //  send the same id and time, and each keeps its own event.
-static bool s_same_event(const fc_event_t *a, const uint8_t id[16], int64_t ts_us,
+static bool s_same_event(const ingest_rec_t *a, const uint8_t id[16], int64_t ts_us,
                          const char *tenant)
 {
-    return memcmp(a->id, id, 16) == 0 && a->ts_us == ts_us && strcmp(a->tenant, tenant) == 0;
+    return memcmp(a->st.id, id, 16) == 0 && a->st.ts_us == ts_us && strcmp(a->tenant, tenant) == 0;
 }
 
 /*  The per-event cost cap holds for priced usage as it does for cost events (the
@@ -401,21 +422,21 @@ static bool s_same_event(const fc_event_t *a, const uint8_t id[16], int64_t ts_u
     (docs/SECURITY.md, "Totals and int64"). Runs after the tenant check, so an unknown
     tenant is what its sender hears first. The in-group copies of a refused event, which
     s_dedup_group marked duplicate, are refused with it: "duplicate" would say stored. */
-static void s_cap_cost(ingest_item_t *items, uint32_t count)
+static void s_cap_cost(ingest_rec_t *items, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++) {
-        ingest_item_t *it = &items[i];
-        if (it->result != FC_OK || it->cost_nusd <= FC_MAX_COST_NUSD)
+        ingest_rec_t *it = &items[i];
+        if (it->result != FC_OK || it->st.cost_nusd <= FC_MAX_COST_NUSD)
             continue;
         it->result = FC_E_RANGE;
         it->field[0] = 0; //  no one field: the tokens at their price
         snprintf(it->reason, sizeof it->reason,
                  "priced at %" PRId64 " nano-USD, over the per-event cap of %" PRId64
                  ": send the usage as several events",
-                 it->cost_nusd, FC_MAX_COST_NUSD);
+                 it->st.cost_nusd, FC_MAX_COST_NUSD);
         for (uint32_t j = i + 1; j < count; j++)
             if (items[j].result == FC_DUPLICATE &&
-                s_same_event(&items[j].ev, it->ev.id, it->ev.ts_us, it->ev.tenant)) {
+                s_same_event(&items[j], it->st.id, it->st.ts_us, it->tenant)) {
                 items[j].result = FC_E_RANGE;
                 items[j].field[0] = 0;
                 snprintf(items[j].reason, sizeof items[j].reason, "%s", it->reason);
@@ -425,7 +446,7 @@ static void s_cap_cost(ingest_item_t *items, uint32_t count)
 
 //  Marks the second and later copies of an event (same tenant, id and time) within the
 //  group as duplicates. Returns -1 when out of memory.
-static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+static int s_dedup_group(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
     size_t cap = 16;
     while (cap < (size_t)count * 2)
@@ -442,10 +463,10 @@ static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t co
     for (uint32_t i = 0; i < count; i++) {
         if (items[i].result != FC_OK)
             continue;
-        size_t s = s_id_hash(items[i].ev.id) & (cap - 1);
+        size_t s = s_id_hash(items[i].st.id) & (cap - 1);
         while (self->slots[s] != UINT32_MAX) {
-            ingest_item_t *other = &items[self->slots[s]];
-            if (s_same_event(&other->ev, items[i].ev.id, items[i].ev.ts_us, items[i].ev.tenant)) {
+            ingest_rec_t *other = &items[self->slots[s]];
+            if (s_same_event(other, items[i].st.id, items[i].st.ts_us, items[i].tenant)) {
                 items[i].result = FC_DUPLICATE;
                 break;
             }
@@ -459,15 +480,15 @@ static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t co
 
 //  The group's FC_OK item with this tenant, id and time, via the table s_dedup_group
 //  built.
-static ingest_item_t *s_slot_find(ingest_store_t *self, ingest_item_t *items, const uint8_t id[16],
-                                  int64_t ts_us, const char *tenant)
+static ingest_rec_t *s_slot_find(ingest_store_t *self, ingest_rec_t *items, const uint8_t id[16],
+                                 int64_t ts_us, const char *tenant)
 {
     if (!self->slot_size)
         return NULL;
     size_t s = s_id_hash(id) & (self->slot_size - 1);
     while (self->slots[s] != UINT32_MAX) {
-        ingest_item_t *it = &items[self->slots[s]];
-        if (s_same_event(&it->ev, id, ts_us, tenant))
+        ingest_rec_t *it = &items[self->slots[s]];
+        if (s_same_event(it, id, ts_us, tenant))
             return it->result == FC_OK ? it : NULL;
         s = (s + 1) & (self->slot_size - 1);
     }
@@ -640,7 +661,7 @@ static void s_attrs_json(fc_buf_t *out, const fc_event_t *ev)
 
 //  Sends the COPY of every FC_OK item. Returns the final result of the COPY command;
 //  the caller inspects it (unique violation -> slow path).
-static PGresult *s_copy_items(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+static PGresult *s_copy_items(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
     PGresult *r = PQexec(self->pg, s_copy_sql);
     if (PQresultStatus(r) != PGRES_COPY_IN)
@@ -656,7 +677,14 @@ static PGresult *s_copy_items(ingest_store_t *self, ingest_item_t *items, uint32
     for (uint32_t i = 0; i < count && ok; i++) {
         if (items[i].result != FC_OK)
             continue;
-        s_copy_row(self, &items[i]);
+        ingest_item_t *it = s_load(self, &items[i]);
+        if (!it) {
+            ok = false;
+            break;
+        }
+        s_price(self, it);
+        it->seq = items[i].seq;
+        s_copy_row(self, it);
         if (b->len >= 1 << 20) {
             ok = !b->failed && PQputCopyData(self->pg, (const char *)b->data, (int)b->len) == 1;
             fc_buf_reset(b);
@@ -708,7 +736,7 @@ static bool s_command(ingest_store_t *self, const char *sql)
 //  Returns how many it marked, or -1 on a query error. Tenant ids match
 //  [a-z0-9][a-z0-9_-]* (checked before the store): double quotes suffice in the array
 //  literal, and keep a tenant named "null" from reading as NULL.
-static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+static int s_mark_existing(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
     fc_buf_t ids, times, tenants;
     fc_buf_init(&ids);
@@ -723,14 +751,14 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
         if (items[i].result != FC_OK)
             continue;
         char uuid[37];
-        fc_uuid_format(items[i].ev.id, uuid);
+        fc_uuid_format(items[i].st.id, uuid);
         fc_buf_addf(&ids, "%s%s", n ? "," : "", uuid);
-        fc_buf_addf(&times, "%s%" PRId64, n ? "," : "", items[i].ev.ts_us);
-        fc_buf_addf(&tenants, "%s\"%s\"", n ? "," : "", items[i].ev.tenant);
-        if (items[i].ev.ts_us < lo)
-            lo = items[i].ev.ts_us;
-        if (items[i].ev.ts_us > hi)
-            hi = items[i].ev.ts_us;
+        fc_buf_addf(&times, "%s%" PRId64, n ? "," : "", items[i].st.ts_us);
+        fc_buf_addf(&tenants, "%s\"%s\"", n ? "," : "", items[i].tenant);
+        if (items[i].st.ts_us < lo)
+            lo = items[i].st.ts_us;
+        if (items[i].st.ts_us > hi)
+            hi = items[i].st.ts_us;
         n++;
     }
     fc_buf_add(&ids, "}", 2);
@@ -773,7 +801,7 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
         if (fc_uuid_parse(PQgetvalue(r, row, 0), id) != 0)
             continue;
         int64_t us = fc_pg_int(r, row, 1);
-        ingest_item_t *it = s_slot_find(self, items, id, us, PQgetvalue(r, row, 2));
+        ingest_rec_t *it = s_slot_find(self, items, id, us, PQgetvalue(r, row, 2));
         if (it) {
             it->result = FC_DUPLICATE;
             marked++;
@@ -794,12 +822,12 @@ static int32_t s_day_of(int64_t ts_us)
 //  Creates the daily partitions the group needs and does not have yet, each in its own
 //  short transaction before the COPY (DDL would otherwise lock the parent for the
 //  length of the data transaction).
-static int s_ensure_partitions(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+static int s_ensure_partitions(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++) {
         if (items[i].result != FC_OK)
             continue;
-        int32_t day = s_day_of(items[i].ev.ts_us);
+        int32_t day = s_day_of(items[i].st.ts_us);
         if (s_day_cached(self, day))
             continue;
         char d[16];
@@ -824,19 +852,19 @@ static int s_ensure_partitions(ingest_store_t *self, ingest_item_t *items, uint3
 
 //  Unknown tenants are registered with defaults (auto_created) or, when registration
 //  is off, their events are rejected. Runs inside the data transaction.
-static int s_check_tenants(ingest_store_t *self, ingest_item_t *items, uint32_t count,
+static int s_check_tenants(ingest_store_t *self, ingest_rec_t *items, uint32_t count,
                            char (*added)[FC_MAX_TENANT + 1], int *added_count, int max_added)
 {
     for (uint32_t i = 0; i < count; i++) {
-        ingest_item_t *it = &items[i];
-        if (it->result != FC_OK || s_tenant_cached(self, it->ev.tenant))
+        ingest_rec_t *it = &items[i];
+        if (it->result != FC_OK || s_tenant_cached(self, it->tenant))
             continue;
         bool seen = false;
         for (int k = 0; k < *added_count && !seen; k++)
-            seen = strcmp(added[k], it->ev.tenant) == 0;
+            seen = strcmp(added[k], it->tenant) == 0;
         if (seen)
             continue;
-        const char *params[1] = {it->ev.tenant};
+        const char *params[1] = {it->tenant};
         PGresult *r;
         if (self->register_tenants)
             r = s_exec(self,
@@ -855,20 +883,19 @@ static int s_check_tenants(ingest_store_t *self, ingest_item_t *items, uint32_t 
         PQclear(r);
         if (self->register_tenants) {
             if (exists)
-                fc_info(MODULE, "tenant '%s' registered with defaults (first event)",
-                        it->ev.tenant);
+                fc_info(MODULE, "tenant '%s' registered with defaults (first event)", it->tenant);
             if (*added_count < max_added)
-                snprintf(added[(*added_count)++], FC_MAX_TENANT + 1, "%s", it->ev.tenant);
+                snprintf(added[(*added_count)++], FC_MAX_TENANT + 1, "%s", it->tenant);
         } else if (exists) {
-            s_tenant_remember(self, it->ev.tenant);
+            s_tenant_remember(self, it->tenant);
         } else {
             //  Every event of this unknown tenant in the group is refused.
             for (uint32_t j = i; j < count; j++)
-                if (items[j].result == FC_OK && strcmp(items[j].ev.tenant, it->ev.tenant) == 0) {
+                if (items[j].result == FC_OK && strcmp(items[j].tenant, it->tenant) == 0) {
                     items[j].result = FC_E_TENANT;
                     snprintf(items[j].field, sizeof items[j].field, "tenant");
                     snprintf(items[j].reason, sizeof items[j].reason,
-                             "unknown tenant '%s' (ingest refuses unknown tenants)", it->ev.tenant);
+                             "unknown tenant '%s' (ingest refuses unknown tenants)", it->tenant);
                 }
         }
     }
@@ -1024,10 +1051,24 @@ static int s_dimension(ingest_store_t *self, const ingest_item_t *it, char *why,
     return ok ? 0 : -1;
 }
 
-static int s_dead_letter(ingest_store_t *self, const ingest_item_t *it)
+//  s_dimension for a record: usage and cost events have no dimension rows, and are
+//  not decoded again for it.
+static int s_rec_dimension(ingest_store_t *self, const ingest_rec_t *rec, char *why, size_t size)
 {
-    const char *p[6] = {s_opt(it->ev.tenant), self->ingest_id, fc_code_name(it->result),
-                        s_opt(it->field),     it->reason,      (const char *)it->raw};
+    if (rec->st.type == FC_EV_USAGE || rec->st.type == FC_EV_COST)
+        return 0;
+    const ingest_item_t *it = s_load(self, rec);
+    if (!it) {
+        snprintf(why, size, "the event no longer decodes");
+        return -1;
+    }
+    return s_dimension(self, it, why, size);
+}
+
+static int s_dead_letter(ingest_store_t *self, const ingest_rec_t *it)
+{
+    const char *p[6] = {s_opt(it->tenant), self->ingest_id, fc_code_name(it->result),
+                        s_opt(it->field),  it->reason,      (const char *)it->raw};
     int len[6] = {0, 0, 0, 0, 0, (int)it->raw_size};
     int fmt[6] = {0, 0, 0, 0, 0, 1};
     if (!it->raw)
@@ -1071,7 +1112,7 @@ static int s_save_seq(ingest_store_t *self, uint64_t last)
 //  seq given. Removing items never makes it give more (fewer events per tenant, fewer
 //  tenants), which is what lets a group reserve its seqs before it knows which of its
 //  events end up stored.
-static uint64_t s_assign_seqs(ingest_item_t *items, uint32_t count, uint64_t seq)
+static uint64_t s_assign_seqs(ingest_rec_t *items, uint32_t count, uint64_t seq)
 {
     //  A small open-addressing table maps each tenant of the group to its current seq
     //  and how many events that seq holds, so assignment is one pass over the items.
@@ -1086,7 +1127,7 @@ static uint64_t s_assign_seqs(ingest_item_t *items, uint32_t count, uint64_t seq
         items[i].seq = 0;
         if (items[i].result != FC_OK)
             continue;
-        const char *t = items[i].ev.tenant;
+        const char *t = items[i].tenant;
         uint32_t h = fc_fnv1a32_str(t);
         size_t k = h & (SLOTS - 1), probes = 0;
         while (slot[k].tenant && strcmp(slot[k].tenant, t) != 0 && probes++ < SLOTS)
@@ -1109,7 +1150,7 @@ static uint64_t s_assign_seqs(ingest_item_t *items, uint32_t count, uint64_t seq
 }
 
 //  Rejects an item Postgres refused; it goes to dead letters with the server's reason.
-static void s_reject(ingest_item_t *it, fc_code_t code, const char *why)
+static void s_reject(ingest_rec_t *it, fc_code_t code, const char *why)
 {
     it->result = code;
     snprintf(it->field, sizeof it->field, "%s", "");
@@ -1119,7 +1160,7 @@ static void s_reject(ingest_item_t *it, fc_code_t code, const char *why)
 }
 
 //  The item on the COPY line the error context names ("COPY events, line N").
-static ingest_item_t *s_copy_bad_row(ingest_item_t *items, uint32_t count, PGresult *r)
+static ingest_rec_t *s_copy_bad_row(ingest_rec_t *items, uint32_t count, PGresult *r)
 {
     const char *ctx = PQresultErrorField(r, PG_DIAG_CONTEXT);
     const char *line = ctx ? strstr(ctx, "line ") : NULL;
@@ -1145,8 +1186,7 @@ static ingest_store_rc_t s_retry(ingest_store_t *self)
 
 //  Reserves the group's seqs, in ticket order (see ingest_seqs_t). No transaction is
 //  open here, so waiting for the groups before it holds no lock they could need.
-static int s_reserve(ingest_store_t *self, ingest_turn_t *turn, ingest_item_t *items,
-                     uint32_t count)
+static int s_reserve(ingest_store_t *self, ingest_turn_t *turn, ingest_rec_t *items, uint32_t count)
 {
     ingest_seqs_t *q = self->seqs;
     uint64_t need = s_assign_seqs(items, count, 0);
@@ -1188,8 +1228,8 @@ static int s_wait_commit(ingest_store_t *self, const ingest_turn_t *turn)
     return rc == 0 ? 1 : -1;
 }
 
-ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn,
-                                     ingest_item_t *items, uint32_t count)
+ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, ingest_rec_t *items,
+                                     uint32_t count)
 {
     if (ingest_store_connect(self) != 0)
         return INGEST_STORE_RETRY;
@@ -1199,9 +1239,20 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn,
     for (uint32_t i = 0; i < count; i++)
         if (items[i].result == FC_DUPLICATE)
             items[i].result = FC_OK;
-    for (uint32_t i = 0; i < count; i++)
-        if (items[i].result == FC_OK)
-            s_price(self, &items[i]);
+    //  Priced here, what the stream will carry kept in the record; the COPY decodes and
+    //  prices each event again (the records stay small).
+    for (uint32_t i = 0; i < count; i++) {
+        if (items[i].result != FC_OK)
+            continue;
+        ingest_item_t *it = s_load(self, &items[i]);
+        if (!it) {
+            items[i].result = FC_E_MALFORMED;
+            snprintf(items[i].reason, sizeof items[i].reason, "the event no longer decodes");
+            continue;
+        }
+        s_price(self, it);
+        ingest_publish_stored(&items[i].st, it);
+    }
     if (s_dedup_group(self, items, count) != 0)
         return INGEST_STORE_RETRY;
     if (!turn->reserved && s_reserve(self, turn, items, count) != 0)
@@ -1233,7 +1284,7 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn,
             //  row Postgres refuses: that row goes to dead letters, the rest go on.
             //  Anything else is retried.
             bool dup = s_is_unique_violation(r);
-            ingest_item_t *bad = dup || !s_is_row_error(r) ? NULL : s_copy_bad_row(items, count, r);
+            ingest_rec_t *bad = dup || !s_is_row_error(r) ? NULL : s_copy_bad_row(items, count, r);
             if (PQstatus(self->pg) != CONNECTION_OK || (!dup && !bad)) {
                 fc_error(MODULE, "COPY failed: %s", PQresultErrorMessage(r));
                 PQclear(r);
@@ -1264,7 +1315,8 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn,
         bool restart = false;
         for (uint32_t i = 0; i < count && !restart; i++) {
             char why[256];
-            if (items[i].result == FC_OK && s_dimension(self, &items[i], why, sizeof why) != 0) {
+            if (items[i].result == FC_OK &&
+                s_rec_dimension(self, &items[i], why, sizeof why) != 0) {
                 if (PQstatus(self->pg) != CONNECTION_OK)
                     return s_retry(self);
                 s_reject(&items[i], FC_E_RANGE, why);

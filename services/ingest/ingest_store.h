@@ -13,7 +13,24 @@
 
 #include "fc_proto.h"
 
-//  One event of a group, as the server hands it to the store.
+#include "fc_stream.h"
+
+/*  One event of a group, as the server hands it to the store: small (under 1 KB; the
+    decoded fc_event_t is 8 KB, nearly all of it room for fields a usage event does not
+    have). The store decodes the event's bytes again, one at a time, into an
+    ingest_item_t where it needs every field: pricing, the COPY row, dimension rows. */
+typedef struct {
+    fc_stored_event_t st;           //  id, ts, type from the server; the rest priced by the store
+    char tenant[FC_MAX_TENANT + 1]; //  authenticated or from the payload
+    fc_code_t result;               //  in: FC_OK or a rejection code; out: FC_OK / FC_DUPLICATE
+    char field[48];                 //  rejection: field
+    char reason[160];               //  rejection: reason
+    const uint8_t *raw;             //  the event's bytes as received (kept alive by the server)
+    uint32_t raw_size;
+    uint64_t seq; //  out: the publish seq of the event's tenant message
+} ingest_rec_t;
+
+//  One event with every field, as the store prices and writes it.
 typedef struct {
     fc_event_t ev;      //  decoded; tenant filled in (authenticated or from payload)
     fc_code_t result;   //  in: FC_OK or a rejection code; out: FC_OK / FC_DUPLICATE
@@ -66,8 +83,8 @@ typedef enum { INGEST_STORE_OK = 0, INGEST_STORE_RETRY = 1 } ingest_store_rc_t;
 //  (one per tenant present among the newly stored events, strictly increasing, from
 //  the group's reservation) and commits, after every group with a smaller ticket has.
 //  RETRY means nothing was committed: call again later with the same items and turn.
-ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn,
-                                     ingest_item_t *items, uint32_t count);
+ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, ingest_rec_t *items,
+                                     uint32_t count);
 
 //  Connects (if needed) and loads the seq; 0 on success, -1 if Postgres is unreachable.
 int ingest_store_connect(ingest_store_t *self);
