@@ -248,7 +248,7 @@ static void s_receive(ingest_server_t *self)
             break;
         it->raw = self->batch.event_data[i];
         it->raw_size = self->batch.event_size[i];
-        it->result = fc_event_decode(it->raw, it->raw_size, ev, &err);
+        it->result = fc_event_decode_reuse(it->raw, it->raw_size, ev, &err);
         it->field[0] = it->reason[0] = 0;
         if (it->result != FC_OK)
             s_reject_item(it, &err);

@@ -362,7 +362,7 @@ static ingest_item_t *s_load(ingest_store_t *self, const ingest_rec_t *rec)
 {
     ingest_item_t *it = &self->item;
     fc_proto_error_t err;
-    if (fc_event_decode(rec->raw, rec->raw_size, &it->ev, &err) != FC_OK) {
+    if (fc_event_decode_reuse(rec->raw, rec->raw_size, &it->ev, &err) != FC_OK) {
         fc_error(MODULE, "an event decoded before no longer does: %s", err.reason);
         return NULL;
     }
