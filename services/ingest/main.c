@@ -15,8 +15,10 @@ static const fc_option_t s_options[] = {
      "this instance's id, unique per instance (default: host name)"},
     {"group-events", FC_OPT_INT, "2000", 1, 5000, false, "commit a group at this many events"},
     {"group-ms", FC_OPT_INT, "5", 0, 1000, false, "... or when its first batch waited this long"},
-    {"max-pending", FC_OPT_INT, "10000", 100, 100000, false,
-     "stop reading agents while this many events wait for a commit"},
+    //  Memory: every group (one filling, one per writer) holds at most this many events
+    //  plus one batch, about 1 KB each beside the frames they came in.
+    {"max-pending", FC_OPT_INT, "4000", 100, 100000, false,
+     "stop reading agents while this many events wait in the group being filled"},
     {"writers", FC_OPT_INT, "2", 1, 8, false,
      "group commits in flight at once, each on its own Postgres connection (committed and "
      "published in seq order)"},
