@@ -850,52 +850,85 @@ static int s_ensure_partitions(ingest_store_t *self, ingest_rec_t *items, uint32
     return 0;
 }
 
-//  Unknown tenants are registered with defaults (auto_created) or, when registration
-//  is off, their events are rejected. Runs inside the data transaction.
-static int s_check_tenants(ingest_store_t *self, ingest_rec_t *items, uint32_t count,
-                           char (*added)[FC_MAX_TENANT + 1], int *added_count, int max_added)
+/*  Unknown tenants are registered with defaults (auto_created) or, when registration
+    is off, their events are refused. One statement per 256 tenants of the group not
+    known yet, in its own short transaction before the data transaction, so that it
+    holds no lock while the group waits for its turn to commit: two writers' groups
+    registering the same new tenant inside their transactions would wait for each
+    other. A registration that outlives a failed commit is harmless (the retry would
+    make it). Tenant ids match [a-z0-9][a-z0-9_-]* (checked before the store): double
+    quotes suffice in the array literal. */
+static int s_check_tenants(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
-    for (uint32_t i = 0; i < count; i++) {
-        ingest_rec_t *it = &items[i];
-        if (it->result != FC_OK || s_tenant_cached(self, it->tenant))
-            continue;
-        bool seen = false;
-        for (int k = 0; k < *added_count && !seen; k++)
-            seen = strcmp(added[k], it->tenant) == 0;
-        if (seen)
-            continue;
-        const char *params[1] = {it->tenant};
-        PGresult *r;
-        if (self->register_tenants)
-            r = s_exec(self,
-                       "INSERT INTO tenants (tenant_id, name, auto_created) VALUES ($1, $1, true)"
-                       " ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id",
-                       1, params, NULL, NULL);
-        else
-            r = s_exec(self, "SELECT tenant_id FROM tenants WHERE tenant_id = $1", 1, params, NULL,
-                       NULL);
+    enum { ROUND = 256 };
+    const char *names[ROUND];
+    bool known[ROUND];
+    uint32_t next = 0;
+    while (next < count) {
+        int n = 0;
+        for (; next < count && n < ROUND; next++) {
+            const char *t = items[next].tenant;
+            if (items[next].result != FC_OK || s_tenant_cached(self, t))
+                continue;
+            bool seen = false;
+            for (int k = 0; k < n && !seen; k++)
+                seen = strcmp(names[k], t) == 0;
+            if (!seen)
+                names[n++] = t;
+        }
+        if (n == 0)
+            break;
+        fc_buf_t list;
+        fc_buf_init(&list);
+        fc_buf_add_str(&list, "{");
+        for (int k = 0; k < n; k++)
+            fc_buf_addf(&list, "%s\"%s\"", k ? "," : "", names[k]);
+        fc_buf_add(&list, "}", 2);
+        if (list.failed) {
+            fc_buf_free(&list);
+            return -1;
+        }
+        const char *params[1] = {(const char *)list.data};
+        PGresult *r =
+            self->register_tenants
+                ? s_exec(self,
+                         "INSERT INTO tenants (tenant_id, name, auto_created)"
+                         " SELECT t, t, true FROM unnest($1::text[]) AS t"
+                         " ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id",
+                         1, params, NULL, NULL)
+                : s_exec(self, "SELECT tenant_id FROM tenants WHERE tenant_id = ANY($1::text[])", 1,
+                         params, NULL, NULL);
+        fc_buf_free(&list);
         if (!s_ok(r)) {
             fc_error(MODULE, "tenant check failed: %s", PQresultErrorMessage(r));
             PQclear(r);
             return -1;
         }
-        bool exists = PQntuples(r) > 0;
+        for (int k = 0; k < n; k++)
+            known[k] = self->register_tenants; //  registered now, or before
+        for (int row = 0; row < PQntuples(r); row++) {
+            const char *t = PQgetvalue(r, row, 0);
+            if (self->register_tenants)
+                fc_info(MODULE, "tenant '%s' registered with defaults (first event)", t);
+            for (int k = 0; k < n; k++)
+                known[k] = known[k] || strcmp(names[k], t) == 0;
+        }
         PQclear(r);
-        if (self->register_tenants) {
-            if (exists)
-                fc_info(MODULE, "tenant '%s' registered with defaults (first event)", it->tenant);
-            if (*added_count < max_added)
-                snprintf(added[(*added_count)++], FC_MAX_TENANT + 1, "%s", it->tenant);
-        } else if (exists) {
-            s_tenant_remember(self, it->tenant);
-        } else {
-            //  Every event of this unknown tenant in the group is refused.
-            for (uint32_t j = i; j < count; j++)
-                if (items[j].result == FC_OK && strcmp(items[j].tenant, it->tenant) == 0) {
+        for (int k = 0; k < n; k++)
+            if (known[k])
+                s_tenant_remember(self, names[k]);
+        //  Every event of an unknown tenant in the group is refused.
+        for (uint32_t j = 0; j < count; j++) {
+            if (items[j].result != FC_OK)
+                continue;
+            for (int k = 0; k < n; k++)
+                if (!known[k] && strcmp(items[j].tenant, names[k]) == 0) {
                     items[j].result = FC_E_TENANT;
                     snprintf(items[j].field, sizeof items[j].field, "tenant");
                     snprintf(items[j].reason, sizeof items[j].reason,
-                             "unknown tenant '%s' (ingest refuses unknown tenants)", it->tenant);
+                             "unknown tenant '%s' (ingest refuses unknown tenants)",
+                             items[j].tenant);
+                    break;
                 }
         }
     }
@@ -1255,18 +1288,15 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, 
     }
     if (s_dedup_group(self, items, count) != 0)
         return INGEST_STORE_RETRY;
+    if (s_check_tenants(self, items, count) != 0)
+        return s_retry(self);
     if (!turn->reserved && s_reserve(self, turn, items, count) != 0)
         return INGEST_STORE_RETRY;
     if (s_ensure_partitions(self, items, count) != 0)
         return s_retry(self);
 
-    char added[64][FC_MAX_TENANT + 1];
-    int added_count = 0;
     for (int attempt = 0; attempt < 100; attempt++) {
-        added_count = 0;
         if (!s_command(self, "BEGIN"))
-            return s_retry(self);
-        if (s_check_tenants(self, items, count, added, &added_count, 64) != 0)
             return s_retry(self);
         s_cap_cost(items, count);
         if (s_assign_seqs(items, count, turn->base) > turn->end) {
@@ -1344,8 +1374,6 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, 
         q->commit_turn = turn->ticket + 1;
         pthread_cond_broadcast(&q->changed);
         pthread_mutex_unlock(&q->mutex);
-        for (int k = 0; k < added_count; k++)
-            s_tenant_remember(self, added[k]);
         return INGEST_STORE_OK;
     }
     return s_retry(self);

@@ -3,8 +3,9 @@
     Fast path: one binary COPY of every event. If the COPY hits a unique violation
     (a resent event), the transaction is rolled back, the events that already exist
     are looked up and marked duplicate, and the rest are copied again. Dimension rows
-    (tenants, agents, tasks, task_agents) and dead letters are written in the same
-    transaction, so an ack after commit covers all of them. */
+    (agents, tasks, task_agents) and dead letters are written in the same transaction,
+    so an ack after commit covers all of them; new tenants are registered just before
+    it, in a short transaction of their own. */
 #ifndef INGEST_STORE_H
 #define INGEST_STORE_H
 
