@@ -276,29 +276,26 @@ static int s_restate_rollups(PGconn *pg, const char *tenant, const char *from, c
 
 //  Redis totals: removing every aggregator shard's sentinel makes each aggregator
 //  rebuild its tenants' current and previous months from Postgres (now repriced) and
-//  publish corrected summaries, the same path as after a lost Redis.
-static int s_restate_redis(const char *url)
+//  publish corrected summaries, the same path as after a lost Redis. The server is the
+//  aggregators' (lib/fc_redis: the URL's password and db, or the master the sentinels
+//  name, since a replica would refuse the DEL).
+static int s_restate_redis(fc_config_t *cfg)
 {
-    char host[256] = "127.0.0.1";
-    int port = 6379;
-    const char *h = strstr(url, "://");
-    h = h ? h + 3 : url;
-    const char *at = strchr(h, '@');
-    if (at)
-        h = at + 1;
-    size_t n = strcspn(h, ":/");
-    if (n > 0 && n < sizeof host)
-        snprintf(host, sizeof host, "%.*s", (int)n, h);
-    if (h[n] == ':')
-        port = atoi(h + n + 1);
-    redisContext *c = redisConnect(host, port);
-    if (!c || c->err) {
+    fc_redis_target_t target;
+    const char *why;
+    char where[300], err[600];
+    if (fc_redis_target_init(&target, fc_config_str(cfg, "redis-url"),
+                             fc_config_str(cfg, "redis-sentinels"),
+                             fc_config_str(cfg, "redis-master-name"), &why) != 0) {
+        fc_warn(MODULE, "%s: the aggregators keep their old totals until their next rebuild", why);
+        return -1;
+    }
+    redisContext *c = fc_redis_connect(&target, 2000, where, sizeof where, err, sizeof err);
+    if (!c) {
         fc_warn(MODULE,
-                "redis %s:%d unreachable: the aggregators keep their old totals until"
+                "redis %s unreachable (%s): the aggregators keep their old totals until"
                 " their next rebuild",
-                host, port);
-        if (c)
-            redisFree(c);
+                where, err);
         return -1;
     }
     int removed = 0;
@@ -471,7 +468,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         if (totals[i].changed && s_restate_rollups(pg, totals[i].tenant, from, to) != 0)
             rc = 1;
     if (changed)
-        s_restate_redis(fc_config_str(cfg, "redis-url"));
+        s_restate_redis(cfg);
     goto done;
 fail:
     fc_pg_rollback(pg);

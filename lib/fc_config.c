@@ -16,6 +16,11 @@ const fc_option_t fc_config_common[] = {
     {"pg-url", FC_OPT_STR, "postgresql://fleetcost@127.0.0.1:5432/fleetcost", 0, 0, FC_SECRET_URL,
      "PostgreSQL conninfo or URI"},
     {"redis-url", FC_OPT_STR, "redis://127.0.0.1:6379/0", 0, 0, FC_SECRET_URL, "Redis URL"},
+    {"redis-sentinels", FC_OPT_STR, "", 0, 0, FC_SECRET_NONE,
+     "Redis Sentinel host:port list: find the master through them (redis-url then gives "
+     "only the password and db)"},
+    {"redis-master-name", FC_OPT_STR, "fleetcost", 0, 0, FC_SECRET_NONE,
+     "the master's name in the sentinels' configuration"},
     {"verbose", FC_OPT_BOOL, "false", 0, 0, false, "log debug lines"},
     FC_OPT_END};
 

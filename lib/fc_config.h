@@ -29,7 +29,8 @@ typedef struct {
         NULL, FC_OPT_STR, NULL, 0, 0, FC_SECRET_NONE, NULL                                         \
     }
 
-//  Settings every service shares: pg-url, redis-url, verbose.
+//  Settings every service shares: pg-url, redis-url, redis-sentinels, redis-master-name,
+//  verbose.
 extern const fc_option_t fc_config_common[];
 
 typedef struct _fc_config_t fc_config_t;

@@ -14,7 +14,7 @@ command -v docker-compose >/dev/null ||
 export FLEETCOST_PG_PASSWORD=ci-owner-pw FLEETCOST_READER_PASSWORD=ci-reader-pw
 out=$(docker-compose -f docker-compose.yml config)
 services=$(docker-compose -f docker-compose.yml config --services | sort | tr '\n' ' ')
-expected="aggregator alerter fleet ingest-1 ingest-2 migrate postgres redis reporter "
+expected="aggregator alerter fleet ingest-1 ingest-2 migrate postgres postgres-standby redis redis-replica reporter sentinel-1 sentinel-2 sentinel-3 "
 if [ "$services" != "$expected" ]; then
   echo "services: got '$services', expected '$expected'"
   exit 1
@@ -84,6 +84,12 @@ for name, s in svc.items():
         if src.endswith("_secret") and "operator" not in src and "server" not in src:
             check(name == "fleet", "%s: client key %s only in the fleet" % (name, src))
 # The postgres container gets the reader's password from its own file.
+# The high-availability parts start only with the profile ha (docs/SCALING.md).
+for name in ("postgres-standby", "redis-replica", "sentinel-1", "sentinel-2", "sentinel-3"):
+    check(svc[name].get("profiles") == ["ha"], "%s only in the profile ha" % name)
+check(all(not s.get("profiles") for n, s in svc.items() if n not in
+          ("postgres-standby", "redis-replica", "sentinel-1", "sentinel-2", "sentinel-3")),
+      "every other service runs without a profile")
 pg_secrets = [x["source"] if isinstance(x, dict) else x for x in svc["postgres"].get("secrets", [])]
 check("reader_password" in pg_secrets and
       cfg["secrets"]["reader_password"]["file"].endswith("deploy/reader_password"),

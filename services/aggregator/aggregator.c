@@ -120,6 +120,8 @@ struct _aggregator_t {
     bool rebuild_needed;
     bool tenant_rebuild_pending;
     bool progress_loaded;
+    uint64_t redis_connects; //  aggregator_redis_connects when last looked at
+    uint64_t rewinds;        //  s_redis_rewind calls that took progress back
     pending_t pending[PIPELINE_MAX];
     int npending;
     msg_day_t days[MAX_MSG_DAYS];
@@ -132,7 +134,8 @@ struct _aggregator_t {
     fc_metrics_t *metrics;
     fc_metric_t *m_messages, *m_events, *m_skipped, *m_gaps, *m_caught_up, *m_rebuilds,
         *m_tenant_rebuilds, *m_summaries, *m_rollups, *m_redis_errors, *m_pg_errors, *m_dropped,
-        *m_suspect, *m_tenants, *m_regressions, *m_resync_tenants, *m_overflows, *m_poisoned;
+        *m_suspect, *m_tenants, *m_regressions, *m_resync_tenants, *m_overflows, *m_poisoned,
+        *m_rewinds;
     int npoisoned;
 };
 
@@ -311,6 +314,97 @@ static void s_poison(aggregator_t *self, tenant_t *t, const char *why)
              t->name, why);
 }
 
+/*  Redis after a reconnection, possibly to another server (docs/SCALING.md, "Redis
+    Sentinel").
+
+    Redis replicates asynchronously: when Sentinel promotes a replica, the increments
+    the old master acknowledged but had not sent on are lost with it. Their per-message
+    markers (fc:{t}:applied) are lost with them, because each apply script's writes
+    replicate as one unit, in order, on the aggregator's one connection: the new master
+    holds exactly a prefix of what was applied. So does its fc:agg:<shard>:progress,
+    written after the applies it counts. But this process's in-memory progress still
+    says those messages were handled: nothing would ever apply them again, and the
+    totals would stay short for good (seen before this: no gap is detected, since the
+    stream goes on from where memory says it is).
+
+    So after every new connection the in-memory progress goes back to what the server
+    holds (from a restarted or merely reconnected server the same: at most the last
+    second is redone), every ingest becomes suspect, and the usual catch-up from
+    Postgres re-applies what is missing through the markers, which skip what the server
+    already counted. The script calls still pending are dropped rather than resent: a
+    resent later message would move a tenant's marker past the lost ones, and the
+    markers only skip correctly when each tenant's messages arrive in seq order. They
+    are in Postgres, so the catch-up sends them again, in order. A server without this
+    shard's ready marker gets the full rebuild instead. Returns 0, or -1 (connection
+    dropped again: the next connection rewinds). */
+static int s_redis_rewind(aggregator_t *self)
+{
+    for (int i = 0; i < self->npending; i++)
+        s_pending_free(&self->pending[i]);
+    self->npending = 0;
+    redisReply *ready =
+        aggregator_redis_command(self->redis, "EXISTS fc:agg:%s:ready", self->shard_tag);
+    redisReply *r =
+        ready && ready->type == REDIS_REPLY_INTEGER && ready->integer == 1
+            ? aggregator_redis_command(self->redis, "HGETALL fc:agg:%s:progress", self->shard_tag)
+            : NULL;
+    int rc = -1;
+    if (ready && ready->type == REDIS_REPLY_INTEGER && ready->integer == 0) {
+        fc_warn(MODULE, "redis reconnected to a server without shard %s: rebuilding",
+                self->shard_tag);
+        self->rebuild_needed = true;
+        rc = 0;
+    } else if (r && r->type == REDIS_REPLY_ARRAY) {
+        for (ingest_t *in = zhash_first(self->ingests); in; in = zhash_next(self->ingests))
+            in->progress = 0;
+        for (size_t i = 0; i + 1 < r->elements; i += 2) {
+            const char *field = r->element[i]->str;
+            bool is_epoch = strncmp(field, "epoch:", 6) == 0;
+            ingest_t *in = s_ingest(self, is_epoch ? field + 6 : field);
+            uint64_t v = strtoull(r->element[i + 1]->str, NULL, 10);
+            if (in && is_epoch)
+                in->epoch = v;
+            else if (in)
+                in->progress = v;
+        }
+        for (ingest_t *in = zhash_first(self->ingests); in; in = zhash_next(self->ingests)) {
+            in->persisted = in->progress;
+            in->persisted_epoch = in->epoch;
+            in->suspect = true;
+            in->retry_us = 0;
+            fc_info(MODULE, "ingest '%s': redis holds progress %" PRIu64 ": catching up from there",
+                    in->id, in->progress);
+        }
+        fc_metric_add(self->m_rewinds, 1);
+        self->rewinds++;
+        rc = 0;
+    }
+    if (ready)
+        freeReplyObject(ready);
+    if (r)
+        freeReplyObject(r);
+    if (rc != 0)
+        aggregator_redis_reset(self->redis);
+    return rc;
+}
+
+//  The Redis connection, made if needed; a new one is rewound to first (above).
+static int s_redis(aggregator_t *self)
+{
+    if (aggregator_redis_ensure(self->redis) != 0)
+        return -1;
+    uint64_t n = aggregator_redis_connects(self->redis);
+    if (n == self->redis_connects)
+        return 0;
+    bool again = self->redis_connects != 0;
+    self->redis_connects = n;
+    if (again && self->progress_loaded && !self->rebuild_needed && s_redis_rewind(self) != 0) {
+        fc_metric_add(self->m_redis_errors, 1);
+        return -1;
+    }
+    return 0;
+}
+
 /*  Reads the replies of every pending script call, in order. A connection error keeps
     them all for a resend (the markers make a resend harmless). NOSCRIPT (Redis
     restarted or SCRIPT FLUSH) hits a suffix of the pipeline: the scripts are loaded
@@ -320,8 +414,10 @@ static void s_poison(aggregator_t *self, tenant_t *t, const char *why)
 static int s_flush(aggregator_t *self)
 {
     while (self->npending) {
-        if (aggregator_redis_ensure(self->redis) != 0)
+        if (s_redis(self) != 0)
             return -1;
+        if (!self->npending) //  rewound to a new connection: the catch-up resends them
+            break;
         for (int i = 0; i < self->npending; i++)
             if (aggregator_redis_append_formatted(self->redis, self->pending[i].cmd,
                                                   (size_t)self->pending[i].len) != 0) {
@@ -475,7 +571,12 @@ static int s_apply(aggregator_t *self, uint64_t seq, const char *ingest_id, cons
         fc_metric_add(self->m_overflows, 1);
         return 0;
     }
+    uint64_t rewinds = self->rewinds;
     if (self->npending == PIPELINE_MAX && s_flush(self) != 0)
+        return -1;
+    //  Progress went back under the caller (a new Redis server): this message must wait
+    //  for the catch-up that re-applies the ones before it.
+    if (self->rewinds != rewinds)
         return -1;
     int ndays = 0;
     for (size_t i = 0; i < n; i++) {
@@ -644,7 +745,7 @@ static int s_rebuild(aggregator_t *self, bool full);
 static int s_persist_progress(aggregator_t *self, ingest_t *in)
 {
     int count = 0;
-    if (aggregator_redis_ensure(self->redis) != 0 ||
+    if (s_redis(self) != 0 ||
         s_append(self, &count, "HSET fc:agg:%s:progress %s %llu epoch:%s %llu", self->shard_tag,
                  in->id, (unsigned long long)in->progress, in->id,
                  (unsigned long long)in->epoch) != 0 ||
@@ -682,7 +783,7 @@ static int s_persist_progress(aggregator_t *self, ingest_t *in)
     or heartbeat of the run tries again, and what is dropped meanwhile is caught up). */
 static int s_resync(aggregator_t *self, ingest_t *in, uint64_t epoch, uint64_t base)
 {
-    if (s_flush(self) != 0 || aggregator_redis_ensure(self->redis) != 0)
+    if (s_flush(self) != 0 || s_redis(self) != 0)
         return -1;
     size_t cap = zhash_size(self->tenants), n = 0;
     tenant_t **list = calloc(cap + 1, sizeof *list);
@@ -1051,7 +1152,7 @@ static int s_rebuild(aggregator_t *self, bool full)
         s_pg_failed(self);
         goto done;
     }
-    if (aggregator_redis_ensure(self->redis) != 0)
+    if (s_redis(self) != 0)
         goto done;
     size_t r = 0;
     for (size_t i = 0; i < n; i++) {
@@ -1147,7 +1248,7 @@ static void s_grant(aggregator_t *self)
 
 static int s_publish(aggregator_t *self, tenant_t *t, int32_t day, bool closed)
 {
-    if (aggregator_redis_ensure(self->redis) != 0)
+    if (s_redis(self) != 0)
         return -1;
     char D[11], M[8];
     fc_date_format(day, D);
@@ -1291,7 +1392,7 @@ static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
         pthread_mutex_unlock(&self->final_mutex);
         return queued ? 0 : -1;
     } else {
-        if (aggregator_redis_ensure(self->redis) != 0)
+        if (s_redis(self) != 0)
             return -1;
         redisReply *h = aggregator_redis_command(self->redis, "HGETALL fc:{%s}:day:%s", t->name, D);
         redisReply *tc =
@@ -1384,7 +1485,7 @@ static void s_rollup_poll(aggregator_t *self)
 
 static void s_load_progress(aggregator_t *self)
 {
-    if (aggregator_redis_ensure(self->redis) != 0)
+    if (s_redis(self) != 0)
         return;
     redisReply *r =
         aggregator_redis_command(self->redis, "HGETALL fc:agg:%s:progress", self->shard_tag);
@@ -1411,7 +1512,7 @@ static void s_load_progress(aggregator_t *self)
 static void s_every_second(aggregator_t *self, int64_t now_mono)
 {
     //  The sentinel: absent means Redis is new, flushed or lost this shard's keys.
-    if (!self->rebuild_needed && aggregator_redis_ensure(self->redis) == 0) {
+    if (!self->rebuild_needed && s_redis(self) == 0) {
         redisReply *r =
             aggregator_redis_command(self->redis, "EXISTS fc:agg:%s:ready", self->shard_tag);
         if (r && r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
@@ -1612,7 +1713,9 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
         self->days[i].tasks = aggregator_map_new();
         ok = self->days[i].fields && self->days[i].agents && self->days[i].tasks;
     }
-    self->redis = ok ? aggregator_redis_new(config->redis_url) : NULL;
+    self->redis = ok ? aggregator_redis_new(config->redis_url, config->redis_sentinels,
+                                            config->redis_master_name)
+                     : NULL;
     if (!self->redis) {
         aggregator_destroy(&self);
         return NULL;
@@ -1659,6 +1762,9 @@ aggregator_t *aggregator_new(const aggregator_config_t *config)
                        "messages not applied to redis: a total would pass the int64 limit");
     self->m_poisoned = fc_metrics_add(m, "poisoned_tenants", FC_METRIC_GAUGE,
                                       "tenants whose totals are frozen (alert when > 0)");
+    self->m_rewinds = fc_metrics_add(m, "redis_rewinds_total", FC_METRIC_COUNTER,
+                                     "reconnections to redis after which progress was taken "
+                                     "back to what that server holds (a failover)");
     if (config->metrics_port && fc_metrics_serve(m, config->metrics_bind, config->metrics_port)) {
         fc_error(MODULE, "cannot serve /metrics on port %d", config->metrics_port);
         aggregator_destroy(&self);

@@ -21,6 +21,9 @@
 typedef struct {
     const char *pg_url;
     const char *redis_url;
+    //  "" or host:port,... of Redis Sentinels, which name the master (redis_url then
+    //  gives only the password and db), and the master's name in them.
+    const char *redis_sentinels, *redis_master_name;
     const char *ingest_pub; //  ingest PUB endpoints, comma-separated
     const char *bind;       //  summary PUB endpoint(s), comma-separated
     int shard, shards;      //  this instance handles tenants with hash % shards == shard

@@ -118,31 +118,32 @@ static const char *s_summary_lua =
     "        part(KEYS[5], KEYS[6], KEYS[7], KEYS[8])}\n";
 
 struct _aggregator_redis_t {
-    char host[256];
-    int port;
-    int db;
-    char password[256];
+    fc_redis_target_t target;
+    char where[300]; //  host:port of the current (or last tried) server
     redisContext *ctx;
     bool down_logged;
+    uint64_t connects; //  connections made, for aggregator_redis_connects
     char apply_sha[41], summary_sha[41];
 };
 
-aggregator_redis_t *aggregator_redis_new(const char *url)
+aggregator_redis_t *aggregator_redis_new(const char *url, const char *sentinels,
+                                         const char *master_name)
 {
     aggregator_redis_t *self = calloc(1, sizeof *self);
     if (!self)
         return NULL;
-    fc_redis_addr_t addr;
-    if (fc_redis_url_parse(url, &addr) != 0) {
-        fc_error(MODULE, "malformed redis-url (redis://[:password@]host[:port][/db])");
+    const char *why;
+    if (fc_redis_target_init(&self->target, url, sentinels, master_name, &why) != 0) {
+        fc_error(MODULE, "%s", why);
         free(self);
         return NULL;
     }
-    snprintf(self->host, sizeof self->host, "%s", addr.host);
-    self->port = addr.port;
-    self->db = addr.db;
-    snprintf(self->password, sizeof self->password, "%s", addr.password);
     return self;
+}
+
+uint64_t aggregator_redis_connects(aggregator_redis_t *self)
+{
+    return self->connects;
 }
 
 void aggregator_redis_reset(aggregator_redis_t *self)
@@ -173,6 +174,13 @@ redisReply *aggregator_redis_command(aggregator_redis_t *self, const char *fmt, 
     va_end(ap);
     if (!r)
         aggregator_redis_reset(self);
+    else if (fc_redis_not_master(r)) {
+        fc_warn(MODULE, "redis %s is not the master any more (READONLY): will reconnect",
+                self->where);
+        freeReplyObject(r);
+        aggregator_redis_reset(self);
+        r = NULL;
+    }
     return r;
 }
 
@@ -202,45 +210,24 @@ int aggregator_redis_ensure(aggregator_redis_t *self)
     if (self->ctx && !self->ctx->err)
         return 0;
     aggregator_redis_reset(self);
-    struct timeval tv = {2, 0};
-    self->ctx = redisConnectWithTimeout(self->host, self->port, tv);
-    if (!self->ctx || self->ctx->err) {
+    //  Directly, or the master the sentinels name (checked with ROLE): lib/fc_redis.
+    char err[600];
+    self->ctx =
+        fc_redis_connect(&self->target, 2000, self->where, sizeof self->where, err, sizeof err);
+    if (!self->ctx) {
         if (!self->down_logged)
-            fc_warn(MODULE, "redis %s:%d unavailable (%s): holding the stream, will retry",
-                    self->host, self->port, self->ctx ? self->ctx->errstr : "out of memory");
+            fc_warn(MODULE, "redis %s unavailable (%s): holding the stream, will retry",
+                    self->where, err);
         self->down_logged = true;
-        aggregator_redis_reset(self);
         return -1;
     }
     redisSetTimeout(self->ctx, (struct timeval){10, 0});
-    redisReply *r = NULL;
-    if (*self->password) {
-        r = aggregator_redis_command(self, "AUTH %s", self->password);
-        bool ok = r && r->type != REDIS_REPLY_ERROR;
-        if (r)
-            freeReplyObject(r);
-        if (!ok) {
-            fc_error(MODULE, "redis AUTH failed");
-            aggregator_redis_reset(self);
-            return -1;
-        }
-    }
-    if (self->db) {
-        r = aggregator_redis_command(self, "SELECT %d", self->db);
-        bool ok = r && r->type != REDIS_REPLY_ERROR;
-        if (r)
-            freeReplyObject(r);
-        if (!ok) {
-            fc_error(MODULE, "redis SELECT %d failed", self->db);
-            aggregator_redis_reset(self);
-            return -1;
-        }
-    }
     if (aggregator_redis_load_scripts(self) != 0) {
         aggregator_redis_reset(self);
         return -1;
     }
-    fc_info(MODULE, "redis %s:%d/%d connected, scripts loaded", self->host, self->port, self->db);
+    self->connects++;
+    fc_info(MODULE, "redis %s/%d connected, scripts loaded", self->where, self->target.addr.db);
     self->down_logged = false;
     return 0;
 }
@@ -277,6 +264,15 @@ redisReply *aggregator_redis_get_reply(aggregator_redis_t *self)
     void *reply = NULL;
     if (redisGetReply(self->ctx, &reply) != REDIS_OK || !reply) {
         fc_warn(MODULE, "redis connection lost (%s): will reconnect", self->ctx->errstr);
+        aggregator_redis_reset(self);
+        return NULL;
+    }
+    //  A demoted master (Sentinel made another one) refuses writes: the replies still
+    //  pending on this connection are dropped with it, like after a lost connection.
+    if (fc_redis_not_master(reply)) {
+        fc_warn(MODULE, "redis %s is not the master any more (READONLY): will reconnect",
+                self->where);
+        freeReplyObject(reply);
         aggregator_redis_reset(self);
         return NULL;
     }

@@ -47,14 +47,21 @@ extern const char *const aggregator_dims[AGGREGATOR_DIMS]; //  agent_type model 
 
 typedef struct _aggregator_redis_t aggregator_redis_t;
 
-//  Parses redis://[:password@]host[:port][/db]; NULL if malformed. Connects lazily.
-aggregator_redis_t *aggregator_redis_new(const char *url);
+//  Parses redis://[:password@]host[:port][/db] and, when sentinels is not empty, the
+//  Sentinel list and master name (the URL then gives the password and db only); NULL
+//  if malformed. Connects lazily, to the current master.
+aggregator_redis_t *aggregator_redis_new(const char *url, const char *sentinels,
+                                         const char *master_name);
 void aggregator_redis_destroy(aggregator_redis_t **self_p);
 
 //  Connects if needed (AUTH, SELECT, SCRIPT LOAD). 0, or -1 (logged once per outage).
 int aggregator_redis_ensure(aggregator_redis_t *self);
-//  Drops the connection (after an I/O error); the next ensure reconnects.
+//  Drops the connection (after an I/O error or READONLY); the next ensure reconnects,
+//  through the sentinels when there are some, so it follows a failover.
 void aggregator_redis_reset(aggregator_redis_t *self);
+//  How many connections were made so far: a change after an ensure means a new
+//  connection, possibly to another server (a failover).
+uint64_t aggregator_redis_connects(aggregator_redis_t *self);
 
 //  SHA1 of the apply / summary script (valid after ensure).
 const char *aggregator_redis_apply_sha(aggregator_redis_t *self);
@@ -63,14 +70,15 @@ const char *aggregator_redis_summary_sha(aggregator_redis_t *self);
 int aggregator_redis_load_scripts(aggregator_redis_t *self);
 
 //  Pipelining: append a command (argv form), then read its reply in order. The
-//  caller frees replies with freeReplyObject. get_reply returns NULL on an I/O error
-//  (the connection is then reset).
+//  caller frees replies with freeReplyObject. get_reply returns NULL on an I/O error or
+//  READONLY (the connection is then reset).
 int aggregator_redis_append(aggregator_redis_t *self, int argc, const char **argv,
                             const size_t *argvlen);
 int aggregator_redis_append_formatted(aggregator_redis_t *self, const char *cmd, size_t len);
 redisReply *aggregator_redis_get_reply(aggregator_redis_t *self);
 
-//  One command, synchronously (printf-style like redisCommand). NULL on I/O error.
+//  One command, synchronously (printf-style like redisCommand). NULL on I/O error or
+//  READONLY.
 redisReply *aggregator_redis_command(aggregator_redis_t *self, const char *fmt, ...);
 
 //  Key names into buf (size >= 256): "fc:{<tenant>}:<rest>".

@@ -33,6 +33,8 @@ static int s_run(fc_config_t *config)
     aggregator_config_t c = {
         .pg_url = fc_config_str(config, "pg-url"),
         .redis_url = fc_config_str(config, "redis-url"),
+        .redis_sentinels = fc_config_str(config, "redis-sentinels"),
+        .redis_master_name = fc_config_str(config, "redis-master-name"),
         .ingest_pub = fc_config_str(config, "ingest-pub"),
         .bind = fc_config_str(config, "bind"),
         .interval_ms = (int)fc_config_int(config, "interval-ms"),

@@ -963,6 +963,7 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
                        rc == REPORTER_NOT_FOUND ? "no such tenant" : "database error"),
                req->rc;
     }
+    reporter_pool_replay_lag(req->pg, &r->reader_lag); //  a footer line on a standby
     fc_buf_t b;
     fc_buf_init(&b);
     reporter_render_dashboard(r, &b);
@@ -1067,6 +1068,19 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
                     "# TYPE fleetcost_reporter_db_connections gauge\n"
                     "fleetcost_reporter_db_connections %d\n",
                     reporter_pool_open(self->pool));
+        //  Replay lag of the reader's server (0 on a primary): docs/SCALING.md.
+        PGconn *pg = reporter_pool_acquire(self->pool, S_POOL_WAIT_MS);
+        reporter_lag_t lag;
+        if (pg && reporter_pool_replay_lag(pg, &lag) == 0)
+            fc_buf_addf(&b,
+                        "# TYPE fleetcost_reporter_reader_standby gauge\n"
+                        "fleetcost_reporter_reader_standby %d\n"
+                        "# TYPE fleetcost_reporter_replay_lag_ms gauge\n"
+                        "fleetcost_reporter_replay_lag_ms %lld\n"
+                        "# TYPE fleetcost_reporter_replay_lag_bytes gauge\n"
+                        "fleetcost_reporter_replay_lag_bytes %lld\n",
+                        lag.standby, (long long)lag.lag_ms, (long long)lag.lag_bytes);
+        reporter_pool_release(self->pool, &pg);
         return s_respond(&req, 200, "text/plain; version=0.0.4", &b);
     }
     if (strcmp(url, "/dashboard/-/app.js") == 0)

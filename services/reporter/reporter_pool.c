@@ -140,3 +140,30 @@ int reporter_pool_busy(reporter_pool_t *self)
     pthread_mutex_unlock(&self->lock);
     return n;
 }
+
+int reporter_pool_replay_lag(PGconn *pg, reporter_lag_t *lag)
+{
+    //  pg_last_xact_replay_timestamp() alone keeps growing on a caught-up standby while
+    //  the primary is idle, so a standby that replayed all it received reports 0.
+    static const char sql[] =
+        "SELECT r::int,"
+        "       CASE WHEN NOT r OR pg_last_wal_receive_lsn() IS NOT DISTINCT FROM"
+        "                          pg_last_wal_replay_lsn() THEN 0"
+        "            ELSE coalesce(round(1000 * extract(epoch FROM"
+        "                   clock_timestamp() - pg_last_xact_replay_timestamp())), 0) END,"
+        "       CASE WHEN r THEN coalesce(pg_wal_lsn_diff(pg_last_wal_receive_lsn(),"
+        "                                                 pg_last_wal_replay_lsn()), 0)"
+        "            ELSE 0 END"
+        "  FROM pg_is_in_recovery() r";
+    PGresult *res = fc_pg_query(pg, "reporter", "replay lag", sql, 0, NULL);
+    if (!res)
+        return -1;
+    bool ok = PQntuples(res) == 1;
+    if (ok) {
+        lag->standby = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
+        lag->lag_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+        lag->lag_bytes = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    }
+    PQclear(res);
+    return ok ? 0 : -1;
+}

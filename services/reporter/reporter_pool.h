@@ -5,6 +5,8 @@
 #define REPORTER_POOL_H
 
 #include <libpq-fe.h>
+#include <stdbool.h>
+#include <stdint.h>
 
 typedef struct _reporter_pool_t reporter_pool_t;
 
@@ -18,6 +20,18 @@ void reporter_pool_destroy(reporter_pool_t **self_p);
 PGconn *reporter_pool_acquire(reporter_pool_t *self, int timeout_ms);
 //  Gives the connection back and NULLs the caller's pointer.
 void reporter_pool_release(reporter_pool_t *self, PGconn **conn_p);
+
+/*  How far the server behind a connection is behind its primary (docs/SCALING.md,
+    "A standby for reads"). On a primary: standby false, both figures 0. On a streaming
+    standby: 0 when it has replayed everything it received, else the age of the last
+    transaction replayed, and the WAL received but not yet replayed. What the primary
+    wrote and the standby has not even received is invisible from the standby (the
+    primary's pg_stat_replication shows it). Returns 0, or -1 on a query error. */
+typedef struct {
+    bool standby;
+    int64_t lag_ms, lag_bytes;
+} reporter_lag_t;
+int reporter_pool_replay_lag(PGconn *pg, reporter_lag_t *lag);
 
 //  Connections open now / checked out now.
 int reporter_pool_open(reporter_pool_t *self);

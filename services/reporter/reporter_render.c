@@ -740,5 +740,12 @@ void reporter_render_dashboard(const reporter_report_t *r, fc_buf_t *o)
         }
         fc_buf_add_str(o, "</li>");
     }
-    fc_buf_add_str(o, "</ul><script src=\"/dashboard/-/app.js\"></script></body></html>\n");
+    if (r->reader_lag.standby) //  read from a standby: say how far behind (SCALING.md)
+        fc_buf_addf(o,
+                    "</ul><footer id=\"replica\" data-replay-lag-ms=\"%lld\">Read from a standby, "
+                    "%lld ms behind the primary.</footer>",
+                    (long long)r->reader_lag.lag_ms, (long long)r->reader_lag.lag_ms);
+    else
+        fc_buf_add_str(o, "</ul>");
+    fc_buf_add_str(o, "<script src=\"/dashboard/-/app.js\"></script></body></html>\n");
 }

@@ -23,6 +23,7 @@
 
 #include "fc_buf.h"
 #include "fc_escape.h"
+#include "reporter_pool.h"
 
 #define REPORTER_KEY_MAX  160 //  longest key kept (tenant, agent, task, model ...), with NUL
 #define REPORTER_TEXT_MAX 256 //  longest free text kept (titles, alert texts), with NUL
@@ -92,6 +93,7 @@ typedef struct {
     //  rollups (cost only below the total row, as of their last write) instead of raw
     //  events. The dashboard does; reports do not.
     bool inday_rollups;
+    reporter_lag_t reader_lag; //  the dashboard's server, when it is a standby
 
     reporter_sums_t total;
     reporter_rows_t days, agent_types, models, agents, kinds, tenants, tenant_kinds;
