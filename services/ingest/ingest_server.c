@@ -66,7 +66,7 @@ struct _ingest_server_t {
     uint64_t last_ticket;    //  handed out
     uint64_t publish_ticket; //  the next to publish
     uint64_t published_seq;  //  the end of the last group published (heartbeats)
-    atomic_bool give_up;     //  tells the writer to stop retrying (shutdown deadline)
+    atomic_bool give_up;     //  tells the writers to stop retrying (shutdown deadline)
     fc_batch_t batch;        //  envelope scratch (large: lives here, not on the stack)
     fc_event_t event;        //  decoding scratch: what a group keeps of it is an ingest_rec_t
     fc_ack_t ack;
@@ -126,7 +126,7 @@ static void s_group_free(s_group_t *g)
     memset(g, 0, sizeof *g);
 }
 
-//  --- the writer thread ---------------------------------------------------------------
+//  --- the writer threads --------------------------------------------------------------
 
 //  The writer owns a group between receiving its pointer and sending it back. It
 //  retries a failed commit with backoff (Postgres down or restarting) until it

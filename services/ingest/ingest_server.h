@@ -1,7 +1,8 @@
 /*  ingest_server: the ROUTER loop. Receives batches from agents, decodes and
     validates every event, groups batches from many agents into one commit, hands
-    the group to a writer thread, acks each batch after its commit and publishes the
-    newly stored events with (ingest_id, seq). */
+    the group to an idle writer thread (each with its own Postgres connection), acks
+    each batch after its commit and publishes the newly stored events with
+    (ingest_id, seq), group after group in seq order. */
 #ifndef INGEST_SERVER_H
 #define INGEST_SERVER_H
 

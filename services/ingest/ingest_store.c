@@ -419,9 +419,11 @@ static bool s_same_event(const ingest_rec_t *a, const uint8_t id[16], int64_t ts
 
 /*  The per-event cost cap holds for priced usage as it does for cost events (the
     decoder checks those): it is what keeps a tenant's Redis totals out of int64's reach
-    (docs/SECURITY.md, "Totals and int64"). Runs after the tenant check, so an unknown
-    tenant is what its sender hears first. The in-group copies of a refused event, which
-    s_dedup_group marked duplicate, are refused with it: "duplicate" would say stored. */
+    (docs/SECURITY.md, "Totals and int64"). The COPY prices the events and stops at one
+    over the cap (s_copy_items); the next attempt refuses it here, before seqs are
+    given. Runs after the tenant check, so an unknown tenant is what its sender hears
+    first. The in-group copies of a refused event, which s_dedup_group marked duplicate,
+    are refused with it: "duplicate" would say stored. */
 static void s_cap_cost(ingest_rec_t *items, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++) {
@@ -661,8 +663,16 @@ static void s_attrs_json(fc_buf_t *out, const fc_event_t *ev)
 
 //  Sends the COPY of every FC_OK item. Returns the final result of the COPY command;
 //  the caller inspects it (unique violation -> slow path).
-static PGresult *s_copy_items(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
+/*  Each event is decoded again here, priced, given to the record what the stream will
+    carry (st), and written as a row. An event priced over the per-event cap stops the
+    COPY (*capped set; the caller rolls back, refuses it with s_cap_cost and copies
+    again): it is rare, and checking here keeps the common path to one decode in the
+    store. Stopping at the first such event keeps the rows sent in step with the items,
+    so an error naming a COPY line still names the right item. */
+static PGresult *s_copy_items(ingest_store_t *self, ingest_rec_t *items, uint32_t count,
+                              bool *capped)
 {
+    *capped = false;
     PGresult *r = PQexec(self->pg, s_copy_sql);
     if (PQresultStatus(r) != PGRES_COPY_IN)
         return r;
@@ -683,6 +693,12 @@ static PGresult *s_copy_items(ingest_store_t *self, ingest_rec_t *items, uint32_
             break;
         }
         s_price(self, it);
+        ingest_publish_stored(&items[i].st, it);
+        if (items[i].st.cost_nusd > FC_MAX_COST_NUSD) {
+            *capped = true;
+            ok = false;
+            break;
+        }
         it->seq = items[i].seq;
         s_copy_row(self, it);
         if (b->len >= 1 << 20) {
@@ -693,7 +709,9 @@ static PGresult *s_copy_items(ingest_store_t *self, ingest_rec_t *items, uint32_
     fc_buf_add_be16(b, UINT16_MAX);
     if (ok)
         ok = !b->failed && PQputCopyData(self->pg, (const char *)b->data, (int)b->len) == 1;
-    PQputCopyEnd(self->pg, ok ? NULL : "ingest: could not build COPY data");
+    PQputCopyEnd(self->pg, ok        ? NULL
+                           : *capped ? "ingest: an event over the per-event cost cap"
+                                     : "ingest: could not build COPY data");
     return PQgetResult(self->pg);
 }
 
@@ -1272,20 +1290,9 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, 
     for (uint32_t i = 0; i < count; i++)
         if (items[i].result == FC_DUPLICATE)
             items[i].result = FC_OK;
-    //  Priced here, what the stream will carry kept in the record; the COPY decodes and
-    //  prices each event again (the records stay small).
-    for (uint32_t i = 0; i < count; i++) {
-        if (items[i].result != FC_OK)
-            continue;
-        ingest_item_t *it = s_load(self, &items[i]);
-        if (!it) {
-            items[i].result = FC_E_MALFORMED;
-            snprintf(items[i].reason, sizeof items[i].reason, "the event no longer decodes");
-            continue;
-        }
-        s_price(self, it);
-        ingest_publish_stored(&items[i].st, it);
-    }
+    //  Priced by the COPY (s_copy_items); until then no event is over the cap.
+    for (uint32_t i = 0; i < count; i++)
+        items[i].st.cost_nusd = 0;
     if (s_dedup_group(self, items, count) != 0)
         return INGEST_STORE_RETRY;
     if (s_check_tenants(self, items, count) != 0)
@@ -1306,8 +1313,15 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, 
             s_command(self, "ROLLBACK");
             return INGEST_STORE_RETRY;
         }
-        PGresult *r = s_copy_items(self, items, count);
+        bool capped;
+        PGresult *r = s_copy_items(self, items, count, &capped);
         bool copied = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (capped && PQstatus(self->pg) == CONNECTION_OK) {
+            PQclear(r);
+            s_drain(self);
+            s_command(self, "ROLLBACK");
+            continue; //  s_cap_cost refuses it (and its in-group copies) next time round
+        }
         if (!copied) {
             //  A unique violation means some events were stored before (a resend): find
             //  them and copy the rest. A data or integrity error naming a COPY line is a
