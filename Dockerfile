@@ -16,7 +16,7 @@ RUN cmake -S /src -B /build -DCMAKE_BUILD_TYPE=RelWithDebInfo -DFC_TESTING=OFF \
 FROM debian:12-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libczmq4 libzmq5 libpq5 libmsgpackc2 \
-      libhiredis0.14 libcurl4 libmicrohttpd12 zlib1g ca-certificates curl \
+      libhiredis0.14 libcurl4 libmicrohttpd12 zlib1g ca-certificates curl tzdata \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --uid 10001 --home-dir /var/lib/fleetcost --create-home fleetcost
 COPY --from=build /out/ /usr/local/bin/

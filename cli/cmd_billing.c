@@ -126,7 +126,8 @@ int cmd_billing(int argc, char **argv)
     if (!config)
         return rc;
     const char *month = fc_config_str(config, "month"), *format = fc_config_str(config, "format");
-    char first[16], from[11], to[11], err[160];
+    char first[16], err[160];
+    reporter_window_t w = {0};
     int64_t day;
     fc_buf_t out;
     fc_buf_init(&out);
@@ -141,14 +142,20 @@ int cmd_billing(int argc, char **argv)
         fprintf(stderr, "billing: --format: expected csv or json\n");
         goto done;
     }
-    if (reporter_period_resolve("monthly", first, NULL, NULL, day, from, to, err, sizeof err)) {
+    rc = 1;
+    //  The month is given, so it is the same local month for every tenant, each in its
+    //  own zone.
+    conn = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
+    if (!conn || reporter_tx_begin(conn, "*") != 0)
+        goto done;
+    int wrc = reporter_window_resolve(&w, conn, MODULE, "*", "monthly", first, NULL, NULL, err,
+                                      sizeof err);
+    if (wrc == -1) {
         fprintf(stderr, "billing: %s\n", err);
+        rc = 2;
         goto done;
     }
-    rc = 1;
-    conn = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
-    if (!conn || reporter_tx_begin(conn, "*") != 0 ||
-        reporter_costs_send(conn, MODULE, "*", "tenant_kind", from, to) != 0 ||
+    if (wrc != 0 || reporter_costs_send(conn, MODULE, &w, "tenant_kind") != 0 ||
         s_render(conn, month, strcmp(format, "json") == 0, &out) != 0)
         goto done;
     reporter_tx_end(conn, true);
@@ -158,6 +165,7 @@ done:
         reporter_tx_end(conn, false);
         PQfinish(conn);
     }
+    reporter_window_free(&w);
     fc_buf_free(&out);
     fc_config_destroy(&config);
     return rc;

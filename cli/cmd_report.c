@@ -11,6 +11,7 @@
 #include "fc_log.h"
 #include "fc_pg.h"
 #include "fc_proto.h"
+#include "fc_time.h"
 #include "reporter_cli.h"
 #include "reporter_report.h"
 
@@ -27,6 +28,10 @@ static const fc_option_t s_options[] = {
     {"format", FC_OPT_STR, "text", 0, 0, false, "text | csv | json | html"},
     {"output", FC_OPT_STR, "", 0, 0, false, "write to this file (-o FILE); default stdout"},
     {"top", FC_OPT_INT, "10", 1, REPORTER_TOP_MAX, false, "length of the top task/agent lists"},
+#ifdef FC_TESTING //  test-only switches exist only in a testing build (README "Testing builds")
+    {"clock", FC_OPT_STR, "", 0, 0, false,
+     "TESTING: run as if the UTC time now were this (RFC 3339, e.g. 2026-12-06T20:08:00Z)"},
+#endif
     FC_OPT_END};
 
 int cmd_report(int argc, char **argv)
@@ -42,7 +47,8 @@ int cmd_report(int argc, char **argv)
     free(args);
     if (!config)
         return rc;
-    char tenant[64], from[11], to[11], err[160], output[4096];
+    char tenant[64], err[160], output[4096];
+    reporter_window_t w = {0};
     snprintf(tenant, sizeof tenant, "%s",
              fc_config_bool(config, "all") ? "*" : fc_config_str(config, "tenant"));
     snprintf(output, sizeof output, "%s", fc_config_str(config, "output"));
@@ -61,26 +67,36 @@ int cmd_report(int argc, char **argv)
         fprintf(stderr, "report: --format: expected text, csv, json or html\n");
         goto done;
     }
+#ifdef FC_TESTING
+    const char *clock = fc_config_str(config, "clock");
+    int64_t clock_us = 0;
+    if (*clock && fc_time_parse(clock, &clock_us) != 0) {
+        fprintf(stderr, "report: --clock: expected an RFC 3339 time\n");
+        goto done;
+    }
+    reporter_clock_set(clock_us);
+#endif
     rc = 1;
     conn = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
     if (!conn || reporter_tx_begin(conn, tenant) != 0)
         goto done;
-    int64_t today;
-    if (reporter_today(conn, MODULE, tenant, &today) != 0)
-        goto done;
-    if (reporter_period_resolve(period, fc_config_str(config, "date"),
-                                fc_config_str(config, "from"), fc_config_str(config, "to"), today,
-                                from, to, err, sizeof err) != 0) {
+    //  A default period is each tenant's own (yesterday, last week, last month in its zone).
+    int wrc = reporter_window_resolve(&w, conn, MODULE, tenant, period,
+                                      fc_config_str(config, "date"), fc_config_str(config, "from"),
+                                      fc_config_str(config, "to"), err, sizeof err);
+    if (wrc == -1) {
         fprintf(stderr, "report: --%s\n", err);
         rc = 2;
         goto done;
     }
+    if (wrc != 0)
+        goto done;
     r = reporter_report_new();
     if (!r)
         goto done;
-    reporter_rc_t grc = reporter_report_gather(r, conn, MODULE, tenant,
+    reporter_rc_t grc = reporter_report_gather(r, conn, MODULE, &w,
                                                *fc_config_str(config, "from") ? "range" : period,
-                                               from, to, (int)fc_config_int(config, "top"));
+                                               (int)fc_config_int(config, "top"));
     if (grc == REPORTER_NOT_FOUND) {
         fprintf(stderr, "report: no tenant %s\n", tenant);
         goto done;
@@ -96,6 +112,7 @@ done:
         PQfinish(conn);
     }
     reporter_report_destroy(&r);
+    reporter_window_free(&w);
     fc_buf_free(&out);
     fc_config_destroy(&config);
     return rc;

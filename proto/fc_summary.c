@@ -1,9 +1,133 @@
-/*  fc_summary: bounded decoder of sum.<tenant> (see fc_summary.h) */
+/*  fc_summary: sum.<tenant> encoder and bounded decoder (see fc_summary.h) */
 #include "fc_summary.h"
 
+#include <msgpack.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fc_mp.h"
+
+//  --- encoding --------------------------------------------------------------------
+
+static void s_pack_str(msgpack_packer *pk, const char *s)
+{
+    msgpack_pack_str_with_body(pk, s, strlen(s));
+}
+
+static void s_pack_pair(msgpack_packer *pk, const fc_summary_pair_t *p)
+{
+    msgpack_pack_array(pk, 2);
+    s_pack_str(pk, p->key ? p->key : "");
+    msgpack_pack_int64(pk, p->value);
+}
+
+//  Costliest first, ties by key: the same order for every consumer and every run.
+static int s_rank_cmp(const void *a, const void *b)
+{
+    const fc_summary_pair_t *x = a, *y = b;
+    if (x->value != y->value)
+        return x->value > y->value ? -1 : 1;
+    return strcmp(x->key, y->key);
+}
+
+//  [[key, cost], ...]: the top entries of one breakdown. -1 on OOM.
+static int s_pack_head(msgpack_packer *pk, const fc_summary_head_t *h, int top)
+{
+    fc_summary_pair_t *items = malloc((h->n + 1) * sizeof *items);
+    if (!items)
+        return -1;
+    memcpy(items, h->entries, h->n * sizeof *items);
+    qsort(items, h->n, sizeof *items, s_rank_cmp);
+    size_t n = h->n > (size_t)(top > 0 ? top : 0) ? (size_t)(top > 0 ? top : 0) : h->n;
+    msgpack_pack_array(pk, n);
+    for (size_t i = 0; i < n; i++)
+        s_pack_pair(pk, &items[i]);
+    free(items);
+    return 0;
+}
+
+//  {"cost_nusd":..,...,"agents":n}
+static void s_pack_totals(msgpack_packer *pk, const fc_summary_part_t *part)
+{
+    msgpack_pack_map(pk, part->ntotals + 1);
+    for (size_t i = 0; i < part->ntotals; i++) {
+        s_pack_str(pk, part->totals[i].key);
+        msgpack_pack_int64(pk, part->totals[i].value);
+    }
+    s_pack_str(pk, "agents");
+    msgpack_pack_int64(pk, part->agents);
+}
+
+//  {"agent_type":[[k,c]...], "model":..., "agent":..., "kind":..., "task":...}
+static int s_pack_heads(msgpack_packer *pk, const fc_summary_part_t *part, int top)
+{
+    msgpack_pack_map(pk, (size_t)part->nheads + 1);
+    for (int d = 0; d < part->nheads; d++) {
+        s_pack_str(pk, part->heads[d].name);
+        if (s_pack_head(pk, &part->heads[d], top) != 0)
+            return -1;
+    }
+    s_pack_str(pk, "task");
+    msgpack_pack_array(pk, part->ntasks);
+    for (size_t i = 0; i < part->ntasks; i++)
+        s_pack_pair(pk, &part->tasks[i]);
+    return 0;
+}
+
+uint8_t *fc_summary_encode(const fc_summary_msg_t *m, size_t *size)
+{
+    if (m->day_part.nheads < 0 || m->day_part.nheads > FC_SUMMARY_MAX_HEADS ||
+        m->month_part.nheads < 0 || m->month_part.nheads > FC_SUMMARY_MAX_HEADS)
+        return NULL;
+    msgpack_sbuffer sb;
+    msgpack_sbuffer_init(&sb);
+    msgpack_packer pk;
+    msgpack_packer_init(&pk, &sb, msgpack_sbuffer_write);
+    msgpack_pack_map(&pk, 14);
+    s_pack_str(&pk, "v");
+    msgpack_pack_uint32(&pk, FC_SUMMARY_VERSION);
+    s_pack_str(&pk, "tenant");
+    s_pack_str(&pk, m->tenant);
+    s_pack_str(&pk, "revision");
+    msgpack_pack_int64(&pk, m->revision);
+    s_pack_str(&pk, "tz");
+    s_pack_str(&pk, m->tz);
+    s_pack_str(&pk, "day");
+    s_pack_str(&pk, m->day);
+    s_pack_str(&pk, "month");
+    s_pack_str(&pk, m->month);
+    s_pack_str(&pk, "closed");
+    if (m->closed)
+        msgpack_pack_true(&pk);
+    else
+        msgpack_pack_false(&pk);
+    s_pack_str(&pk, "ts");
+    msgpack_pack_int64(&pk, m->ts_us);
+    s_pack_str(&pk, "as_of");
+    msgpack_pack_int64(&pk, m->as_of_us);
+    s_pack_str(&pk, "seqs");
+    msgpack_pack_map(&pk, m->nseqs);
+    for (size_t i = 0; i < m->nseqs; i++) {
+        s_pack_str(&pk, m->seqs[i].ingest_id);
+        msgpack_pack_uint64(&pk, m->seqs[i].seq);
+    }
+    s_pack_str(&pk, "day_totals");
+    s_pack_totals(&pk, &m->day_part);
+    s_pack_str(&pk, "month_totals");
+    s_pack_totals(&pk, &m->month_part);
+    s_pack_str(&pk, "day_top");
+    int rc = s_pack_heads(&pk, &m->day_part, m->top);
+    s_pack_str(&pk, "month_top");
+    rc |= s_pack_heads(&pk, &m->month_part, m->top);
+    if (rc != 0 || !sb.data) {
+        msgpack_sbuffer_destroy(&sb);
+        return NULL;
+    }
+    *size = sb.size;
+    return (uint8_t *)msgpack_sbuffer_release(&sb);
+}
+
+//  --- decoding --------------------------------------------------------------------
 
 //  Reads a map of integer totals, keeping the three the alerter uses.
 static fc_code_t s_totals(fc_mp_reader_t *r, const fc_mp_item_t *map, int64_t *cost,

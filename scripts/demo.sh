@@ -133,6 +133,10 @@ demo: dashboard  $url
 demo: API        curl -H "Authorization: Bearer $admin_key" http://127.0.0.1:$http_port/api/v1/tenants
 demo: logs       $demo/logs/
 EOF
+# The tenant pages (the admin key reads them too; each tenant counts its own days).
+for t in "${tenants[@]}"; do
+  echo "demo: dashboard  $t: http://127.0.0.1:$http_port/dashboard/$t?key=$admin_key"
+done
 
 usd() { awk -v n="${1:-0}" 'BEGIN { printf "%.2f", n / 1e9 }'; }
 started=$(date +%s)

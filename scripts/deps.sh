@@ -15,13 +15,13 @@ packages=(
   libczmq-dev libzmq3-dev libpq-dev libmsgpack-dev libhiredis-dev libcurl4-openssl-dev
   libmicrohttpd-dev zlib1g-dev libssl-dev openssl
   postgresql postgresql-client redis-server redis-tools
-  python3 python3-aiosmtpd jq curl zstd gzip procps iproute2 util-linux bc git sqlite3
+  python3 python3-aiosmtpd jq curl zstd gzip procps iproute2 util-linux bc git sqlite3 tzdata
   chromium docker-compose
 )
 
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  [ "$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)" = "install ok installed" ] || missing+=("$p")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

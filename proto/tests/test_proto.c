@@ -1,6 +1,7 @@
 /*  test_proto: the wire protocol codec against its vectors and its own encoders. */
 #include "fc_proto.h"
 #include "fc_stream.h"
+#include "fc_summary.h"
 #include "fc_test.h"
 
 #include <msgpack.h>
@@ -775,6 +776,111 @@ static void test_codes(void)
     FC_CHECK(fc_event_type_name(FC_EV_INVALID) == NULL);
 }
 
+/*  fc_summary_encode writes the bytes the aggregator wrote before the encoder moved to
+    proto/ (issue 16): the expected hex was produced by the aggregator's previous
+    encoder from the Redis reply these values come from (breakdowns unranked, as Redis
+    returns them; top 2; a seq at UINT64_MAX; a month total above 2^32 and a negative
+    breakdown). The decoder reads back what consumers use. */
+static void test_summary_encode(void)
+{
+    static const char *expect_hex =
+        "8ea17601a674656e616e74a461636d65a87265766973696f6e2aa2747aac417369612f4b6f6c6b617461a364"
+        "6179aa323032362d30332d3031a56d6f6e7468a7323032362d3033a6636c6f736564c3a27473cf00064bfaa8"
+        "709c40a561735f6f66cf00064bfaa85f77c0a47365717382a5696e672d6111a5696e672d62cfffffffffffff"
+        "ffffaa6461795f746f74616c7389a9636f73745f6e757364cd05dcac696e7075745f746f6b656e73cd3039ad"
+        "6f75747075745f746f6b656e7300b163616368655f726561645f746f6b656e7300b563616368655f77726974"
+        "655f356d5f746f6b656e7300b563616368655f77726974655f31685f746f6b656e7300a66576656e747303af"
+        "756e7072696365645f6576656e747301a66167656e747302ac6d6f6e74685f746f74616c7389a9636f73745f"
+        "6e757364cf001ff973cafa8000ac696e7075745f746f6b656e7300ad6f75747075745f746f6b656e7300b163"
+        "616368655f726561645f746f6b656e7300b563616368655f77726974655f356d5f746f6b656e7300b5636163"
+        "68655f77726974655f31685f746f6b656e732aa66576656e74731eaf756e7072696365645f6576656e747300"
+        "a66167656e747300a76461795f746f7085aa6167656e745f747970659292ab636c617564652d636f6465cd03"
+        "e892a5636f646578cd01f4a56d6f64656c9292a46f707573cd02bc92a6736f6e6e6574cd02bca56167656e74"
+        "9192a26131cd05dca46b696e649192a57573616765cd05dca47461736b9292a27431cd038492a27432cd0258"
+        "a96d6f6e74685f746f7085aa6167656e745f747970659192ab636c617564652d636f6465cf001ff973cafa80"
+        "00a56d6f64656c9192a46f707573fba56167656e7490a46b696e649192a4636f737407a47461736b9192a274"
+        "394d";
+    const fc_summary_pair_t day_totals[] = {{"cost_nusd", 1500},
+                                            {"input_tokens", 12345},
+                                            {"output_tokens", 0},
+                                            {"cache_read_tokens", 0},
+                                            {"cache_write_5m_tokens", 0},
+                                            {"cache_write_1h_tokens", 0},
+                                            {"events", 3},
+                                            {"unpriced_events", 1}};
+    const fc_summary_pair_t month_totals[] = {{"cost_nusd", INT64_C(9000000000000000)},
+                                              {"input_tokens", 0},
+                                              {"output_tokens", 0},
+                                              {"cache_read_tokens", 0},
+                                              {"cache_write_5m_tokens", 0},
+                                              {"cache_write_1h_tokens", 42},
+                                              {"events", 30},
+                                              {"unpriced_events", 0}};
+    const fc_summary_pair_t d_type[] = {{"claude-code", 1000}, {"codex", 500}};
+    const fc_summary_pair_t d_model[] = {{"opus", 700}, {"sonnet", 700}, {"haiku", 100}};
+    const fc_summary_pair_t d_agent[] = {{"a1", 1500}}, d_kind[] = {{"usage", 1500}};
+    const fc_summary_pair_t d_tasks[] = {{"t1", 900}, {"t2", 600}};
+    const fc_summary_pair_t m_type[] = {{"claude-code", INT64_C(9000000000000000)}};
+    const fc_summary_pair_t m_model[] = {{"opus", -5}}, m_kind[] = {{"cost", 7}};
+    const fc_summary_pair_t m_tasks[] = {{"t9", 77}};
+    const fc_summary_seq_t seqs[] = {{"ing-a", 17}, {"ing-b", UINT64_MAX}};
+    fc_summary_msg_t m = {
+        .tenant = "acme",
+        .tz = "Asia/Kolkata",
+        .day = "2026-03-01",
+        .month = "2026-03",
+        .revision = 42,
+        .closed = true,
+        .ts_us = INT64_C(1772389800123456),
+        .as_of_us = INT64_C(1772389799000000),
+        .seqs = seqs,
+        .nseqs = 2,
+        .day_part = {day_totals,
+                     8,
+                     2,
+                     {{"agent_type", d_type, 2},
+                      {"model", d_model, 3},
+                      {"agent", d_agent, 1},
+                      {"kind", d_kind, 1}},
+                     4,
+                     d_tasks,
+                     2},
+        .month_part = {month_totals,
+                       8,
+                       0,
+                       {{"agent_type", m_type, 1},
+                        {"model", m_model, 1},
+                        {"agent", NULL, 0},
+                        {"kind", m_kind, 1}},
+                       4,
+                       m_tasks,
+                       1},
+        .top = 2,
+    };
+    size_t size = 0;
+    uint8_t *body = fc_summary_encode(&m, &size);
+    FC_CHECK(body != NULL);
+    char *hex = malloc(2 * size + 1);
+    for (size_t i = 0; body && hex && i < size; i++)
+        snprintf(hex + 2 * i, 3, "%02x", body[i]);
+    if (hex)
+        hex[2 * size] = 0;
+    FC_CHECK_STR(hex, expect_hex);
+    fc_summary_t out;
+    fc_proto_error_t err;
+    FC_CHECK_INT(fc_summary_decode(body, size, &out, &err), FC_OK);
+    FC_CHECK_STR(out.tenant, "acme");
+    FC_CHECK_STR(out.day, "2026-03-01");
+    FC_CHECK_INT(out.day_cost_nusd, 1500);
+    FC_CHECK_INT(out.day_unpriced, 1);
+    FC_CHECK_INT(out.month_events, 30);
+    FC_CHECK_INT(out.as_of_us, INT64_C(1772389799000000));
+    free(hex);
+    free(body);
+    m.day_part.nheads = FC_SUMMARY_MAX_HEADS + 1;
+    FC_CHECK(fc_summary_encode(&m, &size) == NULL);
+}
+
 int main(void)
 {
     test_vectors();
@@ -787,5 +893,6 @@ int main(void)
     test_stream();
     test_ids();
     test_codes();
+    test_summary_encode();
     return fc_test_done("test_proto");
 }

@@ -1,17 +1,19 @@
 /*  aggregator: turns the ingest event streams into exact running totals in Redis,
     publishes sum.<tenant> summaries and writes daily rollups (DESIGN §2, §5).
 
-    One thread runs everything: a SUB socket on every ingest's PUB, a PUB for
-    summaries, one Redis and one Postgres connection. Per stream message it adds the
+    One loop thread runs the stream: a SUB socket on every ingest's PUB, a PUB for
+    summaries, one Redis and one Postgres connection; a worker thread computes the
+    final rollups of closed days on a connection of its own. Per stream message it adds the
     events up by tenant-local day and applies them with one Lua script call that is
     atomic and at most once (aggregator_redis.c). Per ingest_id it keeps the highest
     seq handled; a seq jump, a heartbeat ahead of it, a silent heartbeat or a restart
     is repaired from Postgres by (ingest_id, seq) before newer messages are applied, so
     every tenant sees its messages in seq order. A seq that went back (a new run of the
     ingest beginning below that seq, or Postgres' last seq below it) re-synchronises
-    the tenants concerned from one Postgres snapshot (PROTOCOL.md §11). Finding this shard's sentinel key gone
-    (Redis empty or flushed), it rebuilds the current and previous tenant-local months
-    of its tenants from Postgres before it applies or publishes anything else. */
+    the tenants concerned from one Postgres snapshot (PROTOCOL.md §11). Finding this
+    shard's sentinel key gone (Redis empty or flushed), it rebuilds the current and
+    previous tenant-local months of its tenants from Postgres before it applies or
+    publishes anything else. The files behind this interface: aggregator_int.h. */
 #ifndef AGGREGATOR_H
 #define AGGREGATOR_H
 

@@ -200,42 +200,34 @@ static aggregator_dim_t s_dim_of_grouping(int g)
     }
 }
 
-int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_seqs,
-                           aggregator_row_t **rows_p, size_t *nrows, aggregator_seq_t **seqs_p,
-                           size_t *nseqs)
+int aggregator_pg_seqs(PGconn *pg, aggregator_seq_t **seqs_p, size_t *nseqs)
 {
-    *rows_p = NULL;
-    *nrows = 0;
     *seqs_p = NULL;
     *nseqs = 0;
-    fc_buf_t arr[4];
+    PGresult *r = fc_pg_query(pg, MODULE, "seqs", s_seqs_sql, 0, NULL);
+    if (!r)
+        return -1;
+    *seqs_p = calloc((size_t)PQntuples(r) + 1, sizeof **seqs_p);
+    for (int i = 0; *seqs_p && i < PQntuples(r); i++) {
+        aggregator_seq_t *s = &(*seqs_p)[(*nseqs)++];
+        s_str(s->id, sizeof s->id, r, i, 0);
+        s->seq = fc_pg_uint(r, i, 1);
+        s->epoch = fc_pg_uint(r, i, 2);
+    }
+    PQclear(r);
+    return *seqs_p ? 0 : -1;
+}
+
+//  The sums query's six parameters for a span: four text arrays (kept in arr, which
+//  the caller frees) and the request's first and last day. -1 on OOM.
+static int s_sums_params(const aggregator_span_t *span, fc_buf_t arr[4], const char *p[6])
+{
     const char **cols[4] = {span->tenants, span->tzs, span->since, span->until};
+    bool failed = false;
     for (int i = 0; i < 4; i++) {
         fc_buf_init(&arr[i]);
         s_text_array(&arr[i], cols[i], span->count);
-    }
-    int rc = -1;
-    PGresult *r = NULL;
-    bool failed = false;
-    for (int i = 0; i < 4; i++)
         failed = failed || arr[i].failed;
-    if (failed ||
-        fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
-        goto done;
-    if (with_seqs) {
-        r = fc_pg_query(pg, MODULE, "snapshot seqs", s_seqs_sql, 0, NULL);
-        if (!r)
-            goto done;
-        *seqs_p = calloc((size_t)PQntuples(r) + 1, sizeof **seqs_p);
-        if (!*seqs_p)
-            goto done;
-        for (int i = 0; i < PQntuples(r); i++) {
-            aggregator_seq_t *s = &(*seqs_p)[(*nseqs)++];
-            s_str(s->id, sizeof s->id, r, i, 0);
-            s->seq = fc_pg_uint(r, i, 1);
-            s->epoch = fc_pg_uint(r, i, 2);
-        }
-        PQclear(r);
     }
     //  The request's first and last day ("YYYY-MM-DD" sorts as a date); no last day
     //  when a tenant's span is open-ended.
@@ -249,19 +241,20 @@ int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_
         else if (!hi || strcmp(span->until[i], hi) > 0)
             hi = span->until[i];
     }
-    const char *p[6] = {(const char *)arr[0].data,
-                        (const char *)arr[1].data,
-                        (const char *)arr[2].data,
-                        (const char *)arr[3].data,
-                        lo,
-                        open_ended ? NULL : hi};
-    r = fc_pg_query(pg, MODULE, "snapshot sums", s_sums_sql, 6, p);
-    if (!r)
-        goto done;
+    for (int i = 0; i < 4; i++)
+        p[i] = (const char *)arr[i].data;
+    p[4] = lo;
+    p[5] = open_ended ? NULL : hi;
+    return failed ? -1 : 0;
+}
+
+//  The sums query's rows. 0, or -1 on OOM.
+static int s_sums_rows(PGresult *r, aggregator_row_t **rows_p, size_t *nrows)
+{
     int n = PQntuples(r);
     *rows_p = calloc((size_t)n + 1, sizeof **rows_p);
     if (!*rows_p)
-        goto done;
+        return -1;
     for (int i = 0; i < n; i++) {
         aggregator_row_t *row = &(*rows_p)[i];
         row->tenant = (int)fc_pg_int(r, i, 0);
@@ -274,6 +267,30 @@ int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_
         row->newest_us = fc_pg_int(r, i, 8 + AGGREGATOR_TOTALS);
     }
     *nrows = (size_t)n;
+    return 0;
+}
+
+int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_seqs,
+                           aggregator_row_t **rows_p, size_t *nrows, aggregator_seq_t **seqs_p,
+                           size_t *nseqs)
+{
+    *rows_p = NULL;
+    *nrows = 0;
+    *seqs_p = NULL;
+    *nseqs = 0;
+    fc_buf_t arr[4];
+    const char *p[6];
+    int rc = -1;
+    PGresult *r = NULL;
+    if (s_sums_params(span, arr, p) != 0 ||
+        fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
+        goto done;
+    //  The seqs inside the same transaction: the sums include exactly those messages.
+    if (with_seqs && aggregator_pg_seqs(pg, seqs_p, nseqs) != 0)
+        goto done;
+    r = fc_pg_query(pg, MODULE, "snapshot sums", s_sums_sql, 6, p);
+    if (!r || s_sums_rows(r, rows_p, nrows) != 0)
+        goto done;
     rc = 0;
 done:
     if (r)
@@ -287,6 +304,63 @@ done:
         *rows_p = NULL;
         *seqs_p = NULL;
         *nrows = *nseqs = 0;
+    }
+    return rc;
+}
+
+int aggregator_pg_snapshot_send(PGconn *pg, const aggregator_span_t *span,
+                                aggregator_seq_t **seqs_p, size_t *nseqs)
+{
+    *seqs_p = NULL;
+    *nseqs = 0;
+    fc_buf_t arr[4];
+    const char *p[6];
+    int rc = -1;
+    if (s_sums_params(span, arr, p) == 0 &&
+        fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ==
+            0 &&
+        aggregator_pg_seqs(pg, seqs_p, nseqs) == 0) {
+        //  libpq copies the parameters into its output buffer here: arr may go.
+        if (PQsendQueryParams(pg, s_sums_sql, 6, NULL, p, NULL, NULL, 0) == 1)
+            rc = 0;
+        else
+            fc_error(MODULE, "snapshot sums: %s", fc_pg_error(pg));
+    }
+    for (int i = 0; i < 4; i++)
+        fc_buf_free(&arr[i]);
+    if (rc != 0) {
+        fc_pg_rollback(pg);
+        free(*seqs_p);
+        *seqs_p = NULL;
+        *nseqs = 0;
+    }
+    return rc;
+}
+
+int aggregator_pg_snapshot_poll(PGconn *pg, aggregator_row_t **rows_p, size_t *nrows)
+{
+    *rows_p = NULL;
+    *nrows = 0;
+    if (PQconsumeInput(pg) != 1) {
+        fc_error(MODULE, "snapshot sums: %s", fc_pg_error(pg));
+        return -1;
+    }
+    if (PQisBusy(pg))
+        return 1;
+    int rc = -1;
+    PGresult *r;
+    while ((r = PQgetResult(pg)) != NULL) {
+        if (PQresultStatus(r) == PGRES_TUPLES_OK && rc == -1 && !*rows_p)
+            rc = s_sums_rows(r, rows_p, nrows);
+        else if (PQresultStatus(r) != PGRES_TUPLES_OK)
+            fc_error(MODULE, "snapshot sums: %s", PQresultErrorMessage(r));
+        PQclear(r);
+    }
+    fc_pg_rollback(pg);
+    if (rc != 0) {
+        free(*rows_p);
+        *rows_p = NULL;
+        *nrows = 0;
     }
     return rc;
 }

@@ -64,6 +64,10 @@ int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64
 //  none). -1 on error.
 int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq);
 
+//  The last seq of every ingest_id and the run that committed it (*seqs, *nseqs; the
+//  caller frees *seqs). 0, or -1 (logged).
+int aggregator_pg_seqs(PGconn *pg, aggregator_seq_t **seqs, size_t *nseqs);
+
 //  In one REPEATABLE READ snapshot: the last seq of every ingest_id and the run that
 //  committed it (*seqs, *nseqs)
 //  and the grouped sums per tenant and local day of the span (*rows, *nrows, ordered by
@@ -73,6 +77,15 @@ int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq);
 int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_seqs,
                            aggregator_row_t **rows, size_t *nrows, aggregator_seq_t **seqs,
                            size_t *nseqs);
+
+//  The same without waiting for the sums, on a connection used for nothing else: begins
+//  the snapshot, reads the seqs (a few rows), sends the sums query and returns 0 (-1:
+//  failed, logged). Then poll: aggregator_pg_snapshot_poll returns 1 while the query
+//  runs, 0 with *rows (the caller frees them) once it is done, -1 if it failed
+//  (logged); either way the transaction is over then.
+int aggregator_pg_snapshot_send(PGconn *pg, const aggregator_span_t *span, aggregator_seq_t **seqs,
+                                size_t *nseqs);
+int aggregator_pg_snapshot_poll(PGconn *pg, aggregator_row_t **rows, size_t *nrows);
 
 //  Upserts the rows of one tenant-day into cost_summaries. 0, or -1 (logged).
 int aggregator_pg_rollup(PGconn *pg, const char *tenant, const char *day, bool final,

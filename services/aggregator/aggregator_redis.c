@@ -1,4 +1,4 @@
-/*  aggregator_redis: connection, scripts and key names (see aggregator_redis.h). */
+/*  aggregator_redis: connection and scripts (see aggregator_redis.h). */
 #include "aggregator_redis.h"
 
 #include "fc_redis.h"
@@ -33,7 +33,8 @@ const char *const aggregator_dims[AGGREGATOR_DIMS] = {"agent_type", "model", "ag
     changes nothing, and the aggregator rebuilds the tenant from Postgres.
 
     KEYS[1] fc:{t}:applied; then 8 keys per local day touched: day hash, agents, tasks,
-    taskcost, month hash, agents, tasks, taskcost.
+    taskcost, month hash, agents, tasks, taskcost (aggregator_keys_period_set for the
+    day, then for its month; built in aggregator_apply.c, s_script_args).
     ARGV: ingest_id, seq, number of days, applied EXPIREAT, newest event time (µs, kept
     as "_ts" in the applied hash for the summaries' as_of); per day: nfields, nagents,
     ntasks, day EXPIREAT, month EXPIREAT, then nfields (field, increment) pairs, nagents
@@ -101,7 +102,8 @@ static const char *s_apply_lua =
 
 /*  The summary script: reads a tenant's day and month atomically with the seqs they
     include and takes the next revision. KEYS: day hash, agents, tasks, taskcost, month
-    hash, agents, tasks, taskcost, applied, rev. ARGV[1]: how many top tasks.
+    hash, agents, tasks, taskcost, applied, rev (aggregator_keys; built in
+    aggregator_publish.c, s_summary_call). ARGV[1]: how many top tasks.
     Returns nil if the tenant is not initialised, else {rev, applied (HGETALL),
     day part, month part}, a part being {HGETALL hash, SCARD agents, top task ids,
     their exact costs}. */
@@ -279,7 +281,12 @@ redisReply *aggregator_redis_get_reply(aggregator_redis_t *self)
     return reply;
 }
 
-void aggregator_key(char *buf, size_t size, const char *tenant, const char *rest)
+int64_t aggregator_hash_int(const redisReply *h, const char *field)
 {
-    snprintf(buf, size, "fc:{%s}:%s", tenant, rest);
+    if (!h || h->type != REDIS_REPLY_ARRAY)
+        return 0;
+    for (size_t i = 0; i + 1 < h->elements; i += 2)
+        if (h->element[i]->type == REDIS_REPLY_STRING && strcmp(h->element[i]->str, field) == 0)
+            return h->element[i + 1]->str ? strtoll(h->element[i + 1]->str, NULL, 10) : 0;
+    return 0;
 }

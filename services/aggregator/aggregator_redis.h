@@ -1,16 +1,5 @@
-/*  aggregator_redis: the aggregator's Redis connection, its two Lua scripts and its key
-    names (DESIGN §5). Every key of a tenant carries the tenant as a hash tag, so one
-    script call touches one Redis Cluster slot:
-
-        fc:{t}:day:<YYYY-MM-DD>            hash: totals and breakdown fields (integers)
-        fc:{t}:day:<D>:agents              set: active agents (SCARD)
-        fc:{t}:day:<D>:tasks               sorted set: task -> cost, for ranking only
-        fc:{t}:day:<D>:taskcost            hash: task -> exact cost_nusd
-        fc:{t}:month:<YYYY-MM>[...]        the same four for the tenant-local month
-        fc:{t}:applied                     hash: ingest_id -> last applied seq; "_init"
-        fc:{t}:rev                         summary revision counter
-        fc:agg:<i>-<N>:ready               this shard's "rebuilt" sentinel
-        fc:agg:<i>-<N>:progress            hash: ingest_id -> seq handled by the shard */
+/*  aggregator_redis: the aggregator's Redis connection and its two Lua scripts
+    (DESIGN §5). The keys they touch are named in aggregator_keys.h. */
 #ifndef AGGREGATOR_REDIS_H
 #define AGGREGATOR_REDIS_H
 
@@ -81,7 +70,7 @@ redisReply *aggregator_redis_get_reply(aggregator_redis_t *self);
 //  READONLY.
 redisReply *aggregator_redis_command(aggregator_redis_t *self, const char *fmt, ...);
 
-//  Key names into buf (size >= 256): "fc:{<tenant>}:<rest>".
-void aggregator_key(char *buf, size_t size, const char *tenant, const char *rest);
+//  Field value of an HGETALL reply as an integer (0 if absent).
+int64_t aggregator_hash_int(const redisReply *hgetall, const char *field);
 
 #endif

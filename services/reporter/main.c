@@ -4,6 +4,8 @@
 #include "fc_log.h"
 #include "fc_service.h"
 #include "fc_signal.h"
+#include "fc_time.h"
+#include "reporter_report.h"
 #include "reporter_http.h"
 
 static const fc_option_t s_options[] = {
@@ -29,10 +31,26 @@ static const fc_option_t s_options[] = {
     {"top", FC_OPT_INT, "10", 1, 100, false, "default length of top lists in reports"},
     {"aggregator-pub", FC_OPT_STR, "tcp://127.0.0.1:7603", 0, 0, false,
      "aggregator summary streams for live totals, comma-separated (empty: poll Postgres)"},
+#ifdef FC_TESTING //  test-only switches exist only in a testing build (README "Testing builds")
+    {"clock", FC_OPT_STR, "", 0, 0, false,
+     "TESTING: run as if the UTC time at start were this (RFC 3339, e.g. 2026-12-06T20:08:00Z)"},
+#endif
     FC_OPT_END};
 
 static int s_run(fc_config_t *config)
 {
+#ifdef FC_TESTING
+    const char *clock = fc_config_str(config, "clock");
+    int64_t clock_us = 0;
+    if (*clock && fc_time_parse(clock, &clock_us) != 0) {
+        fc_error("reporter", "--clock: expected an RFC 3339 time (2026-12-06T20:08:00Z)");
+        return 2;
+    }
+    if (clock_us) {
+        reporter_clock_set(clock_us);
+        fc_warn("reporter", "TESTING: the clock starts at %s", clock);
+    }
+#endif
     reporter_http_config_t http = {
         .bind = fc_config_str(config, "http-bind"),
         .port = (int)fc_config_int(config, "http-port"),

@@ -238,23 +238,22 @@ static bool s_tenant_exists(s_req_t *req, const char *tenant)
     return found ? true : s_error(req, 404, "no tenant %s", tenant);
 }
 
-//  from/to from the parameters, defaulting to the 30 days ending today.
-static bool s_range(s_req_t *req, const reporter_query_t *q, const char *tenant, char *from,
-                    char *to)
+//  The window of the request: from/to (or, for reports, period/date) from the parsed
+//  parameters, else period `dflt` counted back from each tenant's own today
+//  (reporter_window_resolve).
+static bool s_window(s_req_t *req, const reporter_query_t *q, const char *tenant,
+                     const char *period, const char *dflt, reporter_window_t *w)
 {
-    const char *f = q->from, *t = q->to;
-    int64_t today;
-    if (reporter_today(req->pg, MODULE, tenant, &today) != 0)
-        return s_error(req, 500, "database error");
-    char defs[2][11], err[160];
-    if (!f && !t) {
-        reporter_date_format(today - 29, defs[0], sizeof defs[0]);
-        reporter_date_format(today, defs[1], sizeof defs[1]);
-        f = defs[0];
-        t = defs[1];
-    }
-    if (reporter_period_resolve("range", NULL, f, t, today, from, to, err, sizeof err) != 0)
+    const char *date = q->date, *f = q->from, *t = q->to;
+    if (!period && !date && !f && !t)
+        period = dflt;
+    char err[160];
+    int rc =
+        reporter_window_resolve(w, req->pg, MODULE, tenant, period, date, f, t, err, sizeof err);
+    if (rc == -1)
         return s_error(req, 400, "%s", err);
+    if (rc != 0)
+        return s_error(req, 500, "database error");
     return true;
 }
 
@@ -363,35 +362,41 @@ static enum MHD_Result s_tenants(s_req_t *req, const char *one)
 static enum MHD_Result s_alerts(s_req_t *req)
 {
     reporter_query_t q;
-    char filter[64], from[11], to[11], limit[16];
+    char filter[64], limit[16];
     if (!s_query(req, REPORTER_Q_ALERTS, &q) ||
         !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
     snprintf(limit, sizeof limit, "%d", q.limit);
-    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, &q, filter, from, to))
+    reporter_window_t w = {0};
+    if (!s_begin(req) || !s_tenant_exists(req, filter) ||
+        !s_window(req, &q, filter, NULL, "30d", &w))
         return req->rc;
-    const char *params[] = {filter, from, to, q.state, limit};
+    const char *params[] = {w.arr_tenants, w.arr_from, w.arr_to, q.state, limit};
     PGresult *res = fc_pg_query(
         req->pg, MODULE, "alerts",
-        "SELECT a.tenant_id, a.alert_id::text,"
+        "WITH " REPORTER_SQL_WINDOW " SELECT a.tenant_id, a.alert_id::text,"
         "       to_char(a.fired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
         "       a.kind, a.scope, a.period_key, a.subject, a.state, coalesce(a.text, ''),"
         "       a.threshold_pct::text, coalesce(a.value_nusd, 0)::text,"
         "       coalesce(a.budget_nusd, 0)::text, a.delivery_status"
-        "  FROM cost_alerts a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id"
-        " WHERE ($1 = '*' OR a.tenant_id = $1)"
-        "   AND a.fired_at >= $2::date::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
-        "   AND a.fired_at < ($3::date + 1)::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
+        "  FROM cost_alerts a JOIN win w ON w.tenant_id = a.tenant_id"
+        " WHERE a.fired_at >= w.lo::timestamp AT TIME ZONE w.tz"
+        "   AND a.fired_at < (w.hi + 1)::timestamp AT TIME ZONE w.tz"
         "   AND ($4::text IS NULL OR a.state = $4)"
         " ORDER BY a.fired_at DESC, a.alert_id DESC LIMIT $5::int",
         5, params);
-    if (!res)
+    if (!res) {
+        reporter_window_free(&w);
         return s_error(req, 500, "database error"), req->rc;
+    }
     fc_buf_t b;
     fc_buf_init(&b);
     fc_buf_addf(&b, "{\"tenant\":");
     fc_esc_json(&b, filter);
-    fc_buf_addf(&b, ",\"from\":\"%s\",\"to\":\"%s\",\"alerts\":[", from, to);
+    fc_buf_addf(&b, ",\"from\":\"%s\",\"to\":\"%s\"", w.from, w.to);
+    reporter_window_json(w.v, w.n, w.per_tenant, &b);
+    reporter_window_free(&w);
+    fc_buf_add_str(&b, ",\"alerts\":[");
     static const char *names[] = {"tenant",         "alert_id",      "fired_at",   "kind",
                                   "scope",          "period_key",    "subject",    "state",
                                   "text",           "threshold_pct", "value_nusd", "budget_nusd",
@@ -462,26 +467,25 @@ static enum MHD_Result s_budgets(s_req_t *req)
 static enum MHD_Result s_report(s_req_t *req)
 {
     reporter_query_t q;
-    char filter[64], from[11], to[11], err[160];
+    char filter[64];
     if (!s_query(req, REPORTER_Q_REPORT, &q) ||
         !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
     reporter_fmt_t fmt = q.fmt;
     const char *period = q.period;
     int top_n = q.top ? q.top : req->self->cfg.top_n;
-    if (!s_begin(req) || !s_tenant_exists(req, filter))
+    reporter_window_t w = {0};
+    if (!s_begin(req) || !s_tenant_exists(req, filter) ||
+        !s_window(req, &q, filter, period, NULL, &w))
         return req->rc;
-    int64_t today;
-    if (reporter_today(req->pg, MODULE, filter, &today) != 0)
-        return s_error(req, 500, "database error"), req->rc;
-    if (reporter_period_resolve(period, q.date, q.from, q.to, today, from, to, err, sizeof err) !=
-        0)
-        return s_error(req, 400, "%s", err), req->rc;
     reporter_report_t *r = reporter_report_new();
-    if (!r)
+    if (!r) {
+        reporter_window_free(&w);
         return s_error(req, 500, "out of memory"), req->rc;
-    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, filter, period ? period : "daily",
-                                              from, to, top_n);
+    }
+    reporter_rc_t rc =
+        reporter_report_gather(r, req->pg, MODULE, &w, period ? period : "daily", top_n);
+    reporter_window_free(&w);
     if (rc != REPORTER_OK) {
         reporter_report_destroy(&r);
         return rc == REPORTER_NOT_FOUND ? (s_error(req, 404, "no tenant %s", filter), req->rc)
@@ -609,19 +613,24 @@ static void s_stream_free(void *cls)
 static enum MHD_Result s_costs(s_req_t *req)
 {
     reporter_query_t q;
-    char filter[64], from[11], to[11];
+    char filter[64];
     if (!s_query(req, REPORTER_Q_COSTS, &q) ||
         !s_tenant_filter(req, q.tenant, filter, sizeof filter))
         return req->rc;
     const char *group = q.group;
-    if (!s_begin(req) || !s_tenant_exists(req, filter) || !s_range(req, &q, filter, from, to))
+    reporter_window_t w = {0};
+    if (!s_begin(req) || !s_tenant_exists(req, filter) ||
+        !s_window(req, &q, filter, NULL, "30d", &w))
         return req->rc;
-    if (reporter_costs_send(req->pg, MODULE, filter, group, from, to) != 0 ||
-        !PQsetSingleRowMode(req->pg))
+    if (reporter_costs_send(req->pg, MODULE, &w, group) != 0 || !PQsetSingleRowMode(req->pg)) {
+        reporter_window_free(&w);
         return s_error(req, 500, "database error"), req->rc;
+    }
     s_stream_t *s = calloc(1, sizeof *s);
-    if (!s)
+    if (!s) {
+        reporter_window_free(&w);
         return s_error(req, 500, "out of memory"), req->rc;
+    }
     s->self = req->self;
     s->csv = q.csv;
     s->pair = strcmp(group, "agent") == 0 || strcmp(group, "task") == 0;
@@ -633,6 +642,7 @@ static enum MHD_Result s_costs(s_req_t *req)
         fc_error(MODULE, "costs: %s", fc_pg_error(req->pg));
         PQclear(s->row);
         free(s);
+        reporter_window_free(&w);
         return s_error(req, 500, "database error"), req->rc;
     }
     s->pg = req->pg;
@@ -646,9 +656,12 @@ static enum MHD_Result s_costs(s_req_t *req)
     } else {
         fc_buf_add_str(&s->pending, "{\"tenant\":");
         fc_esc_json(&s->pending, filter);
-        fc_buf_addf(&s->pending, ",\"group\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"rows\":[",
-                    group, from, to);
+        fc_buf_addf(&s->pending, ",\"group\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"", group, w.from,
+                    w.to);
+        reporter_window_json(w.v, w.n, w.per_tenant, &s->pending);
+        fc_buf_add_str(&s->pending, ",\"rows\":[");
     }
+    reporter_window_free(&w);
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, S_STREAM_BLOCK,
                                                                   s_stream_read, s, s_stream_free);
     if (!resp) {
@@ -680,9 +693,10 @@ static enum MHD_Result s_costs(s_req_t *req)
 
 typedef struct {
     reporter_http_t *self;
-    char scope[64], filter[64], day[11];
-    int slot;            //  in self->streams
-    uint64_t generation; //  of the live summaries last looked at
+    char scope[64], filter[64], day[11]; //  day "": every tenant's own today
+    int64_t today_key;                   //  see reporter_live_total
+    int slot;                            //  in self->streams
+    uint64_t generation;                 //  of the live summaries last looked at
     bool first;
     int64_t last_nusd;
     time_t last_write;
@@ -742,7 +756,8 @@ static uint32_t s_client_addr(struct MHD_Connection *mc)
     return ((const struct sockaddr_in *)ci->client_addr)->sin_addr.s_addr;
 }
 
-//  Reads today's spending and the current day; -1 on a database error.
+//  Reads the spending of the day shown (each tenant's own today for an all-tenant stream
+//  without a day) and the current day; -1 on a database error.
 static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
 {
     PGconn *pg = reporter_pool_acquire(s->self->pool, S_POOL_WAIT_MS);
@@ -751,24 +766,16 @@ static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
     fc_metric_add(s->self->m_live_reads, 1);
     int rc = -1;
     int64_t today;
+    char latest[11];
     if (reporter_tx_begin(pg, s->scope) == 0 &&
-        reporter_today(pg, MODULE, s->filter, &today) == 0) {
-        const char *params[] = {s->filter, s->day};
-        PGresult *res =
-            fc_pg_query(pg, MODULE, "live totals",
-                        "SELECT coalesce(sum(e.cost_nusd), 0)::text"
-                        "  FROM events e LEFT JOIN tenants t ON t.tenant_id = e.tenant_id"
-                        " WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"
-                        "   AND e.event_time >= ($2::date - 1)::timestamp AT TIME ZONE 'UTC'"
-                        "   AND e.event_time < ($2::date + 2)::timestamp AT TIME ZONE 'UTC'"
-                        "   AND (e.event_time AT TIME ZONE coalesce(t.tz, 'UTC'))::date = $2::date",
-                        2, params);
-        if (res) {
-            *nusd = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+        reporter_today(pg, MODULE, s->filter, &today) == 0 &&
+        reporter_live_total(pg, MODULE, s->filter, s->day[0] ? s->day : NULL, nusd, &s->today_key,
+                            latest) == 0) {
+        if (s->day[0])
             reporter_date_format(today, now_day, 11);
-            rc = 0;
-            PQclear(res);
-        }
+        else
+            memcpy(now_day, latest, 11);
+        rc = 0;
     }
     reporter_tx_end(pg, rc == 0);
     reporter_pool_release(s->self->pool, &pg);
@@ -783,16 +790,21 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_OF_STREAM;
         int64_t nusd;
         char now_day[11];
-        bool live = strcmp(s->filter, "*") != 0 &&
+        bool live = strcmp(s->filter, "*") != 0 && s->day[0] &&
                     reporter_live_get(s->self->live, s->filter, s->day, &nusd, S_LIVE_MAX_AGE_S);
-        if (live)
+        if (live) {
             memcpy(now_day, s->day, sizeof now_day);
-        else {
+            int64_t d = 0;
+            (void)reporter_date_parse(s->day, &d);
+            s->today_key = d;
+        } else {
             int64_t mono = s_mono_us();
             if (s->first || mono >= s->next_read_us) {
                 if (s_sse_read(s, &s->read_nusd, s->read_now_day) != 0)
                     return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
-                bool today = strcmp(s->read_now_day, s->day) == 0;
+                //  Today moves, and so does every tenant's own today (day ""); a past
+                //  day only by late events and repricing.
+                bool today = !s->day[0] || strcmp(s->read_now_day, s->day) == 0;
                 s->next_read_us = mono + (int64_t)(today ? S_SSE_POLL_MS : S_SSE_PAST_MS) * 1000;
             }
             nusd = s->read_nusd;
@@ -804,8 +816,9 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
             s->out_len = (size_t)snprintf(
                 s->out, sizeof s->out,
                 "event: totals\ndata: {\"tenant\":\"%s\",\"day\":\"%s\",\"now_day\":\"%s\","
-                "\"today_nusd\":\"%lld\",\"today_usd\":\"%s\"}\n\n",
-                s->filter, s->day, now_day, (long long)nusd, reporter_usd(nusd, 9, usd));
+                "\"today_key\":\"%lld\",\"today_nusd\":\"%lld\",\"today_usd\":\"%s\"}\n\n",
+                s->filter, s->day[0] ? s->day : now_day, now_day, (long long)s->today_key,
+                (long long)nusd, reporter_usd(nusd, 9, usd));
             s->first = false;
             s->last_nusd = nusd;
         } else if (now - s->last_write >= s->self->ping_s) {
@@ -846,7 +859,10 @@ static enum MHD_Result s_sse(s_req_t *req)
     int64_t d = q.day;
     if (!s_begin(req) || !s_tenant_exists(req, filter))
         return req->rc;
-    if (!q.has_day) {
+    //  Without a day a tenant's stream follows the tenant's today as of now (the page
+    //  reloads when it changes); an all-tenant stream follows every tenant's own today.
+    bool own_today = !q.has_day && strcmp(filter, "*") == 0;
+    if (!q.has_day && !own_today) {
         if (reporter_today(req->pg, MODULE, filter, &d) != 0)
             return s_error(req, 500, "database error"), req->rc;
     }
@@ -866,7 +882,8 @@ static enum MHD_Result s_sse(s_req_t *req)
     s->self = req->self;
     snprintf(s->scope, sizeof s->scope, "%s", req->admin ? "*" : req->key_tenant);
     snprintf(s->filter, sizeof s->filter, "%s", filter);
-    reporter_date_format(d, s->day, sizeof s->day);
+    if (!own_today)
+        reporter_date_format(d, s->day, sizeof s->day);
     s->first = true;
     s->last_write = time(NULL);
     struct MHD_Response *resp =
@@ -886,43 +903,14 @@ static enum MHD_Result s_sse(s_req_t *req)
 // ---------------------------------------------------------------------------------------
 // Dashboard
 
-static const char *s_app_js =
-    "(function () {\n"
-    "  'use strict';\n"
-    "  var live = document.getElementById('live');\n"
-    "  if (!live || !window.EventSource || !window.BigInt) return;\n"
-    "  var tenant = live.dataset.tenant, day = live.dataset.day;\n"
-    "  var baseToday = BigInt(live.dataset.todayNusd), baseTotal = "
-    "BigInt(live.dataset.totalNusd);\n"
-    "  function usd(n) {\n"
-    "    var neg = n < 0n; if (neg) n = -n;\n"
-    "    var cents = (n + 5000000n) / 10000000n;\n"
-    "    return (neg ? '-$' : '$') + (cents / 100n).toString() + '.' +\n"
-    "      (cents % 100n).toString().padStart(2, '0');\n"
-    "  }\n"
-    "  function set(id, text) { var e = document.getElementById(id); if (e) e.textContent = text; "
-    "}\n"
-    "  var q = '?day=' + encodeURIComponent(day) + (tenant ? '&tenant=' + "
-    "encodeURIComponent(tenant) : '');\n"
-    "  var es = new EventSource('/dashboard/-/events' + q);\n"
-    "  es.addEventListener('totals', function (e) {\n"
-    "    var d = JSON.parse(e.data);\n"
-    "    if (d.now_day !== day) { location.reload(); return; }\n"
-    "    var today = BigInt(d.today_nusd);\n"
-    "    set('total-today', usd(today));\n"
-    "    set('total-30d', usd(baseTotal - baseToday + today));\n"
-    "    set('live-state', 'updated ' + new Date().toLocaleTimeString());\n"
-    "  });\n"
-    "  es.onerror = function () { set('live-state', 'reconnecting'); };\n"
-    "})();\n";
-
-//  GET /dashboard (admin: every tenant) and /dashboard/<tenant>
+//  GET /dashboard (admin: every tenant) and /dashboard/<tenant>: ?range
 static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
 {
     reporter_query_t q;
-    char filter[64], from[11], to[11];
+    char filter[64];
     if (!s_query(req, REPORTER_Q_DASHBOARD, &q))
         return req->rc;
+    const char *range = q.range; //  checked by reporter_query (7d, 30d, 90d, mtd)
     if (!tenant && !req->admin)
         return s_error(req, 403, "this key may read /dashboard/%s only", req->key_tenant), req->rc;
     if (!s_tenant_filter(req, tenant, filter, sizeof filter) || !s_begin(req) ||
@@ -937,26 +925,33 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
         if (!resp)
             return MHD_NO;
         s_headers(req, resp, "text/plain");
-        char loc[128];
-        snprintf(loc, sizeof loc, "/dashboard%s%s", tenant ? "/" : "", tenant ? tenant : "");
+        char loc[160];
+        snprintf(loc, sizeof loc, "/dashboard%s%s?range=%s", tenant ? "/" : "",
+                 tenant ? tenant : "", range);
         MHD_add_response_header(resp, "Location", loc);
         enum MHD_Result rc = MHD_queue_response(req->mc, MHD_HTTP_SEE_OTHER, resp);
         MHD_destroy_response(resp);
         return rc;
     }
-    int64_t today;
-    if (reporter_today(req->pg, MODULE, filter, &today) != 0)
+    //  Each tenant's own range, and its own month for the budget burn.
+    reporter_window_t w = {0};
+    reporter_burn_t burn;
+    if (!s_window(req, &q, filter, range, range, &w))
+        return req->rc;
+    if (reporter_burn_gather(&burn, req->pg, MODULE, filter, true) != 0) {
+        reporter_window_free(&w);
         return s_error(req, 500, "database error"), req->rc;
-    reporter_date_format(today - 29, from, sizeof from);
-    reporter_date_format(today, to, sizeof to);
+    }
     reporter_report_t *r = reporter_report_new();
-    if (!r)
+    if (!r) {
+        reporter_window_free(&w);
         return s_error(req, 500, "out of memory"), req->rc;
+    }
     //  Today comes from the aggregator's in-day rollups, not from a scan of every event
     //  of the day; the live stream then moves the totals to the second.
     r->inday_rollups = true;
-    reporter_rc_t rc =
-        reporter_report_gather(r, req->pg, MODULE, filter, "range", from, to, req->self->cfg.top_n);
+    reporter_rc_t rc = reporter_report_gather(r, req->pg, MODULE, &w, range, req->self->cfg.top_n);
+    reporter_window_free(&w);
     if (rc != REPORTER_OK) {
         reporter_report_destroy(&r);
         return s_error(req, rc == REPORTER_NOT_FOUND ? 404 : 500, "%s",
@@ -966,8 +961,39 @@ static enum MHD_Result s_dashboard(s_req_t *req, const char *tenant)
     reporter_pool_replay_lag(req->pg, &r->reader_lag); //  a footer line on a standby
     fc_buf_t b;
     fc_buf_init(&b);
-    reporter_render_dashboard(r, &b);
+    reporter_render_dashboard(r, &burn, range, &b);
     reporter_report_destroy(&r);
+    reporter_tx_end(req->pg, true);
+    return s_respond(req, 200, "text/html; charset=utf-8", &b);
+}
+
+//  GET /dashboard/-/drill?dim&id&tenant&range: one agent or task (of a tenant), agent
+//  type, model or cost kind over the dashboard's range.
+static enum MHD_Result s_drill(s_req_t *req)
+{
+    reporter_query_t q;
+    char filter[64];
+    if (!s_query(req, REPORTER_Q_DRILL, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
+        return req->rc;
+    const char *range = q.range, *dim = q.dim; //  both checked by reporter_query
+    if (strcmp(filter, "*") == 0 && (strcmp(dim, "agent") == 0 || strcmp(dim, "task") == 0))
+        return s_error(req, 400, "tenant: an agent or a task belongs to a tenant"), req->rc;
+    reporter_window_t w = {0};
+    if (!s_begin(req) || !s_tenant_exists(req, filter) ||
+        !s_window(req, &q, filter, range, range, &w))
+        return req->rc;
+    reporter_drill_t d;
+    reporter_rc_t rc = reporter_drill_gather(&d, req->pg, MODULE, &w, range, dim, q.id);
+    reporter_window_free(&w);
+    if (rc != REPORTER_OK) {
+        reporter_drill_free(&d);
+        return s_error(req, 500, "database error"), req->rc;
+    }
+    fc_buf_t b;
+    fc_buf_init(&b);
+    reporter_render_drill(&d, range, &b);
+    reporter_drill_free(&d);
     reporter_tx_end(req->pg, true);
     return s_respond(req, 200, "text/html; charset=utf-8", &b);
 }
@@ -992,7 +1018,8 @@ typedef enum {
     R_ALERTS,
     R_BUDGETS,
     R_SSE,
-    R_DASH
+    R_DASH,
+    R_DRILL
 } s_route_t;
 
 static enum MHD_Result s_with_key(s_req_t *req, s_route_t route, const char *arg)
@@ -1027,6 +1054,9 @@ static enum MHD_Result s_with_key(s_req_t *req, s_route_t route, const char *arg
             break;
         case R_SSE:
             rc = s_sse(req);
+            break;
+        case R_DRILL:
+            rc = s_drill(req);
             break;
         default:
             rc = s_dashboard(req, arg);
@@ -1084,7 +1114,7 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
         return s_respond(&req, 200, "text/plain; version=0.0.4", &b);
     }
     if (strcmp(url, "/dashboard/-/app.js") == 0)
-        return s_static(&req, 200, "text/javascript; charset=utf-8", s_app_js);
+        return s_static(&req, 200, "text/javascript; charset=utf-8", reporter_dashboard_js());
 
     static const char api[] = "/api/v1/";
     if (strncmp(url, api, sizeof api - 1) == 0) {
@@ -1115,6 +1145,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
             return s_with_key(&req, R_SSE, NULL);
         if (strcmp(p, "-/report") == 0)
             return s_with_key(&req, R_REPORT, NULL);
+        if (strcmp(p, "-/drill") == 0)
+            return s_with_key(&req, R_DRILL, NULL);
         if (strchr(p, '/') == NULL)
             return s_with_key(&req, R_DASH, p);
     }

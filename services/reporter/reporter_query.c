@@ -15,7 +15,8 @@ static const char *const s_allowed[REPORTER_Q_COUNT_][9] = {
     [REPORTER_Q_BUDGETS] = {"tenant", NULL},
     [REPORTER_Q_REPORT] = {"tenant", "period", "date", "from", "to", "format", "top", "key", NULL},
     [REPORTER_Q_STREAM] = {"tenant", "day", "key", NULL},
-    [REPORTER_Q_DASHBOARD] = {"key", NULL},
+    [REPORTER_Q_DASHBOARD] = {"key", "range", NULL},
+    [REPORTER_Q_DRILL] = {"key", "range", "dim", "id", "tenant", NULL},
 };
 
 //  The value of the first non-empty occurrence of name, or NULL.
@@ -108,7 +109,6 @@ int reporter_query_parse(reporter_endpoint_t ep, const reporter_param_t *params,
             return s_fail(err, errsize, "limit: expected an integer 1..1000", NULL);
     }
     if (ep == REPORTER_Q_REPORT) {
-        static const char *const periods[] = {"daily", "weekly", "monthly", "range", NULL};
         if (format && reporter_fmt_parse(format, &q->fmt) != 0)
             return s_fail(err, errsize, "format: expected text, csv, json or html", NULL);
         if (top && s_int(top, 1, REPORTER_TOP_MAX, &q->top) != 0) {
@@ -116,13 +116,32 @@ int reporter_query_parse(reporter_endpoint_t ep, const reporter_param_t *params,
             snprintf(msg, sizeof msg, "top: expected an integer 1..%d", REPORTER_TOP_MAX);
             return s_fail(err, errsize, "%s", msg);
         }
-        if (q->period && !s_one_of(q->period, periods))
-            return s_fail(err, errsize, "period: expected daily, weekly, monthly or range", NULL);
+        if (q->period && !reporter_period_valid(q->period))
+            return s_fail(err, errsize,
+                          "period: expected daily, weekly, monthly, range, mtd or <N>d (N days)",
+                          NULL);
     }
     if (ep == REPORTER_Q_STREAM && day) {
         if (reporter_date_parse(day, &q->day) != 0)
             return s_fail(err, errsize, "day: expected a calendar date YYYY-MM-DD", NULL);
         q->has_day = true;
+    }
+    if (ep == REPORTER_Q_DASHBOARD || ep == REPORTER_Q_DRILL) {
+        q->range = s_get(params, n, "range");
+        if (!q->range)
+            q->range = "30d";
+        if (!reporter_dashboard_range_valid(q->range))
+            return s_fail(err, errsize, "range: expected 7d, 30d, 90d or mtd", NULL);
+    }
+    if (ep == REPORTER_Q_DRILL) {
+        static const char *const dims[] = {"agent", "task", "agent_type", "model", "kind", NULL};
+        q->dim = s_get(params, n, "dim");
+        q->id = s_get(params, n, "id");
+        if (!q->id)
+            q->id = "";
+        if (!q->dim || !s_one_of(q->dim, dims))
+            return s_fail(err, errsize, "dim: expected agent, task, agent_type, model or kind",
+                          NULL);
     }
     return 0;
 }

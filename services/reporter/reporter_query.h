@@ -28,7 +28,8 @@ typedef enum {
     REPORTER_Q_BUDGETS,   //  tenant
     REPORTER_Q_REPORT,    //  tenant period date from to format top key
     REPORTER_Q_STREAM,    //  tenant day key
-    REPORTER_Q_DASHBOARD, //  key
+    REPORTER_Q_DASHBOARD, //  key range
+    REPORTER_Q_DRILL,     //  key range dim id tenant
     REPORTER_Q_COUNT_
 } reporter_endpoint_t;
 
@@ -41,7 +42,7 @@ typedef struct {
 typedef struct {
     const char *tenant; //  syntax checked (fc_tenant_valid)
     const char *from, *to, *date;
-    const char *period; //  daily | weekly | monthly | range
+    const char *period; //  daily | weekly | monthly | range | mtd | <N>d
     const char *group;  //  costs: day agent_type model agent task kind tenant
     bool csv;           //  costs: format=csv
     reporter_fmt_t fmt; //  report: format (JSON when absent)
@@ -50,6 +51,9 @@ typedef struct {
     const char *state;  //  alerts: fired | resolved
     bool has_day;       //  stream: day given
     int64_t day;        //  stream: days since 1970-01-01
+    const char *range;  //  dashboard, drill: 7d | 30d | 90d | mtd ("30d" when absent)
+    const char *dim;    //  drill: agent | task | agent_type | model | kind (required)
+    const char *id;     //  drill: the id shown ("" when absent: the "(none)" row)
 } reporter_query_t;
 
 //  Parses the parameters of endpoint ep into q. Returns 0, or -1 with why (suitable for

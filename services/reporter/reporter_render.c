@@ -73,7 +73,12 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
     fc_buf_addf(o, "fleetcost %s report: %s (%s, %s)\n", r->period,
                 strcmp(r->tenant, "*") == 0 ? "all tenants" : r->tenant,
                 fc_esc_text(r->tenant_name, e1, sizeof e1), fc_esc_text(r->tz, e2, sizeof e2));
-    fc_buf_addf(o, "period:    %s .. %s (tenant-local days)\n", r->from, r->to);
+    fc_buf_addf(o, "period:    %s .. %s (tenant-local days%s)\n", r->from, r->to,
+                r->per_tenant ? "; each tenant's own, below" : "");
+    for (size_t i = 0; r->per_tenant && i < r->spans_n; i++)
+        fc_buf_addf(o, "           %-24s %s .. %s (%s)\n",
+                    fc_esc_text(r->spans[i].tenant, e1, sizeof e1), r->spans[i].from,
+                    r->spans[i].to, fc_esc_text(r->spans[i].tz, e2, sizeof e2));
     fc_buf_addf(o, "generated: %s; %lld tenant-days from rollups, %lld days from events\n",
                 r->generated_at, (long long)r->days_final, (long long)r->days_events);
 
@@ -244,6 +249,11 @@ static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
     }
     for (size_t i = 0; i < r->recos_n; i++)
         s_csv_row(o, "recommendation", r->recos[i].code, "", NULL, r->recos[i].text);
+    //  Each tenant's own days, when they differ (the period row holds their union).
+    for (size_t i = 0; r->per_tenant && i < r->spans_n; i++) {
+        snprintf(detail, sizeof detail, "%s..%s", r->spans[i].from, r->spans[i].to);
+        s_csv_row(o, "window", r->spans[i].tenant, r->spans[i].tz, NULL, detail);
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -324,6 +334,11 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
                 (long long)r->agents_active, (long long)r->agents_spawned,
                 (long long)r->agents_idle, (long long)r->runtime_seconds, (long long)r->tasks_total,
                 (long long)r->tasks_completed);
+    reporter_window_json(r->spans, r->spans_n, r->per_tenant, o);
+    fc_buf_add_str(o, ",\"today\":{");
+    s_json_sums(o, &r->today);
+    fc_buf_add_str(o, "}");
+    s_json_rows(o, "today_by_tenant", "tenant", "day", &r->tenants_today);
     s_json_rows(o, "by_day", "day", NULL, &r->days);
     s_json_rows(o, "by_tenant", "tenant", NULL, &r->tenants);
     s_json_rows(o, "by_kind", "kind", NULL, &r->kinds);
@@ -412,7 +427,11 @@ static const char *s_css =
     "svg.chart{border:1px solid #eee;background:#fff}"
     "svg .bar{fill:#3b6fb6}svg .grid{stroke:#eee}svg .axis{stroke:#444}"
     "svg text{font-size:11px;fill:#333}svg .ctitle{font-size:13px;font-weight:bold}"
-    "svg .unit{font-size:11px;fill:#666}";
+    "svg .unit{font-size:11px;fill:#666}"
+    ".card .note{font-size:.85em;color:#666}nav.ranges{margin:8px 0}nav.ranges a{margin:0 4px}"
+    "svg a:hover .bar{fill:#6a96d6}"
+    "svg .forecast{stroke:#d08a00;stroke-width:2;stroke-dasharray:6 4}"
+    "svg .threshold{stroke:#c33;stroke-dasharray:3 3}svg .budget{stroke:#c33;stroke-width:2}";
 
 static void s_html_head(fc_buf_t *o, const char *title)
 {
@@ -420,6 +439,76 @@ static void s_html_head(fc_buf_t *o, const char *title)
                       "<meta name=\"viewport\" content=\"width=device-width\"/><title>");
     fc_esc_html(o, title);
     fc_buf_addf(o, "</title><style>%s</style></head><body>", s_css);
+}
+
+//  Where the dashboard's bars and rows lead; reports (which are also files) pass NULL
+//  and link nowhere.
+typedef struct {
+    const char *tenant; //  the view's tenant or "*"
+    const char *range;  //  the dashboard's range (7d, 30d, 90d, mtd)
+} s_link_t;
+
+//  s percent-encoded for a URL query (unreserved characters kept).
+static void s_enc(fc_buf_t *o, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+        if ((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+            *p == '-' || *p == '_' || *p == '.' || *p == '~')
+            fc_buf_add(o, p, 1);
+        else
+            fc_buf_addf(o, "%%%02X", *p);
+    }
+}
+
+//  The link of a dashboard bar or row, attribute-ready (& as &amp;), into o:
+//    day      the daily report of that local date
+//    tenant   that tenant's dashboard, same range
+//    report   the report of the dashboard's own window
+//    agent, task (k1 tenant, k2 id), agent_type, model, kind (k1)   the drill-down page
+static void s_href(fc_buf_t *o, const s_link_t *l, const char *dim, const char *k1, const char *k2)
+{
+    bool all = strcmp(l->tenant, "*") == 0;
+    if (strcmp(dim, "day") == 0) {
+        fc_buf_add_str(o, "/dashboard/-/report?period=daily&amp;format=html&amp;date=");
+        s_enc(o, k1);
+    } else if (strcmp(dim, "tenant") == 0) {
+        fc_buf_add_str(o, "/dashboard/");
+        s_enc(o, k1);
+        fc_buf_addf(o, "?range=%s", l->range);
+        return;
+    } else if (strcmp(dim, "report") == 0) {
+        fc_buf_addf(o, "/dashboard/-/report?format=html&amp;period=%s", l->range);
+    } else {
+        bool pair = strcmp(dim, "agent") == 0 || strcmp(dim, "task") == 0;
+        fc_buf_addf(o, "/dashboard/-/drill?range=%s&amp;dim=%s&amp;id=", l->range, dim);
+        s_enc(o, pair ? k2 : k1);
+        if (pair) {
+            fc_buf_add_str(o, "&amp;tenant=");
+            s_enc(o, k1);
+            return;
+        }
+    }
+    if (!all) {
+        fc_buf_add_str(o, "&amp;tenant=");
+        s_enc(o, l->tenant);
+    }
+}
+
+//  A table cell holding text, linked when l is given.
+static void s_html_td_link(fc_buf_t *o, const char *text, const s_link_t *l, const char *dim,
+                           const char *k1, const char *k2)
+{
+    if (!l) {
+        fc_buf_add_str(o, "<td>");
+        fc_esc_html(o, text);
+        fc_buf_add_str(o, "</td>");
+        return;
+    }
+    fc_buf_add_str(o, "<td><a href=\"");
+    s_href(o, l, dim, k1, k2);
+    fc_buf_add_str(o, "\">");
+    fc_esc_html(o, text);
+    fc_buf_add_str(o, "</a></td>");
 }
 
 static void s_html_td(fc_buf_t *o, const char *s)
@@ -430,7 +519,8 @@ static void s_html_td(fc_buf_t *o, const char *s)
 }
 
 static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *title, const char *col,
-                        const reporter_rows_t *rows, bool two_keys)
+                        const reporter_rows_t *rows, bool two_keys, const s_link_t *l,
+                        const char *dim)
 {
     char usd[32], pct[48], label[2 * REPORTER_KEY_MAX];
     fc_buf_addf(o,
@@ -445,7 +535,7 @@ static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *tit
         else
             snprintf(label, sizeof label, "%s", x->k1[0] ? x->k1 : "(none)");
         fc_buf_add_str(o, "<tr>");
-        s_html_td(o, label);
+        s_html_td_link(o, label, l, dim, x->k1, x->k2);
         fc_buf_addf(o,
                     "<td class=\"n\">%s</td><td class=\"n\">%s%%</td><td class=\"n\">%lld</td>"
                     "<td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>",
@@ -459,32 +549,53 @@ static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *tit
 }
 
 //  Bars of a category chart: the first S_ITEMS_MAX rows (already sorted by cost).
+//  Links of a chart's bars, each NUL-terminated in one buffer (offsets into it).
+typedef struct {
+    fc_buf_t buf;
+    size_t at[S_ITEMS_MAX];
+} s_hrefs_t;
+
 static size_t s_items(const reporter_report_t *r, const reporter_rows_t *rows, bool two_keys,
-                      reporter_svg_item_t *items, char (*labels)[2 * REPORTER_KEY_MAX])
+                      reporter_svg_item_t *items, char (*labels)[2 * REPORTER_KEY_MAX],
+                      const s_link_t *l, const char *dim, s_hrefs_t *h)
 {
     size_t n = rows->n < S_ITEMS_MAX ? rows->n : S_ITEMS_MAX;
+    memset(items, 0, n * sizeof *items);
     for (size_t i = 0; i < n; i++) {
         if (two_keys)
             s_label(r, rows->v[i].k1, rows->v[i].k2, labels[i], sizeof labels[i]);
         else
             snprintf(labels[i], sizeof labels[i], "%s", rows->v[i].k1);
         items[i].label = labels[i];
-        items[i].value_nusd = rows->v[i].s.cost_nusd;
+        items[i].value = rows->v[i].s.cost_nusd;
+        if (l) {
+            h->at[i] = h->buf.len;
+            s_href(&h->buf, l, dim, rows->v[i].k1, rows->v[i].k2);
+            fc_buf_add(&h->buf, "", 1);
+        }
     }
+    //  Pointers only once the buffer no longer moves.
+    for (size_t i = 0; l && !h->buf.failed && i < n; i++)
+        items[i].href = (const char *)h->buf.data + h->at[i];
     return n;
 }
 
 static void s_html_bars(fc_buf_t *o, const reporter_report_t *r, const char *id, const char *title,
-                        const reporter_rows_t *rows)
+                        const reporter_rows_t *rows, const s_link_t *l, const char *dim)
 {
     reporter_svg_item_t items[S_ITEMS_MAX];
     char labels[S_ITEMS_MAX][2 * REPORTER_KEY_MAX];
-    size_t n = s_items(r, rows, false, items, labels);
-    reporter_svg_bars(o, id, title, items, n, 560);
+    s_hrefs_t h;
+    fc_buf_init(&h.buf);
+    size_t n = s_items(r, rows, false, items, labels, l, dim, &h);
+    reporter_svg_bars(o, id, title, REPORTER_SVG_USD, items, n, 560);
+    o->failed |= h.buf.failed;
+    fc_buf_free(&h.buf);
 }
 
 //  The daily trend: one column per day of the range, days without spending at $0.
-static void s_html_trend(fc_buf_t *o, const reporter_report_t *r, const char *id, int width)
+static void s_html_trend(fc_buf_t *o, const reporter_report_t *r, const char *id, int width,
+                         const s_link_t *l)
 {
     int64_t lo, hi;
     if (reporter_date_parse(r->from, &lo) != 0 || reporter_date_parse(r->to, &hi) != 0)
@@ -499,21 +610,38 @@ static void s_html_trend(fc_buf_t *o, const reporter_report_t *r, const char *id
         return;
     }
     size_t j = 0;
+    fc_buf_t hb;
+    fc_buf_init(&hb);
+    size_t *at = l ? calloc(n, sizeof *at) : NULL;
     for (size_t i = 0; i < n; i++) {
         reporter_date_format(lo + (int64_t)i, labels[i], sizeof labels[i]);
         items[i].label = labels[i];
         while (j < r->days.n && strcmp(r->days.v[j].k1, labels[i]) < 0)
             j++;
         if (j < r->days.n && strcmp(r->days.v[j].k1, labels[i]) == 0)
-            items[i].value_nusd = r->days.v[j].s.cost_nusd;
+            items[i].value = r->days.v[j].s.cost_nusd;
+        if (at) {
+            at[i] = hb.len;
+            s_href(&hb, l, "day", labels[i], "");
+            fc_buf_add(&hb, "", 1);
+        }
     }
-    reporter_svg_columns(o, id, "Daily cost", "day (tenant-local)", items, n, width, 260);
+    for (size_t i = 0; at && !hb.failed && i < n; i++)
+        items[i].href = (const char *)hb.data + at[i];
+    reporter_svg_columns(o, id, "Daily cost",
+                         strcmp(r->tenant, "*") == 0
+                             ? "tenant-local date (each tenant's own days, added up by date)"
+                             : "day (tenant-local)",
+                         REPORTER_SVG_USD, items, n, width, 260);
+    o->failed |= hb.failed || (l && !at);
+    fc_buf_free(&hb);
+    free(at);
     free(items);
     free(labels);
 }
 
 static void s_html_tasks(fc_buf_t *o, const reporter_report_t *r, const reporter_task_t *tasks,
-                         size_t n, bool median)
+                         size_t n, bool median, const s_link_t *l)
 {
     char usd[32], dur[48], label[2 * REPORTER_KEY_MAX];
     fc_buf_addf(o,
@@ -526,7 +654,7 @@ static void s_html_tasks(fc_buf_t *o, const reporter_report_t *r, const reporter
         s_label(r, k->tenant, k->task, label, sizeof label);
         s_duration(k->seconds_to_complete, dur, sizeof dur);
         fc_buf_add_str(o, "<tr>");
-        s_html_td(o, label);
+        s_html_td_link(o, label, l, "task", k->tenant, k->task);
         s_html_td(o, k->title);
         s_html_td(o, k->type);
         fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(k->s.cost_nusd, 2, usd));
@@ -570,6 +698,48 @@ static void s_html_alerts(fc_buf_t *o, const reporter_report_t *r)
     fc_buf_add_str(o, "</table>");
 }
 
+//  Each tenant's own days, when they differ between tenants: the all-tenant figures are
+//  the sums over these, and the day axis holds the union of their local dates. Tenants
+//  with the same span are listed together (a fleet has a few distinct spans at most).
+static void s_html_windows(fc_buf_t *o, const reporter_report_t *r)
+{
+    if (!r->per_tenant)
+        return;
+    fc_buf_add_str(o, "<p class=\"windows\">Each tenant counts its own days in its own time zone "
+                      "(a date's column adds every tenant's spending on that local date):");
+    bool first = true;
+    for (size_t i = 0; i < r->spans_n; i++) {
+        const reporter_span_t *sp = &r->spans[i];
+        bool seen = false;
+        for (size_t j = 0; j < i && !seen; j++)
+            seen = strcmp(r->spans[j].from, sp->from) == 0 && strcmp(r->spans[j].to, sp->to) == 0;
+        if (seen)
+            continue;
+        fc_buf_addf(o, "%s %s to %s: ", first ? "" : ";", sp->from, sp->to);
+        first = false;
+        size_t n = 0;
+        for (size_t j = i; j < r->spans_n; j++) {
+            const reporter_span_t *x = &r->spans[j];
+            if (strcmp(x->from, sp->from) != 0 || strcmp(x->to, sp->to) != 0)
+                continue;
+            if (n++ == 20) {
+                size_t more = 1;
+                for (size_t k = j + 1; k < r->spans_n; k++)
+                    more += strcmp(r->spans[k].from, sp->from) == 0 &&
+                            strcmp(r->spans[k].to, sp->to) == 0;
+                fc_buf_addf(o, " and %zu more", more);
+                break;
+            }
+            fc_buf_add_str(o, n > 1 ? ", " : "");
+            fc_esc_html(o, x->tenant);
+            fc_buf_add_str(o, " (");
+            fc_esc_html(o, x->tz);
+            fc_buf_add_str(o, ")");
+        }
+    }
+    fc_buf_add_str(o, ".</p>");
+}
+
 static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
 {
     char usd[32], usd2[32], pct[48], dur[48], title[512];
@@ -585,6 +755,7 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
     fc_esc_html(o, r->tz);
     fc_buf_addf(o, "; generated %s; %lld tenant-days from rollups, %lld days from events.</p>",
                 r->generated_at, (long long)r->days_final, (long long)r->days_events);
+    s_html_windows(o, r);
 
     s_duration(r->runtime_seconds, dur, sizeof dur);
     fc_buf_addf(o,
@@ -612,21 +783,21 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
                 (long long)t->cache_write_5m, (long long)t->cache_write_1h);
 
     fc_buf_add_str(o, "<h2>Daily trend</h2>");
-    s_html_trend(o, r, "chart-trend", 900);
+    s_html_trend(o, r, "chart-trend", 900, NULL);
     fc_buf_add_str(o, "<div class=\"charts\">");
     if (strcmp(r->tenant, "*") == 0)
-        s_html_bars(o, r, "chart-tenant", "Cost by tenant", &r->tenants);
-    s_html_bars(o, r, "chart-agent-type", "Cost by agent type", &r->agent_types);
-    s_html_bars(o, r, "chart-model", "Cost by model", &r->models);
+        s_html_bars(o, r, "chart-tenant", "Cost by tenant", &r->tenants, NULL, NULL);
+    s_html_bars(o, r, "chart-agent-type", "Cost by agent type", &r->agent_types, NULL, NULL);
+    s_html_bars(o, r, "chart-model", "Cost by model", &r->models, NULL, NULL);
     fc_buf_add_str(o, "</div>");
     if (strcmp(r->tenant, "*") == 0)
-        s_html_rows(o, r, "Cost by tenant", "tenant", &r->tenants, false);
-    s_html_rows(o, r, "Cost by kind", "kind", &r->kinds, false);
-    s_html_rows(o, r, "Cost by agent type", "agent type", &r->agent_types, false);
-    s_html_rows(o, r, "Cost by model", "model", &r->models, false);
-    s_html_rows(o, r, "Cost by agent (top)", "agent", &r->agents, true);
+        s_html_rows(o, r, "Cost by tenant", "tenant", &r->tenants, false, NULL, NULL);
+    s_html_rows(o, r, "Cost by kind", "kind", &r->kinds, false, NULL, NULL);
+    s_html_rows(o, r, "Cost by agent type", "agent type", &r->agent_types, false, NULL, NULL);
+    s_html_rows(o, r, "Cost by model", "model", &r->models, false, NULL, NULL);
+    s_html_rows(o, r, "Cost by agent (top)", "agent", &r->agents, true, NULL, NULL);
     fc_buf_addf(o, "<h2>Top %d tasks (of %lld)</h2>", r->top_n, (long long)r->tasks_total);
-    s_html_tasks(o, r, r->tasks, r->tasks_n, false);
+    s_html_tasks(o, r, r->tasks, r->tasks_n, false, NULL);
     fc_buf_addf(o, "<h2>Alerts (%lld)</h2>", (long long)r->alerts_total);
     s_html_alerts(o, r);
 
@@ -647,7 +818,7 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
                     (long long)t->reported_events, reporter_usd(t->reported_nusd, 6, usd),
                     reporter_usd(t->reported_computed_nusd, 6, usd2));
     fc_buf_add_str(o, "</p><h2>Tasks far above their type's median</h2>");
-    s_html_tasks(o, r, r->outliers, r->outliers_n, true);
+    s_html_tasks(o, r, r->outliers, r->outliers_n, true, NULL);
     fc_buf_add_str(o, "<h2>Recommendations</h2><ul>");
     for (size_t i = 0; i < r->recos_n; i++) {
         fc_buf_addf(o, "<li><b>%s</b>: ", r->recos[i].code);
@@ -679,73 +850,405 @@ void reporter_render(const reporter_report_t *r, reporter_fmt_t fmt, fc_buf_t *o
 // ---------------------------------------------------------------------------------------
 // Dashboard
 
-void reporter_render_dashboard(const reporter_report_t *r, fc_buf_t *o)
+static const char *const s_ranges[][2] = {{"7d", "Last 7 days"},
+                                          {"30d", "Last 30 days"},
+                                          {"90d", "Last 90 days"},
+                                          {"mtd", "Month to date"}};
+
+bool reporter_dashboard_range_valid(const char *range)
+{
+    for (size_t i = 0; i < sizeof s_ranges / sizeof s_ranges[0]; i++)
+        if (strcmp(s_ranges[i][0], range) == 0)
+            return true;
+    return false;
+}
+
+static const char *s_range_label(const char *range)
+{
+    for (size_t i = 0; i < sizeof s_ranges / sizeof s_ranges[0]; i++)
+        if (strcmp(s_ranges[i][0], range) == 0)
+            return s_ranges[i][1];
+    return range;
+}
+
+//  The range picker: plain links (no script needed), the current range in bold.
+static void s_html_ranges(fc_buf_t *o, const char *path_tenant, const char *range,
+                          const char *extra)
+{
+    fc_buf_add_str(o, "<nav class=\"ranges\">Range:");
+    for (size_t i = 0; i < sizeof s_ranges / sizeof s_ranges[0]; i++) {
+        if (strcmp(s_ranges[i][0], range) == 0) {
+            fc_buf_addf(o, " <b>%s</b>", s_ranges[i][1]);
+            continue;
+        }
+        fc_buf_add_str(o, " <a href=\"/dashboard");
+        if (path_tenant) {
+            fc_buf_add_str(o, "/");
+            s_enc(o, path_tenant);
+        }
+        fc_buf_addf(o, "?range=%s%s\">%s</a>", s_ranges[i][0], extra ? extra : "", s_ranges[i][1]);
+    }
+    fc_buf_add_str(o, "</nav>");
+}
+
+static void s_card(fc_buf_t *o, const char *label, const char *id, const char *value,
+                   const char *note)
+{
+    fc_buf_addf(o, "<div class=\"card\"><div>%s</div><div class=\"v\"%s%s%s>", label,
+                id ? " id=\"" : "", id ? id : "", id ? "\"" : "");
+    fc_esc_html(o, value);
+    fc_buf_add_str(o, "</div>");
+    if (note) {
+        fc_buf_add_str(o, "<div class=\"note\">");
+        fc_esc_html(o, note);
+        fc_buf_add_str(o, "</div>");
+    }
+    fc_buf_add_str(o, "</div>");
+}
+
+//  Tokens by kind as a chart (bars link to the window's report) and a table with the
+//  cache hit rate (share of prompt tokens read from cache) and what caching saved.
+static void s_html_tokens(fc_buf_t *o, const reporter_report_t *r, const s_link_t *l)
+{
+    const reporter_sums_t *t = &r->total;
+    const char *names[] = {"input", "output", "cache read", "cache write 5m", "cache write 1h"};
+    int64_t v[] = {t->input, t->output, t->cache_read, t->cache_write_5m, t->cache_write_1h};
+    reporter_svg_item_t items[5];
+    fc_buf_t h;
+    fc_buf_init(&h);
+    s_href(&h, l, "report", "", "");
+    fc_buf_add(&h, "", 1);
+    for (int i = 0; i < 5; i++)
+        items[i] =
+            (reporter_svg_item_t){names[i], v[i], h.failed ? NULL : (const char *)h.data, NULL};
+    reporter_svg_bars(o, "chart-tokens", "Tokens by kind", REPORTER_SVG_TOKENS, items, 5, 560);
+    o->failed |= h.failed;
+    fc_buf_free(&h);
+}
+
+//  The month's budget burn.
+static void s_html_burn(fc_buf_t *o, const reporter_burn_t *b)
+{
+    char usd[32], usd2[32], pct[48];
+    fc_buf_add_str(o, "<h2>Budget burn, month to date</h2><p>");
+    if (b->tenants_budgeted == 0)
+        fc_buf_add_str(o, "No monthly budget is set (fleetcost budget set --scope monthly). ");
+    else
+        fc_buf_addf(o, "$%s of $%s (%s%%)%s. ", reporter_usd(b->mtd_nusd, 2, usd),
+                    reporter_usd(b->budget_nusd, 2, usd2),
+                    reporter_pct(b->mtd_nusd, b->budget_nusd, pct),
+                    b->tenants_budgeted < b->tenants ? " (tenants with a budget; the others' "
+                                                       "spending is counted too)"
+                                                     : "");
+    fc_buf_addf(o,
+                "Forecast for the month: $%s%s. Each tenant counts its own local month; "
+                "day n is the n-th day of each tenant's month.</p>",
+                reporter_usd(b->forecast_nusd, 2, usd),
+                b->forecast ? ""
+                            : " (some tenants have less than a day of data: their spending "
+                              "so far, not projected)");
+    reporter_svg_burn(o, "chart-burn", "Budget burn (cumulative)", b->cum, b->days_elapsed,
+                      b->days_in_month, b->budget_nusd, b->forecast_nusd, b->thresholds,
+                      b->n_thresholds, 900, 280);
+}
+
+void reporter_render_dashboard(const reporter_report_t *r, const reporter_burn_t *burn,
+                               const char *range, fc_buf_t *o)
 {
     bool all = strcmp(r->tenant, "*") == 0;
-    char usd[32], title[256];
-    int64_t today = 0;
-    for (size_t i = 0; i < r->days.n; i++)
-        if (strcmp(r->days.v[i].k1, r->to) == 0)
-            today = r->days.v[i].s.cost_nusd;
+    char usd[32], usd2[32], pct[48], title[256], note[160];
+    s_link_t link = {r->tenant, range}, *l = &link;
+    //  Today is each tenant's own local today; the live stream reports the same sum and
+    //  the same key (the sum of the tenants' today day numbers), and the page reloads
+    //  when any tenant's today moves on.
+    int64_t today = r->today.cost_nusd, today_key = 0, d;
+    for (size_t i = 0; i < r->spans_n; i++)
+        if (reporter_date_parse(r->spans[i].today, &d) == 0)
+            today_key += d;
     snprintf(title, sizeof title, "fleetcost dashboard: %s", all ? "all tenants" : r->tenant);
     s_html_head(o, title);
-    //  data-* carry the exact baseline the live updates add to (nano-USD integers, so
-    //  the page can add with BigInt and never round).
     fc_buf_add_str(o, "<h1>");
     fc_esc_html(o, title);
-    fc_buf_add_str(o, "</h1><div id=\"live\" data-tenant=\"");
+    fc_buf_add_str(o, "</h1>");
+    s_html_ranges(o, all ? NULL : r->tenant, range, NULL);
+    //  data-* carry the exact baseline the live updates add to (nano-USD integers, so
+    //  the page can add with BigInt and never round).
+    fc_buf_add_str(o, "<div id=\"live\" data-tenant=\"");
     fc_esc_html(o, all ? "" : r->tenant);
     fc_buf_addf(o,
-                "\" data-day=\"%s\" data-today-nusd=\"%lld\" data-total-nusd=\"%lld\">"
-                "<p>Last 30 days, %s to %s (tenant-local). Live: <span id=\"live-state\">"
-                "connecting</span>.</p><div class=\"cards\">",
-                r->to, (long long)today, (long long)r->total.cost_nusd, r->from, r->to);
-    fc_buf_addf(o,
-                "<div class=\"card\"><div>cost, 30 days</div><div class=\"v\" id=\"total-30d\">"
-                "$%s</div></div>",
-                reporter_usd(r->total.cost_nusd, 2, usd));
-    fc_buf_addf(o,
-                "<div class=\"card\"><div>cost today</div><div class=\"v\" id=\"total-today\">"
-                "$%s</div></div>",
-                reporter_usd(today, 2, usd));
-    fc_buf_addf(o,
-                "<div class=\"card\"><div>active agents</div><div class=\"v\" "
-                "id=\"agents-active\">%lld</div></div>"
-                "<div class=\"card\"><div>tasks completed</div><div class=\"v\" "
-                "id=\"tasks-completed\">%lld</div></div></div></div>",
-                (long long)r->agents_active, (long long)r->tasks_completed);
-    fc_buf_add_str(o, "<h2>Cost trend</h2>");
-    s_html_trend(o, r, "chart-trend", 1100);
+                "\" data-day=\"%s\" data-today-key=\"%lld\" data-today-nusd=\"%lld\" "
+                "data-total-nusd=\"%lld\" data-mtd-nusd=\"%lld\"><p>%s, %s to %s (%s). Live: "
+                "<span id=\"live-state\">connecting</span>.</p>",
+                all || r->spans_n == 0 ? "" : r->spans[0].today, (long long)today_key,
+                (long long)today, (long long)r->total.cost_nusd, (long long)burn->mtd_nusd,
+                s_range_label(range), r->from, r->to,
+                all ? "each tenant's own days and today, in its time zone" : r->tz);
+    s_html_windows(o, r);
+    fc_buf_add_str(o, "<div class=\"cards\">");
+    snprintf(note, sizeof note, "%s", s_range_label(range));
+    snprintf(usd2, sizeof usd2, "$%s", reporter_usd(r->total.cost_nusd, 2, usd));
+    s_card(o, "cost", "total-range", usd2, note);
+    snprintf(usd2, sizeof usd2, "$%s", reporter_usd(today, 2, usd));
+    s_card(o, "cost today", "total-today", usd2, all ? "each tenant's own today" : NULL);
+    snprintf(usd2, sizeof usd2, "$%s", reporter_usd(burn->mtd_nusd, 2, usd));
+    if (burn->tenants_budgeted)
+        snprintf(note, sizeof note, "%s%% of $%s",
+                 reporter_pct(burn->mtd_nusd, burn->budget_nusd, pct),
+                 reporter_usd(burn->budget_nusd, 2, usd));
+    s_card(o, "month to date", "total-mtd", usd2, burn->tenants_budgeted ? note : "no budget");
+    snprintf(note, sizeof note, "%lld", (long long)r->agents_active);
+    s_card(o, "active agents", "agents-active", note, NULL);
+    snprintf(note, sizeof note, "%lld", (long long)r->tasks_completed);
+    s_card(o, "tasks completed", "tasks-completed", note, NULL);
+    snprintf(note, sizeof note, "%s%%",
+             reporter_pct(r->total.cache_read, s_prompt(&r->total), pct));
+    s_card(o, "cache hit rate", "cache-hit", note, "of prompt tokens read from cache");
+    snprintf(usd2, sizeof usd2, "$%s", reporter_usd(r->cache_read_saved_nusd, 2, usd));
+    snprintf(note, sizeof note, "writes cost $%s extra",
+             reporter_usd(r->cache_write_premium_nusd, 2, usd));
+    s_card(o, "caching saved", "cache-saved", usd2, note);
+    fc_buf_add_str(o, "</div></div><div id=\"figures\"><h2>Cost trend</h2>");
+    s_html_trend(o, r, "chart-trend", 1100, l);
     fc_buf_add_str(o, "<div class=\"charts\">");
     if (all)
-        s_html_bars(o, r, "chart-tenant", "Cost by tenant", &r->tenants);
-    s_html_bars(o, r, "chart-agent-type", "Cost by agent type", &r->agent_types);
-    fc_buf_add_str(o, "</div><h2>Recent alerts</h2>");
+        s_html_bars(o, r, "chart-tenant", "Cost by tenant", &r->tenants, l, "tenant");
+    s_html_bars(o, r, "chart-agent-type", "Cost by agent type", &r->agent_types, l, "agent_type");
+    s_html_bars(o, r, "chart-model", "Cost by model", &r->models, l, "model");
+    s_html_tokens(o, r, l);
+    fc_buf_add_str(o, "</div>");
+    s_html_burn(o, burn);
+    const reporter_sums_t *t = &r->total;
+    fc_buf_addf(o,
+                "<h2>Tokens and caching</h2><table><tr><th>tokens</th><th class=\"n\">input</th>"
+                "<th class=\"n\">output</th><th class=\"n\">cache read</th>"
+                "<th class=\"n\">cache write 5m</th><th class=\"n\">cache write 1h</th>"
+                "<th class=\"n\">cache hit rate</th><th class=\"n\">reads saved (USD)</th>"
+                "<th class=\"n\">writes cost extra (USD)</th></tr><tr><td>%s</td>"
+                "<td class=\"n\">%lld</td><td class=\"n\">%lld</td><td class=\"n\">%lld</td>"
+                "<td class=\"n\">%lld</td><td class=\"n\">%lld</td><td class=\"n\">%s%%</td>"
+                "<td class=\"n\">%s</td><td class=\"n\">%s</td></tr></table>",
+                s_range_label(range), (long long)t->input, (long long)t->output,
+                (long long)t->cache_read, (long long)t->cache_write_5m,
+                (long long)t->cache_write_1h, reporter_pct(t->cache_read, s_prompt(t), pct),
+                reporter_usd(r->cache_read_saved_nusd, 2, usd),
+                reporter_usd(r->cache_write_premium_nusd, 2, usd2));
+    if (all)
+        s_html_rows(o, r, "Cost by tenant", "tenant", &r->tenants, false, l, "tenant");
+    s_html_rows(o, r, "Cost by model", "model", &r->models, false, l, "model");
+    s_html_rows(o, r, "Cost by agent type", "agent type", &r->agent_types, false, l, "agent_type");
+    s_html_rows(o, r, "Cost by kind", "kind", &r->kinds, false, l, "kind");
+    s_html_rows(o, r, "Cost by agent (top)", "agent", &r->agents, true, l, "agent");
+    fc_buf_add_str(o, "<h2>Recent alerts</h2>");
     s_html_alerts(o, r);
     fc_buf_add_str(o, "<h2>Most expensive tasks</h2>");
-    s_html_tasks(o, r, r->tasks, r->tasks_n, false);
+    s_html_tasks(o, r, r->tasks, r->tasks_n, false, l);
     fc_buf_add_str(o, "<h2>Reports</h2><ul>");
-    static const char *periods[] = {"daily", "weekly", "monthly"};
+    const char *periods[] = {"daily", "weekly", "monthly", range};
     static const char *formats[] = {"html", "text", "csv", "json"};
-    for (int p = 0; p < 3; p++) {
-        fc_buf_addf(o, "<li>%s:", periods[p]);
+    for (int p = 0; p < 4; p++) {
+        fc_buf_addf(o, "<li>%s:", p == 3 ? s_range_label(range) : periods[p]);
         for (int f = 0; f < 4; f++) {
             fc_buf_addf(o, " <a href=\"/dashboard/-/report?period=%s&amp;format=%s", periods[p],
                         formats[f]);
             if (!all) {
                 fc_buf_add_str(o, "&amp;tenant=");
-                fc_esc_html(o, r->tenant);
+                s_enc(o, r->tenant);
             }
             fc_buf_addf(o, "\">%s</a>", formats[f]);
         }
         fc_buf_add_str(o, "</li>");
     }
-    if (r->reader_lag.standby) //  read from a standby: say how far behind (SCALING.md)
+    //  Read from a standby: say how far behind (SCALING.md). Inside #figures, so that a
+    //  live redraw brings the lag up to date too.
+    if (r->reader_lag.standby)
         fc_buf_addf(o,
                     "</ul><footer id=\"replica\" data-replay-lag-ms=\"%lld\">Read from a standby, "
                     "%lld ms behind the primary.</footer>",
                     (long long)r->reader_lag.lag_ms, (long long)r->reader_lag.lag_ms);
     else
         fc_buf_add_str(o, "</ul>");
-    fc_buf_add_str(o, "<script src=\"/dashboard/-/app.js\"></script></body></html>\n");
+    fc_buf_add_str(o, "</div><script src=\"/dashboard/-/app.js\"></script></body></html>\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// Drill-down pages
+
+void reporter_render_drill(const reporter_drill_t *d, const char *range, fc_buf_t *o)
+{
+    bool all = strcmp(d->tenant, "*") == 0;
+    char title[512], usd[32], pct[48];
+    s_link_t link = {d->tenant, range};
+    static const char *names[][2] = {{"agent", "agent"},
+                                     {"task", "task"},
+                                     {"agent_type", "agent type"},
+                                     {"model", "model"},
+                                     {"kind", "cost kind"}};
+    const char *dname = d->dim;
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
+        if (strcmp(names[i][0], d->dim) == 0)
+            dname = names[i][1];
+    snprintf(title, sizeof title, "fleetcost %s %s, %s", dname, d->key[0] ? d->key : "(none)",
+             all ? "all tenants" : d->tenant);
+    s_html_head(o, title);
+    fc_buf_add_str(o, "<h1>");
+    fc_esc_html(o, title);
+    fc_buf_add_str(o, "</h1><p><a href=\"/dashboard");
+    if (!all) {
+        fc_buf_add_str(o, "/");
+        s_enc(o, d->tenant);
+    }
+    fc_buf_addf(o, "?range=%s\">back to the dashboard</a></p>", range);
+    fc_buf_t extra;
+    fc_buf_init(&extra);
+    fc_buf_addf(&extra, "&amp;dim=%s&amp;id=", d->dim);
+    s_enc(&extra, d->key);
+    if (!all) {
+        fc_buf_add_str(&extra, "&amp;tenant=");
+        s_enc(&extra, d->tenant);
+    }
+    fc_buf_add(&extra, "", 1);
+    //  The picker of a drill-down page stays on it.
+    fc_buf_add_str(o, "<nav class=\"ranges\">Range:");
+    for (size_t i = 0; i < sizeof s_ranges / sizeof s_ranges[0]; i++) {
+        if (strcmp(s_ranges[i][0], range) == 0)
+            fc_buf_addf(o, " <b>%s</b>", s_ranges[i][1]);
+        else if (!extra.failed)
+            fc_buf_addf(o, " <a href=\"/dashboard/-/drill?range=%s%s\">%s</a>", s_ranges[i][0],
+                        (const char *)extra.data, s_ranges[i][1]);
+    }
+    fc_buf_add_str(o, "</nav>");
+    o->failed |= extra.failed;
+    fc_buf_free(&extra);
+    fc_buf_addf(o, "<p>%s, %s to %s (%s).</p>", s_range_label(range), d->from, d->to,
+                all ? "each tenant's own days, in its time zone" : "tenant-local");
+    const reporter_sums_t *t = &d->total;
+    fc_buf_addf(o, "<div class=\"cards\" id=\"drill\" data-cost-nusd=\"%lld\">",
+                (long long)t->cost_nusd);
+    snprintf(title, sizeof title, "$%s", reporter_usd(t->cost_nusd, 2, usd));
+    s_card(o, "cost", "drill-cost", title, NULL);
+    snprintf(title, sizeof title, "%lld", (long long)t->events);
+    s_card(o, "events", NULL, title, NULL);
+    snprintf(title, sizeof title, "%s%%", reporter_pct(t->cache_read, s_prompt(t), pct));
+    s_card(o, "cache hit rate", NULL, title, NULL);
+    fc_buf_add_str(o, "</div>");
+    if (d->facts_n) {
+        fc_buf_add_str(o, "<h2>About it</h2><ul>");
+        for (size_t i = 0; i < d->facts_n; i++) {
+            fc_buf_add_str(o, "<li>");
+            fc_esc_html(o, d->facts[i]);
+            fc_buf_add_str(o, "</li>");
+        }
+        fc_buf_add_str(o, "</ul>");
+    }
+    //  The trend over the window, each date linked to its daily report.
+    reporter_report_t r = {0};
+    snprintf(r.tenant, sizeof r.tenant, "%s", d->tenant);
+    snprintf(r.from, sizeof r.from, "%s", d->from);
+    snprintf(r.to, sizeof r.to, "%s", d->to);
+    r.days = d->days;
+    r.total = d->total;
+    fc_buf_add_str(o, "<h2>Cost trend</h2>");
+    s_html_trend(o, &r, "chart-drill-trend", 1100, &link);
+    const char *kinds[] = {"input", "output", "cache read", "cache write 5m", "cache write 1h"};
+    int64_t v[] = {t->input, t->output, t->cache_read, t->cache_write_5m, t->cache_write_1h};
+    reporter_svg_item_t items[5];
+    for (int i = 0; i < 5; i++)
+        items[i] = (reporter_svg_item_t){kinds[i], v[i], NULL, NULL};
+    fc_buf_add_str(o, "<div class=\"charts\">");
+    reporter_svg_bars(o, "chart-drill-tokens", "Tokens by kind", REPORTER_SVG_TOKENS, items, 5,
+                      560);
+    if (all)
+        s_html_bars(o, &r, "chart-drill-tenant", "Cost by tenant", &d->tenants, &link, "tenant");
+    fc_buf_add_str(o, "</div>");
+    if (all)
+        s_html_rows(o, &r, "Cost by tenant", "tenant", &d->tenants, false, &link, "tenant");
+    s_html_rows(o, &r, "Cost by day", "day", &d->days, false, &link, "day");
+    if (d->related_n) {
+        bool agent = strcmp(d->dim, "agent") == 0;
+        fc_buf_addf(o, "<h2>%s</h2><ul>",
+                    agent ? "Tasks it worked on" : "Agents that worked on it");
+        for (size_t i = 0; i < d->related_n; i++) {
+            fc_buf_add_str(o, "<li><a href=\"");
+            s_href(o, &link, agent ? "task" : "agent", d->tenant, d->related[i]);
+            fc_buf_add_str(o, "\">");
+            fc_esc_html(o, d->related[i]);
+            fc_buf_add_str(o, "</a></li>");
+        }
+        fc_buf_add_str(o, "</ul>");
+    }
+    fc_buf_add_str(o, "</body></html>\n");
+}
+
+// ---------------------------------------------------------------------------------------
+// The dashboard's script
+
+//  Cards move with every live total (exact: nano-USD in BigInt). Every other figure
+//  that changes today (trend, bars, tables, burn) is drawn by the server: while spending
+//  moves, the page re-reads itself at most every 10 s and swaps in its figures. Without
+//  the script the page is complete as served.
+static const char *s_dashboard_js =
+    "(function () {\n"
+    "  'use strict';\n"
+    "  var live = document.getElementById('live');\n"
+    "  if (!live || !window.EventSource || !window.BigInt) return;\n"
+    "  var tenant = live.dataset.tenant, day = live.dataset.day, key = live.dataset.todayKey;\n"
+    "  var base = {};\n"
+    "  function rebase(el) {\n"
+    "    base.today = BigInt(el.dataset.todayNusd); base.total = BigInt(el.dataset.totalNusd);\n"
+    "    base.mtd = BigInt(el.dataset.mtdNusd);\n"
+    "  }\n"
+    "  rebase(live);\n"
+    "  function usd(n) {\n"
+    "    var neg = n < 0n; if (neg) n = -n;\n"
+    "    var cents = (n + 5000000n) / 10000000n;\n"
+    "    return (neg ? '-$' : '$') + (cents / 100n).toString() + '.' +\n"
+    "      (cents % 100n).toString().padStart(2, '0');\n"
+    "  }\n"
+    "  function set(id, text) { var e = document.getElementById(id); if (e) e.textContent = text; "
+    "}\n"
+    "  var pending = null, last = 0, shown = base.today;\n"
+    "  function show(today) {\n"
+    "    shown = today;\n"
+    "    set('total-today', usd(today));\n"
+    "    set('total-range', usd(base.total - base.today + today));\n"
+    "    set('total-mtd', usd(base.mtd - base.today + today));\n"
+    "  }\n"
+    "  function refresh() {\n"
+    "    pending = null; last = Date.now();\n"
+    "    fetch(location.pathname + location.search, {credentials: 'same-origin'})\n"
+    "      .then(function (r) { return r.ok ? r.text() : null; })\n"
+    "      .then(function (text) {\n"
+    "        if (!text) return;\n"
+    "        var doc = new DOMParser().parseFromString(text, 'text/html');\n"
+    "        var fresh = doc.getElementById('figures'), cur = document.getElementById('figures');\n"
+    "        var nl = doc.getElementById('live');\n"
+    "        if (!fresh || !cur || !nl) return;\n"
+    "        cur.replaceWith(document.importNode(fresh, true));\n"
+    "        rebase(nl);\n"
+    "        ['agents-active', 'tasks-completed', 'cache-hit', 'cache-saved'].forEach(function "
+    "(id) {\n"
+    "          var e = doc.getElementById(id); if (e) set(id, e.textContent);\n"
+    "        });\n"
+    "        show(shown > base.today ? shown : base.today);\n"
+    "        set('live-state', 'figures redrawn ' + new Date().toLocaleTimeString());\n"
+    "      }).catch(function () {});\n"
+    "  }\n"
+    "  var q = tenant ? '?day=' + encodeURIComponent(day) + '&tenant=' + "
+    "encodeURIComponent(tenant) : '';\n"
+    "  var es = new EventSource('/dashboard/-/events' + q);\n"
+    "  es.addEventListener('totals', function (e) {\n"
+    "    var d = JSON.parse(e.data);\n"
+    "    if (d.today_key !== key) { location.reload(); return; }\n"
+    "    var today = BigInt(d.today_nusd);\n"
+    "    show(today);\n"
+    "    set('live-state', 'updated ' + new Date().toLocaleTimeString());\n"
+    "    if (today !== base.today && !pending)\n"
+    "      pending = setTimeout(refresh, Math.max(0, 10000 - (Date.now() - last)));\n"
+    "  });\n"
+    "  es.onerror = function () { set('live-state', 'reconnecting'); };\n"
+    "})();\n";
+
+const char *reporter_dashboard_js(void)
+{
+    return s_dashboard_js;
 }

@@ -3,7 +3,10 @@
 
 #include "fc_time.h"
 
+#include "alerter_rules.h"
+
 #include <assert.h>
+#include <stdatomic.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -94,18 +97,62 @@ void reporter_date_format(int64_t days, char *buf, size_t size)
     snprintf(buf, size, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
 }
 
+#define S_PERIOD_EXPECTED "period: expected daily, weekly, monthly, range, mtd or <N>d (N days)"
+
+//  "<N>d" with N in 1..REPORTER_MAX_DAYS: 0 and *n set, else -1.
+static int s_ndays(const char *period, int64_t *n)
+{
+    size_t len = strlen(period);
+    if (len < 2 || len > 5 || period[len - 1] != 'd' || period[0] == '0')
+        return -1;
+    int64_t v = 0;
+    for (size_t i = 0; i + 1 < len; i++) {
+        if (period[i] < '0' || period[i] > '9')
+            return -1;
+        v = v * 10 + (period[i] - '0');
+    }
+    if (v < 1 || v > REPORTER_MAX_DAYS)
+        return -1;
+    *n = v;
+    return 0;
+}
+
+bool reporter_period_valid(const char *period)
+{
+    static const char *const named[] = {"daily", "weekly", "monthly", "range", "mtd"};
+    int64_t n;
+    for (size_t i = 0; i < sizeof named / sizeof named[0]; i++)
+        if (strcmp(period, named[i]) == 0)
+            return true;
+    return s_ndays(period, &n) == 0;
+}
+
 int reporter_period_resolve(const char *period, const char *date, const char *from, const char *to,
                             int64_t today, char *from_out, char *to_out, char *err, size_t errsize)
 {
     bool has_date = date && *date, has_from = from && *from, has_to = to && *to;
-    int64_t lo, hi, d = today - 1;
+    int64_t lo, hi, d = today - 1, ndays = 0;
     if (!period || !*period)
         period = has_from || has_to ? "range" : "daily";
+    bool relative = strcmp(period, "mtd") == 0 || s_ndays(period, &ndays) == 0;
+    if (relative && (has_date || has_from || has_to)) {
+        snprintf(err, errsize, "period: %s counts back from today and takes no date, from or to",
+                 period);
+        return -1;
+    }
     if (has_date && reporter_date_parse(date, &d) != 0) {
         snprintf(err, errsize, "date: expected a calendar date YYYY-MM-DD");
         return -1;
     }
-    if (strcmp(period, "range") == 0 || (has_from || has_to)) {
+    if (ndays > 0) {
+        lo = today - ndays + 1;
+        hi = today;
+    } else if (strcmp(period, "mtd") == 0) {
+        int64_t y, m, dd;
+        s_civil_from_days(today, &y, &m, &dd);
+        lo = s_days_from_civil(y, m, 1);
+        hi = today;
+    } else if (strcmp(period, "range") == 0 || (has_from || has_to)) {
         if (has_date) {
             snprintf(err, errsize, "date: give either date or from/to, not both");
             return -1;
@@ -128,7 +175,7 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
         }
         if (strcmp(period, "range") != 0 && strcmp(period, "daily") != 0 &&
             strcmp(period, "weekly") != 0 && strcmp(period, "monthly") != 0) {
-            snprintf(err, errsize, "period: expected daily, weekly, monthly or range");
+            snprintf(err, errsize, S_PERIOD_EXPECTED);
             return -1;
         }
     } else if (strcmp(period, "daily") == 0) {
@@ -153,7 +200,7 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
         lo = s_days_from_civil(y, m, 1);
         hi = s_days_from_civil(m == 12 ? y + 1 : y, m == 12 ? 1 : m + 1, 1) - 1;
     } else {
-        snprintf(err, errsize, "period: expected daily, weekly, monthly or range");
+        snprintf(err, errsize, S_PERIOD_EXPECTED);
         return -1;
     }
     if (hi - lo + 1 > REPORTER_MAX_DAYS) {
@@ -166,7 +213,27 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
 }
 
 // ---------------------------------------------------------------------------------------
-// Transactions
+// Clock and transactions
+
+//  The testing clock: an offset from the real clock, set once at start-up.
+static _Atomic int64_t s_clock_offset_us;
+
+static int64_t s_real_now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+void reporter_clock_set(int64_t clock_us)
+{
+    atomic_store(&s_clock_offset_us, clock_us ? clock_us - s_real_now_us() : 0);
+}
+
+int64_t reporter_clock_now(void)
+{
+    return s_real_now_us() + atomic_load(&s_clock_offset_us);
+}
 
 int reporter_tx_begin(PGconn *conn, const char *scope)
 {
@@ -177,9 +244,26 @@ int reporter_tx_begin(PGconn *conn, const char *scope)
         fc_error("reporter", "begin: %s", fc_pg_error(conn));
         return -1;
     }
-    const char *params[] = {scope};
-    res = fc_pg_query(conn, "reporter", "scope", "SELECT set_config('fleetcost.tenant', $1, true)",
-                      1, params);
+    //  The switched clock travels with the transaction, so that every statement of it
+    //  (S_NOW) sees the same "now", as it sees the same now() without a switch.
+    char now[40] = "";
+    if (atomic_load(&s_clock_offset_us) != 0) {
+        int64_t us = reporter_clock_now();
+        time_t sec = (time_t)(us / 1000000);
+        struct tm tm;
+        gmtime_r(&sec, &tm);
+        size_t n = strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S", &tm);
+        snprintf(now + n, sizeof now - n, ".%06lld+00", (long long)(us % 1000000));
+    }
+    //  No JIT: the per-tenant windows (unnest, generate_series) make the planner's cost
+    //  estimates of a 50 ms query large enough to compile it, which alone takes 300-500
+    //  ms (measured on the 100-tenant set of it_reporter_perf).
+    const char *params[] = {scope, now};
+    res =
+        fc_pg_query(conn, "reporter", "scope",
+                    "SELECT set_config('fleetcost.tenant', $1, true),"
+                    "       set_config('fleetcost.now', $2, true), set_config('jit', 'off', true)",
+                    2, params);
     if (!res) {
         fc_pg_rollback(conn);
         return -1;
@@ -216,21 +300,36 @@ typedef struct {
     int64_t events_days; //  calendar days read (at least partly) from events
 } s_bounds_t;
 
-static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, const char *from,
-                          const char *to, bool inday, s_bounds_t *b)
+static int s_event_bounds(PGconn *conn, const char *module, const reporter_window_t *w, bool inday,
+                          s_bounds_t *b)
 {
+    //  Per tenant: the usual shape is final days from the first day of the window on and
+    //  then one run of open days (today, yesterday in its grace period) up to the last
+    //  day, or no rollups at all: the missing days are then one run, found from the
+    //  count and the bounds of the final days. Only a tenant with gaps (a rebuilt day,
+    //  a hole) is walked day by day; NOT IN becomes a hashed subplan (see S_SOURCE_CTES).
     static const char *sql =
-        "WITH nt AS (SELECT greatest(count(*), 1) AS n FROM tenants"
-        "             WHERE ($1 = '*' OR tenant_id = $1)),"
-        " fin AS (SELECT day, count(*) AS n FROM cost_summaries"
-        "          WHERE ($1 = '*' OR tenant_id = $1) AND dimension = 'total' AND key = ''"
-        "            AND (final OR $4::boolean) AND day BETWEEN $2::date AND $3::date"
-        "          GROUP BY day)"
-        " SELECT (SELECT coalesce(sum(n), 0) FROM fin)::text, min(d)::date::text,"
-        "        max(d)::date::text, count(d)"
-        "   FROM generate_series($2::date, $3::date, interval '1 day') d"
-        "  WHERE coalesce((SELECT n FROM fin WHERE fin.day = d::date), 0) < (SELECT n FROM nt)";
-    const char *params[] = {tenant, from, to, inday ? "true" : "false"};
+        "WITH " REPORTER_SQL_WINDOW ","
+        " fin AS (SELECT s.tenant_id, s.day FROM cost_summaries s JOIN win w"
+        "           ON w.tenant_id = s.tenant_id"
+        "          WHERE s.dimension = 'total' AND s.key = '' AND (s.final OR $4::boolean)"
+        "            AND s.day BETWEEN w.lo AND w.hi),"
+        " fs AS (SELECT w.tenant_id, w.lo, w.hi, count(f.day) AS n, min(f.day) AS fmin,"
+        "               max(f.day) AS fmax,"
+        "               count(f.day) = 0 OR (min(f.day) = w.lo"
+        "                                    AND max(f.day) - w.lo + 1 = count(f.day)) AS run"
+        "          FROM win w LEFT JOIN fin f ON f.tenant_id = w.tenant_id GROUP BY 1, 2, 3),"
+        " need AS (SELECT CASE WHEN n = 0 THEN lo ELSE fmax + 1 END AS a, hi AS b FROM fs"
+        "           WHERE run AND (n = 0 OR fmax < hi)"
+        "          UNION ALL"
+        "          SELECT d::date, d::date"
+        "            FROM fs, generate_series(fs.lo, fs.hi, interval '1 day') d"
+        "           WHERE NOT run AND (fs.tenant_id, d::date) NOT IN (SELECT tenant_id, day FROM "
+        "fin))"
+        " SELECT (SELECT coalesce(sum(n), 0) FROM fs)::text, min(a)::text, max(b)::text,"
+        "        (SELECT count(DISTINCT d) FROM need, generate_series(a, b, interval '1 day') d)"
+        "   FROM need";
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to, inday ? "true" : "false"};
     PGresult *res = fc_pg_query(conn, module, "event bounds", sql, 4, params);
     if (!res)
         return -1;
@@ -246,13 +345,14 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     return 0;
 }
 
-//  The CTEs every cost query starts with. Parameters: $1 tenant or '*', $2 from, $3 to
-//  (inclusive tenant-local days), $4 / $5 the events span (see s_event_bounds), $6 whether
-//  to scan events at all, $7 whether in-day rollups stand for their day (see
-//  reporter_report_t.inday_rollups).
-//    fin  the final (or, with $7, rolled-up) tenant-days in range, with their 'total' rollup row
-//    (the daily trend); rs   the rollups of those days summed per (tenant, dimension, key). A
-//    tenant-month
+//  The CTEs every cost query starts with. Parameters: $1..$3 the window's spans (tenant
+//  ids, first and last tenant-local days; see REPORTER_SQL_WINDOW), $4 / $5 the events
+//  span (see s_event_bounds), $6 whether to scan events at all, $7 whether in-day
+//  rollups stand for their day (see reporter_report_t.inday_rollups).
+//    win  each tenant of the view with its zone and its own days lo..hi
+//    fin  the final (or, with $7, rolled-up) tenant-days in the tenant's days, with their
+//         'total' rollup row (the daily trend)
+//    rs   the rollups of those days summed per (tenant, dimension, key). A tenant-month
 //         whose final days are mostly in range comes from its cost_months row minus the
 //         daily rows of its final days out of range (use); the other final days from
 //         their daily rows. Sums are linear, so both give the same integers.
@@ -271,18 +371,19 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
 #define S_MONTH_OF(col) "date_trunc('month', " col "::timestamp)::date"
 // clang-format off
 #define S_SOURCE_CTES                                                                              \
-    "tz AS (SELECT tenant_id, tz FROM tenants WHERE ($1 = '*' OR tenant_id = $1)),"                \
-    " fin AS (SELECT tenant_id, day, dimension, final, " S_ROLLUP_COLS " FROM cost_summaries"      \
-    "          WHERE ($1 = '*' OR tenant_id = $1) AND dimension = 'total' AND key = ''"            \
-    "            AND (final OR $7::boolean) AND day BETWEEN $2::date AND $3::date),"               \
+    REPORTER_SQL_WINDOW ","                                                                        \
+    " fin AS (SELECT s.tenant_id, s.day, s.dimension, s.final, " S_ROLLUP_COLS                     \
+    "           FROM cost_summaries s JOIN win w ON w.tenant_id = s.tenant_id"                     \
+    "          WHERE s.dimension = 'total' AND s.key = ''"                                         \
+    "            AND (s.final OR $7::boolean) AND s.day BETWEEN w.lo AND w.hi),"                   \
     " mon AS (SELECT m.tenant_id, m.month, m.days,"                                                \
-    "                (1::bigint << (least($3::date, (m.month + interval '1 month')::date - 1)"     \
+    "                (1::bigint << (least(w.hi, (m.month + interval '1 month')::date - 1)"         \
     "                               - m.month + 1))"                                               \
-    "                - (1::bigint << (greatest($2::date, m.month) - m.month)) AS want"             \
-    "           FROM cost_months m"                                                                \
-    "          WHERE ($1 = '*' OR m.tenant_id = $1) AND m.dimension = 'total'"                     \
-    "            AND m.month BETWEEN date_trunc('month', $2::date)::date"                          \
-    "                            AND date_trunc('month', $3::date)::date),"                        \
+    "                - (1::bigint << (greatest(w.lo, m.month) - m.month)) AS want"                 \
+    "           FROM cost_months m JOIN win w ON w.tenant_id = m.tenant_id"                        \
+    "          WHERE m.dimension = 'total'"                                                        \
+    "            AND m.month BETWEEN date_trunc('month', w.lo)::date"                              \
+    "                            AND date_trunc('month', w.hi)::date),"                            \
     " use AS (SELECT tenant_id, month, days & ~want AS outdays FROM mon"                           \
     "          WHERE bit_count((days & want)::bit(64)) > bit_count((days & ~want)::bit(64))),"     \
     " dd AS MATERIALIZED ("                                                                        \
@@ -308,7 +409,7 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     "                  FROM cost_months m JOIN use u"                                              \
     "                    ON u.tenant_id = m.tenant_id AND u.month = m.month) x"                    \
     "         GROUP BY 1, 2, 3),"                                                                  \
-    " ev AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE coalesce(tz.tz, 'UTC'))::date AS day," \
+    " ev AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE w.tz)::date AS day, w.lo, w.hi,"      \
     "               e.agent_type, e.model_family, e.agent_id, e.task_id, e.cost_kind,"             \
     "               e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"            \
     "               e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"                 \
@@ -316,13 +417,13 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
     "               (e.cost_kind = 'usage' AND e.output_tokens <= 500"                             \
     "                AND e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens"           \
     "                    + e.cache_write_1h_tokens <= 4000) AS small"                              \
-    "          FROM events e LEFT JOIN tz ON tz.tenant_id = e.tenant_id"                           \
-    "         WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"                    \
+    "          FROM events e JOIN win w ON w.tenant_id = e.tenant_id"                              \
+    "         WHERE e.tenant_id = ANY ($1::text[]) AND e.cost_kind IS NOT NULL"                    \
     "           AND e.event_time >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC'"                  \
     "           AND e.event_time < CASE WHEN $6::boolean"                                          \
     "                                   THEN ($5::date + 2)::timestamp AT TIME ZONE 'UTC'"         \
     "                                   ELSE '-infinity'::timestamptz END),"                       \
-    " evd AS (SELECT * FROM ev WHERE day BETWEEN $2::date AND $3::date"                            \
+    " evd AS (SELECT * FROM ev WHERE day BETWEEN lo AND hi"                                        \
     "            AND (tenant_id, day) NOT IN (SELECT tenant_id, day FROM fin))"
 // clang-format on
 
@@ -346,6 +447,7 @@ static int s_event_bounds(PGconn *conn, const char *module, const char *tenant, 
 //
 //  GROUPING(tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind) is a
 //  bit mask with 1 for each column not grouped on (tenant_id is 64, cost_kind 1).
+//  'tenant_day' rows are kept for each tenant's own today only (the "today" figures).
 static const char *s_facts_sql =
     "WITH " S_SOURCE_CTES ","
     " ev1 AS (SELECT tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind,"
@@ -361,14 +463,17 @@ static const char *s_facts_sql =
     "                             cost_kind)"
     "                 WHEN 127 THEN 'total' WHEN 95 THEN 'day' WHEN 111 THEN 'agent_type'"
     "                 WHEN 119 THEN 'model' WHEN 59 THEN 'agent' WHEN 61 THEN 'task'"
-    "                 WHEN 126 THEN 'kind' WHEN 63 THEN 'tenant' WHEN 62 THEN 'tenant_kind' END"
+    "                 WHEN 126 THEN 'kind' WHEN 63 THEN 'tenant' WHEN 62 THEN 'tenant_kind'"
+    "                 WHEN 31 THEN 'tenant_day' END"
     "                 AS dim,"
-    "               CASE WHEN GROUPING(day) = 0 THEN day::text"
+    "               CASE WHEN GROUPING(tenant_id) = 0 AND GROUPING(day) = 0 THEN tenant_id"
+    "                    WHEN GROUPING(day) = 0 THEN day::text"
     "                    WHEN GROUPING(agent_type) = 0 THEN coalesce(agent_type, '')"
     "                    WHEN GROUPING(model_family) = 0 THEN coalesce(model_family, '')"
     "                    WHEN GROUPING(tenant_id) = 0 THEN tenant_id"
     "                    WHEN GROUPING(cost_kind) = 0 THEN cost_kind ELSE '' END AS k1,"
-    "               CASE WHEN GROUPING(tenant_id) = 0 AND GROUPING(agent_id) = 0"
+    "               CASE WHEN GROUPING(tenant_id) = 0 AND GROUPING(day) = 0 THEN day::text"
+    "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(agent_id) = 0"
     "                      THEN coalesce(agent_id, '')"
     "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(task_id) = 0"
     "                      THEN coalesce(task_id, '')"
@@ -380,7 +485,7 @@ static const char *s_facts_sql =
     "          FROM ev1"
     "         GROUP BY GROUPING SETS ((), (day), (agent_type), (model_family),"
     "                                 (tenant_id, agent_id), (tenant_id, task_id), (cost_kind),"
-    "                                 (tenant_id), (tenant_id, cost_kind))),"
+    "                                 (tenant_id), (tenant_id, cost_kind), (tenant_id, day))),"
     " sg AS (SELECT m.dim,"
     "               CASE m.dim WHEN 'total' THEN '' WHEN 'tenant' THEN s.tenant_id"
     "                          WHEN 'agent' THEN s.tenant_id WHEN 'task' THEN s.tenant_id"
@@ -396,7 +501,10 @@ static const char *s_facts_sql =
     "         GROUP BY 1, 2, 3"
     "         UNION ALL"
     "         SELECT 'day', s.day::text, '', " S_SUMMARY_SUMS ", 0, 0, 0, 0, 0"
-    "           FROM fin s GROUP BY s.day),"
+    "           FROM fin s GROUP BY s.day"
+    "         UNION ALL"
+    "         SELECT 'tenant_day', s.tenant_id, s.day::text, " S_SUMMARY_SUMS ", 0, 0, 0, 0, 0"
+    "           FROM fin s GROUP BY s.tenant_id, s.day),"
     " allg AS (SELECT dim, k1, k2, coalesce(sum(cost), 0) AS cost, coalesce(sum(i), 0) AS i,"
     "                 coalesce(sum(o), 0) AS o, coalesce(sum(cr), 0) AS cr,"
     "                 coalesce(sum(w5), 0) AS w5, coalesce(sum(w1), 0) AS w1,"
@@ -407,6 +515,8 @@ static const char *s_facts_sql =
     "            FROM (SELECT * FROM eg UNION ALL SELECT * FROM sg) u"
     "           WHERE dim IS NOT NULL AND (dim = 'total' OR n > 0 OR cost <> 0)"
     "             AND NOT (dim = 'task' AND k2 = '')" //  spending outside any task
+    //  of the tenant-days, only each tenant's today
+    "             AND (dim <> 'tenant_day' OR (k1, k2) IN (SELECT tenant_id, today::text FROM win))"
     "           GROUP BY dim, k1, k2),"
     " ranked AS (SELECT a.*, count(*) OVER (PARTITION BY dim) AS dim_rows,"
     "                   row_number() OVER (PARTITION BY dim ORDER BY cost DESC, k1, k2) AS rn"
@@ -474,6 +584,8 @@ void reporter_report_destroy(reporter_report_t **self_p)
     s_rows_free(&self->kinds);
     s_rows_free(&self->tenants);
     s_rows_free(&self->tenant_kinds);
+    s_rows_free(&self->tenants_today);
+    free(self->spans);
     free(self->tasks);
     free(self->outliers);
     free(self);
@@ -493,6 +605,19 @@ static reporter_row_t *s_rows_push(reporter_rows_t *rows)
     reporter_row_t *r = &rows->v[rows->n++];
     memset(r, 0, sizeof *r);
     return r;
+}
+
+//  Adds sums b into a (token and event counts cannot overflow before money does).
+static int s_sums_add(reporter_sums_t *a, const reporter_sums_t *b)
+{
+    a->input += b->input;
+    a->output += b->output;
+    a->cache_read += b->cache_read;
+    a->cache_write_5m += b->cache_write_5m;
+    a->cache_write_1h += b->cache_write_1h;
+    a->events += b->events;
+    a->unpriced_events += b->unpriced_events;
+    return fc_money_add(a->cost_nusd, b->cost_nusd, &a->cost_nusd);
 }
 
 //  An integer column (numeric sums arrive as integer text). NULL is 0.
@@ -557,13 +682,13 @@ static void s_read_task(reporter_task_t *t, const PGresult *res, int row)
 }
 
 static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *module,
-                          const s_bounds_t *b)
+                          const reporter_window_t *w, const s_bounds_t *b)
 {
     char top[16];
     snprintf(top, sizeof top, "%d", self->top_n);
-    const char *params[] = {self->tenant,
-                            self->from,
-                            self->to,
+    const char *params[] = {w->arr_tenants,
+                            w->arr_from,
+                            w->arr_to,
                             b->lo,
                             b->hi,
                             b->scan ? "true" : "false",
@@ -620,6 +745,8 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
             rows = &self->tenants;
         else if (strcmp(dim, "tenant_kind") == 0)
             rows = &self->tenant_kinds;
+        else if (strcmp(dim, "tenant_day") == 0)
+            rows = &self->tenants_today;
         else
             continue;
         reporter_row_t *r = s_rows_push(rows);
@@ -637,29 +764,26 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
 }
 
 //  Agents and tasks from the dimension tables, over each tenant's local days.
-static int s_gather_fleet(reporter_report_t *self, PGconn *conn, const char *module)
+static int s_gather_fleet(reporter_report_t *self, PGconn *conn, const char *module,
+                          const reporter_window_t *w)
 {
     static const char *sql =
-        "SELECT count(*) FILTER (WHERE a.spawned_at < w.hi"
-        "                          AND (a.terminated_at IS NULL OR a.terminated_at >= w.lo)),"
-        "       count(*) FILTER (WHERE a.spawned_at >= w.lo AND a.spawned_at < w.hi),"
-        "       count(*) FILTER (WHERE a.terminated_at IS NULL AND a.spawned_at IS NOT NULL"
-        "                          AND coalesce(a.last_seen_at, a.spawned_at)"
-        "                              < now() - interval '1 hour'),"
-        "       coalesce(sum(greatest(0, extract(epoch FROM"
-        "                least(coalesce(a.terminated_at, now()), w.hi)"
-        "                - greatest(a.spawned_at, w.lo)))), 0)::bigint,"
-        "       (SELECT count(*) FROM tasks k LEFT JOIN tenants kt ON kt.tenant_id = k.tenant_id"
-        "         WHERE ($1 = '*' OR k.tenant_id = $1)"
-        "           AND k.completed_at >= $2::date::timestamp AT TIME ZONE coalesce(kt.tz, 'UTC')"
-        "           AND k.completed_at < ($3::date + 1)::timestamp"
-        "                                AT TIME ZONE coalesce(kt.tz, 'UTC'))"
-        "  FROM agents a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id,"
-        "       LATERAL (SELECT $2::date::timestamp AT TIME ZONE coalesce(t.tz, 'UTC') AS lo,"
-        "                       ($3::date + 1)::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
-        "                         AS hi) w"
-        " WHERE ($1 = '*' OR a.tenant_id = $1)";
-    const char *params[] = {self->tenant, self->from, self->to};
+        "WITH " REPORTER_SQL_WINDOW ","
+        " tw AS (SELECT tenant_id, lo::timestamp AT TIME ZONE tz AS t0,"
+        "               (hi + 1)::timestamp AT TIME ZONE tz AS t1 FROM win)"
+        " SELECT count(*) FILTER (WHERE a.spawned_at < w.t1"
+        "                           AND (a.terminated_at IS NULL OR a.terminated_at >= w.t0)),"
+        "        count(*) FILTER (WHERE a.spawned_at >= w.t0 AND a.spawned_at < w.t1),"
+        "        count(*) FILTER (WHERE a.terminated_at IS NULL AND a.spawned_at IS NOT NULL"
+        "                           AND coalesce(a.last_seen_at, a.spawned_at)"
+        "                               < " REPORTER_SQL_NOW " - interval '1 hour'),"
+        "        coalesce(sum(greatest(0, extract(epoch FROM"
+        "                 least(coalesce(a.terminated_at, " REPORTER_SQL_NOW "), w.t1)"
+        "                 - greatest(a.spawned_at, w.t0)))), 0)::bigint,"
+        "        (SELECT count(*) FROM tasks k JOIN tw kw ON kw.tenant_id = k.tenant_id"
+        "          WHERE k.completed_at >= kw.t0 AND k.completed_at < kw.t1)"
+        "   FROM agents a JOIN tw w ON w.tenant_id = a.tenant_id";
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to};
     PGresult *res = fc_pg_query(conn, module, "report fleet", sql, 3, params);
     if (!res)
         return -1;
@@ -672,20 +796,21 @@ static int s_gather_fleet(reporter_report_t *self, PGconn *conn, const char *mod
     return 0;
 }
 
-static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *module)
+//  The alerts fired in each tenant's own days.
+static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *module,
+                           const reporter_window_t *w)
 {
     static const char *sql =
-        "SELECT a.tenant_id,"
+        "WITH " REPORTER_SQL_WINDOW " SELECT a.tenant_id,"
         "       to_char(a.fired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
         "       a.kind, a.scope, a.period_key, a.subject, a.state, coalesce(a.text, ''),"
         "       a.threshold_pct, coalesce(a.value_nusd, 0), coalesce(a.budget_nusd, 0),"
         "       count(*) OVER ()"
-        "  FROM cost_alerts a LEFT JOIN tenants t ON t.tenant_id = a.tenant_id"
-        " WHERE ($1 = '*' OR a.tenant_id = $1)"
-        "   AND a.fired_at >= $2::date::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
-        "   AND a.fired_at < ($3::date + 1)::timestamp AT TIME ZONE coalesce(t.tz, 'UTC')"
+        "  FROM cost_alerts a JOIN win w ON w.tenant_id = a.tenant_id"
+        " WHERE a.fired_at >= w.lo::timestamp AT TIME ZONE w.tz"
+        "   AND a.fired_at < (w.hi + 1)::timestamp AT TIME ZONE w.tz"
         " ORDER BY a.fired_at DESC, a.alert_id DESC LIMIT 50";
-    const char *params[] = {self->tenant, self->from, self->to};
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to};
     PGresult *res = fc_pg_query(conn, module, "report alerts", sql, 3, params);
     if (!res)
         return -1;
@@ -837,16 +962,32 @@ static void s_recommend(reporter_report_t *self)
 
 // ---------------------------------------------------------------------------------------
 
-reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, const char *module,
-                                     const char *tenant, const char *period, const char *from,
-                                     const char *to, int top_n)
+//  A copy of the window's spans for a model that outlives the window (replacing any).
+static int s_spans_copy(const reporter_window_t *w, reporter_span_t **spans, size_t *n,
+                        bool *per_tenant)
 {
+    free(*spans);
+    *n = 0;
+    *spans = w->n ? malloc(w->n * sizeof **spans) : NULL;
+    if (w->n && !*spans)
+        return -1;
+    if (w->n)
+        memcpy(*spans, w->v, w->n * sizeof **spans);
+    *n = w->n;
+    *per_tenant = w->per_tenant;
+    return 0;
+}
+
+reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, const char *module,
+                                     const reporter_window_t *w, const char *period, int top_n)
+{
+    const char *tenant = w->tenant;
     snprintf(self->tenant, sizeof self->tenant, "%s", tenant);
     snprintf(self->period, sizeof self->period, "%s", period);
-    snprintf(self->from, sizeof self->from, "%s", from);
-    snprintf(self->to, sizeof self->to, "%s", to);
+    snprintf(self->from, sizeof self->from, "%s", w->from);
+    snprintf(self->to, sizeof self->to, "%s", w->to);
     self->top_n = top_n < 1 ? 1 : top_n > REPORTER_TOP_MAX ? REPORTER_TOP_MAX : top_n;
-    time_t now = time(NULL);
+    time_t now = (time_t)(reporter_clock_now() / 1000000);
     struct tm tm;
     gmtime_r(&now, &tm);
     strftime(self->generated_at, sizeof self->generated_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
@@ -869,14 +1010,24 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
         s_str(self->tz, sizeof self->tz, res, 0, 1);
         PQclear(res);
     }
+    if (s_spans_copy(w, &self->spans, &self->spans_n, &self->per_tenant) != 0)
+        return REPORTER_ERROR;
     s_bounds_t b;
-    if (s_event_bounds(conn, module, tenant, from, to, self->inday_rollups, &b) != 0)
+    if (s_event_bounds(conn, module, w, self->inday_rollups, &b) != 0)
         return REPORTER_ERROR;
     self->days_final = b.final_days;
     self->days_events = b.events_days;
-    if (s_gather_facts(self, conn, module, &b) != 0 || s_gather_fleet(self, conn, module) != 0 ||
-        s_gather_alerts(self, conn, module) != 0 || s_gather_cache(self, conn, module) != 0)
+    if (s_gather_facts(self, conn, module, w, &b) != 0 ||
+        s_gather_fleet(self, conn, module, w) != 0 || s_gather_alerts(self, conn, module, w) != 0 ||
+        s_gather_cache(self, conn, module) != 0)
         return REPORTER_ERROR;
+    //  "Today" of an all-tenant view is the sum of every tenant's own today.
+    memset(&self->today, 0, sizeof self->today);
+    for (size_t i = 0; i < self->tenants_today.n; i++)
+        if (s_sums_add(&self->today, &self->tenants_today.v[i].s) != 0) {
+            fc_error(module, "report: today's cost overflows int64");
+            return REPORTER_ERROR;
+        }
     s_recommend(self);
     return REPORTER_OK;
 }
@@ -904,8 +1055,8 @@ static const s_group_t s_groups[] = {
     {"tenant_kind", "tenant_id", "cost_kind", "kind", "s.tenant_id", "s.key", true},
 };
 
-int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, const char *group,
-                        const char *from, const char *to)
+int reporter_costs_send(PGconn *conn, const char *module, const reporter_window_t *w,
+                        const char *group)
 {
     const s_group_t *g = NULL;
     for (size_t i = 0; i < sizeof s_groups / sizeof s_groups[0]; i++)
@@ -914,7 +1065,7 @@ int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, co
     if (!g)
         return -1;
     s_bounds_t b;
-    if (s_event_bounds(conn, module, tenant, from, to, false, &b) != 0)
+    if (s_event_bounds(conn, module, w, false, &b) != 0)
         return -1;
     //  The SQL text is assembled only from the constant fragments of s_groups; every
     //  value arrives as a parameter.
@@ -934,7 +1085,8 @@ int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, co
                      strcmp(g->group, "total") == 0 ? "" : "HAVING sum(n) > 0 OR sum(cost) <> 0",
                      g->by_key ? "k1, k2" : "sum(cost) DESC, k1, k2");
     assert(n > 0 && (size_t)n < sizeof sql);
-    const char *params[] = {tenant, from, to, b.lo, b.hi, b.scan ? "true" : "false", "false"};
+    const char *params[] = {
+        w->arr_tenants, w->arr_from, w->arr_to, b.lo, b.hi, b.scan ? "true" : "false", "false"};
     if (!PQsendQueryParams(conn, sql, 7, NULL, params, NULL, NULL, 0)) {
         fc_error(module, "costs: %s", fc_pg_error(conn));
         return -1;
@@ -945,16 +1097,448 @@ int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, co
 int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t *days)
 {
     const char *params[] = {tenant};
-    PGresult *res = fc_pg_query(
-        conn, module, "today",
-        "SELECT ((now() AT TIME ZONE coalesce((SELECT tz FROM tenants WHERE tenant_id = $1),"
-        " 'UTC'))::date - date '1970-01-01')",
-        1, params);
+    PGresult *res =
+        fc_pg_query(conn, module, "today",
+                    "SELECT ((" REPORTER_SQL_NOW " AT TIME ZONE"
+                    "         coalesce((SELECT tz FROM tenants WHERE tenant_id = $1), 'UTC'))::date"
+                    "        - date '1970-01-01')",
+                    1, params);
     if (!res)
         return -1;
     *days = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     PQclear(res);
     return 0;
+}
+
+int reporter_live_total(PGconn *conn, const char *module, const char *tenant, const char *day,
+                        int64_t *nusd, int64_t *today_key, char latest[11])
+{
+    //  Local days lie within a day of the UTC date either way, so [UTC date - 1, + 2)
+    //  bounds the events of every tenant's today, and prunes partitions.
+    static const char *sql =
+        "WITH tt AS (SELECT tenant_id, tz, (" REPORTER_SQL_NOW " AT TIME ZONE tz)::date AS today"
+        "              FROM tenants WHERE ($1 = '*' OR tenant_id = $1)),"
+        " d AS (SELECT coalesce($2::date, (" REPORTER_SQL_NOW " AT TIME ZONE 'UTC')::date) AS d)"
+        " SELECT (SELECT coalesce(sum(e.cost_nusd), 0)"
+        "           FROM events e JOIN tt ON tt.tenant_id = e.tenant_id, d"
+        "          WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"
+        "            AND e.event_time >= (d.d - 1)::timestamp AT TIME ZONE 'UTC'"
+        "            AND e.event_time < (d.d + 2)::timestamp AT TIME ZONE 'UTC'"
+        "            AND (e.event_time AT TIME ZONE tt.tz)::date"
+        "                = coalesce($2::date, tt.today))::text,"
+        "        (SELECT coalesce(sum(today - date '1970-01-01'), 0) FROM tt)::text,"
+        "        (SELECT coalesce(max(today), (SELECT d FROM d))::text FROM tt)";
+    const char *params[] = {tenant, day};
+    PGresult *res = fc_pg_query(conn, module, "live totals", sql, 2, params);
+    if (!res)
+        return -1;
+    *nusd = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    *today_key = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    snprintf(latest, 11, "%s", PQgetvalue(res, 0, 2));
+    PQclear(res);
+    return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Windows
+
+//  Appends s to a Postgres array literal being built, quoted.
+static void s_arr_add(fc_buf_t *b, const char *s)
+{
+    fc_buf_add_str(b, b->len ? ",\"" : "{\"");
+    for (const char *p = s; *p; p++) {
+        if (*p == '"' || *p == '\\')
+            fc_buf_add(b, "\\", 1);
+        fc_buf_add(b, p, 1);
+    }
+    fc_buf_add(b, "\"", 1);
+}
+
+static char *s_arr_take(fc_buf_t *b)
+{
+    fc_buf_add(b, b->len ? "}" : "{}", b->len ? 2 : 3);
+    if (b->failed) {
+        fc_buf_free(b);
+        return NULL;
+    }
+    return (char *)b->data; //  NUL-terminated: the last add wrote the terminator
+}
+
+int reporter_window_resolve(reporter_window_t *w, PGconn *conn, const char *module,
+                            const char *tenant, const char *period, const char *date,
+                            const char *from, const char *to, char *err, size_t errsize)
+{
+    memset(w, 0, sizeof *w);
+    snprintf(w->tenant, sizeof w->tenant, "%s", tenant);
+    //  The parameters are checked once against the UTC date, so that a view without
+    //  tenants still rejects them (and has a window to show).
+    int64_t today;
+    if (reporter_today(conn, module, "*", &today) != 0)
+        return -2;
+    if (reporter_period_resolve(period, date, from, to, today, w->from, w->to, err, errsize) != 0)
+        return -1;
+    const char *params[] = {tenant};
+    PGresult *res = fc_pg_query(
+        conn, module, "window",
+        "SELECT tenant_id, tz, ((" REPORTER_SQL_NOW " AT TIME ZONE tz)::date - date '1970-01-01')"
+        "  FROM tenants WHERE ($1 = '*' OR tenant_id = $1) ORDER BY tenant_id",
+        1, params);
+    if (!res)
+        return -2;
+    int n = PQntuples(res);
+    w->v = n ? calloc((size_t)n, sizeof *w->v) : NULL;
+    if (n && !w->v) {
+        PQclear(res);
+        return -2;
+    }
+    fc_buf_t bt, bf, bto;
+    fc_buf_init(&bt);
+    fc_buf_init(&bf);
+    fc_buf_init(&bto);
+    for (int i = 0; i < n; i++) {
+        reporter_span_t *sp = &w->v[w->n++];
+        s_str(sp->tenant, sizeof sp->tenant, res, i, 0);
+        s_str(sp->tz, sizeof sp->tz, res, i, 1);
+        int64_t t = s_i64(res, i, 2);
+        reporter_date_format(t, sp->today, sizeof sp->today);
+        //  The same parameters resolved against the UTC date above: cannot fail here.
+        if (reporter_period_resolve(period, date, from, to, t, sp->from, sp->to, err, errsize) !=
+            0) {
+            PQclear(res);
+            fc_buf_free(&bt);
+            fc_buf_free(&bf);
+            fc_buf_free(&bto);
+            reporter_window_free(w);
+            return -1;
+        }
+        w->per_tenant |=
+            i > 0 && (strcmp(sp->from, w->v[0].from) != 0 || strcmp(sp->to, w->v[0].to) != 0);
+        s_arr_add(&bt, sp->tenant);
+        s_arr_add(&bf, sp->from);
+        s_arr_add(&bto, sp->to);
+    }
+    PQclear(res);
+    //  The union of the spans (ISO dates compare as text).
+    for (size_t i = 0; i < w->n; i++) {
+        if (i == 0 || strcmp(w->v[i].from, w->from) < 0)
+            snprintf(w->from, sizeof w->from, "%s", w->v[i].from);
+        if (i == 0 || strcmp(w->v[i].to, w->to) > 0)
+            snprintf(w->to, sizeof w->to, "%s", w->v[i].to);
+    }
+    w->arr_tenants = s_arr_take(&bt);
+    w->arr_from = s_arr_take(&bf);
+    w->arr_to = s_arr_take(&bto);
+    if (!w->arr_tenants || !w->arr_from || !w->arr_to) {
+        reporter_window_free(w);
+        return -2;
+    }
+    return 0;
+}
+
+void reporter_window_free(reporter_window_t *w)
+{
+    free(w->v);
+    free(w->arr_tenants);
+    free(w->arr_from);
+    free(w->arr_to);
+    w->v = NULL;
+    w->arr_tenants = w->arr_from = w->arr_to = NULL;
+    w->n = 0;
+}
+
+void reporter_window_json(const reporter_span_t *v, size_t n, bool per_tenant, fc_buf_t *out)
+{
+    fc_buf_addf(out, ",\"per_tenant_windows\":%s,\"windows\":[", per_tenant ? "true" : "false");
+    for (size_t i = 0; i < n; i++) {
+        fc_buf_add_str(out, i ? ",{\"tenant\":" : "{\"tenant\":");
+        fc_esc_json(out, v[i].tenant);
+        fc_buf_add_str(out, ",\"tz\":");
+        fc_esc_json(out, v[i].tz);
+        fc_buf_addf(out, ",\"from\":\"%s\",\"to\":\"%s\",\"today\":\"%s\"}", v[i].from, v[i].to,
+                    v[i].today);
+    }
+    fc_buf_add_str(out, "]");
+}
+
+// ---------------------------------------------------------------------------------------
+// Budget burn
+
+//  "{50,80,100}" into thresholds (merged, ascending, distinct, at most the maximum).
+static void s_thresholds_merge(reporter_burn_t *b, const char *arr)
+{
+    for (const char *p = arr; *p;) {
+        if (*p < '0' || *p > '9') {
+            p++;
+            continue;
+        }
+        char *end;
+        long v = strtol(p, &end, 10);
+        p = end;
+        size_t i = 0;
+        while (i < b->n_thresholds && b->thresholds[i] < v)
+            i++;
+        if ((i < b->n_thresholds && b->thresholds[i] == v) || v <= 0 || v > 100000 ||
+            b->n_thresholds == REPORTER_THRESHOLDS_MAX)
+            continue;
+        memmove(&b->thresholds[i + 1], &b->thresholds[i],
+                (b->n_thresholds - i) * sizeof b->thresholds[0]);
+        b->thresholds[i] = (int)v;
+        b->n_thresholds++;
+    }
+}
+
+int reporter_burn_gather(reporter_burn_t *b, PGconn *conn, const char *module, const char *tenant,
+                         bool inday)
+{
+    memset(b, 0, sizeof *b);
+    reporter_window_t w;
+    char err[160];
+    if (reporter_window_resolve(&w, conn, module, tenant, "mtd", NULL, NULL, NULL, err,
+                                sizeof err) != 0)
+        return -1;
+    int rc = -1;
+    PGresult *res = NULL;
+    s_bounds_t bd;
+    if (s_event_bounds(conn, module, &w, inday, &bd) != 0)
+        goto done;
+    //  Cost per tenant and day of its own month (0 = the 1st), from the same source as the
+    //  dashboard's other figures.
+    static const char *days_sql =
+        "WITH " S_SOURCE_CTES ","
+        " d AS (SELECT tenant_id, day, cost_nusd FROM evd"
+        "       UNION ALL SELECT tenant_id, day, cost_nusd FROM fin)"
+        " SELECT d.tenant_id, (d.day - w.lo)::text, sum(d.cost_nusd)::text"
+        "   FROM d JOIN win w ON w.tenant_id = d.tenant_id GROUP BY 1, 2 ORDER BY 1, 2";
+    const char *params[] = {
+        w.arr_tenants,           w.arr_from, w.arr_to, bd.lo, bd.hi, bd.scan ? "true" : "false",
+        inday ? "true" : "false"};
+    res = fc_pg_query(conn, module, "burn days", days_sql, 7, params);
+    if (!res)
+        goto done;
+    int64_t daily[31] = {0};
+    //  Month-to-date per tenant, in the order of the window (by tenant id, as the rows).
+    int64_t *mtd = w.n ? calloc(w.n, sizeof *mtd) : NULL;
+    if (w.n && !mtd)
+        goto done;
+    size_t t = 0;
+    for (int i = 0; i < PQntuples(res); i++) {
+        const char *tid = PQgetvalue(res, i, 0);
+        while (t < w.n && strcmp(w.v[t].tenant, tid) != 0)
+            t++;
+        int64_t idx = s_i64(res, i, 1), cost = s_i64(res, i, 2);
+        if (t == w.n || idx < 0 || idx > 30)
+            continue;
+        daily[idx] += cost;
+        mtd[t] += cost;
+    }
+    PQclear(res);
+    static const char *budget_sql =
+        "WITH " REPORTER_SQL_WINDOW
+        " SELECT w.tenant_id, coalesce(own.amount_nusd, def.amount_nusd, 0)::text,"
+        "        coalesce(own.thresholds, def.thresholds, '{}')::text,"
+        "        (own.tenant_id IS NOT NULL OR def.tenant_id IS NOT NULL)::text,"
+        "        (extract(epoch FROM w.lo::timestamp AT TIME ZONE w.tz) * 1000000)::bigint,"
+        "        (extract(epoch FROM (w.lo + interval '1 month')::timestamp AT TIME ZONE w.tz)"
+        "         * 1000000)::bigint,"
+        "        (extract(epoch FROM " REPORTER_SQL_NOW ") * 1000000)::bigint,"
+        "        ((w.lo + interval '1 month')::date - w.lo), (w.today - w.lo + 1)"
+        "   FROM win w"
+        "   LEFT JOIN budgets own ON own.tenant_id = w.tenant_id AND own.scope = 'monthly'"
+        "                        AND own.subject = ''"
+        "   LEFT JOIN budgets def ON def.tenant_id = '*' AND def.scope = 'monthly'"
+        "                        AND def.subject = ''"
+        "  ORDER BY w.tenant_id";
+    res = fc_pg_query(conn, module, "burn budgets", budget_sql, 3, params);
+    if (!res) {
+        free(mtd);
+        goto done;
+    }
+    b->forecast = true;
+    bool overflow = false;
+    for (int i = 0; i < PQntuples(res) && (size_t)i < w.n; i++) {
+        int64_t budget = s_i64(res, i, 1), start = s_i64(res, i, 4), end = s_i64(res, i, 5),
+                now = s_i64(res, i, 6), dim = s_i64(res, i, 7), el = s_i64(res, i, 8), f;
+        b->tenants++;
+        if (strcmp(PQgetvalue(res, i, 3), "true") == 0) {
+            b->tenants_budgeted++;
+            overflow |= fc_money_add(b->budget_nusd, budget, &b->budget_nusd) != 0;
+            s_thresholds_merge(b, PQgetvalue(res, i, 2));
+        }
+        //  The alerter's forecast, with its default of a day of data before projecting.
+        if (alerter_forecast(mtd[i], start, end, now, 24LL * 3600 * 1000000, 0, &f) != 0) {
+            f = mtd[i];
+            b->forecast &= mtd[i] == 0;
+        }
+        overflow |= fc_money_add(b->forecast_nusd, f, &b->forecast_nusd) != 0;
+        if (dim > 0 && (size_t)dim > b->days_in_month)
+            b->days_in_month = (size_t)(dim > 31 ? 31 : dim);
+        if (el > 0 && (size_t)el > b->days_elapsed)
+            b->days_elapsed = (size_t)(el > 31 ? 31 : el);
+    }
+    PQclear(res);
+    free(mtd);
+    for (size_t i = 0; i < 31; i++)
+        overflow |= fc_money_add(i ? b->cum[i - 1] : 0, daily[i], &b->cum[i]) != 0;
+    b->mtd_nusd = b->days_elapsed ? b->cum[b->days_elapsed - 1] : 0;
+    if (overflow) {
+        fc_error(module, "burn: a sum overflows int64");
+        goto done;
+    }
+    rc = 0;
+done:
+    reporter_window_free(&w);
+    return rc;
+}
+
+// ---------------------------------------------------------------------------------------
+// Drill-down pages
+
+typedef struct {
+    const char *dim, *ev_col;
+} s_drill_dim_t;
+
+static const s_drill_dim_t s_drill_dims[] = {
+    {"agent", "agent_id"},
+    {"task", "task_id"},
+    {"agent_type", "coalesce(agent_type, '')"},
+    {"model", "coalesce(model_family, '')"},
+    {"kind", "cost_kind"},
+};
+
+//  Reads "name: value" facts (every column of row 0 not NULL) into the drill-down.
+static void s_drill_facts(reporter_drill_t *d, const PGresult *res)
+{
+    if (PQntuples(res) == 0)
+        return;
+    for (int c = 0; c < PQnfields(res) && d->facts_n < 12; c++)
+        if (!PQgetisnull(res, 0, c) && *PQgetvalue(res, 0, c))
+            snprintf(d->facts[d->facts_n++], REPORTER_TEXT_MAX, "%s: %s", PQfname(res, c),
+                     PQgetvalue(res, 0, c));
+}
+
+reporter_rc_t reporter_drill_gather(reporter_drill_t *d, PGconn *conn, const char *module,
+                                    const reporter_window_t *w, const char *period, const char *dim,
+                                    const char *key)
+{
+    memset(d, 0, sizeof *d);
+    const s_drill_dim_t *dd = NULL;
+    for (size_t i = 0; i < sizeof s_drill_dims / sizeof s_drill_dims[0]; i++)
+        if (strcmp(s_drill_dims[i].dim, dim) == 0)
+            dd = &s_drill_dims[i];
+    if (!dd)
+        return REPORTER_NOT_FOUND;
+    snprintf(d->dim, sizeof d->dim, "%s", dim);
+    snprintf(d->key, sizeof d->key, "%s", key);
+    snprintf(d->tenant, sizeof d->tenant, "%s", w->tenant);
+    snprintf(d->period, sizeof d->period, "%s", period);
+    snprintf(d->from, sizeof d->from, "%s", w->from);
+    snprintf(d->to, sizeof d->to, "%s", w->to);
+    if (s_spans_copy(w, &d->spans, &d->spans_n, &d->per_tenant) != 0)
+        return REPORTER_ERROR;
+    s_bounds_t b;
+    if (s_event_bounds(conn, module, w, false, &b) != 0)
+        return REPORTER_ERROR;
+    //  The SQL text is assembled only from the constants of s_drill_dims; the key is a
+    //  parameter. Final days read the dimension's own rollup rows, other days events.
+    char sql[8192];
+    int n = snprintf(sql, sizeof sql,
+                     "WITH " S_SOURCE_CTES ","
+                     " u AS (SELECT tenant_id, day, " S_EVENT_SUMS " FROM evd WHERE %s = $8"
+                     "        GROUP BY 1, 2"
+                     "       UNION ALL"
+                     "       SELECT s.tenant_id, s.day, " S_SUMMARY_SUMS
+                     "         FROM cost_summaries s JOIN fin f ON f.tenant_id = s.tenant_id"
+                     "          AND f.day = s.day AND f.final = s.final"
+                     "        WHERE s.dimension = '%s' AND s.key = $8 GROUP BY 1, 2)"
+                     " SELECT tenant_id, day::text, sum(cost), sum(i), sum(o), sum(cr), sum(w5),"
+                     "        sum(w1), sum(n), sum(un)"
+                     "   FROM u GROUP BY 1, 2 ORDER BY 2, 1",
+                     dd->ev_col, dd->dim);
+    assert(n > 0 && (size_t)n < sizeof sql);
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to,
+                            b.lo,           b.hi,        b.scan ? "true" : "false",
+                            "false",        key};
+    PGresult *res = fc_pg_query(conn, module, "drill", sql, 8, params);
+    if (!res)
+        return REPORTER_ERROR;
+    bool overflow = false;
+    for (int i = 0; i < PQntuples(res); i++) {
+        reporter_sums_t x = {
+            .cost_nusd = s_i64(res, i, 2),
+            .input = s_i64(res, i, 3),
+            .output = s_i64(res, i, 4),
+            .cache_read = s_i64(res, i, 5),
+            .cache_write_5m = s_i64(res, i, 6),
+            .cache_write_1h = s_i64(res, i, 7),
+            .events = s_i64(res, i, 8),
+            .unpriced_events = s_i64(res, i, 9),
+        };
+        const char *tenant = PQgetvalue(res, i, 0), *day = PQgetvalue(res, i, 1);
+        reporter_row_t *r = d->days.n ? &d->days.v[d->days.n - 1] : NULL;
+        if (!r || strcmp(r->k1, day) != 0) {
+            if (!(r = s_rows_push(&d->days)))
+                overflow = true;
+            else
+                snprintf(r->k1, sizeof r->k1, "%s", day);
+        }
+        reporter_row_t *tr = NULL;
+        for (size_t k = 0; k < d->tenants.n && !tr; k++)
+            if (strcmp(d->tenants.v[k].k1, tenant) == 0)
+                tr = &d->tenants.v[k];
+        if (!tr && (tr = s_rows_push(&d->tenants)))
+            snprintf(tr->k1, sizeof tr->k1, "%s", tenant);
+        overflow |= !r || !tr || s_sums_add(&r->s, &x) != 0 || s_sums_add(&tr->s, &x) != 0 ||
+                    s_sums_add(&d->total, &x) != 0;
+    }
+    PQclear(res);
+    if (overflow) {
+        fc_error(module, "drill: out of memory or a sum overflows int64");
+        return REPORTER_ERROR;
+    }
+    //  What the dimension tables know, for one tenant's agent or task.
+    if (strcmp(w->tenant, "*") != 0 && (strcmp(dim, "agent") == 0 || strcmp(dim, "task") == 0)) {
+        bool agent = strcmp(dim, "agent") == 0;
+        const char *kp[] = {w->tenant, key};
+        res = fc_pg_query(
+            conn, module, "drill facts",
+            agent ? "SELECT agent_type AS \"type\", host, parent_agent AS \"parent\","
+                    "       task_id AS \"task\", spawned_at::text AS spawned,"
+                    "       terminated_at::text AS terminated, terminate_reason AS reason,"
+                    "       last_seen_at::text AS \"last seen\""
+                    "  FROM agents WHERE tenant_id = $1 AND agent_id = $2"
+                  : "SELECT title, task_type AS \"type\", priority, status, repo,"
+                    "       issue::text AS issue, created_at::text AS created,"
+                    "       completed_at::text AS completed"
+                    "  FROM tasks WHERE tenant_id = $1 AND task_id = $2",
+            2, kp);
+        if (!res)
+            return REPORTER_ERROR;
+        s_drill_facts(d, res);
+        PQclear(res);
+        res = fc_pg_query(
+            conn, module, "drill related",
+            agent ? "SELECT task_id FROM task_agents WHERE tenant_id = $1 AND agent_id = $2"
+                    " UNION SELECT task_id FROM agents WHERE tenant_id = $1 AND agent_id = $2"
+                    "   AND task_id IS NOT NULL ORDER BY 1 LIMIT 50"
+                  : "SELECT agent_id FROM task_agents WHERE tenant_id = $1 AND task_id = $2"
+                    " UNION SELECT agent_id FROM agents WHERE tenant_id = $1 AND task_id = $2"
+                    " ORDER BY 1 LIMIT 50",
+            2, kp);
+        if (!res)
+            return REPORTER_ERROR;
+        for (int i = 0; i < PQntuples(res) && d->related_n < 50; i++)
+            s_str(d->related[d->related_n++], REPORTER_KEY_MAX, res, i, 0);
+        PQclear(res);
+    }
+    return REPORTER_OK;
+}
+
+void reporter_drill_free(reporter_drill_t *d)
+{
+    s_rows_free(&d->days);
+    s_rows_free(&d->tenants);
+    free(d->spans);
+    d->spans = NULL;
 }
 
 // ---------------------------------------------------------------------------------------

@@ -79,6 +79,31 @@ typedef struct {
 #define REPORTER_ALERTS_MAX 50
 #define REPORTER_RECOS_MAX  8
 
+//  One tenant's part of a window: an inclusive range of its local days, and its today.
+typedef struct {
+    char tenant[64];
+    char tz[64];
+    char from[11], to[11], today[11];
+} reporter_span_t;
+
+//  The days a view covers, tenant by tenant. A named tenant's window is one span. An
+//  all-tenant view ("*") is the union of every tenant's span in its own zone: dates that
+//  were given (date, from/to) are the same local dates for every tenant; a default or
+//  relative period (the last complete day/week/month, the last N days, the month to
+//  date) is resolved from each tenant's own today, so tenants east and west of UTC keep
+//  their own "today" and their own "last 30 days". Every all-tenant figure is then the
+//  sum of the tenants' figures over their own spans.
+typedef struct {
+    char tenant[64];    //  tenant id or "*"
+    reporter_span_t *v; //  one span per tenant, by tenant id
+    size_t n;
+    bool per_tenant;       //  the spans differ between tenants
+    char from[11], to[11]; //  the union: earliest from, latest to
+    //  The spans as Postgres array literals (tenant ids, froms, tos): parameters $1..$3
+    //  of every query over the window.
+    char *arr_tenants, *arr_from, *arr_to;
+} reporter_window_t;
+
 typedef struct {
     //  what was asked
     char tenant[REPORTER_KEY_MAX]; //  tenant id or "*"
@@ -93,9 +118,16 @@ typedef struct {
     //  rollups (cost only below the total row, as of their last write) instead of raw
     //  events. The dashboard does; reports do not.
     bool inday_rollups;
+    reporter_span_t *spans; //  each tenant's window (a copy of the gathered window's)
+    size_t spans_n;
+    bool per_tenant;           //  the spans differ between tenants
     reporter_lag_t reader_lag; //  the dashboard's server, when it is a standby
 
     reporter_sums_t total;
+    //  Each tenant's spending on its own local today (within its span): k1 tenant, k2 the
+    //  day; today is their sum. Both empty/zero when no span reaches its tenant's today.
+    reporter_sums_t today;
+    reporter_rows_t tenants_today;
     reporter_rows_t days, agent_types, models, agents, kinds, tenants, tenant_kinds;
     reporter_task_t *tasks; //  top tasks by cost
     size_t tasks_n;
@@ -138,12 +170,52 @@ int reporter_date_parse(const char *s, int64_t *days);
 void reporter_date_format(int64_t days, char *buf, size_t size);
 
 //  Resolves a period to an inclusive day range. period is daily | weekly | monthly |
-//  range. With date (may be NULL/empty): the day, the ISO week (Monday..Sunday) or the
-//  month containing it; without: the last complete one before today (today given as
-//  days since epoch). range needs from and to (and no date). On error returns -1 and
-//  writes why (suitable for a 400 response) into err.
+//  range | <N>d | mtd. With date (may be NULL/empty): the day, the ISO week
+//  (Monday..Sunday) or the month containing it; without: the last complete one before
+//  today (today given as days since epoch). <N>d (1..REPORTER_MAX_DAYS) is the N days
+//  ending today, mtd the month to date. range needs from and to (and no date). On error
+//  returns -1 and writes why (suitable for a 400 response) into err.
 int reporter_period_resolve(const char *period, const char *date, const char *from, const char *to,
                             int64_t today, char *from_out, char *to_out, char *err, size_t errsize);
+//  True if period is one reporter_period_resolve knows (the syntax only).
+bool reporter_period_valid(const char *period);
+
+//  TESTING: runs the report engine as if the UTC time now were clock_us (microseconds
+//  since the epoch; time goes on from there); 0 restores the real clock. Call before
+//  any transaction begins (start-up). Each transaction then reads "now" from the
+//  setting fleetcost.now, so every day and window follows the switched clock.
+void reporter_clock_set(int64_t clock_us);
+//  The report engine's time now, microseconds since the epoch (UTC).
+int64_t reporter_clock_now(void);
+
+//  SQL: the report engine's "now" (the testing clock's when set, else now()).
+#define REPORTER_SQL_NOW                                                                           \
+    "coalesce(nullif(current_setting('fleetcost.now', true), '')::timestamptz, now())"
+//  SQL: the CTE win(tenant_id, tz, lo, hi, today) of a window's spans, from parameters
+//  $1..$3 (arr_tenants, arr_from, arr_to); today is the tenant's local today. The zone
+//  comes from a scalar subquery, not a join: unnest of a constant array is estimated
+//  exactly, where a join with tenants under row-level security is estimated at one row,
+//  and the planner would then repeat the events scan once per tenant.
+#define REPORTER_SQL_WINDOW                                                                        \
+    "win AS (SELECT tenant_id, tz, lo, hi,"                                                        \
+    "               (" REPORTER_SQL_NOW " AT TIME ZONE tz)::date AS today"                         \
+    "          FROM (SELECT w.tenant_id, w.lo, w.hi,"                                              \
+    "                       coalesce((SELECT t.tz FROM tenants t"                                  \
+    "                                  WHERE t.tenant_id = w.tenant_id), 'UTC') AS tz"             \
+    "                  FROM unnest($1::text[], $2::date[], $3::date[])"                            \
+    "                       AS w(tenant_id, lo, hi)) x)"
+
+//  Resolves the window of tenant (or "*") for a period as reporter_period_resolve takes
+//  it, with each tenant's today read in its zone (inside the caller's transaction).
+//  Returns 0; -1 for a bad parameter (why in err); -2 on a database error (logged).
+int reporter_window_resolve(reporter_window_t *w, PGconn *conn, const char *module,
+                            const char *tenant, const char *period, const char *date,
+                            const char *from, const char *to, char *err, size_t errsize);
+//  Frees what the window holds (the struct itself is the caller's).
+void reporter_window_free(reporter_window_t *w);
+//  Appends ,"per_tenant_windows":..,"windows":[{"tenant","tz","from","to","today"},..]
+//  (the spans) to a JSON object being written.
+void reporter_window_json(const reporter_span_t *v, size_t n, bool per_tenant, fc_buf_t *out);
 
 //  Begins a read-only, repeatable-read transaction scoped to tenant (or "*") through
 //  set_config('fleetcost.tenant', ..., true): under the reader role, row-level security
@@ -160,21 +232,15 @@ reporter_report_t *reporter_report_new(void);
 //  Destroys and NULLs the pointer.
 void reporter_report_destroy(reporter_report_t **self_p);
 
-//  Reads the report of tenant (or "*") for the inclusive tenant-local days from..to
-//  (YYYY-MM-DD, already validated), inside the caller's transaction. top_n bounds the
-//  task and agent lists. REPORTER_NOT_FOUND when the tenant does not exist (or is not
-//  visible), REPORTER_ERROR on an SQL error (logged under module).
+//  Reads the report over window w (of one tenant or "*"), inside the caller's
+//  transaction. top_n bounds the task and agent lists. REPORTER_NOT_FOUND when the
+//  tenant does not exist (or is not visible), REPORTER_ERROR on an SQL error (logged
+//  under module).
 reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, const char *module,
-                                     const char *tenant, const char *period, const char *from,
-                                     const char *to, int top_n);
+                                     const reporter_window_t *w, const char *period, int top_n);
 
 //  Renders the report into out (appends).
 void reporter_render(const reporter_report_t *r, reporter_fmt_t fmt, fc_buf_t *out);
-
-//  Renders the dashboard page from the report of the last 30 days (to = today): cards,
-//  SVG charts, alerts, top tasks, report links, and the script that keeps the totals
-//  live from /dashboard/-/events.
-void reporter_render_dashboard(const reporter_report_t *r, fc_buf_t *out);
 
 //  The cost query behind /api/v1/costs and billing: one row per group over the hybrid
 //  source (rollups for final days, events otherwise). group is one of day, agent_type,
@@ -182,12 +248,91 @@ void reporter_render_dashboard(const reporter_report_t *r, fc_buf_t *out);
 //  caller reads the rows, e.g. in single-row mode). Columns: k1, k2, cost_nusd, input,
 //  output, cache_read, cache_write_5m, cache_write_1h, events, unpriced_events. Returns
 //  0, or -1 (logged) if group is unknown or the send failed.
-int reporter_costs_send(PGconn *conn, const char *module, const char *tenant, const char *group,
-                        const char *from, const char *to);
+int reporter_costs_send(PGconn *conn, const char *module, const reporter_window_t *w,
+                        const char *group);
 
 //  Today's date (tenant-local, UTC for "*") as days since the epoch, read from the
-//  server clock. Returns 0 or -1.
+//  report engine's clock. Returns 0 or -1.
 int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t *days);
+
+//  The live figure of a dashboard: the cost of tenant (or "*") on local day `day`, or,
+//  with day NULL, on each tenant's own local today. today_key changes whenever any
+//  tenant's today changes (the sum of the tenants' today day numbers), latest is the
+//  latest local today. Returns 0 or -1 (logged).
+int reporter_live_total(PGconn *conn, const char *module, const char *tenant, const char *day,
+                        int64_t *nusd, int64_t *today_key, char latest[11]);
+
+// ---------------------------------------------------------------------------------------
+// Dashboard extras: budget burn and drill-down pages
+
+#define REPORTER_THRESHOLDS_MAX 8
+
+//  Month to date against the monthly budget. Each tenant counts its own local month
+//  (mtd) and its own budget (its 'monthly' row, else the '*' default); an all-tenant
+//  burn adds them up day by day of each tenant's own month ("day n of the month").
+typedef struct {
+    size_t days_in_month;  //  the longest month among the tenants
+    size_t days_elapsed;   //  days begun so far, today included (the most among the tenants)
+    int64_t cum[31];       //  cost to the end of day n+1, nano-USD
+    int64_t mtd_nusd;      //  cost so far (= cum[days_elapsed - 1])
+    int64_t budget_nusd;   //  sum of the tenants' monthly budgets
+    int64_t forecast_nusd; //  sum of the tenants' month-end forecasts (alerter_forecast)
+    bool forecast;         //  every tenant with spending had a forecast (a day of data)
+    int thresholds[REPORTER_THRESHOLDS_MAX]; //  percent of the budget, ascending
+    size_t n_thresholds;
+    int64_t tenants, tenants_budgeted;
+} reporter_burn_t;
+
+//  Reads the month-to-date burn of tenant (or "*") inside the caller's transaction; with
+//  inday, in-day rollups stand for their day as on the dashboard. 0 or -1 (logged).
+int reporter_burn_gather(reporter_burn_t *b, PGconn *conn, const char *module, const char *tenant,
+                         bool inday);
+
+//  Renders the dashboard page from the report of its range (each tenant's own 7, 30, 90
+//  days or month to date) and the month's budget burn: a range picker, cards, SVG charts
+//  (trend, tenants, agent types, models, tokens by kind, burn) whose bars and rows link
+//  to the filtered report or drill-down page, alerts, top tasks, report links, and the
+//  script that keeps today's figures live from /dashboard/-/events.
+void reporter_render_dashboard(const reporter_report_t *r, const reporter_burn_t *burn,
+                               const char *range, fc_buf_t *out);
+//  The dashboard's script (/dashboard/-/app.js): live cards, and the page's other
+//  figures redrawn by the server while today's spending moves.
+const char *reporter_dashboard_js(void);
+//  True if range is one the dashboard offers (7d, 30d, 90d, mtd).
+bool reporter_dashboard_range_valid(const char *range);
+
+//  What a drill-down page shows: one agent, task, agent type, model or cost kind over a
+//  window. Figures are exact (rollup rows of the dimension for final days, events
+//  otherwise); by_day is the cost by tenant-local date.
+typedef struct {
+    char dim[16];                  //  agent | task | agent_type | model | kind
+    char key[REPORTER_KEY_MAX];    //  its id
+    char tenant[REPORTER_KEY_MAX]; //  the view's tenant or "*"
+    char period[16];
+    char from[11], to[11];
+    reporter_span_t *spans;
+    size_t spans_n;
+    bool per_tenant;
+    reporter_sums_t total;
+    reporter_rows_t days;    //  k1 day
+    reporter_rows_t tenants; //  k1 tenant (agent types, models and kinds span tenants)
+    //  What the dimension tables know (agents, tasks): "name: value" lines.
+    char facts[12][REPORTER_TEXT_MAX];
+    size_t facts_n;
+    //  Related ids: an agent's tasks, a task's agents (up to 50).
+    char related[50][REPORTER_KEY_MAX];
+    size_t related_n;
+} reporter_drill_t;
+
+//  Gathers a drill-down page of (dim, key) over window w. REPORTER_NOT_FOUND for an
+//  unknown dim, REPORTER_ERROR on an SQL error (logged).
+reporter_rc_t reporter_drill_gather(reporter_drill_t *d, PGconn *conn, const char *module,
+                                    const reporter_window_t *w, const char *period, const char *dim,
+                                    const char *key);
+//  Frees what the drill-down holds.
+void reporter_drill_free(reporter_drill_t *d);
+//  Renders the drill-down page.
+void reporter_render_drill(const reporter_drill_t *d, const char *range, fc_buf_t *out);
 
 //  part/whole in percent with one decimal ("12.5"); "0.0" when whole is 0.
 const char *reporter_pct(int64_t part, int64_t whole, char buf[48]);

@@ -26,6 +26,7 @@
 #include <signal.h>
 
 #include "aggregator.h"
+#include "aggregator_keys.h"
 #include "aggregator_tz.h"
 #include "fc_pg.h"
 #include "fc_proto.h"
@@ -257,8 +258,9 @@ static int s_mismatches(bool month, bool verbose)
     PGresult *r = PQexec(s_pg, sql);
     int64_t fields_expected = 0;
     for (int i = 0; i < PQntuples(r); i++) {
-        char key[256];
-        snprintf(key, sizeof key, "fc:{%s}:%s:%s", PQgetvalue(r, i, 0), what, PQgetvalue(r, i, 1));
+        char key[AGGREGATOR_KEY_MAX];
+        aggregator_key_period(key, PQgetvalue(r, i, 0), month, PQgetvalue(r, i, 1),
+                              AGGREGATOR_PART_HASH);
         for (int k = 0; k < 8; k++) {
             int64_t want = fc_pg_int(r, i, 2 + k), got = s_hget(key, s_totals_names[k]);
             if (want != got) {
@@ -268,8 +270,9 @@ static int s_mismatches(bool month, bool verbose)
                             s_totals_names[k], got, want);
             }
         }
-        char agents[300];
-        snprintf(agents, sizeof agents, "%s:agents", key);
+        char agents[AGGREGATOR_KEY_MAX];
+        aggregator_key_period(agents, PQgetvalue(r, i, 0), month, PQgetvalue(r, i, 1),
+                              AGGREGATOR_PART_AGENTS);
         int64_t want = fc_pg_int(r, i, 10), got = s_int_cmd("SCARD %s", agents);
         if (want != got) {
             bad++;
@@ -284,8 +287,9 @@ static int s_mismatches(bool month, bool verbose)
     r = PQexec(s_pg, sql);
     fields_expected += PQntuples(r);
     for (int i = 0; i < PQntuples(r); i++) {
-        char key[256];
-        snprintf(key, sizeof key, "fc:{%s}:%s:%s", PQgetvalue(r, i, 0), what, PQgetvalue(r, i, 1));
+        char key[AGGREGATOR_KEY_MAX];
+        aggregator_key_period(key, PQgetvalue(r, i, 0), month, PQgetvalue(r, i, 1),
+                              AGGREGATOR_PART_HASH);
         int64_t want = fc_pg_int(r, i, 3), got = s_hget(key, PQgetvalue(r, i, 2));
         if (want != got) {
             bad++;
@@ -305,9 +309,9 @@ static int s_mismatches(bool month, bool verbose)
     snprintf(sql, sizeof sql, s_sql_tasks, fmt);
     r = PQexec(s_pg, sql);
     for (int i = 0; i < PQntuples(r); i++) {
-        char key[256];
-        snprintf(key, sizeof key, "fc:{%s}:%s:%s:taskcost", PQgetvalue(r, i, 0), what,
-                 PQgetvalue(r, i, 1));
+        char key[AGGREGATOR_KEY_MAX];
+        aggregator_key_period(key, PQgetvalue(r, i, 0), month, PQgetvalue(r, i, 1),
+                              AGGREGATOR_PART_TASKCOST);
         int64_t want = fc_pg_int(r, i, 3), got = s_hget(key, PQgetvalue(r, i, 2));
         if (want != got) {
             bad++;
@@ -634,9 +638,12 @@ int main(int argc, char **argv)
     s_send(6000);
     s_check_exact("5a (before replay)");
     s_stop_aggregator();
-    redisReply *before =
-        s_cmd("HGETALL fc:{t-kol}:month:%s", aggregator_tz_day(&kol, s_wall_us())->month);
-    freeReplyObject(s_cmd("DEL fc:agg:0-1:progress"));
+    char kol_month[AGGREGATOR_KEY_MAX], progress[AGGREGATOR_KEY_MAX];
+    aggregator_key_period(kol_month, "t-kol", true, aggregator_tz_day(&kol, s_wall_us())->month,
+                          AGGREGATOR_PART_HASH);
+    aggregator_key_progress(progress, "0-1");
+    redisReply *before = s_cmd("HGETALL %s", kol_month);
+    freeReplyObject(s_cmd("DEL %s", progress));
     s_start_aggregator("0");
     int64_t messages = it_sql_int(s_pg, "SELECT count(*) FROM (SELECT DISTINCT ingest_id, seq"
                                         " FROM events WHERE cost_kind IS NOT NULL) m");
@@ -653,16 +660,13 @@ int main(int argc, char **argv)
            caught, it_metric(s_metrics_port, "fleetcost_aggregator_messages_skipped_total"));
     FC_CHECK(replayed);
     FC_CHECK(caught >= messages);
-    redisReply *after =
-        s_cmd("HGETALL fc:{t-kol}:month:%s", aggregator_tz_day(&kol, s_wall_us())->month);
+    redisReply *after = s_cmd("HGETALL %s", kol_month);
     FC_CHECK(before->type == REDIS_REPLY_ARRAY && before->elements > 16);
     FC_CHECK_INT(after->elements, before->elements);
     int differ = 0;
     for (size_t i = 0; i + 1 < before->elements; i += 2) {
-        char key[128];
-        snprintf(key, sizeof key, "fc:{t-kol}:month:%s",
-                 aggregator_tz_day(&kol, s_wall_us())->month);
-        if (s_hget(key, before->element[i]->str) != strtoll(before->element[i + 1]->str, NULL, 10))
+        if (s_hget(kol_month, before->element[i]->str) !=
+            strtoll(before->element[i + 1]->str, NULL, 10))
             differ++;
     }
     FC_CHECK_INT(differ, 0);

@@ -67,7 +67,7 @@ check "the URL is on this machine's loopback, on the chosen port" \
 code=$(curl -s -L -c "$IT_TMP/jar" -b "$IT_TMP/jar" --max-time 20 -o "$IT_TMP/dash.html" -w '%{http_code}' "$url")
 expect_eq "the dashboard URL opens (after the ?key= cookie redirect)" "$code" 200
 check "it is the dashboard: the cost-by-tenant chart" grep -q 'id="chart-tenant"' "$IT_TMP/dash.html"
-check "it is the dashboard: the live total" grep -q 'id="total-30d"' "$IT_TMP/dash.html"
+check "it is the dashboard: the live total" grep -q 'id="total-range"' "$IT_TMP/dash.html"
 
 # Live totals: wait (deadline) for a totals line with events for initech, the hot tenant.
 totals_seen() { grep -Eq '^demo: +initech +\$ *[0-9.]+ .* [1-9][0-9]*$' "$out"; }

@@ -295,7 +295,8 @@ for v in "${injections[@]}"; do
               "/api/v1/reports?from=$e&to=2025-03-01" "/api/v1/reports?format=$e" "/api/v1/reports?top=$e" \
               "/api/v1/alerts?tenant=$e" "/api/v1/alerts?state=$e" "/api/v1/alerts?limit=$e" \
               "/api/v1/budgets?tenant=$e" "/api/v1/stream?tenant=$e" "/api/v1/stream?day=$e" \
-              "/dashboard/$e" "/api/v1/costs?$e=1"; do
+              "/dashboard/$e" "/api/v1/costs?$e=1" "/dashboard?range=$e" "/dashboard/-/drill?dim=$e" \
+              "/dashboard/-/drill?dim=model&range=$e"; do
     for key in "$ACME" "$ADMIN"; do
       s=$(api "$key" "$path")
       case "$s" in
@@ -317,7 +318,7 @@ expect_eq "reader without a tenant sees nothing" "$(q "$IT_READER_URL" "SELECT c
 expect_fail "reader cannot read api_keys" "permission denied" q "$IT_READER_URL" "SELECT * FROM api_keys"
 
 # Live totals move after new spending.
-curl -s -N -H "Authorization: Bearer $ACME" "$base/api/v1/stream" >"$IT_TMP/sse" &
+curl -s -N --max-time 300 -H "Authorization: Bearer $ACME" "$base/api/v1/stream" >"$IT_TMP/sse" &
 sse=$!
 check "live totals: a first event" wait_for 5 grep -q '^event: totals' "$IT_TMP/sse"
 q "$IT_URL" "INSERT INTO events (event_id, event_time, tenant_id, event_type, cost_nusd, cost_kind, ingest_id, seq)
@@ -334,7 +335,7 @@ expect_eq "dashboard (admin)" "$(api "$ADMIN" /dashboard)" 200
 check "dashboard: well-formed" valid_html "$IT_TMP/body"
 check "dashboard: charts hold bars" test "$(grep -o '<rect class="bar"' "$IT_TMP/body" | wc -l)" -ge 30
 check "dashboard: cost by tenant chart" grep -q 'id="chart-tenant"' "$IT_TMP/body"
-check "dashboard: live total" grep -q 'id="total-30d"' "$IT_TMP/body"
+check "dashboard: live total" grep -q 'id="total-range"' "$IT_TMP/body"
 expect_eq "dashboard (tenant key, own tenant)" "$(api "$ACME" /dashboard/acme)" 200
 check "tenant dashboard names no other tenant" bash -c "! grep -q globex '$IT_TMP/body'"
 hdrs=$(curl -s -D - -o /dev/null "$base/dashboard/acme?key=$ACME")
@@ -353,6 +354,56 @@ timeout 60 "${chrome[@]}" --screenshot="$artifacts/dashboard.png" "$base/dashboa
 check "chromium: screenshot kept in $artifacts/dashboard.png" test "$(stat -c %s "$artifacts/dashboard.png" 2>/dev/null || echo 0)" -gt 20000
 timeout 60 "${chrome[@]}" --dump-dom "$base/dashboard?key=$ADMIN" >"$IT_TMP/dom.html" 2>>"$IT_TMP/chromium.log"
 check "chromium: the rendered page holds chart bars" test "$(grep -o '<rect class="bar"' "$IT_TMP/dom.html" | wc -l)" -ge 30
+# Every chart of the rendered pages (all tenants, and a tenant's) holds data: a bar
+# of non-zero height or width.
+charts_with_data() {
+  python3 - "$1" <<'PY'
+import sys
+from html.parser import HTMLParser
+class P(HTMLParser):
+  def __init__(self):
+      super().__init__(); self.chart = None; self.data = {}
+  def handle_starttag(self, tag, a):
+      a = dict(a)
+      if tag == 'svg' and a.get('id', '').startswith('chart-'):
+          self.chart = a['id']; self.data.setdefault(self.chart, 0)
+      elif tag == 'rect' and self.chart and 'bar' in a.get('class', '').split():
+          if float(a.get('height', 0)) > 0 and float(a.get('width', 0)) > 0:
+              self.data[self.chart] += 1
+  def handle_endtag(self, tag):
+      if tag == 'svg': self.chart = None
+p = P(); p.feed(open(sys.argv[1], encoding='utf-8').read())
+print(' '.join(f'{k}:{"data" if v else "EMPTY"}' for k, v in sorted(p.data.items())))
+PY
+}
+expect_eq "chromium: every chart of the all-tenant dashboard has data" "$(charts_with_data "$IT_TMP/dom.html")" \
+  "chart-agent-type:data chart-burn:data chart-model:data chart-tenant:data chart-tokens:data chart-trend:data"
+rm -f "$artifacts/dashboard-acme.png"
+timeout 60 "${chrome[@]}" --screenshot="$artifacts/dashboard-acme.png" "$base/dashboard/acme?key=$ACME" \
+  >>"$IT_TMP/chromium.log" 2>&1
+check "chromium: tenant page screenshot kept in $artifacts/dashboard-acme.png" \
+  test "$(stat -c %s "$artifacts/dashboard-acme.png" 2>/dev/null || echo 0)" -gt 20000
+timeout 60 "${chrome[@]}" --dump-dom "$base/dashboard/acme?key=$ACME" >"$IT_TMP/dom-acme.html" 2>>"$IT_TMP/chromium.log"
+expect_eq "chromium: every chart of a tenant's dashboard has data" "$(charts_with_data "$IT_TMP/dom-acme.html")" \
+  "chart-agent-type:data chart-burn:data chart-model:data chart-tokens:data chart-trend:data"
+# Live: while the page is open, new spending of a new model and agent type moves the
+# cards and redraws the charts (it_browser.py drives Chromium over the DevTools pipe:
+# it waits for the first live update, inserts, then waits for the redrawn figures).
+before=$(grep -o 'id="total-today">[^<]*' "$IT_TMP/dom-acme.html" | cut -d'>' -f2)
+spend="psql -X -q '$IT_URL' -c \"INSERT INTO events (event_id, event_time, tenant_id, event_type,
+         agent_type, model, model_family, input_tokens, cost_nusd, cost_kind, ingest_id, seq)
+       VALUES (gen_random_uuid(), now(), 'acme', 'usage', 'live-type', 'live-model', 'live-model',
+         777, 2000000000, 'usage', 'it', 999998)\""
+python3 "$here/it_browser.py" "$base/dashboard/acme?key=$ACME" \
+  "document.getElementById('live-state').textContent.startsWith('updated')" "$spend" \
+  "document.documentElement.outerHTML.includes('live-type: \$2.000000000')" 20 >"$IT_TMP/dom-live.html"
+after=$(grep -o 'id="total-today">[^<]*' "$IT_TMP/dom-live.html" | cut -d'>' -f2)
+check "chromium live: the cost today card moved by \$2.00 ($before -> $after)" \
+  python3 -c "import sys; a, b = (float(x.lstrip('\$')) for x in sys.argv[1:]); sys.exit(abs(b - a - 2) > 0.011)" "$before" "$after"
+check "chromium live: the charts were redrawn with the new model" \
+  grep -q '<title>live-model: \$2.000000000</title>' "$IT_TMP/dom-live.html"
+check "chromium live: and the new agent type" grep -q '<title>live-type: \$2.000000000</title>' "$IT_TMP/dom-live.html"
+check "chromium live: the tokens chart too" grep -q '<title>input: 6777</title>' "$IT_TMP/dom-live.html"
 rm -rf "$profile"
 
 # Metrics

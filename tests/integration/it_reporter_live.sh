@@ -35,7 +35,7 @@ until curl -sf "$base/healthz" -o /dev/null; do
   [ $SECONDS -ge $deadline ] && it_die "reporter did not start"
   sleep 0.05
 done
-curl -sN -H "Authorization: Bearer $key" "$base/api/v1/stream?tenant=live1" >"$IT_TMP/sse.txt" &
+curl -sN --max-time 300 -H "Authorization: Bearer $key" "$base/api/v1/stream?tenant=live1" >"$IT_TMP/sse.txt" &
 pids+=($!)
 until grep -q '"today_nusd":"0"' "$IT_TMP/sse.txt" 2>/dev/null; do
   [ $SECONDS -ge $deadline ] && it_die "no first live event"

@@ -21,20 +21,6 @@ it_die() {
   exit 2
 }
 
-# curl with a deadline: a server that accepts and never answers fails the check that
-# asked, with curl's own "timed out" status (28), instead of holding the whole test until
-# ctest kills it with nothing said. A call that sets its own --max-time, or streams (-N),
-# keeps its own.
-curl() {
-  local a
-  for a in "$@"; do
-    case $a in
-      -m | --max-time | -N | --no-buffer | -[a-zA-Z]*N*) command curl "$@"; return ;;
-    esac
-  done
-  command curl --max-time "${IT_CURL_MAX_TIME:-60}" "$@"
-}
-
 # Runs SQL through psql, stops at the first error, prints rows unaligned without headers.
 #   q <url> <sql>       (sql may also come on stdin with "-")
 q() {
@@ -77,6 +63,13 @@ it_setup() {
   owner=$(q "$FLEETCOST_PG_URL" "SELECT current_user") || it_die "cannot connect as owner"
   IT_TMP=$(mktemp -d "${TMPDIR:-/tmp}/fc_it_$name.XXXXXX")
   trap it_cleanup EXIT
+  # Every curl of the test has a deadline (curl reads $CURL_HOME/.curlrc first; a call's
+  # own --max-time wins): a server that accepts and never answers fails the check that
+  # asked, with curl's "timed out" status 28, instead of holding the whole test until
+  # ctest kills it with nothing said. A file, not a shell function, so that `curl … &`
+  # is curl itself and `kill $!` stops it.
+  printf 'max-time = %s\n' "${IT_CURL_MAX_TIME:-60}" >"$IT_TMP/.curlrc"
+  export CURL_HOME=$IT_TMP
   q "$FLEETCOST_PG_ADMIN_URL" "DROP DATABASE IF EXISTS $IT_DB WITH (FORCE)" >/dev/null ||
     it_die "cannot drop an old $IT_DB"
   q "$FLEETCOST_PG_ADMIN_URL" "CREATE DATABASE $IT_DB OWNER \"$owner\"" ||

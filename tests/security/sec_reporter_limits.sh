@@ -42,7 +42,7 @@ past=$(it_date -3)
 
 # A stream held in the background from a source address; its output in $IT_TMP/<name>.
 stream() { # name key address
-  curl -sN --interface "$3" -H "Authorization: Bearer $2" \
+  curl -sN --max-time 300 --interface "$3" -H "Authorization: Bearer $2" \
     "$base/api/v1/stream?tenant=$(tenant_of "$2")&day=$past" >"$IT_TMP/$1.out" 2>/dev/null &
   pids+=($!)
   eval "pid_$1=$!"

@@ -5,8 +5,9 @@
     split at '&', key and value at the first '=' (a pair without '=' has no value). It
     is parsed for every endpoint. What parses must hold its promises, or the target
     aborts: a tenant is a valid tenant id, every value is within REPORTER_PARAM_MAX,
-    group, state, limit and top are within their sets, a stream day formats back to
-    what was given, and a report period resolves to two dates in order. */
+    group, state, limit, top, range and dim are within their sets, a stream day formats
+    back to what was given, and a report period (with <N>d and mtd) resolves to two
+    dates in order. */
 #include "reporter_query.h"
 
 #include <stdint.h>
@@ -26,9 +27,11 @@ static void s_check(bool ok)
 static void s_valid(reporter_endpoint_t ep, const reporter_query_t *q,
                     const reporter_param_t *params, size_t n)
 {
-    const char *strs[] = {q->tenant, q->from, q->to, q->date, q->period, q->group, q->state};
+    const char *strs[] = {q->tenant, q->from,  q->to,  q->date, q->period,
+                          q->group,  q->state, q->dim, q->id,   q->range};
     for (size_t i = 0; i < sizeof strs / sizeof *strs; i++)
-        s_check(!strs[i] || (*strs[i] && strlen(strs[i]) <= REPORTER_PARAM_MAX));
+        s_check(!strs[i] ||
+                ((*strs[i] || strs[i] == q->id) && strlen(strs[i]) <= REPORTER_PARAM_MAX));
     s_check(!q->tenant || fc_tenant_valid(q->tenant));
     s_check(n <= REPORTER_PARAMS_MAX);
     if (ep == REPORTER_Q_COSTS)
@@ -45,6 +48,14 @@ static void s_valid(reporter_endpoint_t ep, const reporter_query_t *q,
             s_check(strlen(from) == 10 && strlen(to) == 10 && strcmp(from, to) <= 0);
         else
             s_check(err[0] != 0);
+    }
+    if (ep == REPORTER_Q_DASHBOARD || ep == REPORTER_Q_DRILL)
+        s_check(q->range && reporter_dashboard_range_valid(q->range));
+    if (ep == REPORTER_Q_DRILL) {
+        s_check(q->id != NULL && q->dim != NULL);
+        s_check(!strcmp(q->dim, "agent") || !strcmp(q->dim, "task") ||
+                !strcmp(q->dim, "agent_type") || !strcmp(q->dim, "model") ||
+                !strcmp(q->dim, "kind"));
     }
     if (ep == REPORTER_Q_STREAM && q->has_day) {
         const char *day = NULL;
