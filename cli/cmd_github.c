@@ -23,7 +23,6 @@
     with backoff, so adding the repository later takes effect. A tenant's own token
     (github_tokens) replaces --token for that tenant's requests; it is never printed.
     Every change is written to audit_log in the same statement. */
-#include <curl/curl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_http.h"
 #include "commands.h"
 #include "fc_buf.h"
 #include "fc_config.h"
@@ -39,6 +39,7 @@
 #include "fc_money.h"
 #include "fc_pg.h"
 #include "fc_signal.h"
+#include "fc_time.h"
 
 #define MODULE       "github"
 #define MAX_GH_TOKEN 400           //  the schema's bound on a stored token
@@ -76,105 +77,47 @@ typedef struct {
 typedef struct {
     fc_config_t *cfg;
     PGconn *pg;
-    CURL *curl;
+    cli_http_t *http;
     s_issue_t cache[CACHE_SIZE];
-    fc_buf_t body;
-    long remaining;   //  X-RateLimit-Remaining of the last answer (-1: absent)
-    long reset;       //  X-RateLimit-Reset (epoch seconds), 0: absent
-    long retry_after; //  Retry-After seconds, 0: absent
-    int64_t skipped;  //  lookups refused: repository not on the tenant's allow-list
+    int64_t skipped; //  lookups refused: repository not on the tenant's allow-list
 } s_worker_t;
-
-static size_t s_write(char *data, size_t size, size_t n, void *arg)
-{
-    s_worker_t *w = arg;
-    if (w->body.len + size * n > MAX_BODY)
-        return 0; //  curl fails the transfer: too big
-    fc_buf_add(&w->body, data, size * n);
-    return size * n;
-}
-
-static size_t s_header(char *line, size_t size, size_t n, void *arg)
-{
-    s_worker_t *w = arg;
-    size_t len = size * n;
-    char h[128];
-    snprintf(h, sizeof h, "%.*s", (int)(len < sizeof h - 1 ? len : sizeof h - 1), line);
-    if (strncasecmp(h, "x-ratelimit-remaining:", 22) == 0)
-        w->remaining = strtol(h + 22, NULL, 10);
-    else if (strncasecmp(h, "x-ratelimit-reset:", 18) == 0)
-        w->reset = strtol(h + 18, NULL, 10);
-    else if (strncasecmp(h, "retry-after:", 12) == 0)
-        w->retry_after = strtol(h + 12, NULL, 10);
-    return len;
-}
 
 //  One request with token (the tenant's, else --token; "" or NULL: none); returns the
 //  HTTP status, or -1 on a transport error (reason logged).
 static long s_request(s_worker_t *w, const char *method, const char *path, const char *json,
                       const char *token)
 {
-    char url[1024], auth[600];
+    char url[1024], auth[600] = "";
     snprintf(url, sizeof url, "%s%s", fc_config_str(w->cfg, "api-url"), path);
-    fc_buf_reset(&w->body);
-    w->remaining = -1;
-    w->reset = w->retry_after = 0;
-    struct curl_slist *hdr = NULL;
-    hdr = curl_slist_append(hdr, "Accept: application/vnd.github+json");
-    hdr = curl_slist_append(hdr, "X-GitHub-Api-Version: 2022-11-28");
-    hdr = curl_slist_append(hdr, "User-Agent: fleetcost");
     if (!token || !*token)
         token = fc_config_str(w->cfg, "token");
-    if (*token) {
+    if (*token)
         snprintf(auth, sizeof auth, "Authorization: Bearer %s", token);
-        hdr = curl_slist_append(hdr, auth);
-    }
+    const char *hdr[6] = {"Accept: application/vnd.github+json", "X-GitHub-Api-Version: 2022-11-28",
+                          "User-Agent: fleetcost"};
+    int n = 3;
+    if (*auth)
+        hdr[n++] = auth;
     if (json)
-        hdr = curl_slist_append(hdr, "Content-Type: application/json");
-    CURL *c = w->curl;
-    curl_easy_reset(c);
-    curl_easy_setopt(c, CURLOPT_URL, url);
-    curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdr);
-    curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, s_write);
-    curl_easy_setopt(c, CURLOPT_WRITEDATA, w);
-    curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, s_header);
-    curl_easy_setopt(c, CURLOPT_HEADERDATA, w);
-    curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)fc_config_int(w->cfg, "timeout-ms"));
-    curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (json) {
-        curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, method);
-        curl_easy_setopt(c, CURLOPT_POSTFIELDS, json);
-    }
-    CURLcode rc = curl_easy_perform(c);
-    curl_slist_free_all(hdr);
+        hdr[n++] = "Content-Type: application/json";
+    long status = cli_http_request(w->http, method, url, hdr, json, path);
     memset(auth, 0, sizeof auth);
-    long status = -1;
-    if (rc == CURLE_OK)
-        curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-    else
-        fc_warn(MODULE, "%s %s: %s", method, path, curl_easy_strerror(rc));
     return status;
 }
 
 static bool s_rate_limited(s_worker_t *w, long status)
 {
-    return (status == 403 || status == 429) && (w->remaining == 0 || w->retry_after > 0);
+    const cli_http_limits_t *l = cli_http_limits(w->http);
+    return (status == 403 || status == 429) && (l->remaining == 0 || l->retry_after_s > 0);
 }
 
 //  Sleeps until GitHub's reset time (bounded), in slices so a signal stops it.
 static void s_wait_reset(s_worker_t *w)
 {
-    time_t now = time(NULL);
-    long wait = w->retry_after > 0 ? w->retry_after : (long)(w->reset - now) + 1;
-    long max = (long)fc_config_int(w->cfg, "max-wait-s");
-    if (wait < 1)
-        wait = 1;
-    if (wait > max)
-        wait = max;
+    long wait = cli_http_wait_s(w->http, fc_time_now_us() / 1000000, 1,
+                                (long)fc_config_int(w->cfg, "max-wait-s"));
     fc_warn(MODULE, "rate limited by GitHub: pausing %ld s", wait);
-    for (long i = 0; i < wait * 10 && !fc_signal_stopping(); i++)
-        usleep(100000);
+    cli_http_pause(wait);
 }
 
 //  Appends a string as a Postgres array element ("..." with escapes).
@@ -195,9 +138,10 @@ static int s_parse_issue(s_worker_t *w, s_issue_t *out)
     static fc_jtok_t toks[MAX_TOKENS];
     char err[160];
     fc_jtok_limits_t lim = {MAX_TOKENS, 16, 0};
-    const char *text = (const char *)w->body.data;
-    if (!text || fc_jtok_parse(text, w->body.len, &lim, toks, err, sizeof err) < 0) {
-        fc_warn(MODULE, "issue %s: unreadable answer: %s", out->key, text ? err : "empty");
+    size_t len;
+    const char *text = cli_http_body(w->http, &len);
+    if (!len || fc_jtok_parse(text, len, &lim, toks, err, sizeof err) < 0) {
+        fc_warn(MODULE, "issue %s: unreadable answer: %s", out->key, len ? err : "empty");
         return -1;
     }
     int t = fc_jtok_member(text, toks, 0, "title");
@@ -595,11 +539,9 @@ int cmd_github(int argc, char **argv)
     }
     s_worker_t *w = calloc(1, sizeof *w);
     w->cfg = cfg;
-    fc_buf_init(&w->body);
-    curl_global_init(CURL_GLOBAL_DEFAULT);
-    w->curl = curl_easy_init();
+    w->http = cli_http_new(MODULE, MAX_BODY, (long)fc_config_int(cfg, "timeout-ms"));
     w->pg = fc_pg_connect(fc_config_str(cfg, "pg-url"), MODULE);
-    rc = w->pg && w->curl ? 0 : 1;
+    rc = w->pg && w->http ? 0 : 1;
     bool once = fc_config_bool(cfg, "once");
     int64_t skipped = 0;
     while (rc == 0 && !fc_signal_stopping()) {
@@ -622,11 +564,8 @@ int cmd_github(int argc, char **argv)
     }
     if (w->pg)
         PQfinish(w->pg);
-    if (w->curl)
-        curl_easy_cleanup(w->curl);
-    fc_buf_free(&w->body);
+    cli_http_destroy(&w->http);
     free(w);
-    curl_global_cleanup();
     fc_config_destroy(&cfg);
     return rc;
 }

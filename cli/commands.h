@@ -22,6 +22,7 @@ int cmd_tenant(int argc, char **argv);
 int cmd_price(int argc, char **argv);
 int cmd_reprice(int argc, char **argv);
 int cmd_github(int argc, char **argv);
+int cmd_reconcile(int argc, char **argv);
 
 //  Settings of the commands that talk to ingest through libfleetcost (emit, flush):
 //  ingest-endpoints, spool-dir, timeout-ms, verbose. Defined in cmd_emit.c.

@@ -24,6 +24,8 @@ static const s_command_t s_commands[] = {
     {"price", cmd_price, "the price catalog: list, set a new version, import a CSV"},
     {"reprice", cmd_reprice, "recompute stored costs in a window with the prices in force"},
     {"github", cmd_github, "task titles, labels, type and priority from GitHub issues"},
+    {"reconcile", cmd_reconcile,
+     "compare Anthropic's bill (Admin API cost report) with fleetcost per tenant-day"},
     {"simulate", cmd_simulate, "a simulated fleet of agents sending events to ingest"},
     {"budget", cmd_budget, "set, list or check budgets (check: exit 1 once over budget)"},
     {"alerts", cmd_alerts, "list alerts and their delivery status"},

@@ -96,3 +96,53 @@ int fc_money_parse(const char *usd, int64_t *nusd)
     *nusd = negative && mag > 0 ? -(int64_t)(mag - 1) - 1 : (int64_t)mag;
     return 0;
 }
+
+int fc_money_parse_cents(const char *text, size_t len, int64_t *nusd, bool *rounded)
+{
+    if (!text || len == 0 || len > FC_CENTS_MAX_LEN)
+        return -1;
+    size_t i = 0;
+    bool negative = text[0] == '-';
+    if (negative)
+        i++;
+    //  Integer part: 1..11 digits, so that the whole value times 10^7 stays below 2^63.
+    uint64_t whole = 0;
+    size_t start = i;
+    for (; i < len && text[i] >= '0' && text[i] <= '9'; i++)
+        whole = whole * 10 + (uint64_t)(text[i] - '0');
+    if (i == start || i - start > 11)
+        return -1;
+    //  Fraction: the first 7 digits are exact nano-USD; the rest only decide rounding.
+    uint64_t frac = 0;
+    int digits = 0;
+    int beyond = 0;           //  the 8th digit
+    bool beyond_rest = false; //  any non-zero digit after the 8th
+    if (i < len && text[i] == '.') {
+        i++;
+        size_t fstart = i;
+        for (; i < len && text[i] >= '0' && text[i] <= '9'; i++, digits++) {
+            int d = text[i] - '0';
+            if (digits < 7)
+                frac = frac * 10 + (uint64_t)d;
+            else if (digits == 7)
+                beyond = d;
+            else if (d)
+                beyond_rest = true;
+        }
+        if (i == fstart)
+            return -1;
+    }
+    if (i != len)
+        return -1;
+    for (int k = digits; k < 7; k++)
+        frac *= 10;
+    uint64_t mag = whole * 10000000 + frac;
+    bool inexact = beyond || beyond_rest;
+    //  Half to even on the magnitude: symmetric for credits, unbiased over many rows.
+    if (beyond > 5 || (beyond == 5 && (beyond_rest || (mag & 1))))
+        mag++;
+    *nusd = negative ? -(int64_t)mag : (int64_t)mag;
+    if (rounded)
+        *rounded = inexact;
+    return 0;
+}

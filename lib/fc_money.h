@@ -4,6 +4,7 @@
 #ifndef FC_MONEY_H
 #define FC_MONEY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,5 +33,13 @@ int fc_money_format(int64_t nusd, char *buf, size_t size, int decimals);
 //  ("12.34", "-0.000000001", "$5", "-$5"). Returns 0, or -1 on anything else (empty,
 //  spaces, more than 9 decimals, out of int64 range); *nusd is untouched on error.
 int fc_money_parse(const char *usd, int64_t *nusd);
+
+//  Parses a provider's amount in US cents written as a decimal string (Anthropic's Admin
+//  API cost report, docs/RECONCILE.md §2): exactly -?[0-9]{1,11}(\.[0-9]+)?, at most
+//  FC_CENTS_MAX_LEN bytes. 1 cent = 10^7 nano-USD, so up to 7 fractional digits are
+//  exact; beyond that the value is rounded half to even at the 7th and *rounded is set
+//  (else cleared). Returns 0, or -1 on anything else (*nusd untouched).
+#define FC_CENTS_MAX_LEN 40
+int fc_money_parse_cents(const char *text, size_t len, int64_t *nusd, bool *rounded);
 
 #endif

@@ -148,8 +148,58 @@ static void s_test_parse(void)
     FC_CHECK_INT(v, 12350000000);
 }
 
+//  docs/RECONCILE.md §2's vectors: Anthropic cost amounts (cents as text) to nano-USD.
+static void s_test_cents(void)
+{
+    struct {
+        const char *text;
+        int64_t nusd;
+        bool rounded;
+    } ok[] = {
+        {"0", 0, false},
+        {"6", 60000000, false},
+        {"4.1", 41000000, false},
+        {"0.045500", 455000, false},
+        {"123.45", 1234500000, false},
+        {"123.4567", 1234567000, false},
+        {"123.78912", 1237891200, false},
+        {"0.0000001", 1, false},
+        {"0.00000005", 0, true},
+        {"0.00000015", 2, true},
+        {"0.000000250", 2, true},
+        {"0.000000251", 3, true},
+        {"0.00000010", 1, false},
+        {"-1.5", -15000000, false},
+        {"-0.00000015", -2, true},
+        {"007", 70000000, false},
+        {"99999999999.9999999", INT64_C(999999999999999999), false},
+    };
+    for (size_t i = 0; i < sizeof ok / sizeof ok[0]; i++) {
+        int64_t v = -42;
+        bool r = !ok[i].rounded;
+        FC_CHECK_INT(fc_money_parse_cents(ok[i].text, strlen(ok[i].text), &v, &r), 0);
+        FC_CHECK_INT(v, ok[i].nusd);
+        FC_CHECK_INT(r, ok[i].rounded);
+    }
+    const char *bad[] = {
+        "",    "1.",   ".5",    "+1",  "1e3",  "1,5",
+        " 1",  "1 ",   "1.2.3", "-",   "-.5",  "123456789012",
+        "NaN", "0x10", "1.5e",  "--1", "1.-5", "0.12345678901234567890123456789012345678901"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        int64_t v = -42;
+        FC_CHECK_INT(fc_money_parse_cents(bad[i], strlen(bad[i]), &v, NULL), -1);
+        FC_CHECK_INT(v, -42);
+    }
+    //  The length is the caller's: a JSON string token is not NUL-terminated.
+    int64_t v = 0;
+    FC_CHECK_INT(fc_money_parse_cents("4.1\",7\"", 3, &v, NULL), 0);
+    FC_CHECK_INT(v, 41000000);
+    FC_CHECK_INT(fc_money_parse_cents(NULL, 0, &v, NULL), -1);
+}
+
 int main(void)
 {
+    s_test_cents();
     s_test_arithmetic();
     s_test_format();
     s_test_parse();

@@ -444,8 +444,8 @@ static void s_evaluate(alerter_t *self, const s_eval_t *e)
         bool day_scope = strcmp(o->scope, "month") != 0 && strcmp(o->kind, "no_data") != 0;
         const char *current = day_scope ? per->day : per->month;
         char why[256], v[32], b[32];
-        if (strcmp(o->kind, "no_data") == 0)
-            continue; //  resolved when data returns (s_nodata)
+        if (strcmp(o->kind, "no_data") == 0 || strcmp(o->kind, "reconcile") == 0)
+            continue; //  resolved when data returns (s_nodata); by s_reconcile
         if (strcmp(o->period, current) != 0) {
             snprintf(why, sizeof why, "the %s is over", day_scope ? "day" : "month");
             s_resolve(self, e->tenant, o, why);
@@ -542,6 +542,72 @@ done:
     zframe_destroy(&body);
 }
 
+/*  Reconciliation with the provider's bill (fleetcost reconcile, migration 0014). A UTC
+    day whose newest reconciliation differs beyond the tolerance fires 'reconcile' once:
+    the day is the alert's period, so cost_alerts' key makes it once per (tenant, day)
+    however many runs repeat the figure. It resolves when a later run brings the day
+    within tolerance, or when the day leaves the 35 days looked at. */
+static void s_reconcile(alerter_t *self, const char *tenant)
+{
+    char tol[24], pct[8];
+    snprintf(tol, sizeof tol, "%" PRId64, self->c.reconcile_tolerance_nusd);
+    snprintf(pct, sizeof pct, "%d", self->c.reconcile_tolerance_pct);
+    const char *p[] = {tenant, tol, pct};
+    PGresult *r = s_query(self, "reconcile variances",
+                          "SELECT day::text, bill_nusd, fleetcost_nusd, diff_nusd,"
+                          " coalesce(token_diffs, '') FROM reconcile_latest WHERE tenant_id = $1"
+                          " AND day >= current_date - 35 AND abs(diff_nusd) > $2::bigint"
+                          " AND status IN ('bill_higher', 'fleetcost_higher')"
+                          " AND abs(diff_nusd)::numeric * 100"
+                          "  > $3::int * greatest(bill_nusd, fleetcost_nusd)"
+                          " ORDER BY day LIMIT 64",
+                          3, p);
+    if (!r)
+        return;
+    for (int i = 0; i < PQntuples(r); i++) {
+        int64_t diff = fc_pg_int(r, i, 3);
+        char bill[32], fc[32], d[32], text[FC_MAX_TEXT + 1];
+        fc_money_format(fc_pg_int(r, i, 1), bill, sizeof bill, 9);
+        fc_money_format(fc_pg_int(r, i, 2), fc, sizeof fc, 9);
+        fc_money_format(diff < 0 ? -diff : diff, d, sizeof d, 9);
+        snprintf(text, sizeof text,
+                 "fleetcost: operator: the provider billed %s $%s on %s (UTC), fleetcost "
+                 "computed $%s: ",
+                 tenant, bill, PQgetvalue(r, i, 0), fc);
+        size_t n = strlen(text);
+        snprintf(text + n, sizeof text - n,
+                 diff > 0 ? "$%s more on the bill; usage is reaching the provider without "
+                            "reaching fleetcost (an unwatched host or agent type?)"
+                          : "$%s more in fleetcost; double counting, a wrong workspace map or a "
+                            "catalog price above the bill?",
+                 d);
+        n = strlen(text);
+        if (*PQgetvalue(r, i, 4)) //  which models' tokens differ, if the usage report says
+            snprintf(text + n, sizeof text - n, " Tokens, bill - fleetcost: %.200s.",
+                     PQgetvalue(r, i, 4));
+        alerter_alert_t a = {.kind = "reconcile",
+                             .scope = "day",
+                             .period = PQgetvalue(r, i, 0),
+                             .subject = "",
+                             .has_value = true,
+                             .value_nusd = diff,
+                             .text = text};
+        s_fire(self, tenant, &a);
+    }
+    alerter_open_t open[64];
+    int nopen = s_stored(self, alerter_store_open(self->pg, tenant, "reconcile", open, 64));
+    for (int i = 0; i < nopen; i++) {
+        bool still = false;
+        for (int k = 0; k < PQntuples(r) && !still; k++)
+            still = strcmp(open[i].period, PQgetvalue(r, k, 0)) == 0;
+        if (!still)
+            s_resolve(self, tenant, &open[i],
+                      "the newest reconciliation of the day is within tolerance, or the day "
+                      "is over 35 days old");
+    }
+    PQclear(r);
+}
+
 //  The Postgres re-evaluation of one tenant.
 static void s_eval_pg(alerter_t *self, const char *tenant)
 {
@@ -561,6 +627,7 @@ static void s_eval_pg(alerter_t *self, const char *tenant)
     if (t)
         t->next_slow_us = fc_time_mono_us() + (int64_t)self->c.slow_interval_ms * 1000;
     s_evaluate(self, &e);
+    s_reconcile(self, tenant);
 }
 
 //  Starts a round of the Postgres re-evaluation: every tenant, and any tenant with an

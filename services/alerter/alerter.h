@@ -1,5 +1,6 @@
 /*  alerter: compares running totals with budgets, forecasts month-end spend, watches
-    for silent tenants and unpriced usage, and notifies (DESIGN §1, PROTOCOL §12).
+    for silent tenants, unpriced usage and provider bills that disagree (fleetcost
+    reconcile), and notifies (DESIGN §1, PROTOCOL §12).
 
     One evaluation thread owns the SUB socket (the aggregators' sum.<tenant> streams),
     the alert PUB socket and a Postgres connection; alerter_deliver runs the webhook and
@@ -15,6 +16,8 @@
     - Runaway agents, per-agent-type budgets and unpriced usage need queries over raw
       events; they run with the Postgres evaluation and, rate-limited to one per
       slow_interval_ms per tenant, when a summary arrives.
+    - The reconciliation with the provider's bill (reconcile_latest, written by fleetcost
+      reconcile) is read in the Postgres evaluation only: it changes a few times a day.
     - cost_alerts holds the state (alerter_store): a restart re-sends nothing.
     - /metrics (fc_metrics) counts evaluations, alerts and deliveries of this process. */
 #ifndef ALERTER_H
@@ -35,7 +38,9 @@ typedef struct {
     int activity_window_s; //  ... for tenants with events in this window
     int64_t forecast_min_elapsed_us;
     int64_t forecast_min_nusd;
-    int64_t clock_us; //  testing: the time at start (0: the system clock)
+    int64_t reconcile_tolerance_nusd; //  a reconciled tenant-day differing by more than
+    int reconcile_tolerance_pct;      //  both of these raises 'reconcile'
+    int64_t clock_us;                 //  testing: the time at start (0: the system clock)
     const char *metrics_bind;
     int metrics_port; //  0: no /metrics
 } alerter_config_t;

@@ -463,7 +463,7 @@ static void s_claim(alerter_deliver_t *self)
         snprintf(j->webhook, sizeof j->webhook, "%s", PQgetvalue(r, i, 14));
         snprintf(j->email, sizeof j->email, "%s", PQgetvalue(r, i, 15));
         alerter_notice_key(j->id, j->state, j->ts_us, j->key, sizeof j->key);
-        bool operator_only = strcmp(j->kind, "unpriced") == 0;
+        bool operator_only = strcmp(j->kind, "unpriced") == 0 || strcmp(j->kind, "reconcile") == 0;
         bool mail = self->c.smtp_url[0] != 0;
         if (j->webhook[0] && !operator_only)
             j->needed |= 1u << D_WEBHOOK;

@@ -19,9 +19,11 @@
 #include "fc_log.h"
 #include "fc_metrics.h"
 #include "fc_pg.h"
+#include "fc_time.h"
 #include "reporter_key.h"
 #include "reporter_pool.h"
 #include "reporter_query.h"
+#include "reporter_reconcile.h"
 #include "reporter_report.h"
 
 #define MODULE           "reporter"
@@ -458,6 +460,38 @@ static enum MHD_Result s_budgets(s_req_t *req)
     fc_buf_add_str(&b, "]}\n");
     PQclear(res);
     return s_done_json(req, &b);
+}
+
+//  GET /api/v1/reconcile?from&to&tenant&format: the variance of the provider's bill
+//  against fleetcost per tenant and UTC day (fleetcost reconcile, docs/RECONCILE.md §6),
+//  the newest run per day; from/to default to the 7 UTC days ending yesterday. A tenant
+//  key reads its own rows (RLS); the admin also the unmapped cost (tenant "").
+static enum MHD_Result s_reconcile(s_req_t *req)
+{
+    reporter_query_t q;
+    char filter[64], from[FC_DATE_SIZE], to[FC_DATE_SIZE];
+    if (!s_query(req, REPORTER_Q_RECONCILE, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter))
+        return req->rc;
+    int64_t today = fc_time_now_us() / 86400000000;
+    if (q.from)
+        snprintf(from, sizeof from, "%s", q.from), snprintf(to, sizeof to, "%s", q.to);
+    else
+        fc_date_format(today - 7, from), fc_date_format(today - 1, to);
+    if (!s_begin(req) || !s_tenant_exists(req, filter))
+        return req->rc;
+    fc_buf_t b;
+    fc_buf_init(&b);
+    if (reporter_reconcile_render(req->pg, MODULE, from, to, filter,
+                                  q.csv ? REPORTER_RECONCILE_CSV : REPORTER_RECONCILE_JSON,
+                                  &b) < 0) {
+        fc_buf_free(&b);
+        return s_error(req, 500, "database error"), req->rc;
+    }
+    if (!q.csv)
+        return s_done_json(req, &b);
+    reporter_tx_end(req->pg, true);
+    return s_respond(req, 200, "text/csv; charset=utf-8", &b);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1017,6 +1051,7 @@ typedef enum {
     R_REPORT,
     R_ALERTS,
     R_BUDGETS,
+    R_RECONCILE,
     R_SSE,
     R_DASH,
     R_DRILL
@@ -1051,6 +1086,9 @@ static enum MHD_Result s_with_key(s_req_t *req, s_route_t route, const char *arg
             break;
         case R_BUDGETS:
             rc = s_budgets(req);
+            break;
+        case R_RECONCILE:
+            rc = s_reconcile(req);
             break;
         case R_SSE:
             rc = s_sse(req);
@@ -1131,6 +1169,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
             return s_with_key(&req, R_ALERTS, NULL);
         if (strcmp(p, "budgets") == 0)
             return s_with_key(&req, R_BUDGETS, NULL);
+        if (strcmp(p, "reconcile") == 0)
+            return s_with_key(&req, R_RECONCILE, NULL);
         if (strcmp(p, "stream") == 0)
             return s_with_key(&req, R_SSE, NULL);
     }

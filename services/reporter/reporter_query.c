@@ -17,6 +17,7 @@ static const char *const s_allowed[REPORTER_Q_COUNT_][9] = {
     [REPORTER_Q_STREAM] = {"tenant", "day", "key", NULL},
     [REPORTER_Q_DASHBOARD] = {"key", "range", NULL},
     [REPORTER_Q_DRILL] = {"key", "range", "dim", "id", "tenant", NULL},
+    [REPORTER_Q_RECONCILE] = {"tenant", "from", "to", "format", NULL},
 };
 
 //  The value of the first non-empty occurrence of name, or NULL.
@@ -90,17 +91,26 @@ int reporter_query_parse(reporter_endpoint_t ep, const reporter_param_t *params,
     if (ep == REPORTER_Q_COSTS) {
         static const char *const groups[] = {"day",  "agent_type", "model",  "agent",
                                              "task", "kind",       "tenant", NULL};
-        static const char *const formats[] = {"json", "csv", NULL};
         if (!q->group)
             q->group = "day";
         if (!s_one_of(q->group, groups))
             return s_fail(err, errsize,
                           "group: expected day, agent_type, model, agent, task, kind or tenant",
                           NULL);
+    }
+    if (ep == REPORTER_Q_COSTS || ep == REPORTER_Q_RECONCILE) {
+        static const char *const formats[] = {"json", "csv", NULL};
         if (format && !s_one_of(format, formats))
             return s_fail(err, errsize, "format: expected json or csv", NULL);
         q->csv = format && strcmp(format, "csv") == 0;
     }
+    //  Reconciliation is by UTC day, so its range needs no tenant zone: checked here.
+    int64_t d0, d1;
+    if (ep == REPORTER_Q_RECONCILE && (q->from || q->to) &&
+        (!q->from || !q->to || reporter_date_parse(q->from, &d0) != 0 ||
+         reporter_date_parse(q->to, &d1) != 0 || d1 < d0 || d1 - d0 > 366))
+        return s_fail(err, errsize,
+                      "from, to: UTC days YYYY-MM-DD, both, from <= to, at most 366 apart", NULL);
     if (ep == REPORTER_Q_ALERTS) {
         static const char *const states[] = {"fired", "resolved", NULL};
         if (q->state && !s_one_of(q->state, states))

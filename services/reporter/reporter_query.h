@@ -30,6 +30,7 @@ typedef enum {
     REPORTER_Q_STREAM,    //  tenant day key
     REPORTER_Q_DASHBOARD, //  key range
     REPORTER_Q_DRILL,     //  key range dim id tenant
+    REPORTER_Q_RECONCILE, //  tenant from to (UTC days, both or neither) format(json|csv)
     REPORTER_Q_COUNT_
 } reporter_endpoint_t;
 
@@ -44,7 +45,7 @@ typedef struct {
     const char *from, *to, *date;
     const char *period; //  daily | weekly | monthly | range | mtd | <N>d
     const char *group;  //  costs: day agent_type model agent task kind tenant
-    bool csv;           //  costs: format=csv
+    bool csv;           //  costs, reconcile: format=csv
     reporter_fmt_t fmt; //  report: format (JSON when absent)
     int top;            //  report: 1..REPORTER_TOP_MAX (0 when absent)
     int limit;          //  alerts: 1..REPORTER_LIMIT_MAX (100 when absent)

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "reporter_reconcile.h"
 #include "reporter_report.h"
 #include "reporter_svg.h"
 
@@ -160,6 +161,8 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
                     reporter_usd(t->reported_nusd, 6, usd),
                     reporter_usd(t->reported_computed_nusd, 6, usd2));
 
+    reporter_reconcile_section_text(o, &r->recon);
+
     fc_buf_addf(o, "\nRECOMMENDATIONS\n");
     if (r->recos_n == 0)
         fc_buf_add_str(o, "  none\n");
@@ -246,6 +249,14 @@ static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
                  (long long)r->total.reported_computed_nusd,
                  reporter_usd(r->total.reported_computed_nusd, 9, b));
         s_csv_row(o, "reported", r->tenant, "", &s, detail);
+    }
+    for (size_t i = 0; i < r->recon.n; i++) { //  the provider's bill: days that differ
+        const reporter_recon_day_t *v = &r->recon.v[i];
+        reporter_sums_t s = {.cost_nusd = v->diff_nusd};
+        snprintf(detail, sizeof detail, "%s bill_nusd=%lld fleetcost_nusd=%lld%s%s", v->status,
+                 (long long)v->bill_nusd, (long long)v->fleetcost_nusd,
+                 *v->token_diffs ? " tokens: " : "", v->token_diffs);
+        s_csv_row(o, "reconcile", v->tenant, v->day, &s, detail);
     }
     for (size_t i = 0; i < r->recos_n; i++)
         s_csv_row(o, "recommendation", r->recos[i].code, "", NULL, r->recos[i].text);
@@ -409,7 +420,9 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
         fc_esc_json(o, r->recos[i].text);
         fc_buf_add(o, "}", 1);
     }
-    fc_buf_add_str(o, "]}\n");
+    fc_buf_add_str(o, "],");
+    reporter_reconcile_section_json(o, &r->recon);
+    fc_buf_add_str(o, "}\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -819,6 +832,7 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
                     reporter_usd(t->reported_computed_nusd, 6, usd2));
     fc_buf_add_str(o, "</p><h2>Tasks far above their type's median</h2>");
     s_html_tasks(o, r, r->outliers, r->outliers_n, true, NULL);
+    reporter_reconcile_section_html(o, &r->recon);
     fc_buf_add_str(o, "<h2>Recommendations</h2><ul>");
     for (size_t i = 0; i < r->recos_n; i++) {
         fc_buf_addf(o, "<li><b>%s</b>: ", r->recos[i].code);

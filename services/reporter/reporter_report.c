@@ -1019,7 +1019,9 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
     self->days_events = b.events_days;
     if (s_gather_facts(self, conn, module, w, &b) != 0 ||
         s_gather_fleet(self, conn, module, w) != 0 || s_gather_alerts(self, conn, module, w) != 0 ||
-        s_gather_cache(self, conn, module) != 0)
+        s_gather_cache(self, conn, module) != 0 ||
+        reporter_reconcile_gather(conn, module, self->from, self->to, self->tenant, &self->recon) !=
+            0)
         return REPORTER_ERROR;
     //  "Today" of an all-tenant view is the sum of every tenant's own today.
     memset(&self->today, 0, sizeof self->today);

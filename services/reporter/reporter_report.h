@@ -23,6 +23,7 @@
 
 #include "fc_buf.h"
 #include "fc_escape.h"
+#include "reporter_reconcile.h"
 #include "reporter_pool.h"
 
 #define REPORTER_KEY_MAX  160 //  longest key kept (tenant, agent, task, model ...), with NUL
@@ -144,6 +145,7 @@ typedef struct {
     int64_t cache_read_saved_nusd, cache_write_premium_nusd;
     reporter_reco_t recos[REPORTER_RECOS_MAX];
     size_t recos_n;
+    reporter_recon_t recon; //  the provider's bill against fleetcost (fleetcost reconcile)
 } reporter_report_t;
 
 typedef enum {

@@ -49,6 +49,12 @@ static void s_valid(reporter_endpoint_t ep, const reporter_query_t *q,
         else
             s_check(err[0] != 0);
     }
+    if (ep == REPORTER_Q_RECONCILE) {
+        int64_t d0, d1;
+        s_check(!q->from == !q->to);
+        s_check(!q->from || (reporter_date_parse(q->from, &d0) == 0 &&
+                             reporter_date_parse(q->to, &d1) == 0 && d0 <= d1 && d1 - d0 <= 366));
+    }
     if (ep == REPORTER_Q_DASHBOARD || ep == REPORTER_Q_DRILL)
         s_check(q->range && reporter_dashboard_range_valid(q->range));
     if (ep == REPORTER_Q_DRILL) {
