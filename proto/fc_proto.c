@@ -279,9 +279,24 @@ fc_code_t fc_event_validate(const fc_event_t *ev, fc_proto_error_t *err)
     return s_validate(ev, FC_MP_ALL, err);
 }
 
+static fc_code_t s_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_proto_error_t *err);
+
 fc_code_t fc_event_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_proto_error_t *err)
 {
     fc_event_init(ev);
+    return s_decode(data, size, ev, err);
+}
+
+fc_code_t fc_event_decode_reuse(const uint8_t *data, size_t size, fc_event_t *ev,
+                                fc_proto_error_t *err)
+{
+    fc_mp_clear_fields(s_fields, K_COUNT_, ev);
+    return s_decode(data, size, ev, err);
+}
+
+//  Decodes into an event whose fields are all absent.
+static fc_code_t s_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_proto_error_t *err)
+{
     if (size > FC_MAX_EVENT_BYTES)
         return fc_mp_error(err, FC_E_TOO_LARGE, "", "event of %zu bytes, limit %d", size,
                            FC_MAX_EVENT_BYTES);

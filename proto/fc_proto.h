@@ -167,6 +167,13 @@ fc_code_t fc_event_validate(const fc_event_t *ev, fc_proto_error_t *err);
 //  Returns FC_OK or an error code with err filled in. Never reads past data+size.
 fc_code_t fc_event_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_proto_error_t *err);
 
+//  The same into an event reused across calls (a decoder's scratch): only what decoding
+//  can set is cleared first, not the whole 8 KB. Every field reads as fc_event_decode
+//  leaves it; bytes after a string's end or past a count keep what an earlier event
+//  left there, so compare such events field by field, never with memcmp.
+fc_code_t fc_event_decode_reuse(const uint8_t *data, size_t size, fc_event_t *ev,
+                                fc_proto_error_t *err);
+
 //  Encode one event (validated first). Returns the number of bytes written to buf,
 //  or -1 if the event is invalid (err filled) or buf is too small.
 int fc_event_encode(const fc_event_t *ev, uint8_t *buf, size_t size, fc_proto_error_t *err);
