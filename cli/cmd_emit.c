@@ -74,7 +74,18 @@ fc_client_t *cmd_client_open(fc_config_t *config, fc_client_result_fn *on_result
 
 //  --- event fields from flags and JSON keys ------------------------------------------
 
-typedef enum { F_STR, F_INT, F_MONEY, F_DOUBLE, F_LABEL, F_ATTR, F_TIME, F_ID, F_TYPE } s_kind_t;
+typedef enum {
+    F_STR,
+    F_INT,
+    F_MONEY,
+    F_DOUBLE,
+    F_BOOL,
+    F_LABEL,
+    F_ATTR,
+    F_TIME,
+    F_ID,
+    F_TYPE
+} s_kind_t;
 
 typedef struct {
     const char *name; //  flag name; the JSON key is the same with '_' for '-'
@@ -118,6 +129,11 @@ static const s_field_t s_fields[] = {
     {"cpu-percent", F_DOUBLE, M(cpu_percent), M(has_cpu_percent), 0, "agent CPU use"},
     {"reported-cost", F_MONEY, M(reported_cost_nusd), M(has_reported_cost), 0,
      "cost the agent reports, USD (e.g. 0.0123)"},
+    STR("speed", speed, "usage: standard or fast (fast mode)"),
+    STR("inference-geo", geo, "usage: where inference ran, global or us (data residency)"),
+    {"batch", F_BOOL, M(batch), -1, 0, "usage: sent through a batch API (true/false)"},
+    INT("web-search-requests", web_search_requests, -1, "usage: server-tool web searches"),
+    INT("code-exec-ms", code_exec_ms, -1, "usage: server-tool code-execution time, ms"),
     STR("parent-agent", parent_agent, "parent agent (agent.spawn)"),
     STR("from-task", from_task, "previous task (agent.reassign)"),
     STR("reason", reason, "reason (agent.terminate)"),
@@ -221,6 +237,13 @@ static int s_set(s_builder_t *b, const s_field_t *f, const char *value, const ch
             return -1;
         }
         break;
+    case F_BOOL:
+        if (strcmp(value, "true") != 0 && strcmp(value, "false") != 0) {
+            snprintf(err, errsize, "%s '%s' is not true or false", f->name, value);
+            return -1;
+        }
+        *(bool *)(void *)(base + f->off) = value[0] == 't';
+        break;
     case F_DOUBLE: {
         char *end;
         errno = 0;
@@ -294,8 +317,9 @@ static int s_json_value(void *arg, const fc_jflat_value_t *v, char *err, size_t 
     }
     if (v->kind == FC_JFLAT_NULL)
         return 0; //  absent
-    if (v->kind == FC_JFLAT_BOOL) {
-        snprintf(err, errsize, "%s: a boolean is not a valid value", f->name);
+    if ((v->kind == FC_JFLAT_BOOL) != (f->kind == F_BOOL)) {
+        snprintf(err, errsize, "%s: %s", f->name,
+                 f->kind == F_BOOL ? "expected true or false" : "a boolean is not a valid value");
         return -1;
     }
     if ((v->index >= 0 && f->kind != F_LABEL) || (v->subkey && f->kind != F_ATTR)) {

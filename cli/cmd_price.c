@@ -4,7 +4,10 @@
     price set --model FAMILY --effective-from DATE --input N --output N --cache-read N
               --cache-write-5m N --cache-write-1h N
               [--tier-threshold T --tier-input N ... --tier-cache-write-1h N]
-    price import FILE --effective-from DATE          (the CSV format of db/pricing/)
+              [--provider P] [--source TEXT] [--fast-permille N] [--geo-us-permille N]
+              [--batch-permille N] [--web-search-nusd N] [--code-exec-hour-nusd N]
+    price import FILE [--effective-from DATE]        (the CSV format of db/pricing/; the
+                                                     date is for rows without their own)
     reprice --from DATE --to DATE [--tenant T]
 
     Rates are integer nano-USD per token ($3 per million tokens = 3000). A new price is
@@ -62,6 +65,18 @@ static const fc_option_t s_options[] = {
      "tier rate, 5-minute cache write"},
     {"tier-cache-write-1h", FC_OPT_INT, "-1", -1, INT64_C(1000000000), false,
      "tier rate, 1-hour cache write"},
+    {"provider", FC_OPT_STR, "", 0, 0, false, "provider, e.g. anthropic, openai, google"},
+    {"fast-permille", FC_OPT_INT, "-1", -1, 100000, false,
+     "fast-mode multiplier, 1/1000 (6000 = 6x; absent: fast requests unpriced)"},
+    {"geo-us-permille", FC_OPT_INT, "-1", -1, 100000, false,
+     "US-only inference multiplier, 1/1000 (1100 = 1.1x)"},
+    {"batch-permille", FC_OPT_INT, "-1", -1, 100000, false,
+     "batch multiplier, 1/1000 (500 = half price)"},
+    {"web-search-nusd", FC_OPT_INT, "-1", -1, INT64_C(1000000000000), false,
+     "nano-USD per web search (10000000 = $10 per 1000)"},
+    {"code-exec-hour-nusd", FC_OPT_INT, "-1", -1, INT64_C(1000000000000), false,
+     "nano-USD per hour of code execution"},
+    {"source", FC_OPT_STR, "", 0, 0, false, "where the prices were read (URL, document)"},
     {"from", FC_OPT_STR, "", 0, 0, false, "reprice: first day (YYYY-MM-DD, UTC)"},
     {"to", FC_OPT_STR, "", 0, 0, false, "reprice: last day, inclusive"},
     {"tenant", FC_OPT_STR, "", 0, 0, false, "reprice: only this tenant"},
@@ -90,10 +105,17 @@ static int s_insert(PGconn *pg, const fc_price_t *p, const char *date, const cha
     if (bad) {
         fprintf(stderr,
                 "price: %s: invalid price (rates must be >= 0; tier rates set, and only,"
-                " with a threshold; the family in normal form)\n",
+                " with a threshold; multipliers 1..100000 per mille; the family in normal"
+                " form)\n",
                 p->family);
         return -1;
     }
+    //  A rule without a confirmed price is NULL, never 0 (fc_price.h, FC_RULE_*).
+    char rv[5][24];
+    const int64_t rule_value[5] = {p->fast_permille, p->geo_us_permille, p->batch_permille,
+                                   p->web_search_nusd, p->code_exec_hour_nusd};
+    for (int k = 0; k < 5; k++)
+        snprintf(rv[k], sizeof rv[k], "%" PRId64, rule_value[k]);
     char v[13][24];
     for (int k = 0; k < FC_TOK_COUNT; k++) {
         snprintf(v[k], sizeof v[k], "%" PRId64, p->rate[k]);
@@ -101,7 +123,7 @@ static int s_insert(PGconn *pg, const fc_price_t *p, const char *date, const cha
     }
     snprintf(v[5], sizeof v[5], "%" PRId64, p->tier_threshold);
     bool tier = p->tier_threshold > 0;
-    const char *params[15] = {p->family,
+    const char *params[21] = {p->family,
                               date,
                               v[0],
                               v[1],
@@ -114,19 +136,26 @@ static int s_insert(PGconn *pg, const fc_price_t *p, const char *date, const cha
                               tier ? v[8] : NULL,
                               tier ? v[9] : NULL,
                               tier ? v[10] : NULL,
-                              source,
-                              actor};
+                              p->source[0] ? p->source : source,
+                              actor,
+                              p->provider[0] ? p->provider : NULL,
+                              (p->rules & FC_RULE_FAST) ? rv[0] : NULL,
+                              (p->rules & FC_RULE_GEO_US) ? rv[1] : NULL,
+                              (p->rules & FC_RULE_BATCH) ? rv[2] : NULL,
+                              (p->rules & FC_RULE_WEB_SEARCH) ? rv[3] : NULL,
+                              (p->rules & FC_RULE_CODE_EXEC) ? rv[4] : NULL};
     PGresult *r = fc_pg_query(
         pg, MODULE, "price set",
         "WITH p AS (INSERT INTO price_versions (model, effective_from, input, output, cache_read,"
         " cache_write_5m, cache_write_1h, tier_threshold, tier_input, tier_output,"
-        " tier_cache_read, tier_cache_write_5m, tier_cache_write_1h, source)"
+        " tier_cache_read, tier_cache_write_5m, tier_cache_write_1h, source, provider,"
+        " fast_permille, geo_us_permille, batch_permille, web_search_nusd, code_exec_hour_nusd)"
         " VALUES ($1, $2::date::timestamp AT TIME ZONE 'UTC', $3, $4, $5, $6, $7, $8, $9, $10,"
-        " $11, $12, $13, $14) RETURNING *)"
+        " $11, $12, $13, $14, $16, $17, $18, $19, $20, $21) RETURNING *)"
         " INSERT INTO audit_log (actor, action, object, after)"
         " SELECT $15, 'price.set', p.model || '@' || $2, to_jsonb(p) FROM p"
         " RETURNING (after->>'version_id')",
-        15, params);
+        21, params);
     if (!r)
         return -1;
     printf("price: %s from %s is version %s\n", p->family, date, PQgetvalue(r, 0, 0));
@@ -156,27 +185,53 @@ static int s_set(fc_config_t *cfg, PGconn *pg)
     p.tier_threshold = fc_config_int(cfg, "tier-threshold");
     if (!p.tier_threshold)
         memset(p.tier_rate, 0, sizeof p.tier_rate);
+    snprintf(p.provider, sizeof p.provider, "%s", fc_config_str(cfg, "provider"));
+    snprintf(p.source, sizeof p.source, "%s", fc_config_str(cfg, "source"));
+    static const char *rule_opts[5] = {"fast-permille", "geo-us-permille", "batch-permille",
+                                       "web-search-nusd", "code-exec-hour-nusd"};
+    int64_t *rule_value[5] = {&p.fast_permille, &p.geo_us_permille, &p.batch_permille,
+                              &p.web_search_nusd, &p.code_exec_hour_nusd};
+    for (int k = 0; k < 5; k++)
+        if (fc_config_int(cfg, rule_opts[k]) >= 0) {
+            *rule_value[k] = fc_config_int(cfg, rule_opts[k]);
+            p.rules |= 1u << k;
+        }
     return s_insert(pg, &p, date, "fleetcost price set", s_actor(cfg)) ? 1 : 0;
 }
 
 static int s_import(fc_config_t *cfg, PGconn *pg, const char *path)
 {
     const char *date = fc_config_str(cfg, "effective-from");
-    if (!*date) {
-        fprintf(stderr, "price import: --effective-from is required\n");
-        return 2;
-    }
     fc_catalog_t *cat = fc_catalog_new();
     char err[256];
+    //  Loaded with effective_from 0: a row with its own effective_from column differs.
     if (fc_catalog_load_csv(cat, path, 1, 0, err, sizeof err) != 0) {
         fprintf(stderr, "price import: %s\n", err);
         fc_catalog_destroy(&cat);
         return 2;
     }
+    for (size_t i = 0; !*date && i < fc_catalog_count(cat); i++)
+        if (fc_catalog_at(cat, i)->effective_from_us == 0) {
+            fprintf(stderr,
+                    "price import: --effective-from is required (%s has rows without"
+                    " their own effective_from)\n",
+                    path);
+            fc_catalog_destroy(&cat);
+            return 2;
+        }
     //  All rows in one transaction: a file is imported whole or not at all.
     int rc = fc_pg_exec(pg, MODULE, "begin", "BEGIN");
-    for (size_t i = 0; rc == 0 && i < fc_catalog_count(cat); i++)
-        rc = s_insert(pg, fc_catalog_at(cat, i), date, path, s_actor(cfg));
+    for (size_t i = 0; rc == 0 && i < fc_catalog_count(cat); i++) {
+        const fc_price_t *p = fc_catalog_at(cat, i);
+        char own[16];
+        if (p->effective_from_us) {
+            int64_t y;
+            int m, d;
+            fc_civil_from_days(p->effective_from_us / INT64_C(86400000000), &y, &m, &d);
+            snprintf(own, sizeof own, "%04d-%02d-%02d", (int)y, m, d);
+        }
+        rc = s_insert(pg, p, p->effective_from_us ? own : date, path, s_actor(cfg));
+    }
     if (rc == 0)
         rc = fc_pg_exec(pg, MODULE, "commit", "COMMIT");
     else
@@ -194,21 +249,28 @@ static int s_list(fc_config_t *cfg, PGconn *pg)
     PGresult *r = fc_pg_query(pg, MODULE, "price list",
                               "SELECT version_id, model, effective_from::date, input, output,"
                               " cache_read, cache_write_5m, cache_write_1h, tier_threshold,"
-                              " coalesce(tier_input::text, ''), coalesce(tier_output::text, '')"
+                              " coalesce(tier_input::text, ''), coalesce(tier_output::text, ''),"
+                              " coalesce(provider, ''), coalesce(fast_permille::text, '-'),"
+                              " coalesce(geo_us_permille::text, '-'),"
+                              " coalesce(batch_permille::text, '-'),"
+                              " coalesce(web_search_nusd::text, '-')"
                               " FROM price_versions WHERE $1::text IS NULL OR model = $1"
                               " ORDER BY model, effective_from",
                               1, p);
     if (!r)
         return 1;
-    printf("%-5s %-22s %-10s %8s %8s %8s %8s %8s %8s %8s %8s\n", "VER", "MODEL", "FROM", "INPUT",
-           "OUTPUT", "C.READ", "C.W5M", "C.W1H", "TIER>", "T.IN", "T.OUT");
+    printf("%-5s %-22s %-10s %8s %8s %8s %8s %8s %8s %8s %8s %-9s %6s %6s %6s %9s\n", "VER",
+           "MODEL", "FROM", "INPUT", "OUTPUT", "C.READ", "C.W5M", "C.W1H", "TIER>", "T.IN", "T.OUT",
+           "PROVIDER", "FAST", "GEO.US", "BATCH", "SEARCH");
     for (int i = 0; i < PQntuples(r); i++) {
         printf("%-5s %-22s %-10s", PQgetvalue(r, i, 0), PQgetvalue(r, i, 1), PQgetvalue(r, i, 2));
         for (int c = 3; c < 11; c++)
             printf(" %8s", PQgetvalue(r, i, c));
-        printf("\n");
+        printf(" %-9s %6s %6s %6s %9s\n", PQgetvalue(r, i, 11), PQgetvalue(r, i, 12),
+               PQgetvalue(r, i, 13), PQgetvalue(r, i, 14), PQgetvalue(r, i, 15));
     }
-    printf("(nano-USD per token; $1 per million tokens = 1000)\n");
+    printf("(nano-USD per token; FAST, GEO.US, BATCH: multipliers per mille, - = no confirmed"
+           " price; SEARCH: nano-USD per web search)\n");
     PQclear(r);
     return 0;
 }
@@ -339,7 +401,10 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         "DECLARE reprice CURSOR FOR SELECT event_id::text,"
         " (extract(epoch FROM event_time) * 1000000)::bigint, tenant_id, coalesce(model, ''),"
         " input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,"
-        " cache_write_1h_tokens, cost_nusd, coalesce(price_version, 0), unpriced"
+        " cache_write_1h_tokens, cost_nusd, coalesce(price_version, 0), unpriced,"
+        " coalesce(price_tiered::text, ''), coalesce(speed, ''), coalesce(inference_geo, ''),"
+        " coalesce(batch, false), coalesce(web_search_requests, 0), coalesce(code_exec_ms, 0),"
+        " coalesce(tool_cost_nusd, 0)"
         " FROM events WHERE event_type = 'usage'"
         " AND event_time >= $1::date::timestamp AT TIME ZONE 'UTC'"
         " AND event_time < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'"
@@ -351,7 +416,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
     fc_pg_exec(pg, MODULE, "temp",
                "CREATE TEMP TABLE reprice_rows (tenant_id text, event_id uuid, event_time"
                " timestamptz, cost_nusd bigint, price_version int, unpriced"
-               " boolean, model_family text) ON COMMIT DROP");
+               " boolean, price_tiered boolean, tool_cost_nusd bigint, model_family text)"
+               " ON COMMIT DROP");
     int64_t seen = 0;
     while (true) {
         r = fc_pg_query(pg, MODULE, "reprice fetch", "FETCH 10000 FROM reprice", 0, NULL);
@@ -364,36 +430,48 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
             fc_tokens_t tok;
             for (int k = 0; k < FC_TOK_COUNT; k++)
                 tok.t[k] = fc_pg_int(r, i, 4 + k);
-            int64_t old_cost = fc_pg_int(r, i, 9), cost;
-            int32_t old_version = (int32_t)fc_pg_int(r, i, 10), version;
-            bool unpriced;
+            int64_t old_cost = fc_pg_int(r, i, 9);
+            int32_t old_version = (int32_t)fc_pg_int(r, i, 10);
             const char *model = PQgetvalue(r, i, 3);
-            if (fc_catalog_price(cat, model, ts, &tok, &cost, &version, &unpriced) != 0) {
-                cost = 0;
-                version = 0;
-                unpriced = true;
-            }
+            //  An overflow leaves it unpriced (cost 0), as ingest would have stored it.
+            fc_usage_t usage = {.tok = tok,
+                                .speed = PQgetvalue(r, i, 13),
+                                .geo = PQgetvalue(r, i, 14),
+                                .batch = PQgetvalue(r, i, 15)[0] == 't',
+                                .web_search_requests = fc_pg_int(r, i, 16),
+                                .code_exec_ms = fc_pg_int(r, i, 17)};
+            int64_t old_tool = fc_pg_int(r, i, 18);
+            fc_price_result_t pr;
+            (void)fc_price_usage(cat, model, ts, &usage, &pr);
+            int64_t cost = pr.cost_nusd;
+            int32_t version = pr.version;
+            bool unpriced = pr.unpriced;
+            //  "" (NULL), "true" or "false": the tier stored with the old price.
+            const char *old_tier = PQgetvalue(r, i, 12);
+            const char *tier = version ? (pr.tiered ? "true" : "false") : "";
             s_total_t *t = s_total(totals, &ntot, MAX_TENANTS, PQgetvalue(r, i, 2));
             if (t) {
                 t->old_cost += old_cost;
                 t->new_cost += cost;
             }
             bool old_unpriced = PQgetvalue(r, i, 11)[0] == 't';
-            if (cost == old_cost && version == old_version && unpriced == old_unpriced)
+            if (cost == old_cost && version == old_version && unpriced == old_unpriced &&
+                strcmp(tier, old_tier) == 0 && pr.tool_nusd == old_tool)
                 continue;
             if (t)
                 t->changed++;
-            char family[FC_MODEL_MAX], when[96], ver[16];
-            if (fc_model_normalise(model, family, sizeof family) != 0)
-                snprintf(family, sizeof family, "%s", model);
+            char when[96], ver[16];
             fc_time_format(ts, 6, when, sizeof when); //  a timestamptz literal, exactly
             snprintf(ver, sizeof ver, version ? "%d" : "\\N", version);
+            char tool[24];
+            snprintf(tool, sizeof tool, pr.tool_nusd ? "%" PRId64 : "\\N", pr.tool_nusd);
             //  The tenant is part of the event's key (0009): another tenant may hold an
             //  event with the same id and time. Tenant ids need no COPY escaping.
-            fc_buf_addf(&rows, "%s\t%s\t%s\t%" PRId64 "\t%s\t%s\t", PQgetvalue(r, i, 2),
-                        PQgetvalue(r, i, 0), when, cost, ver, unpriced ? "t" : "f");
+            fc_buf_addf(&rows, "%s\t%s\t%s\t%" PRId64 "\t%s\t%s\t%s\t%s\t", PQgetvalue(r, i, 2),
+                        PQgetvalue(r, i, 0), when, cost, ver, unpriced ? "t" : "f",
+                        *tier ? tier : "\\N", tool);
             //  COPY text format: a model name may hold tabs or backslashes.
-            for (const char *c = family; *c; c++) {
+            for (const char *c = pr.family; *c; c++) {
                 if (*c == '\\' || *c == '\t' || *c == '\n' || *c == '\r')
                     fc_buf_addf(&rows, "\\%03o", (unsigned char)*c);
                 else
@@ -405,7 +483,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         PQclear(r);
         if (rows.len) {
             r = PQexec(pg, "COPY reprice_rows (tenant_id, event_id, event_time, cost_nusd,"
-                           " price_version, unpriced, model_family) FROM STDIN");
+                           " price_version, unpriced, price_tiered, tool_cost_nusd, model_family)"
+                           " FROM STDIN");
             PQclear(r);
             PQputCopyData(pg, (const char *)rows.data, (int)rows.len);
             PQputCopyEnd(pg, NULL);
@@ -425,7 +504,9 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
     if (fc_pg_exec(pg, MODULE, "reprice update",
                    "CLOSE reprice;"
                    " UPDATE events e SET cost_nusd = r.cost_nusd, price_version = r.price_version,"
-                   " unpriced = r.unpriced, model_family = r.model_family FROM reprice_rows r"
+                   " unpriced = r.unpriced, price_tiered = r.price_tiered,"
+                   " tool_cost_nusd = r.tool_cost_nusd,"
+                   " model_family = r.model_family FROM reprice_rows r"
                    " WHERE e.tenant_id = r.tenant_id AND e.event_id = r.event_id"
                    " AND e.event_time = r.event_time") != 0)
         goto fail;

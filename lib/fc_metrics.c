@@ -1,13 +1,14 @@
 /*  fc_metrics: Prometheus counters. */
 #include "fc_metrics.h"
 
-#include <arpa/inet.h>
 #include <assert.h>
 #include <microhttpd.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "fc_http.h"
 
 #define FC_METRICS_MAX 64
 
@@ -22,7 +23,7 @@ struct _fc_metrics_t {
     char prefix[64];
     fc_metric_t metrics[FC_METRICS_MAX];
     int count;
-    struct MHD_Daemon *daemon;
+    fc_http_t *http;
 };
 
 fc_metrics_t *fc_metrics_new(const char *prefix)
@@ -39,8 +40,7 @@ void fc_metrics_destroy(fc_metrics_t **self_p)
     fc_metrics_t *self = *self_p;
     if (!self)
         return;
-    if (self->daemon)
-        MHD_stop_daemon(self->daemon);
+    fc_http_stop(&self->http);
     free(self);
     *self_p = NULL;
 }
@@ -124,15 +124,15 @@ int fc_metrics_serve(fc_metrics_t *self, const char *bind, int port)
 {
     if (port <= 0)
         return 0;
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)port);
-    if (inet_pton(AF_INET, bind && *bind ? bind : "127.0.0.1", &addr.sin_addr) != 1)
-        return -1;
-    self->daemon = MHD_start_daemon(
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG, (uint16_t)port, NULL, NULL, s_handle,
-        self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)10, MHD_OPTION_END);
-    return self->daemon ? 0 : -1;
+    //  A scrape is small and rare: one polling thread, a few connections, a short timeout.
+    fc_http_options_t o = {.module = "metrics",
+                           .bind = bind,
+                           .port = port,
+                           .handler = s_handle,
+                           .handler_cls = self,
+                           .threads = FC_HTTP_ONE_THREAD,
+                           .max_connections = 32,
+                           .timeout_s = 10};
+    self->http = fc_http_start(&o);
+    return self->http ? 0 : -1;
 }

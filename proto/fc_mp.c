@@ -299,6 +299,42 @@ typedef char s_label_t[FC_MAX_LABEL + 1];
 #define AT(obj, off, T)  ((T *)((char *)(obj) + (off)))
 #define CAT(obj, off, T) ((const T *)((const char *)(obj) + (off)))
 
+void fc_mp_clear_fields(const fc_mp_field_t *fields, size_t n, void *obj)
+{
+    for (size_t i = 0; i < n; i++) {
+        const fc_mp_field_t *f = &fields[i];
+        switch (f->kind) {
+        case FC_F_STR:
+            *AT(obj, f->off, char) = 0;
+            break;
+        case FC_F_INT:
+            *AT(obj, f->off, int64_t) = 0;
+            break;
+        case FC_F_DBL:
+            *AT(obj, f->off, double) = 0;
+            break;
+        case FC_F_BOOL:
+            *AT(obj, f->off, bool) = false;
+            break;
+        case FC_F_ID:
+            memset(AT(obj, f->off, uint8_t), 0, 16);
+            break;
+        case FC_F_TYPE:
+            *AT(obj, f->off, fc_event_type_t) = FC_EV_INVALID;
+            break;
+        case FC_F_LABELS:
+        case FC_F_ATTRS:
+            break; //  the count (has_off) says how many are set
+        }
+        if (f->has_off < 0)
+            continue;
+        if (f->kind == FC_F_LABELS || f->kind == FC_F_ATTRS)
+            *AT(obj, f->has_off, int) = 0;
+        else
+            *AT(obj, f->has_off, bool) = false;
+    }
+}
+
 //  Look a key up, starting at *hint: encoders write keys in table order, so the next
 //  key is usually the next field and the scan ends at once.
 static const fc_mp_field_t *s_find(const fc_mp_field_t *fields, size_t n, const fc_mp_item_t *key,

@@ -136,7 +136,12 @@ typedef struct {
     int64_t min, max;       //  FC_F_INT / FC_F_DBL range, inclusive
 } fc_mp_field_t;
 
-//  Decode one map of fields into obj (which the caller has zeroed). `map` is the map
+//  Make every field of obj absent: a string's first byte, a number, a flag, a count.
+//  Bytes after a string's end or past a count are left as they were: cheaper than
+//  zeroing a whole struct (an fc_event_t is 8 KB), and all a decode needs.
+void fc_mp_clear_fields(const fc_mp_field_t *fields, size_t n, void *obj);
+
+//  Decode one map of fields into obj (which the caller has zeroed or cleared). `map` is the map
 //  header already read; `levels` is how many nesting levels may still appear below it.
 //  Unknown keys are skipped (bounded), duplicates rejected. Sets bit i of *seen for
 //  fields[i] present (n <= 64).

@@ -111,6 +111,11 @@ enum {
     K_MEM_MB,
     K_CPU,
     K_RCOST,
+    K_SPEED,
+    K_GEO,
+    K_BATCH,
+    K_WEB_SEARCH,
+    K_CODE_EXEC,
     K_PARENT,
     K_FROM,
     K_REASON,
@@ -168,6 +173,13 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
                FC_EV_INVALID, 0, 100000},
     [K_RCOST] = INT("rcost", "reported_cost_nusd", reported_cost_nusd, OFF(has_reported_cost),
                     FC_EV_INVALID, 0, FC_MAX_COST_NUSD),
+    [K_SPEED] = STR("speed", "speed", speed, FC_MAX_MODE),
+    [K_GEO] = STR("geo", "inference_geo", geo, FC_MAX_MODE),
+    [K_BATCH] = {KEY("batch"), "batch", FC_F_BOOL, OFF(batch), 0, -1, FC_EV_INVALID, 0, 0},
+    [K_WEB_SEARCH] = INT("wsearch", "web_search_requests", web_search_requests, -1, FC_EV_INVALID,
+                         0, FC_MAX_WEB_SEARCH),
+    [K_CODE_EXEC] =
+        INT("cexec_ms", "code_exec_ms", code_exec_ms, -1, FC_EV_INVALID, 0, FC_MAX_CODE_EXEC),
     [K_PARENT] = STR("parent", "parent_agent", parent_agent, FC_MAX_ID),
     [K_FROM] = STR("from", "from_task", from_task, FC_MAX_ID),
     [K_REASON] = STR("reason", "reason", reason, FC_MAX_TEXT),
@@ -233,6 +245,14 @@ static fc_code_t s_validate(const fc_event_t *ev, uint64_t mask, fc_proto_error_
     if (ev->tenant[0] && !fc_tenant_valid(ev->tenant))
         return fc_mp_error(err, FC_E_TENANT, "tenant", "tenant must match [a-z0-9][a-z0-9_-]{0,%d}",
                            FC_MAX_TENANT - 1);
+    //  Billing modes are names: pricing compares them with known values, and an unknown
+    //  one prices the request as unpriced rather than guessing.
+    if (ev->speed[0] && !fc_mp_name_valid(ev->speed, FC_MAX_MODE))
+        return fc_mp_error(err, FC_E_RANGE, "speed", "speed must match [a-z0-9][a-z0-9_-]{0,%d}",
+                           FC_MAX_MODE - 1);
+    if (ev->geo[0] && !fc_mp_name_valid(ev->geo, FC_MAX_MODE))
+        return fc_mp_error(err, FC_E_RANGE, "inference_geo",
+                           "inference_geo must match [a-z0-9][a-z0-9_-]{0,%d}", FC_MAX_MODE - 1);
     uint8_t req = s_required[ev->type];
     if ((req & R_AGENT) && !ev->agent[0])
         return fc_mp_error(err, FC_E_MISSING, "agent", "%s requires agent", s_type_names[ev->type]);
@@ -259,9 +279,24 @@ fc_code_t fc_event_validate(const fc_event_t *ev, fc_proto_error_t *err)
     return s_validate(ev, FC_MP_ALL, err);
 }
 
+static fc_code_t s_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_proto_error_t *err);
+
 fc_code_t fc_event_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_proto_error_t *err)
 {
     fc_event_init(ev);
+    return s_decode(data, size, ev, err);
+}
+
+fc_code_t fc_event_decode_reuse(const uint8_t *data, size_t size, fc_event_t *ev,
+                                fc_proto_error_t *err)
+{
+    fc_mp_clear_fields(s_fields, K_COUNT_, ev);
+    return s_decode(data, size, ev, err);
+}
+
+//  Decodes into an event whose fields are all absent.
+static fc_code_t s_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_proto_error_t *err)
+{
     if (size > FC_MAX_EVENT_BYTES)
         return fc_mp_error(err, FC_E_TOO_LARGE, "", "event of %zu bytes, limit %d", size,
                            FC_MAX_EVENT_BYTES);

@@ -27,12 +27,15 @@
 #define FC_MAX_LABEL       63
 //  Per-event caps on what is summed: they keep one tenant-day of Redis totals (int64)
 //  out of reach of honest traffic (PROTOCOL.md §5, docs/SECURITY.md "Totals and int64").
-#define FC_MAX_TOKENS    INT64_C(1000000000)       //  per token kind per event (1e9)
-#define FC_MAX_COST_NUSD INT64_C(10000000000000)   //  1e13 nano-USD = 10,000 USD per event
-#define FC_MAX_KEYS      64                        //  keys in any one msgpack map
-#define FC_MAX_DEPTH     8                         //  nesting, counting the event map as 1
-#define FC_TS_MIN_US     INT64_C(946684800000000)  //  2000-01-01T00:00:00Z, inclusive
-#define FC_TS_MAX_US     INT64_C(4102444800000000) //  2100-01-01T00:00:00Z, exclusive
+#define FC_MAX_TOKENS     INT64_C(1000000000)       //  per token kind per event (1e9)
+#define FC_MAX_COST_NUSD  INT64_C(10000000000000)   //  1e13 nano-USD = 10,000 USD per event
+#define FC_MAX_MODE       31                        //  speed, inference geo: [a-z0-9][a-z0-9_-]*
+#define FC_MAX_WEB_SEARCH INT64_C(1000000)          //  server-tool web searches per event (1e6)
+#define FC_MAX_CODE_EXEC  INT64_C(1000000000)       //  code-execution ms per event (~11.6 days)
+#define FC_MAX_KEYS       64                        //  keys in any one msgpack map
+#define FC_MAX_DEPTH      8                         //  nesting, counting the event map as 1
+#define FC_TS_MIN_US      INT64_C(946684800000000)  //  2000-01-01T00:00:00Z, inclusive
+#define FC_TS_MAX_US      INT64_C(4102444800000000) //  2100-01-01T00:00:00Z, exclusive
 
 typedef enum {
     FC_EV_INVALID = 0,
@@ -93,6 +96,12 @@ typedef struct {
     int64_t memory_mb;
     double cpu_percent;         //  not money: a float is fine here
     int64_t reported_cost_nusd; //  what the agent believes it cost, nano-USD
+    //  usage: how the request was billed (PROTOCOL.md §4.2); absent = "" / false / 0
+    char speed[FC_MAX_MODE + 1]; //  "standard" | "fast"
+    char geo[FC_MAX_MODE + 1];   //  inference_geo: "global" | "us"
+    bool batch;                  //  sent through a batch API
+    int64_t web_search_requests; //  server-tool web searches
+    int64_t code_exec_ms;        //  server-tool code-execution time
 
     //  agent.spawn / terminate / reassign
     char parent_agent[FC_MAX_ID + 1];
@@ -157,6 +166,13 @@ fc_code_t fc_event_validate(const fc_event_t *ev, fc_proto_error_t *err);
 //  Decode one msgpack-encoded event from untrusted bytes, then validate it.
 //  Returns FC_OK or an error code with err filled in. Never reads past data+size.
 fc_code_t fc_event_decode(const uint8_t *data, size_t size, fc_event_t *ev, fc_proto_error_t *err);
+
+//  The same into an event reused across calls (a decoder's scratch): only what decoding
+//  can set is cleared first, not the whole 8 KB. Every field reads as fc_event_decode
+//  leaves it; bytes after a string's end or past a count keep what an earlier event
+//  left there, so compare such events field by field, never with memcmp.
+fc_code_t fc_event_decode_reuse(const uint8_t *data, size_t size, fc_event_t *ev,
+                                fc_proto_error_t *err);
 
 //  Encode one event (validated first). Returns the number of bytes written to buf,
 //  or -1 if the event is invalid (err filled) or buf is too small.

@@ -24,6 +24,8 @@ enum {
     K_UNPRICED,
     K_PV,
     K_KIND,
+    K_SPEED,
+    K_PROVIDER,
     K_COUNT_
 };
 
@@ -59,6 +61,8 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
     [K_PV] = {KEY("pv"), "price_version", FC_F_INT, OFF(price_version), 0, -1, FC_EV_INVALID, 0,
               INT32_MAX},
     [K_KIND] = STR("kind", "kind", kind, FC_MAX_NAME),
+    [K_SPEED] = STR("speed", "speed", speed, FC_MAX_MODE),
+    [K_PROVIDER] = STR("prov", "provider", provider, FC_MAX_MODE),
 };
 
 static int s_topic(char *buf, size_t size, const char *prefix, const char *name, const char *suffix)

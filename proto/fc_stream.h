@@ -27,10 +27,12 @@ typedef struct {
     char model[FC_MAX_NAME + 1]; //  normalised (the price-catalog family)
     int64_t input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
         cache_write_1h_tokens;
-    int64_t cost_nusd;          //  priced cost (0 when unpriced)
-    bool unpriced;              //  usage whose model had no price
-    int64_t price_version;      //  price version used, 0 = none
-    char kind[FC_MAX_NAME + 1]; //  cost events: runtime | storage | mcp | other
+    int64_t cost_nusd;              //  priced cost (0 when unpriced)
+    bool unpriced;                  //  usage whose model had no price
+    int64_t price_version;          //  price version used, 0 = none
+    char kind[FC_MAX_NAME + 1];     //  cost events: runtime | storage | mcp | other
+    char speed[FC_MAX_MODE + 1];    //  usage: as sent (PROTOCOL.md §4.2); "" = not said
+    char provider[FC_MAX_MODE + 1]; //  usage: of the price version used; "" = unpriced
 } fc_stored_event_t;
 
 typedef struct {

@@ -124,6 +124,9 @@ static int s_emit(void *arg, const char *path, const watch_usage_t *u)
     ev.cache_read_tokens = u->cache_read;
     ev.cache_write_5m_tokens = u->cache_write_5m;
     ev.cache_write_1h_tokens = u->cache_write_1h;
+    snprintf(ev.speed, sizeof ev.speed, "%s", u->speed);
+    snprintf(ev.geo, sizeof ev.geo, "%s", u->geo);
+    ev.web_search_requests = u->web_searches;
     s_attr(&ev, "source", u->source);
     s_attr(&ev, "project", u->cwd);
     s_attr(&ev, "sidechain", u->sidechain ? "true" : NULL);

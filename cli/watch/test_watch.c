@@ -98,6 +98,28 @@ static void s_test_lines(void)
     for (size_t i = 1; i < sizeof hostile / sizeof hostile[0]; i++)
         FC_CHECK_INT(watch_line_parse(hostile[i], strlen(hostile[i]), &u, err, sizeof err),
                      WATCH_LINE_BAD);
+    //  How the request was billed: speed, inference_geo, server-tool web searches.
+    const char *billed = "{\"input_tokens\":3,\"speed\":\"fast\",\"inference_geo\":\"us\","
+                         "\"server_tool_use\":{\"web_search_requests\":2,"
+                         "\"web_fetch_requests\":1}}";
+    int n = snprintf(line, sizeof line, base, billed);
+    FC_CHECK_INT(watch_line_parse(line, (size_t)n, &u, err, sizeof err), WATCH_LINE_USAGE);
+    FC_CHECK_STR(u.speed, "fast");
+    FC_CHECK_STR(u.geo, "us");
+    FC_CHECK_INT(u.web_searches, 2);
+    //  Absent: standard, global, none, said as nothing.
+    n = snprintf(line, sizeof line, base, "{\"input_tokens\":3}");
+    FC_CHECK_INT(watch_line_parse(line, (size_t)n, &u, err, sizeof err), WATCH_LINE_USAGE);
+    FC_CHECK(!u.speed[0] && !u.geo[0] && u.web_searches == 0);
+    //  A mode that is no name is kept as "unknown" (priced unpriced); a bad count is bad.
+    n = snprintf(line, sizeof line, base, "{\"speed\":\"very fast!\"}");
+    FC_CHECK_INT(watch_line_parse(line, (size_t)n, &u, err, sizeof err), WATCH_LINE_USAGE);
+    FC_CHECK_STR(u.speed, "unknown");
+    n = snprintf(line, sizeof line, base, "{\"speed\":7}");
+    FC_CHECK_INT(watch_line_parse(line, (size_t)n, &u, err, sizeof err), WATCH_LINE_BAD);
+    n = snprintf(line, sizeof line, base,
+                 "{\"server_tool_use\":{\"web_search_requests\":10000000000}}");
+    FC_CHECK_INT(watch_line_parse(line, (size_t)n, &u, err, sizeof err), WATCH_LINE_BAD);
     const char *user = "{\"type\":\"user\",\"message\":{\"content\":[[[[[[[[1]]]]]]]]}}";
     FC_CHECK_INT(watch_line_parse(user, strlen(user), &u, err, sizeof err), WATCH_LINE_OTHER);
     int64_t t;

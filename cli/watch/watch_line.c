@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "fc_json_tok.h"
+#include "fc_price.h"
 
 //  A transcript line has a handful of top-level members; message.content can be long,
 //  and is collapsed below the depth the reader needs (line 1, message 2, usage 3,
@@ -128,6 +129,22 @@ watch_line_kind_t watch_line_parse(const char *line, size_t len, watch_usage_t *
         watch_json_count(line, toks, usage, "cache_creation.ephemeral_1h_input_tokens",
                          &u->cache_write_1h, err, errsize))
         return WATCH_LINE_BAD;
+    //  How it was billed. A mode that is not a plain name becomes "unknown": the request is
+    //  kept, and priced as unpriced rather than guessed.
+    char mode[64];
+    if (watch_json_str(line, toks, usage, "speed", mode, sizeof mode, err, errsize))
+        return WATCH_LINE_BAD;
+    fc_usage_mode(mode, u->speed, sizeof u->speed);
+    if (watch_json_str(line, toks, usage, "inference_geo", mode, sizeof mode, err, errsize))
+        return WATCH_LINE_BAD;
+    fc_usage_mode(mode, u->geo, sizeof u->geo);
+    if (watch_json_count(line, toks, usage, "server_tool_use.web_search_requests", &u->web_searches,
+                         err, errsize))
+        return WATCH_LINE_BAD;
+    if (u->web_searches > FC_MAX_WEB_SEARCH) {
+        snprintf(err, errsize, "server_tool_use.web_search_requests is out of range");
+        return WATCH_LINE_BAD;
+    }
     //  Without the split (or where it covers less than the total) the rest of the cache
     //  writes count as 5-minute writes, the cheaper and older default.
     if (creation > u->cache_write_5m + u->cache_write_1h)

@@ -6,7 +6,10 @@
     message.{id, model, stop_reason, usage}, requestId, timestamp (RFC 3339, UTC),
     sessionId, cwd, isSidechain, agentId (subagent files). Usage holds input_tokens,
     output_tokens, cache_read_input_tokens, cache_creation_input_tokens and, when
-    present, cache_creation.{ephemeral_5m_input_tokens, ephemeral_1h_input_tokens}. */
+    present, cache_creation.{ephemeral_5m_input_tokens, ephemeral_1h_input_tokens};
+    and, for how the request was billed (proto/PROTOCOL.md §4.2), speed ("standard" or
+    "fast"), inference_geo ("global" or "us", when the transcript keeps it) and
+    server_tool_use.web_search_requests. */
 #ifndef WATCH_LINE_H
 #define WATCH_LINE_H
 
@@ -47,6 +50,9 @@ typedef struct {
     bool sidechain;
     bool final; //  stop_reason is set: the response is complete
     int64_t input, output, cache_read, cache_write_5m, cache_write_1h;
+    char speed[FC_MAX_MODE + 1]; //  as events carry it (fc_usage_mode); "" not said
+    char geo[FC_MAX_MODE + 1];   //  inference geo, likewise
+    int64_t web_searches;        //  server-tool web searches
     //  Filled by the reader that hands the record over (watch_reader.h), not by
     //  watch_line_parse.
     const char *source;           //  attribute "source": which reader and format

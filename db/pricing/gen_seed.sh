@@ -3,7 +3,8 @@
 # ../shared/pricing/anthropic.csv beside this script). Used once to write
 # db/migrations/0002_price_catalog.sql; a later price change is a new migration made the
 # same way with another effective_from, never an edit of 0002. Provider files beside it
-# (openai.csv, google.csv) have the same format; the rows' source says which file.
+# (openai.csv, google.csv) have the same format; the rows' source and provider (a column
+# since migration 0013) say which file.
 #   db/pricing/gen_seed.sh [csv] [effective_from] > db/migrations/NNNN_prices.sql
 set -eu
 csv=${1:-$(dirname "$0")/anthropic.csv}
@@ -19,7 +20,8 @@ cat <<H
 -- an operator entered before this migration ran.
 INSERT INTO price_versions (model, effective_from, input, output, cache_read, cache_write_5m,
                             cache_write_1h, tier_threshold, tier_input, tier_output,
-                            tier_cache_read, tier_cache_write_5m, tier_cache_write_1h, source)
+                            tier_cache_read, tier_cache_write_5m, tier_cache_write_1h, source,
+                            provider)
 VALUES
 H
 awk -F, -v from="$from" -v provider="$provider" '
@@ -27,9 +29,9 @@ awk -F, -v from="$from" -v provider="$provider" '
   function num(x) { if (x !~ /^[0-9]+$/) { print "bad number: " x > "/dev/stderr"; exit 1 } return x }
   !/^#/ && $1 != "model" && NF >= 12 {
     if ($1 !~ /^[a-z0-9.-]+$/) { print "bad model: " $1 > "/dev/stderr"; exit 1 }
-    rows[n++] = sprintf("    (\047%s\047, \047%s\047, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, \047%s list prices\047)",
+    rows[n++] = sprintf("    (\047%s\047, \047%s\047, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, \047%s list prices\047, \047%s\047)",
                         $1, from, num($2), num($3), num($4), num($5), num($6), num($7),
-                        v($8), v($9), v($10), v($11), v($12), provider)
+                        v($8), v($9), v($10), v($11), v($12), provider, provider)
   }
   END { for (i = 0; i < n; i++) print rows[i] (i < n - 1 ? "," : "") }' "$csv"
 echo "ON CONFLICT (model, effective_from) DO NOTHING;"

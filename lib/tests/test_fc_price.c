@@ -3,6 +3,8 @@
 #include "fc_price.h"
 #include "fc_test.h"
 
+#include <stdio.h>
+#include <string.h>
 #include <unistd.h>
 
 #ifndef FC_PRICING_CSV
@@ -11,6 +13,7 @@
 
 #define T_2025_01_01 INT64_C(1735689600000000) //  microseconds since epoch
 #define T_2025_06_01 INT64_C(1748736000000000)
+#define T_2026_07_24 INT64_C(1784851200000000)
 #define DAY_US       INT64_C(86400000000)
 
 static fc_tokens_t s_tok(int64_t input, int64_t output, int64_t read, int64_t w5m, int64_t w1h)
@@ -353,9 +356,10 @@ static int s_load_text(const char *text, char *err, size_t errsize)
     return rc;
 }
 
-#define HEADER                                                                                     \
+#define HEADER_NO_NL                                                                               \
     "model,input,output,cache_read,cache_write_5m,cache_write_1h,tier_threshold,tier_input,"       \
-    "tier_output,tier_cache_read,tier_cache_write_5m,tier_cache_write_1h\n"
+    "tier_output,tier_cache_read,tier_cache_write_5m,tier_cache_write_1h"
+#define HEADER HEADER_NO_NL "\n"
 
 static void s_test_malformed_csv(void)
 {
@@ -383,6 +387,15 @@ static void s_test_malformed_csv(void)
         {"model,input,output\n", ":1:", "found 3"},
         {"# only a comment\n" HEADER, ":2:", "no price rows"},
         {"", ":0:", "no header"},
+        //  The optional columns: known names only, once each; their values checked.
+        {HEADER_NO_NL ",colour\nclaude-x,1,2,3,4,5,0,,,,,,red\n", ":1:", "colour"},
+        {HEADER_NO_NL ",source,source\nclaude-x,1,2,3,4,5,0,,,,,,a,b\n", ":1:", "repeated"},
+        {HEADER_NO_NL ",effective_from\nclaude-x,1,2,3,4,5,0,,,,,,2026-02-30\n",
+         ":2:", "effective_from"},
+        {HEADER_NO_NL ",effective_from\nclaude-x,1,2,3,4,5,0,,,,,,26-1-1\n", ":2:", "date"},
+        {HEADER_NO_NL ",fast_permille\nclaude-x,1,2,3,4,5,0,,,,,,0\n", ":2:", "rule value"},
+        {HEADER_NO_NL ",fast_permille\nclaude-x,1,2,3,4,5,0,,,,,,6x\n", ":2:", "fast_permille"},
+        {HEADER_NO_NL ",provider\nclaude-x,1,2,3,4,5,0,,,,,,Big Co\n", ":2:", "provider"},
     };
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
         err[0] = 0;
@@ -415,6 +428,316 @@ static void s_test_malformed_csv(void)
     fc_catalog_destroy(&cat);
 }
 
+//  The one pricing call: family, cost, version, tier and unpriced from one lookup.
+static void s_test_price_usage(const fc_catalog_t *cat)
+{
+    fc_price_result_t r;
+    //  Sonnet 4.5, dated Bedrock id, prompt 150000 + 60000 = 210000 > 200000: tier rates.
+    //  150000*6000 + 2000*22500 + 60000*600 = 900000000 + 45000000 + 36000000 = 981000000
+    fc_usage_t u = {.tok = s_tok(150000, 2000, 60000, 0, 0)};
+    FC_CHECK_INT(
+        fc_price_usage(cat, "us.anthropic.claude-sonnet-4-5-20250929-v1:0", T_2025_06_01, &u, &r),
+        0);
+    FC_CHECK_STR(r.family, "claude-sonnet-4-5");
+    FC_CHECK_INT(r.cost_nusd, 981000000);
+    FC_CHECK(!r.unpriced && r.tiered);
+    const fc_price_t *p = fc_catalog_lookup(cat, "claude-sonnet-4-5", T_2025_06_01);
+    FC_CHECK(p && r.version == p->version);
+    FC_CHECK(fc_catalog_version(cat, r.version) == p);
+    FC_CHECK(fc_catalog_version(cat, 99999) == NULL);
+
+    //  What caching did on that request, at the tier rates it was billed at:
+    //  saved 60000*(6000-600) = 324000000; no writes, no premium.
+    int64_t saved = -1, premium = -1;
+    FC_CHECK_INT(fc_price_cache_effect(p, r.tiered, &u.tok, &saved, &premium), 0);
+    FC_CHECK_INT(saved, 324000000);
+    FC_CHECK_INT(premium, 0);
+    //  The same tokens at base rates: 60000*(3000-300) = 162000000.
+    FC_CHECK_INT(fc_price_cache_effect(p, false, &u.tok, &saved, &premium), 0);
+    FC_CHECK_INT(saved, 162000000);
+    //  Writes: 4000 5m tokens at 3750-3000 and 1000 1h at 6000-3000 = 3000000 + 3000000.
+    fc_tokens_t w = s_tok(0, 0, 0, 4000, 1000);
+    FC_CHECK_INT(fc_price_cache_effect(p, false, &w, &saved, &premium), 0);
+    FC_CHECK_INT(saved, 0);
+    FC_CHECK_INT(premium, 6000000);
+    //  Tier asked on a version without a tier uses base rates (opus-4-1: 1000*(15000-1500)).
+    const fc_price_t *o = fc_catalog_lookup(cat, "claude-opus-4-1", T_2025_06_01);
+    w = s_tok(0, 0, 1000, 0, 0);
+    FC_CHECK(o && fc_price_cache_effect(o, true, &w, &saved, &premium) == 0 && saved == 13500000);
+    w = s_tok(0, 0, INT64_MAX / 1000, 0, 0);
+    FC_CHECK_INT(fc_price_cache_effect(o, false, &w, &saved, &premium), -1);
+    w = s_tok(0, 0, -1, 0, 0);
+    FC_CHECK_INT(fc_price_cache_effect(o, false, &w, &saved, &premium), -1);
+
+    //  Below the tier: 1000*3000 + 100*15000 = 4500000, not tiered.
+    u.tok = s_tok(1000, 100, 0, 0, 0);
+    FC_CHECK_INT(fc_price_usage(cat, "claude-sonnet-4-5", T_2025_06_01, &u, &r), 0);
+    FC_CHECK_INT(r.cost_nusd, 4500000);
+    FC_CHECK(!r.tiered && !r.unpriced);
+
+    //  Unknown model: family kept in normal form, unpriced, cost 0, no version.
+    FC_CHECK_INT(fc_price_usage(cat, "anthropic/Claude-Nova-9-20300101", T_2025_06_01, &u, &r), 0);
+    FC_CHECK_STR(r.family, "claude-nova-9");
+    FC_CHECK(r.unpriced && r.cost_nusd == 0 && r.version == 0 && !r.tiered);
+    //  An id without a family is kept as sent.
+    FC_CHECK_INT(fc_price_usage(cat, "[1m]", T_2025_06_01, &u, &r), 0);
+    FC_CHECK_STR(r.family, "[1m]");
+    FC_CHECK(r.unpriced);
+    //  Before any version was in force.
+    FC_CHECK_INT(fc_price_usage(cat, "claude-sonnet-4-5", T_2025_01_01 - 1, &u, &r), 0);
+    FC_CHECK(r.unpriced && r.version == 0);
+    FC_CHECK_STR(r.family, "claude-sonnet-4-5");
+    //  Overflow: -1, unpriced, cost 0.
+    u.tok = s_tok(0, INT64_MAX / 1000, 0, 0, 0);
+    FC_CHECK_INT(fc_price_usage(cat, "claude-sonnet-4-5", T_2025_06_01, &u, &r), -1);
+    FC_CHECK(r.unpriced && r.cost_nusd == 0 && r.version == 0);
+}
+
+//  An Opus-4.6-like version with every rule: $5/$25 per MTok, fast 6x, US-only 1.1x,
+//  batch 0.5x, $10 per 1000 web searches, and a code-execution rate made up for the
+//  test ($0.05 per hour; no confirmed rate exists).
+static fc_price_t s_ruled(const char *family, int32_t version)
+{
+    fc_price_t p = {.version = version, .effective_from_us = T_2025_01_01};
+    snprintf(p.family, sizeof p.family, "%s", family);
+    snprintf(p.provider, sizeof p.provider, "anthropic");
+    int64_t rate[FC_TOK_COUNT] = {5000, 25000, 500, 6250, 10000};
+    memcpy(p.rate, rate, sizeof rate);
+    p.rules =
+        FC_RULE_FAST | FC_RULE_GEO_US | FC_RULE_BATCH | FC_RULE_WEB_SEARCH | FC_RULE_CODE_EXEC;
+    p.fast_permille = 6000;
+    p.geo_us_permille = 1100;
+    p.batch_permille = 500;
+    p.web_search_nusd = 10000000;
+    p.code_exec_hour_nusd = 50000000;
+    return p;
+}
+
+//  Cost of u on model at T_2025_06_01, or -1 if it failed, or -2 if unpriced.
+static int64_t s_usage(const fc_catalog_t *cat, const char *model, fc_usage_t u,
+                       fc_price_result_t *r)
+{
+    if (fc_price_usage(cat, model, T_2025_06_01, &u, r))
+        return -1;
+    return r->unpriced ? -2 : r->cost_nusd;
+}
+
+//  Every billing rule of issue 17 with a figure computed by hand.
+static void s_test_rules(void)
+{
+    fc_catalog_t *cat = fc_catalog_new();
+    fc_price_t all = s_ruled("claude-opus-4-6", 1);
+    fc_price_t none = s_ruled("claude-haiku-4-5", 2);
+    none.rules = 0;
+    none.fast_permille = none.geo_us_permille = none.batch_permille = 0;
+    none.web_search_nusd = none.code_exec_hour_nusd = 0;
+    //  Odd rates for the rounding: 1 token at 5, 15, 3, 7 nano-USD.
+    fc_price_t odd = s_ruled("claude-odd", 3);
+    for (int k = 0; k < FC_TOK_COUNT; k++)
+        odd.rate[k] = 0;
+    odd.rate[FC_TOK_INPUT] = 5;
+    odd.rate[FC_TOK_OUTPUT] = 15;
+    odd.rate[FC_TOK_CACHE_READ] = 3;
+    odd.rate[FC_TOK_CACHE_WRITE_5M] = 7;
+    //  Sonnet-4.5-like with a tier and a fast rule, to see the tier and fast stack.
+    fc_price_t tier = s_ruled("claude-tiered", 4);
+    int64_t base[FC_TOK_COUNT] = {3000, 15000, 300, 3750, 6000};
+    int64_t high[FC_TOK_COUNT] = {6000, 22500, 600, 7500, 12000};
+    memcpy(tier.rate, base, sizeof base);
+    memcpy(tier.tier_rate, high, sizeof high);
+    tier.tier_threshold = 200000;
+    FC_CHECK_INT(fc_catalog_add(cat, &all), 0);
+    FC_CHECK_INT(fc_catalog_add(cat, &none), 0);
+    FC_CHECK_INT(fc_catalog_add(cat, &odd), 0);
+    FC_CHECK_INT(fc_catalog_add(cat, &tier), 0);
+    fc_price_result_t r;
+    const char *m = "claude-opus-4-6-20260205";
+
+    //  Standard: 1000*5000 + 200*25000 + 10000*500 + 2000*6250
+    //  = 5000000 + 5000000 + 5000000 + 12500000 = 27500000.
+    fc_usage_t u = {.tok = s_tok(1000, 200, 10000, 2000, 0)};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 27500000);
+    FC_CHECK_STR(r.provider, "anthropic");
+    u.speed = "standard";
+    u.geo = "global";
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 27500000);
+    //  Fast mode: 6x the whole token cost, cache rates on top of the fast base
+    //  (a cache read at 6 x 500 = 3000 is 0.1 x the fast input rate 30000): 165000000.
+    u.speed = "fast";
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 165000000);
+    FC_CHECK_INT(r.token_nusd, 165000000);
+    FC_CHECK_INT(r.tool_nusd, 0);
+    //  Fast and US-only stack: 27500000 * 6 * 1.1 = 181500000.
+    u.geo = "us";
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 181500000);
+    //  US-only alone: 27500000 * 1.1 = 30250000.
+    u.speed = "";
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 30250000);
+    //  Batch halves input and output: (1000*5000 + 200*25000) / 2 = 5000000 ...
+    u = (fc_usage_t){.tok = s_tok(1000, 200, 0, 0, 0), .batch = true};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 5000000);
+    //  ... and with US-only: 10000000 * 0.5 * 1.1 = 5500000.
+    u.geo = "us";
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 5500000);
+    //  Whether batch halves cache tokens is not confirmed: unpriced, with the reason.
+    u = (fc_usage_t){.tok = s_tok(1000, 200, 10, 0, 0), .batch = true};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), -2);
+    FC_CHECK(strstr(r.why, "batch") != NULL);
+    FC_CHECK(r.cost_nusd == 0 && r.version == 0);
+    //  Web search: 3 searches at $0.01 = 30000000 beside the tokens, not multiplied by
+    //  fast mode: 1000*5000*6 + 30000000 = 60000000.
+    u = (fc_usage_t){.tok = s_tok(1000, 0, 0, 0, 0), .speed = "fast", .web_search_requests = 3};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 60000000);
+    FC_CHECK_INT(r.token_nusd, 30000000);
+    FC_CHECK_INT(r.tool_nusd, 30000000);
+    //  Code execution: 90 s at $0.05/h = 90000 * 50000000 / 3600000 = 1250000 exactly;
+    //  1 ms = 13.89 -> 14 (half even rounds only exact halves).
+    u = (fc_usage_t){.tok = s_tok(0, 0, 0, 0, 0), .code_exec_ms = 90000};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 1250000);
+    u.code_exec_ms = 1;
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 14);
+    //  72 ms = 1000 exactly; 36 ms = 500 exactly.
+    u.code_exec_ms = 72;
+    FC_CHECK_INT(s_usage(cat, m, u, &r), 1000);
+
+    //  Rounding per event, half to even: 1.1 x 5 = 5.5 -> 6; 1.1 x 15 = 16.5 -> 16;
+    //  1.1 x 3 = 3.3 -> 3; 1.1 x 7 = 7.7 -> 8; 0.5 x 5 = 2.5 -> 2; 0.5 x 15 = 7.5 -> 8.
+    u = (fc_usage_t){.tok = s_tok(1, 0, 0, 0, 0), .geo = "us"};
+    FC_CHECK_INT(s_usage(cat, "claude-odd", u, &r), 6);
+    u.tok = s_tok(0, 1, 0, 0, 0);
+    FC_CHECK_INT(s_usage(cat, "claude-odd", u, &r), 16);
+    u.tok = s_tok(0, 0, 1, 0, 0);
+    FC_CHECK_INT(s_usage(cat, "claude-odd", u, &r), 3);
+    u.tok = s_tok(0, 0, 0, 1, 0);
+    FC_CHECK_INT(s_usage(cat, "claude-odd", u, &r), 8);
+    u = (fc_usage_t){.tok = s_tok(1, 0, 0, 0, 0), .batch = true};
+    FC_CHECK_INT(s_usage(cat, "claude-odd", u, &r), 2);
+    u.tok = s_tok(0, 1, 0, 0, 0);
+    FC_CHECK_INT(s_usage(cat, "claude-odd", u, &r), 8);
+    //  One rounding for the stack, not one per multiplier: 5 x 6 x 1.1 = 33 exactly
+    //  (rounding 5 x 1.1 first would give 6 x 6 = 36).
+    u = (fc_usage_t){.tok = s_tok(1, 0, 0, 0, 0), .geo = "us", .speed = "fast"};
+    FC_CHECK_INT(s_usage(cat, "claude-odd", u, &r), 33);
+
+    //  The tier and fast mode stack: prompt 250000 > 200000, every token at tier rates,
+    //  then 6x: (250000*6000 + 1000*22500) * 6 = (1500000000 + 22500000) * 6 = 9135000000.
+    u = (fc_usage_t){.tok = s_tok(250000, 1000, 0, 0, 0), .speed = "fast"};
+    FC_CHECK_INT(s_usage(cat, "claude-tiered", u, &r), 9135000000);
+    FC_CHECK(r.tiered);
+
+    //  A rule the version has no price for leaves the request unpriced, with its reason.
+    const char *needs[][2] = {{"fast", ""}, {"", "us"}};
+    for (int i = 0; i < 2; i++) {
+        u = (fc_usage_t){.tok = s_tok(1000, 0, 0, 0, 0), .speed = needs[i][0], .geo = needs[i][1]};
+        FC_CHECK_INT(s_usage(cat, "claude-haiku-4-5", u, &r), -2);
+        FC_CHECK(r.why && *r.why);
+    }
+    u = (fc_usage_t){.tok = s_tok(1000, 0, 0, 0, 0), .batch = true};
+    FC_CHECK_INT(s_usage(cat, "claude-haiku-4-5", u, &r), -2);
+    u = (fc_usage_t){.tok = s_tok(1000, 0, 0, 0, 0), .web_search_requests = 1};
+    FC_CHECK_INT(s_usage(cat, "claude-haiku-4-5", u, &r), -2);
+    FC_CHECK(strstr(r.why, "web-search") != NULL);
+    u = (fc_usage_t){.tok = s_tok(1000, 0, 0, 0, 0), .code_exec_ms = 1};
+    FC_CHECK_INT(s_usage(cat, "claude-haiku-4-5", u, &r), -2);
+    //  ...but the same request without the rule is priced: 1000*5000.
+    u = (fc_usage_t){.tok = s_tok(1000, 0, 0, 0, 0)};
+    FC_CHECK_INT(s_usage(cat, "claude-haiku-4-5", u, &r), 5000000);
+    //  Unknown speed or geo values: unpriced, not guessed.
+    u = (fc_usage_t){.tok = s_tok(1000, 0, 0, 0, 0), .speed = "turbo"};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), -2);
+    u = (fc_usage_t){.tok = s_tok(1000, 0, 0, 0, 0), .geo = "eu"};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), -2);
+    //  Overflow after a multiplier, and negative server-tool counts.
+    u = (fc_usage_t){.tok = s_tok(INT64_MAX / 5000 / 2, 0, 0, 0, 0), .speed = "fast"};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), -1);
+    FC_CHECK(r.unpriced && r.cost_nusd == 0);
+    u = (fc_usage_t){.tok = s_tok(0, 0, 0, 0, 0), .web_search_requests = INT64_MAX / 1000};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), -1);
+    u = (fc_usage_t){.tok = s_tok(0, 0, 0, 0, 0), .web_search_requests = -1};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), -1);
+    u = (fc_usage_t){.tok = s_tok(0, 0, 0, 0, 0), .code_exec_ms = -1};
+    FC_CHECK_INT(s_usage(cat, m, u, &r), -1);
+
+    //  Invalid rules are refused: a zero multiplier, a value without its rule, a rule
+    //  bit that does not exist, a multiplier over 100x.
+    fc_price_t bad = s_ruled("claude-bad", 10);
+    bad.batch_permille = 0;
+    FC_CHECK_INT(fc_catalog_add(cat, &bad), -1);
+    bad = s_ruled("claude-bad", 10);
+    bad.rules &= ~(uint32_t)FC_RULE_FAST;
+    FC_CHECK_INT(fc_catalog_add(cat, &bad), -1);
+    bad = s_ruled("claude-bad", 10);
+    bad.rules |= 64;
+    FC_CHECK_INT(fc_catalog_add(cat, &bad), -1);
+    bad = s_ruled("claude-bad", 10);
+    bad.fast_permille = 100001;
+    FC_CHECK_INT(fc_catalog_add(cat, &bad), -1);
+    bad = s_ruled("claude-bad", 10);
+    snprintf(bad.provider, sizeof bad.provider, "Anthropic Inc");
+    FC_CHECK_INT(fc_catalog_add(cat, &bad), -1);
+    bad = s_ruled("claude-bad", 10);
+    bad.web_search_nusd = 0; //  a free tool is a price
+    FC_CHECK_INT(fc_catalog_add(cat, &bad), 0);
+    fc_catalog_destroy(&cat);
+}
+
+//  db/pricing/anthropic-2026.csv: the optional rule columns, current models with their
+//  own cache-read multipliers, fast mode of Opus 5 at $10/$50 per MTok.
+static void s_test_rules_csv(void)
+{
+    fc_catalog_t *cat = fc_catalog_new();
+    char err[256] = "";
+    int rc = fc_catalog_load_csv(cat, FC_PRICING_DIR "/anthropic-2026.csv", 500, T_2025_01_01, err,
+                                 sizeof err);
+    FC_CHECK_INT(rc, 0);
+    if (rc)
+        fprintf(stderr, "  %s\n", err);
+    FC_CHECK_INT(fc_catalog_count(cat), 6);
+    fc_price_result_t r;
+    //  Opus 5 fast: 1000000 * 5000 * 2 = $10; 1000000 * 25000 * 2 = $50.
+    //  Its row names its own effective date (release, 2026-07-24): unpriced the day before.
+    fc_usage_t u = {.tok = s_tok(1000000, 1000000, 0, 0, 0), .speed = "fast"};
+    FC_CHECK_INT(fc_price_usage(cat, "claude-opus-5", T_2026_07_24, &u, &r), 0);
+    FC_CHECK_INT(r.cost_nusd, 60000000000);
+    FC_CHECK(!r.unpriced);
+    const fc_price_t *p = fc_catalog_version(cat, r.version);
+    FC_CHECK(p && strstr(p->source, "whats-new-opus-5") && strcmp(p->provider, "anthropic") == 0);
+    FC_CHECK(p && p->effective_from_us == T_2026_07_24);
+    FC_CHECK_INT(fc_price_usage(cat, "claude-opus-5", T_2026_07_24 - 1, &u, &r), 0);
+    FC_CHECK(r.unpriced);
+    //  Opus 5.5: cache reads at 0.05x input, 1000000 * 200 = $0.20; no fast price yet.
+    u = (fc_usage_t){.tok = s_tok(0, 0, 1000000, 0, 0)};
+    FC_CHECK_INT(s_usage(cat, "claude-opus-5-5", u, &r), 200000000);
+    u.speed = "fast";
+    FC_CHECK_INT(s_usage(cat, "claude-opus-5-5", u, &r), -2);
+    //  Fable 5.1: cache read $0.25 on $10 input; web search on the same event:
+    //  1000 * 250 + 2 * 10000000 = 20250000.
+    u = (fc_usage_t){.tok = s_tok(0, 0, 1000, 0, 0), .web_search_requests = 2};
+    FC_CHECK_INT(s_usage(cat, "claude-fable-5-1", u, &r), 20250000);
+    //  No code-execution rate anywhere: such a request is unpriced.
+    u = (fc_usage_t){.tok = s_tok(10, 0, 0, 0, 0), .code_exec_ms = 1000};
+    FC_CHECK_INT(s_usage(cat, "claude-fable-5-1", u, &r), -2);
+    fc_catalog_destroy(&cat);
+}
+
+static void s_test_usage_mode(void)
+{
+    char out[32];
+    const char *cases[][2] = {
+        {"fast", "fast"},         {"FAST", "fast"},  {"normal", "standard"},
+        {"standard", "standard"}, {"US", "us"},      {"", ""},
+        {"us west", "unknown"},   {"-x", "unknown"}, {"priority_on_demand", "priority_on_demand"}};
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        fc_usage_mode(cases[i][0], out, sizeof out);
+        FC_CHECK_STR(out, cases[i][1]);
+    }
+    fc_usage_mode(NULL, out, sizeof out);
+    FC_CHECK_STR(out, "");
+    //  Longer than the room: not a name that fits, so "unknown".
+    fc_usage_mode("abcdefghijklmnopqrstuvwxyz0123456789", out, sizeof out);
+    FC_CHECK_STR(out, "unknown");
+}
+
 int main(void)
 {
     s_test_normalise();
@@ -430,9 +753,13 @@ int main(void)
     s_test_tier(cat);
     s_test_provider_id(cat);
     s_test_unknown_and_overflow(cat);
+    s_test_price_usage(cat);
     fc_catalog_destroy(&cat);
 
     s_test_versions();
     s_test_malformed_csv();
+    s_test_rules();
+    s_test_rules_csv();
+    s_test_usage_mode();
     return fc_test_done("test_fc_price");
 }

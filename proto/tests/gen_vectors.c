@@ -280,6 +280,33 @@ static void s_valid_events(void)
     g_attrs(&g, "team", "payments", "env", "prod", "cost_center", "cc-1042", NULL);
     s_valid_g("usage_all_fields", &g);
 
+    //  How the request was billed (PROTOCOL.md §4.2): fast mode, US-only inference, a batch
+    //  request, server tools.
+    g_init(&g);
+    g_head(&g, "usage_billing_modes", "usage");
+    g_str(&g, "agent", "agent-7f3a");
+    g_str(&g, "model", "claude-opus-4-6");
+    g_int(&g, "in", 1000);
+    g_int(&g, "out", 200);
+    g_str(&g, "speed", "fast");
+    g_str(&g, "geo", "us");
+    g_key(&g, "batch");
+    msgpack_pack_true(&g.pk);
+    g_int(&g, "wsearch", 3);
+    g_int(&g, "cexec_ms", 90000);
+    s_valid_g("usage_billing_modes", &g);
+    //  Standard speed and global inference said explicitly; batch false, zero tools.
+    g_init(&g);
+    g_head(&g, "usage_billing_standard", "usage");
+    g_str(&g, "agent", "a-1");
+    g_str(&g, "model", "claude-sonnet-4-6");
+    g_str(&g, "speed", "standard");
+    g_str(&g, "geo", "global");
+    g_key(&g, "batch");
+    msgpack_pack_false(&g.pk);
+    g_int(&g, "wsearch", 0);
+    s_valid_g("usage_billing_standard", &g);
+
     //  cpu as float32 and as an integer; keys in an unusual order
     g_init(&g);
     g_key(&g, "cpu");
@@ -535,6 +562,27 @@ static void s_invalid_events(void)
     g_usage(&g, "t");
     g_int(&g, "api_ms", -1);
     s_invalid_g("negative_api_duration", &g, FC_E_RANGE, "api_duration_ms");
+    g_usage(&g, "t");
+    g_str(&g, "speed", "Fast");
+    s_invalid_g("speed_not_a_name", &g, FC_E_RANGE, "speed");
+    g_usage(&g, "t");
+    g_strn(&g, "speed", 'f', FC_MAX_MODE + 1);
+    s_invalid_g("speed_too_long", &g, FC_E_TOO_LARGE, "speed");
+    g_usage(&g, "t");
+    g_int(&g, "geo", 1);
+    s_invalid_g("geo_not_a_string", &g, FC_E_TYPE, "inference_geo");
+    g_usage(&g, "t");
+    g_str(&g, "geo", "us west");
+    s_invalid_g("geo_not_a_name", &g, FC_E_RANGE, "inference_geo");
+    g_usage(&g, "t");
+    g_int(&g, "batch", 1);
+    s_invalid_g("batch_not_a_bool", &g, FC_E_TYPE, "batch");
+    g_usage(&g, "t");
+    g_int(&g, "wsearch", -1);
+    s_invalid_g("negative_web_search", &g, FC_E_RANGE, "web_search_requests");
+    g_usage(&g, "t");
+    g_int(&g, "cexec_ms", FC_MAX_CODE_EXEC + 1);
+    s_invalid_g("code_exec_over_limit", &g, FC_E_RANGE, "code_exec_ms");
     g_usage(&g, "t");
     g_key(&g, "cpu");
     msgpack_pack_double(&g.pk, 0.0 / 0.0);

@@ -175,6 +175,10 @@ static int s_add_event(msg_day_t *d, const fc_stored_event_t *ev)
     rc |= s_add_field(d->fields, "model", ev->model, ev->cost_nusd);
     rc |= s_add_field(d->fields, "agent", ev->agent, ev->cost_nusd);
     rc |= s_add_field(d->fields, "kind", kind, ev->cost_nusd);
+    //  The same keys as aggregator_pg's grouped sums: usage without a speed is standard.
+    const char *speed = ev->type != FC_EV_USAGE ? "" : *ev->speed ? ev->speed : "standard";
+    rc |= s_add_field(d->fields, "speed", speed, ev->cost_nusd);
+    rc |= s_add_field(d->fields, "provider", ev->provider, ev->cost_nusd);
     if (*ev->agent)
         rc |= aggregator_map_add(d->agents, ev->agent, 0);
     if (*ev->task)

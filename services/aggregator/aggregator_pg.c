@@ -14,8 +14,8 @@
 //  Catch-up reads this many seqs per query, bounding one result's size.
 #define CATCHUP_SEQS 1000
 
-const char *const aggregator_dim_names[AGGREGATOR_DIM_COUNT_] = {"total", "agent_type", "model",
-                                                                 "agent", "kind",       "task"};
+const char *const aggregator_dim_names[AGGREGATOR_DIM_COUNT_] = {
+    "total", "agent_type", "model", "agent", "kind", "speed", "provider", "task", "price"};
 
 int aggregator_pg_tenants(PGconn *pg, void (*fn)(void *, const char *, const char *), void *arg)
 {
@@ -67,12 +67,14 @@ int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64
     //  A BRIN index on seq serves this (seq grows with insertion order); only cost
     //  entries change totals.
     static const char *sql =
-        "SELECT seq, tenant_id, event_type, (extract(epoch FROM event_time) * 1000000)::bigint,"
-        " agent_id, agent_type, task_id, model_family, input_tokens, output_tokens,"
-        " cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nusd,"
-        " cost_kind, unpriced"
-        " FROM events WHERE ingest_id = $1 AND seq > $2 AND seq <= $3"
-        " AND cost_kind IS NOT NULL ORDER BY seq";
+        "SELECT e.seq, e.tenant_id, e.event_type,"
+        " (extract(epoch FROM e.event_time) * 1000000)::bigint,"
+        " e.agent_id, e.agent_type, e.task_id, e.model_family, e.input_tokens, e.output_tokens,"
+        " e.cache_read_tokens, e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.cost_nusd,"
+        " e.cost_kind, e.unpriced, coalesce(e.speed, ''), coalesce(p.provider, '')"
+        " FROM events e LEFT JOIN price_versions p ON p.version_id = e.price_version"
+        " WHERE e.ingest_id = $1 AND e.seq > $2 AND e.seq <= $3"
+        " AND e.cost_kind IS NOT NULL ORDER BY e.seq";
     for (uint64_t from = lo; from < hi;) {
         uint64_t to = hi - from > CATCHUP_SEQS ? from + CATCHUP_SEQS : hi;
         char a[24], b[24];
@@ -114,6 +116,8 @@ int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64
             if (ev->type == FC_EV_COST)
                 s_str(ev->kind, sizeof ev->kind, r, i, 14);
             ev->unpriced = PQgetvalue(r, i, 15)[0] == 't';
+            s_str(ev->speed, sizeof ev->speed, r, i, 16);
+            s_str(ev->provider, sizeof ev->provider, r, i, 17);
         }
         PQclear(r);
         if (rc != 0)
@@ -149,11 +153,14 @@ static void s_text_array(fc_buf_t *b, const char **items, int n)
     reference the C side's aggregator_tz matches. The time bound widened by a day lets
     the (tenant_id, event_time) index prune; the date test is the exact one. One scan
     feeds every breakdown through GROUPING SETS; GROUPING() says which set a row is:
-    31 total, 15 agent_type, 23 model, 27 agent, 29 kind, 30 task. */
+    255 total, 127 agent_type, 191 model, 223 agent, 239 kind, 247 speed, 251 provider,
+    253 task, 254 price. The speed and provider keys are the ones the live path (aggregator.c,
+    s_add_event) gives: usage without a speed is "standard", cost events have none; the
+    provider is the price version's, '' when unpriced. */
 static const char *s_sums_sql =
     "SELECT s.ord - 1, to_char(s.day, 'YYYY-MM-DD'),"
-    " GROUPING(s.atype, s.model, s.agent, s.kind, s.task),"
-    " s.atype, s.model, s.agent, s.kind, s.task,"
+    " GROUPING(s.atype, s.model, s.agent, s.kind, s.speed, s.prov, s.task, s.price),"
+    " s.atype, s.model, s.agent, s.kind, s.speed, s.prov, s.task, s.price,"
     " sum(s.cost_nusd), sum(s.input_tokens), sum(s.output_tokens), sum(s.cache_read_tokens),"
     " sum(s.cache_write_5m_tokens), sum(s.cache_write_1h_tokens), count(*),"
     " count(*) FILTER (WHERE s.unpriced),"
@@ -161,11 +168,17 @@ static const char *s_sums_sql =
     " FROM (SELECT w.ord, e.event_time, (e.event_time AT TIME ZONE w.tz)::date AS day,"
     "  coalesce(e.agent_type, '') AS atype, coalesce(e.model_family, '') AS model,"
     "  coalesce(e.agent_id, '') AS agent, e.cost_kind AS kind, coalesce(e.task_id, '') AS task,"
+    "  CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard') ELSE '' END AS speed,"
+    "  coalesce(p.provider, '') AS prov,"
+    "  CASE WHEN e.price_version IS NULL THEN ''"
+    "       ELSE e.price_version || CASE WHEN e.price_tiered THEN ':t' ELSE ':f' END END"
+    "    AS price,"
     "  e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"
     "  e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced"
     "  FROM unnest($1::text[], $2::text[], $3::date[], $4::date[])"
     "   WITH ORDINALITY AS w(tenant, tz, since, until, ord)"
     "  JOIN events e ON e.tenant_id = w.tenant"
+    "  LEFT JOIN price_versions p ON p.version_id = e.price_version"
     "  WHERE e.cost_kind IS NOT NULL"
     //  Constant bounds over the whole request (two days of margin for any zone), so
     //  Postgres prunes the daily partitions outside it before it scans anything.
@@ -176,7 +189,8 @@ static const char *s_sums_sql =
     "  AND (w.until IS NULL OR (e.event_time < ((w.until + 1)::timestamp AT TIME ZONE w.tz)"
     "   + interval '1 day' AND (e.event_time AT TIME ZONE w.tz)::date <= w.until))) s"
     " GROUP BY GROUPING SETS ((s.ord, s.day), (s.ord, s.day, s.atype), (s.ord, s.day, s.model),"
-    "  (s.ord, s.day, s.agent), (s.ord, s.day, s.kind), (s.ord, s.day, s.task))"
+    "  (s.ord, s.day, s.agent), (s.ord, s.day, s.kind), (s.ord, s.day, s.speed),"
+    "  (s.ord, s.day, s.prov), (s.ord, s.day, s.task), (s.ord, s.day, s.price))"
     " ORDER BY 1, 2";
 
 //  ingest writes its last seq in the same transaction as its events.
@@ -185,16 +199,22 @@ static const char *s_seqs_sql = "SELECT ingest_id, last_seq, epoch FROM ingest_s
 static aggregator_dim_t s_dim_of_grouping(int g)
 {
     switch (g) {
-    case 15:
+    case 127:
         return AGGREGATOR_DIM_AGENT_TYPE;
-    case 23:
+    case 191:
         return AGGREGATOR_DIM_MODEL;
-    case 27:
+    case 223:
         return AGGREGATOR_DIM_AGENT;
-    case 29:
+    case 239:
         return AGGREGATOR_DIM_KIND;
-    case 30:
+    case 247:
+        return AGGREGATOR_DIM_SPEED;
+    case 251:
+        return AGGREGATOR_DIM_PROVIDER;
+    case 253:
         return AGGREGATOR_DIM_TASK;
+    case 254:
+        return AGGREGATOR_DIM_PRICE;
     default:
         return AGGREGATOR_DIM_TOTAL;
     }
@@ -263,8 +283,8 @@ static int s_sums_rows(PGresult *r, aggregator_row_t **rows_p, size_t *nrows)
         if (row->dim != AGGREGATOR_DIM_TOTAL)
             s_str(row->key, sizeof row->key, r, i, 2 + (int)row->dim);
         for (int k = 0; k < AGGREGATOR_TOTALS; k++)
-            row->v[k] = fc_pg_int(r, i, 8 + k);
-        row->newest_us = fc_pg_int(r, i, 8 + AGGREGATOR_TOTALS);
+            row->v[k] = fc_pg_int(r, i, 11 + k);
+        row->newest_us = fc_pg_int(r, i, 11 + AGGREGATOR_TOTALS);
     }
     *nrows = (size_t)n;
     return 0;

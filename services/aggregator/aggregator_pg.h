@@ -19,7 +19,13 @@ typedef enum {
     AGGREGATOR_DIM_MODEL,
     AGGREGATOR_DIM_AGENT,
     AGGREGATOR_DIM_KIND,
+    AGGREGATOR_DIM_SPEED,    //  usage: standard / fast (PROTOCOL.md §4.2); '' for cost events
+    AGGREGATOR_DIM_PROVIDER, //  the price version's provider; '' unpriced or cost events
     AGGREGATOR_DIM_TASK,
+    //  Postgres-only (never in Redis or summaries): cache tokens by the price version and
+    //  tier each usage was priced with, key "<version>:t" or "<version>:f" ('' unpriced),
+    //  so that reports price cache savings over closed days without reading events.
+    AGGREGATOR_DIM_PRICE,
     AGGREGATOR_DIM_COUNT_
 } aggregator_dim_t;
 extern const char *const aggregator_dim_names[AGGREGATOR_DIM_COUNT_];

@@ -40,7 +40,9 @@ static int s_write_row(aggregator_t *self, int *count, const char *tenant,
         char keys[AGGREGATOR_PARTS][AGGREGATOR_KEY_MAX];
         aggregator_keys_period_set(keys, tenant, p == 1, p ? month : r->day);
         const char *hash = keys[AGGREGATOR_PART_HASH];
-        if (r->dim == AGGREGATOR_DIM_TOTAL) {
+        if (r->dim == AGGREGATOR_DIM_PRICE) {
+            continue; //  a Postgres-only rollup (aggregator_pg.h)
+        } else if (r->dim == AGGREGATOR_DIM_TOTAL) {
             for (int k = 0; k < AGGREGATOR_TOTALS; k++)
                 rc |= aggregator_append(self, count, "HINCRBY %s %s %lld", hash,
                                         aggregator_total_fields[k], (long long)r->v[k]);

@@ -21,7 +21,8 @@ const char *const aggregator_total_fields[AGGREGATOR_TOTALS] = {"cost_nusd",
                                                                 "cache_write_1h_tokens",
                                                                 "events",
                                                                 "unpriced_events"};
-const char *const aggregator_dims[AGGREGATOR_DIMS] = {"agent_type", "model", "agent", "kind"};
+const char *const aggregator_dims[AGGREGATOR_DIMS] = {"agent_type", "model", "agent",
+                                                      "kind",       "speed", "provider"};
 
 /*  The apply script: one call per stream message (ingest_id, seq) of one tenant.
 

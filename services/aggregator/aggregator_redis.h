@@ -26,8 +26,10 @@
 #define AGGREGATOR_TOTALS 8
 extern const char *const aggregator_total_fields[AGGREGATOR_TOTALS];
 //  Breakdown dimensions, in cost_summaries' names; field prefix "<dimension>:".
-#define AGGREGATOR_DIMS 4
+//  In the order of aggregator_dim_t from AGGREGATOR_DIM_AGENT_TYPE on.
+#define AGGREGATOR_DIMS 6
 extern const char *const aggregator_dims[AGGREGATOR_DIMS]; //  agent_type model agent kind
+                                                           //  speed provider
 
 //  Keys kept: days until DAY_KEEP days after they end (covers the rebuild window of the
 //  current and previous month), months MONTH_KEEP days after they end.

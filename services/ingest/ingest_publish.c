@@ -53,7 +53,7 @@ static void s_send(ingest_publish_t *self, const char *topic, uint8_t *body, siz
     zframe_send(&b, self->pub, 0);
 }
 
-static void s_stored(fc_stored_event_t *s, const ingest_item_t *it)
+void ingest_publish_stored(fc_stored_event_t *s, const ingest_item_t *it)
 {
     const fc_event_t *ev = &it->ev;
     memset(s, 0, sizeof *s);
@@ -74,9 +74,11 @@ static void s_stored(fc_stored_event_t *s, const ingest_item_t *it)
     s->price_version = it->price_version;
     if (ev->type == FC_EV_COST)
         memcpy(s->kind, ev->kind, sizeof s->kind);
+    memcpy(s->speed, ev->speed, sizeof s->speed);
+    memcpy(s->provider, it->provider, sizeof s->provider);
 }
 
-void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, uint32_t count)
+void ingest_publish_group(ingest_publish_t *self, const ingest_rec_t *items, uint32_t count)
 {
     uint64_t lo = UINT64_MAX, hi = 0;
     for (uint32_t i = 0; i < count; i++)
@@ -114,9 +116,9 @@ void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, ui
             continue;
         fc_stream_header_t h = {.seq = lo + k, .epoch = self->epoch, .base = self->base};
         memcpy(h.ingest_id, self->ingest_id, sizeof h.ingest_id);
-        memcpy(h.tenant, items[order[start[k]]].ev.tenant, sizeof h.tenant);
+        memcpy(h.tenant, items[order[start[k]]].tenant, sizeof h.tenant);
         for (size_t j = 0; j < n; j++)
-            s_stored(&self->scratch[j], &items[order[start[k] + j]]);
+            self->scratch[j] = items[order[start[k] + j]].st;
         char topic[FC_MAX_TOPIC + 1];
         size_t size;
         uint8_t *body = fc_stream_encode(&h, self->scratch, n, &size);

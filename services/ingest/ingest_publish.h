@@ -19,8 +19,11 @@ void ingest_publish_destroy(ingest_publish_t **self_p);
 //  and the last seq committed before it began.
 void ingest_publish_set_run(ingest_publish_t *self, uint64_t epoch, uint64_t base);
 
-//  Publish the items stored by one commit (result FC_OK), grouped by their seq.
-void ingest_publish_group(ingest_publish_t *self, const ingest_item_t *items, uint32_t count);
+//  Fills what the stream carries of an event (priced) from the store's full item.
+void ingest_publish_stored(fc_stored_event_t *s, const ingest_item_t *it);
+
+//  Publish the events stored by one commit (result FC_OK), grouped by their seq.
+void ingest_publish_group(ingest_publish_t *self, const ingest_rec_t *items, uint32_t count);
 
 //  Publish a heartbeat carrying the last committed seq; nothing until the run is set
 //  (the seq is not known before ingest has read it from Postgres).

@@ -19,6 +19,8 @@
 #define MODULE "ingest"
 //  A malformed frame is kept (for dead_letters) up to this many bytes.
 #define MAX_DEAD_FRAME 65536
+//  Writer connections at most (--writers).
+#define MAX_WRITERS 8
 
 typedef struct {
     zframe_t *identity; //  the agent's routing id
@@ -30,28 +32,43 @@ typedef struct {
 } s_batch_t;
 
 typedef struct {
-    ingest_item_t *items;
+    ingest_rec_t *items;
     uint32_t count, cap;
     s_batch_t *batches;
     uint32_t nbatches, bcap;
     int64_t opened_us;
     ingest_store_rc_t rc;
     int64_t commit_us;
+    ingest_turn_t turn; //  its ticket and reserved seqs
+    enum { S_FREE, S_FILLING, S_WRITING, S_DONE } state;
 } s_group_t;
+
+typedef struct {
+    struct _ingest_server_t *server;
+    ingest_store_t *store; //  its own connection
+    zactor_t *actor;
+    zsock_t *pipe; //  main end
+    bool busy;
+} s_writer_t;
 
 struct _ingest_server_t {
     ingest_config_t config;
     zsock_t *router;
     zsock_t *pub;
-    zsock_t *pipe; //  main end of the writer pipe
-    zactor_t *writer;
-    ingest_store_t *store;
+    ingest_seqs_t *seqs; //  shared by the writers' stores
+    s_writer_t writers[MAX_WRITERS];
+    int nwriters;
     ingest_publish_t *publish;
-    s_group_t groups[2];
+    //  One group filling, the others with a writer or done and waiting for an earlier
+    //  ticket to be published: the stream goes out in seq order.
+    s_group_t groups[MAX_WRITERS + 1];
     s_group_t *filling;
-    bool writer_busy;
-    atomic_bool give_up; //  tells the writer to stop retrying (shutdown deadline)
-    fc_batch_t batch;    //  envelope scratch (large: lives here, not on the stack)
+    uint64_t last_ticket;    //  handed out
+    uint64_t publish_ticket; //  the next to publish
+    uint64_t published_seq;  //  the end of the last group published (heartbeats)
+    atomic_bool give_up;     //  tells the writers to stop retrying (shutdown deadline)
+    fc_batch_t batch;        //  envelope scratch (large: lives here, not on the stack)
+    fc_event_t event;        //  decoding scratch: what a group keeps of it is an ingest_rec_t
     fc_ack_t ack;
     fc_metrics_t *metrics;
     fc_curve_t *curve; //  borrowed: the service's (fc_service_curve)
@@ -62,11 +79,11 @@ struct _ingest_server_t {
 
 //  --- groups ---------------------------------------------------------------------------
 
-static ingest_item_t *s_group_item(s_group_t *g)
+static ingest_rec_t *s_group_item(s_group_t *g)
 {
     if (g->count == g->cap) {
         uint32_t cap = g->cap ? g->cap * 2 : 1024;
-        ingest_item_t *items = realloc(g->items, cap * sizeof *items);
+        ingest_rec_t *items = realloc(g->items, cap * sizeof *items);
         if (!items)
             return NULL;
         g->items = items;
@@ -109,14 +126,15 @@ static void s_group_free(s_group_t *g)
     memset(g, 0, sizeof *g);
 }
 
-//  --- the writer thread ---------------------------------------------------------------
+//  --- the writer threads --------------------------------------------------------------
 
 //  The writer owns a group between receiving its pointer and sending it back. It
 //  retries a failed commit with backoff (Postgres down or restarting) until it
 //  succeeds or the server tells it to give up at shutdown.
 static void s_writer(zsock_t *pipe, void *arg)
 {
-    ingest_server_t *self = arg;
+    s_writer_t *w = arg;
+    ingest_server_t *self = w->server;
     zsock_signal(pipe, 0);
     while (true) {
         char *cmd = NULL;
@@ -129,7 +147,7 @@ static void s_writer(zsock_t *pipe, void *arg)
             break;
         int backoff_ms = 100;
         int64_t start = fc_time_mono_us();
-        while ((g->rc = ingest_store_write(self->store, g->items, g->count)) ==
+        while ((g->rc = ingest_store_write(w->store, &g->turn, g->items, g->count)) ==
                INGEST_STORE_RETRY) {
             fc_metric_add(self->m_commit_retries, 1);
             if (atomic_load(&self->give_up))
@@ -146,7 +164,7 @@ static void s_writer(zsock_t *pipe, void *arg)
 
 //  --- receiving ------------------------------------------------------------------------
 
-static void s_reject_item(ingest_item_t *it, const fc_proto_error_t *err)
+static void s_reject_item(ingest_rec_t *it, const fc_proto_error_t *err)
 {
     it->result = err->code;
     snprintf(it->field, sizeof it->field, "%s", err->field);
@@ -207,9 +225,9 @@ static void s_receive(ingest_server_t *self)
         b->batch_id = rc == FC_E_VERSION ? self->batch.batch_id : 0;
         snprintf(b->reason, sizeof b->reason, "%.40s%s%.110s", err.field, *err.field ? ": " : "",
                  err.reason);
-        ingest_item_t *it = s_group_item(g);
+        ingest_rec_t *it = s_group_item(g);
         if (it) {
-            fc_event_init(&it->ev);
+            memset(it, 0, sizeof *it);
             s_reject_item(it, &err);
             it->result = rc;
             it->raw = zframe_data(payload);
@@ -223,33 +241,39 @@ static void s_receive(ingest_server_t *self)
         return;
     }
     b->batch_id = self->batch.batch_id;
+    fc_event_t *ev = &self->event;
     for (uint32_t i = 0; i < self->batch.count; i++) {
-        ingest_item_t *it = s_group_item(g);
+        ingest_rec_t *it = s_group_item(g);
         if (!it)
             break;
         it->raw = self->batch.event_data[i];
         it->raw_size = self->batch.event_size[i];
-        it->result = fc_event_decode(it->raw, it->raw_size, &it->ev, &err);
+        it->result = fc_event_decode_reuse(it->raw, it->raw_size, ev, &err);
         it->field[0] = it->reason[0] = 0;
         if (it->result != FC_OK)
             s_reject_item(it, &err);
-        else if (peer.role == FC_CURVE_TENANT && !it->ev.tenant[0])
-            memcpy(it->ev.tenant, peer.tenant, sizeof it->ev.tenant);
-        else if (peer.role == FC_CURVE_TENANT && strcmp(it->ev.tenant, peer.tenant) != 0) {
+        else if (peer.role == FC_CURVE_TENANT && !ev->tenant[0])
+            memcpy(ev->tenant, peer.tenant, sizeof ev->tenant);
+        else if (peer.role == FC_CURVE_TENANT && strcmp(ev->tenant, peer.tenant) != 0) {
             it->result = FC_E_TENANT_MISMATCH;
             snprintf(it->field, sizeof it->field, "tenant");
             snprintf(it->reason, sizeof it->reason,
-                     "event names tenant '%.40s' but the certificate is tenant '%.40s'",
-                     it->ev.tenant, peer.tenant);
+                     "event names tenant '%.40s' but the certificate is tenant '%.40s'", ev->tenant,
+                     peer.tenant);
             fc_warn(MODULE, "tenant mismatch from certificate '%s': event for '%s' refused",
-                    peer.name, it->ev.tenant);
+                    peer.name, ev->tenant);
         }
-        if (it->result == FC_OK && !it->ev.tenant[0]) {
+        if (it->result == FC_OK && !ev->tenant[0]) {
             it->result = FC_E_TENANT;
             snprintf(it->field, sizeof it->field, "tenant");
             snprintf(it->reason, sizeof it->reason,
                      "no tenant in the event and none from an authenticated certificate");
         }
+        //  What the store needs before it decodes the event again: its identity.
+        memcpy(it->tenant, ev->tenant, sizeof it->tenant);
+        memcpy(it->st.id, ev->id, sizeof it->st.id);
+        it->st.ts_us = ev->ts_us;
+        it->st.type = ev->type;
         b->count++;
     }
     fc_metric_add(self->m_received, b->count);
@@ -271,7 +295,7 @@ static void s_send_ack(ingest_server_t *self, s_group_t *g, s_batch_t *b)
             return;
         ack->count = b->count;
         for (uint32_t i = 0; i < b->count; i++) {
-            ingest_item_t *it = &g->items[b->first + i];
+            ingest_rec_t *it = &g->items[b->first + i];
             fc_result_t *r = &ack->results[i];
             r->code = (uint8_t)it->result;
             snprintf(r->field, sizeof r->field, "%s",
@@ -291,23 +315,55 @@ static void s_send_ack(ingest_server_t *self, s_group_t *g, s_batch_t *b)
     zframe_send(&f, self->router, 0);
 }
 
-//  The writer gave a group back: ack every batch, publish what was stored, count.
-//  Hands the run to the publisher once the store has read the seq it continues from.
+//  Hands the run to the publisher once a store has read the seq it continues from.
 static void s_set_run(ingest_server_t *self)
 {
     uint64_t epoch, base;
-    if (ingest_store_run(self->store, &epoch, &base) == 0)
+    if (ingest_seqs_run(self->seqs, &epoch, &base) == 0) {
         ingest_publish_set_run(self->publish, epoch, base);
+        if (self->published_seq < base)
+            self->published_seq = base;
+    }
 }
 
-static void s_group_done(ingest_server_t *self, s_group_t *g)
+//  Publishes the groups done, in ticket order, and frees them. A group that gave up at
+//  shutdown (nothing committed) is passed over: its seqs were never stored.
+static void s_publish_done(ingest_server_t *self)
 {
-    self->writer_busy = false;
+    bool progress = true;
+    while (progress) {
+        progress = false;
+        for (int k = 0; k <= self->nwriters; k++) {
+            s_group_t *g = &self->groups[k];
+            if (g->state != S_DONE || g->turn.ticket != self->publish_ticket)
+                continue;
+            if (g->rc == INGEST_STORE_OK) {
+                fc_curve_pub_process(self->curve, self->pub); //  grant new subscribers first
+                s_set_run(self);
+                ingest_publish_group(self->publish, g->items, g->count);
+                if (g->turn.end > self->published_seq)
+                    self->published_seq = g->turn.end;
+                fc_metric_set(self->m_seq, (int64_t)self->published_seq);
+            }
+            s_group_clear(g);
+            g->state = S_FREE;
+            self->publish_ticket++;
+            progress = true;
+        }
+    }
+}
+
+//  A writer gave a group back: ack every batch (its commit is durable), count, and
+//  publish what is next in seq order.
+static void s_group_done(ingest_server_t *self, s_writer_t *w, s_group_t *g)
+{
+    w->busy = false;
+    g->state = S_DONE;
     if (g->rc != INGEST_STORE_OK) {
         //  Only at shutdown with Postgres still down: no ack, so agents resend later.
         fc_warn(MODULE, "shutting down with %u events not committed: not acked, agents will resend",
                 g->count);
-        s_group_clear(g);
+        s_publish_done(self);
         return;
     }
     uint64_t stored = 0, dup = 0, rejected = 0;
@@ -321,36 +377,66 @@ static void s_group_done(ingest_server_t *self, s_group_t *g)
     //  subscribers wait on the stream.
     for (uint32_t i = 0; i < g->nbatches; i++)
         s_send_ack(self, g, &g->batches[i]);
-    fc_curve_pub_process(self->curve, self->pub); //  grant new subscribers first
-    s_set_run(self);
-    ingest_publish_group(self->publish, g->items, g->count);
     fc_metric_add(self->m_stored, (int64_t)stored);
     fc_metric_add(self->m_duplicate, (int64_t)dup);
     fc_metric_add(self->m_rejected, (int64_t)rejected);
     fc_metric_add(self->m_commits, 1);
     fc_metric_add(self->m_commit_us, g->commit_us);
-    fc_metric_set(self->m_seq, (int64_t)ingest_store_last_seq(self->store));
     fc_debug(MODULE,
-             "group: %u batches, %" PRIu64 " stored, %" PRIu64 " duplicate, %" PRIu64
-             " rejected, commit %.1f ms",
-             g->nbatches, stored, dup, rejected, g->commit_us / 1000.0);
-    s_group_clear(g);
+             "group %" PRIu64 ": %u batches, %" PRIu64 " stored, %" PRIu64 " duplicate, %" PRIu64
+             " rejected, seqs %" PRIu64 "..%" PRIu64 ", commit %.1f ms",
+             g->turn.ticket, g->nbatches, stored, dup, rejected, g->turn.base, g->turn.end,
+             g->commit_us / 1000.0);
+    s_publish_done(self);
 }
 
-static void s_flush(ingest_server_t *self)
+static s_writer_t *s_idle_writer(ingest_server_t *self)
 {
-    assert(!self->writer_busy);
-    s_group_t *g = self->filling;
-    self->filling = g == &self->groups[0] ? &self->groups[1] : &self->groups[0];
-    self->writer_busy = true;
-    zsock_send(self->pipe, "sp", "GROUP", g);
+    for (int k = 0; k < self->nwriters; k++)
+        if (!self->writers[k].busy)
+            return &self->writers[k];
+    return NULL;
 }
 
-static void s_wait_writer(ingest_server_t *self)
+static s_group_t *s_free_group(ingest_server_t *self)
+{
+    for (int k = 0; k <= self->nwriters; k++)
+        if (self->groups[k].state == S_FREE)
+            return &self->groups[k];
+    return NULL;
+}
+
+//  Hands the filling group to an idle writer with the next ticket. False when no
+//  writer (or no group to fill next) is free.
+static bool s_flush(ingest_server_t *self)
+{
+    s_writer_t *w = s_idle_writer(self);
+    s_group_t *next = w ? s_free_group(self) : NULL;
+    if (!next)
+        return false;
+    s_group_t *g = self->filling;
+    g->turn = (ingest_turn_t){.ticket = ++self->last_ticket};
+    g->state = S_WRITING;
+    next->state = S_FILLING;
+    self->filling = next;
+    w->busy = true;
+    zsock_send(w->pipe, "sp", "GROUP", g);
+    return true;
+}
+
+static void s_wait_writer(ingest_server_t *self, s_writer_t *w)
 {
     s_group_t *g;
-    if (zsock_recv(self->pipe, "p", &g) == 0)
-        s_group_done(self, g);
+    if (zsock_recv(w->pipe, "p", &g) == 0 && g)
+        s_group_done(self, w, g);
+}
+
+static bool s_any_busy(ingest_server_t *self)
+{
+    for (int k = 0; k < self->nwriters; k++)
+        if (self->writers[k].busy)
+            return true;
+    return false;
 }
 
 //  --- lifecycle ------------------------------------------------------------------------
@@ -395,6 +481,11 @@ ingest_server_t *ingest_server_new(const ingest_config_t *config)
     self->curve = fc_service_curve();
     assert(self->curve);
     self->filling = &self->groups[0];
+    self->filling->state = S_FILLING;
+    self->publish_ticket = 1;
+    self->nwriters = config->writers < 1             ? 1
+                     : config->writers > MAX_WRITERS ? MAX_WRITERS
+                                                     : config->writers;
     self->metrics = fc_metrics_new("fleetcost_ingest");
     fc_metrics_t *m = self->metrics;
     self->m_received = fc_metrics_add(m, "events_received_total", FC_METRIC_COUNTER,
@@ -421,11 +512,19 @@ ingest_server_t *ingest_server_new(const ingest_config_t *config)
                                      "events received and not yet committed");
     self->m_seq = fc_metrics_add(m, "last_seq", FC_METRIC_GAUGE, "last published seq");
 
-    self->store = ingest_store_new(config->pg_url, config->ingest_id, config->register_tenants);
-    if (!self->store)
+    self->seqs = ingest_seqs_new();
+    if (!self->seqs)
         goto fail;
-    //  Postgres may be down at start: we still bind and hold acks until it returns.
-    ingest_store_connect(self->store);
+    for (int k = 0; k < self->nwriters; k++) {
+        s_writer_t *w = &self->writers[k];
+        w->server = self;
+        w->store = ingest_store_new(config->pg_url, config->ingest_id, config->register_tenants,
+                                    self->seqs);
+        if (!w->store)
+            goto fail;
+        //  Postgres may be down at start: we still bind and hold acks until it returns.
+        ingest_store_connect(w->store);
+    }
     self->router = s_bind(ZMQ_ROUTER, config->bind);
     self->pub = s_bind(ZMQ_XPUB, config->pub_bind);
     if (!self->router || !self->pub)
@@ -433,17 +532,21 @@ ingest_server_t *ingest_server_new(const ingest_config_t *config)
     self->publish = ingest_publish_new(self->pub, config->ingest_id);
     if (!self->publish)
         goto fail;
-    self->writer = zactor_new(s_writer, self);
-    if (!self->writer)
-        goto fail;
-    self->pipe = zactor_sock(self->writer);
+    for (int k = 0; k < self->nwriters; k++) {
+        s_writer_t *w = &self->writers[k];
+        w->actor = zactor_new(s_writer, w);
+        if (!w->actor)
+            goto fail;
+        w->pipe = zactor_sock(w->actor);
+    }
     if (fc_metrics_serve(self->metrics, config->metrics_bind, config->metrics_port) != 0) {
         fc_error(MODULE, "cannot serve /metrics on %s:%d", config->metrics_bind,
                  config->metrics_port);
         goto fail;
     }
-    fc_info(MODULE, "ingest '%s' listening on %s, publishing on %s, metrics on :%d",
-            config->ingest_id, config->bind, config->pub_bind, config->metrics_port);
+    fc_info(MODULE, "ingest '%s' listening on %s, publishing on %s, metrics on :%d, %d writers",
+            config->ingest_id, config->bind, config->pub_bind, config->metrics_port,
+            self->nwriters);
     return self;
 fail:
     ingest_server_destroy(&self);
@@ -456,14 +559,17 @@ void ingest_server_destroy(ingest_server_t **self_p)
     ingest_server_t *self = *self_p;
     if (!self)
         return;
-    zactor_destroy(&self->writer);
+    for (int k = 0; k < MAX_WRITERS; k++)
+        zactor_destroy(&self->writers[k].actor);
     ingest_publish_destroy(&self->publish);
     zsock_destroy(&self->router);
     zsock_destroy(&self->pub);
-    ingest_store_destroy(&self->store);
+    for (int k = 0; k < MAX_WRITERS; k++)
+        ingest_store_destroy(&self->writers[k].store);
+    ingest_seqs_destroy(&self->seqs);
     fc_metrics_destroy(&self->metrics);
-    s_group_free(&self->groups[0]);
-    s_group_free(&self->groups[1]);
+    for (int k = 0; k <= MAX_WRITERS; k++)
+        s_group_free(&self->groups[k]);
     free(self->ack.results);
     free(self);
     *self_p = NULL;
@@ -479,24 +585,30 @@ static bool s_group_due(ingest_server_t *self, int64_t now)
 int ingest_server_run(ingest_server_t *self)
 {
     int64_t next_beat = fc_time_mono_us();
-    //  The router goes last so it can be left out of the poll under backpressure.
-    zmq_pollitem_t items[4] = {{zsock_resolve(self->pipe), 0, ZMQ_POLLIN, 0},
-                               {NULL, fc_signal_fd(), ZMQ_POLLIN, 0},
-                               {zsock_resolve(self->pub), 0, ZMQ_POLLIN, 0},
-                               {zsock_resolve(self->router), 0, ZMQ_POLLIN, 0}};
+    //  The writers' pipes first, the router last so it can be left out of the poll
+    //  under backpressure.
+    zmq_pollitem_t items[MAX_WRITERS + 3];
+    int n_items = 0;
+    for (int k = 0; k < self->nwriters; k++)
+        items[n_items++] = (zmq_pollitem_t){zsock_resolve(self->writers[k].pipe), 0, ZMQ_POLLIN, 0};
+    int i_signal = n_items++, i_pub = n_items++, i_router = n_items++;
+    items[i_signal] = (zmq_pollitem_t){NULL, fc_signal_fd(), ZMQ_POLLIN, 0};
+    items[i_pub] = (zmq_pollitem_t){zsock_resolve(self->pub), 0, ZMQ_POLLIN, 0};
+    items[i_router] = (zmq_pollitem_t){zsock_resolve(self->router), 0, ZMQ_POLLIN, 0};
     while (!fc_signal_stopping()) {
         int64_t now = fc_time_mono_us();
         if (now >= next_beat) {
             s_set_run(self);
-            ingest_publish_heartbeat(self->publish, ingest_store_last_seq(self->store));
+            ingest_publish_heartbeat(self->publish, self->published_seq);
             next_beat = now + 1000000;
         }
-        if (!self->writer_busy && s_group_due(self, now))
-            s_flush(self);
+        bool can_flush = s_idle_writer(self) && s_free_group(self);
+        if (can_flush && s_group_due(self, now))
+            can_flush = !s_flush(self);
         //  Backpressure: while too much waits, leave agents' frames in the socket.
         bool reading = (int)self->filling->count < self->config.max_pending;
         int64_t wake = next_beat;
-        if (self->filling->nbatches && !self->writer_busy) {
+        if (self->filling->nbatches && can_flush) {
             int64_t due = self->filling->opened_us + (int64_t)self->config.group_ms * 1000;
             if (due < wake)
                 wake = due;
@@ -504,14 +616,15 @@ int ingest_server_run(ingest_server_t *self)
         long timeout_ms = (long)((wake - now + 999) / 1000);
         if (timeout_ms < 0)
             timeout_ms = 0;
-        int n = zmq_poll(items, reading ? 4 : 3, timeout_ms);
+        int n = zmq_poll(items, reading ? n_items : n_items - 1, timeout_ms);
         if (n < 0)
             continue; //  EINTR from a signal: the loop condition decides
-        if (items[0].revents & ZMQ_POLLIN)
-            s_wait_writer(self);
-        if (items[2].revents & ZMQ_POLLIN)
+        for (int k = 0; k < self->nwriters; k++)
+            if (items[k].revents & ZMQ_POLLIN)
+                s_wait_writer(self, &self->writers[k]);
+        if (items[i_pub].revents & ZMQ_POLLIN)
             fc_curve_pub_process(self->curve, self->pub);
-        if (reading && (items[3].revents & ZMQ_POLLIN)) {
+        if (reading && (items[i_router].revents & ZMQ_POLLIN)) {
             //  Drain what is queued, up to the pending limit, before deciding to flush.
             for (int k = 0; k < 256 && (int)self->filling->count < self->config.max_pending; k++) {
                 if (!(zsock_events(self->router) & ZMQ_POLLIN))
@@ -525,16 +638,18 @@ int ingest_server_run(ingest_server_t *self)
     //  Shutdown: no new batches; commit and ack what is in flight.
     fc_info(MODULE, "stopping: committing %u pending events", self->filling->count);
     int64_t deadline = fc_time_mono_us() + (int64_t)self->config.shutdown_timeout_ms * 1000;
-    for (int round = 0; round < 2; round++) {
-        if (!self->writer_busy && self->filling->nbatches)
+    for (int k = 0; k < self->nwriters; k++)
+        zsock_set_rcvtimeo(self->writers[k].pipe, 0);
+    while (self->filling->nbatches || s_any_busy(self)) {
+        if (self->filling->nbatches)
             s_flush(self);
-        while (self->writer_busy) {
-            zsock_set_rcvtimeo(self->pipe, 100);
-            s_group_t *g = NULL;
-            if (zsock_recv(self->pipe, "p", &g) == 0 && g)
-                s_group_done(self, g);
-            else if (fc_time_mono_us() > deadline)
-                atomic_store(&self->give_up, true);
+        zmq_poll(items, self->nwriters, 100);
+        for (int k = 0; k < self->nwriters; k++)
+            if (items[k].revents & ZMQ_POLLIN)
+                s_wait_writer(self, &self->writers[k]);
+        if (fc_time_mono_us() > deadline) {
+            atomic_store(&self->give_up, true);
+            ingest_seqs_give_up(self->seqs);
         }
     }
     return 0;

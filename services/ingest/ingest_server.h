@@ -1,7 +1,8 @@
 /*  ingest_server: the ROUTER loop. Receives batches from agents, decodes and
     validates every event, groups batches from many agents into one commit, hands
-    the group to a writer thread, acks each batch after its commit and publishes the
-    newly stored events with (ingest_id, seq). */
+    the group to an idle writer thread (each with its own Postgres connection), acks
+    each batch after its commit and publishes the newly stored events with
+    (ingest_id, seq), group after group in seq order. */
 #ifndef INGEST_SERVER_H
 #define INGEST_SERVER_H
 
@@ -16,6 +17,7 @@ typedef struct {
     int group_events;      //  flush a group at this many events
     int group_ms;          //  ... or when its oldest batch has waited this long
     int max_pending;       //  stop reading agents while this many events wait
+    int writers;           //  group commits in flight at once, each on its own connection
     bool register_tenants; //  unknown tenants: register (true) or reject (false)
     const char *metrics_bind;
     int metrics_port;        //  0: no /metrics endpoint

@@ -3,8 +3,8 @@
 
 #include <assert.h>
 #include <inttypes.h>
-#include <stdatomic.h>
 #include <libpq-fe.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +16,7 @@
 #include "fc_pg.h"
 #include "fc_price_pg.h"
 #include "fc_time.h"
+#include "ingest_publish.h"
 
 #define MODULE "ingest"
 
@@ -25,34 +26,130 @@
 #define CATALOG_RELOAD_US INT64_C(10000000)
 #define MAX_TENANT_CACHE  65536
 #define MAX_DAY_CACHE     4096
+//  How long a written group waits, holding its transaction open, for the groups before
+//  it to commit. Past that it rolls back and waits without locks (see s_wait_commit).
+#define COMMIT_WAIT_MS 1000
+
+/*  Seqs with several writers (PROTOCOL.md §11). Groups are numbered in the order the
+    server hands them out (tickets). Each group reserves its seqs, in ticket order and
+    before its transaction begins, as a range (base, end] sized for every event it was
+    given (an upper bound: dedup, refusals and tenant checks only remove events), so a
+    group's seqs are fixed whatever the other writers do and however often it retries.
+    Commits happen in ticket order too: a group whose COPY is done waits until every
+    group before it committed (or gave up at shutdown), then writes ingest_state and
+    commits. Hence:
+    - what Postgres holds, and what ingest_state says, is always a prefix of the
+      reservations: ingest_state.last_seq is the end of the last committed reservation,
+      it only grows, and no committed seq is above it, so a restart (which continues
+      from it) never reuses a committed seq;
+    - events become visible in seq order, so a subscriber catching up from Postgres
+      (`seq > last`) never reads a seq before a smaller one is committed, which it would
+      then skip;
+    - seqs a group reserved and did not use (its events were duplicates or refused), or
+      that a crash left uncommitted, are never published nor stored: a jump in the
+      stream, which subscribers already expect (§11 "Gaps and catch-up"). A restart may
+      hand out again seqs that no commit used; no one has seen them.
+    The server publishes in ticket order as well, and heartbeats carry the end of the
+    last group published. */
+struct _ingest_seqs_t {
+    pthread_mutex_t mutex;
+    pthread_cond_t changed;
+    bool started, give_up;
+    uint64_t epoch, base;               //  the run: fixed at start; base = last_seq as first read
+    uint64_t next;                      //  the last seq reserved (the next group's base)
+    uint64_t reserve_turn, commit_turn; //  the ticket allowed to reserve / to commit
+};
 
 struct _ingest_store_t {
     char *pg_url;
     char ingest_id[64];
     bool register_tenants;
     PGconn *pg;
-    uint64_t last_seq;
-    //  This run (PROTOCOL.md §11, "Runs and regressions"): the epoch is fixed at start,
-    //  the base is last_seq as first read from ingest_state; `started` publishes both to
-    //  the thread that sends heartbeats.
-    uint64_t epoch, base;
-    atomic_bool started;
+    ingest_seqs_t *seqs; //  borrowed, shared with the other writers
     fc_catalog_t *catalog;
     int64_t catalog_loaded_us;
+    int rule_warnings; //  unpriced-by-rule events logged (s_price)
     //  Tenants known to exist (sorted strings), partitions known to exist (day numbers).
     char **tenants;
     size_t tenant_count;
     int32_t days[MAX_DAY_CACHE];
     size_t day_count;
-    fc_buf_t copy;    //  binary COPY payload
-    fc_buf_t scratch; //  JSON rendering
+    ingest_item_t item; //  the event being priced or written, decoded again from its record
+    fc_buf_t copy;      //  binary COPY payload
+    fc_buf_t scratch;   //  JSON rendering
     //  Scratch for in-group dedup: open-addressing table of item indexes.
     uint32_t *slots;
     size_t slot_cap;  //  allocated
     size_t slot_size; //  in use for the current group (a power of two <= slot_cap)
 };
 
-ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants)
+ingest_seqs_t *ingest_seqs_new(void)
+{
+    ingest_seqs_t *self = calloc(1, sizeof *self);
+    if (!self)
+        return NULL;
+    pthread_mutex_init(&self->mutex, NULL);
+    pthread_cond_init(&self->changed, NULL);
+    //  The start time in µs: non-zero and, for one ingest_id, different at every start
+    //  (subscribers only compare epochs for equality).
+    self->epoch = (uint64_t)fc_time_now_us();
+    self->reserve_turn = self->commit_turn = 1;
+    return self;
+}
+
+void ingest_seqs_destroy(ingest_seqs_t **self_p)
+{
+    assert(self_p);
+    ingest_seqs_t *self = *self_p;
+    if (!self)
+        return;
+    pthread_cond_destroy(&self->changed);
+    pthread_mutex_destroy(&self->mutex);
+    free(self);
+    *self_p = NULL;
+}
+
+void ingest_seqs_give_up(ingest_seqs_t *self)
+{
+    pthread_mutex_lock(&self->mutex);
+    self->give_up = true;
+    pthread_cond_broadcast(&self->changed);
+    pthread_mutex_unlock(&self->mutex);
+}
+
+int ingest_seqs_run(ingest_seqs_t *self, uint64_t *epoch, uint64_t *base)
+{
+    pthread_mutex_lock(&self->mutex);
+    bool started = self->started;
+    *epoch = self->epoch;
+    *base = self->base;
+    pthread_mutex_unlock(&self->mutex);
+    return started ? 0 : -1;
+}
+
+//  Waits (mutex held) until *turn reaches ticket, for at most ms (-1: no limit).
+//  Returns 0 at the turn, 1 on time-out, -1 when giving up.
+static int s_wait_turn(ingest_seqs_t *q, const uint64_t *turn, uint64_t ticket, int ms)
+{
+    int64_t deadline = fc_time_mono_us() + (int64_t)ms * 1000;
+    while (*turn != ticket && !q->give_up) {
+        //  Slices of 50 ms: the condition variable runs on the real-time clock.
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        ts.tv_nsec += 50 * 1000000L;
+        if (ts.tv_nsec >= 1000000000L) {
+            ts.tv_sec++;
+            ts.tv_nsec -= 1000000000L;
+        }
+        pthread_cond_timedwait(&q->changed, &q->mutex, &ts);
+        if (ms >= 0 && *turn != ticket && fc_time_mono_us() >= deadline)
+            return 1;
+    }
+    return *turn == ticket ? 0 : -1;
+}
+
+ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants,
+                                 ingest_seqs_t *seqs)
 {
     ingest_store_t *self = calloc(1, sizeof *self);
     if (!self)
@@ -60,9 +157,7 @@ ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool
     self->pg_url = strdup(pg_url);
     snprintf(self->ingest_id, sizeof self->ingest_id, "%s", ingest_id);
     self->register_tenants = register_tenants;
-    //  The start time in µs: non-zero and, for one ingest_id, different at every start
-    //  (subscribers only compare epochs for equality).
-    self->epoch = (uint64_t)fc_time_now_us();
+    self->seqs = seqs;
     fc_buf_init(&self->copy);
     fc_buf_init(&self->scratch);
     return self;
@@ -92,20 +187,6 @@ void ingest_store_destroy(ingest_store_t **self_p)
     free(self->pg_url);
     free(self);
     *self_p = NULL;
-}
-
-uint64_t ingest_store_last_seq(ingest_store_t *self)
-{
-    return self->last_seq;
-}
-
-int ingest_store_run(ingest_store_t *self, uint64_t *epoch, uint64_t *base)
-{
-    if (!atomic_load(&self->started))
-        return -1;
-    *epoch = self->epoch;
-    *base = self->base;
-    return 0;
 }
 
 //  --- small caches ------------------------------------------------------------------
@@ -210,7 +291,11 @@ int ingest_store_connect(ingest_store_t *self)
     bool has_row = PQntuples(r) > 0;
     uint64_t seq = has_row ? fc_pg_uint(r, 0, 0) : 0;
     PQclear(r);
-    if (!has_row && !atomic_load(&self->started)) {
+    ingest_seqs_t *q = self->seqs;
+    pthread_mutex_lock(&q->mutex);
+    bool started = q->started;
+    pthread_mutex_unlock(&q->mutex);
+    if (!has_row && !started) {
         //  No row: a new instance, or one whose row was deleted. Its events, if any are
         //  left, are the only record: continue above them rather than reuse their seqs
         //  (a scan, once, until the first commit writes the row).
@@ -230,12 +315,18 @@ int ingest_store_connect(ingest_store_t *self)
                     ": continuing after them",
                     self->ingest_id, seq);
     }
-    if (seq > self->last_seq)
-        self->last_seq = seq;
-    if (!atomic_load(&self->started)) {
-        self->base = self->last_seq;
-        atomic_store(&self->started, true);
+    //  Reservations only go up: a reconnecting writer never takes the counter back
+    //  below seqs reserved since (ingest_state holds the end of a committed one).
+    pthread_mutex_lock(&q->mutex);
+    if (seq > q->next)
+        q->next = seq;
+    if (!q->started) {
+        q->base = q->next;
+        q->started = true;
+        pthread_cond_broadcast(&q->changed);
     }
+    uint64_t next = q->next, epoch = q->epoch, base = q->base;
+    pthread_mutex_unlock(&q->mutex);
     //  Partitions that exist now: the ones a COPY can target without DDL.
     r = s_exec(self,
                "SELECT (to_date(substr(c.relname, 8), 'YYYYMMDD') - date '1970-01-01')::int"
@@ -259,11 +350,30 @@ int ingest_store_connect(ingest_store_t *self)
     fc_info(MODULE,
             "postgres connected: last seq %" PRIu64 " (run %" PRIu64 " began after seq %" PRIu64
             "), %zu tenants, %zu partitions",
-            self->last_seq, self->epoch, self->base, self->tenant_count, self->day_count);
+            next, epoch, base, self->tenant_count, self->day_count);
     return 0;
 }
 
 //  --- pricing and in-group dedup ---------------------------------------------------------
+
+//  Decodes a record's event again into the store's scratch item, with the record's
+//  tenant (the certificate's when the payload had none). NULL if the bytes no longer
+//  decode, which cannot happen: the server decoded the same bytes (kept alive by it).
+static ingest_item_t *s_load(ingest_store_t *self, const ingest_rec_t *rec)
+{
+    ingest_item_t *it = &self->item;
+    fc_proto_error_t err;
+    if (fc_event_decode_reuse(rec->raw, rec->raw_size, &it->ev, &err) != FC_OK) {
+        fc_error(MODULE, "an event decoded before no longer does: %s", err.reason);
+        return NULL;
+    }
+    memcpy(it->ev.tenant, rec->tenant, sizeof it->ev.tenant);
+    it->result = rec->result;
+    it->raw = rec->raw;
+    it->raw_size = rec->raw_size;
+    it->seq = rec->seq;
+    return it;
+}
 
 static void s_price(ingest_store_t *self, ingest_item_t *it)
 {
@@ -271,6 +381,9 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->cost_nusd = 0;
     it->price_version = 0;
     it->unpriced = false;
+    it->tiered = false;
+    it->tool_cost_nusd = 0;
+    it->provider[0] = 0;
     it->model_family[0] = 0;
     if (ev->type == FC_EV_COST) {
         it->cost_nusd = ev->cost_nusd;
@@ -278,17 +391,32 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     }
     if (ev->type != FC_EV_USAGE)
         return;
-    if (fc_model_normalise(ev->model, it->model_family, sizeof it->model_family) != 0)
-        snprintf(it->model_family, sizeof it->model_family, "%s", ev->model);
-    fc_tokens_t tok = {{ev->input_tokens, ev->output_tokens, ev->cache_read_tokens,
-                        ev->cache_write_5m_tokens, ev->cache_write_1h_tokens}};
-    if (fc_catalog_price(self->catalog, ev->model, ev->ts_us, &tok, &it->cost_nusd,
-                         &it->price_version, &it->unpriced) != 0) {
-        //  Token counts are bounded by the decoder, so this cannot overflow; if it ever
-        //  does, the usage is still kept, unpriced, rather than dropped.
-        it->cost_nusd = 0;
-        it->price_version = 0;
-        it->unpriced = true;
+    fc_usage_t usage = {.tok = {{ev->input_tokens, ev->output_tokens, ev->cache_read_tokens,
+                                 ev->cache_write_5m_tokens, ev->cache_write_1h_tokens}},
+                        .speed = ev->speed,
+                        .geo = ev->geo,
+                        .batch = ev->batch,
+                        .web_search_requests = ev->web_search_requests,
+                        .code_exec_ms = ev->code_exec_ms};
+    fc_price_result_t r;
+    //  Token counts are bounded by the decoder, so this cannot overflow; if it ever does,
+    //  fc_price_usage leaves it unpriced and the usage is still kept rather than dropped.
+    (void)fc_price_usage(self->catalog, ev->model, ev->ts_us, &usage, &r);
+    snprintf(it->model_family, sizeof it->model_family, "%s", r.family);
+    it->cost_nusd = r.cost_nusd;
+    it->price_version = r.version;
+    it->unpriced = r.unpriced;
+    it->tiered = r.tiered;
+    it->tool_cost_nusd = r.tool_nusd;
+    snprintf(it->provider, sizeof it->provider, "%s", r.provider);
+    //  A known model left unpriced by a billing rule without a confirmed price (fast
+    //  mode, a server tool...) is alerted as unpriced usage like an unknown model; the
+    //  log says which rule, for the first few, so that an operator knows what to add.
+    if (r.unpriced && fc_catalog_lookup(self->catalog, ev->model, ev->ts_us) &&
+        self->rule_warnings < 20) {
+        self->rule_warnings++;
+        fc_warn(MODULE, "%s usage stored unpriced: %s (proto/PROTOCOL.md 4.2)%s", r.family, r.why,
+                self->rule_warnings == 20 ? "; not logging this again" : "");
     }
 }
 
@@ -302,32 +430,34 @@ static uint64_t s_id_hash(const uint8_t id[16])
 
 //  An event's identity is (tenant, id, time), the key of events (0009): two tenants may
 //  send the same id and time, and each keeps its own event.
-static bool s_same_event(const fc_event_t *a, const uint8_t id[16], int64_t ts_us,
+static bool s_same_event(const ingest_rec_t *a, const uint8_t id[16], int64_t ts_us,
                          const char *tenant)
 {
-    return memcmp(a->id, id, 16) == 0 && a->ts_us == ts_us && strcmp(a->tenant, tenant) == 0;
+    return memcmp(a->st.id, id, 16) == 0 && a->st.ts_us == ts_us && strcmp(a->tenant, tenant) == 0;
 }
 
 /*  The per-event cost cap holds for priced usage as it does for cost events (the
     decoder checks those): it is what keeps a tenant's Redis totals out of int64's reach
-    (docs/SECURITY.md, "Totals and int64"). Runs after the tenant check, so an unknown
-    tenant is what its sender hears first. The in-group copies of a refused event, which
-    s_dedup_group marked duplicate, are refused with it: "duplicate" would say stored. */
-static void s_cap_cost(ingest_item_t *items, uint32_t count)
+    (docs/SECURITY.md, "Totals and int64"). The COPY prices the events and stops at one
+    over the cap (s_copy_items); the next attempt refuses it here, before seqs are
+    given. Runs after the tenant check, so an unknown tenant is what its sender hears
+    first. The in-group copies of a refused event, which s_dedup_group marked duplicate,
+    are refused with it: "duplicate" would say stored. */
+static void s_cap_cost(ingest_rec_t *items, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++) {
-        ingest_item_t *it = &items[i];
-        if (it->result != FC_OK || it->cost_nusd <= FC_MAX_COST_NUSD)
+        ingest_rec_t *it = &items[i];
+        if (it->result != FC_OK || it->st.cost_nusd <= FC_MAX_COST_NUSD)
             continue;
         it->result = FC_E_RANGE;
         it->field[0] = 0; //  no one field: the tokens at their price
         snprintf(it->reason, sizeof it->reason,
                  "priced at %" PRId64 " nano-USD, over the per-event cap of %" PRId64
                  ": send the usage as several events",
-                 it->cost_nusd, FC_MAX_COST_NUSD);
+                 it->st.cost_nusd, FC_MAX_COST_NUSD);
         for (uint32_t j = i + 1; j < count; j++)
             if (items[j].result == FC_DUPLICATE &&
-                s_same_event(&items[j].ev, it->ev.id, it->ev.ts_us, it->ev.tenant)) {
+                s_same_event(&items[j], it->st.id, it->st.ts_us, it->tenant)) {
                 items[j].result = FC_E_RANGE;
                 items[j].field[0] = 0;
                 snprintf(items[j].reason, sizeof items[j].reason, "%s", it->reason);
@@ -337,7 +467,7 @@ static void s_cap_cost(ingest_item_t *items, uint32_t count)
 
 //  Marks the second and later copies of an event (same tenant, id and time) within the
 //  group as duplicates. Returns -1 when out of memory.
-static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+static int s_dedup_group(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
     size_t cap = 16;
     while (cap < (size_t)count * 2)
@@ -354,10 +484,10 @@ static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t co
     for (uint32_t i = 0; i < count; i++) {
         if (items[i].result != FC_OK)
             continue;
-        size_t s = s_id_hash(items[i].ev.id) & (cap - 1);
+        size_t s = s_id_hash(items[i].st.id) & (cap - 1);
         while (self->slots[s] != UINT32_MAX) {
-            ingest_item_t *other = &items[self->slots[s]];
-            if (s_same_event(&other->ev, items[i].ev.id, items[i].ev.ts_us, items[i].ev.tenant)) {
+            ingest_rec_t *other = &items[self->slots[s]];
+            if (s_same_event(other, items[i].st.id, items[i].st.ts_us, items[i].tenant)) {
                 items[i].result = FC_DUPLICATE;
                 break;
             }
@@ -371,15 +501,15 @@ static int s_dedup_group(ingest_store_t *self, ingest_item_t *items, uint32_t co
 
 //  The group's FC_OK item with this tenant, id and time, via the table s_dedup_group
 //  built.
-static ingest_item_t *s_slot_find(ingest_store_t *self, ingest_item_t *items, const uint8_t id[16],
-                                  int64_t ts_us, const char *tenant)
+static ingest_rec_t *s_slot_find(ingest_store_t *self, ingest_rec_t *items, const uint8_t id[16],
+                                 int64_t ts_us, const char *tenant)
 {
     if (!self->slot_size)
         return NULL;
     size_t s = s_id_hash(id) & (self->slot_size - 1);
     while (self->slots[s] != UINT32_MAX) {
-        ingest_item_t *it = &items[self->slots[s]];
-        if (s_same_event(&it->ev, id, ts_us, tenant))
+        ingest_rec_t *it = &items[self->slots[s]];
+        if (s_same_event(it, id, ts_us, tenant))
             return it->result == FC_OK ? it : NULL;
         s = (s + 1) & (self->slot_size - 1);
     }
@@ -392,9 +522,10 @@ static const char *s_copy_sql =
     "COPY events (event_id, event_time, tenant_id, event_type, agent_id, agent_type, task_id,"
     " session_id, request_id, model, model_family, input_tokens, output_tokens,"
     " cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nusd, cost_kind,"
-    " price_version, unpriced, reported_cost_nusd, api_duration_ms, memory_mb, cpu_percent,"
-    " attrs, body, ingest_id, seq) FROM STDIN (FORMAT binary)";
-#define COPY_COLUMNS 28
+    " price_version, unpriced, price_tiered, reported_cost_nusd, api_duration_ms, memory_mb,"
+    " cpu_percent, attrs, body, ingest_id, seq, speed, inference_geo, batch,"
+    " web_search_requests, code_exec_ms, tool_cost_nusd) FROM STDIN (FORMAT binary)";
+#define COPY_COLUMNS 35
 
 static void s_col_null(fc_buf_t *b)
 {
@@ -490,6 +621,12 @@ static void s_copy_row(ingest_store_t *self, const ingest_item_t *it)
     fc_buf_add_be32(b, 1);
     uint8_t unpriced = it->unpriced ? 1 : 0;
     fc_buf_add(b, &unpriced, 1);
+    if (it->price_version > 0) { //  the tier is known only for a priced usage event
+        fc_buf_add_be32(b, 1);
+        uint8_t tiered = it->tiered ? 1 : 0;
+        fc_buf_add(b, &tiered, 1);
+    } else
+        s_col_null(b);
     s_col_opt_int8(b, ev->has_reported_cost, ev->reported_cost_nusd);
     s_col_opt_int8(b, ev->has_api_duration_ms, ev->api_duration_ms);
     s_col_opt_int8(b, ev->has_memory_mb, ev->memory_mb);
@@ -519,6 +656,18 @@ static void s_copy_row(ingest_store_t *self, const ingest_item_t *it)
         s_col_null(b);
     s_col_text(b, self->ingest_id);
     s_col_int8(b, (int64_t)it->seq);
+    //  How the request was billed: NULL when the event did not say (PROTOCOL.md §4.2).
+    s_col_opt_text(b, ev->speed);
+    s_col_opt_text(b, ev->geo);
+    if (ev->batch) {
+        fc_buf_add_be32(b, 1);
+        uint8_t one = 1;
+        fc_buf_add(b, &one, 1);
+    } else
+        s_col_null(b);
+    s_col_opt_int8(b, ev->web_search_requests > 0, ev->web_search_requests);
+    s_col_opt_int8(b, ev->code_exec_ms > 0, ev->code_exec_ms);
+    s_col_opt_int8(b, it->tool_cost_nusd > 0, it->tool_cost_nusd);
 }
 
 static void s_json_string(fc_buf_t *out, const char *s)
@@ -552,8 +701,16 @@ static void s_attrs_json(fc_buf_t *out, const fc_event_t *ev)
 
 //  Sends the COPY of every FC_OK item. Returns the final result of the COPY command;
 //  the caller inspects it (unique violation -> slow path).
-static PGresult *s_copy_items(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+/*  Each event is decoded again here, priced, given to the record what the stream will
+    carry (st), and written as a row. An event priced over the per-event cap stops the
+    COPY (*capped set; the caller rolls back, refuses it with s_cap_cost and copies
+    again): it is rare, and checking here keeps the common path to one decode in the
+    store. Stopping at the first such event keeps the rows sent in step with the items,
+    so an error naming a COPY line still names the right item. */
+static PGresult *s_copy_items(ingest_store_t *self, ingest_rec_t *items, uint32_t count,
+                              bool *capped)
 {
+    *capped = false;
     PGresult *r = PQexec(self->pg, s_copy_sql);
     if (PQresultStatus(r) != PGRES_COPY_IN)
         return r;
@@ -568,7 +725,20 @@ static PGresult *s_copy_items(ingest_store_t *self, ingest_item_t *items, uint32
     for (uint32_t i = 0; i < count && ok; i++) {
         if (items[i].result != FC_OK)
             continue;
-        s_copy_row(self, &items[i]);
+        ingest_item_t *it = s_load(self, &items[i]);
+        if (!it) {
+            ok = false;
+            break;
+        }
+        s_price(self, it);
+        ingest_publish_stored(&items[i].st, it);
+        if (items[i].st.cost_nusd > FC_MAX_COST_NUSD) {
+            *capped = true;
+            ok = false;
+            break;
+        }
+        it->seq = items[i].seq;
+        s_copy_row(self, it);
         if (b->len >= 1 << 20) {
             ok = !b->failed && PQputCopyData(self->pg, (const char *)b->data, (int)b->len) == 1;
             fc_buf_reset(b);
@@ -577,7 +747,9 @@ static PGresult *s_copy_items(ingest_store_t *self, ingest_item_t *items, uint32
     fc_buf_add_be16(b, UINT16_MAX);
     if (ok)
         ok = !b->failed && PQputCopyData(self->pg, (const char *)b->data, (int)b->len) == 1;
-    PQputCopyEnd(self->pg, ok ? NULL : "ingest: could not build COPY data");
+    PQputCopyEnd(self->pg, ok        ? NULL
+                           : *capped ? "ingest: an event over the per-event cost cap"
+                                     : "ingest: could not build COPY data");
     return PQgetResult(self->pg);
 }
 
@@ -620,7 +792,7 @@ static bool s_command(ingest_store_t *self, const char *sql)
 //  Returns how many it marked, or -1 on a query error. Tenant ids match
 //  [a-z0-9][a-z0-9_-]* (checked before the store): double quotes suffice in the array
 //  literal, and keep a tenant named "null" from reading as NULL.
-static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+static int s_mark_existing(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
     fc_buf_t ids, times, tenants;
     fc_buf_init(&ids);
@@ -635,14 +807,14 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
         if (items[i].result != FC_OK)
             continue;
         char uuid[37];
-        fc_uuid_format(items[i].ev.id, uuid);
+        fc_uuid_format(items[i].st.id, uuid);
         fc_buf_addf(&ids, "%s%s", n ? "," : "", uuid);
-        fc_buf_addf(&times, "%s%" PRId64, n ? "," : "", items[i].ev.ts_us);
-        fc_buf_addf(&tenants, "%s\"%s\"", n ? "," : "", items[i].ev.tenant);
-        if (items[i].ev.ts_us < lo)
-            lo = items[i].ev.ts_us;
-        if (items[i].ev.ts_us > hi)
-            hi = items[i].ev.ts_us;
+        fc_buf_addf(&times, "%s%" PRId64, n ? "," : "", items[i].st.ts_us);
+        fc_buf_addf(&tenants, "%s\"%s\"", n ? "," : "", items[i].tenant);
+        if (items[i].st.ts_us < lo)
+            lo = items[i].st.ts_us;
+        if (items[i].st.ts_us > hi)
+            hi = items[i].st.ts_us;
         n++;
     }
     fc_buf_add(&ids, "}", 2);
@@ -685,7 +857,7 @@ static int s_mark_existing(ingest_store_t *self, ingest_item_t *items, uint32_t 
         if (fc_uuid_parse(PQgetvalue(r, row, 0), id) != 0)
             continue;
         int64_t us = fc_pg_int(r, row, 1);
-        ingest_item_t *it = s_slot_find(self, items, id, us, PQgetvalue(r, row, 2));
+        ingest_rec_t *it = s_slot_find(self, items, id, us, PQgetvalue(r, row, 2));
         if (it) {
             it->result = FC_DUPLICATE;
             marked++;
@@ -706,12 +878,12 @@ static int32_t s_day_of(int64_t ts_us)
 //  Creates the daily partitions the group needs and does not have yet, each in its own
 //  short transaction before the COPY (DDL would otherwise lock the parent for the
 //  length of the data transaction).
-static int s_ensure_partitions(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+static int s_ensure_partitions(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
     for (uint32_t i = 0; i < count; i++) {
         if (items[i].result != FC_OK)
             continue;
-        int32_t day = s_day_of(items[i].ev.ts_us);
+        int32_t day = s_day_of(items[i].st.ts_us);
         if (s_day_cached(self, day))
             continue;
         char d[16];
@@ -734,53 +906,85 @@ static int s_ensure_partitions(ingest_store_t *self, ingest_item_t *items, uint3
     return 0;
 }
 
-//  Unknown tenants are registered with defaults (auto_created) or, when registration
-//  is off, their events are rejected. Runs inside the data transaction.
-static int s_check_tenants(ingest_store_t *self, ingest_item_t *items, uint32_t count,
-                           char (*added)[FC_MAX_TENANT + 1], int *added_count, int max_added)
+/*  Unknown tenants are registered with defaults (auto_created) or, when registration
+    is off, their events are refused. One statement per 256 tenants of the group not
+    known yet, in its own short transaction before the data transaction, so that it
+    holds no lock while the group waits for its turn to commit: two writers' groups
+    registering the same new tenant inside their transactions would wait for each
+    other. A registration that outlives a failed commit is harmless (the retry would
+    make it). Tenant ids match [a-z0-9][a-z0-9_-]* (checked before the store): double
+    quotes suffice in the array literal. */
+static int s_check_tenants(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
-    for (uint32_t i = 0; i < count; i++) {
-        ingest_item_t *it = &items[i];
-        if (it->result != FC_OK || s_tenant_cached(self, it->ev.tenant))
-            continue;
-        bool seen = false;
-        for (int k = 0; k < *added_count && !seen; k++)
-            seen = strcmp(added[k], it->ev.tenant) == 0;
-        if (seen)
-            continue;
-        const char *params[1] = {it->ev.tenant};
-        PGresult *r;
-        if (self->register_tenants)
-            r = s_exec(self,
-                       "INSERT INTO tenants (tenant_id, name, auto_created) VALUES ($1, $1, true)"
-                       " ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id",
-                       1, params, NULL, NULL);
-        else
-            r = s_exec(self, "SELECT tenant_id FROM tenants WHERE tenant_id = $1", 1, params, NULL,
-                       NULL);
+    enum { ROUND = 256 };
+    const char *names[ROUND];
+    bool known[ROUND];
+    uint32_t next = 0;
+    while (next < count) {
+        int n = 0;
+        for (; next < count && n < ROUND; next++) {
+            const char *t = items[next].tenant;
+            if (items[next].result != FC_OK || s_tenant_cached(self, t))
+                continue;
+            bool seen = false;
+            for (int k = 0; k < n && !seen; k++)
+                seen = strcmp(names[k], t) == 0;
+            if (!seen)
+                names[n++] = t;
+        }
+        if (n == 0)
+            break;
+        fc_buf_t list;
+        fc_buf_init(&list);
+        fc_buf_add_str(&list, "{");
+        for (int k = 0; k < n; k++)
+            fc_buf_addf(&list, "%s\"%s\"", k ? "," : "", names[k]);
+        fc_buf_add(&list, "}", 2);
+        if (list.failed) {
+            fc_buf_free(&list);
+            return -1;
+        }
+        const char *params[1] = {(const char *)list.data};
+        PGresult *r =
+            self->register_tenants
+                ? s_exec(self,
+                         "INSERT INTO tenants (tenant_id, name, auto_created)"
+                         " SELECT t, t, true FROM unnest($1::text[]) AS t"
+                         " ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id",
+                         1, params, NULL, NULL)
+                : s_exec(self, "SELECT tenant_id FROM tenants WHERE tenant_id = ANY($1::text[])", 1,
+                         params, NULL, NULL);
+        fc_buf_free(&list);
         if (!s_ok(r)) {
             fc_error(MODULE, "tenant check failed: %s", PQresultErrorMessage(r));
             PQclear(r);
             return -1;
         }
-        bool exists = PQntuples(r) > 0;
+        for (int k = 0; k < n; k++)
+            known[k] = self->register_tenants; //  registered now, or before
+        for (int row = 0; row < PQntuples(r); row++) {
+            const char *t = PQgetvalue(r, row, 0);
+            if (self->register_tenants)
+                fc_info(MODULE, "tenant '%s' registered with defaults (first event)", t);
+            for (int k = 0; k < n; k++)
+                known[k] = known[k] || strcmp(names[k], t) == 0;
+        }
         PQclear(r);
-        if (self->register_tenants) {
-            if (exists)
-                fc_info(MODULE, "tenant '%s' registered with defaults (first event)",
-                        it->ev.tenant);
-            if (*added_count < max_added)
-                snprintf(added[(*added_count)++], FC_MAX_TENANT + 1, "%s", it->ev.tenant);
-        } else if (exists) {
-            s_tenant_remember(self, it->ev.tenant);
-        } else {
-            //  Every event of this unknown tenant in the group is refused.
-            for (uint32_t j = i; j < count; j++)
-                if (items[j].result == FC_OK && strcmp(items[j].ev.tenant, it->ev.tenant) == 0) {
+        for (int k = 0; k < n; k++)
+            if (known[k])
+                s_tenant_remember(self, names[k]);
+        //  Every event of an unknown tenant in the group is refused.
+        for (uint32_t j = 0; j < count; j++) {
+            if (items[j].result != FC_OK)
+                continue;
+            for (int k = 0; k < n; k++)
+                if (!known[k] && strcmp(items[j].tenant, names[k]) == 0) {
                     items[j].result = FC_E_TENANT;
                     snprintf(items[j].field, sizeof items[j].field, "tenant");
                     snprintf(items[j].reason, sizeof items[j].reason,
-                             "unknown tenant '%s' (ingest refuses unknown tenants)", it->ev.tenant);
+                             "unknown tenant '%s' (ingest refuses unknown tenants)",
+                             items[j].tenant);
+                    break;
                 }
         }
     }
@@ -936,10 +1140,24 @@ static int s_dimension(ingest_store_t *self, const ingest_item_t *it, char *why,
     return ok ? 0 : -1;
 }
 
-static int s_dead_letter(ingest_store_t *self, const ingest_item_t *it)
+//  s_dimension for a record: usage and cost events have no dimension rows, and are
+//  not decoded again for it.
+static int s_rec_dimension(ingest_store_t *self, const ingest_rec_t *rec, char *why, size_t size)
 {
-    const char *p[6] = {s_opt(it->ev.tenant), self->ingest_id, fc_code_name(it->result),
-                        s_opt(it->field),     it->reason,      (const char *)it->raw};
+    if (rec->st.type == FC_EV_USAGE || rec->st.type == FC_EV_COST)
+        return 0;
+    const ingest_item_t *it = s_load(self, rec);
+    if (!it) {
+        snprintf(why, size, "the event no longer decodes");
+        return -1;
+    }
+    return s_dimension(self, it, why, size);
+}
+
+static int s_dead_letter(ingest_store_t *self, const ingest_rec_t *it)
+{
+    const char *p[6] = {s_opt(it->tenant), self->ingest_id, fc_code_name(it->result),
+                        s_opt(it->field),  it->reason,      (const char *)it->raw};
     int len[6] = {0, 0, 0, 0, 0, (int)it->raw_size};
     int fmt[6] = {0, 0, 0, 0, 0, 1};
     if (!it->raw)
@@ -962,7 +1180,7 @@ static int s_save_seq(ingest_store_t *self, uint64_t last)
 {
     char seq[24], epoch[24];
     snprintf(seq, sizeof seq, "%" PRIu64, last);
-    snprintf(epoch, sizeof epoch, "%" PRIu64, self->epoch);
+    snprintf(epoch, sizeof epoch, "%" PRIu64, self->seqs->epoch); //  fixed at start
     const char *p[3] = {self->ingest_id, seq, epoch};
     PGresult *r = s_exec(self,
                          "INSERT INTO ingest_state (ingest_id, last_seq, epoch) VALUES ($1, $2, $3)"
@@ -979,9 +1197,11 @@ static int s_save_seq(ingest_store_t *self, uint64_t last)
 //  --- the write ------------------------------------------------------------------------
 
 //  Seqs: one per tenant present among the items still FC_OK (and per FC_MAX_BATCH
-//  events of it), in order of first appearance, continuing from last_seq. Returns the
-//  new last seq.
-static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+//  events of it), in order of first appearance, continuing from seq. Returns the last
+//  seq given. Removing items never makes it give more (fewer events per tenant, fewer
+//  tenants), which is what lets a group reserve its seqs before it knows which of its
+//  events end up stored.
+static uint64_t s_assign_seqs(ingest_rec_t *items, uint32_t count, uint64_t seq)
 {
     //  A small open-addressing table maps each tenant of the group to its current seq
     //  and how many events that seq holds, so assignment is one pass over the items.
@@ -992,12 +1212,11 @@ static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32
         uint32_t n;
     } slot[SLOTS];
     memset(slot, 0, sizeof slot);
-    uint64_t seq = self->last_seq;
     for (uint32_t i = 0; i < count; i++) {
         items[i].seq = 0;
         if (items[i].result != FC_OK)
             continue;
-        const char *t = items[i].ev.tenant;
+        const char *t = items[i].tenant;
         uint32_t h = fc_fnv1a32_str(t);
         size_t k = h & (SLOTS - 1), probes = 0;
         while (slot[k].tenant && strcmp(slot[k].tenant, t) != 0 && probes++ < SLOTS)
@@ -1020,7 +1239,7 @@ static uint64_t s_assign_seqs(ingest_store_t *self, ingest_item_t *items, uint32
 }
 
 //  Rejects an item Postgres refused; it goes to dead letters with the server's reason.
-static void s_reject(ingest_item_t *it, fc_code_t code, const char *why)
+static void s_reject(ingest_rec_t *it, fc_code_t code, const char *why)
 {
     it->result = code;
     snprintf(it->field, sizeof it->field, "%s", "");
@@ -1030,7 +1249,7 @@ static void s_reject(ingest_item_t *it, fc_code_t code, const char *why)
 }
 
 //  The item on the COPY line the error context names ("COPY events, line N").
-static ingest_item_t *s_copy_bad_row(ingest_item_t *items, uint32_t count, PGresult *r)
+static ingest_rec_t *s_copy_bad_row(ingest_rec_t *items, uint32_t count, PGresult *r)
 {
     const char *ctx = PQresultErrorField(r, PG_DIAG_CONTEXT);
     const char *line = ctx ? strstr(ctx, "line ") : NULL;
@@ -1054,7 +1273,52 @@ static ingest_store_rc_t s_retry(ingest_store_t *self)
     return INGEST_STORE_RETRY;
 }
 
-ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items, uint32_t count)
+//  Reserves the group's seqs, in ticket order (see ingest_seqs_t). No transaction is
+//  open here, so waiting for the groups before it holds no lock they could need.
+static int s_reserve(ingest_store_t *self, ingest_turn_t *turn, ingest_rec_t *items, uint32_t count)
+{
+    ingest_seqs_t *q = self->seqs;
+    uint64_t need = s_assign_seqs(items, count, 0);
+    pthread_mutex_lock(&q->mutex);
+    int rc = s_wait_turn(q, &q->reserve_turn, turn->ticket, -1);
+    if (rc == 0) {
+        turn->base = q->next;
+        turn->end = q->next + need;
+        turn->reserved = true;
+        q->next = turn->end;
+        q->reserve_turn++;
+        pthread_cond_broadcast(&q->changed);
+    }
+    pthread_mutex_unlock(&q->mutex);
+    return rc;
+}
+
+/*  Waits for the group's turn to commit. A group waits with its transaction open, so
+    the commit follows at once; but the group before it may be waiting for a lock this
+    transaction holds (both registering the same new tenant, a resent event in both,
+    the same agent's row, a partition created under our COPY), and then neither would
+    move. After COMMIT_WAIT_MS the transaction is rolled back, releasing its locks, and
+    the group waits for its turn without them, then starts again (returns 1). 0: the
+    turn is ours; -1: giving up (shutdown). */
+static int s_wait_commit(ingest_store_t *self, const ingest_turn_t *turn)
+{
+    ingest_seqs_t *q = self->seqs;
+    pthread_mutex_lock(&q->mutex);
+    int rc = s_wait_turn(q, &q->commit_turn, turn->ticket, COMMIT_WAIT_MS);
+    pthread_mutex_unlock(&q->mutex);
+    if (rc != 1)
+        return rc;
+    fc_debug(MODULE, "group %" PRIu64 " waited %d ms for the groups before it: rolling back",
+             turn->ticket, COMMIT_WAIT_MS);
+    s_command(self, "ROLLBACK");
+    pthread_mutex_lock(&q->mutex);
+    rc = s_wait_turn(q, &q->commit_turn, turn->ticket, -1);
+    pthread_mutex_unlock(&q->mutex);
+    return rc == 0 ? 1 : -1;
+}
+
+ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, ingest_rec_t *items,
+                                     uint32_t count)
 {
     if (ingest_store_connect(self) != 0)
         return INGEST_STORE_RETRY;
@@ -1064,33 +1328,45 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
     for (uint32_t i = 0; i < count; i++)
         if (items[i].result == FC_DUPLICATE)
             items[i].result = FC_OK;
+    //  Priced by the COPY (s_copy_items); until then no event is over the cap.
     for (uint32_t i = 0; i < count; i++)
-        if (items[i].result == FC_OK)
-            s_price(self, &items[i]);
+        items[i].st.cost_nusd = 0;
     if (s_dedup_group(self, items, count) != 0)
+        return INGEST_STORE_RETRY;
+    if (s_check_tenants(self, items, count) != 0)
+        return s_retry(self);
+    if (!turn->reserved && s_reserve(self, turn, items, count) != 0)
         return INGEST_STORE_RETRY;
     if (s_ensure_partitions(self, items, count) != 0)
         return s_retry(self);
 
-    char added[64][FC_MAX_TENANT + 1];
-    int added_count = 0;
     for (int attempt = 0; attempt < 100; attempt++) {
-        added_count = 0;
         if (!s_command(self, "BEGIN"))
             return s_retry(self);
-        if (s_check_tenants(self, items, count, added, &added_count, 64) != 0)
-            return s_retry(self);
         s_cap_cost(items, count);
-        uint64_t last = s_assign_seqs(self, items, count);
-        PGresult *r = s_copy_items(self, items, count);
+        if (s_assign_seqs(items, count, turn->base) > turn->end) {
+            //  Cannot happen (see s_assign_seqs); never use a seq outside the reservation.
+            fc_error(MODULE, "group %" PRIu64 " needs more seqs than it reserved; will retry",
+                     turn->ticket);
+            s_command(self, "ROLLBACK");
+            return INGEST_STORE_RETRY;
+        }
+        bool capped;
+        PGresult *r = s_copy_items(self, items, count, &capped);
         bool copied = PQresultStatus(r) == PGRES_COMMAND_OK;
+        if (capped && PQstatus(self->pg) == CONNECTION_OK) {
+            PQclear(r);
+            s_drain(self);
+            s_command(self, "ROLLBACK");
+            continue; //  s_cap_cost refuses it (and its in-group copies) next time round
+        }
         if (!copied) {
             //  A unique violation means some events were stored before (a resend): find
             //  them and copy the rest. A data or integrity error naming a COPY line is a
             //  row Postgres refuses: that row goes to dead letters, the rest go on.
             //  Anything else is retried.
             bool dup = s_is_unique_violation(r);
-            ingest_item_t *bad = dup || !s_is_row_error(r) ? NULL : s_copy_bad_row(items, count, r);
+            ingest_rec_t *bad = dup || !s_is_row_error(r) ? NULL : s_copy_bad_row(items, count, r);
             if (PQstatus(self->pg) != CONNECTION_OK || (!dup && !bad)) {
                 fc_error(MODULE, "COPY failed: %s", PQresultErrorMessage(r));
                 PQclear(r);
@@ -1121,7 +1397,8 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
         bool restart = false;
         for (uint32_t i = 0; i < count && !restart; i++) {
             char why[256];
-            if (items[i].result == FC_OK && s_dimension(self, &items[i], why, sizeof why) != 0) {
+            if (items[i].result == FC_OK &&
+                s_rec_dimension(self, &items[i], why, sizeof why) != 0) {
                 if (PQstatus(self->pg) != CONNECTION_OK)
                     return s_retry(self);
                 s_reject(&items[i], FC_E_RANGE, why);
@@ -1133,13 +1410,22 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_item_t *items,
             s_command(self, "ROLLBACK");
             continue;
         }
-        if (last > self->last_seq && s_save_seq(self, last) != 0)
+        int wait = s_wait_commit(self, turn);
+        if (wait < 0)
+            return s_retry(self);
+        if (wait > 0)
+            continue; //  rolled back to let the group before it through: again
+        //  The end of the reservation, even if fewer seqs were used: a restart then
+        //  continues above every seq this group could have stored.
+        if (turn->end > turn->base && s_save_seq(self, turn->end) != 0)
             return s_retry(self);
         if (!s_command(self, "COMMIT"))
-            return s_retry(self);
-        self->last_seq = last;
-        for (int k = 0; k < added_count; k++)
-            s_tenant_remember(self, added[k]);
+            return s_retry(self); //  the turn stays ours: the retry commits next
+        ingest_seqs_t *q = self->seqs;
+        pthread_mutex_lock(&q->mutex);
+        q->commit_turn = turn->ticket + 1;
+        pthread_cond_broadcast(&q->changed);
+        pthread_mutex_unlock(&q->mutex);
         return INGEST_STORE_OK;
     }
     return s_retry(self);

@@ -15,8 +15,13 @@ static const fc_option_t s_options[] = {
      "this instance's id, unique per instance (default: host name)"},
     {"group-events", FC_OPT_INT, "2000", 1, 5000, false, "commit a group at this many events"},
     {"group-ms", FC_OPT_INT, "5", 0, 1000, false, "... or when its first batch waited this long"},
-    {"max-pending", FC_OPT_INT, "10000", 100, 100000, false,
-     "stop reading agents while this many events wait for a commit"},
+    //  Memory: every group (one filling, one per writer) holds at most this many events
+    //  plus one batch, about 1 KB each beside the frames they came in.
+    {"max-pending", FC_OPT_INT, "4000", 100, 100000, false,
+     "stop reading agents while this many events wait in the group being filled"},
+    {"writers", FC_OPT_INT, "2", 1, 8, false,
+     "group commits in flight at once, each on its own Postgres connection (committed and "
+     "published in seq order)"},
     {"register-tenants", FC_OPT_STR, "auto", 0, 0, false,
      "unknown tenants: auto (secure mode rejects their events with code 17, plaintext "
      "mode registers them with defaults), false (reject), true (register; plaintext only)"},
@@ -81,6 +86,7 @@ static int s_run(fc_config_t *config)
         .group_events = (int)fc_config_int(config, "group-events"),
         .group_ms = (int)fc_config_int(config, "group-ms"),
         .max_pending = (int)fc_config_int(config, "max-pending"),
+        .writers = (int)fc_config_int(config, "writers"),
         .register_tenants = register_tenants,
         .metrics_bind = fc_config_str(config, "metrics-bind"),
         .metrics_port = (int)fc_config_int(config, "metrics-port"),

@@ -13,6 +13,7 @@
 #include <strings.h>
 
 #include "fc_buf.h"
+#include "fc_http.h"
 #include "fc_json_write.h"
 #include "fc_log.h"
 #include "otlp_auth.h"
@@ -32,8 +33,7 @@ struct _otlp_http_t {
     size_t max_body;
     fc_client_t *client;
     otlp_auth_t *auth;
-    struct MHD_Daemon *daemon;
-    int port;
+    fc_http_t *http;
     atomic_uint_fast64_t logged;     //  requests with rejections logged so far
     atomic_uint_fast64_t refused;    //  requests answered 401 so far (for log sampling)
     atomic_uint_fast64_t mismatched; //  requests with foreign-tenant records so far
@@ -346,36 +346,32 @@ otlp_http_t *otlp_http_start(const otlp_http_config_t *config)
                                      "Records refused: tenant.id named a tenant other than "
                                      "the token's (also in records_rejected_total).");
 
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)config->port);
-    if (inet_pton(AF_INET, self->bind, &addr.sin_addr) != 1) {
-        fc_error(MODULE, "http-bind %s is not an IPv4 address", self->bind);
+    //  ipv4_only: s_check_auth logs the peer as an IPv4 address.
+    fc_http_options_t o = {.module = MODULE,
+                           .bind = self->bind,
+                           .port = config->port,
+                           .ipv4_only = true,
+                           .handler = s_handle,
+                           .handler_cls = self,
+                           .completed = s_completed,
+                           .completed_cls = self,
+                           .threads = FC_HTTP_THREAD_POOL,
+                           .pool_size = S_WORKERS,
+                           .max_connections = S_CONNECTIONS,
+                           .timeout_s = S_TIMEOUT_S};
+    self->http = fc_http_start(&o);
+    if (!self->http) {
         s_free(self);
         return NULL;
     }
-    self->daemon = MHD_start_daemon(
-        MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG, (uint16_t)config->port, NULL, NULL,
-        s_handle, self, MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr, MHD_OPTION_THREAD_POOL_SIZE,
-        (unsigned)S_WORKERS, MHD_OPTION_CONNECTION_LIMIT, (unsigned)S_CONNECTIONS,
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)S_TIMEOUT_S, MHD_OPTION_NOTIFY_COMPLETED,
-        s_completed, self, MHD_OPTION_END);
-    if (!self->daemon) {
-        fc_error(MODULE, "cannot listen on %s:%d", self->bind, config->port);
-        s_free(self);
-        return NULL;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    self->port = info ? info->port : config->port;
     fc_info(MODULE, "serving OTLP/HTTP JSON logs on http://%s:%d/v1/logs (body limit %zu bytes)",
-            self->bind, self->port, self->max_body);
+            self->bind, fc_http_port(self->http), self->max_body);
     return self;
 }
 
 int otlp_http_port(otlp_http_t *self)
 {
-    return self->port;
+    return fc_http_port(self->http);
 }
 
 void otlp_http_stop(otlp_http_t **self_p)
@@ -383,7 +379,7 @@ void otlp_http_stop(otlp_http_t **self_p)
     otlp_http_t *self = *self_p;
     if (!self)
         return;
-    MHD_stop_daemon(self->daemon);
+    fc_http_stop(&self->http);
     s_free(self);
     *self_p = NULL;
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "fc_json_tok.h"
+#include "fc_price.h"
 
 //  Levels: request 1, resourceLogs 2, a resourceLogs entry 3, scopeLogs 4, a scopeLogs
 //  entry 5, logRecords 6, a record 7, attributes 8, a key/value 9, its AnyValue 10.
@@ -330,6 +331,12 @@ static int s_event(s_rec_t *r, int rec, fc_event_t *ev)
         s_int(r, "event.sequence", true, INT64_MAX / 1000000, &seq, &has_seq) < 0 ||
         s_cost(r, ev) < 0)
         return -1;
+    //  Fast mode is billed at its own rates (PROTOCOL.md §4.2): the api_request's speed
+    //  attribute ("fast", or "normal" for standard) decides how ingest prices the event.
+    char speed[FC_MAX_ATTR_VALUE + 1];
+    if (s_str(r, s_attr(r, "speed", false), "speed", speed, sizeof speed) < 0)
+        return -1;
+    fc_usage_mode(speed, ev->speed, sizeof ev->speed);
     s_attrs(r, ev);
 
     //  The id names the request, so an exporter's retry (or a duplicated record) maps to

@@ -100,6 +100,7 @@ static const char *s_documented =
     "      {'key':'model','value':{'stringValue':'claude-haiku-4-5'}},"
     "      {'key':'input_tokens','value':{'intValue':'10'}},"
     "      {'key':'output_tokens','value':{'intValue':20}},"
+    "      {'key':'speed','value':{'stringValue':'fast'}},"
     "      {'key':'cost_usd','value':{'doubleValue':0.000125}}]}]}]},"
     " {'resource':{'attributes':[{'key':'tenant.id','value':{'stringValue':'beta'}}]},"
     "  'scopeLogs':[{'logRecords':["
@@ -167,6 +168,10 @@ static void test_documented(void)
     FC_CHECK_INT(b->input_tokens, 10);
     FC_CHECK_INT(b->output_tokens, 20);
     FC_CHECK_INT(b->reported_cost_nusd, 125000);
+    //  The speed attribute decides the price (fast mode); without it, nothing is said.
+    FC_CHECK_STR(b->speed, "fast");
+    FC_CHECK_STR(s_attr(b, "speed"), "fast");
+    FC_CHECK_STR(a->speed, "");
     FC_CHECK(!b->has_api_duration_ms);
     name = "otlp|sess-a|2026-11-27T09:00:02.000Z|9";
     fc_event_id_from_name(id, b->ts_us, name, strlen(name));

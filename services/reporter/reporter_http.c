@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "fc_buf.h"
+#include "fc_http.h"
 #include "fc_log.h"
 #include "fc_metrics.h"
 #include "fc_pg.h"
@@ -49,11 +50,10 @@ struct _reporter_http_t {
     reporter_pool_t *pool;
     fc_metrics_t *metrics;
     fc_metric_t *m_requests, *m_4xx, *m_5xx, *m_auth_failures, *m_sse, *m_rows;
-    struct MHD_Daemon *daemon;
+    fc_http_t *http;
     atomic_bool stopping;
     reporter_live_t *live; //  the aggregator's summaries, for live totals
-    int port;
-    int ping_s; //  SSE keep-alive: well inside the connection timeout
+    int ping_s;            //  SSE keep-alive: well inside the connection timeout
     //  Live streams each hold a connection thread for as long as the client stays:
     //  admitted against a total, per-key and per-address limits (s_stream_admit).
     pthread_mutex_t streams_mu;
@@ -1280,15 +1280,8 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
         return NULL;
     }
 
-    unsigned flags =
-        MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_THREAD_PER_CONNECTION | MHD_USE_ERROR_LOG;
     bool want_tls = config->tls_cert && *config->tls_cert && config->tls_key && *config->tls_key;
     if (want_tls) {
-        if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
-            fc_error(MODULE, "TLS requested but this libmicrohttpd has no TLS support");
-            s_free(self);
-            return NULL;
-        }
         self->cert_pem = s_read_file(config->tls_cert);
         self->key_pem = s_read_file(config->tls_key);
         if (!self->cert_pem || !self->key_pem) {
@@ -1297,55 +1290,37 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
             s_free(self);
             return NULL;
         }
-        flags |= MHD_USE_TLS;
         self->tls = true;
     }
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof addr);
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons((uint16_t)config->port);
-    if (inet_pton(AF_INET, self->bind, &addr.sin_addr) != 1) {
-        fc_error(MODULE, "http-bind %s is not an IPv4 address", self->bind);
+    //  A thread per connection: handlers block on PostgreSQL and live streams hold
+    //  theirs. ipv4_only: stream slots and logs keep the peer as an IPv4 address.
+    fc_http_options_t o = {.module = MODULE,
+                           .bind = self->bind,
+                           .port = config->port,
+                           .ipv4_only = true,
+                           .handler = s_handle,
+                           .handler_cls = self,
+                           .threads = FC_HTTP_THREAD_PER_CONNECTION,
+                           .thread_stack_size = 512 * 1024,
+                           .max_connections = (unsigned)config->max_connections,
+                           .max_per_address = (unsigned)config->max_connections_per_address,
+                           .timeout_s = (unsigned)config->timeout_s,
+                           .tls_cert_pem = self->cert_pem,
+                           .tls_key_pem = self->key_pem};
+    self->http = fc_http_start(&o);
+    if (!self->http) {
         s_free(self);
         return NULL;
     }
-    if (!self->tls && addr.sin_addr.s_addr != htonl(INADDR_LOOPBACK))
+    if (!self->tls && !fc_http_loopback(self->http))
         fc_warn(MODULE,
                 "serving PLAIN HTTP on %s: API keys cross the network in clear; give "
                 "--tls-cert and --tls-key outside local development",
                 self->bind);
-    //  Connection limits (libmicrohttpd 0.9.75, microhttpd.h): CONNECTION_LIMIT caps
-    //  threads; PER_IP_CONNECTION_LIMIT closes a new connection from an address that has
-    //  that many open; CONNECTION_TIMEOUT closes a connection after that many seconds of
-    //  inactivity, which bounds a client that sends half a header and stops.
-    unsigned per_ip = (unsigned)config->max_connections_per_address;
-    unsigned timeout = (unsigned)config->timeout_s;
-    if (self->tls)
-        self->daemon = MHD_start_daemon(
-            flags, (uint16_t)config->port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR,
-            (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)config->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-            MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_THREAD_STACK_SIZE,
-            (size_t)(512 * 1024), MHD_OPTION_HTTPS_MEM_CERT, self->cert_pem,
-            MHD_OPTION_HTTPS_MEM_KEY, self->key_pem, MHD_OPTION_END);
-    else
-        self->daemon = MHD_start_daemon(
-            flags, (uint16_t)config->port, NULL, NULL, s_handle, self, MHD_OPTION_SOCK_ADDR,
-            (struct sockaddr *)&addr, MHD_OPTION_CONNECTION_LIMIT,
-            (unsigned)config->max_connections, MHD_OPTION_PER_IP_CONNECTION_LIMIT, per_ip,
-            MHD_OPTION_CONNECTION_TIMEOUT, timeout, MHD_OPTION_THREAD_STACK_SIZE,
-            (size_t)(512 * 1024), MHD_OPTION_END);
-    if (!self->daemon) {
-        fc_error(MODULE, "cannot listen on %s:%d", self->bind, config->port);
-        s_free(self);
-        return NULL;
-    }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(self->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    self->port = info ? info->port : config->port;
     fc_info(MODULE,
             "serving %s on %s:%d (%d database connections, %d HTTP connections, %d per "
             "address, %d s inactivity timeout; live streams: %d, %d per key, %d per address)",
-            self->tls ? "HTTPS" : "HTTP", self->bind, self->port, config->pool_size,
+            self->tls ? "HTTPS" : "HTTP", self->bind, fc_http_port(self->http), config->pool_size,
             config->max_connections, config->max_connections_per_address, config->timeout_s,
             self->cfg.max_streams, self->cfg.max_streams_per_key,
             self->cfg.max_streams_per_address);
@@ -1354,7 +1329,7 @@ reporter_http_t *reporter_http_start(const reporter_http_config_t *config)
 
 int reporter_http_port(reporter_http_t *self)
 {
-    return self->port;
+    return fc_http_port(self->http);
 }
 
 void reporter_http_stop(reporter_http_t **self_p)
@@ -1363,7 +1338,7 @@ void reporter_http_stop(reporter_http_t **self_p)
     if (!self)
         return;
     atomic_store(&self->stopping, true);
-    MHD_stop_daemon(self->daemon);
+    fc_http_stop(&self->http);
     s_free(self);
     *self_p = NULL;
 }

@@ -89,13 +89,14 @@ int reporter_query_parse(reporter_endpoint_t ep, const reporter_param_t *params,
     if (q->tenant && !fc_tenant_valid(q->tenant))
         return s_fail(err, errsize, "tenant: expected [a-z0-9][a-z0-9_-]{0,62}", NULL);
     if (ep == REPORTER_Q_COSTS) {
-        static const char *const groups[] = {"day",  "agent_type", "model",  "agent",
-                                             "task", "kind",       "tenant", NULL};
+        static const char *const groups[] = {"day",  "agent_type", "model",    "agent",  "task",
+                                             "kind", "speed",      "provider", "tenant", NULL};
         if (!q->group)
             q->group = "day";
         if (!s_one_of(q->group, groups))
             return s_fail(err, errsize,
-                          "group: expected day, agent_type, model, agent, task, kind or tenant",
+                          "group: expected day, agent_type, model, agent, task, kind, speed,"
+                          " provider or tenant",
                           NULL);
     }
     if (ep == REPORTER_Q_COSTS || ep == REPORTER_Q_RECONCILE) {

@@ -105,6 +105,8 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
     s_text_rows(o, r, "COST BY KIND", "kind", &r->kinds, false);
     s_text_rows(o, r, "COST BY AGENT TYPE", "agent type", &r->agent_types, false);
     s_text_rows(o, r, "COST BY MODEL", "model", &r->models, false);
+    s_text_rows(o, r, "COST BY SPEED", "speed", &r->speeds, false);
+    s_text_rows(o, r, "COST BY PROVIDER", "provider", &r->providers, false);
     s_text_rows(o, r, "COST BY AGENT", "agent", &r->agents, true);
 
     fc_buf_addf(o, "\nTOP TASKS\n  %-30s %14s %6s %-14s %s\n", "task", "cost USD", "agents",
@@ -146,12 +148,13 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
                         (long long)r->models.v[i].s.unpriced_events,
                         (long long)r->models.v[i].s.input, (long long)r->models.v[i].s.output);
 
-    fc_buf_addf(o,
-                "\nCACHE EFFICIENCY\n  %s%% of input tokens read from cache (%lld of %lld)\n"
-                "  saved by cache reads $%s; paid for cache writes $%s (current list prices)\n",
-                reporter_pct(t->cache_read, s_prompt(t), pct), (long long)t->cache_read,
-                (long long)s_prompt(t), reporter_usd(r->cache_read_saved_nusd, 2, usd),
-                reporter_usd(r->cache_write_premium_nusd, 2, usd2));
+    fc_buf_addf(
+        o,
+        "\nCACHE EFFICIENCY\n  %s%% of input tokens read from cache (%lld of %lld)\n"
+        "  saved by cache reads $%s; paid for cache writes $%s (prices in force at each event)\n",
+        reporter_pct(t->cache_read, s_prompt(t), pct), (long long)t->cache_read,
+        (long long)s_prompt(t), reporter_usd(r->cache_read_saved_nusd, 2, usd),
+        reporter_usd(r->cache_write_premium_nusd, 2, usd2));
 
     fc_buf_addf(o, "\nAGENT-REPORTED VS COMPUTED COST\n");
     if (t->reported_events == 0)
@@ -220,6 +223,8 @@ static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
     s_csv_rows(o, "kind", &r->kinds);
     s_csv_rows(o, "agent_type", &r->agent_types);
     s_csv_rows(o, "model", &r->models);
+    s_csv_rows(o, "speed", &r->speeds);
+    s_csv_rows(o, "provider", &r->providers);
     s_csv_rows(o, "agent", &r->agents);
     for (size_t i = 0; i < r->tasks_n; i++) {
         const reporter_task_t *k = &r->tasks[i];
@@ -355,6 +360,8 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
     s_json_rows(o, "by_kind", "kind", NULL, &r->kinds);
     s_json_rows(o, "by_agent_type", "agent_type", NULL, &r->agent_types);
     s_json_rows(o, "by_model", "model", NULL, &r->models);
+    s_json_rows(o, "by_speed", "speed", NULL, &r->speeds);
+    s_json_rows(o, "by_provider", "provider", NULL, &r->providers);
     s_json_rows(o, "by_agent", "tenant", "agent", &r->agents);
     fc_buf_addf(o, ",\"agents_with_cost\":%lld,\"top_tasks\":[", (long long)r->agents.total_rows);
     for (size_t i = 0; i < r->tasks_n; i++) {
@@ -808,6 +815,8 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
     s_html_rows(o, r, "Cost by kind", "kind", &r->kinds, false, NULL, NULL);
     s_html_rows(o, r, "Cost by agent type", "agent type", &r->agent_types, false, NULL, NULL);
     s_html_rows(o, r, "Cost by model", "model", &r->models, false, NULL, NULL);
+    s_html_rows(o, r, "Cost by speed", "speed", &r->speeds, false, NULL, NULL);
+    s_html_rows(o, r, "Cost by provider", "provider", &r->providers, false, NULL, NULL);
     s_html_rows(o, r, "Cost by agent (top)", "agent", &r->agents, true, NULL, NULL);
     fc_buf_addf(o, "<h2>Top %d tasks (of %lld)</h2>", r->top_n, (long long)r->tasks_total);
     s_html_tasks(o, r, r->tasks, r->tasks_n, false, NULL);
@@ -818,8 +827,8 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
                 (long long)t->unpriced_events);
     fc_buf_addf(o,
                 "<h2>Cache efficiency</h2><p>%s%% of input tokens were read from cache (%lld of "
-                "%lld). Cache reads saved $%s; cache writes cost $%s extra (current list "
-                "prices).</p>",
+                "%lld). Cache reads saved $%s; cache writes cost $%s extra (prices in "
+                "force at each event).</p>",
                 reporter_pct(t->cache_read, s_prompt(t), pct), (long long)t->cache_read,
                 (long long)s_prompt(t), reporter_usd(r->cache_read_saved_nusd, 2, usd),
                 reporter_usd(r->cache_write_premium_nusd, 2, usd2));

@@ -16,6 +16,7 @@
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
+#include "fc_price_pg.h"
 
 // ---------------------------------------------------------------------------------------
 // Parameters: formats, tenants, dates, periods
@@ -413,11 +414,17 @@ static int s_event_bounds(PGconn *conn, const char *module, const reporter_windo
     "               e.agent_type, e.model_family, e.agent_id, e.task_id, e.cost_kind,"             \
     "               e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"            \
     "               e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"                 \
-    "               e.reported_cost_nusd,"                                                         \
+    "               e.reported_cost_nusd, e.price_version, e.price_tiered,"                        \
+    /*  The cost split by speed and by provider, keyed as the aggregator keys its rollups  \
+        (PROTOCOL.md §12). A query that uses neither loses the join (a LEFT JOIN on the     \
+        price_versions key whose columns nobody reads is removed by the planner). */        \
+    "               CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard')"          \
+    "                    ELSE '' END AS speed, coalesce(pv.provider, '') AS provider,"             \
     "               (e.cost_kind = 'usage' AND e.output_tokens <= 500"                             \
     "                AND e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens"           \
     "                    + e.cache_write_1h_tokens <= 4000) AS small"                              \
     "          FROM events e JOIN win w ON w.tenant_id = e.tenant_id"                              \
+    "               LEFT JOIN price_versions pv ON pv.version_id = e.price_version"                \
     "         WHERE e.tenant_id = ANY ($1::text[]) AND e.cost_kind IS NOT NULL"                    \
     "           AND e.event_time >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC'"                  \
     "           AND e.event_time < CASE WHEN $6::boolean"                                          \
@@ -584,6 +591,8 @@ void reporter_report_destroy(reporter_report_t **self_p)
     s_rows_free(&self->kinds);
     s_rows_free(&self->tenants);
     s_rows_free(&self->tenant_kinds);
+    s_rows_free(&self->speeds);
+    s_rows_free(&self->providers);
     s_rows_free(&self->tenants_today);
     free(self->spans);
     free(self->tasks);
@@ -763,6 +772,52 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
     return 0;
 }
 
+//  The cost by speed and by provider, from the same hybrid source as the facts (events
+//  of the open days, rollups of the final ones).
+static int s_gather_splits(reporter_report_t *self, PGconn *conn, const char *module,
+                           const reporter_window_t *w, const s_bounds_t *b)
+{
+    static const char *sql =
+        "WITH " S_SOURCE_CTES ","
+        " u AS (SELECT 'speed' AS dim, speed AS k, " S_EVENT_SUMS " FROM evd GROUP BY 2"
+        "       UNION ALL"
+        "       SELECT 'provider', provider, " S_EVENT_SUMS " FROM evd GROUP BY 2"
+        "       UNION ALL"
+        "       SELECT s.dimension, s.key, " S_SUMMARY_SUMS
+        "         FROM rs s WHERE s.dimension IN ('speed', 'provider') GROUP BY 1, 2)"
+        " SELECT dim, k, sum(cost), sum(i), sum(o), sum(cr), sum(w5), sum(w1), sum(n), sum(un)"
+        "   FROM u GROUP BY 1, 2 HAVING sum(n) > 0 OR sum(cost) <> 0"
+        "  ORDER BY 1, 3 DESC, 2";
+    const char *params[] = {w->arr_tenants,
+                            w->arr_from,
+                            w->arr_to,
+                            b->lo,
+                            b->hi,
+                            b->scan ? "true" : "false",
+                            b->inday ? "true" : "false"};
+    PGresult *res = fc_pg_query(conn, module, "report splits", sql, 7, params);
+    if (!res)
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        reporter_rows_t *rows =
+            strcmp(PQgetvalue(res, i, 0), "speed") == 0 ? &self->speeds : &self->providers;
+        reporter_row_t *r = s_rows_push(rows);
+        if (!r) {
+            PQclear(res);
+            return -1;
+        }
+        s_str(r->k1, sizeof r->k1, res, i, 1);
+        int64_t *v[] = {&r->s.cost_nusd,  &r->s.input,          &r->s.output,
+                        &r->s.cache_read, &r->s.cache_write_5m, &r->s.cache_write_1h,
+                        &r->s.events,     &r->s.unpriced_events};
+        for (int c = 0; c < 8; c++)
+            *v[c] = s_i64(res, i, 2 + c);
+        rows->total_rows = (int64_t)rows->n;
+    }
+    PQclear(res);
+    return 0;
+}
+
 //  Agents and tasks from the dimension tables, over each tenant's local days.
 static int s_gather_fleet(reporter_report_t *self, PGconn *conn, const char *module,
                           const reporter_window_t *w)
@@ -834,39 +889,68 @@ static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *mo
     return 0;
 }
 
-//  Cache savings per model at its latest price version (exact integers, overflow
-//  checked); models without a price count for nothing.
-static int s_gather_cache(reporter_report_t *self, PGconn *conn, const char *module)
+//  What caching saved and cost over the report's tenant-local days. Each usage counts at
+//  the price version it was priced with (the one in force at its time) and at the tier
+//  rates when its own prompt put it in the long-context tier: cache tokens are summed per
+//  (version, tier), which is exact because the figure is linear in token counts within
+//  one set of rates, and fc_price_cache_effect prices each sum. The sums come from the
+//  same hybrid source as the facts: events of the open days, the final rollups' 'price'
+//  rows (aggregator_pg.h) of the closed ones, so closed days cost no event scan.
+//  Unpriced usage counts for nothing; usage stored before price_tiered existed counts at
+//  base rates until a reprice records its tier.
+static int s_gather_cache(reporter_report_t *self, PGconn *conn, const char *module,
+                          const reporter_window_t *w, const s_bounds_t *b)
 {
     if (self->models.n == 0)
         return 0;
-    PGresult *res = fc_pg_query(conn, module, "report prices",
-                                "SELECT DISTINCT ON (model) model, input, cache_read,"
-                                "       cache_write_5m, cache_write_1h"
-                                "  FROM price_versions ORDER BY model, effective_from DESC",
-                                0, NULL);
+    static const char *sql =
+        "WITH " S_SOURCE_CTES ","
+        " u AS (SELECT price_version AS v, coalesce(price_tiered, false) AS t,"
+        "              sum(cache_read_tokens) AS cr, sum(cache_write_5m_tokens) AS w5,"
+        "              sum(cache_write_1h_tokens) AS w1"
+        "         FROM evd WHERE price_version IS NOT NULL AND NOT unpriced GROUP BY 1, 2"
+        "       UNION ALL"
+        "       SELECT split_part(s.key, ':', 1)::int, split_part(s.key, ':', 2) = 't',"
+        "              sum(s.cache_read_tokens), sum(s.cache_write_5m_tokens),"
+        "              sum(s.cache_write_1h_tokens)"
+        "         FROM rs s WHERE s.dimension = 'price' AND s.key <> '' GROUP BY 1, 2)"
+        " SELECT v, t, sum(cr), sum(w5), sum(w1) FROM u GROUP BY 1, 2"
+        " HAVING sum(cr) + sum(w5) + sum(w1) > 0";
+    const char *params[] = {w->arr_tenants,
+                            w->arr_from,
+                            w->arr_to,
+                            b->lo,
+                            b->hi,
+                            b->scan ? "true" : "false",
+                            b->inday ? "true" : "false"};
+    PGresult *res = fc_pg_query(conn, module, "report cache", sql, 7, params);
     if (!res)
         return -1;
+    fc_catalog_t *cat = NULL;
+    if (PQntuples(res) > 0 && !(cat = fc_catalog_load_pg(conn, module))) {
+        PQclear(res);
+        return -1;
+    }
     int64_t saved = 0, premium = 0;
     bool overflow = false;
-    for (int i = 0; i < PQntuples(res); i++) {
-        const char *model = PQgetvalue(res, i, 0);
-        int64_t in = s_i64(res, i, 1), cr = s_i64(res, i, 2), w5 = s_i64(res, i, 3),
-                w1 = s_i64(res, i, 4);
-        for (size_t m = 0; m < self->models.n; m++) {
-            const reporter_sums_t *s = &self->models.v[m].s;
-            if (strcmp(self->models.v[m].k1, model) != 0)
-                continue;
-            int64_t a, b, c;
-            overflow |= fc_money_mul(s->cache_read, in - cr, &a) != 0 ||
-                        fc_money_add(saved, a, &saved) != 0;
-            overflow |= fc_money_mul(s->cache_write_5m, w5 - in, &b) != 0 ||
-                        fc_money_mul(s->cache_write_1h, w1 - in, &c) != 0 ||
-                        fc_money_add(premium, b, &premium) != 0 ||
-                        fc_money_add(premium, c, &premium) != 0;
-        }
+    for (int i = 0; i < PQntuples(res) && !overflow; i++) {
+        const fc_price_t *p = fc_catalog_version(cat, (int32_t)s_i64(res, i, 0));
+        if (!p)
+            continue; //  a version deleted by hand: nothing to price it with
+        fc_tokens_t tok = {{0}};
+        errno = 0;
+        tok.t[FC_TOK_CACHE_READ] = s_i64(res, i, 2);
+        tok.t[FC_TOK_CACHE_WRITE_5M] = s_i64(res, i, 3);
+        tok.t[FC_TOK_CACHE_WRITE_1H] = s_i64(res, i, 4);
+        int64_t one_saved, one_premium;
+        overflow = errno == ERANGE ||
+                   fc_price_cache_effect(p, PQgetvalue(res, i, 1)[0] == 't', &tok, &one_saved,
+                                         &one_premium) != 0 ||
+                   fc_money_add(saved, one_saved, &saved) != 0 ||
+                   fc_money_add(premium, one_premium, &premium) != 0;
     }
     PQclear(res);
+    fc_catalog_destroy(&cat);
     if (overflow) {
         fc_error(module, "report: cache savings overflow int64");
         return -1;
@@ -1018,8 +1102,9 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
     self->days_final = b.final_days;
     self->days_events = b.events_days;
     if (s_gather_facts(self, conn, module, w, &b) != 0 ||
+        s_gather_splits(self, conn, module, w, &b) != 0 ||
         s_gather_fleet(self, conn, module, w) != 0 || s_gather_alerts(self, conn, module, w) != 0 ||
-        s_gather_cache(self, conn, module) != 0 ||
+        s_gather_cache(self, conn, module, w, &b) != 0 ||
         reporter_reconcile_gather(conn, module, self->from, self->to, self->tenant, &self->recon) !=
             0)
         return REPORTER_ERROR;
@@ -1053,6 +1138,8 @@ static const s_group_t s_groups[] = {
     {"agent", "tenant_id", "coalesce(agent_id, '')", "agent", "s.tenant_id", "s.key", false},
     {"task", "tenant_id", "coalesce(task_id, '')", "task", "s.tenant_id", "s.key", false},
     {"kind", "cost_kind", "''", "kind", "s.key", "''", false},
+    {"speed", "speed", "''", "speed", "s.key", "''", false},
+    {"provider", "provider", "''", "provider", "s.key", "''", false},
     {"tenant", "tenant_id", "''", "total", "s.tenant_id", "''", false},
     {"tenant_kind", "tenant_id", "cost_kind", "kind", "s.tenant_id", "s.key", true},
 };

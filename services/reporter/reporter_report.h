@@ -130,6 +130,8 @@ typedef struct {
     reporter_sums_t today;
     reporter_rows_t tenants_today;
     reporter_rows_t days, agent_types, models, agents, kinds, tenants, tenant_kinds;
+    //  Cost by speed (standard / fast) and by provider (PROTOCOL.md §12 keys).
+    reporter_rows_t speeds, providers;
     reporter_task_t *tasks; //  top tasks by cost
     size_t tasks_n;
     int64_t tasks_total; //  distinct tasks with cost
@@ -140,8 +142,9 @@ typedef struct {
     int64_t alerts_total;
     int64_t agents_active, agents_spawned, agents_idle, runtime_seconds;
     int64_t tasks_completed;
-    //  What caching saved at the current list prices: cache reads billed at the read rate
-    //  instead of the input rate, less the premium paid for cache writes.
+    //  What caching saved, each event at the price version in force at its time and its
+    //  own tier (fc_price_cache_effect): cache reads billed at the read rate instead of
+    //  the input rate; and the premium paid for cache writes above the input rate.
     int64_t cache_read_saved_nusd, cache_write_premium_nusd;
     reporter_reco_t recos[REPORTER_RECOS_MAX];
     size_t recos_n;

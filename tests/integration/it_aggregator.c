@@ -127,6 +127,13 @@ static void s_event(fc_event_t *ev)
     }
     ev->type = FC_EV_USAGE;
     snprintf(ev->model, sizeof ev->model, "%s", models[s_rand() % 4]);
+    //  One in eight in fast mode: on Opus 4.6 (priced 6x), or on a model without a fast
+    //  price (unpriced); the cost splits by speed and by provider.
+    if (s_rand() % 8 == 0) {
+        snprintf(ev->speed, sizeof ev->speed, "fast");
+        if (s_rand() % 2)
+            snprintf(ev->model, sizeof ev->model, "claude-opus-4-6");
+    }
     ev->input_tokens = (int64_t)(s_rand() % 50000);
     ev->output_tokens = (int64_t)(s_rand() % 8000);
     ev->cache_read_tokens = (int64_t)(s_rand() % 200000);
@@ -226,12 +233,17 @@ static const char *s_sql_totals =
     " FROM events e JOIN tenants t USING (tenant_id) WHERE cost_kind IS NOT NULL"
     " GROUP BY 1, 2 ORDER BY 1, 2";
 static const char *s_sql_fields =
-    "SELECT e.tenant_id, to_char(e.event_time AT TIME ZONE t.tz, %s), f, sum(cost_nusd)"
-    " FROM events e JOIN tenants t USING (tenant_id),"
-    " LATERAL (VALUES ('agent_type:' || coalesce(agent_type, '')),"
-    "  ('model:' || coalesce(model_family, '')), ('agent:' || coalesce(agent_id, '')),"
-    "  ('kind:' || cost_kind)) AS x(f)"
-    " WHERE cost_kind IS NOT NULL GROUP BY 1, 2, 3";
+    "SELECT e.tenant_id, to_char(e.event_time AT TIME ZONE t.tz, %s), f, sum(e.cost_nusd)"
+    " FROM events e JOIN tenants t USING (tenant_id)"
+    " LEFT JOIN price_versions p ON p.version_id = e.price_version,"
+    " LATERAL (VALUES ('agent_type:' || coalesce(e.agent_type, '')),"
+    "  ('model:' || coalesce(e.model_family, '')), ('agent:' || coalesce(e.agent_id, '')),"
+    "  ('kind:' || e.cost_kind),"
+    //  Usage without a speed is standard; cost events have none (PROTOCOL.md §12).
+    "  ('speed:' || CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard')"
+    "              ELSE '' END),"
+    "  ('provider:' || coalesce(p.provider, ''))) AS x(f)"
+    " WHERE e.cost_kind IS NOT NULL GROUP BY 1, 2, 3";
 static const char *s_sql_tasks =
     "SELECT e.tenant_id, to_char(e.event_time AT TIME ZONE t.tz, %s), task_id, sum(cost_nusd)"
     " FROM events e JOIN tenants t USING (tenant_id)"
@@ -252,7 +264,7 @@ static int s_mismatches(bool month, bool verbose)
 {
     const char *fmt = month ? "'YYYY-MM'" : "'YYYY-MM-DD'";
     const char *what = month ? "month" : "day";
-    char sql[1024];
+    char sql[2048];
     int bad = 0;
     snprintf(sql, sizeof sql, s_sql_totals, fmt);
     PGresult *r = PQexec(s_pg, sql);
@@ -697,6 +709,42 @@ int main(int argc, char **argv)
                                   " AND day < (now() AT TIME ZONE t.tz)::date - 1"),
                  0);
     FC_CHECK_INT(s_sent, 50000);
+    //  The split by speed and by provider: each adds up to the day's total, and holds
+    //  what was sent (fast Opus 4.6 priced; unpriced usage and cost events under '').
+    FC_CHECK_INT(it_sql_int(s_pg,
+                            "SELECT count(*) FROM (SELECT tenant_id, day, dimension,"
+                            " sum(cost_nusd) AS c FROM cost_summaries GROUP BY 1, 2, 3) s"
+                            " JOIN (SELECT tenant_id, day, cost_nusd FROM cost_summaries"
+                            " WHERE dimension = 'total') t USING (tenant_id, day)"
+                            " WHERE s.dimension IN ('speed', 'provider') AND s.c <> t.cost_nusd"),
+                 0);
+    FC_CHECK(it_sql_int(s_pg, "SELECT count(*) FROM cost_summaries WHERE dimension = 'speed'"
+                              " AND key = 'fast' AND cost_nusd > 0") > 0);
+    FC_CHECK(it_sql_int(s_pg, "SELECT count(*) FROM cost_summaries WHERE dimension = 'speed'"
+                              " AND key = 'standard' AND cost_nusd > 0") > 0);
+    FC_CHECK(it_sql_int(s_pg, "SELECT count(*) FROM cost_summaries WHERE dimension = 'provider'"
+                              " AND key = 'anthropic' AND cost_nusd > 0") > 0);
+    //  Final rollups hold the tokens by price version and tier (the reports' cache
+    //  savings over closed days): every final tenant-day's 'price' rows equal SQL.
+    FC_CHECK_INT(
+        it_sql_int(
+            s_pg, "SELECT count(*) FROM (SELECT e.tenant_id, (e.event_time AT TIME ZONE t.tz)::date"
+                  "  AS day, e.price_version || CASE WHEN e.price_tiered THEN ':t' ELSE ':f' END"
+                  "  AS key, sum(e.cache_read_tokens) AS cr, sum(e.cache_write_5m_tokens) AS w5"
+                  "  FROM events e JOIN tenants t USING (tenant_id)"
+                  "  WHERE e.price_version IS NOT NULL GROUP BY 1, 2, 3) x"
+                  " JOIN cost_summaries f ON f.tenant_id = x.tenant_id AND f.day = x.day"
+                  "  AND f.dimension = 'total' AND f.final"
+                  " LEFT JOIN cost_summaries s ON s.tenant_id = x.tenant_id AND s.day = x.day"
+                  "  AND s.dimension = 'price' AND s.key = x.key"
+                  " WHERE s.cache_read_tokens IS DISTINCT FROM x.cr"
+                  "  OR s.cache_write_5m_tokens IS DISTINCT FROM x.w5"),
+        0);
+    FC_CHECK(it_sql_int(s_pg, "SELECT count(*) FROM cost_summaries WHERE dimension = 'price'"
+                              " AND key LIKE '%:f' AND final") > 0);
+    FC_CHECK_INT(it_sql_int(s_pg, "SELECT count(*) FROM events WHERE speed = 'fast'"
+                                  " AND model_family = 'claude-opus-4-6' AND unpriced"),
+                 0);
 
     s_stop_aggregator();
     for (int i = 0; i < 2; i++) {

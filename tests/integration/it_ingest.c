@@ -101,6 +101,177 @@ static int s_count(fc_ack_t *ack, fc_code_t code)
 
 //  The cost of every stored usage event recomputed in SQL from price_versions, the
 //  long-context rule included, independently of the C pricing code.
+//  A condition for it_wait: the query's integer answer is positive.
+typedef struct {
+    PGconn *pg;
+    const char *sql;
+} s_query_t;
+
+static bool s_positive(void *arg)
+{
+    s_query_t *q = arg;
+    return it_sql_int(q->pg, q->sql) > 0;
+}
+
+static pid_t s_start_writers(const char *bind, const char *pub)
+{
+    char *argv[] = {s_ingest_bin, "--insecure", "--pg-url",   s_url,         "--bind",
+                    (char *)bind, "--pub-bind", (char *)pub,  "--ingest-id", "it-writers",
+                    "--writers",  "2",          "--group-ms", "1",           "--metrics-port",
+                    "0",          NULL};
+    return it_spawn(argv, "it_ingest_writers.log");
+}
+
+//  One batch: a good usage event (request id req) and, when bad, a malformed one, whose
+//  dead letter is what the test can hold back with a lock.
+static zframe_t *s_writers_batch(uint64_t id, fc_event_t *ev, const char *req, bool bad)
+{
+    static const uint8_t junk[1] = {0xc1}; //  a byte msgpack never uses
+    const uint8_t *raw[1] = {junk};
+    size_t raw_size[1] = {sizeof junk};
+    s_usage(ev, "writers", "agent-w", "claude-haiku-4-5", 10, 10, 0, 0, 0);
+    snprintf(ev->request, sizeof ev->request, "%s", req);
+    return s_batch(id, ev, 1, raw, raw_size, bad ? 1 : 0);
+}
+
+//  The stream seq of the next event message (heartbeats skipped); 0 on time-out.
+static uint64_t s_next_seq(zsock_t *sub)
+{
+    static fc_stored_event_t stored[FC_MAX_BATCH];
+    while (true) {
+        zmsg_t *m = zmsg_recv(sub);
+        if (!m)
+            return 0;
+        zframe_t *topic = zmsg_first(m), *body = zmsg_next(m);
+        fc_stream_header_t h;
+        size_t n = 0;
+        fc_proto_error_t err;
+        bool event = topic && body && zframe_size(topic) > 3 &&
+                     memcmp(zframe_data(topic), "ev.", 3) == 0 &&
+                     fc_stream_decode(zframe_data(body), zframe_size(body), &h, stored,
+                                      FC_MAX_BATCH, &n, &err) == FC_OK;
+        zmsg_destroy(&m);
+        if (event)
+            return h.seq;
+    }
+}
+
+/*  Two writers, the first group held back by a lock on dead_letters (its bad event's
+    dead letter waits): the second group's COPY finishes first, yet it commits, and is
+    published, only after the first; while it waits it rolls back once (the wait limit)
+    and still commits afterwards. Then the same with a kill -9 while both wait: neither
+    is stored, ingest_state is unchanged, and after a restart the second batch is stored
+    with a seq above it (no seq reused). */
+static void s_two_writers(PGconn *pg)
+{
+    char bind[64], pub[64];
+    snprintf(bind, sizeof bind, "tcp://127.0.0.1:%d", it_free_port());
+    snprintf(pub, sizeof pub, "tcp://127.0.0.1:%d", it_free_port());
+    pid_t pid = s_start_writers(bind, pub);
+    zsock_t *sub = zsock_new_sub(pub, "ev.writers.");
+    zsock_set_rcvtimeo(sub, 10000);
+    zsock_t *d = zsock_new(ZMQ_DEALER);
+    zsock_set_linger(d, 0);
+    zsock_set_rcvtimeo(d, 15000);
+    zsock_connect(d, "%s", bind);
+    fc_event_t ev;
+    fc_ack_t ack = {0};
+
+    //  Warm-up until the subscription is live (a subscriber misses what came before).
+    uint64_t warm = 0;
+    for (int i = 0; i < 20 && !warm; i++) {
+        char req[32];
+        snprintf(req, sizeof req, "wr-warm-%d", i);
+        zframe_t *f = s_writers_batch(100 + (uint64_t)i, &ev, req, false);
+        if (s_roundtrip(d, &f, &ack))
+            FC_CHECK_INT(s_count(&ack, FC_OK), 1);
+        fc_ack_clear(&ack);
+        zsock_set_rcvtimeo(sub, 250);
+        warm = s_next_seq(sub);
+    }
+    FC_CHECK(warm > 0);
+    zsock_set_rcvtimeo(sub, 10000);
+
+    PGconn *lock = it_pg(s_url);
+    s_query_t blocked = {pg, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                             " current_database() AND wait_event_type = 'Lock'"
+                             " AND query LIKE 'INSERT INTO dead_letters%'"};
+    s_query_t copied = {pg, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                            " current_database() AND state = 'idle in transaction'"
+                            " AND query LIKE 'COPY events%'"};
+    s_query_t rolled = {pg, "SELECT count(*) FROM pg_stat_activity WHERE datname ="
+                            " current_database() AND state = 'idle' AND query = 'ROLLBACK'"};
+    for (int round = 0; round < 2; round++) {
+        bool kill9 = round == 1;
+        char req_a[32], req_b[32];
+        snprintf(req_a, sizeof req_a, "wr-a%d", round);
+        snprintf(req_b, sizeof req_b, "wr-b%d", round);
+        it_sql(lock, "BEGIN");
+        it_sql(lock, "LOCK TABLE dead_letters IN EXCLUSIVE MODE");
+        int64_t state_before =
+            it_sql_int(pg, "SELECT last_seq FROM ingest_state WHERE ingest_id = 'it-writers'");
+        zframe_t *fa = s_writers_batch(10 + (uint64_t)round * 2, &ev, req_a, true);
+        zframe_send(&fa, d, 0);
+        FC_CHECK(it_wait(s_positive, &blocked, 10000));
+        fc_event_t evb;
+        zframe_t *fb = s_writers_batch(11 + (uint64_t)round * 2, &evb, req_b, false);
+        zframe_t *fb_again = zframe_dup(fb);
+        zframe_send(&fb, d, 0);
+        //  The second group copied its event and waits for its turn, then gives its
+        //  locks back after the wait limit, and still nothing of it is visible or acked.
+        FC_CHECK(it_wait(s_positive, &copied, 10000));
+        if (!kill9)
+            FC_CHECK(it_wait(s_positive, &rolled, 10000));
+        char sql[160];
+        snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE request_id IN ('%s', '%s')",
+                 req_a, req_b);
+        FC_CHECK_INT(it_sql_int(pg, sql), 0);
+        FC_CHECK(!(zsock_events(d) & ZMQ_POLLIN));
+        if (kill9) {
+            FC_CHECK_INT(it_stop(pid, SIGKILL, 5000), 128 + SIGKILL);
+            it_sql(lock, "COMMIT");
+            FC_CHECK_INT(it_sql_int(pg, sql), 0);
+            FC_CHECK_INT(it_sql_int(pg, "SELECT last_seq FROM ingest_state"
+                                        " WHERE ingest_id = 'it-writers'"),
+                         state_before);
+            //  Restarted: the second batch again is stored (it never was), above the seq
+            //  ingest_state held, so no seq of a committed event is reused.
+            pid = s_start_writers(bind, pub);
+            if (s_roundtrip(d, &fb_again, &ack))
+                FC_CHECK_INT(s_count(&ack, FC_OK), 1);
+            fc_ack_clear(&ack);
+            snprintf(sql, sizeof sql, "SELECT seq FROM events WHERE request_id = '%s'", req_b);
+            FC_CHECK(it_sql_int(pg, sql) > state_before);
+            break;
+        }
+        zframe_destroy(&fb_again);
+        it_sql(lock, "COMMIT");
+        //  Both acked once the first commits; published in seq order, first before second.
+        for (int k = 0; k < 2; k++) {
+            zframe_t *reply = zframe_recv(d);
+            FC_CHECK(reply != NULL);
+            zframe_destroy(&reply);
+        }
+        uint64_t seq_a = s_next_seq(sub), seq_b = s_next_seq(sub);
+        FC_CHECK(seq_a > warm && seq_b > seq_a);
+        snprintf(sql, sizeof sql, "SELECT seq FROM events WHERE request_id = '%s'", req_a);
+        FC_CHECK_INT(it_sql_int(pg, sql), (int64_t)seq_a);
+        snprintf(sql, sizeof sql, "SELECT seq FROM events WHERE request_id = '%s'", req_b);
+        FC_CHECK_INT(it_sql_int(pg, sql), (int64_t)seq_b);
+        FC_CHECK(
+            it_sql_int(pg, "SELECT last_seq FROM ingest_state WHERE ingest_id = 'it-writers'") >=
+            (int64_t)seq_b);
+    }
+    //  Every batch here holds one good event: no two of them share a seq.
+    FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM (SELECT seq FROM events WHERE ingest_id ="
+                                " 'it-writers' GROUP BY seq HAVING count(*) > 1) d"),
+                 0);
+    FC_CHECK_INT(it_stop(pid, SIGTERM, 15000), 0);
+    PQfinish(lock);
+    zsock_destroy(&d);
+    zsock_destroy(&sub);
+}
+
 static const char *s_sql_cost_mismatches =
     "SELECT count(*) FROM events e JOIN LATERAL ("
     "  SELECT * FROM price_versions p WHERE p.model = e.model_family"
@@ -168,6 +339,15 @@ int main(int argc, char **argv)
     fc_uuid_format(evs[0].id, uuid);
     snprintf(sql, sizeof sql, "SELECT cost_nusd FROM events WHERE event_id = '%s'", uuid);
     FC_CHECK_INT(it_sql_int(pg, sql), INT64_C(1021507500));
+    //  Ingest records the tier it priced with: that request alone is tiered; the unpriced
+    //  ones have none.
+    snprintf(sql, sizeof sql, "SELECT count(*) FROM events WHERE price_tiered AND event_id = '%s'",
+             uuid);
+    FC_CHECK_INT(it_sql_int(pg, sql), 1);
+    FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM events WHERE price_tiered"), 1);
+    FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM events WHERE unpriced"
+                                " AND price_tiered IS NOT NULL"),
+                 0);
     FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM tenants WHERE tenant_id IN ('acme','globex')"
                                 " AND auto_created"),
                  2);
@@ -327,6 +507,10 @@ int main(int argc, char **argv)
                  0);
 
     FC_CHECK_INT(it_stop(s_pid, SIGTERM, 15000), 0);
+
+    //  8. Two writers: commits and the stream in seq order, whatever finishes first.
+    s_two_writers(pg);
+
     zsock_destroy(&d);
     zsock_destroy(&sub);
     PQfinish(pg);

@@ -9,6 +9,8 @@
 # Content-Length), a record without a tenant counted in partialSuccess, 404 and 405.
 # Requests carry an operator OTLP ingest token (key create --admin --scope otlp), which
 # may name tenants; tenant tokens and the attacks on them are in tests/security/sec_otlp.sh.
+# Last, the speed attribute: a fast request is stored with its speed and priced at the
+# model's fast-mode rates.
 #   it_otlp.sh <fleetcost> <fleetcost-ingest> <fleetcost-otlp>
 fleetcost=${1:?usage: it_otlp.sh <fleetcost> <fleetcost-ingest> <fleetcost-otlp>}
 ingest=${2:?}
@@ -168,6 +170,41 @@ expect_eq "... and the rejected count says which" \
   "$(python3 -c 'import json,sys; p=json.load(open(sys.argv[1]))["partialSuccess"]
 print(p["rejectedLogRecords"], "no tenant" in p["errorMessage"])' "$IT_TMP/resp")" "3 True"
 expect_eq "... none of them stored" "$(stored_count)" 3
+
+# --- fast mode: the api_request's speed attribute is honoured ---------------------------------------
+# Two Opus 4.6 requests of 1000 input and 200 output tokens, one fast, one "normal". By hand,
+# at the catalog of migration 0013 ($5 / $25 per MTok, fast mode 6x):
+#   standard 1000*5000 + 200*25000 = 10,000,000; fast 6 * 10,000,000 = 60,000,000 nano-USD.
+fast_rec() { # <request id> <speed> <time ns> [model]
+  cat <<JSON
+{"timeUnixNano":"$3","attributes":[
+  {"key":"event.name","value":{"stringValue":"api_request"}},
+  {"key":"session.id","value":{"stringValue":"sess-f"}},
+  {"key":"request_id","value":{"stringValue":"$1"}},
+  {"key":"model","value":{"stringValue":"${4:-claude-opus-4-6}"}},
+  {"key":"speed","value":{"stringValue":"$2"}},
+  {"key":"input_tokens","value":{"intValue":"1000"}},
+  {"key":"output_tokens","value":{"intValue":"200"}}]}
+JSON
+}
+tf=$(( $(date +%s) * 1000000000 ))
+cat >"$IT_TMP/fast.json" <<JSON
+{"resourceLogs":[{"resource":{"attributes":[{"key":"tenant.id","value":{"stringValue":"acme"}}]},
+ "scopeLogs":[{"logRecords":[$(fast_rec req_fast fast "$tf"),$(fast_rec req_std normal "$((tf + 1000))"),
+   $(fast_rec req_haiku fast "$((tf + 2000))" claude-haiku-4-5)]}]}]}
+JSON
+expect_eq "fast and standard requests are accepted" "$(post "$IT_TMP/fast.json")" 200
+has6() { [ "$(stored_count)" = 6 ]; }
+check "all three reach Postgres" until_ok 30 has6
+# Haiku has no fast-mode price: stored, unpriced (alerted as such), never priced as standard.
+expect_eq "speed stored; fast mode priced at 6x the standard rates; no fast price, unpriced" \
+  "$(q "$IT_URL" "SELECT request_id, speed, cost_nusd, unpriced FROM events
+                   WHERE session_id = 'sess-f' ORDER BY request_id")" \
+  "req_fast|fast|60000000|f
+req_haiku|fast|0|t
+req_std|standard|10000000|f"
+check "ingest says which rule left it unpriced" \
+  grep -q "claude-haiku-4-5 usage stored unpriced: no fast-mode price for this model" "$IT_TMP/ingest.log"
 
 # --- shutdown -------------------------------------------------------------------------------------
 kill -TERM $otlp_pid

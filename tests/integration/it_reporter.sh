@@ -96,6 +96,13 @@ for t in acme globex initech; do
   expect_eq "$t: monthly cost equals the SQL sum (tenant-local days)" \
     "$(json_cost "$IT_TMP/m.$t.json")" "$(expected "$t" 2025-03-01 2025-03-31)"
 done
+# The report splits cost by speed and by provider; each split adds up to the total (globex
+# has no final rollups in March: every day comes from events).
+expect_eq "globex: cost by speed and by provider, each summing to the total" \
+  "$(jq -c '[([.by_speed[].speed] | sort), ([.by_provider[].provider] | sort),
+             ([.by_speed[].cost_nusd] | add) == .summary.cost_nusd,
+             ([.by_provider[].cost_nusd] | add) == .summary.cost_nusd]' "$IT_TMP/m.globex.json")" \
+  '[["","standard"],["","anthropic"],true,true]'
 rep --tenant globex --period daily --date 2025-03-06 --format json -o "$IT_TMP/g6.json"
 expect_eq "globex (New York) daily: its local day, a non-final rollup ignored" \
   "$(json_cost "$IT_TMP/g6.json")" "$(expected globex 2025-03-06 2025-03-06)"
@@ -251,6 +258,16 @@ done
 expect_eq "admin: costs by day over March (streamed) equal SQL" \
   "$(api "$ADMIN" "/api/v1/costs?tenant=initech&group=day&from=2025-03-01&to=2025-03-31") $(jq '[.rows[].cost_nusd] | add' "$IT_TMP/body")" \
   "200 $(expected initech 2025-03-01 2025-03-31)"
+# The split by speed and by provider (issue 17): the seed's usage says no speed, so all of
+# it is standard; cost events have no speed ('') and no provider; priced usage is the
+# provider's of its price version (anthropic), unpriced usage ''. Each split adds up to
+# the same total as the split by day.
+expect_eq "admin: costs by speed" \
+  "$(api "$ADMIN" "/api/v1/costs?tenant=initech&group=speed&from=2025-03-01&to=2025-03-31") $(jq -c '[.rows[].key] | sort' "$IT_TMP/body") $(jq '[.rows[].cost_nusd] | add' "$IT_TMP/body")" \
+  "200 [\"\",\"standard\"] $(expected initech 2025-03-01 2025-03-31)"
+expect_eq "admin: costs by provider" \
+  "$(api "$ADMIN" "/api/v1/costs?tenant=initech&group=provider&from=2025-03-01&to=2025-03-31") $(jq -c '[.rows[].key] | sort' "$IT_TMP/body") $(jq '[.rows[].cost_nusd] | add' "$IT_TMP/body")" \
+  "200 [\"\",\"anthropic\"] $(expected initech 2025-03-01 2025-03-31)"
 expect_eq "admin: costs by task as CSV" \
   "$(api "$ADMIN" "/api/v1/costs?tenant=acme&group=task&from=2025-03-01&to=2025-03-31&format=csv") $(head -1 "$IT_TMP/body" | cut -d, -f1-3)" \
   "200 task,tenant,cost_nusd"
@@ -423,6 +440,61 @@ expect_eq "HTTPS: API with a key" \
   "$(curl -sk -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $ACME" "https://127.0.0.1:$tport/api/v1/tenants")" 200
 kill $tpid
 wait $tpid 2>/dev/null
+
+# What caching saved: each event at the price version it was priced with and its own
+# tier (fc_price_cache_effect), not the latest version of its model. Tenant cachet, one
+# UTC day outside the seed; haiku gets a second version (double rates) that day at 12:00.
+q "$IT_URL" "SELECT fc_ensure_event_partitions('2025-01-15', '2025-01-15');
+  INSERT INTO tenants (tenant_id, tz) VALUES ('cachet', 'UTC');
+  INSERT INTO price_versions (model, effective_from, input, output, cache_read, cache_write_5m,
+                              cache_write_1h, tier_threshold, source)
+  VALUES ('claude-haiku-4-5', '2025-01-15 12:00:00+00', 2000, 10000, 200, 2500, 4000, 0, 'it');
+  INSERT INTO events (event_id, event_time, tenant_id, event_type, model, model_family,
+                      input_tokens, cache_read_tokens, cache_write_5m_tokens,
+                      cache_write_1h_tokens, cost_nusd, cost_kind, price_version, unpriced,
+                      price_tiered, ingest_id, seq)
+  SELECT gen_random_uuid(), x.t::timestamptz, 'cachet', 'usage', x.m, x.m, x.i, x.cr, x.w5, x.w1,
+         1, 'usage', (SELECT version_id FROM price_versions p WHERE p.model = x.m
+                       AND p.effective_from <= x.t::timestamptz
+                     ORDER BY effective_from DESC LIMIT 1), x.un, x.tier, 'it', 300000 + x.n
+    FROM (VALUES (1, '2025-01-15 09:00:00+00', 'claude-sonnet-4-5', 150000, 60000, 0, 0, false, true),
+                 (2, '2025-01-15 10:00:00+00', 'claude-sonnet-4-5', 100, 10000, 4000, 1000, false, false),
+                 (3, '2025-01-15 11:00:00+00', 'claude-haiku-4-5', 100, 1000, 0, 0, false, false),
+                 (4, '2025-01-15 13:00:00+00', 'claude-haiku-4-5', 100, 1000, 0, 0, false, false),
+                 (5, '2025-01-15 14:00:00+00', 'mystery-model', 100, 5000, 0, 0, true, NULL))
+         AS x(n, t, m, i, cr, w5, w1, un, tier);
+  UPDATE events SET price_version = NULL WHERE tenant_id = 'cachet' AND unpriced" >/dev/null ||
+  it_die "cannot insert the cache events"
+rep --tenant cachet --period daily --date 2025-01-15 --format json -o "$IT_TMP/cachet.json"
+# By hand (nano-USD per token, sonnet-4-5 tier rates above 200k prompt tokens):
+#   sonnet, tiered:   60000 * (6000 - 600)                     = 324,000,000
+#   sonnet, base:     10000 * (3000 - 300)                     =  27,000,000
+#   haiku at 11:00:    1000 * (1000 - 100)                     =     900,000
+#   haiku at 13:00 (the new version): 1000 * (2000 - 200)      =   1,800,000
+#   mystery-model (unpriced): nothing                          = 353,700,000 saved
+#   premium, sonnet base: 4000 * (3750 - 3000) + 1000 * (6000 - 3000) = 6,000,000
+expect_eq "cache savings: each event at its version and tier" \
+  "$(jq -r '"\(.cache.saved_by_reads_nusd) \(.cache.cache_write_premium_nusd)"' "$IT_TMP/cachet.json")" \
+  "353700000 6000000"
+# A closed day is read from its final rollup, not its events: 2025-01-16 of cachet has a
+# final total row and 'price' rows (tokens by price version and tier, as the aggregator
+# writes them), and no events at all. Sonnet 4.5 tiered, 10000 cache reads:
+#   10000 * (6000 - 600) = 54,000,000 more saved; haiku (base), 2000 1-hour writes:
+#   2000 * (2000 - 1000) = 2,000,000 more premium.
+q "$IT_URL" "INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd,
+                                         cache_read_tokens, cache_write_1h_tokens, events, final)
+  SELECT 'cachet', date '2025-01-16', 'total', '', 1, 10000, 2000, 2, true
+  UNION ALL
+  SELECT 'cachet', '2025-01-16', 'price', v.version_id || ':t', 1, 10000, 0, 1, true
+    FROM price_versions v WHERE v.model = 'claude-sonnet-4-5' AND v.source = 'anthropic list prices'
+  UNION ALL
+  SELECT 'cachet', '2025-01-16', 'price', v.version_id || ':f', 0, 0, 2000, 1, true
+    FROM price_versions v WHERE v.model = 'claude-haiku-4-5' AND v.source = 'anthropic list prices'" \
+  >/dev/null || it_die "cannot insert the cachet rollups"
+rep --tenant cachet --period range --from 2025-01-15 --to 2025-01-16 --format json -o "$IT_TMP/cachet2.json"
+expect_eq "cache savings: a closed day from its rollup's price rows" \
+  "$(jq -r '"\(.cache.saved_by_reads_nusd) \(.cache.cache_write_premium_nusd)"' "$IT_TMP/cachet2.json")" \
+  "407700000 8000000"
 
 kill -TERM $rpid
 wait $rpid

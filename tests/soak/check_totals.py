@@ -8,7 +8,9 @@ cost (cost_kind IS NOT NULL), the aggregator keeps in Redis:
   fc:{T}:day:<YYYY-MM-DD> and fc:{T}:month:<YYYY-MM>   hashes: the totals cost_nusd,
       input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,
       cache_write_1h_tokens, events, unpriced_events, and the breakdown fields
-      agent_type:<x>, model:<family>, agent:<id>, kind:<cost kind> (cost of each)
+      agent_type:<x>, model:<family>, agent:<id>, kind:<cost kind>, speed:<x> (usage
+      without a speed is standard, cost events ''), provider:<the price version's, ''
+      when unpriced> (cost of each)
   ...:agents     set of the agents active in the period
   ...:taskcost   hash task -> cost
   ...:tasks      sorted set task -> cost (mirror of taskcost)
@@ -35,13 +37,17 @@ SELECT e.tenant_id, to_char(e.event_time AT TIME ZONE t.tz, {fmt}),
   FROM events e JOIN tenants t USING (tenant_id) WHERE cost_kind IS NOT NULL
  GROUP BY 1, 2"""
 SQL_FIELDS = """
-SELECT e.tenant_id, to_char(e.event_time AT TIME ZONE t.tz, {fmt}), f, sum(cost_nusd)
-  FROM events e JOIN tenants t USING (tenant_id),
-       LATERAL (VALUES ('agent_type:' || coalesce(agent_type, '')),
-                       ('model:' || coalesce(model_family, '')),
-                       ('agent:' || coalesce(agent_id, '')),
-                       ('kind:' || cost_kind)) AS x(f)
- WHERE cost_kind IS NOT NULL GROUP BY 1, 2, 3"""
+SELECT e.tenant_id, to_char(e.event_time AT TIME ZONE t.tz, {fmt}), f, sum(e.cost_nusd)
+  FROM events e JOIN tenants t USING (tenant_id)
+       LEFT JOIN price_versions p ON p.version_id = e.price_version,
+       LATERAL (VALUES ('agent_type:' || coalesce(e.agent_type, '')),
+                       ('model:' || coalesce(e.model_family, '')),
+                       ('agent:' || coalesce(e.agent_id, '')),
+                       ('kind:' || e.cost_kind),
+                       ('speed:' || CASE WHEN e.event_type = 'usage'
+                                         THEN coalesce(e.speed, 'standard') ELSE '' END),
+                       ('provider:' || coalesce(p.provider, ''))) AS x(f)
+ WHERE e.cost_kind IS NOT NULL GROUP BY 1, 2, 3"""
 SQL_TASKS = """
 SELECT e.tenant_id, to_char(e.event_time AT TIME ZONE t.tz, {fmt}), task_id, sum(cost_nusd)
   FROM events e JOIN tenants t USING (tenant_id)
