@@ -2,6 +2,8 @@
     USD, from the same source as the reports (final daily rollups where they exist, events
     otherwise), over each tenant's local month. The lines add up, to the nano-dollar, to
     the rollups and events they come from. */
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +21,13 @@
 
 static const fc_option_t s_options[] = {
     {"month", FC_OPT_STR, "", 0, 0, false, "the month to bill, YYYY-MM (required)"},
-    {"format", FC_OPT_STR, "csv", 0, 0, false, "csv | json"},
+    {"format", FC_OPT_STR, "csv", 0, 0, false,
+     "csv | json | focus (FinOps FOCUS 1.2 cost-and-usage CSV, docs/FOCUS.md; no per-tenant "
+     "rate cards yet: BilledCost = EffectiveCost = ContractedCost = ListCost)"},
+    {"focus-account", FC_OPT_STR, "fleetcost", 0, 0, false,
+     "FOCUS BillingAccountId: this deployment's billing account"},
+    {"focus-issuer", FC_OPT_STR, "fleetcost", 0, 0, false,
+     "FOCUS InvoiceIssuerName: who invoices the tenants"},
     {"output", FC_OPT_STR, "", 0, 0, false, "write to this file (-o FILE); default stdout"},
     FC_OPT_END};
 
@@ -112,6 +120,192 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
     return rc;
 }
 
+// ---------------------------------------------------------------------------------------
+// FOCUS 1.2 export (docs/FOCUS.md): one row per tenant, tenant-local day, model and cost
+// kind, read from the events of the same window the bill covers, and checked against the
+// bill's own per-tenant totals before anything is written.
+
+//  The billed figure of a line from its list cost. Per-tenant rate cards do not exist
+//  yet, so the bill is the list price; a rate card changes this function only (and
+//  BilledCost, ContractedCost and EffectiveCost follow it).
+static int64_t s_billed_from_list(const char *tenant, int64_t list_nusd)
+{
+    (void)tenant;
+    return list_nusd;
+}
+
+//  Columns of the FOCUS export: the FOCUS 1.2 columns first, custom x_ columns after.
+#define S_FOCUS_HEADER                                                                             \
+    "BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,BillingPeriodEnd,"             \
+    "BillingPeriodStart,ChargeCategory,ChargeClass,ChargeDescription,ChargeFrequency,"             \
+    "ChargePeriodEnd,ChargePeriodStart,ConsumedQuantity,ConsumedUnit,ContractedCost,"              \
+    "EffectiveCost,InvoiceIssuerName,ListCost,PricingQuantity,PricingUnit,ProviderName,"           \
+    "PublisherName,ServiceCategory,ServiceName,ServiceSubcategory,SkuId,SubAccountId,"             \
+    "SubAccountName,Tags,x_Model,x_CostKind,x_InputTokens,x_OutputTokens,x_CacheReadTokens,"       \
+    "x_CacheWrite5mTokens,x_CacheWrite1hTokens,x_EventCount,x_UnpricedEvents,"                     \
+    "x_ListCostNanoUSD\r\n"
+
+//  Tenant-local days and months as UTC instants in FOCUS's date/time format.
+#define S_UTC(d)                                                                                   \
+    "to_char((" d ")::timestamp AT TIME ZONE w.tz AT TIME ZONE 'UTC', "                            \
+    "'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+
+//  Appends v (>= 0, a count at scale `scale`) as an exact decimal: 5310 at scale 6 is
+//  "0.005310". Used for PricingQuantity (tokens per million).
+static void s_add_scaled(fc_buf_t *out, int64_t v, int64_t unit, int digits)
+{
+    fc_buf_addf(out, "%lld.%0*lld", (long long)(v / unit), digits, (long long)(v % unit));
+}
+
+static void s_cell(fc_buf_t *out, const char *s)
+{
+    fc_esc_csv(out, s);
+    fc_buf_add(out, ",", 1);
+}
+
+//  One cell of printf text (any length), escaped, and a comma.
+__attribute__((format(printf, 2, 3))) static void s_cellf(fc_buf_t *out, const char *fmt, ...)
+{
+    fc_buf_t t;
+    fc_buf_init(&t);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    uint8_t *p = n >= 0 ? fc_buf_reserve(&t, (size_t)n + 1) : NULL;
+    if (p) {
+        va_start(ap, fmt);
+        vsnprintf((char *)p, (size_t)n + 1, fmt, ap);
+        va_end(ap);
+        s_cell(out, (const char *)p);
+    } else
+        out->failed = 1; //  OOM: reporter_cli_write refuses a failed buffer
+    fc_buf_free(&t);
+}
+
+//  Sends the FOCUS rows' query over window w.
+static int s_focus_send(PGconn *conn, const reporter_window_t *w)
+{
+    // clang-format off
+    static const char *sql =
+        "WITH w AS (SELECT x.tenant_id, x.lo, x.hi, coalesce(t.tz, 'UTC') AS tz,"
+        "                  coalesce(nullif(t.name, ''), x.tenant_id) AS name"
+        "             FROM unnest($1::text[], $2::date[], $3::date[]) AS x(tenant_id, lo, hi)"
+        "             LEFT JOIN tenants t ON t.tenant_id = x.tenant_id),"
+        " e AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE w.tz)::date AS day,"
+        "              coalesce(e.model_family, '') AS model, e.cost_kind, e.cost_nusd,"
+        "              e.input_tokens, e.output_tokens, e.cache_read_tokens,"
+        "              e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced"
+        "         FROM events e JOIN w ON w.tenant_id = e.tenant_id"
+        "        WHERE e.tenant_id = ANY ($1::text[]) AND e.cost_kind IS NOT NULL"
+        "          AND e.event_time >= (w.lo - 1)::timestamp AT TIME ZONE 'UTC'"
+        "          AND e.event_time < (w.hi + 2)::timestamp AT TIME ZONE 'UTC')"
+        " SELECT e.tenant_id, w.name, e.model, e.cost_kind,"
+        "        " S_UTC("e.day") ", " S_UTC("e.day + 1") ","
+        "        " S_UTC("w.lo") ", " S_UTC("w.hi + 1") ","
+        "        sum(e.cost_nusd), sum(e.input_tokens), sum(e.output_tokens),"
+        "        sum(e.cache_read_tokens), sum(e.cache_write_5m_tokens),"
+        "        sum(e.cache_write_1h_tokens), count(*), count(*) FILTER (WHERE e.unpriced)"
+        "   FROM e JOIN w ON w.tenant_id = e.tenant_id"
+        "  WHERE e.day BETWEEN w.lo AND w.hi"
+        "  GROUP BY e.tenant_id, w.name, w.tz, w.lo, w.hi, e.day, e.model, e.cost_kind"
+        "  ORDER BY e.tenant_id, e.day, e.model, e.cost_kind";
+    // clang-format on
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to};
+    if (!PQsendQueryParams(conn, sql, 3, NULL, params, NULL, NULL, 0)) {
+        fc_error(MODULE, "focus: %s", fc_pg_error(conn));
+        return -1;
+    }
+    return 0;
+}
+
+//  Reads the result of the last sent query; NULL (logged) on an error.
+static PGresult *s_result(PGconn *conn)
+{
+    PGresult *res = PQgetResult(conn), *more;
+    while ((more = PQgetResult(conn)))
+        PQclear(more);
+    if (PQresultStatus(res) != PGRES_TUPLES_OK) {
+        fc_error(MODULE, "billing: %s", fc_pg_error(conn));
+        PQclear(res);
+        return NULL;
+    }
+    return res;
+}
+
+//  The FOCUS rows of window w into out. Before writing, the rows' list costs per tenant
+//  must equal the bill's per-tenant totals (the hybrid rollup/event source of the CSV and
+//  JSON bill): if raw events were dropped (retention) or a rollup disagrees, the export
+//  refuses rather than write a file that does not add up. Returns 0 or -1.
+static int s_focus(PGconn *conn, const reporter_window_t *w, const char *account,
+                   const char *issuer, fc_buf_t *out)
+{
+    PGresult *bill = NULL, *res = NULL;
+    int rc = -1;
+    if (reporter_costs_send(conn, MODULE, w, "tenant_kind") != 0 || !(bill = s_result(conn)) ||
+        s_focus_send(conn, w) != 0 || !(res = s_result(conn)))
+        goto done;
+    //  Both results are ordered by tenant id (the same collation): walk them together,
+    //  one tenant at a time, comparing the tenants and their sums.
+    int n = PQntuples(res), nb = PQntuples(bill);
+    for (int b = 0, i = 0; b < nb || i < n;) {
+        const char *tenant = b < nb ? PQgetvalue(bill, b, 0) : PQgetvalue(res, i, 0);
+        int64_t want = 0, got = 0;
+        for (; b < nb && strcmp(PQgetvalue(bill, b, 0), tenant) == 0; b++)
+            if (fc_money_add(want, fc_pg_int(bill, b, 2), &want) != 0)
+                goto done;
+        for (; i < n && strcmp(PQgetvalue(res, i, 0), tenant) == 0; i++)
+            if (fc_money_add(got, fc_pg_int(res, i, 8), &got) != 0)
+                goto done;
+        if (got != want) {
+            fc_error(MODULE,
+                     "focus: tenant %s: events give %lld nano-USD, the bill %lld; refusing an "
+                     "export that does not add up (events dropped by retention?)",
+                     tenant, (long long)got, (long long)want);
+            goto done;
+        }
+    }
+    fc_buf_add_str(out, S_FOCUS_HEADER);
+    for (int i = 0; i < n; i++) {
+        const char *tenant = PQgetvalue(res, i, 0), *model = PQgetvalue(res, i, 2),
+                   *kind = PQgetvalue(res, i, 3);
+        int64_t list = fc_pg_int(res, i, 8), billed = s_billed_from_list(tenant, list), tokens = 0;
+        for (int c = 9; c <= 13; c++)
+            tokens += fc_pg_int(res, i, c); //  bigint sums of token counts: far from overflow
+        char b9[FC_MONEY_BUFSIZE], l9[FC_MONEY_BUFSIZE];
+        if (fc_money_format(billed, b9, sizeof b9, 9) != 0 ||
+            fc_money_format(list, l9, sizeof l9, 9) != 0)
+            goto done;
+        fc_buf_addf(out, "%s,", b9);
+        s_cell(out, account);
+        fc_buf_add_str(out, ",USD,"); //  BillingAccountName: null (not configured)
+        fc_buf_addf(out, "%s,%s,Usage,,", PQgetvalue(res, i, 7), PQgetvalue(res, i, 6));
+        s_cellf(out, "%s %s", model, kind);
+        fc_buf_addf(out, "Usage-Based,%s,%s,%lld,Tokens,%s,%s,", PQgetvalue(res, i, 5),
+                    PQgetvalue(res, i, 4), (long long)tokens, b9, b9);
+        s_cell(out, issuer);
+        fc_buf_addf(out, "%s,", l9);
+        s_add_scaled(out, tokens, 1000000, 6);
+        fc_buf_add_str(out, ",1000000 Tokens,Anthropic,Anthropic,AI and Machine Learning,"
+                            "Claude API,Generative AI,");
+        s_cellf(out, "anthropic/%s/%s", model, kind);
+        s_cell(out, tenant);
+        s_cell(out, PQgetvalue(res, i, 1));
+        fc_buf_add_str(out, ","); //  Tags: null (rows are not split by attributes)
+        s_cell(out, model);
+        s_cell(out, kind);
+        fc_buf_addf(out, "%s,%s,%s,%s,%s,%s,%s,%lld\r\n", PQgetvalue(res, i, 9),
+                    PQgetvalue(res, i, 10), PQgetvalue(res, i, 11), PQgetvalue(res, i, 12),
+                    PQgetvalue(res, i, 13), PQgetvalue(res, i, 14), PQgetvalue(res, i, 15),
+                    (long long)list);
+    }
+    rc = 0;
+done:
+    PQclear(bill);
+    PQclear(res);
+    return rc;
+}
+
 int cmd_billing(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
@@ -138,8 +332,9 @@ int cmd_billing(int argc, char **argv)
         fprintf(stderr, "billing: --month: expected YYYY-MM\n");
         goto done;
     }
-    if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0) {
-        fprintf(stderr, "billing: --format: expected csv or json\n");
+    bool focus = strcmp(format, "focus") == 0;
+    if (strcmp(format, "csv") != 0 && strcmp(format, "json") != 0 && !focus) {
+        fprintf(stderr, "billing: --format: expected csv, json or focus\n");
         goto done;
     }
     rc = 1;
@@ -155,8 +350,12 @@ int cmd_billing(int argc, char **argv)
         rc = 2;
         goto done;
     }
-    if (wrc != 0 || reporter_costs_send(conn, MODULE, &w, "tenant_kind") != 0 ||
-        s_render(conn, month, strcmp(format, "json") == 0, &out) != 0)
+    if (wrc != 0)
+        goto done;
+    if (focus ? s_focus(conn, &w, fc_config_str(config, "focus-account"),
+                        fc_config_str(config, "focus-issuer"), &out) != 0
+              : reporter_costs_send(conn, MODULE, &w, "tenant_kind") != 0 ||
+                    s_render(conn, month, strcmp(format, "json") == 0, &out) != 0)
         goto done;
     reporter_tx_end(conn, true);
     rc = reporter_cli_write(fc_config_str(config, "output"), &out) == 0 ? 0 : 1;
