@@ -44,8 +44,8 @@
 #   - no host-a event was stored while its link was down, and its spool held batches;
 #   - every Redis day and month hash (fc:{tenant}:day:<tenant-local day>, :month:) equals
 #     SQL over events (rows with a cost_kind): cost_nusd, token fields, events,
-#     unpriced_events, every breakdown field (agent_type:, model:, agent:, kind:), no
-#     extra field, the active-agent sets, and no extra day/month key;
+#     unpriced_events, every breakdown field (agent_type:, model:, agent:, kind:, speed:,
+#     provider:), no extra field, the active-agent sets, and no extra day/month key;
 #   - the reporter, reached from host b, gives each tenant's API key its SQL total, and
 #     refuses another tenant.
 # Waits are polling loops with deadlines; the whole test gives up after ~220 s. The EXIT
@@ -357,15 +357,20 @@ echo "stored: $total events"
 expected_sql="
 WITH ev AS (
   SELECT e.*, 'fc:{' || e.tenant_id || '}:day:' || to_char(e.event_time AT TIME ZONE t.tz, 'YYYY-MM-DD') AS dk,
-         'fc:{' || e.tenant_id || '}:month:' || to_char(e.event_time AT TIME ZONE t.tz, 'YYYY-MM') AS mk
-    FROM events e JOIN tenants t USING (tenant_id) WHERE e.cost_kind IS NOT NULL),
+         'fc:{' || e.tenant_id || '}:month:' || to_char(e.event_time AT TIME ZONE t.tz, 'YYYY-MM') AS mk,
+         CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard') ELSE '' END AS speed_f,
+         coalesce(pv.provider, '') AS provider_f
+    FROM events e JOIN tenants t USING (tenant_id)
+         LEFT JOIN price_versions pv ON pv.version_id = e.price_version
+   WHERE e.cost_kind IS NOT NULL),
 p AS (SELECT dk AS k, ev.* FROM ev UNION ALL SELECT mk, ev.* FROM ev)
 SELECT k, f, sum(v) FROM p, LATERAL (VALUES
   ('cost_nusd', cost_nusd), ('input_tokens', input_tokens), ('output_tokens', output_tokens),
   ('cache_read_tokens', cache_read_tokens), ('cache_write_5m_tokens', cache_write_5m_tokens),
   ('cache_write_1h_tokens', cache_write_1h_tokens), ('events', 1), ('unpriced_events', unpriced::int),
   ('agent_type:' || coalesce(agent_type, ''), cost_nusd), ('model:' || coalesce(model_family, ''), cost_nusd),
-  ('agent:' || coalesce(agent_id, ''), cost_nusd), ('kind:' || cost_kind, cost_nusd)) AS x(f, v)
+  ('agent:' || coalesce(agent_id, ''), cost_nusd), ('kind:' || cost_kind, cost_nusd),
+  ('speed:' || speed_f, cost_nusd), ('provider:' || provider_f, cost_nusd)) AS x(f, v)
  GROUP BY k, f
 UNION ALL
 SELECT k || ':agents', '', count(DISTINCT agent_id) FROM p GROUP BY k
