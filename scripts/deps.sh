@@ -15,7 +15,7 @@ packages=(
   libczmq-dev libzmq3-dev libpq-dev libmsgpack-dev libhiredis-dev libcurl4-openssl-dev
   libmicrohttpd-dev zlib1g-dev libssl-dev openssl
   postgresql postgresql-client redis-server redis-tools
-  python3 python3-aiosmtpd jq curl zstd gzip procps iproute2 util-linux bc git sqlite3 tzdata
+  python3 python3-aiosmtpd jq curl zstd gzip procps iproute2 util-linux bc git sqlite3 tzdata gdb
   chromium docker-compose
 )
 
