@@ -134,9 +134,7 @@ static int s_set(PGconn *pg, fc_config_t *config, const char *tenant)
         fc_error(MODULE, "--window: expected a duration like 90s, 10m, 1h");
         return 2;
     }
-    const char *actor = fc_config_str(config, "actor");
-    if (!*actor)
-        actor = getenv("USER") ? getenv("USER") : "unknown";
+    const char *actor = cmd_actor(config);
     const char *thr_p = *thr_arr ? thr_arr : NULL;
     if (fc_pg_exec(pg, MODULE, "begin", "BEGIN") != 0)
         return 2;

@@ -389,14 +389,6 @@ static int s_pattern(const char *repo, char *out, size_t size)
     return 0;
 }
 
-static const char *s_actor(fc_config_t *cfg)
-{
-    const char *a = fc_config_str(cfg, "actor");
-    if (!*a)
-        a = getenv("USER");
-    return a && *a ? a : "unknown";
-}
-
 //  allow / disallow: one statement changes the allow-list and writes the audit row.
 static int s_allow(fc_config_t *cfg, PGconn *pg, bool allow)
 {
@@ -407,7 +399,7 @@ static int s_allow(fc_config_t *cfg, PGconn *pg, bool allow)
                 allow ? "allow" : "disallow");
         return 2;
     }
-    const char *p[3] = {tenant, pattern, s_actor(cfg)};
+    const char *p[3] = {tenant, pattern, cmd_actor(cfg)};
     PGresult *r = fc_pg_query(
         pg, MODULE, allow ? "allow" : "disallow",
         allow ? "WITH c AS (INSERT INTO github_repos (tenant_id, pattern) VALUES ($1, $2)"
@@ -484,7 +476,7 @@ static int s_token(fc_config_t *cfg, PGconn *pg)
             return 2;
         }
     }
-    const char *p[3] = {tenant, clear ? NULL : token, s_actor(cfg)};
+    const char *p[3] = {tenant, clear ? NULL : token, cmd_actor(cfg)};
     PGresult *r = fc_pg_query(
         pg, MODULE, "token",
         clear ? "WITH c AS (DELETE FROM github_tokens WHERE tenant_id = $1 AND $2::text IS NULL"

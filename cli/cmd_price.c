@@ -83,15 +83,6 @@ static const fc_option_t s_options[] = {
     {"actor", FC_OPT_STR, "", 0, 0, false, "who makes the change (default: $USER)"},
     FC_OPT_END};
 
-static const char *s_actor(fc_config_t *cfg)
-{
-    const char *a = fc_config_str(cfg, "actor");
-    if (*a)
-        return a;
-    a = getenv("USER");
-    return a && *a ? a : "unknown";
-}
-
 //  Inserts one price version and its audit row. The price is checked by fc_catalog_add
 //  first, the same rules ingest applies when it loads the catalog.
 static int s_insert(PGconn *pg, const fc_price_t *p, const char *date, const char *source,
@@ -196,7 +187,7 @@ static int s_set(fc_config_t *cfg, PGconn *pg)
             *rule_value[k] = fc_config_int(cfg, rule_opts[k]);
             p.rules |= 1u << k;
         }
-    return s_insert(pg, &p, date, "fleetcost price set", s_actor(cfg)) ? 1 : 0;
+    return s_insert(pg, &p, date, "fleetcost price set", cmd_actor(cfg)) ? 1 : 0;
 }
 
 static int s_import(fc_config_t *cfg, PGconn *pg, const char *path)
@@ -230,7 +221,7 @@ static int s_import(fc_config_t *cfg, PGconn *pg, const char *path)
             fc_civil_from_days(p->effective_from_us / INT64_C(86400000000), &y, &m, &d);
             snprintf(own, sizeof own, "%04d-%02d-%02d", (int)y, m, d);
         }
-        rc = s_insert(pg, p, p->effective_from_us ? own : date, path, s_actor(cfg));
+        rc = s_insert(pg, p, p->effective_from_us ? own : date, path, cmd_actor(cfg));
     }
     if (rc == 0)
         rc = fc_pg_exec(pg, MODULE, "commit", "COMMIT");
@@ -517,7 +508,7 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         snprintf(newc, sizeof newc, "%" PRId64, totals[i].new_cost);
         snprintf(ch, sizeof ch, "%" PRId64, totals[i].changed);
         changed += totals[i].changed;
-        const char *q[7] = {totals[i].tenant, from, to, oldc, newc, ch, s_actor(cfg)};
+        const char *q[7] = {totals[i].tenant, from, to, oldc, newc, ch, cmd_actor(cfg)};
         r = fc_pg_query(
             pg, MODULE, "restatement",
             "WITH s AS (INSERT INTO restatements (tenant_id, from_ts, to_ts, old_cost_nusd,"

@@ -661,14 +661,6 @@ static int s_run(s_worker_t *w)
     return 0;
 }
 
-static const char *s_actor(fc_config_t *cfg)
-{
-    const char *a = fc_config_str(cfg, "actor");
-    if (!*a)
-        a = getenv("USER");
-    return a && *a ? a : "unknown";
-}
-
 //  map / unmap: the change and its audit row in one statement.
 static int s_map(fc_config_t *cfg, PGconn *pg, bool map)
 {
@@ -681,7 +673,7 @@ static int s_map(fc_config_t *cfg, PGconn *pg, bool map)
                 map ? "map" : "unmap", map ? " and --tenant T" : "");
         return 2;
     }
-    const char *p[3] = {ws, map ? tenant : NULL, s_actor(cfg)};
+    const char *p[3] = {ws, map ? tenant : NULL, cmd_actor(cfg)};
     PGresult *r = fc_pg_query(
         pg, MODULE, map ? "map" : "unmap",
         map ? "WITH old AS (SELECT tenant_id FROM provider_workspace_map"

@@ -24,6 +24,10 @@ int cmd_reprice(int argc, char **argv);
 int cmd_github(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
 
+//  Who an audited change is by: --actor, else $USER, else "unknown". Defined in
+//  fleetcost.c; every command that writes audit_log rows asks it.
+const char *cmd_actor(fc_config_t *config);
+
 //  Settings of the commands that talk to ingest through libfleetcost (emit, flush):
 //  ingest-endpoints, spool-dir, timeout-ms, verbose. Defined in cmd_emit.c.
 extern const fc_option_t cmd_client_options[];

@@ -1,5 +1,6 @@
 /*  fleetcost: the agent-side and admin command. Dispatches to a subcommand. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
@@ -38,6 +39,15 @@ static void s_usage(void)
            "commands:\n");
     for (size_t i = 0; i < sizeof s_commands / sizeof s_commands[0]; i++)
         printf("  %-12s %s\n", s_commands[i].name, s_commands[i].help);
+}
+
+const char *cmd_actor(fc_config_t *config)
+{
+    const char *a = fc_config_str(config, "actor");
+    if (a && *a)
+        return a;
+    a = getenv("USER");
+    return a && *a ? a : "unknown";
 }
 
 int main(int argc, char **argv)
