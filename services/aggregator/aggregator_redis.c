@@ -13,17 +13,6 @@
 
 #define MODULE "aggregator"
 
-const char *const aggregator_total_fields[AGGREGATOR_TOTALS] = {"cost_nusd",
-                                                                "input_tokens",
-                                                                "output_tokens",
-                                                                "cache_read_tokens",
-                                                                "cache_write_5m_tokens",
-                                                                "cache_write_1h_tokens",
-                                                                "events",
-                                                                "unpriced_events"};
-const char *const aggregator_dims[AGGREGATOR_DIMS] = {"agent_type", "model", "agent",
-                                                      "kind",       "speed", "provider"};
-
 /*  The apply script: one call per stream message (ingest_id, seq) of one tenant.
 
     At most once: fc:{t}:applied holds, per ingest_id, the last seq applied to this

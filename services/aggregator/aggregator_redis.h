@@ -8,6 +8,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "aggregator_pg.h"
+
 //  The most any Redis total may reach. HINCRBY fails past int64 (2^63 - 1, about
 //  9.22e18) and, inside the apply script, would fail after earlier writes of the same
 //  message. The apply script refuses a message that would take a total to this limit
@@ -22,14 +24,8 @@
 #define AGGREGATOR_APPLY_UNINIT   (-1)
 #define AGGREGATOR_APPLY_OVERFLOW (-2)
 
-//  Hash fields of a day or month (besides the breakdowns).
-#define AGGREGATOR_TOTALS 8
-extern const char *const aggregator_total_fields[AGGREGATOR_TOTALS];
-//  Breakdown dimensions, in cost_summaries' names; field prefix "<dimension>:".
-//  In the order of aggregator_dim_t from AGGREGATOR_DIM_AGENT_TYPE on.
-#define AGGREGATOR_DIMS 6
-extern const char *const aggregator_dims[AGGREGATOR_DIMS]; //  agent_type model agent kind
-                                                           //  speed provider
+//  The totals and breakdown fields (AGGREGATOR_TOTALS, aggregator_total_fields,
+//  AGGREGATOR_DIMS, aggregator_dims) are the rollup's, in lib/rollup/aggregator_pg.h.
 
 //  Keys kept: days until DAY_KEEP days after they end (covers the rebuild window of the
 //  current and previous month), months MONTH_KEEP days after they end.

@@ -8,8 +8,17 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "aggregator_redis.h"
 #include "fc_stream.h"
+
+//  The shape of a day or month total, the same in Redis hashes, stream summaries and
+//  cost_summaries rows. Totals fields (besides the breakdowns):
+#define AGGREGATOR_TOTALS 8
+extern const char *const aggregator_total_fields[AGGREGATOR_TOTALS];
+//  Breakdown dimensions, in cost_summaries' names; field prefix "<dimension>:".
+//  In the order of aggregator_dim_t from AGGREGATOR_DIM_AGENT_TYPE on.
+#define AGGREGATOR_DIMS 6
+extern const char *const aggregator_dims[AGGREGATOR_DIMS]; //  agent_type model agent kind
+                                                           //  speed provider
 
 //  Rows of a grouped sum: dimension 'total' or one breakdown. Order matches
 //  cost_summaries.dimension.

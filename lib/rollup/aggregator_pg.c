@@ -14,6 +14,17 @@
 //  Catch-up reads this many seqs per query, bounding one result's size.
 #define CATCHUP_SEQS 1000
 
+const char *const aggregator_total_fields[AGGREGATOR_TOTALS] = {"cost_nusd",
+                                                                "input_tokens",
+                                                                "output_tokens",
+                                                                "cache_read_tokens",
+                                                                "cache_write_5m_tokens",
+                                                                "cache_write_1h_tokens",
+                                                                "events",
+                                                                "unpriced_events"};
+const char *const aggregator_dims[AGGREGATOR_DIMS] = {"agent_type", "model", "agent",
+                                                      "kind",       "speed", "provider"};
+
 const char *const aggregator_dim_names[AGGREGATOR_DIM_COUNT_] = {
     "total", "agent_type", "model", "agent", "kind", "speed", "provider", "task", "price"};
 
