@@ -288,14 +288,15 @@ void reporter_tx_end(PGconn *conn, bool ok)
 // ---------------------------------------------------------------------------------------
 // The hybrid source
 
-//  Which days come from events. A tenant-day is read from cost_summaries when it has a
-//  final 'total' row, else from events; the events scan covers only the span from the
-//  first to the last day that needs it, so a long range of closed days costs a rollup
-//  read and no event scan. The span's bounds go to the main query as constants so that
-//  Postgres prunes the daily event partitions at plan time.
+//  Which days come from events, as fc_spend_event_bounds (migration 0017) finds them: a
+//  tenant-day with a final 'total' rollup is closed and read from the rollups, every other
+//  day of the window is open and read from events. The bounds [t0, t1) of the open days go
+//  to the queries as constants so that Postgres prunes the daily event partitions at plan
+//  time; a window without open days gets an empty range (t0 = t1), which prunes all of
+//  them (a constant false in the WHERE instead makes the planner, under a LEFT JOIN,
+//  expand every partition: 100 ms with a year of them).
 typedef struct {
-    char lo[11], hi[11];
-    bool scan;
+    char t0[40], t1[40];
     bool inday;          //  in-day rollups count as covering their day
     int64_t final_days;  //  tenant-days read from rollups
     int64_t events_days; //  calendar days read (at least partly) from events
@@ -304,134 +305,64 @@ typedef struct {
 static int s_event_bounds(PGconn *conn, const char *module, const reporter_window_t *w, bool inday,
                           s_bounds_t *b)
 {
-    //  Per tenant: the usual shape is final days from the first day of the window on and
-    //  then one run of open days (today, yesterday in its grace period) up to the last
-    //  day, or no rollups at all: the missing days are then one run, found from the
-    //  count and the bounds of the final days. Only a tenant with gaps (a rebuilt day,
-    //  a hole) is walked day by day; NOT IN becomes a hashed subplan (see S_SOURCE_CTES).
-    static const char *sql =
-        "WITH " REPORTER_SQL_WINDOW ","
-        " fin AS (SELECT s.tenant_id, s.day FROM cost_summaries s JOIN win w"
-        "           ON w.tenant_id = s.tenant_id"
-        "          WHERE s.dimension = 'total' AND s.key = '' AND (s.final OR $4::boolean)"
-        "            AND s.day BETWEEN w.lo AND w.hi),"
-        " fs AS (SELECT w.tenant_id, w.lo, w.hi, count(f.day) AS n, min(f.day) AS fmin,"
-        "               max(f.day) AS fmax,"
-        "               count(f.day) = 0 OR (min(f.day) = w.lo"
-        "                                    AND max(f.day) - w.lo + 1 = count(f.day)) AS run"
-        "          FROM win w LEFT JOIN fin f ON f.tenant_id = w.tenant_id GROUP BY 1, 2, 3),"
-        " need AS (SELECT CASE WHEN n = 0 THEN lo ELSE fmax + 1 END AS a, hi AS b FROM fs"
-        "           WHERE run AND (n = 0 OR fmax < hi)"
-        "          UNION ALL"
-        "          SELECT d::date, d::date"
-        "            FROM fs, generate_series(fs.lo, fs.hi, interval '1 day') d"
-        "           WHERE NOT run AND (fs.tenant_id, d::date) NOT IN (SELECT tenant_id, day FROM "
-        "fin))"
-        " SELECT (SELECT coalesce(sum(n), 0) FROM fs)::text, min(a)::text, max(b)::text,"
-        "        (SELECT count(DISTINCT d) FROM need, generate_series(a, b, interval '1 day') d)"
-        "   FROM need";
+    static const char *sql = "SELECT closed_days, coalesce(t0, 'epoch'), coalesce(t1, 'epoch'),"
+                             "       open_days"
+                             "  FROM fc_spend_event_bounds($1::text[], $2::date[], $3::date[],"
+                             "                             $4::boolean)";
     const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to, inday ? "true" : "false"};
     PGresult *res = fc_pg_query(conn, module, "event bounds", sql, 4, params);
     if (!res)
         return -1;
     b->inday = inday;
     b->final_days = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    snprintf(b->t0, sizeof b->t0, "%s", PQgetvalue(res, 0, 1));
+    snprintf(b->t1, sizeof b->t1, "%s", PQgetvalue(res, 0, 2));
     b->events_days = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
-    b->scan = !PQgetisnull(res, 0, 1);
-    //  Without a scan the span is a day no partition holds, so that planning the (unused)
-    //  events part prunes every partition instead of a month of them.
-    snprintf(b->lo, sizeof b->lo, "%s", b->scan ? PQgetvalue(res, 0, 1) : "1970-01-01");
-    snprintf(b->hi, sizeof b->hi, "%s", b->scan ? PQgetvalue(res, 0, 2) : "1970-01-01");
     PQclear(res);
     return 0;
 }
 
-//  The CTEs every cost query starts with. Parameters: $1..$3 the window's spans (tenant
-//  ids, first and last tenant-local days; see REPORTER_SQL_WINDOW), $4 / $5 the events
-//  span (see s_event_bounds), $6 whether to scan events at all, $7 whether in-day
-//  rollups stand for their day (see reporter_report_t.inday_rollups).
-//    win  each tenant of the view with its zone and its own days lo..hi
-//    fin  the final (or, with $7, rolled-up) tenant-days in the tenant's days, with their
-//         'total' rollup row (the daily trend)
-//    rs   the rollups of those days summed per (tenant, dimension, key). A tenant-month
-//         whose final days are mostly in range comes from its cost_months row minus the
-//         daily rows of its final days out of range (use); the other final days from
-//         their daily rows. Sums are linear, so both give the same integers.
-//    evd  the events of the non-final days, with their tenant-local day.
-//  NOT IN (not NOT EXISTS) on purpose: it becomes a hashed subplan, one probe per event,
-//  where the planner, misjudging fin as one row, would otherwise pick a nested-loop
-//  anti-join (events x final days). fin's columns are NOT NULL, so NOT IN has no NULL
-//  surprises. Without $6 the events' time bounds contradict each other, so that every
-//  partition is pruned while planning; a constant false in the WHERE instead makes the
-//  planner, under the LEFT JOIN, expand all of them (100 ms with a year of partitions).
-#define S_ROLLUP_COLS                                                                              \
-    "cost_nusd, input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,"            \
-    " cache_write_1h_tokens, events, unpriced_events"
-//  The first of the month of a date column, without the time zone work that
-//  date_trunc on a date (promoted to timestamptz) does for every row.
-#define S_MONTH_OF(col) "date_trunc('month', " col "::timestamp)::date"
+//  The parameters of every query over the hybrid source, in this order: $1..$3 the
+//  window's spans (tenant ids, first and last tenant-local days), $4 whether in-day
+//  rollups stand for their day (reporter_report_t.inday_rollups), $5 / $6 the events'
+//  bounds (s_event_bounds). A query's own parameters follow from $7.
+#define S_SOURCE_NPARAMS 6
+static void s_source_params(const reporter_window_t *w, const s_bounds_t *b,
+                            const char *params[S_SOURCE_NPARAMS])
+{
+    params[0] = w->arr_tenants;
+    params[1] = w->arr_from;
+    params[2] = w->arr_to;
+    params[3] = b->inday ? "true" : "false";
+    params[4] = b->t0;
+    params[5] = b->t1;
+}
+
+//  The CTEs every cost query starts with, over the one definition of spend (0017):
+//    win  each tenant of the view with its zone, its days lo..hi and its today
+//    fin  the closed tenant-days with their 'total' rollup row (the daily trend)
+//    rs   the closed days' rollups summed per (tenant, dimension, key)
+//    evd  the events of the open days with their tenant-local day, and the cost split
+//         keys: speed and provider keyed as the aggregator keys its rollups (PROTOCOL.md
+//         §12; a query that reads neither loses the price_versions join, which the
+//         planner removes), and whether the request was small.
+#define S_SOURCE_ARGS "$1::text[], $2::date[], $3::date[], $4::boolean"
 // clang-format off
 #define S_SOURCE_CTES                                                                              \
     REPORTER_SQL_WINDOW ","                                                                        \
-    " fin AS (SELECT s.tenant_id, s.day, s.dimension, s.final, " S_ROLLUP_COLS                     \
-    "           FROM cost_summaries s JOIN win w ON w.tenant_id = s.tenant_id"                     \
-    "          WHERE s.dimension = 'total' AND s.key = ''"                                         \
-    "            AND (s.final OR $7::boolean) AND s.day BETWEEN w.lo AND w.hi),"                   \
-    " mon AS (SELECT m.tenant_id, m.month, m.days,"                                                \
-    "                (1::bigint << (least(w.hi, (m.month + interval '1 month')::date - 1)"         \
-    "                               - m.month + 1))"                                               \
-    "                - (1::bigint << (greatest(w.lo, m.month) - m.month)) AS want"                 \
-    "           FROM cost_months m JOIN win w ON w.tenant_id = m.tenant_id"                        \
-    "          WHERE m.dimension = 'total'"                                                        \
-    "            AND m.month BETWEEN date_trunc('month', w.lo)::date"                              \
-    "                            AND date_trunc('month', w.hi)::date),"                            \
-    " use AS (SELECT tenant_id, month, days & ~want AS outdays FROM mon"                           \
-    "          WHERE bit_count((days & want)::bit(64)) > bit_count((days & ~want)::bit(64))),"     \
-    " dd AS MATERIALIZED ("                                                                        \
-    "        SELECT f.tenant_id, f.day, f.final, 1 AS sg FROM fin f"                               \
-    "         WHERE NOT (f.final AND (f.tenant_id, " S_MONTH_OF("f.day") ")"                       \
-    "                                IN (SELECT tenant_id, month FROM use))"                       \
-    "        UNION ALL"                                                                            \
-    "        SELECT u.tenant_id, u.month + b.b, true, -1"                                          \
-    "          FROM use u CROSS JOIN generate_series(0, 30) AS b(b)"                               \
-    "         WHERE (u.outdays >> b.b) & 1 = 1),"                                                  \
-    " rs AS (SELECT tenant_id, dimension, key, sum(sg * cost_nusd) AS cost_nusd,"                  \
-    "               sum(sg * input_tokens) AS input_tokens,"                                       \
-    "               sum(sg * output_tokens) AS output_tokens,"                                     \
-    "               sum(sg * cache_read_tokens) AS cache_read_tokens,"                             \
-    "               sum(sg * cache_write_5m_tokens) AS cache_write_5m_tokens,"                     \
-    "               sum(sg * cache_write_1h_tokens) AS cache_write_1h_tokens,"                     \
-    "               sum(sg * events) AS events, sum(sg * unpriced_events) AS unpriced_events"      \
-    "          FROM (SELECT dd.sg, s.tenant_id, s.dimension, s.key, " S_ROLLUP_COLS                \
-    "                  FROM dd JOIN cost_summaries s"                                              \
-    "                    ON s.tenant_id = dd.tenant_id AND s.day = dd.day AND s.final = dd.final"  \
-    "                UNION ALL"                                                                    \
-    "                SELECT 1, m.tenant_id, m.dimension, m.key, " S_ROLLUP_COLS                    \
-    "                  FROM cost_months m JOIN use u"                                              \
-    "                    ON u.tenant_id = m.tenant_id AND u.month = m.month) x"                    \
-    "         GROUP BY 1, 2, 3),"                                                                  \
-    " ev AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE w.tz)::date AS day, w.lo, w.hi,"      \
-    "               e.agent_type, e.model_family, e.agent_id, e.task_id, e.cost_kind,"             \
-    "               e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"            \
-    "               e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"                 \
-    "               e.reported_cost_nusd, e.price_version, e.price_tiered,"                        \
-    /*  The cost split by speed and by provider, keyed as the aggregator keys its rollups  \
-        (PROTOCOL.md §12). A query that uses neither loses the join (a LEFT JOIN on the     \
-        price_versions key whose columns nobody reads is removed by the planner). */        \
-    "               CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard')"          \
-    "                    ELSE '' END AS speed, coalesce(pv.provider, '') AS provider,"             \
-    "               (e.cost_kind = 'usage' AND e.output_tokens <= 500"                             \
-    "                AND e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens"           \
-    "                    + e.cache_write_1h_tokens <= 4000) AS small"                              \
-    "          FROM events e JOIN win w ON w.tenant_id = e.tenant_id"                              \
-    "               LEFT JOIN price_versions pv ON pv.version_id = e.price_version"                \
-    "         WHERE e.tenant_id = ANY ($1::text[]) AND e.cost_kind IS NOT NULL"                    \
-    "           AND e.event_time >= ($4::date - 1)::timestamp AT TIME ZONE 'UTC'"                  \
-    "           AND e.event_time < CASE WHEN $6::boolean"                                          \
-    "                                   THEN ($5::date + 2)::timestamp AT TIME ZONE 'UTC'"         \
-    "                                   ELSE '-infinity'::timestamptz END),"                       \
-    " evd AS (SELECT * FROM ev WHERE day BETWEEN lo AND hi"                                        \
-    "            AND (tenant_id, day) NOT IN (SELECT tenant_id, day FROM fin))"
+    " fin AS (SELECT c.*, 'total' AS dimension FROM fc_spend_closed(" S_SOURCE_ARGS ") c),"                                  \
+    " rs AS (SELECT * FROM fc_spend_rollups(" S_SOURCE_ARGS ")),"                                  \
+    " evd AS (SELECT e.tenant_id, e.day, e.agent_type, e.model_family, e.agent_id, e.task_id,"     \
+    "                e.cost_kind, e.cost_nusd, e.input_tokens, e.output_tokens,"                   \
+    "                e.cache_read_tokens, e.cache_write_5m_tokens, e.cache_write_1h_tokens,"       \
+    "                e.unpriced, e.reported_cost_nusd, e.price_version, e.price_tiered,"           \
+    "                CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard')"          \
+    "                     ELSE '' END AS speed, coalesce(pv.provider, '') AS provider,"            \
+    "                (e.cost_kind = 'usage' AND e.output_tokens <= 500"                            \
+    "                 AND e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens"          \
+    "                     + e.cache_write_1h_tokens <= 4000) AS small"                             \
+    "           FROM fc_spend_events(" S_SOURCE_ARGS ", $5::timestamptz, $6::timestamptz) e"       \
+    "                LEFT JOIN price_versions pv ON pv.version_id = e.price_version)"
 // clang-format on
 
 #define S_EVENT_SUMS                                                                               \
@@ -444,11 +375,14 @@ static int s_event_bounds(PGconn *conn, const char *module, const reporter_windo
     " sum(s.cache_read_tokens) AS cr, sum(s.cache_write_5m_tokens) AS w5,"                         \
     " sum(s.cache_write_1h_tokens) AS w1, sum(s.events) AS n, sum(s.unpriced_events) AS un"
 
-//  The report's facts in one scan of each source: the events of non-final days summed
-//  per (tenant, day, agent type, model, agent, task, kind), then GROUPING SETS over those
-//  groups (far fewer rows than events); the rollups of final days (rs, fin); merged per
-//  (dim, k1, k2).
-//  Agents and tasks are cut to the top $8 by cost (dim_rows keeps their full count);
+//  The report's facts in one scan of each source: the events of the open days summed
+//  per (tenant, day, agent type, model, agent, task, kind, speed, provider, price version
+//  and tier, unpriced) once (ev0), then GROUPING SETS over those groups (far fewer rows
+//  than events); the rollups of closed days (rs, fin); merged per (dim, k1, k2). The
+//  split by speed and provider ('speed', 'provider' rows) and the cache tokens per price
+//  version and tier ('cache' rows: k1 the version, k2 't' for the long-context tier) come
+//  from the same ev0, so a report reads the open days' events once.
+//  Agents and tasks are cut to the top $7 by cost (dim_rows keeps their full count);
 //  'outlier' rows are tasks costing over 3x the median of their type (types with at
 //  least 3 tasks). Task rows carry what tasks/task_agents/agents know about them.
 //
@@ -457,15 +391,44 @@ static int s_event_bounds(PGconn *conn, const char *module, const reporter_windo
 //  'tenant_day' rows are kept for each tenant's own today only (the "today" figures).
 static const char *s_facts_sql =
     "WITH " S_SOURCE_CTES ","
+    " ev0 AS MATERIALIZED ("
+    "        SELECT tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind,"
+    "               speed, provider, price_version, coalesce(price_tiered, false) AS tiered,"
+    "               unpriced, " S_EVENT_SUMS ","
+    "               coalesce(sum(reported_cost_nusd), 0) AS rep,"
+    "               coalesce(sum(cost_nusd) FILTER (WHERE reported_cost_nusd IS NOT NULL), 0)"
+    "                 AS repc,"
+    "               count(*) FILTER (WHERE reported_cost_nusd IS NOT NULL) AS repn,"
+    "               count(*) FILTER (WHERE small) AS sn,"
+    "               coalesce(sum(cost_nusd) FILTER (WHERE small), 0) AS sc"
+    "          FROM evd GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),"
     " ev1 AS (SELECT tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind,"
-    "                " S_EVENT_SUMS ","
-    "                coalesce(sum(reported_cost_nusd), 0) AS rep,"
-    "                coalesce(sum(cost_nusd) FILTER (WHERE reported_cost_nusd IS NOT NULL), 0)"
-    "                  AS repc,"
-    "                count(*) FILTER (WHERE reported_cost_nusd IS NOT NULL) AS repn,"
-    "                count(*) FILTER (WHERE small) AS sn,"
-    "                coalesce(sum(cost_nusd) FILTER (WHERE small), 0) AS sc"
-    "           FROM evd GROUP BY 1, 2, 3, 4, 5, 6, 7),"
+    "                sum(cost) AS cost, sum(i) AS i, sum(o) AS o, sum(cr) AS cr, sum(w5) AS w5,"
+    "                sum(w1) AS w1, sum(n) AS n, sum(un) AS un, sum(rep) AS rep,"
+    "                sum(repc) AS repc, sum(repn) AS repn, sum(sn) AS sn, sum(sc) AS sc"
+    "           FROM ev0 GROUP BY 1, 2, 3, 4, 5, 6, 7),"
+    //  The cost by speed and by provider, and the cache tokens per (price version, tier)
+    //  that s_price_cache prices: events of the open days, rollups of the closed ones.
+    " spl AS (SELECT dim, k, sum(cost) AS cost, sum(i) AS i, sum(o) AS o, sum(cr) AS cr,"
+    "                sum(w5) AS w5, sum(w1) AS w1, sum(n) AS n, sum(un) AS un"
+    "           FROM (SELECT 'speed' AS dim, speed AS k, cost, i, o, cr, w5, w1, n, un FROM ev0"
+    "                 UNION ALL"
+    "                 SELECT 'provider', provider, cost, i, o, cr, w5, w1, n, un FROM ev0"
+    "                 UNION ALL"
+    "                 SELECT s.dimension, s.key, s.cost_nusd, s.input_tokens, s.output_tokens,"
+    "                        s.cache_read_tokens, s.cache_write_5m_tokens,"
+    "                        s.cache_write_1h_tokens, s.events, s.unpriced_events"
+    "                   FROM rs s WHERE s.dimension IN ('speed', 'provider')) u"
+    "          GROUP BY 1, 2 HAVING sum(n) > 0 OR sum(cost) <> 0),"
+    " cch AS (SELECT v, t, sum(cr) AS cr, sum(w5) AS w5, sum(w1) AS w1"
+    "           FROM (SELECT price_version AS v, tiered AS t, cr, w5, w1 FROM ev0"
+    "                  WHERE price_version IS NOT NULL AND NOT unpriced"
+    "                 UNION ALL"
+    "                 SELECT split_part(s.key, ':', 1)::int, split_part(s.key, ':', 2) = 't',"
+    "                        s.cache_read_tokens, s.cache_write_5m_tokens,"
+    "                        s.cache_write_1h_tokens"
+    "                   FROM rs s WHERE s.dimension = 'price' AND s.key <> '') u"
+    "          GROUP BY 1, 2 HAVING sum(cr) + sum(w5) + sum(w1) > 0),"
     " eg AS (SELECT CASE GROUPING(tenant_id, day, agent_type, model_family, agent_id, task_id,"
     "                             cost_kind)"
     "                 WHEN 127 THEN 'total' WHEN 95 THEN 'day' WHEN 111 THEN 'agent_type'"
@@ -538,11 +501,17 @@ static const char *s_facts_sql =
     "           ORDER BY tt.cost DESC, tt.k1, tt.k2 LIMIT 10),"
     " sel AS (SELECT r.dim, r.k1, r.k2, r.cost, r.i, r.o, r.cr, r.w5, r.w1, r.n, r.un, r.rep,"
     "                r.repc, r.repn, r.sn, r.sc, r.dim_rows, 0::numeric AS median"
-    "           FROM ranked r WHERE r.dim NOT IN ('agent', 'task') OR r.rn <= $8::int"
+    "           FROM ranked r WHERE r.dim NOT IN ('agent', 'task') OR r.rn <= $7::int"
     "         UNION ALL"
     "         SELECT 'outlier', a.k1, a.k2, a.cost, a.i, a.o, a.cr, a.w5, a.w1, a.n, a.un,"
     "                a.rep, a.repc, a.repn, a.sn, a.sc, 0, o.median"
-    "           FROM outl o JOIN allg a ON a.dim = 'task' AND a.k1 = o.k1 AND a.k2 = o.k2)"
+    "           FROM outl o JOIN allg a ON a.dim = 'task' AND a.k1 = o.k1 AND a.k2 = o.k2"
+    "         UNION ALL"
+    "         SELECT dim, k, '', cost, i, o, cr, w5, w1, n, un, 0, 0, 0, 0, 0,"
+    "                count(*) OVER (PARTITION BY dim), 0 FROM spl"
+    "         UNION ALL"
+    "         SELECT 'cache', v::text, CASE WHEN t THEN 't' ELSE 'f' END, 0, 0, 0, cr, w5, w1, 0,"
+    "                0, 0, 0, 0, 0, 0, 0, 0 FROM cch)"
     " SELECT s.dim, s.k1, s.k2, s.cost, s.i, s.o, s.cr, s.w5, s.w1, s.n, s.un, s.rep, s.repc,"
     "        s.repn, s.sn, s.sc, s.dim_rows, s.median,"
     "        coalesce(t.title, ''), coalesce(t.task_type, ''), coalesce(t.status, ''),"
@@ -690,20 +659,19 @@ static void s_read_task(reporter_task_t *t, const PGresult *res, int row)
     s_str(t->agents, sizeof t->agents, res, row, 23);
 }
 
+static int s_price_cache(reporter_report_t *self, PGconn *conn, const char *module,
+                         const PGresult *res);
+
 static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *module,
                           const reporter_window_t *w, const s_bounds_t *b)
 {
     char top[16];
     snprintf(top, sizeof top, "%d", self->top_n);
-    const char *params[] = {w->arr_tenants,
-                            w->arr_from,
-                            w->arr_to,
-                            b->lo,
-                            b->hi,
-                            b->scan ? "true" : "false",
-                            b->inday ? "true" : "false",
-                            top};
-    PGresult *res = fc_pg_query(conn, module, "report facts", s_facts_sql, 8, params);
+    const char *params[S_SOURCE_NPARAMS + 1];
+    s_source_params(w, b, params);
+    params[S_SOURCE_NPARAMS] = top;
+    PGresult *res =
+        fc_pg_query(conn, module, "report facts", s_facts_sql, S_SOURCE_NPARAMS + 1, params);
     if (!res)
         return -1;
     if (!s_result_in_range(res)) {
@@ -756,6 +724,10 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
             rows = &self->tenant_kinds;
         else if (strcmp(dim, "tenant_day") == 0)
             rows = &self->tenants_today;
+        else if (strcmp(dim, "speed") == 0)
+            rows = &self->speeds;
+        else if (strcmp(dim, "provider") == 0)
+            rows = &self->providers;
         else
             continue;
         reporter_row_t *r = s_rows_push(rows);
@@ -768,54 +740,9 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
         s_read_sums(&r->s, res, i);
         rows->total_rows = s_i64(res, i, 16);
     }
+    int rc = self->models.n > 0 ? s_price_cache(self, conn, module, res) : 0;
     PQclear(res);
-    return 0;
-}
-
-//  The cost by speed and by provider, from the same hybrid source as the facts (events
-//  of the open days, rollups of the final ones).
-static int s_gather_splits(reporter_report_t *self, PGconn *conn, const char *module,
-                           const reporter_window_t *w, const s_bounds_t *b)
-{
-    static const char *sql =
-        "WITH " S_SOURCE_CTES ","
-        " u AS (SELECT 'speed' AS dim, speed AS k, " S_EVENT_SUMS " FROM evd GROUP BY 2"
-        "       UNION ALL"
-        "       SELECT 'provider', provider, " S_EVENT_SUMS " FROM evd GROUP BY 2"
-        "       UNION ALL"
-        "       SELECT s.dimension, s.key, " S_SUMMARY_SUMS
-        "         FROM rs s WHERE s.dimension IN ('speed', 'provider') GROUP BY 1, 2)"
-        " SELECT dim, k, sum(cost), sum(i), sum(o), sum(cr), sum(w5), sum(w1), sum(n), sum(un)"
-        "   FROM u GROUP BY 1, 2 HAVING sum(n) > 0 OR sum(cost) <> 0"
-        "  ORDER BY 1, 3 DESC, 2";
-    const char *params[] = {w->arr_tenants,
-                            w->arr_from,
-                            w->arr_to,
-                            b->lo,
-                            b->hi,
-                            b->scan ? "true" : "false",
-                            b->inday ? "true" : "false"};
-    PGresult *res = fc_pg_query(conn, module, "report splits", sql, 7, params);
-    if (!res)
-        return -1;
-    for (int i = 0; i < PQntuples(res); i++) {
-        reporter_rows_t *rows =
-            strcmp(PQgetvalue(res, i, 0), "speed") == 0 ? &self->speeds : &self->providers;
-        reporter_row_t *r = s_rows_push(rows);
-        if (!r) {
-            PQclear(res);
-            return -1;
-        }
-        s_str(r->k1, sizeof r->k1, res, i, 1);
-        int64_t *v[] = {&r->s.cost_nusd,  &r->s.input,          &r->s.output,
-                        &r->s.cache_read, &r->s.cache_write_5m, &r->s.cache_write_1h,
-                        &r->s.events,     &r->s.unpriced_events};
-        for (int c = 0; c < 8; c++)
-            *v[c] = s_i64(res, i, 2 + c);
-        rows->total_rows = (int64_t)rows->n;
-    }
-    PQclear(res);
-    return 0;
+    return rc;
 }
 
 //  Agents and tasks from the dimension tables, over each tenant's local days.
@@ -893,63 +820,40 @@ static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *mo
 //  the price version it was priced with (the one in force at its time) and at the tier
 //  rates when its own prompt put it in the long-context tier: cache tokens are summed per
 //  (version, tier), which is exact because the figure is linear in token counts within
-//  one set of rates, and fc_price_cache_effect prices each sum. The sums come from the
-//  same hybrid source as the facts: events of the open days, the final rollups' 'price'
+//  one set of rates, and fc_price_cache_effect prices each sum. The sums are the 'cache'
+//  rows of the facts query (res): events of the open days, the final rollups' 'price'
 //  rows (aggregator_pg.h) of the closed ones, so closed days cost no event scan.
 //  Unpriced usage counts for nothing; usage stored before price_tiered existed counts at
 //  base rates until a reprice records its tier.
-static int s_gather_cache(reporter_report_t *self, PGconn *conn, const char *module,
-                          const reporter_window_t *w, const s_bounds_t *b)
+static int s_price_cache(reporter_report_t *self, PGconn *conn, const char *module,
+                         const PGresult *res)
 {
-    if (self->models.n == 0)
-        return 0;
-    static const char *sql =
-        "WITH " S_SOURCE_CTES ","
-        " u AS (SELECT price_version AS v, coalesce(price_tiered, false) AS t,"
-        "              sum(cache_read_tokens) AS cr, sum(cache_write_5m_tokens) AS w5,"
-        "              sum(cache_write_1h_tokens) AS w1"
-        "         FROM evd WHERE price_version IS NOT NULL AND NOT unpriced GROUP BY 1, 2"
-        "       UNION ALL"
-        "       SELECT split_part(s.key, ':', 1)::int, split_part(s.key, ':', 2) = 't',"
-        "              sum(s.cache_read_tokens), sum(s.cache_write_5m_tokens),"
-        "              sum(s.cache_write_1h_tokens)"
-        "         FROM rs s WHERE s.dimension = 'price' AND s.key <> '' GROUP BY 1, 2)"
-        " SELECT v, t, sum(cr), sum(w5), sum(w1) FROM u GROUP BY 1, 2"
-        " HAVING sum(cr) + sum(w5) + sum(w1) > 0";
-    const char *params[] = {w->arr_tenants,
-                            w->arr_from,
-                            w->arr_to,
-                            b->lo,
-                            b->hi,
-                            b->scan ? "true" : "false",
-                            b->inday ? "true" : "false"};
-    PGresult *res = fc_pg_query(conn, module, "report cache", sql, 7, params);
-    if (!res)
-        return -1;
     fc_catalog_t *cat = NULL;
-    if (PQntuples(res) > 0 && !(cat = fc_catalog_load_pg(conn, module))) {
-        PQclear(res);
+    int ncache = 0;
+    for (int i = 0; i < PQntuples(res); i++)
+        ncache += strcmp(PQgetvalue(res, i, 0), "cache") == 0;
+    if (ncache > 0 && !(cat = fc_catalog_load_pg(conn, module)))
         return -1;
-    }
     int64_t saved = 0, premium = 0;
     bool overflow = false;
-    for (int i = 0; i < PQntuples(res) && !overflow; i++) {
-        const fc_price_t *p = fc_catalog_version(cat, (int32_t)s_i64(res, i, 0));
+    for (int i = 0; i < PQntuples(res) && ncache > 0 && !overflow; i++) {
+        if (strcmp(PQgetvalue(res, i, 0), "cache") != 0)
+            continue;
+        const fc_price_t *p = fc_catalog_version(cat, (int32_t)s_i64(res, i, 1));
         if (!p)
             continue; //  a version deleted by hand: nothing to price it with
         fc_tokens_t tok = {{0}};
         errno = 0;
-        tok.t[FC_TOK_CACHE_READ] = s_i64(res, i, 2);
-        tok.t[FC_TOK_CACHE_WRITE_5M] = s_i64(res, i, 3);
-        tok.t[FC_TOK_CACHE_WRITE_1H] = s_i64(res, i, 4);
+        tok.t[FC_TOK_CACHE_READ] = s_i64(res, i, 6);
+        tok.t[FC_TOK_CACHE_WRITE_5M] = s_i64(res, i, 7);
+        tok.t[FC_TOK_CACHE_WRITE_1H] = s_i64(res, i, 8);
         int64_t one_saved, one_premium;
         overflow = errno == ERANGE ||
-                   fc_price_cache_effect(p, PQgetvalue(res, i, 1)[0] == 't', &tok, &one_saved,
+                   fc_price_cache_effect(p, PQgetvalue(res, i, 2)[0] == 't', &tok, &one_saved,
                                          &one_premium) != 0 ||
                    fc_money_add(saved, one_saved, &saved) != 0 ||
                    fc_money_add(premium, one_premium, &premium) != 0;
     }
-    PQclear(res);
     fc_catalog_destroy(&cat);
     if (overflow) {
         fc_error(module, "report: cache savings overflow int64");
@@ -1102,9 +1006,7 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
     self->days_final = b.final_days;
     self->days_events = b.events_days;
     if (s_gather_facts(self, conn, module, w, &b) != 0 ||
-        s_gather_splits(self, conn, module, w, &b) != 0 ||
         s_gather_fleet(self, conn, module, w) != 0 || s_gather_alerts(self, conn, module, w) != 0 ||
-        s_gather_cache(self, conn, module, w, &b) != 0 ||
         reporter_reconcile_gather(conn, module, self->from, self->to, self->tenant, &self->recon) !=
             0)
         return REPORTER_ERROR;
@@ -1174,9 +1076,9 @@ int reporter_costs_send(PGconn *conn, const char *module, const reporter_window_
                      strcmp(g->group, "total") == 0 ? "" : "HAVING sum(n) > 0 OR sum(cost) <> 0",
                      g->by_key ? "k1, k2" : "sum(cost) DESC, k1, k2");
     assert(n > 0 && (size_t)n < sizeof sql);
-    const char *params[] = {
-        w->arr_tenants, w->arr_from, w->arr_to, b.lo, b.hi, b.scan ? "true" : "false", "false"};
-    if (!PQsendQueryParams(conn, sql, 7, NULL, params, NULL, NULL, 0)) {
+    const char *params[S_SOURCE_NPARAMS];
+    s_source_params(w, &b, params);
+    if (!PQsendQueryParams(conn, sql, S_SOURCE_NPARAMS, NULL, params, NULL, NULL, 0)) {
         fc_error(module, "costs: %s", fc_pg_error(conn));
         return -1;
     }
@@ -1387,21 +1289,15 @@ int reporter_burn_gather(reporter_burn_t *b, PGconn *conn, const char *module, c
         return -1;
     int rc = -1;
     PGresult *res = NULL;
-    s_bounds_t bd;
-    if (s_event_bounds(conn, module, &w, inday, &bd) != 0)
-        goto done;
     //  Cost per tenant and day of its own month (0 = the 1st), from the same source as the
     //  dashboard's other figures.
     static const char *days_sql =
-        "WITH " S_SOURCE_CTES ","
-        " d AS (SELECT tenant_id, day, cost_nusd FROM evd"
-        "       UNION ALL SELECT tenant_id, day, cost_nusd FROM fin)"
-        " SELECT d.tenant_id, (d.day - w.lo)::text, sum(d.cost_nusd)::text"
-        "   FROM d JOIN win w ON w.tenant_id = d.tenant_id GROUP BY 1, 2 ORDER BY 1, 2";
-    const char *params[] = {
-        w.arr_tenants,           w.arr_from, w.arr_to, bd.lo, bd.hi, bd.scan ? "true" : "false",
-        inday ? "true" : "false"};
-    res = fc_pg_query(conn, module, "burn days", days_sql, 7, params);
+        "SELECT s.tenant_id, (s.day - w.lo)::text, sum(s.cost_nusd)::text"
+        "  FROM fc_period_spend($1::text[], $2::date[], $3::date[], $4::boolean) s"
+        "  JOIN unnest($1::text[], $2::date[]) AS w (tenant_id, lo) ON w.tenant_id = s.tenant_id"
+        " GROUP BY 1, 2 ORDER BY 1, 2";
+    const char *params[] = {w.arr_tenants, w.arr_from, w.arr_to, inday ? "true" : "false"};
+    res = fc_pg_query(conn, module, "burn days", days_sql, 4, params);
     if (!res)
         goto done;
     int64_t daily[31] = {0};
@@ -1532,22 +1428,22 @@ reporter_rc_t reporter_drill_gather(reporter_drill_t *d, PGconn *conn, const cha
     char sql[8192];
     int n = snprintf(sql, sizeof sql,
                      "WITH " S_SOURCE_CTES ","
-                     " u AS (SELECT tenant_id, day, " S_EVENT_SUMS " FROM evd WHERE %s = $8"
+                     " u AS (SELECT tenant_id, day, " S_EVENT_SUMS " FROM evd WHERE %s = $7"
                      "        GROUP BY 1, 2"
                      "       UNION ALL"
                      "       SELECT s.tenant_id, s.day, " S_SUMMARY_SUMS
                      "         FROM cost_summaries s JOIN fin f ON f.tenant_id = s.tenant_id"
                      "          AND f.day = s.day AND f.final = s.final"
-                     "        WHERE s.dimension = '%s' AND s.key = $8 GROUP BY 1, 2)"
+                     "        WHERE s.dimension = '%s' AND s.key = $7 GROUP BY 1, 2)"
                      " SELECT tenant_id, day::text, sum(cost), sum(i), sum(o), sum(cr), sum(w5),"
                      "        sum(w1), sum(n), sum(un)"
                      "   FROM u GROUP BY 1, 2 ORDER BY 2, 1",
                      dd->ev_col, dd->dim);
     assert(n > 0 && (size_t)n < sizeof sql);
-    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to,
-                            b.lo,           b.hi,        b.scan ? "true" : "false",
-                            "false",        key};
-    PGresult *res = fc_pg_query(conn, module, "drill", sql, 8, params);
+    const char *params[S_SOURCE_NPARAMS + 1];
+    s_source_params(w, &b, params);
+    params[S_SOURCE_NPARAMS] = key;
+    PGresult *res = fc_pg_query(conn, module, "drill", sql, S_SOURCE_NPARAMS + 1, params);
     if (!res)
         return REPORTER_ERROR;
     bool overflow = false;

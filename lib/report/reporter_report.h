@@ -197,18 +197,11 @@ int64_t reporter_clock_now(void);
 #define REPORTER_SQL_NOW                                                                           \
     "coalesce(nullif(current_setting('fleetcost.now', true), '')::timestamptz, now())"
 //  SQL: the CTE win(tenant_id, tz, lo, hi, today) of a window's spans, from parameters
-//  $1..$3 (arr_tenants, arr_from, arr_to); today is the tenant's local today. The zone
-//  comes from a scalar subquery, not a join: unnest of a constant array is estimated
-//  exactly, where a join with tenants under row-level security is estimated at one row,
-//  and the planner would then repeat the events scan once per tenant.
+//  $1..$3 (arr_tenants, arr_from, arr_to); today is the tenant's local today as of the
+//  report engine's clock (fc_spend_windows, migration 0017).
 #define REPORTER_SQL_WINDOW                                                                        \
-    "win AS (SELECT tenant_id, tz, lo, hi,"                                                        \
-    "               (" REPORTER_SQL_NOW " AT TIME ZONE tz)::date AS today"                         \
-    "          FROM (SELECT w.tenant_id, w.lo, w.hi,"                                              \
-    "                       coalesce((SELECT t.tz FROM tenants t"                                  \
-    "                                  WHERE t.tenant_id = w.tenant_id), 'UTC') AS tz"             \
-    "                  FROM unnest($1::text[], $2::date[], $3::date[])"                            \
-    "                       AS w(tenant_id, lo, hi)) x)"
+    "win AS (SELECT * FROM fc_spend_windows($1::text[], $2::date[], $3::date[], " REPORTER_SQL_NOW \
+    "))"
 
 //  Resolves the window of tenant (or "*") for a period as reporter_period_resolve takes
 //  it, with each tenant's today read in its zone (inside the caller's transaction).
