@@ -14,7 +14,10 @@
     it prints today's and this month's spend in the tenant's zone against the daily and
     monthly budgets (the tenant's own or the defaults) and exits 0 while both are within
     budget (spend < budget), 1 once either is reached, 2 on an error. The spend comes
-    from fc_tenant_spend, the same function the alerter uses. */
+    from fc_tenant_spend, the same function the alerter uses, built on the one
+    definition of a period's spend that the reporter and the live stream read as well
+    (fc_period_spend, migration 0017): closed days from rollups, open days from events,
+    list cost (the function's billed figures are not used yet). */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>

@@ -20,13 +20,14 @@ static void s_copy(char *dst, size_t cap, const char *src)
     snprintf(dst, cap, "%s", src ? src : "");
 }
 
-//  Bounds of the local day and month containing the local date `day` in zone tz.
+//  Bounds of the local day and month containing the local date `day` in zone tz
+//  (fc_local_start, migration 0017).
 #define BOUNDS(day, tz)                                                                            \
-    US("(" day "::timestamp AT TIME ZONE " tz ")")                                                 \
-    ", " US("((" day " + 1)::timestamp AT TIME ZONE " tz                                           \
-            ")") ", " US("(date_trunc('month', " day ")::timestamp AT TIME ZONE " tz               \
-                         ")") ", " US("((date_trunc('month', " day                                 \
-                                      ") + interval '1 month')::timestamp AT TIME ZONE " tz ")")
+    US("fc_local_start(" day ", " tz ")")                                                          \
+    ", " US("fc_local_start(" day " + 1, " tz                                                      \
+            ")") ", " US("fc_local_start(date_trunc('month', " day "::timestamp)::date, " tz       \
+                         ")") ", " US("fc_local_start((date_trunc('month', " day                   \
+                                      "::timestamp) + interval '1 month')::date, " tz ")")
 
 static void s_period_row(PGresult *r, int c, alerter_period_t *out)
 {
@@ -44,14 +45,15 @@ int alerter_store_period(PGconn *pg, const char *tenant, int64_t now_us, alerter
     char now[32];
     snprintf(now, sizeof now, "%" PRId64, now_us);
     const char *p[] = {tenant, now};
-    PGresult *r = fc_pg_query(
-        pg, MODULE, "tenant period",
-        "SELECT tz, d, to_char(d, 'YYYY-MM'), " BOUNDS(
-            "d", "tz") " FROM ("
-                       " SELECT tz, (" TS("$2") " AT TIME ZONE tz)::date AS d FROM ("
-                                                "  SELECT coalesce((SELECT tz FROM tenants WHERE "
-                                                "tenant_id = $1), 'UTC') AS tz) z) x",
-        2, p);
+    PGresult *r =
+        fc_pg_query(pg, MODULE, "tenant period",
+                    "SELECT tz, d, to_char(d, 'YYYY-MM'), " BOUNDS(
+                        "d", "tz") " FROM ("
+                                   " SELECT tz, fc_local_day(" TS(
+                                       "$2") ", tz) AS d FROM ("
+                                             "  SELECT coalesce((SELECT tz FROM tenants WHERE "
+                                             "tenant_id = $1), 'UTC') AS tz) z) x",
+                    2, p);
     if (!r)
         return -1;
     memset(out, 0, sizeof *out);

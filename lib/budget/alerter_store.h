@@ -1,8 +1,12 @@
 /*  alerter_store: the alerter's Postgres statements. cost_alerts is the state of
     record: its unique key (tenant, kind, scope, period, subject, threshold) makes
     firing idempotent across restarts and replicas, and it is the delivery queue
-    (alerter_deliver). Spend comes from fc_tenant_spend (migration 0005), which
-    `fleetcost budget check` uses as well. Every function logs its own errors. */
+    (alerter_deliver). Spend comes from fc_tenant_spend (migration 0017), which
+    `fleetcost budget check` uses as well and which reads the one definition of a
+    period's spend the reporter reads (fc_period_spend: closed days from rollups, open
+    days from events, in the tenant's zone). Budgets are checked against list cost; the
+    function also returns billed cost (equal to list until rate cards). Every function
+    logs its own errors. */
 #ifndef ALERTER_STORE_H
 #define ALERTER_STORE_H
 
