@@ -213,16 +213,15 @@ SELECT x.tenant_id, x.day, x.event_time, x.event_type, x.agent_id, x.agent_type,
        x.output_tokens, x.cache_read_tokens, x.cache_write_5m_tokens,
        x.cache_write_1h_tokens, x.unpriced, x.reported_cost_nusd, x.price_version,
        x.price_tiered, x.speed
-  FROM (SELECT e.tenant_id, public.fc_local_day(e.event_time, w.tz) AS day, w.lo, w.hi,
+  FROM (WITH w AS MATERIALIZED (SELECT * FROM public.fc_spend_windows(p_tenants, p_lo, p_hi))
+        SELECT e.tenant_id, public.fc_local_day(e.event_time, w.tz) AS day, w.lo, w.hi,
                e.event_time, e.event_type, e.agent_id, e.agent_type, e.task_id,
                e.model_family, e.cost_kind, e.cost_nusd, e.cost_nusd AS billed_nusd,
                e.input_tokens, e.output_tokens, e.cache_read_tokens,
                e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,
                e.reported_cost_nusd, e.price_version, e.price_tiered, e.speed
-          FROM public.events e
-          JOIN public.fc_spend_windows(p_tenants, p_lo, p_hi) w ON w.tenant_id = e.tenant_id
-         WHERE e.tenant_id = ANY (p_tenants) AND e.cost_kind IS NOT NULL
-           AND e.event_time >= p_t0 AND e.event_time < p_t1) x
+          FROM public.events e JOIN w ON w.tenant_id = e.tenant_id
+         WHERE e.cost_kind IS NOT NULL AND e.event_time >= p_t0 AND e.event_time < p_t1) x
  WHERE x.day BETWEEN x.lo AND x.hi
    AND (x.tenant_id, x.day) NOT IN (
          SELECT c.tenant_id, c.day FROM public.fc_spend_closed(p_tenants, p_lo, p_hi, p_inday) c
