@@ -1104,21 +1104,19 @@ int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t
 int reporter_live_total(PGconn *conn, const char *module, const char *tenant, const char *day,
                         int64_t *nusd, int64_t *today_key, char latest[11])
 {
-    //  Local days lie within a day of the UTC date either way, so [UTC date - 1, + 2)
-    //  bounds the events of every tenant's today, and prunes partitions.
+    //  The tenants' own today (or the given day), as one window for fc_period_spend: the
+    //  same definition of spend as the reports, so the live figure of a day that is
+    //  already closed is its rollup, and an open day's is its events'.
     static const char *sql =
-        "WITH tt AS (SELECT tenant_id, tz, (" REPORTER_SQL_NOW " AT TIME ZONE tz)::date AS today"
+        "WITH tt AS (SELECT tenant_id, fc_local_day(" REPORTER_SQL_NOW ", tz) AS today"
         "              FROM tenants WHERE ($1 = '*' OR tenant_id = $1)),"
-        " d AS (SELECT coalesce($2::date, (" REPORTER_SQL_NOW " AT TIME ZONE 'UTC')::date) AS d)"
-        " SELECT (SELECT coalesce(sum(e.cost_nusd), 0)"
-        "           FROM events e JOIN tt ON tt.tenant_id = e.tenant_id, d"
-        "          WHERE ($1 = '*' OR e.tenant_id = $1) AND e.cost_kind IS NOT NULL"
-        "            AND e.event_time >= (d.d - 1)::timestamp AT TIME ZONE 'UTC'"
-        "            AND e.event_time < (d.d + 2)::timestamp AT TIME ZONE 'UTC'"
-        "            AND (e.event_time AT TIME ZONE tt.tz)::date"
-        "                = coalesce($2::date, tt.today))::text,"
+        " w AS (SELECT array_agg(tenant_id ORDER BY tenant_id) AS t,"
+        "              array_agg(coalesce($2::date, today) ORDER BY tenant_id) AS d FROM tt)"
+        " SELECT (SELECT coalesce(sum(s.cost_nusd), 0) FROM w, fc_period_spend(w.t, w.d, w.d) s)"
+        "          ::text,"
         "        (SELECT coalesce(sum(today - date '1970-01-01'), 0) FROM tt)::text,"
-        "        (SELECT coalesce(max(today), (SELECT d FROM d))::text FROM tt)";
+        "        (SELECT coalesce(max(today), $2::date,"
+        "                         fc_local_day(" REPORTER_SQL_NOW ", 'UTC'))::text FROM tt)";
     const char *params[] = {tenant, day};
     PGresult *res = fc_pg_query(conn, module, "live totals", sql, 2, params);
     if (!res)
