@@ -14,6 +14,7 @@
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
+#include "fc_time.h"
 #include "reporter_cli.h"
 #include "reporter_report.h"
 
@@ -328,7 +329,7 @@ int cmd_billing(int argc, char **argv)
     PGconn *conn = NULL;
     rc = 2;
     snprintf(first, sizeof first, "%.7s-01", month);
-    if (strlen(month) != 7 || reporter_date_parse(first, &day) != 0) {
+    if (strlen(month) != 7 || fc_date_parse(first, &day) != 0 || !reporter_day_in_range(day)) {
         fprintf(stderr, "billing: --month: expected YYYY-MM\n");
         goto done;
     }
