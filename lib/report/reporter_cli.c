@@ -14,20 +14,6 @@ void reporter_cli_args(int argc, char **argv, char **out)
     out[argc] = NULL;
 }
 
-static int s_write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 int reporter_cli_write(const char *path, const fc_buf_t *out)
 {
     if (out->failed) {
@@ -35,7 +21,7 @@ int reporter_cli_write(const char *path, const fc_buf_t *out)
         return -1;
     }
     if (!path || !*path || strcmp(path, "-") == 0) {
-        if (s_write_all(1, out->data, out->len) != 0) {
+        if (fc_write_all(1, out->data, out->len) != 0) {
             fprintf(stderr, "fleetcost: writing stdout: %s\n", strerror(errno));
             return -1;
         }
@@ -49,7 +35,7 @@ int reporter_cli_write(const char *path, const fc_buf_t *out)
         fprintf(stderr, "fleetcost: create %s: %s\n", tmp, strerror(errno));
         return -1;
     }
-    if (s_write_all(fd, out->data, out->len) != 0 || fsync(fd) != 0) {
+    if (fc_write_all(fd, out->data, out->len) != 0 || fsync(fd) != 0) {
         fprintf(stderr, "fleetcost: write %s: %s\n", tmp, strerror(errno));
         close(fd);
         unlink(tmp);
