@@ -4,14 +4,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-void reporter_cli_args(int argc, char **argv, char **out)
+fc_config_t *reporter_cli_load(const char *program, const char *summary,
+                               const fc_option_t *const *tables, int argc, char **argv,
+                               int *exit_code)
 {
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) {
+        *exit_code = 1;
+        return NULL;
+    }
     for (int i = 0; i < argc; i++)
-        out[i] = strcmp(argv[i], "-o") == 0 ? "--output" : argv[i];
-    out[argc] = NULL;
+        args[i] = strcmp(argv[i], "-o") == 0 ? "--output" : argv[i];
+    fc_config_t *config = fc_config_load(program, summary, tables, argc, args, 0, 0, exit_code);
+    free(args);
+    return config;
 }
 
 int reporter_cli_write(const char *path, const fc_buf_t *out)
