@@ -103,7 +103,6 @@ void fc_signal_install(void)
     pthread_attr_t attr;
     pthread_attr_init(&attr);
     pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-    pthread_attr_setstacksize(&attr, 64 * 1024);
     int rc = pthread_create(&thread, &attr, s_thread, NULL);
     pthread_attr_destroy(&attr);
     if (rc != 0) {

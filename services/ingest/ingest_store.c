@@ -65,6 +65,9 @@ struct _ingest_store_t {
     char ingest_id[64];
     bool register_tenants;
     PGconn *pg;
+    //  For ingest_store_cancel from the server's thread: the connection's cancel key.
+    pthread_mutex_t cancel_mu;
+    PGcancel *cancel;
     ingest_seqs_t *seqs; //  borrowed, shared with the other writers
     fc_catalog_t *catalog;
     int64_t catalog_loaded_us;
@@ -158,13 +161,36 @@ ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool
     snprintf(self->ingest_id, sizeof self->ingest_id, "%s", ingest_id);
     self->register_tenants = register_tenants;
     self->seqs = seqs;
+    pthread_mutex_init(&self->cancel_mu, NULL);
     fc_buf_init(&self->copy);
     fc_buf_init(&self->scratch);
     return self;
 }
 
+//  Sets (or, NULL, clears) the cancel key the server may use from its thread.
+static void s_set_cancel(ingest_store_t *self, PGcancel *cancel)
+{
+    pthread_mutex_lock(&self->cancel_mu);
+    if (self->cancel)
+        PQfreeCancel(self->cancel);
+    self->cancel = cancel;
+    pthread_mutex_unlock(&self->cancel_mu);
+}
+
+void ingest_store_cancel(ingest_store_t *self)
+{
+    pthread_mutex_lock(&self->cancel_mu);
+    if (self->cancel) {
+        char err[256];
+        if (!PQcancel(self->cancel, err, sizeof err))
+            fc_warn(MODULE, "cannot cancel a statement: %s", err);
+    }
+    pthread_mutex_unlock(&self->cancel_mu);
+}
+
 static void s_disconnect(ingest_store_t *self)
 {
+    s_set_cancel(self, NULL);
     if (self->pg)
         PQfinish(self->pg);
     self->pg = NULL;
@@ -177,6 +203,7 @@ void ingest_store_destroy(ingest_store_t **self_p)
     if (!self)
         return;
     s_disconnect(self);
+    pthread_mutex_destroy(&self->cancel_mu);
     fc_catalog_destroy(&self->catalog);
     for (size_t i = 0; i < self->tenant_count; i++)
         free(self->tenants[i]);
@@ -264,7 +291,10 @@ int ingest_store_connect(ingest_store_t *self)
     if (self->pg && PQstatus(self->pg) == CONNECTION_OK)
         return 0;
     s_disconnect(self);
-    self->pg = PQconnectdb(self->pg_url);
+    //  application_name names the writers in pg_stat_activity (what a stop waits on).
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *values[] = {self->pg_url, "fleetcost-ingest", NULL};
+    self->pg = PQconnectdbParams(keys, values, 1);
     if (PQstatus(self->pg) != CONNECTION_OK) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(self->pg));
@@ -273,6 +303,7 @@ int ingest_store_connect(ingest_store_t *self)
         s_disconnect(self);
         return -1;
     }
+    s_set_cancel(self, PQgetCancel(self->pg));
     /*  The seq continues from ingest_state, which every data transaction updates with
         its events, never from the events themselves: retention drops whole day
         partitions, archiving and restores remove rows, and max(seq) over what is left

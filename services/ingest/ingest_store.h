@@ -79,6 +79,10 @@ typedef struct _ingest_store_t ingest_store_t;
 //  seqs is borrowed and shared by every store of the instance.
 ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants,
                                  ingest_seqs_t *seqs);
+//  Cancels the statement the store's connection runs now, if any (its write then fails
+//  and is retried, or given up at shutdown). Safe from another thread.
+void ingest_store_cancel(ingest_store_t *self);
+
 void ingest_store_destroy(ingest_store_t **self_p);
 
 typedef enum { INGEST_STORE_OK = 0, INGEST_STORE_RETRY = 1 } ingest_store_rc_t;

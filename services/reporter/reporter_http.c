@@ -18,6 +18,7 @@
 #include "fc_buf.h"
 #include "fc_http.h"
 #include "fc_log.h"
+#include "fc_signal.h"
 #include "fc_metrics.h"
 #include "fc_pg.h"
 #include "fc_time.h"
@@ -29,6 +30,7 @@
 
 #define MODULE           "reporter"
 #define S_POOL_WAIT_MS   5000
+#define S_STOP_GRACE_MS  3000  //  on SIGTERM, what a running query is given before its cancel
 #define S_SSE_POLL_MS    500   //  live totals of today are re-read this often
 #define S_SSE_PAST_MS    30000 //  a day other than today: re-read this often (late events)
 #define S_SSE_PING_S     15    //  comment line keeping idle streams open (at most)
@@ -1337,7 +1339,25 @@ void reporter_http_stop(reporter_http_t **self_p)
     reporter_http_t *self = *self_p;
     if (!self)
         return;
+    //  Live streams end at their next turn (stopping). A request whose query waits on
+    //  a lock, or runs long, would hold MHD_stop_daemon (it joins every connection
+    //  thread): such queries get S_STOP_GRACE_MS to finish, then are cancelled, so the
+    //  handler answers an error and the stop goes on.
     atomic_store(&self->stopping, true);
+    fc_signal_stage("stopping HTTP (requests in flight)");
+    int64_t until = s_mono_us() + (int64_t)S_STOP_GRACE_MS * 1000;
+    while (reporter_pool_busy(self->pool) > 0 && s_mono_us() < until)
+        usleep(20 * 1000);
+    int cancelled = 0;
+    until = s_mono_us() + (int64_t)S_STOP_GRACE_MS * 1000;
+    while (reporter_pool_busy(self->pool) > 0 && s_mono_us() < until) {
+        cancelled += reporter_pool_cancel_busy(self->pool);
+        usleep(100 * 1000);
+    }
+    if (cancelled)
+        fc_warn(MODULE,
+                "stopping: queries still running after %d ms cancelled (%d cancel requests)",
+                S_STOP_GRACE_MS, cancelled);
     fc_http_stop(&self->http);
     s_free(self);
     *self_p = NULL;
