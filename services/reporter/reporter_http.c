@@ -1396,12 +1396,12 @@ void reporter_http_stop(reporter_http_t **self_p)
     //  handler answers an error and the stop goes on.
     atomic_store(&self->stopping, true);
     fc_signal_stage("stopping HTTP (requests in flight)");
-    int64_t until = s_mono_us() + (int64_t)S_STOP_GRACE_MS * 1000;
-    while (reporter_pool_busy(self->pool) > 0 && s_mono_us() < until)
+    int64_t until = fc_time_mono_us() + (int64_t)S_STOP_GRACE_MS * 1000;
+    while (reporter_pool_busy(self->pool) > 0 && fc_time_mono_us() < until)
         usleep(20 * 1000);
     int cancelled = 0;
-    until = s_mono_us() + (int64_t)S_STOP_GRACE_MS * 1000;
-    while (reporter_pool_busy(self->pool) > 0 && s_mono_us() < until) {
+    until = fc_time_mono_us() + (int64_t)S_STOP_GRACE_MS * 1000;
+    while (reporter_pool_busy(self->pool) > 0 && fc_time_mono_us() < until) {
         cancelled += reporter_pool_cancel_busy(self->pool);
         usleep(100 * 1000);
     }
