@@ -30,7 +30,7 @@ pids+=($!)
   --pg-reader-url "$IT_READER_URL" --aggregator-pub "tcp://127.0.0.1:$sum" 2>"$IT_TMP/reporter.log" &
 pids+=($!)
 base="http://127.0.0.1:$http"
-deadline=$((SECONDS + 15))
+deadline=$((SECONDS + 60))
 until curl -sf "$base/healthz" -o /dev/null; do
   [ $SECONDS -ge $deadline ] && it_die "reporter did not start"
   sleep 0.05
@@ -49,7 +49,7 @@ emit() {
 }
 t0=$(date +%s%N)
 check "emit acked" emit
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 30))
 until grep -q '"today_nusd":"1000000"' "$IT_TMP/sse.txt"; do
   [ $SECONDS -ge $deadline ] && break
   sleep 0.01
