@@ -856,7 +856,7 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
         char now_day[11];
         bool all = strcmp(s->filter, "*") == 0 && !s->day[0];
         if (all && reporter_live_enabled(s->self->live) &&
-            (s->first || reporter_live_list_age_ms(s->self->live) >= S_SSE_LIST_MS) &&
+            (reporter_live_list_due(s->self->live, S_SSE_LIST_MS) || s->first) &&
             s_sse_list(s) != 0)
             return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
         bool live =

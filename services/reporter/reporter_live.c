@@ -35,7 +35,8 @@ struct _reporter_live_t {
     zhashx_t *tenants; //  tenant -> s_entry_t
     fc_metric_t *received;
     uint64_t generation;
-    int64_t listed_us; //  monotonic time of the last tenant list (0: none yet)
+    int64_t listed_us;       //  monotonic time of the last tenant list (0: none yet)
+    int64_t list_claimed_us; //  ... of the last reporter_live_list_due that said yes
 };
 
 static void s_apply(reporter_live_t *self, const fc_summary_t *s)
@@ -208,14 +209,17 @@ void reporter_live_list(reporter_live_t *self, const reporter_window_t *w)
     pthread_mutex_unlock(&self->mutex);
 }
 
-int64_t reporter_live_list_age_ms(reporter_live_t *self)
+bool reporter_live_list_due(reporter_live_t *self, int ms)
 {
     if (!self)
-        return INT64_MAX;
+        return false;
+    int64_t now = fc_time_mono_us();
     pthread_mutex_lock(&self->mutex);
-    int64_t at = self->listed_us;
+    bool due = !self->list_claimed_us || now - self->list_claimed_us >= (int64_t)ms * 1000;
+    if (due)
+        self->list_claimed_us = now;
     pthread_mutex_unlock(&self->mutex);
-    return at ? (fc_time_mono_us() - at) / 1000 : INT64_MAX;
+    return due;
 }
 
 /*  Why the figure is right or absent. The aggregator publishes every tenant's today at

@@ -44,8 +44,9 @@ bool reporter_live_enabled(const reporter_live_t *self);
 //  Sets the tenants an all-tenant total covers, each with its local today (w's spans:
 //  tenant and today), replacing the previous list.
 void reporter_live_list(reporter_live_t *self, const reporter_window_t *w);
-//  Milliseconds since the list was last set; INT64_MAX if never.
-int64_t reporter_live_list_age_ms(reporter_live_t *self);
+//  True for one caller once every ms milliseconds (the first call included): the one
+//  that should read the list again, so that many open streams read it once.
+bool reporter_live_list_due(reporter_live_t *self, int ms);
 
 //  The all-tenant live figure: the sum of every listed tenant's cost on its own local
 //  today from summaries received in the last max_age_s seconds. True with *nusd,
