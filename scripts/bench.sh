@@ -4,14 +4,20 @@
 #   scripts/bench.sh [--quick] [--only SECTIONS]
 #     --quick   smaller counts, for a smoke run
 #     --only    a comma list of sections: ingest (sustained, COPY ceiling, CurveZMQ, ack
-#               latency with the cold start), insert, pipeline, reporter, shell. A run of
+#               latency with the cold start), insert, pipeline (emit -> Redis, then every
+#               service under load: the all-tenant live total's Postgres work and each
+#               service's peak RSS), reporter (a year of 100 tenants), rebuild (the
+#               aggregator's, on the reporter's year when both run), shell. A run of
 #               some sections prints its figures and leaves docs/BENCHMARKS.md alone:
-#               the document is written from one complete run only.
+#               the document (everything above its hand-written part) is written from
+#               one complete run only. A complete run takes 15-20 minutes on 2 cores,
+#               most of it seeding the year (11.5M events).
 #   FLEETCOST_BENCH_INGEST=path runs another fleetcost-ingest binary (before/after).
 # Needs the local stack (started here if it is not running) and a build (made here).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+args="$*"
 quick=0
 only=all
 while [ $# -gt 0 ]; do
@@ -84,6 +90,9 @@ cpu_model=$(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -n 1)
 mem=$(free -g | awk '/Mem:/ {print $2 " GiB"}')
 pg_version=$(psql "$admin" -AtXc "SHOW server_version")
 when=$(date -u +%Y-%m-%dT%H:%M:%SZ)
+t_start=$SECONDS
+load_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
+command_line="scripts/bench.sh${args:+ $args}"
 
 if want ingest; then
 # 1. fleetcost sustained: many simulated agents, acks after commit.
@@ -372,15 +381,53 @@ if [ "$only" != all ]; then
   exit 0
 fi
 
+# "what: N ms" lines of the perf tests as table rows with the figure beside its ratio to
+# the 200 ms target of the reporter's views.
+ms_rows() {
+  sed -n 's/^\(ok\|info\|FAIL\):* *\(.*\): \([0-9][0-9]*\) ms.*/\2|\3/p' <<<"$1" |
+    while IFS='|' read -r what ms; do
+      printf '| %s | %s | %s |\n' "$what" "$ms" "$(ratio_of "$ms" 200)"
+    done
+}
+rss_row() { # name MB
+  printf '| %s | %s | %s |\n' "$1" "$2" "$(ratio_of "$2" 50)"
+}
+other_run=$(sed -n 's/^info: the other tenant meanwhile: //p' <<<"$r_rebuild")
+other_max=$(field redis_ms_max "$other_run")
+one_ms=$(sed -n 's/^info: one tenant (t042) rebuilt: \([0-9]*\) ms.*/\1/p' <<<"$r_rebuild")
+report_today_ms=$(sed -n 's/^info: 30-day report of all 100 tenants (today from raw events): \([0-9]*\) ms.*/\1/p' <<<"$r_reporter")
+load_end=$(cut -d ' ' -f 1-3 /proc/loadavg)
+minutes=$(((SECONDS - t_start + 59) / 60))
+agg_peak=$(echo "if ($agg_rebuild_rss > $agg_rss) $agg_rebuild_rss else $agg_rss" | bc)
+rss_top=$(printf '%s\n' "$ingest_rss_max" "$agg_peak" "$alerter_rss" "$reporter_rss" "$otlp_rss" | sort -n | tail -n 1)
+
 cat >"$out" <<EOF
 # Benchmarks
 
-Written by \`scripts/bench.sh\` on $when. Every figure below comes from that one run,
-on one machine, with PostgreSQL, Redis, the services and the load generators all
-co-located: compare figures side by side (ratios), not across machines or runs.
+Written by \`$command_line\` on $when, in one run of $minutes minutes. Every figure down
+to the line "bench.sh keeps what follows" comes from that one run, on one machine, with
+PostgreSQL, Redis, the services and the load generators all co-located: compare figures
+side by side (the ratios), not across machines or runs.
 
 Machine: $(nproc) cores ($cpu_model), $mem memory, $(uname -sr), PostgreSQL $pg_version
-(synchronous_commit on), from \`scripts/stack.sh\`.
+(synchronous_commit on), from \`scripts/stack.sh\`. The machine was shared: other builds
+and test suites ran beside the benchmark (load average $load_start at the start,
+$load_end at the end; 1, 5 and 15 minutes), so absolute rates are low and single
+figures noisy.
+
+## Summary: each figure beside its ratio
+
+| what | figure | ratio | goal |
+| --- | --- | --- | --- |
+| ingest, sustained, acked after commit | $sustain events/s | **$ratio×** the COPY ceiling ($ceiling events/s) | close to 1 |
+| the same with CurveZMQ | $curve events/s | **$curve_ceiling×** the ceiling, $curve_ratio× plaintext | close to 1 |
+| a new tenant's first acks (cold start), p99 | $(field ack_ms_p99 "$r_cold") ms | **$cold_ratio×** the warm p99 ($(field ack_ms_p99 "$r_5k") ms at 5,000 events/s) | ≤ 1 |
+| all-tenant 30-day report including today (today from raw events) | $report_today_ms ms | $(ratio_of "$report_today_ms" 200)× the 200 ms target | ≤ 1 |
+| aggregator: shard rebuild, a year of 100 tenants, Redis empty | $rebuild_ms ms | after FLUSHALL $rebuild_flush_ms ms ($(ratio_of "$rebuild_flush_ms" "$rebuild_ms")×) | |
+| aggregator: one tenant rebuilt while another streams | $one_ms ms | the other tenant's worst emit -> Redis delay meanwhile, $other_max ms: $(ratio_of "$other_max" "$one_ms")× the rebuild | ≪ 1 |
+| all-tenant live total, $n_pages open pages, ${live_s} s at 1,000 events/s: Postgres CPU | $live_cpu_after s (summaries) | **÷ $live_cpu_ratio** against $live_cpu_before s reading Postgres | |
+| the same: Postgres reads (transactions) by live streams | $live_reads_after (summaries) | ÷ $live_reads_ratio against $live_reads_before | |
+| peak resident size, the largest service | $rss_top MB | $(ratio_of "$rss_top" 50)× 50 MB | < 1 |
 
 ## Ingest throughput
 
@@ -396,9 +443,7 @@ same (emptied) events table, in the same run.
 | per-event shell script: one jq and one sqlite3 call per event | $shell | $(printf "%.5f" "$(echo "scale=8; $shell / $ceiling" | bc)") | the loop in \`scripts/bench.sh\` |
 
 With CurveZMQ ingest runs at $curve_ratio× its plaintext rate. ingest used
-$ingest_cpu_100k CPU seconds per 100,000 events (plaintext run). Its peak resident size over
-every run of this benchmark (throughput, CurveZMQ, latency, pipeline) was **$ingest_rss_max MB**
-(the goal: under 50 MB per service).
+$ingest_cpu_100k CPU seconds per 100,000 events (plaintext run).
 
 ## Ack latency (emit to ack, open loop: latency counts from when each batch was due)
 
@@ -420,14 +465,69 @@ events/s below (the goal: within it).
 | 20,000 events/s | $(field redis_ms_p50 "$r_p20k") | $(field redis_ms_p99 "$r_p20k") | $(field redis_ms_p999 "$r_p20k") | $(field redis_ms_max "$r_p20k") | \`fleetcost-bench pipeline --rate 20000 --batch 100 --events 200000\` |
 
 During these two runs (250,000 events): the aggregator used $agg_cpu_100k CPU seconds per
-100,000 events (peak $agg_rss MB resident); ingest $ing_cpu_100k_p CPU seconds per 100,000.
+100,000 events; ingest $ing_cpu_100k_p CPU seconds per 100,000.
+
+## The all-tenant live total
+
+After the pipeline runs (some 300,000 events of today in the database), the reporter
+holds $n_pages all-tenant live pages open (\`GET /api/v1/stream\` as admin: every tenant's
+own today) while \`fleetcost-bench ingest --rate 1000 --batch 10\` sends ${live_s} s of
+events: first fed by the aggregator's summaries (\`--aggregator-pub\`, this version),
+then, the same reporter restarted without an aggregator, reading the total from
+Postgres every 0.5 s per page, as every all-tenant page did before. Postgres's work is
+the CPU time of the reporter's backends (\`pg_stat_activity\`, application
+\`fleetcost-reporter\`, \`/proc/<pid>/stat\`) and the reporter's
+\`fleetcost_reporter_live_db_reads_total\` (transactions: the tenant-list reads with the
+summaries, the total's reads without).
+
+| source of the total | Postgres CPU s | Postgres reads | the pages show SQL's sum of the tenants' own todays |
+| --- | --- | --- | --- |
+| the aggregator's summaries | $live_cpu_after | $live_reads_after | $live_equal |
+| Postgres alone (as before) | $live_cpu_before | $live_reads_before | |
+| **before ÷ after** | **$live_cpu_ratio** | **$live_reads_ratio** | |
+
+With Postgres alone the reads queue for the reporter's 8 database connections (each one
+sums today's events of every tenant), so the pages get fewer than the 2 reads a second
+they ask for; with the summaries the reads left are the shared tenant list (at most
+one per 10 s, and one when a page opens).
+
+## Peak resident size of every service
+
+VmHWM from \`/proc/<pid>/status\` at the end of each service's runs in this benchmark:
+ingest over every run (throughput, CurveZMQ, latency, pipeline); the aggregator over the
+pipeline and over its rebuilds of a year of 100 tenants; the alerter, fleetcost-otlp
+($otlp_events OTLP records posted) and the reporter ($n_pages live pages) under the
+pipeline's load, the reporter also over the year's reports. The goal: under 50 MB each.
+
+| service | peak MB | × 50 MB |
+| --- | --- | --- |
+$(rss_row fleetcost-ingest "$ingest_rss_max")
+$(rss_row "fleetcost-aggregator (pipeline $agg_rss MB, rebuilds $agg_rebuild_rss MB)" "$agg_peak")
+$(rss_row fleetcost-alerter "$alerter_rss")
+$(rss_row fleetcost-reporter "$reporter_rss")
+$(rss_row fleetcost-otlp "$otlp_rss")
 
 ## Reporter: a year of data for 100 tenants
 
-From \`tests/integration/it_reporter_perf.sh\` (medians of 5 requests through the HTTP API):
+From \`tests/integration/it_reporter_perf.sh\` (medians of 5 requests through the HTTP
+API), each figure beside its ratio to the 200 ms target:
+
+| what | ms | × 200 ms |
+| --- | --- | --- |
+$(ms_rows "$r_reporter")
 
 \`\`\`
 $r_reporter
+\`\`\`
+
+## Aggregator rebuilds: the same year
+
+From \`tests/integration/perf_aggregator_rebuild.sh\` on the database the reporter test
+seeded (the shard rebuilt when the aggregator starts on an empty Redis and after
+FLUSHALL; one tenant rebuilt while another streams 40 events/s):
+
+\`\`\`
+$r_rebuild
 \`\`\`
 
 Raw lines:
