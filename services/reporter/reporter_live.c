@@ -167,14 +167,7 @@ void reporter_live_wait(reporter_live_t *self, uint64_t *seen, int ms)
         zclock_sleep(ms);
         return;
     }
-    struct timespec until;
-    clock_gettime(CLOCK_MONOTONIC, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = fc_time_deadline(CLOCK_MONOTONIC, ms);
     pthread_mutex_lock(&self->mutex);
     while (self->generation == *seen &&
            pthread_cond_timedwait(&self->changed, &self->mutex, &until) == 0)
