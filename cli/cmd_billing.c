@@ -22,8 +22,9 @@
 static const fc_option_t s_options[] = {
     {"month", FC_OPT_STR, "", 0, 0, false, "the month to bill, YYYY-MM (required)"},
     {"format", FC_OPT_STR, "csv", 0, 0, false,
-     "csv | json | focus (FinOps FOCUS 1.2 cost-and-usage CSV, docs/FOCUS.md; no per-tenant "
-     "rate cards yet: BilledCost = EffectiveCost = ContractedCost = ListCost)"},
+     "csv | json | focus (FinOps FOCUS 1.2 cost-and-usage CSV, docs/FOCUS.md: BilledCost ="
+     " EffectiveCost = ContractedCost = cost under the tenant's rate card, ListCost = list;"
+     " csv and json show list cost)"},
     {"focus-account", FC_OPT_STR, "fleetcost", 0, 0, false,
      "FOCUS BillingAccountId: this deployment's billing account"},
     {"focus-issuer", FC_OPT_STR, "fleetcost", 0, 0, false,
@@ -125,15 +126,6 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
 // kind, read from the events of the same window the bill covers, and checked against the
 // bill's own per-tenant totals before anything is written.
 
-//  The billed figure of a line from its list cost. Per-tenant rate cards do not exist
-//  yet, so the bill is the list price; a rate card changes this function only (and
-//  BilledCost, ContractedCost and EffectiveCost follow it).
-static int64_t s_billed_from_list(const char *tenant, int64_t list_nusd)
-{
-    (void)tenant;
-    return list_nusd;
-}
-
 //  Columns of the FOCUS export: the FOCUS 1.2 columns first, custom x_ columns after.
 #define S_FOCUS_HEADER                                                                             \
     "BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,BillingPeriodEnd,"             \
@@ -195,7 +187,8 @@ static int s_focus_send(PGconn *conn, const reporter_window_t *w)
         " e AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE w.tz)::date AS day,"
         "              coalesce(e.model_family, '') AS model, e.cost_kind, e.cost_nusd,"
         "              e.input_tokens, e.output_tokens, e.cache_read_tokens,"
-        "              e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced"
+        "              e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"
+        "              coalesce(e.billed_nusd, e.cost_nusd) AS billed"
         "         FROM events e JOIN w ON w.tenant_id = e.tenant_id"
         "        WHERE e.tenant_id = ANY ($1::text[]) AND e.cost_kind IS NOT NULL"
         "          AND e.event_time >= (w.lo - 1)::timestamp AT TIME ZONE 'UTC'"
@@ -205,7 +198,8 @@ static int s_focus_send(PGconn *conn, const reporter_window_t *w)
         "        " S_UTC("w.lo") ", " S_UTC("w.hi + 1") ","
         "        sum(e.cost_nusd), sum(e.input_tokens), sum(e.output_tokens),"
         "        sum(e.cache_read_tokens), sum(e.cache_write_5m_tokens),"
-        "        sum(e.cache_write_1h_tokens), count(*), count(*) FILTER (WHERE e.unpriced)"
+        "        sum(e.cache_write_1h_tokens), count(*), count(*) FILTER (WHERE e.unpriced),"
+        "        sum(e.billed)"
         "   FROM e JOIN w ON w.tenant_id = e.tenant_id"
         "  WHERE e.day BETWEEN w.lo AND w.hi"
         "  GROUP BY e.tenant_id, w.name, w.tz, w.lo, w.hi, e.day, e.model, e.cost_kind"
@@ -269,7 +263,9 @@ static int s_focus(PGconn *conn, const reporter_window_t *w, const char *account
     for (int i = 0; i < n; i++) {
         const char *tenant = PQgetvalue(res, i, 0), *model = PQgetvalue(res, i, 2),
                    *kind = PQgetvalue(res, i, 3);
-        int64_t list = fc_pg_int(res, i, 8), billed = s_billed_from_list(tenant, list), tokens = 0;
+        //  Billed: the sum of the events' billed costs, each rounded once by its tenant's
+        //  rate card at ingest (docs/RECONCILE.md §4.3); = list without a rate card.
+        int64_t list = fc_pg_int(res, i, 8), billed = fc_pg_int(res, i, 16), tokens = 0;
         for (int c = 9; c <= 13; c++)
             tokens += fc_pg_int(res, i, c); //  bigint sums of token counts: far from overflow
         char b9[FC_MONEY_BUFSIZE], l9[FC_MONEY_BUFSIZE];
