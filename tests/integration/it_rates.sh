@@ -10,24 +10,26 @@
 #   acme list 8,614,000, billed 6,946,650; beta haiku 1000 in: 1,000,000 list = billed.
 # Then a new card backdated before the events (10 % off, no override) restates them:
 #   1,125 + 3,375 + 6,754,500 + 993,600 = 7,752,600 billed; list unchanged.
-#   it_rates.sh <fleetcost> <fleetcost-ingest> <fleetcost-aggregator>
-fleetcost=${1:?usage: it_rates.sh <fleetcost> <ingest> <aggregator>}
-ingest_bin=${2:?} aggregator_bin=${3:?}
+# The reporter lists the cards at /api/v1/rates, each tenant key its own tenant's only.
+#   it_rates.sh <fleetcost> <fleetcost-ingest> <fleetcost-aggregator> <fleetcost-reporter>
+fleetcost=${1:?usage: it_rates.sh <fleetcost> <ingest> <aggregator> <reporter>}
+ingest_bin=${2:?} aggregator_bin=${3:?} reporter_bin=${4:?}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 it_setup rates
 command -v redis-server >/dev/null || it_die "redis-server is not installed"
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
-read -r p_redis p_in p_pub p_sum < <(python3 -c 'import socket
-ss = [socket.socket() for _ in range(4)]
+read -r p_redis p_in p_pub p_sum p_http < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(5)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 redis-server --port "$p_redis" --bind 127.0.0.1 --dir "$IT_TMP" --save "" --appendonly no \
   --daemonize yes --pidfile "$IT_TMP/redis.pid" --logfile "$IT_TMP/redis.log" >/dev/null ||
   it_die "redis-server did not start"
-ingest_pid= agg_pid=
+ingest_pid= agg_pid= rep_pid=
 stop_all() {
   [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null
+  [ -n "$rep_pid" ] && kill "$rep_pid" 2>/dev/null
   [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null
   wait 2>/dev/null
   [ -f "$IT_TMP/redis.pid" ] && kill "$(cat "$IT_TMP/redis.pid")" 2>/dev/null
@@ -147,6 +149,30 @@ acme claude-sonnet-4-5 0.000993600 0.001104000 0.000993600 0.000993600"
 hist=$("$fleetcost" rate history --pg-url "$IT_URL" --tenant acme)
 expect_eq "rate history lists both versions" "$(grep -cE '^acme +[12] ' <<<"$hist")" 2
 expect_eq "audited: two sets" "$(q "$IT_URL" "SELECT count(*) FROM audit_log WHERE action = 'rate.set' AND actor = 'it' AND object LIKE 'acme@%'")" 2
+# The API: tenant keys see their own tenant's cards only (RLS), the admin key all.
+key_acme=$("$fleetcost" key create --pg-url "$IT_URL" --tenant acme 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+key_beta=$("$fleetcost" key create --pg-url "$IT_URL" --tenant beta 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+key_admin=$("$fleetcost" key create --pg-url "$IT_URL" --admin 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+[ -n "$key_acme" ] && [ -n "$key_beta" ] && [ -n "$key_admin" ] || it_die "key create"
+"$reporter_bin" --insecure --http-port "$p_http" --pg-reader-url "$IT_READER_URL" \
+  --aggregator-pub "tcp://127.0.0.1:$p_sum" 2>"$IT_TMP/reporter.log" &
+rep_pid=$!
+base="http://127.0.0.1:$p_http"
+deadline=$((SECONDS + 15))
+until curl -sf "$base/healthz" -o /dev/null; do
+  [ $SECONDS -ge $deadline ] && it_die "reporter did not start"
+  sleep 0.05
+done
+api() { curl -s -H "Authorization: Bearer $1" "$base/api/v1/rates${2:-}"; }
+cards() { python3 -c 'import json, sys
+for c in json.load(sys.stdin)["rate_cards"]:
+    print(c["tenant"], c["version"], c["bp"], json.dumps(c["overrides"]), c["monthly_fee_nusd"], c["effective_to"] is None)'; }
+expect_eq "GET /api/v1/rates, acme's key: both versions" "$(api "$key_acme" | cards)" \
+"acme 1 -1500 {\"opus\": -2000} 100000000000 False
+acme 2 -1000 {} 0 True"
+expect_eq "... beta's key: none of acme's" "$(api "$key_beta" | cards)" ""
+check "... beta's key asking for acme is refused" grep -q '"error"' <<<"$(api "$key_beta" '?tenant=acme')"
+expect_eq "... the admin key: every tenant's" "$(api "$key_admin" | cards | wc -l)" 2
 check "rate end" "$fleetcost" rate end --pg-url "$IT_URL" --tenant acme --at "$(it_date 30)" --actor it
 expect_eq "... closes v2 in the future" \
   "$(q "$IT_URL" "SELECT effective_to = '$(it_date 30)'::timestamptz FROM rate_cards WHERE tenant_id = 'acme' AND version = 2")" t
