@@ -175,15 +175,19 @@ __attribute__((format(printf, 2, 3))) static void s_cellf(fc_buf_t *out, const c
     fc_buf_free(&t);
 }
 
+//  The window of the FOCUS queries: per tenant its local month (lo, hi), zone and name.
+#define S_FOCUS_W                                                                                  \
+    "WITH w AS (SELECT x.tenant_id, x.lo, x.hi, coalesce(t.tz, 'UTC') AS tz,"                      \
+    "                  coalesce(nullif(t.name, ''), x.tenant_id) AS name"                          \
+    "             FROM unnest($1::text[], $2::date[], $3::date[]) AS x(tenant_id, lo, hi)"         \
+    "             LEFT JOIN tenants t ON t.tenant_id = x.tenant_id)"
+
 //  Sends the FOCUS rows' query over window w.
 static int s_focus_send(PGconn *conn, const reporter_window_t *w)
 {
     // clang-format off
     static const char *sql =
-        "WITH w AS (SELECT x.tenant_id, x.lo, x.hi, coalesce(t.tz, 'UTC') AS tz,"
-        "                  coalesce(nullif(t.name, ''), x.tenant_id) AS name"
-        "             FROM unnest($1::text[], $2::date[], $3::date[]) AS x(tenant_id, lo, hi)"
-        "             LEFT JOIN tenants t ON t.tenant_id = x.tenant_id),"
+        S_FOCUS_W ","
         " e AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE w.tz)::date AS day,"
         "              coalesce(e.model_family, '') AS model, e.cost_kind, e.cost_nusd,"
         "              e.input_tokens, e.output_tokens, e.cache_read_tokens,"
@@ -225,6 +229,64 @@ static PGresult *s_result(PGconn *conn)
         return NULL;
     }
     return res;
+}
+
+/*  The flat monthly fees of the tenants' rate cards (docs/RECONCILE.md §4.6): one row per
+    tenant whose latest rate-card version in force at some instant of its local month has
+    a fee, for that whole fee (no proration). A fee is bought per period, not metered:
+    ChargeCategory Purchase, ChargeFrequency Recurring, the charge period the local month,
+    PricingQuantity 1 Month, no consumed quantity (FOCUS 1.2: null outside Usage). The
+    bill's CSV/JSON lines do not carry fees yet, so these rows are outside the "adds up"
+    check. Returns 0 or -1. */
+static int s_focus_fees(PGconn *conn, const reporter_window_t *w, const char *account,
+                        const char *issuer, fc_buf_t *out)
+{
+    // clang-format off
+    static const char *sql =
+        S_FOCUS_W
+        " SELECT w.tenant_id, w.name, c.version, c.monthly_fee_nusd,"
+        "        " S_UTC("w.lo") ", " S_UTC("w.hi + 1")
+        "   FROM w CROSS JOIN LATERAL (SELECT * FROM rate_cards c"
+        "        WHERE c.tenant_id = w.tenant_id"
+        "          AND c.effective_from < coalesce(c.effective_to, 'infinity')"
+        "          AND c.effective_from < (w.hi + 1)::timestamp AT TIME ZONE w.tz"
+        "          AND coalesce(c.effective_to, 'infinity') > w.lo::timestamp AT TIME ZONE w.tz"
+        "        ORDER BY c.effective_from DESC LIMIT 1) c"
+        "  WHERE c.monthly_fee_nusd > 0 ORDER BY w.tenant_id";
+    // clang-format on
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to};
+    PGresult *res;
+    if (!PQsendQueryParams(conn, sql, 3, NULL, params, NULL, NULL, 0)) {
+        fc_error(MODULE, "focus fees: %s", fc_pg_error(conn));
+        return -1;
+    }
+    if (!(res = s_result(conn)))
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        int64_t fee = fc_pg_int(res, i, 3);
+        char f9[FC_MONEY_BUFSIZE];
+        if (fc_money_format(fee, f9, sizeof f9, 9) != 0) {
+            PQclear(res);
+            return -1;
+        }
+        fc_buf_addf(out, "%s,", f9);
+        s_cell(out, account);
+        fc_buf_add_str(out, ",USD,");
+        fc_buf_addf(out, "%s,%s,Purchase,,", PQgetvalue(res, i, 5), PQgetvalue(res, i, 4));
+        s_cellf(out, "monthly fee, rate card version %s", PQgetvalue(res, i, 2));
+        fc_buf_addf(out, "Recurring,%s,%s,,,%s,%s,", PQgetvalue(res, i, 5), PQgetvalue(res, i, 4),
+                    f9, f9);
+        s_cell(out, issuer);
+        fc_buf_addf(out,
+                    "%s,1,Months,Anthropic,Anthropic,AI and Machine Learning,Claude API,"
+                    "Generative AI,fleetcost/monthly-fee,",
+                    f9);
+        s_cell(out, PQgetvalue(res, i, 0));
+        s_cell(out, PQgetvalue(res, i, 1));
+        fc_buf_addf(out, ",,monthly_fee,0,0,0,0,0,0,0,%lld\r\n", (long long)fee);
+    }
+    PQclear(res);
+    return 0;
 }
 
 //  The FOCUS rows of window w into out. Before writing, the rows' list costs per tenant
@@ -295,7 +357,7 @@ static int s_focus(PGconn *conn, const reporter_window_t *w, const char *account
                     PQgetvalue(res, i, 13), PQgetvalue(res, i, 14), PQgetvalue(res, i, 15),
                     (long long)list);
     }
-    rc = 0;
+    rc = s_focus_fees(conn, w, account, issuer, out);
 done:
     PQclear(bill);
     PQclear(res);

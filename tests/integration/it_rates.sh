@@ -105,13 +105,24 @@ focus() { # focus: tenant,model,BilledCost,ListCost,ContractedCost,EffectiveCost
   "$fleetcost" billing --pg-url "$IT_URL" --month "$month" --format focus |
     python3 -c 'import csv, sys
 for r in csv.DictReader(sys.stdin):
-    print(r["SubAccountId"], r["x_Model"], r["BilledCost"], r["ListCost"], r["ContractedCost"], r["EffectiveCost"])'
+    if r["ChargeCategory"] == "Usage":
+        print(r["SubAccountId"], r["x_Model"], r["BilledCost"], r["ListCost"], r["ContractedCost"], r["EffectiveCost"])'
+}
+fees() { # fees: the rows that are not usage
+  "$fleetcost" billing --pg-url "$IT_URL" --month "$month" --format focus |
+    python3 -c 'import csv, sys
+for r in csv.DictReader(sys.stdin):
+    if r["ChargeCategory"] != "Usage":
+        print(r["SubAccountId"], r["ChargeCategory"], r["ChargeFrequency"], r["BilledCost"], r["ListCost"],
+              r["PricingQuantity"], r["PricingUnit"], r["ConsumedQuantity"] == "", r["SkuId"], r["x_ListCostNanoUSD"])'
 }
 expect_eq "FOCUS rows: billed from the rate card, list from the catalog" "$(focus)" \
 "acme claude-haiku-4-5 0.000004250 0.000005000 0.000004250 0.000004250
 acme claude-opus-4-6 0.006004000 0.007505000 0.006004000 0.006004000
 acme claude-sonnet-4-5 0.000938400 0.001104000 0.000938400 0.000938400
 beta claude-haiku-4-5 0.001000000 0.001000000 0.001000000 0.001000000"
+expect_eq "FOCUS: the monthly fee of v1 is its own row (Purchase, Recurring)" "$(fees)" \
+  "acme Purchase Recurring 100.000000000 100.000000000 1 Months True fleetcost/monthly-fee 100000000000"
 
 # A corrected card from before the events: restated, as reprice does.
 out=$("$fleetcost" rate set --pg-url "$IT_URL" --tenant acme --from "$(it_date -3)" --bp -1000 \
@@ -146,6 +157,7 @@ expect_eq "FOCUS rows restated" "$(focus | head -3)" \
 "acme claude-haiku-4-5 0.000004500 0.000005000 0.000004500 0.000004500
 acme claude-opus-4-6 0.006754500 0.007505000 0.006754500 0.006754500
 acme claude-sonnet-4-5 0.000993600 0.001104000 0.000993600 0.000993600"
+expect_eq "FOCUS: no fee once the month's latest card (v2) has none" "$(fees)" ""
 hist=$("$fleetcost" rate history --pg-url "$IT_URL" --tenant acme)
 expect_eq "rate history lists both versions" "$(grep -cE '^acme +[12] ' <<<"$hist")" 2
 expect_eq "audited: two sets" "$(q "$IT_URL" "SELECT count(*) FROM audit_log WHERE action = 'rate.set' AND actor = 'it' AND object LIKE 'acme@%'")" 2
