@@ -155,6 +155,58 @@ END
 $$;
 
 
+-- Budgets say which cost they watch: billed (under the tenant's rate card; the default)
+-- or list. fc_tenant_spend (0005) gains the billed pair for them, the same definition
+-- otherwise; the columns change, hence DROP and CREATE.
+ALTER TABLE budgets ADD COLUMN basis text NOT NULL DEFAULT 'billed'
+    CONSTRAINT budgets_basis CHECK (basis IN ('billed', 'list'));
+DROP FUNCTION fc_tenant_spend(text, timestamptz);
+CREATE FUNCTION fc_tenant_spend(p_tenant text, p_now timestamptz)
+RETURNS TABLE (tz text, day date, month text, day_nusd bigint, month_nusd bigint,
+               day_billed_nusd bigint, month_billed_nusd bigint)
+LANGUAGE plpgsql STABLE
+SET search_path = pg_catalog, public
+AS $$
+DECLARE
+    v_tz         text;
+    v_today      date;
+    v_m0         date;
+    v_open       date;
+    v_final      bigint;
+    v_final_b    bigint;
+    v_day_start  timestamptz;
+    v_day_end    timestamptz;
+    v_open_start timestamptz;
+BEGIN
+    SELECT t.tz INTO v_tz FROM public.tenants t WHERE t.tenant_id = p_tenant;
+    v_tz := coalesce(v_tz, 'UTC');
+    v_today := (p_now AT TIME ZONE v_tz)::date;
+    v_m0 := date_trunc('month', v_today)::date;
+    SELECT min(d)::date INTO v_open
+      FROM generate_series(v_m0, v_today, interval '1 day') d
+     WHERE NOT EXISTS (SELECT 1 FROM public.cost_summaries s
+                        WHERE s.tenant_id = p_tenant AND s.day = d::date
+                          AND s.dimension = 'total' AND s.key = '' AND s.final);
+    v_open := coalesce(v_open, v_today);
+    SELECT coalesce(sum(s.cost_nusd), 0), coalesce(sum(s.billed_nusd), 0) INTO v_final, v_final_b
+      FROM public.cost_summaries s
+     WHERE s.tenant_id = p_tenant AND s.dimension = 'total' AND s.key = '' AND s.final
+       AND s.day >= v_m0 AND s.day < v_open;
+    v_day_start := v_today::timestamp AT TIME ZONE v_tz;
+    v_day_end := (v_today + 1)::timestamp AT TIME ZONE v_tz;
+    v_open_start := v_open::timestamp AT TIME ZONE v_tz;
+    RETURN QUERY
+    SELECT v_tz, v_today, to_char(v_today, 'YYYY-MM'),
+           coalesce(sum(e.cost_nusd) FILTER (WHERE e.event_time >= v_day_start), 0)::bigint,
+           (v_final + coalesce(sum(e.cost_nusd), 0))::bigint,
+           coalesce(sum(coalesce(e.billed_nusd, e.cost_nusd))
+                    FILTER (WHERE e.event_time >= v_day_start), 0)::bigint,
+           (v_final_b + coalesce(sum(coalesce(e.billed_nusd, e.cost_nusd)), 0))::bigint
+      FROM public.events e
+     WHERE e.tenant_id = p_tenant AND e.event_time >= v_open_start AND e.event_time < v_day_end;
+END
+$$;
+
 ALTER TABLE rate_cards ENABLE ROW LEVEL SECURITY;
 ALTER TABLE rate_card_overrides ENABLE ROW LEVEL SECURITY;
 CREATE POLICY rate_cards_tenant_read ON rate_cards FOR SELECT TO fleetcost_reader

@@ -11,23 +11,27 @@
 # Then a new card backdated before the events (10 % off, no override) restates them:
 #   1,125 + 3,375 + 6,754,500 + 993,600 = 7,752,600 billed; list unchanged.
 # The reporter lists the cards at /api/v1/rates, each tenant key its own tenant's only.
-#   it_rates.sh <fleetcost> <fleetcost-ingest> <fleetcost-aggregator> <fleetcost-reporter>
-fleetcost=${1:?usage: it_rates.sh <fleetcost> <ingest> <aggregator> <reporter>}
-ingest_bin=${2:?} aggregator_bin=${3:?} reporter_bin=${4:?}
+# Budgets watch billed cost by default: gamma and delta have a 10 % markup and one haiku
+# request today of 1000 input tokens (list 1,000,000, billed 1,100,000) against a daily
+# budget of $0.00105 (1,050,000): gamma's (billed) fires 100 %, delta's (--basis list) not.
+#   it_rates.sh <fleetcost> <ingest> <aggregator> <reporter> <alerter>
+fleetcost=${1:?usage: it_rates.sh <fleetcost> <ingest> <aggregator> <reporter> <alerter>}
+ingest_bin=${2:?} aggregator_bin=${3:?} reporter_bin=${4:?} alerter_bin=${5:?}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 it_setup rates
 command -v redis-server >/dev/null || it_die "redis-server is not installed"
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
-read -r p_redis p_in p_pub p_sum p_http < <(python3 -c 'import socket
-ss = [socket.socket() for _ in range(5)]
+read -r p_redis p_in p_pub p_sum p_http p_alert < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(6)]
 for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))')
 redis-server --port "$p_redis" --bind 127.0.0.1 --dir "$IT_TMP" --save "" --appendonly no \
   --daemonize yes --pidfile "$IT_TMP/redis.pid" --logfile "$IT_TMP/redis.log" >/dev/null ||
   it_die "redis-server did not start"
-ingest_pid= agg_pid= rep_pid=
+ingest_pid= agg_pid= rep_pid= alert_pid=
 stop_all() {
+  [ -n "$alert_pid" ] && kill "$alert_pid" 2>/dev/null
   [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null
   [ -n "$rep_pid" ] && kill "$rep_pid" 2>/dev/null
   [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null
@@ -50,7 +54,7 @@ await() {
   expect_eq "$what" "$got" "$want"
 }
 
-for t in acme beta; do
+for t in acme beta gamma delta; do
   "$fleetcost" tenant set --pg-url "$IT_URL" --tenant "$t" --tz UTC >/dev/null || it_die "tenant $t"
 done
 day=$(it_date -2)
@@ -62,6 +66,16 @@ expect_fail "an override of a bad family is refused" "override" "$fleetcost" rat
   --pg-url "$IT_URL" --tenant acme --from "$(it_date -2)" --override 'Opus=-1'
 expect_fail "an unknown tenant is refused" "unknown tenant" "$fleetcost" rate set \
   --pg-url "$IT_URL" --tenant nobody --from "$(it_date -2)" --bp -100
+for t in gamma delta; do
+  "$fleetcost" rate set --pg-url "$IT_URL" --tenant $t --from "$(it_date -4)" --bp 1000 >/dev/null ||
+    it_die "rate set $t"
+done
+check "budget set: gamma, billed by default" "$fleetcost" budget set --pg-url "$IT_URL" \
+  --tenant gamma --daily 0.00105
+check "budget set: delta, --basis list" "$fleetcost" budget set --pg-url "$IT_URL" \
+  --tenant delta --daily 0.00105 --basis list
+expect_fail "--basis takes billed or list" "billed or list" "$fleetcost" budget set \
+  --pg-url "$IT_URL" --tenant delta --daily 1 --basis net
 list=$("$fleetcost" rate list --pg-url "$IT_URL")
 check "rate list shows the card" grep -qE '^acme +1 .* -1500 +100\.00  opus=-2000' <<<"$list"
 
@@ -73,6 +87,11 @@ ingest_pid=$!
   --interval-ms 200 --rollup-ms 500 >>"$IT_TMP/aggregator.log" 2>&1 &
 agg_pid=$!
 ts=$(date -u -d "$day 12:00:00" +%s)
+now=$(($(date -u +%s) - 30))
+"$alerter_bin" --insecure --pg-url "$IT_URL" --aggregator-pub "tcp://127.0.0.1:$p_sum" \
+  --bind "tcp://127.0.0.1:$p_alert" --metrics-port 0 --eval-interval-ms 300 \
+  --slow-interval-ms 300 >>"$IT_TMP/alerter.log" 2>&1 &
+alert_pid=$!
 out=$("$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" --spool-dir "$IT_TMP/spool" \
   --timeout-ms 30000 2>&1 <<EOF2
 {"type":"usage","tenant":"acme","agent":"a1","time":$ts,"model":"claude-haiku-4-5","cache_write_5m_tokens":1}
@@ -80,14 +99,31 @@ out=$("$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" --spo
 {"type":"usage","tenant":"acme","agent":"a2","time":$((ts + 2)),"model":"claude-opus-4-6","input_tokens":1001,"output_tokens":100}
 {"type":"usage","tenant":"acme","agent":"a2","time":$((ts + 3)),"model":"claude-sonnet-4-5","input_tokens":333,"output_tokens":7}
 {"type":"usage","tenant":"beta","agent":"b1","time":$((ts + 4)),"model":"claude-haiku-4-5","input_tokens":1000}
+{"type":"usage","tenant":"gamma","agent":"g1","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
+{"type":"usage","tenant":"delta","agent":"d1","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
 EOF2
 )
-expect_eq "5 events stored" "$(grep -o '^emit: [0-9]* acked' <<<"$out")" "emit: 5 acked"
+expect_eq "7 events stored" "$(grep -o '^emit: [0-9]* acked' <<<"$out")" "emit: 7 acked"
+await "gamma's budget (billed) fires 50, 80 and 100 %" \
+  "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
+     FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'threshold'\"" \
+  "50:1100000 80:1100000 100:1100000"
+check "... and its alert says billed cost" grep -q 'billed cost)$' <<<"$(q "$IT_URL" \
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'gamma' AND threshold_pct = 100")"
+await "delta's budget (list) fires 50 and 80 %, not 100" \
+  "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
+     FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'threshold'\"" \
+  "50:1000000 80:1000000"
+check "... and its alert says list cost" grep -q 'list cost)$' <<<"$(q "$IT_URL" \
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'delta' AND threshold_pct = 80")"
+expect_fail "budget check: gamma over its billed budget" "OVER BUDGET \\(billed cost\\)" \
+  "$fleetcost" budget check --pg-url "$IT_URL" --tenant gamma
+check "budget check: delta within its list budget" "$fleetcost" budget check --pg-url "$IT_URL" --tenant delta
 
 expect_eq "ingest: billed per event, ties to even, the opus override" \
   "$(q "$IT_URL" "SELECT string_agg(cost_nusd || '/' || coalesce(billed_nusd::text, '-') || '/'
                    || coalesce(rate_card_version::text, '-'), ' ' ORDER BY event_time)
-                   FROM events WHERE cost_kind IS NOT NULL")" \
+                   FROM events WHERE cost_kind IS NOT NULL AND tenant_id IN ('acme', 'beta')")" \
   "1250/1062/1 3750/3188/1 7505000/6004000/1 1104000/938400/1 1000000/-/-"
 await "Redis day totals of acme: billed next to list" \
   "echo \$(r HGET 'fc:{acme}:day:$day' cost_nusd) \$(r HGET 'fc:{acme}:day:$day' billed_nusd)" \
@@ -105,14 +141,14 @@ focus() { # focus: tenant,model,BilledCost,ListCost,ContractedCost,EffectiveCost
   "$fleetcost" billing --pg-url "$IT_URL" --month "$month" --format focus |
     python3 -c 'import csv, sys
 for r in csv.DictReader(sys.stdin):
-    if r["ChargeCategory"] == "Usage":
+    if r["ChargeCategory"] == "Usage" and r["SubAccountId"] in ("acme", "beta"):
         print(r["SubAccountId"], r["x_Model"], r["BilledCost"], r["ListCost"], r["ContractedCost"], r["EffectiveCost"])'
 }
 fees() { # fees: the rows that are not usage
   "$fleetcost" billing --pg-url "$IT_URL" --month "$month" --format focus |
     python3 -c 'import csv, sys
 for r in csv.DictReader(sys.stdin):
-    if r["ChargeCategory"] != "Usage":
+    if r["ChargeCategory"] != "Usage" and r["SubAccountId"] in ("acme", "beta"):
         print(r["SubAccountId"], r["ChargeCategory"], r["ChargeFrequency"], r["BilledCost"], r["ListCost"],
               r["PricingQuantity"], r["PricingUnit"], r["ConsumedQuantity"] == "", r["SkuId"], r["x_ListCostNanoUSD"])'
 }
@@ -184,7 +220,7 @@ expect_eq "GET /api/v1/rates, acme's key: both versions" "$(api "$key_acme" | ca
 acme 2 -1000 {} 0 True"
 expect_eq "... beta's key: none of acme's" "$(api "$key_beta" | cards)" ""
 check "... beta's key asking for acme is refused" grep -q '"error"' <<<"$(api "$key_beta" '?tenant=acme')"
-expect_eq "... the admin key: every tenant's" "$(api "$key_admin" | cards | wc -l)" 2
+expect_eq "... the admin key: every tenant's" "$(api "$key_admin" | cards | cut -d' ' -f1 | sort -u | xargs)" "acme delta gamma"
 check "rate end" "$fleetcost" rate end --pg-url "$IT_URL" --tenant acme --at "$(it_date 30)" --actor it
 expect_eq "... closes v2 in the future" \
   "$(q "$IT_URL" "SELECT effective_to = '$(it_date 30)'::timestamptz FROM rate_cards WHERE tenant_id = 'acme' AND version = 2")" t
