@@ -14,6 +14,7 @@
 #include "fc_log.h"
 #include "fc_money.h"
 #include "fc_pg.h"
+#include "fc_time.h"
 #include "reporter_cli.h"
 #include "reporter_report.h"
 
@@ -367,14 +368,9 @@ done:
 int cmd_billing(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    char **args = calloc((size_t)argc + 1, sizeof *args);
-    if (!args)
-        return 1;
-    reporter_cli_args(argc, argv, args);
     int rc;
-    fc_config_t *config = fc_config_load("fleetcost billing", "monthly bill per tenant", tables,
-                                         argc, args, 0, 0, &rc);
-    free(args);
+    fc_config_t *config =
+        reporter_cli_load("fleetcost billing", "monthly bill per tenant", tables, argc, argv, &rc);
     if (!config)
         return rc;
     const char *month = fc_config_str(config, "month"), *format = fc_config_str(config, "format");
@@ -386,7 +382,7 @@ int cmd_billing(int argc, char **argv)
     PGconn *conn = NULL;
     rc = 2;
     snprintf(first, sizeof first, "%.7s-01", month);
-    if (strlen(month) != 7 || reporter_date_parse(first, &day) != 0) {
+    if (strlen(month) != 7 || fc_date_parse(first, &day) != 0 || !reporter_day_in_range(day)) {
         fprintf(stderr, "billing: --month: expected YYYY-MM\n");
         goto done;
     }

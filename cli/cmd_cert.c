@@ -26,6 +26,7 @@ static const fc_option_t s_options[] = {
     {"tenant", FC_OPT_STR, "", 0, 0, false, "tenant of the new certificate (create)"},
     {"operator", FC_OPT_BOOL, "false", 0, 0, false,
      "create an operator certificate: may read every tenant (create)"},
+    {"actor", FC_OPT_STR, "", 0, 0, false, "who makes the change (default: $USER)"},
     FC_OPT_END};
 
 static void s_usage(void)
@@ -139,8 +140,7 @@ static void s_audit(fc_config_t *config, const char *action, const char *name, c
         PQfinish(pg);
         return;
     }
-    const char *actor = getenv("USER");
-    const char *p[4] = {actor && *actor ? actor : "unknown", action, name, tenant};
+    const char *p[4] = {cmd_actor(config), action, name, tenant};
     PGresult *r = PQexecParams(pg,
                                "INSERT INTO audit_log (actor, action, object, after)"
                                " VALUES ($1, $2, $3, CASE WHEN $4::text IS NOT NULL"

@@ -40,6 +40,7 @@
 #include "fc_price_pg.h"
 #include "fc_rate_pg.h"
 #include "fc_redis.h"
+#include "aggregator_keys.h"
 #include "aggregator_pg.h"
 #include "fc_time.h"
 
@@ -356,7 +357,9 @@ static int s_restate_redis(fc_config_t *cfg)
         return -1;
     }
     int removed = 0;
-    redisReply *keys = redisCommand(c, "KEYS fc:agg:*:ready");
+    char pattern[AGGREGATOR_KEY_MAX];
+    aggregator_key_ready(pattern, "*"); //  every shard's sentinel
+    redisReply *keys = redisCommand(c, "KEYS %s", pattern);
     for (size_t i = 0; keys && keys->type == REDIS_REPLY_ARRAY && i < keys->elements; i++) {
         redisReply *d = redisCommand(c, "DEL %s", keys->element[i]->str);
         removed += d && d->type == REDIS_REPLY_INTEGER ? (int)d->integer : 0;

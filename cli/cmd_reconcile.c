@@ -74,6 +74,8 @@ static const fc_option_t s_options[] = {
      "without --from/--to: this many settled days up to yesterday (today-2 before 02:00 UTC)"},
     {"interval-s", FC_OPT_INT, "21600", 60, 86400, false,
      "pause between runs of the worker (each keeps its rows: see RECONCILE.md)"},
+    {"keep-history-days", FC_OPT_INT, "30", 1, 3650, false,
+     "drop a day's variance rows superseded by a newer run once their run is this old"},
     {"once", FC_OPT_BOOL, "false", 0, 0, false, "one run, then exit (exit 1 if it failed)"},
     {"page-limit", FC_OPT_INT, "7", 1, 31, false,
      "daily buckets per page (the API's default; it allows 31)"},
@@ -572,6 +574,23 @@ static int s_commit(s_worker_t *w, const char *run, const char *costs, const cha
         if (r)
             PQclear(r);
     }
+    //  History: a tenant-day's rows of older runs are kept for --keep-history-days (to
+    //  see how a day's variance moved), then dropped. The newest row of each tenant-day
+    //  (reconcile_latest) is never dropped, whatever its age.
+    if (ok) {
+        char keep[24];
+        snprintf(keep, sizeof keep, "%" PRId64, fc_config_int(w->cfg, "keep-history-days"));
+        r = fc_pg_query(w->pg, MODULE, "history",
+                        "DELETE FROM reconcile_variances v USING reconcile_runs o"
+                        " WHERE o.run_id = v.run_id"
+                        " AND o.finished_at < now() - make_interval(days => $1::int)"
+                        " AND EXISTS (SELECT 1 FROM reconcile_variances n WHERE n.tenant_id ="
+                        " v.tenant_id AND n.day = v.day AND n.run_id > v.run_id)",
+                        1, (const char *const[]){keep});
+        ok = r != NULL;
+        if (r)
+            PQclear(r);
+    }
     if (ok && fc_pg_exec(w->pg, MODULE, "commit", "COMMIT") == 0)
         return 0;
     fc_pg_rollback(w->pg);
@@ -588,6 +607,14 @@ static void s_window(s_worker_t *w)
     w->from_days = w->to_days - (fc_config_int(w->cfg, "window-days") - 1);
 }
 
+//  Releases the run lock taken by s_run. A broken connection has released it already.
+static void s_unlock(s_worker_t *w)
+{
+    if (PQstatus(w->pg) == CONNECTION_OK)
+        (void)fc_pg_exec(w->pg, MODULE, "run unlock",
+                         "SELECT pg_advisory_unlock(hashtext('fleetcost.reconcile.run'))");
+}
+
 //  One run over w's range: recorded in reconcile_runs. 0 when it succeeded.
 static int s_run(s_worker_t *w)
 {
@@ -597,12 +624,32 @@ static int s_run(s_worker_t *w)
     w->waited_ms = 0;
     w->error[0] = 0;
     const char *p[2] = {w->from, w->to};
-    PGresult *r = fc_pg_query(w->pg, MODULE, "run start",
-                              "INSERT INTO reconcile_runs (provider, from_day, to_day)"
-                              " VALUES ('" PROVIDER "', $1::date, $2::date) RETURNING run_id",
-                              2, p);
-    if (!r)
+    //  A run holds this session lock from its start to its end, so a second reconciler
+    //  waits for the first, and a row still 'running' while we hold the lock belongs
+    //  to a run whose process was killed or lost its connection (a session lock goes
+    //  with its session). Those rows are closed as failed instead of staying 'running'.
+    if (fc_pg_exec(w->pg, MODULE, "run lock",
+                   "SELECT pg_advisory_lock(hashtext('fleetcost.reconcile.run'))") != 0)
         return -1;
+    PGresult *r = fc_pg_query(w->pg, MODULE, "abandoned runs",
+                              "UPDATE reconcile_runs SET status = 'failed', finished_at = now(),"
+                              " error = 'abandoned: the run ended without finishing (its process"
+                              " was stopped or lost its database connection)'"
+                              " WHERE status = 'running' RETURNING run_id",
+                              0, NULL);
+    if (r && PQntuples(r) > 0)
+        fc_warn(MODULE, "%d earlier run(s) never finished (first: run %s); recorded as failed",
+                PQntuples(r), PQgetvalue(r, 0, 0));
+    if (r)
+        PQclear(r);
+    r = fc_pg_query(w->pg, MODULE, "run start",
+                    "INSERT INTO reconcile_runs (provider, from_day, to_day)"
+                    " VALUES ('" PROVIDER "', $1::date, $2::date) RETURNING run_id",
+                    2, p);
+    if (!r) {
+        s_unlock(w);
+        return -1;
+    }
     char run[24];
     snprintf(run, sizeof run, "%s", PQgetvalue(r, 0, 0));
     PQclear(r);
@@ -643,6 +690,7 @@ static int s_run(s_worker_t *w)
         char esc[MAX_ERROR * 4];
         fc_error(MODULE, "run %s failed: %s; nothing imported for %s..%s (retried next run)", run,
                  fc_esc_text(w->error, esc, sizeof esc), w->from, w->to);
+        s_unlock(w);
         return -1;
     }
     r = fc_pg_query(w->pg, MODULE, "run summary",
@@ -658,6 +706,7 @@ static int s_run(s_worker_t *w)
                 PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2));
         PQclear(r);
     }
+    s_unlock(w);
     return 0;
 }
 

@@ -37,14 +37,9 @@ static const fc_option_t s_options[] = {
 int cmd_report(int argc, char **argv)
 {
     const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    char **args = calloc((size_t)argc + 1, sizeof *args);
-    if (!args)
-        return 1;
-    reporter_cli_args(argc, argv, args);
     int rc;
     fc_config_t *config =
-        fc_config_load("fleetcost report", "tenant cost report", tables, argc, args, 0, 0, &rc);
-    free(args);
+        reporter_cli_load("fleetcost report", "tenant cost report", tables, argc, argv, &rc);
     if (!config)
         return rc;
     char tenant[64], err[160], output[4096];

@@ -48,7 +48,6 @@ static int s_set(fc_config_t *cfg, PGconn *pg)
         fprintf(stderr, "tenant set: --tenant: expected [a-z0-9][a-z0-9_-]{0,62}\n");
         return 2;
     }
-    const char *actor = s_opt(cfg, "actor") ? s_opt(cfg, "actor") : getenv("USER");
     const char *p[9] = {tenant,
                         s_opt(cfg, "name"),
                         s_opt(cfg, "tz"),
@@ -56,7 +55,7 @@ static int s_set(fc_config_t *cfg, PGconn *pg)
                         s_opt(cfg, "cost-centre"),
                         s_opt(cfg, "webhook-url"),
                         s_opt(cfg, "email"),
-                        actor ? actor : "unknown"};
+                        cmd_actor(cfg)};
     //  One statement: the old row, the upsert, and the audit row, atomically.
     PGresult *r = fc_pg_query(
         pg, MODULE, "tenant set",

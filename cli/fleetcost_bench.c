@@ -21,6 +21,7 @@
 #include <math.h>
 #include <unistd.h>
 
+#include "aggregator_keys.h"
 #include "fc_config.h"
 #include "fc_curve.h"
 #include "fc_log.h"
@@ -240,9 +241,9 @@ static int s_bench_pipeline(fc_config_t *cfg)
     }
     //  The tenant is new, so it is UTC and its day key is today's UTC date.
     time_t now_s = time(NULL);
-    char today[FC_DATE_SIZE], key[160];
+    char today[FC_DATE_SIZE], key[AGGREGATOR_KEY_MAX];
     fc_date_format(now_s / 86400, today);
-    snprintf(key, sizeof key, "fc:{%s}:day:%s", tenant, today);
+    aggregator_key_period(key, tenant, false, today, AGGREGATOR_PART_HASH);
 
     zframe_t **frames = calloc((size_t)nbatches, sizeof *frames);
     int64_t *lat = calloc((size_t)nbatches, sizeof *lat);

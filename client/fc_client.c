@@ -27,6 +27,7 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include "fc_buf.h"
 #include "fc_log.h"
 #include "fc_time.h"
 
@@ -361,20 +362,6 @@ static bool s_parse_name(const char *name, uint64_t *id, uint32_t *count)
     return true;
 }
 
-static int s_write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 //  Gives a batch a new id: rebuilds its frame around the same events. Only on the
 //  rare clash with a file already in the spool.
 static int s_reid(fc_client_t *self, s_batch_t *b)
@@ -426,7 +413,7 @@ static int s_spool_write(fc_client_t *self, s_batch_t *b)
         }
         int rc = flock(fd, LOCK_EX | LOCK_NB);
         if (rc == 0)
-            rc = s_write_all(fd, b->frame, b->size);
+            rc = fc_write_all(fd, b->frame, b->size);
         if (rc == 0 && self->fsync == FC_FSYNC_BATCH)
             rc = fsync(fd);
         if (rc == 0)

@@ -1,10 +1,12 @@
 /*  fc_buf: growable buffer. */
 #include "fc_buf.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 void fc_buf_init(fc_buf_t *b)
 {
@@ -94,4 +96,19 @@ void fc_buf_add_be64(fc_buf_t *b, uint64_t v)
 {
     fc_buf_add_be32(b, (uint32_t)(v >> 32));
     fc_buf_add_be32(b, (uint32_t)v);
+}
+
+int fc_write_all(int fd, const void *data, size_t n)
+{
+    const uint8_t *p = data;
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w <= 0)
+            return -1;
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
 }

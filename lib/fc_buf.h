@@ -1,4 +1,5 @@
-/*  fc_buf: a growable byte buffer with big-endian and text appenders. */
+/*  fc_buf: a growable byte buffer with big-endian and text appenders, and the one loop
+    that hands bytes to a file descriptor. */
 #ifndef FC_BUF_H
 #define FC_BUF_H
 
@@ -23,5 +24,9 @@ void fc_buf_addf(fc_buf_t *b, const char *fmt, ...) __attribute__((format(printf
 void fc_buf_add_be16(fc_buf_t *b, uint16_t v);
 void fc_buf_add_be32(fc_buf_t *b, uint32_t v);
 void fc_buf_add_be64(fc_buf_t *b, uint64_t v);
+
+//  Writes all n bytes to fd, again after a short write or EINTR. Returns 0, or -1 with
+//  errno set (a write of 0 bytes counts as a failure).
+int fc_write_all(int fd, const void *data, size_t n);
 
 #endif

@@ -18,6 +18,7 @@
 #include "commands.h"
 #include "fc_config.h"
 #include "fc_log.h"
+#include "fc_proto.h"
 #include "fc_signal.h"
 #include "fleetcost.h"
 #include "watch_map.h"
@@ -259,7 +260,7 @@ static int s_run(fc_config_t *config, const watch_source_t *sources, int nsource
     int rc = 1;
     char err[300];
     watch_tail_t *tail = NULL;
-    if (*w.tenant && !watch_tenant_valid(w.tenant)) {
+    if (*w.tenant && !fc_tenant_valid(w.tenant)) {
         fprintf(stderr, "watch: --tenant '%s' is not a valid tenant id\n", w.tenant);
         return 2;
     }

@@ -18,21 +18,6 @@ struct _watch_map_t {
     size_t count;
 };
 
-bool watch_tenant_valid(const char *s)
-{
-    size_t n = strlen(s);
-    if (n == 0 || n > FC_MAX_TENANT)
-        return false;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        bool ok =
-            (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || (i > 0 && (c == '_' || c == '-'));
-        if (!ok)
-            return false;
-    }
-    return true;
-}
-
 void watch_map_destroy(watch_map_t **self_p)
 {
     watch_map_t *self = *self_p;
@@ -71,8 +56,8 @@ watch_map_t *watch_map_load(const char *path, char *err, size_t errsize)
         char *tenant = strtok_r(NULL, " \t\r\n", &save);
         char *type = strtok_r(NULL, " \t\r\n", &save);
         char *extra = strtok_r(NULL, " \t\r\n", &save);
-        if (!tenant || extra || !watch_tenant_valid(tenant) ||
-            (type && strlen(type) > FC_MAX_NAME) || self->count >= WATCH_MAP_MAX_RULES) {
+        if (!tenant || extra || !fc_tenant_valid(tenant) || (type && strlen(type) > FC_MAX_NAME) ||
+            self->count >= WATCH_MAP_MAX_RULES) {
             snprintf(err, errsize,
                      "%s:%zu: expected `<glob> <tenant> [<agent type>]` with a valid tenant "
                      "id (at most %d rules)",

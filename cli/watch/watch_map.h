@@ -24,7 +24,4 @@ void watch_map_destroy(watch_map_t **self_p);
 bool watch_map_match(watch_map_t *self, const char *path, const char *cwd, const char **tenant,
                      const char **agent_type);
 
-//  True if s is a valid tenant id: [a-z0-9][a-z0-9_-]*, at most 63 bytes.
-bool watch_tenant_valid(const char *s);
-
 #endif

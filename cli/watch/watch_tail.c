@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "fc_log.h"
+#include "fc_time.h"
 
 #define MODULE          "watch"
 #define S_CHUNK         (1024 * 1024)      //  bytes read at a time
@@ -496,8 +497,7 @@ int watch_tail_poll(watch_tail_t *self)
     }
     s_order(self);
     int rc = 0;
-    struct timespec now;
-    clock_gettime(CLOCK_REALTIME, &now);
+    int64_t now_ms = fc_time_now_us() / 1000; //  wall clock, as file times are
     zlistx_t *gone = zlistx_new();
     self->counts.partial = 0;
     for (size_t i = 0; i < self->norder; i++) {
@@ -522,8 +522,8 @@ int watch_tail_poll(watch_tail_t *self)
         self->counts.partial += f->partial;
         //  Rule (c): read to the end (a partial last line aside), and quiet for quiet_ms.
         const watch_reader_t *r = s_reader(self, f);
-        int64_t age_ms = ((int64_t)now.tv_sec - st.st_mtim.tv_sec) * 1000 +
-                         ((int64_t)now.tv_nsec - st.st_mtim.tv_nsec) / 1000000;
+        int64_t age_ms =
+            now_ms - ((int64_t)st.st_mtim.tv_sec * 1000 + st.st_mtim.tv_nsec / 1000000);
         if (rc == 0 && r->pending && r->pending(f->rs) && age_ms >= self->o.quiet_ms &&
             s_complete(self, f) != 0)
             rc = -1;

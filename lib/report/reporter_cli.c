@@ -4,28 +4,24 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-void reporter_cli_args(int argc, char **argv, char **out)
+fc_config_t *reporter_cli_load(const char *program, const char *summary,
+                               const fc_option_t *const *tables, int argc, char **argv,
+                               int *exit_code)
 {
-    for (int i = 0; i < argc; i++)
-        out[i] = strcmp(argv[i], "-o") == 0 ? "--output" : argv[i];
-    out[argc] = NULL;
-}
-
-static int s_write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w <= 0)
-            return -1;
-        p += w;
-        n -= (size_t)w;
+    char **args = calloc((size_t)argc + 1, sizeof *args);
+    if (!args) {
+        *exit_code = 1;
+        return NULL;
     }
-    return 0;
+    for (int i = 0; i < argc; i++)
+        args[i] = strcmp(argv[i], "-o") == 0 ? "--output" : argv[i];
+    fc_config_t *config = fc_config_load(program, summary, tables, argc, args, 0, 0, exit_code);
+    free(args);
+    return config;
 }
 
 int reporter_cli_write(const char *path, const fc_buf_t *out)
@@ -35,7 +31,7 @@ int reporter_cli_write(const char *path, const fc_buf_t *out)
         return -1;
     }
     if (!path || !*path || strcmp(path, "-") == 0) {
-        if (s_write_all(1, out->data, out->len) != 0) {
+        if (fc_write_all(1, out->data, out->len) != 0) {
             fprintf(stderr, "fleetcost: writing stdout: %s\n", strerror(errno));
             return -1;
         }
@@ -49,7 +45,7 @@ int reporter_cli_write(const char *path, const fc_buf_t *out)
         fprintf(stderr, "fleetcost: create %s: %s\n", tmp, strerror(errno));
         return -1;
     }
-    if (s_write_all(fd, out->data, out->len) != 0 || fsync(fd) != 0) {
+    if (fc_write_all(fd, out->data, out->len) != 0 || fsync(fd) != 0) {
         fprintf(stderr, "fleetcost: write %s: %s\n", tmp, strerror(errno));
         close(fd);
         unlink(tmp);

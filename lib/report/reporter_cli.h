@@ -3,10 +3,13 @@
 #define REPORTER_CLI_H
 
 #include "fc_buf.h"
+#include "fc_config.h"
 
-//  Copies argv into out (argc + 1 slots, NULL-terminated) with the short flag "-o"
-//  spelled "--output", for fc_config.
-void reporter_cli_args(int argc, char **argv, char **out);
+//  fc_config_load with no positional arguments and the short flag "-o" read as
+//  "--output". NULL with *exit_code set when the command should exit.
+fc_config_t *reporter_cli_load(const char *program, const char *summary,
+                               const fc_option_t *const *tables, int argc, char **argv,
+                               int *exit_code);
 
 //  Writes out to path atomically (a temporary file, fsync'd, then renamed over path), or
 //  to stdout when path is empty or "-". Returns 0, or -1 after printing why.

@@ -161,8 +161,8 @@ int reporter_pool_replay_lag(PGconn *pg, reporter_lag_t *lag)
     bool ok = PQntuples(res) == 1;
     if (ok) {
         lag->standby = strcmp(PQgetvalue(res, 0, 0), "1") == 0;
-        lag->lag_ms = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
-        lag->lag_bytes = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+        lag->lag_ms = fc_pg_int(res, 0, 1);
+        lag->lag_bytes = fc_pg_int(res, 0, 2);
     }
     PQclear(res);
     return ok ? 0 : -1;

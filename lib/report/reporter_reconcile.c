@@ -209,31 +209,28 @@ void reporter_reconcile_section_html(fc_buf_t *o, const reporter_recon_t *x)
     fc_buf_add_str(o, "</table>");
 }
 
-void reporter_reconcile_section_json(fc_buf_t *o, const reporter_recon_t *x)
+void reporter_reconcile_section_json(fc_jw_t *w, const reporter_recon_t *x)
 {
-    fc_jw_t jw;
-    fc_buf_add_str(o, "\"reconcile\":");
-    fc_jw_init(&jw, o);
-    fc_jw_object(&jw, NULL);
-    fc_jw_int(&jw, "days", x->days);
-    fc_jw_int(&jw, "differ", x->differ);
-    fc_jw_int(&jw, "bill_nusd", x->bill_nusd);
-    fc_jw_int(&jw, "fleetcost_nusd", x->fleetcost_nusd);
-    fc_jw_int(&jw, "diff_nusd", x->bill_nusd - x->fleetcost_nusd);
-    fc_jw_int(&jw, "unmapped_nusd", x->unmapped_nusd);
-    fc_jw_array(&jw, "differences");
+    fc_jw_object(w, "reconcile");
+    fc_jw_int(w, "days", x->days);
+    fc_jw_int(w, "differ", x->differ);
+    fc_jw_int(w, "bill_nusd", x->bill_nusd);
+    fc_jw_int(w, "fleetcost_nusd", x->fleetcost_nusd);
+    fc_jw_int(w, "diff_nusd", x->bill_nusd - x->fleetcost_nusd);
+    fc_jw_int(w, "unmapped_nusd", x->unmapped_nusd);
+    fc_jw_array(w, "differences");
     for (size_t i = 0; i < x->n; i++) {
         const reporter_recon_day_t *v = &x->v[i];
-        fc_jw_object(&jw, NULL);
-        fc_jw_str(&jw, "day", v->day);
-        fc_jw_str(&jw, "tenant", v->tenant);
-        fc_jw_str(&jw, "status", v->status);
-        fc_jw_int(&jw, "bill_nusd", v->bill_nusd);
-        fc_jw_int(&jw, "fleetcost_nusd", v->fleetcost_nusd);
-        fc_jw_int(&jw, "diff_nusd", v->diff_nusd);
-        fc_jw_str(&jw, "token_diffs", *v->token_diffs ? v->token_diffs : NULL);
-        fc_jw_end(&jw);
+        fc_jw_object(w, NULL);
+        fc_jw_str(w, "day", v->day);
+        fc_jw_str(w, "tenant", v->tenant);
+        fc_jw_str(w, "status", v->status);
+        fc_jw_int(w, "bill_nusd", v->bill_nusd);
+        fc_jw_int(w, "fleetcost_nusd", v->fleetcost_nusd);
+        fc_jw_int(w, "diff_nusd", v->diff_nusd);
+        fc_jw_str(w, "token_diffs", *v->token_diffs ? v->token_diffs : NULL);
+        fc_jw_end(w);
     }
-    fc_jw_end(&jw);
-    fc_jw_end(&jw);
+    fc_jw_end(w);
+    fc_jw_end(w);
 }

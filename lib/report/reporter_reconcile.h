@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "fc_buf.h"
+#include "fc_json_write.h"
 
 typedef enum {
     REPORTER_RECONCILE_TEXT,
@@ -45,10 +46,10 @@ int reporter_reconcile_gather(PGconn *pg, const char *module, const char *from, 
                               const char *tenant, reporter_recon_t *out);
 
 //  The section in a report: text (tenant strings escaped for a terminal), HTML, and the
-//  JSON member "reconcile":{...} (the caller places the comma). CSV rows are written by
+//  JSON member "reconcile":{...} into the object open in w. CSV rows are written by
 //  reporter_render with its own row format.
 void reporter_reconcile_section_text(fc_buf_t *o, const reporter_recon_t *x);
 void reporter_reconcile_section_html(fc_buf_t *o, const reporter_recon_t *x);
-void reporter_reconcile_section_json(fc_buf_t *o, const reporter_recon_t *x);
+void reporter_reconcile_section_json(fc_jw_t *w, const reporter_recon_t *x);
 
 #endif

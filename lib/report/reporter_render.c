@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fc_time.h"
 #include "reporter_reconcile.h"
 #include "reporter_report.h"
 #include "reporter_svg.h"
@@ -275,161 +276,165 @@ static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
 // ---------------------------------------------------------------------------------------
 // JSON
 
-static void s_json_sums(fc_buf_t *o, const reporter_sums_t *s)
+//  The sums' members, into the object open in w.
+static void s_json_sums(fc_jw_t *w, const reporter_sums_t *s)
 {
     char usd[32];
-    fc_buf_addf(o,
-                "\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"events\":%lld,\"unpriced_events\":%lld,"
-                "\"tokens\":{\"input\":%lld,\"output\":%lld,\"cache_read\":%lld,"
-                "\"cache_write_5m\":%lld,\"cache_write_1h\":%lld}",
-                (long long)s->cost_nusd, reporter_usd(s->cost_nusd, 9, usd), (long long)s->events,
-                (long long)s->unpriced_events, (long long)s->input, (long long)s->output,
-                (long long)s->cache_read, (long long)s->cache_write_5m,
-                (long long)s->cache_write_1h);
+    fc_jw_int(w, "cost_nusd", s->cost_nusd);
+    fc_jw_str(w, "cost_usd", reporter_usd(s->cost_nusd, 9, usd));
+    fc_jw_int(w, "events", s->events);
+    fc_jw_int(w, "unpriced_events", s->unpriced_events);
+    fc_jw_object(w, "tokens");
+    fc_jw_int(w, "input", s->input);
+    fc_jw_int(w, "output", s->output);
+    fc_jw_int(w, "cache_read", s->cache_read);
+    fc_jw_int(w, "cache_write_5m", s->cache_write_5m);
+    fc_jw_int(w, "cache_write_1h", s->cache_write_1h);
+    fc_jw_end(w);
 }
 
-static void s_json_rows(fc_buf_t *o, const char *name, const char *k1, const char *k2,
+static void s_json_rows(fc_jw_t *w, const char *name, const char *k1, const char *k2,
                         const reporter_rows_t *rows)
 {
-    fc_buf_addf(o, ",\"%s\":[", name);
+    fc_jw_array(w, name);
     for (size_t i = 0; i < rows->n; i++) {
-        fc_buf_addf(o, "%s{\"%s\":", i ? "," : "", k1);
-        fc_esc_json(o, rows->v[i].k1);
-        if (k2) {
-            fc_buf_addf(o, ",\"%s\":", k2);
-            fc_esc_json(o, rows->v[i].k2);
-        }
-        fc_buf_add(o, ",", 1);
-        s_json_sums(o, &rows->v[i].s);
-        fc_buf_add(o, "}", 1);
+        fc_jw_object(w, NULL);
+        fc_jw_str(w, k1, rows->v[i].k1);
+        if (k2)
+            fc_jw_str(w, k2, rows->v[i].k2);
+        s_json_sums(w, &rows->v[i].s);
+        fc_jw_end(w);
     }
-    fc_buf_add(o, "]", 1);
+    fc_jw_end(w);
 }
 
-static void s_json_task(fc_buf_t *o, const reporter_task_t *k)
+static void s_json_task(fc_jw_t *w, const reporter_task_t *k)
 {
-    fc_buf_add_str(o, "{\"tenant\":");
-    fc_esc_json(o, k->tenant);
-    fc_buf_add_str(o, ",\"task\":");
-    fc_esc_json(o, k->task);
-    fc_buf_add_str(o, ",\"title\":");
-    fc_esc_json(o, k->title);
-    fc_buf_add_str(o, ",\"type\":");
-    fc_esc_json(o, k->type);
-    fc_buf_add_str(o, ",\"status\":");
-    fc_esc_json(o, k->status);
-    fc_buf_add_str(o, ",\"agents\":");
-    fc_esc_json(o, k->agents);
-    fc_buf_addf(o, ",\"agents_n\":%lld,\"seconds_to_complete\":%lld,", (long long)k->agents_n,
-                (long long)k->seconds_to_complete);
+    fc_jw_object(w, NULL);
+    fc_jw_str(w, "tenant", k->tenant);
+    fc_jw_str(w, "task", k->task);
+    fc_jw_str(w, "title", k->title);
+    fc_jw_str(w, "type", k->type);
+    fc_jw_str(w, "status", k->status);
+    fc_jw_str(w, "agents", k->agents);
+    fc_jw_int(w, "agents_n", k->agents_n);
+    fc_jw_int(w, "seconds_to_complete", k->seconds_to_complete);
     if (k->median_type_nusd)
-        fc_buf_addf(o, "\"type_median_nusd\":%lld,", (long long)k->median_type_nusd);
-    s_json_sums(o, &k->s);
-    fc_buf_add(o, "}", 1);
+        fc_jw_int(w, "type_median_nusd", k->median_type_nusd);
+    s_json_sums(w, &k->s);
+    fc_jw_end(w);
 }
 
 static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
 {
     char pct[48];
     const reporter_sums_t *t = &r->total;
-    fc_buf_add_str(o, "{\"tenant\":");
-    fc_esc_json(o, r->tenant);
-    fc_buf_add_str(o, ",\"tenant_name\":");
-    fc_esc_json(o, r->tenant_name);
-    fc_buf_add_str(o, ",\"tz\":");
-    fc_esc_json(o, r->tz);
-    fc_buf_addf(o,
-                ",\"period\":\"%s\",\"from\":\"%s\",\"to\":\"%s\",\"generated_at\":\"%s\","
-                "\"source\":{\"rollup_tenant_days\":%lld,\"event_days\":%lld},\"summary\":{",
-                r->period, r->from, r->to, r->generated_at, (long long)r->days_final,
-                (long long)r->days_events);
-    s_json_sums(o, t);
-    fc_buf_addf(o,
-                ",\"agents_active\":%lld,\"agents_spawned\":%lld,\"agents_idle\":%lld,"
-                "\"runtime_seconds\":%lld,\"tasks_with_cost\":%lld,\"tasks_completed\":%lld}",
-                (long long)r->agents_active, (long long)r->agents_spawned,
-                (long long)r->agents_idle, (long long)r->runtime_seconds, (long long)r->tasks_total,
-                (long long)r->tasks_completed);
-    reporter_window_json(r->spans, r->spans_n, r->per_tenant, o);
-    fc_buf_add_str(o, ",\"today\":{");
-    s_json_sums(o, &r->today);
-    fc_buf_add_str(o, "}");
-    s_json_rows(o, "today_by_tenant", "tenant", "day", &r->tenants_today);
-    s_json_rows(o, "by_day", "day", NULL, &r->days);
-    s_json_rows(o, "by_tenant", "tenant", NULL, &r->tenants);
-    s_json_rows(o, "by_kind", "kind", NULL, &r->kinds);
-    s_json_rows(o, "by_agent_type", "agent_type", NULL, &r->agent_types);
-    s_json_rows(o, "by_model", "model", NULL, &r->models);
-    s_json_rows(o, "by_speed", "speed", NULL, &r->speeds);
-    s_json_rows(o, "by_provider", "provider", NULL, &r->providers);
-    s_json_rows(o, "by_agent", "tenant", "agent", &r->agents);
-    fc_buf_addf(o, ",\"agents_with_cost\":%lld,\"top_tasks\":[", (long long)r->agents.total_rows);
-    for (size_t i = 0; i < r->tasks_n; i++) {
-        if (i)
-            fc_buf_add(o, ",", 1);
-        s_json_task(o, &r->tasks[i]);
-    }
-    fc_buf_add_str(o, "],\"task_outliers\":[");
-    for (size_t i = 0; i < r->outliers_n; i++) {
-        if (i)
-            fc_buf_add(o, ",", 1);
-        s_json_task(o, &r->outliers[i]);
-    }
-    fc_buf_addf(o, "],\"alerts\":{\"total\":%lld,\"items\":[", (long long)r->alerts_total);
+    fc_jw_t jw, *w = &jw;
+    fc_jw_init(w, o);
+    fc_jw_object(w, NULL);
+    fc_jw_str(w, "tenant", r->tenant);
+    fc_jw_str(w, "tenant_name", r->tenant_name);
+    fc_jw_str(w, "tz", r->tz);
+    fc_jw_str(w, "period", r->period);
+    fc_jw_str(w, "from", r->from);
+    fc_jw_str(w, "to", r->to);
+    fc_jw_str(w, "generated_at", r->generated_at);
+    fc_jw_object(w, "source");
+    fc_jw_int(w, "rollup_tenant_days", r->days_final);
+    fc_jw_int(w, "event_days", r->days_events);
+    fc_jw_end(w);
+    fc_jw_object(w, "summary");
+    s_json_sums(w, t);
+    fc_jw_int(w, "agents_active", r->agents_active);
+    fc_jw_int(w, "agents_spawned", r->agents_spawned);
+    fc_jw_int(w, "agents_idle", r->agents_idle);
+    fc_jw_int(w, "runtime_seconds", r->runtime_seconds);
+    fc_jw_int(w, "tasks_with_cost", r->tasks_total);
+    fc_jw_int(w, "tasks_completed", r->tasks_completed);
+    fc_jw_end(w);
+    reporter_window_json(w, r->spans, r->spans_n, r->per_tenant);
+    fc_jw_object(w, "today");
+    s_json_sums(w, &r->today);
+    fc_jw_end(w);
+    s_json_rows(w, "today_by_tenant", "tenant", "day", &r->tenants_today);
+    s_json_rows(w, "by_day", "day", NULL, &r->days);
+    s_json_rows(w, "by_tenant", "tenant", NULL, &r->tenants);
+    s_json_rows(w, "by_kind", "kind", NULL, &r->kinds);
+    s_json_rows(w, "by_agent_type", "agent_type", NULL, &r->agent_types);
+    s_json_rows(w, "by_model", "model", NULL, &r->models);
+    s_json_rows(w, "by_speed", "speed", NULL, &r->speeds);
+    s_json_rows(w, "by_provider", "provider", NULL, &r->providers);
+    s_json_rows(w, "by_agent", "tenant", "agent", &r->agents);
+    fc_jw_int(w, "agents_with_cost", r->agents.total_rows);
+    fc_jw_array(w, "top_tasks");
+    for (size_t i = 0; i < r->tasks_n; i++)
+        s_json_task(w, &r->tasks[i]);
+    fc_jw_end(w);
+    fc_jw_array(w, "task_outliers");
+    for (size_t i = 0; i < r->outliers_n; i++)
+        s_json_task(w, &r->outliers[i]);
+    fc_jw_end(w);
+    fc_jw_object(w, "alerts");
+    fc_jw_int(w, "total", r->alerts_total);
+    fc_jw_array(w, "items");
     for (size_t i = 0; i < r->alerts_n; i++) {
         const reporter_alert_t *a = &r->alerts[i];
-        fc_buf_add_str(o, i ? ",{\"tenant\":" : "{\"tenant\":");
-        fc_esc_json(o, a->tenant);
-        fc_buf_addf(o, ",\"fired_at\":\"%s\",\"kind\":", a->fired_at);
-        fc_esc_json(o, a->kind);
-        fc_buf_add_str(o, ",\"scope\":");
-        fc_esc_json(o, a->scope);
-        fc_buf_add_str(o, ",\"period_key\":");
-        fc_esc_json(o, a->period_key);
-        fc_buf_add_str(o, ",\"subject\":");
-        fc_esc_json(o, a->subject);
-        fc_buf_add_str(o, ",\"state\":");
-        fc_esc_json(o, a->state);
-        fc_buf_add_str(o, ",\"text\":");
-        fc_esc_json(o, a->text);
-        fc_buf_addf(o, ",\"threshold_pct\":%lld,\"value_nusd\":%lld,\"budget_nusd\":%lld}",
-                    (long long)a->threshold_pct, (long long)a->value_nusd,
-                    (long long)a->budget_nusd);
+        fc_jw_object(w, NULL);
+        fc_jw_str(w, "tenant", a->tenant);
+        fc_jw_str(w, "fired_at", a->fired_at);
+        fc_jw_str(w, "kind", a->kind);
+        fc_jw_str(w, "scope", a->scope);
+        fc_jw_str(w, "period_key", a->period_key);
+        fc_jw_str(w, "subject", a->subject);
+        fc_jw_str(w, "state", a->state);
+        fc_jw_str(w, "text", a->text);
+        fc_jw_int(w, "threshold_pct", a->threshold_pct);
+        fc_jw_int(w, "value_nusd", a->value_nusd);
+        fc_jw_int(w, "budget_nusd", a->budget_nusd);
+        fc_jw_end(w);
     }
-    fc_buf_addf(o, "]},\"unpriced\":{\"events\":%lld,\"by_model\":[",
-                (long long)t->unpriced_events);
-    bool first = true;
+    fc_jw_end(w);
+    fc_jw_end(w);
+    fc_jw_object(w, "unpriced");
+    fc_jw_int(w, "events", t->unpriced_events);
+    fc_jw_array(w, "by_model");
     for (size_t i = 0; i < r->models.n; i++) {
         const reporter_row_t *m = &r->models.v[i];
         if (m->s.unpriced_events == 0)
             continue;
-        fc_buf_add_str(o, first ? "{\"model\":" : ",{\"model\":");
-        first = false;
-        fc_esc_json(o, m->k1);
-        fc_buf_addf(o, ",\"unpriced_events\":%lld,\"input_tokens\":%lld,\"output_tokens\":%lld}",
-                    (long long)m->s.unpriced_events, (long long)m->s.input, (long long)m->s.output);
+        fc_jw_object(w, NULL);
+        fc_jw_str(w, "model", m->k1);
+        fc_jw_int(w, "unpriced_events", m->s.unpriced_events);
+        fc_jw_int(w, "input_tokens", m->s.input);
+        fc_jw_int(w, "output_tokens", m->s.output);
+        fc_jw_end(w);
     }
-    fc_buf_addf(o,
-                "]},\"cache\":{\"prompt_tokens\":%lld,\"cache_read_tokens\":%lld,"
-                "\"cache_read_share_pct\":\"%s\",\"saved_by_reads_nusd\":%lld,"
-                "\"cache_write_premium_nusd\":%lld},",
-                (long long)s_prompt(t), (long long)t->cache_read,
-                reporter_pct(t->cache_read, s_prompt(t), pct), (long long)r->cache_read_saved_nusd,
-                (long long)r->cache_write_premium_nusd);
-    fc_buf_addf(o,
-                "\"reported_vs_computed\":{\"events\":%lld,\"reported_nusd\":%lld,"
-                "\"computed_nusd\":%lld,\"difference_nusd\":%lld},\"recommendations\":[",
-                (long long)t->reported_events, (long long)t->reported_nusd,
-                (long long)t->reported_computed_nusd,
-                (long long)(t->reported_nusd - t->reported_computed_nusd));
+    fc_jw_end(w);
+    fc_jw_end(w);
+    fc_jw_object(w, "cache");
+    fc_jw_int(w, "prompt_tokens", s_prompt(t));
+    fc_jw_int(w, "cache_read_tokens", t->cache_read);
+    fc_jw_str(w, "cache_read_share_pct", reporter_pct(t->cache_read, s_prompt(t), pct));
+    fc_jw_int(w, "saved_by_reads_nusd", r->cache_read_saved_nusd);
+    fc_jw_int(w, "cache_write_premium_nusd", r->cache_write_premium_nusd);
+    fc_jw_end(w);
+    fc_jw_object(w, "reported_vs_computed");
+    fc_jw_int(w, "events", t->reported_events);
+    fc_jw_int(w, "reported_nusd", t->reported_nusd);
+    fc_jw_int(w, "computed_nusd", t->reported_computed_nusd);
+    fc_jw_int(w, "difference_nusd", t->reported_nusd - t->reported_computed_nusd);
+    fc_jw_end(w);
+    fc_jw_array(w, "recommendations");
     for (size_t i = 0; i < r->recos_n; i++) {
-        fc_buf_addf(o, "%s{\"code\":\"%s\",\"text\":", i ? "," : "", r->recos[i].code);
-        fc_esc_json(o, r->recos[i].text);
-        fc_buf_add(o, "}", 1);
+        fc_jw_object(w, NULL);
+        fc_jw_str(w, "code", r->recos[i].code);
+        fc_jw_str(w, "text", r->recos[i].text);
+        fc_jw_end(w);
     }
-    fc_buf_add_str(o, "],");
-    reporter_reconcile_section_json(o, &r->recon);
-    fc_buf_add_str(o, "}\n");
+    fc_jw_end(w);
+    reporter_reconcile_section_json(w, &r->recon);
+    fc_jw_end(w);
+    fc_buf_add_str(o, "\n");
 }
 
 // ---------------------------------------------------------------------------------------
@@ -618,7 +623,7 @@ static void s_html_trend(fc_buf_t *o, const reporter_report_t *r, const char *id
                          const s_link_t *l)
 {
     int64_t lo, hi;
-    if (reporter_date_parse(r->from, &lo) != 0 || reporter_date_parse(r->to, &hi) != 0)
+    if (fc_date_parse(r->from, &lo) != 0 || fc_date_parse(r->to, &hi) != 0)
         return;
     size_t n = (size_t)(hi - lo + 1);
     reporter_svg_item_t *items = calloc(n, sizeof *items);
@@ -634,7 +639,7 @@ static void s_html_trend(fc_buf_t *o, const reporter_report_t *r, const char *id
     fc_buf_init(&hb);
     size_t *at = l ? calloc(n, sizeof *at) : NULL;
     for (size_t i = 0; i < n; i++) {
-        reporter_date_format(lo + (int64_t)i, labels[i], sizeof labels[i]);
+        fc_date_format(lo + (int64_t)i, labels[i]);
         items[i].label = labels[i];
         while (j < r->days.n && strcmp(r->days.v[j].k1, labels[i]) < 0)
             j++;
@@ -986,7 +991,7 @@ void reporter_render_dashboard(const reporter_report_t *r, const reporter_burn_t
     //  when any tenant's today moves on.
     int64_t today = r->today.cost_nusd, today_key = 0, d;
     for (size_t i = 0; i < r->spans_n; i++)
-        if (reporter_date_parse(r->spans[i].today, &d) == 0)
+        if (fc_date_parse(r->spans[i].today, &d) == 0)
             today_key += d;
     snprintf(title, sizeof title, "fleetcost dashboard: %s", all ? "all tenants" : r->tenant);
     s_html_head(o, title);

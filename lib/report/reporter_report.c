@@ -46,19 +46,6 @@ const char *reporter_fmt_mime(reporter_fmt_t fmt)
     }
 }
 
-bool reporter_tenant_valid(const char *s)
-{
-    if (!s || !((s[0] >= 'a' && s[0] <= 'z') || (s[0] >= '0' && s[0] <= '9')))
-        return false;
-    size_t n = 0;
-    for (const char *p = s; *p; p++, n++) {
-        char c = *p;
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_' || c == '-'))
-            return false;
-    }
-    return n <= 63;
-}
-
 //  Dates as day numbers (lib/fc_time), with int64 parts as this file uses them.
 static int64_t s_days_from_civil(int64_t y, int64_t m, int64_t d)
 {
@@ -73,29 +60,9 @@ static void s_civil_from_days(int64_t z, int64_t *y, int64_t *m, int64_t *d)
     *d = dd;
 }
 
-int reporter_date_parse(const char *s, int64_t *days)
+bool reporter_day_in_range(int64_t day)
 {
-    if (!s || strlen(s) != 10 || s[4] != '-' || s[7] != '-')
-        return -1;
-    for (int i = 0; i < 10; i++)
-        if (i != 4 && i != 7 && (s[i] < '0' || s[i] > '9'))
-            return -1;
-    int64_t y = atoi(s), m = atoi(s + 5), d = atoi(s + 8);
-    static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (y < 1970 || y > 9998 || m < 1 || m > 12 || d < 1 || d > mdays[m - 1])
-        return -1;
-    bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    if (m == 2 && d == 29 && !leap)
-        return -1;
-    *days = s_days_from_civil(y, m, d);
-    return 0;
-}
-
-void reporter_date_format(int64_t days, char *buf, size_t size)
-{
-    int64_t y, m, d;
-    s_civil_from_days(days, &y, &m, &d);
-    snprintf(buf, size, "%04d-%02d-%02d", (int)y, (int)m, (int)d);
+    return day >= 0 && day <= REPORTER_DAY_LAST;
 }
 
 #define S_PERIOD_EXPECTED "period: expected daily, weekly, monthly, range, mtd or <N>d (N days)"
@@ -141,7 +108,7 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
                  period);
         return -1;
     }
-    if (has_date && reporter_date_parse(date, &d) != 0) {
+    if (has_date && (fc_date_parse(date, &d) != 0 || !reporter_day_in_range(d))) {
         snprintf(err, errsize, "date: expected a calendar date YYYY-MM-DD");
         return -1;
     }
@@ -162,11 +129,11 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
             snprintf(err, errsize, "%s: a range needs both from and to", has_from ? "to" : "from");
             return -1;
         }
-        if (reporter_date_parse(from, &lo) != 0) {
+        if (fc_date_parse(from, &lo) != 0 || !reporter_day_in_range(lo)) {
             snprintf(err, errsize, "from: expected a calendar date YYYY-MM-DD");
             return -1;
         }
-        if (reporter_date_parse(to, &hi) != 0) {
+        if (fc_date_parse(to, &hi) != 0 || !reporter_day_in_range(hi)) {
             snprintf(err, errsize, "to: expected a calendar date YYYY-MM-DD");
             return -1;
         }
@@ -208,8 +175,8 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
         snprintf(err, errsize, "to: the range is longer than %d days", REPORTER_MAX_DAYS);
         return -1;
     }
-    reporter_date_format(lo, from_out, 11);
-    reporter_date_format(hi, to_out, 11);
+    fc_date_format(lo, from_out);
+    fc_date_format(hi, to_out);
     return 0;
 }
 
@@ -219,21 +186,14 @@ int reporter_period_resolve(const char *period, const char *date, const char *fr
 //  The testing clock: an offset from the real clock, set once at start-up.
 static _Atomic int64_t s_clock_offset_us;
 
-static int64_t s_real_now_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 void reporter_clock_set(int64_t clock_us)
 {
-    atomic_store(&s_clock_offset_us, clock_us ? clock_us - s_real_now_us() : 0);
+    atomic_store(&s_clock_offset_us, clock_us ? clock_us - fc_time_now_us() : 0);
 }
 
 int64_t reporter_clock_now(void)
 {
-    return s_real_now_us() + atomic_load(&s_clock_offset_us);
+    return fc_time_now_us() + atomic_load(&s_clock_offset_us);
 }
 
 int reporter_tx_begin(PGconn *conn, const char *scope)
@@ -247,15 +207,9 @@ int reporter_tx_begin(PGconn *conn, const char *scope)
     }
     //  The switched clock travels with the transaction, so that every statement of it
     //  (S_NOW) sees the same "now", as it sees the same now() without a switch.
-    char now[40] = "";
-    if (atomic_load(&s_clock_offset_us) != 0) {
-        int64_t us = reporter_clock_now();
-        time_t sec = (time_t)(us / 1000000);
-        struct tm tm;
-        gmtime_r(&sec, &tm);
-        size_t n = strftime(now, sizeof now, "%Y-%m-%d %H:%M:%S", &tm);
-        snprintf(now + n, sizeof now - n, ".%06lld+00", (long long)(us % 1000000));
-    }
+    char now[FC_TIME_SIZE] = "";
+    if (atomic_load(&s_clock_offset_us) != 0)
+        fc_time_format(reporter_clock_now(), 6, now, sizeof now);
     //  No JIT: the per-tenant windows (unnest, generate_series) make the planner's cost
     //  estimates of a 50 ms query large enough to compile it, which alone takes 300-500
     //  ms (measured on the 100-tenant set of it_reporter_perf).
@@ -335,8 +289,8 @@ static int s_event_bounds(PGconn *conn, const char *module, const reporter_windo
     if (!res)
         return -1;
     b->inday = inday;
-    b->final_days = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    b->events_days = strtoll(PQgetvalue(res, 0, 3), NULL, 10);
+    b->final_days = fc_pg_int(res, 0, 0);
+    b->events_days = fc_pg_int(res, 0, 3);
     b->scan = !PQgetisnull(res, 0, 1);
     //  Without a scan the span is a day no partition holds, so that planning the (unused)
     //  events part prunes every partition instead of a month of them.
@@ -629,14 +583,6 @@ static int s_sums_add(reporter_sums_t *a, const reporter_sums_t *b)
     return fc_money_add(a->cost_nusd, b->cost_nusd, &a->cost_nusd);
 }
 
-//  An integer column (numeric sums arrive as integer text). NULL is 0.
-static int64_t s_i64(const PGresult *res, int row, int col)
-{
-    if (PQgetisnull(res, row, col))
-        return 0;
-    return strtoll(PQgetvalue(res, row, col), NULL, 10);
-}
-
 static void s_str(char *dst, size_t size, const PGresult *res, int row, int col)
 {
     snprintf(dst, size, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
@@ -645,19 +591,19 @@ static void s_str(char *dst, size_t size, const PGresult *res, int row, int col)
 //  Columns 3..15 of the facts query into sums.
 static void s_read_sums(reporter_sums_t *s, const PGresult *res, int row)
 {
-    s->cost_nusd = s_i64(res, row, 3);
-    s->input = s_i64(res, row, 4);
-    s->output = s_i64(res, row, 5);
-    s->cache_read = s_i64(res, row, 6);
-    s->cache_write_5m = s_i64(res, row, 7);
-    s->cache_write_1h = s_i64(res, row, 8);
-    s->events = s_i64(res, row, 9);
-    s->unpriced_events = s_i64(res, row, 10);
-    s->reported_nusd = s_i64(res, row, 11);
-    s->reported_computed_nusd = s_i64(res, row, 12);
-    s->reported_events = s_i64(res, row, 13);
-    s->small_requests = s_i64(res, row, 14);
-    s->small_cost_nusd = s_i64(res, row, 15);
+    s->cost_nusd = fc_pg_int(res, row, 3);
+    s->input = fc_pg_int(res, row, 4);
+    s->output = fc_pg_int(res, row, 5);
+    s->cache_read = fc_pg_int(res, row, 6);
+    s->cache_write_5m = fc_pg_int(res, row, 7);
+    s->cache_write_1h = fc_pg_int(res, row, 8);
+    s->events = fc_pg_int(res, row, 9);
+    s->unpriced_events = fc_pg_int(res, row, 10);
+    s->reported_nusd = fc_pg_int(res, row, 11);
+    s->reported_computed_nusd = fc_pg_int(res, row, 12);
+    s->reported_events = fc_pg_int(res, row, 13);
+    s->small_requests = fc_pg_int(res, row, 14);
+    s->small_cost_nusd = fc_pg_int(res, row, 15);
 }
 
 //  Sums do not fit int64 only for absurd data; Postgres returns numeric, and a value
@@ -681,12 +627,12 @@ static void s_read_task(reporter_task_t *t, const PGresult *res, int row)
     s_str(t->tenant, sizeof t->tenant, res, row, 1);
     s_str(t->task, sizeof t->task, res, row, 2);
     s_read_sums(&t->s, res, row);
-    t->median_type_nusd = s_i64(res, row, 17);
+    t->median_type_nusd = fc_pg_int(res, row, 17);
     s_str(t->title, sizeof t->title, res, row, 18);
     s_str(t->type, sizeof t->type, res, row, 19);
     s_str(t->status, sizeof t->status, res, row, 20);
-    t->seconds_to_complete = s_i64(res, row, 21);
-    t->agents_n = s_i64(res, row, 22);
+    t->seconds_to_complete = fc_pg_int(res, row, 21);
+    t->agents_n = fc_pg_int(res, row, 22);
     s_str(t->agents, sizeof t->agents, res, row, 23);
 }
 
@@ -733,7 +679,7 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
         }
         if (strcmp(dim, "task") == 0) {
             s_read_task(&self->tasks[self->tasks_n++], res, i);
-            self->tasks_total = s_i64(res, i, 16);
+            self->tasks_total = fc_pg_int(res, i, 16);
             continue;
         }
         if (strcmp(dim, "outlier") == 0) {
@@ -766,7 +712,7 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
         s_str(r->k1, sizeof r->k1, res, i, 1);
         s_str(r->k2, sizeof r->k2, res, i, 2);
         s_read_sums(&r->s, res, i);
-        rows->total_rows = s_i64(res, i, 16);
+        rows->total_rows = fc_pg_int(res, i, 16);
     }
     PQclear(res);
     return 0;
@@ -811,7 +757,7 @@ static int s_gather_splits(reporter_report_t *self, PGconn *conn, const char *mo
                         &r->s.cache_read, &r->s.cache_write_5m, &r->s.cache_write_1h,
                         &r->s.events,     &r->s.unpriced_events};
         for (int c = 0; c < 8; c++)
-            *v[c] = s_i64(res, i, 2 + c);
+            *v[c] = fc_pg_int(res, i, 2 + c);
         rows->total_rows = (int64_t)rows->n;
     }
     PQclear(res);
@@ -842,11 +788,11 @@ static int s_gather_fleet(reporter_report_t *self, PGconn *conn, const char *mod
     PGresult *res = fc_pg_query(conn, module, "report fleet", sql, 3, params);
     if (!res)
         return -1;
-    self->agents_active = s_i64(res, 0, 0);
-    self->agents_spawned = s_i64(res, 0, 1);
-    self->agents_idle = s_i64(res, 0, 2);
-    self->runtime_seconds = s_i64(res, 0, 3);
-    self->tasks_completed = s_i64(res, 0, 4);
+    self->agents_active = fc_pg_int(res, 0, 0);
+    self->agents_spawned = fc_pg_int(res, 0, 1);
+    self->agents_idle = fc_pg_int(res, 0, 2);
+    self->runtime_seconds = fc_pg_int(res, 0, 3);
+    self->tasks_completed = fc_pg_int(res, 0, 4);
     PQclear(res);
     return 0;
 }
@@ -880,10 +826,10 @@ static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *mo
         s_str(a->subject, sizeof a->subject, res, i, 5);
         s_str(a->state, sizeof a->state, res, i, 6);
         s_str(a->text, sizeof a->text, res, i, 7);
-        a->threshold_pct = s_i64(res, i, 8);
-        a->value_nusd = s_i64(res, i, 9);
-        a->budget_nusd = s_i64(res, i, 10);
-        self->alerts_total = s_i64(res, i, 11);
+        a->threshold_pct = fc_pg_int(res, i, 8);
+        a->value_nusd = fc_pg_int(res, i, 9);
+        a->budget_nusd = fc_pg_int(res, i, 10);
+        self->alerts_total = fc_pg_int(res, i, 11);
     }
     PQclear(res);
     return 0;
@@ -934,14 +880,14 @@ static int s_gather_cache(reporter_report_t *self, PGconn *conn, const char *mod
     int64_t saved = 0, premium = 0;
     bool overflow = false;
     for (int i = 0; i < PQntuples(res) && !overflow; i++) {
-        const fc_price_t *p = fc_catalog_version(cat, (int32_t)s_i64(res, i, 0));
+        const fc_price_t *p = fc_catalog_version(cat, (int32_t)fc_pg_int(res, i, 0));
         if (!p)
             continue; //  a version deleted by hand: nothing to price it with
         fc_tokens_t tok = {{0}};
         errno = 0;
-        tok.t[FC_TOK_CACHE_READ] = s_i64(res, i, 2);
-        tok.t[FC_TOK_CACHE_WRITE_5M] = s_i64(res, i, 3);
-        tok.t[FC_TOK_CACHE_WRITE_1H] = s_i64(res, i, 4);
+        tok.t[FC_TOK_CACHE_READ] = fc_pg_int(res, i, 2);
+        tok.t[FC_TOK_CACHE_WRITE_5M] = fc_pg_int(res, i, 3);
+        tok.t[FC_TOK_CACHE_WRITE_1H] = fc_pg_int(res, i, 4);
         int64_t one_saved, one_premium;
         overflow = errno == ERANGE ||
                    fc_price_cache_effect(p, PQgetvalue(res, i, 1)[0] == 't', &tok, &one_saved,
@@ -1071,10 +1017,7 @@ reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, cons
     snprintf(self->from, sizeof self->from, "%s", w->from);
     snprintf(self->to, sizeof self->to, "%s", w->to);
     self->top_n = top_n < 1 ? 1 : top_n > REPORTER_TOP_MAX ? REPORTER_TOP_MAX : top_n;
-    time_t now = (time_t)(reporter_clock_now() / 1000000);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(self->generated_at, sizeof self->generated_at, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    fc_time_format(reporter_clock_now(), 0, self->generated_at, sizeof self->generated_at);
 
     if (strcmp(tenant, "*") == 0) {
         snprintf(self->tenant_name, sizeof self->tenant_name, "all tenants");
@@ -1194,7 +1137,7 @@ int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t
                     1, params);
     if (!res)
         return -1;
-    *days = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    *days = fc_pg_int(res, 0, 0);
     PQclear(res);
     return 0;
 }
@@ -1221,8 +1164,8 @@ int reporter_live_total(PGconn *conn, const char *module, const char *tenant, co
     PGresult *res = fc_pg_query(conn, module, "live totals", sql, 2, params);
     if (!res)
         return -1;
-    *nusd = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
-    *today_key = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    *nusd = fc_pg_int(res, 0, 0);
+    *today_key = fc_pg_int(res, 0, 1);
     snprintf(latest, 11, "%s", PQgetvalue(res, 0, 2));
     PQclear(res);
     return 0;
@@ -1288,8 +1231,8 @@ int reporter_window_resolve(reporter_window_t *w, PGconn *conn, const char *modu
         reporter_span_t *sp = &w->v[w->n++];
         s_str(sp->tenant, sizeof sp->tenant, res, i, 0);
         s_str(sp->tz, sizeof sp->tz, res, i, 1);
-        int64_t t = s_i64(res, i, 2);
-        reporter_date_format(t, sp->today, sizeof sp->today);
+        int64_t t = fc_pg_int(res, i, 2);
+        fc_date_format(t, sp->today);
         //  The same parameters resolved against the UTC date above: cannot fail here.
         if (reporter_period_resolve(period, date, from, to, t, sp->from, sp->to, err, errsize) !=
             0) {
@@ -1335,18 +1278,20 @@ void reporter_window_free(reporter_window_t *w)
     w->n = 0;
 }
 
-void reporter_window_json(const reporter_span_t *v, size_t n, bool per_tenant, fc_buf_t *out)
+void reporter_window_json(fc_jw_t *w, const reporter_span_t *v, size_t n, bool per_tenant)
 {
-    fc_buf_addf(out, ",\"per_tenant_windows\":%s,\"windows\":[", per_tenant ? "true" : "false");
+    fc_jw_bool(w, "per_tenant_windows", per_tenant);
+    fc_jw_array(w, "windows");
     for (size_t i = 0; i < n; i++) {
-        fc_buf_add_str(out, i ? ",{\"tenant\":" : "{\"tenant\":");
-        fc_esc_json(out, v[i].tenant);
-        fc_buf_add_str(out, ",\"tz\":");
-        fc_esc_json(out, v[i].tz);
-        fc_buf_addf(out, ",\"from\":\"%s\",\"to\":\"%s\",\"today\":\"%s\"}", v[i].from, v[i].to,
-                    v[i].today);
+        fc_jw_object(w, NULL);
+        fc_jw_str(w, "tenant", v[i].tenant);
+        fc_jw_str(w, "tz", v[i].tz);
+        fc_jw_str(w, "from", v[i].from);
+        fc_jw_str(w, "to", v[i].to);
+        fc_jw_str(w, "today", v[i].today);
+        fc_jw_end(w);
     }
-    fc_buf_add_str(out, "]");
+    fc_jw_end(w);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1414,7 +1359,7 @@ int reporter_burn_gather(reporter_burn_t *b, PGconn *conn, const char *module, c
         const char *tid = PQgetvalue(res, i, 0);
         while (t < w.n && strcmp(w.v[t].tenant, tid) != 0)
             t++;
-        int64_t idx = s_i64(res, i, 1), cost = s_i64(res, i, 2);
+        int64_t idx = fc_pg_int(res, i, 1), cost = fc_pg_int(res, i, 2);
         if (t == w.n || idx < 0 || idx > 30)
             continue;
         daily[idx] += cost;
@@ -1445,8 +1390,9 @@ int reporter_burn_gather(reporter_burn_t *b, PGconn *conn, const char *module, c
     b->forecast = true;
     bool overflow = false;
     for (int i = 0; i < PQntuples(res) && (size_t)i < w.n; i++) {
-        int64_t budget = s_i64(res, i, 1), start = s_i64(res, i, 4), end = s_i64(res, i, 5),
-                now = s_i64(res, i, 6), dim = s_i64(res, i, 7), el = s_i64(res, i, 8), f;
+        int64_t budget = fc_pg_int(res, i, 1), start = fc_pg_int(res, i, 4),
+                end = fc_pg_int(res, i, 5), now = fc_pg_int(res, i, 6), dim = fc_pg_int(res, i, 7),
+                el = fc_pg_int(res, i, 8), f;
         b->tenants++;
         if (strcmp(PQgetvalue(res, i, 3), "true") == 0) {
             b->tenants_budgeted++;
@@ -1553,14 +1499,14 @@ reporter_rc_t reporter_drill_gather(reporter_drill_t *d, PGconn *conn, const cha
     bool overflow = false;
     for (int i = 0; i < PQntuples(res); i++) {
         reporter_sums_t x = {
-            .cost_nusd = s_i64(res, i, 2),
-            .input = s_i64(res, i, 3),
-            .output = s_i64(res, i, 4),
-            .cache_read = s_i64(res, i, 5),
-            .cache_write_5m = s_i64(res, i, 6),
-            .cache_write_1h = s_i64(res, i, 7),
-            .events = s_i64(res, i, 8),
-            .unpriced_events = s_i64(res, i, 9),
+            .cost_nusd = fc_pg_int(res, i, 2),
+            .input = fc_pg_int(res, i, 3),
+            .output = fc_pg_int(res, i, 4),
+            .cache_read = fc_pg_int(res, i, 5),
+            .cache_write_5m = fc_pg_int(res, i, 6),
+            .cache_write_1h = fc_pg_int(res, i, 7),
+            .events = fc_pg_int(res, i, 8),
+            .unpriced_events = fc_pg_int(res, i, 9),
         };
         const char *tenant = PQgetvalue(res, i, 0), *day = PQgetvalue(res, i, 1);
         reporter_row_t *r = d->days.n ? &d->days.v[d->days.n - 1] : NULL;

@@ -23,6 +23,7 @@
 
 #include "fc_buf.h"
 #include "fc_escape.h"
+#include "fc_json_write.h"
 #include "reporter_reconcile.h"
 #include "reporter_pool.h"
 
@@ -166,13 +167,11 @@ int reporter_fmt_parse(const char *s, reporter_fmt_t *fmt);
 //  MIME type of a format.
 const char *reporter_fmt_mime(reporter_fmt_t fmt);
 
-//  True if s is a tenant id ([a-z0-9][a-z0-9_-]{0,62}).
-bool reporter_tenant_valid(const char *s);
-
-//  Parses a strict YYYY-MM-DD calendar date into days since 1970-01-01. Returns 0 or -1.
-int reporter_date_parse(const char *s, int64_t *days);
-//  Writes days since 1970-01-01 as YYYY-MM-DD (buf of 11 bytes at least).
-void reporter_date_format(int64_t days, char *buf, size_t size);
+//  The days a report may be asked for, 1970-01-01 through 9998-12-31 (so that the week
+//  or month around one still prints as YYYY-MM-DD). Dates are read with fc_date_parse,
+//  which checks the calendar (2026-02-31 is refused); this is the reporter's range.
+#define REPORTER_DAY_LAST 2932531 //  9998-12-31
+bool reporter_day_in_range(int64_t day);
 
 //  Resolves a period to an inclusive day range. period is daily | weekly | monthly |
 //  range | <N>d | mtd. With date (may be NULL/empty): the day, the ISO week
@@ -218,9 +217,9 @@ int reporter_window_resolve(reporter_window_t *w, PGconn *conn, const char *modu
                             const char *from, const char *to, char *err, size_t errsize);
 //  Frees what the window holds (the struct itself is the caller's).
 void reporter_window_free(reporter_window_t *w);
-//  Appends ,"per_tenant_windows":..,"windows":[{"tenant","tz","from","to","today"},..]
-//  (the spans) to a JSON object being written.
-void reporter_window_json(const reporter_span_t *v, size_t n, bool per_tenant, fc_buf_t *out);
+//  Writes the members "per_tenant_windows":..,"windows":[{"tenant","tz","from","to",
+//  "today"},..] (the spans) into the JSON object open in w.
+void reporter_window_json(fc_jw_t *w, const reporter_span_t *v, size_t n, bool per_tenant);
 
 //  Begins a read-only, repeatable-read transaction scoped to tenant (or "*") through
 //  set_config('fleetcost.tenant', ..., true): under the reader role, row-level security

@@ -563,15 +563,16 @@ static void s_reconcile(alerter_t *self, const char *tenant)
     snprintf(tol, sizeof tol, "%" PRId64, self->c.reconcile_tolerance_nusd);
     snprintf(pct, sizeof pct, "%d", self->c.reconcile_tolerance_pct);
     const char *p[] = {tenant, tol, pct};
-    PGresult *r = s_query(self, "reconcile variances",
-                          "SELECT day::text, bill_nusd, fleetcost_nusd, diff_nusd,"
-                          " coalesce(token_diffs, '') FROM reconcile_latest WHERE tenant_id = $1"
-                          " AND day >= current_date - 35 AND abs(diff_nusd) > $2::bigint"
-                          " AND status IN ('bill_higher', 'fleetcost_higher')"
-                          " AND abs(diff_nusd)::numeric * 100"
-                          "  > $3::int * greatest(bill_nusd, fleetcost_nusd)"
-                          " ORDER BY day LIMIT 64",
-                          3, p);
+    PGresult *r =
+        s_query(self, "reconcile variances",
+                "SELECT day::text, bill_nusd, fleetcost_nusd, diff_nusd,"
+                " coalesce(token_diffs, '') FROM reconcile_latest WHERE tenant_id = $1"
+                " AND day >= (now() AT TIME ZONE 'UTC')::date - 35 AND abs(diff_nusd) > $2::bigint"
+                " AND status IN ('bill_higher', 'fleetcost_higher')"
+                " AND abs(diff_nusd)::numeric * 100"
+                "  > $3::int * greatest(bill_nusd, fleetcost_nusd)"
+                " ORDER BY day LIMIT 64",
+                3, p);
     if (!r)
         return;
     for (int i = 0; i < PQntuples(r); i++) {

@@ -17,10 +17,12 @@
 
 #include "fc_buf.h"
 #include "fc_http.h"
+#include "fc_json_write.h"
 #include "fc_log.h"
 #include "fc_metrics.h"
 #include "fc_json_write.h"
 #include "fc_pg.h"
+#include "fc_proto.h"
 #include "fc_time.h"
 #include "reporter_key.h"
 #include "reporter_pool.h"
@@ -160,9 +162,16 @@ static bool s_error(s_req_t *req, unsigned status, const char *fmt, ...)
                                        : "internal";
     fc_buf_t b;
     fc_buf_init(&b);
-    fc_buf_addf(&b, "{\"error\":{\"status\":%u,\"code\":\"%s\",\"message\":", status, code);
-    fc_esc_json(&b, msg);
-    fc_buf_add_str(&b, "}}\n");
+    fc_jw_t jw;
+    fc_jw_init(&jw, &b);
+    fc_jw_object(&jw, NULL);
+    fc_jw_object(&jw, "error");
+    fc_jw_int(&jw, "status", status);
+    fc_jw_str(&jw, "code", code);
+    fc_jw_str(&jw, "message", msg);
+    fc_jw_end(&jw);
+    fc_jw_end(&jw);
+    fc_buf_add_str(&b, "\n");
     if (status >= 500)
         fc_warn(MODULE, "%s: %u %s", req->url, status, msg);
     req->rc = s_respond(req, status, "application/json", &b);
@@ -205,7 +214,7 @@ static bool s_query(s_req_t *req, reporter_endpoint_t ep, reporter_query_t *q)
 //  tenant gets 403; a malformed tenant 400.
 static bool s_tenant_filter(s_req_t *req, const char *asked, char *filter, size_t size)
 {
-    if (asked && !reporter_tenant_valid(asked))
+    if (asked && !fc_tenant_valid(asked))
         return s_error(req, 400, "tenant: expected [a-z0-9][a-z0-9_-]{0,62}");
     if (!req->admin) {
         if (asked && strcmp(asked, req->key_tenant) != 0)
@@ -346,17 +355,24 @@ static enum MHD_Result s_tenants(s_req_t *req, const char *one)
     }
     fc_buf_t b;
     fc_buf_init(&b);
-    fc_buf_add_str(&b, one ? "" : "{\"tenants\":[");
+    fc_jw_t jw;
+    fc_jw_init(&jw, &b);
+    if (!one) {
+        fc_jw_object(&jw, NULL);
+        fc_jw_array(&jw, "tenants");
+    }
     for (int i = 0; i < PQntuples(res); i++) {
         static const char *names[] = {"tenant", "name", "tz", "billing_tier", "created_at"};
-        fc_buf_add_str(&b, i ? ",{" : "{");
-        for (int c = 0; c < 5; c++) {
-            fc_buf_addf(&b, "%s\"%s\":", c ? "," : "", names[c]);
-            fc_esc_json(&b, PQgetvalue(res, i, c));
-        }
-        fc_buf_add_str(&b, "}");
+        fc_jw_object(&jw, NULL);
+        for (int c = 0; c < 5; c++)
+            fc_jw_str(&jw, names[c], PQgetvalue(res, i, c));
+        fc_jw_end(&jw);
     }
-    fc_buf_add_str(&b, one ? "\n" : "]}\n");
+    if (!one) {
+        fc_jw_end(&jw);
+        fc_jw_end(&jw);
+    }
+    fc_buf_add_str(&b, "\n");
     PQclear(res);
     return s_done_json(req, &b);
 }
@@ -394,28 +410,32 @@ static enum MHD_Result s_alerts(s_req_t *req)
     }
     fc_buf_t b;
     fc_buf_init(&b);
-    fc_buf_addf(&b, "{\"tenant\":");
-    fc_esc_json(&b, filter);
-    fc_buf_addf(&b, ",\"from\":\"%s\",\"to\":\"%s\"", w.from, w.to);
-    reporter_window_json(w.v, w.n, w.per_tenant, &b);
+    fc_jw_t jw;
+    fc_jw_init(&jw, &b);
+    fc_jw_object(&jw, NULL);
+    fc_jw_str(&jw, "tenant", filter);
+    fc_jw_str(&jw, "from", w.from);
+    fc_jw_str(&jw, "to", w.to);
+    reporter_window_json(&jw, w.v, w.n, w.per_tenant);
     reporter_window_free(&w);
-    fc_buf_add_str(&b, ",\"alerts\":[");
+    fc_jw_array(&jw, "alerts");
     static const char *names[] = {"tenant",         "alert_id",      "fired_at",   "kind",
                                   "scope",          "period_key",    "subject",    "state",
                                   "text",           "threshold_pct", "value_nusd", "budget_nusd",
                                   "delivery_status"};
     for (int i = 0; i < PQntuples(res); i++) {
-        fc_buf_add_str(&b, i ? ",{" : "{");
+        fc_jw_object(&jw, NULL);
         for (int c = 0; c < 13; c++) {
-            fc_buf_addf(&b, "%s\"%s\":", c ? "," : "", names[c]);
             if (c == 1 || (c >= 9 && c <= 11))
-                fc_buf_add_str(&b, PQgetvalue(res, i, c)); //  integers
+                fc_jw_raw(&jw, names[c], PQgetvalue(res, i, c)); //  integers
             else
-                fc_esc_json(&b, PQgetvalue(res, i, c));
+                fc_jw_str(&jw, names[c], PQgetvalue(res, i, c));
         }
-        fc_buf_add_str(&b, "}");
+        fc_jw_end(&jw);
     }
-    fc_buf_add_str(&b, "]}\n");
+    fc_jw_end(&jw);
+    fc_jw_end(&jw);
+    fc_buf_add_str(&b, "\n");
     PQclear(res);
     return s_done_json(req, &b);
 }
@@ -442,23 +462,27 @@ static enum MHD_Result s_budgets(s_req_t *req)
         return s_error(req, 500, "database error"), req->rc;
     fc_buf_t b;
     fc_buf_init(&b);
-    fc_buf_add_str(&b, "{\"budgets\":[");
+    fc_jw_t jw;
+    fc_jw_init(&jw, &b);
+    fc_jw_object(&jw, NULL);
+    fc_jw_array(&jw, "budgets");
     char usd[32];
     for (int i = 0; i < PQntuples(res); i++) {
-        fc_buf_add_str(&b, i ? ",{\"tenant\":" : "{\"tenant\":");
-        fc_esc_json(&b, PQgetvalue(res, i, 0));
-        fc_buf_add_str(&b, ",\"scope\":");
-        fc_esc_json(&b, PQgetvalue(res, i, 1));
-        fc_buf_add_str(&b, ",\"subject\":");
-        fc_esc_json(&b, PQgetvalue(res, i, 2));
-        int64_t amount = strtoll(PQgetvalue(res, i, 3), NULL, 10);
-        fc_buf_addf(&b,
-                    ",\"amount_nusd\":%lld,\"amount_usd\":\"%s\",\"window_seconds\":%s,"
-                    "\"thresholds_pct\":%s,\"updated_at\":\"%s\"}",
-                    (long long)amount, reporter_usd(amount, 9, usd), PQgetvalue(res, i, 4),
-                    PQgetvalue(res, i, 5), PQgetvalue(res, i, 6));
+        fc_jw_object(&jw, NULL);
+        fc_jw_str(&jw, "tenant", PQgetvalue(res, i, 0));
+        fc_jw_str(&jw, "scope", PQgetvalue(res, i, 1));
+        fc_jw_str(&jw, "subject", PQgetvalue(res, i, 2));
+        int64_t amount = fc_pg_int(res, i, 3);
+        fc_jw_int(&jw, "amount_nusd", amount);
+        fc_jw_str(&jw, "amount_usd", reporter_usd(amount, 9, usd));
+        fc_jw_raw(&jw, "window_seconds", PQgetvalue(res, i, 4));
+        fc_jw_raw(&jw, "thresholds_pct", PQgetvalue(res, i, 5)); //  array_to_json
+        fc_jw_str(&jw, "updated_at", PQgetvalue(res, i, 6));
+        fc_jw_end(&jw);
     }
-    fc_buf_add_str(&b, "]}\n");
+    fc_jw_end(&jw);
+    fc_jw_end(&jw);
+    fc_buf_add_str(&b, "\n");
     PQclear(res);
     return s_done_json(req, &b);
 }
@@ -605,7 +629,7 @@ typedef struct {
 static void s_stream_row(s_stream_t *s, PGresult *res)
 {
     char usd[32];
-    int64_t cost = strtoll(PQgetvalue(res, 0, 2), NULL, 10);
+    int64_t cost = fc_pg_int(res, 0, 2);
     if (s->csv) {
         fc_esc_csv(&s->pending, PQgetvalue(res, 0, s->pair ? 1 : 0));
         if (s->pair) {
@@ -618,19 +642,26 @@ static void s_stream_row(s_stream_t *s, PGresult *res)
         fc_buf_add_str(&s->pending, "\r\n");
         return;
     }
-    fc_buf_add_str(&s->pending, s->rows ? ",\n{\"key\":" : "\n{\"key\":");
-    fc_esc_json(&s->pending, PQgetvalue(res, 0, s->pair ? 1 : 0));
-    if (s->pair) {
-        fc_buf_add_str(&s->pending, ",\"tenant\":");
-        fc_esc_json(&s->pending, PQgetvalue(res, 0, 0));
-    }
-    fc_buf_addf(&s->pending,
-                ",\"cost_nusd\":%lld,\"cost_usd\":\"%s\",\"tokens\":{\"input\":%s,\"output\":%s,"
-                "\"cache_read\":%s,\"cache_write_5m\":%s,\"cache_write_1h\":%s},\"events\":%s,"
-                "\"unpriced_events\":%s}",
-                (long long)cost, reporter_usd(cost, 9, usd), PQgetvalue(res, 0, 3),
-                PQgetvalue(res, 0, 4), PQgetvalue(res, 0, 5), PQgetvalue(res, 0, 6),
-                PQgetvalue(res, 0, 7), PQgetvalue(res, 0, 8), PQgetvalue(res, 0, 9));
+    //  A row a line: the "rows" array's comma and newline are placed here, the row itself
+    //  is a JSON value of its own.
+    fc_buf_add_str(&s->pending, s->rows ? ",\n" : "\n");
+    static const char *tokens[] = {"input", "output", "cache_read", "cache_write_5m",
+                                   "cache_write_1h"};
+    fc_jw_t jw;
+    fc_jw_init(&jw, &s->pending);
+    fc_jw_object(&jw, NULL);
+    fc_jw_str(&jw, "key", PQgetvalue(res, 0, s->pair ? 1 : 0));
+    if (s->pair)
+        fc_jw_str(&jw, "tenant", PQgetvalue(res, 0, 0));
+    fc_jw_int(&jw, "cost_nusd", cost);
+    fc_jw_str(&jw, "cost_usd", reporter_usd(cost, 9, usd));
+    fc_jw_object(&jw, "tokens");
+    for (int c = 0; c < 5; c++)
+        fc_jw_raw(&jw, tokens[c], PQgetvalue(res, 0, 3 + c)); //  sums as Postgres printed them
+    fc_jw_end(&jw);
+    fc_jw_raw(&jw, "events", PQgetvalue(res, 0, 8));
+    fc_jw_raw(&jw, "unpriced_events", PQgetvalue(res, 0, 9));
+    fc_jw_end(&jw);
 }
 
 //  Formats rows until at least max bytes are pending or the result ends.
@@ -743,12 +774,17 @@ static enum MHD_Result s_costs(s_req_t *req)
                     "events,unpriced_events\r\n",
                     s->pair ? group : "key", s->pair ? ",tenant" : "");
     } else {
-        fc_buf_add_str(&s->pending, "{\"tenant\":");
-        fc_esc_json(&s->pending, filter);
-        fc_buf_addf(&s->pending, ",\"group\":\"%s\",\"from\":\"%s\",\"to\":\"%s\"", group, w.from,
-                    w.to);
-        reporter_window_json(w.v, w.n, w.per_tenant, &s->pending);
-        fc_buf_add_str(&s->pending, ",\"rows\":[");
+        //  Left open: s_stream_row writes the rows, one a line, and s_stream_fill closes
+        //  the array and the object.
+        fc_jw_t jw;
+        fc_jw_init(&jw, &s->pending);
+        fc_jw_object(&jw, NULL);
+        fc_jw_str(&jw, "tenant", filter);
+        fc_jw_str(&jw, "group", group);
+        fc_jw_str(&jw, "from", w.from);
+        fc_jw_str(&jw, "to", w.to);
+        reporter_window_json(&jw, w.v, w.n, w.per_tenant);
+        fc_jw_array(&jw, "rows");
     }
     reporter_window_free(&w);
     struct MHD_Response *resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, S_STREAM_BLOCK,
@@ -795,13 +831,6 @@ typedef struct {
     char out[512];
     size_t out_len, out_sent;
 } s_sse_t;
-
-static int64_t s_mono_us(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 //  Takes a stream slot for (key, addr), or returns -1 and says which limit refused it.
 static int s_stream_admit(reporter_http_t *self, uint64_t key, uint32_t addr, const char **why)
@@ -861,7 +890,7 @@ static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
         reporter_live_total(pg, MODULE, s->filter, s->day[0] ? s->day : NULL, nusd, &s->today_key,
                             latest) == 0) {
         if (s->day[0])
-            reporter_date_format(today, now_day, 11);
+            fc_date_format(today, now_day);
         else
             memcpy(now_day, latest, 11);
         rc = 0;
@@ -869,6 +898,34 @@ static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
     reporter_tx_end(pg, rc == 0);
     reporter_pool_release(s->self->pool, &pg);
     return rc;
+}
+
+//  The "totals" event into s->out; its length. The amounts are strings: JavaScript's
+//  numbers do not hold every int64.
+static size_t s_sse_totals(s_sse_t *s, const char *now_day, int64_t nusd)
+{
+    char usd[32], key[24], n[24];
+    snprintf(key, sizeof key, "%lld", (long long)s->today_key);
+    snprintf(n, sizeof n, "%lld", (long long)nusd);
+    fc_buf_t b;
+    fc_buf_init(&b);
+    fc_buf_add_str(&b, "event: totals\ndata: ");
+    fc_jw_t jw;
+    fc_jw_init(&jw, &b);
+    fc_jw_object(&jw, NULL);
+    fc_jw_str(&jw, "tenant", s->filter);
+    fc_jw_str(&jw, "day", s->day[0] ? s->day : now_day);
+    fc_jw_str(&jw, "now_day", now_day);
+    fc_jw_str(&jw, "today_key", key);
+    fc_jw_str(&jw, "today_nusd", n);
+    fc_jw_str(&jw, "today_usd", reporter_usd(nusd, 9, usd));
+    fc_jw_end(&jw);
+    fc_buf_add_str(&b, "\n\n");
+    size_t len = b.failed || b.len >= sizeof s->out ? 0 : b.len;
+    if (len)
+        memcpy(s->out, b.data, len);
+    fc_buf_free(&b);
+    return len;
 }
 
 static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
@@ -884,10 +941,10 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
         if (live) {
             memcpy(now_day, s->day, sizeof now_day);
             int64_t d = 0;
-            (void)reporter_date_parse(s->day, &d);
+            (void)fc_date_parse(s->day, &d);
             s->today_key = d;
         } else {
-            int64_t mono = s_mono_us();
+            int64_t mono = fc_time_mono_us();
             if (s->first || mono >= s->next_read_us) {
                 if (s_sse_read(s, &s->read_nusd, s->read_now_day) != 0)
                     return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
@@ -901,13 +958,7 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
         }
         time_t now = time(NULL);
         if (s->first || nusd != s->last_nusd) {
-            char usd[32];
-            s->out_len = (size_t)snprintf(
-                s->out, sizeof s->out,
-                "event: totals\ndata: {\"tenant\":\"%s\",\"day\":\"%s\",\"now_day\":\"%s\","
-                "\"today_key\":\"%lld\",\"today_nusd\":\"%lld\",\"today_usd\":\"%s\"}\n\n",
-                s->filter, s->day[0] ? s->day : now_day, now_day, (long long)s->today_key,
-                (long long)nusd, reporter_usd(nusd, 9, usd));
+            s->out_len = s_sse_totals(s, now_day, nusd);
             s->first = false;
             s->last_nusd = nusd;
         } else if (now - s->last_write >= s->self->ping_s) {
@@ -972,7 +1023,7 @@ static enum MHD_Result s_sse(s_req_t *req)
     snprintf(s->scope, sizeof s->scope, "%s", req->admin ? "*" : req->key_tenant);
     snprintf(s->filter, sizeof s->filter, "%s", filter);
     if (!own_today)
-        reporter_date_format(d, s->day, sizeof s->day);
+        fc_date_format(d, s->day);
     s->first = true;
     s->last_write = time(NULL);
     struct MHD_Response *resp =

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "fc_proto.h"
+#include "fc_time.h"
 
 //  The parameters each endpoint takes, NULL-terminated.
 static const char *const s_allowed[REPORTER_Q_COUNT_][9] = {
@@ -109,8 +110,8 @@ int reporter_query_parse(reporter_endpoint_t ep, const reporter_param_t *params,
     //  Reconciliation is by UTC day, so its range needs no tenant zone: checked here.
     int64_t d0, d1;
     if (ep == REPORTER_Q_RECONCILE && (q->from || q->to) &&
-        (!q->from || !q->to || reporter_date_parse(q->from, &d0) != 0 ||
-         reporter_date_parse(q->to, &d1) != 0 || d1 < d0 || d1 - d0 > 366))
+        (!q->from || !q->to || fc_date_parse(q->from, &d0) != 0 || !reporter_day_in_range(d0) ||
+         fc_date_parse(q->to, &d1) != 0 || !reporter_day_in_range(d1) || d1 < d0 || d1 - d0 > 366))
         return s_fail(err, errsize,
                       "from, to: UTC days YYYY-MM-DD, both, from <= to, at most 366 apart", NULL);
     if (ep == REPORTER_Q_ALERTS) {
@@ -134,7 +135,7 @@ int reporter_query_parse(reporter_endpoint_t ep, const reporter_param_t *params,
                           NULL);
     }
     if (ep == REPORTER_Q_STREAM && day) {
-        if (reporter_date_parse(day, &q->day) != 0)
+        if (fc_date_parse(day, &q->day) != 0 || !reporter_day_in_range(q->day))
             return s_fail(err, errsize, "day: expected a calendar date YYYY-MM-DD", NULL);
         q->has_day = true;
     }

@@ -281,6 +281,33 @@ deadline=$((SECONDS + 30))
 until [ "$(resolved)" -ge 1 ] || [ $SECONDS -ge $deadline ]; do sleep 0.1; done
 expect_eq "the alert is resolved, once" "$(alerts) $(resolved)" "1 globex 2026-12-02 41000000 resolved 1"
 
+# A run whose process was killed stays 'running' in reconcile_runs until the next run,
+# which holds the run lock and so knows that no one else is running: it records the
+# row as failed (abandoned) and says so in its log.
+stale=$(q "$IT_URL" "INSERT INTO reconcile_runs (from_day, to_day) VALUES ('2026-12-01', '2026-12-03') RETURNING run_id")
+out=$(rec 2>&1)
+check "the next run succeeds after a killed run" test $? -eq 0
+expect_eq "the killed run is recorded as failed, abandoned" \
+  "$(q "$IT_URL" "SELECT status || ' ' || (finished_at IS NOT NULL) || ' ' || (error LIKE 'abandoned:%') FROM reconcile_runs WHERE run_id = $stale")" \
+  "failed true true"
+check "its log says an earlier run never finished" grep -q "1 earlier run(s) never finished (first: run $stale)" <<<"$out"
+expect_eq "no run is left 'running'" "$(q "$IT_URL" "SELECT count(*) FROM reconcile_runs WHERE status = 'running'")" 0
+
+# History: run 4's rows are superseded (runs 5, 7 and 8 covered the same days). Once run
+# 4 is older than --keep-history-days, the next run drops them; the newest row of every
+# tenant-day stays, the unmapped row of run 5 included.
+latest() { q "$IT_URL" "SELECT string_agg(tenant_id || ' ' || day || ' ' || CASE WHEN run_id = $1 THEN 'newest' ELSE run_id::text END, ',' ORDER BY tenant_id, day) FROM reconcile_latest"; }
+newest_run() { q "$IT_URL" "SELECT max(run_id) FROM reconcile_runs"; }
+latest_before=$(latest "$(newest_run)")
+q "$IT_URL" "UPDATE reconcile_runs SET finished_at = now() - interval '31 days' WHERE run_id = 4" >/dev/null
+check "the next run succeeds" rec --keep-history-days 30
+expect_eq "run 4's superseded rows are dropped, run 5's (30 days) kept" \
+  "$(q "$IT_URL" "SELECT (SELECT count(*) FROM reconcile_variances WHERE run_id = 4) || ' ' || (SELECT count(*) > 0 FROM reconcile_variances WHERE run_id = 5)")" \
+  "0 true"
+expect_eq "reconcile_latest is the same rows, the newest run's where the previous run's were" \
+  "$(latest "$(newest_run)")" "$latest_before"
+check "reconcile_latest still has the unmapped row of run 5" grep -q " 2026-12-02 5" <<<"$latest_before"
+
 # unmap: audited; an unmapped workspace's cost would now show as unmapped.
 check "unmap acme's workspace" "$fleetcost" reconcile unmap --pg-url "$IT_URL" \
   --workspace wrkspc_01FcAcmeAgents000000000A --actor it

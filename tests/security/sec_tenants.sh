@@ -16,7 +16,10 @@ trap 'sec_stop_all; it_cleanup' EXIT
 sec_ingest sec-tenants
 "$fleetcost" tenant set --pg-url "$IT_URL" --tenant acme --actor sec >/dev/null || it_die "tenant set acme"
 "$fleetcost" cert create --cert-dir "$CERTS" --pg-url "$IT_URL" --tenant ghost2 --name host-ghost2 \
-  >/dev/null 2>&1 || it_die "cert create failed"
+  --actor cert-sec >/dev/null 2>&1 || it_die "cert create failed"
+expect_eq "cert create is audited under --actor, as every audited command" \
+  "$(q "$IT_URL" "SELECT actor || ' ' || (after->>'tenant') FROM audit_log WHERE action = 'cert.create' AND object = 'host-ghost2'")" \
+  "cert-sec ghost2"
 
 # emit_as <cert> <emit args...>: fleetcost emit through the secure ingest; output in $out.
 emit_as() {

@@ -27,6 +27,7 @@
 #include <inttypes.h>
 #include <signal.h>
 
+#include "aggregator_keys.h"
 #include "fc_proto.h"
 #include "fc_test.h"
 #include "it_util.h"
@@ -55,8 +56,8 @@ static int64_t s_hget(const char *key, const char *field)
 
 static int64_t s_day_cost(const char *tenant)
 {
-    char key[128];
-    snprintf(key, sizeof key, "fc:{%s}:day:%s", tenant, s_day);
+    char key[AGGREGATOR_KEY_MAX];
+    aggregator_key_period(key, tenant, false, s_day, AGGREGATOR_PART_HASH);
     return s_hget(key, "cost_nusd");
 }
 

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "fc_proto.h"
+#include "fc_time.h"
 
 #define S_TODAY 20454 //  2026-01-01: a fixed "today" for relative periods
 
@@ -52,8 +53,9 @@ static void s_valid(reporter_endpoint_t ep, const reporter_query_t *q,
     if (ep == REPORTER_Q_RECONCILE) {
         int64_t d0, d1;
         s_check(!q->from == !q->to);
-        s_check(!q->from || (reporter_date_parse(q->from, &d0) == 0 &&
-                             reporter_date_parse(q->to, &d1) == 0 && d0 <= d1 && d1 - d0 <= 366));
+        s_check(!q->from || (fc_date_parse(q->from, &d0) == 0 && reporter_day_in_range(d0) &&
+                             fc_date_parse(q->to, &d1) == 0 && reporter_day_in_range(d1) &&
+                             d0 <= d1 && d1 - d0 <= 366));
     }
     if (ep == REPORTER_Q_DASHBOARD || ep == REPORTER_Q_DRILL)
         s_check(q->range && reporter_dashboard_range_valid(q->range));
@@ -68,8 +70,8 @@ static void s_valid(reporter_endpoint_t ep, const reporter_query_t *q,
         for (size_t i = 0; i < n && !day; i++)
             if (!strcmp(params[i].key, "day") && params[i].value && *params[i].value)
                 day = params[i].value;
-        char back[16];
-        reporter_date_format(q->day, back, sizeof back);
+        char back[FC_DATE_SIZE];
+        fc_date_format(q->day, back);
         s_check(day && strcmp(day, back) == 0);
     }
 }
