@@ -53,6 +53,19 @@ int64_t fc_time_mono_ms(void)
     return s_clock_us(CLOCK_MONOTONIC) / 1000;
 }
 
+struct timespec fc_time_deadline(clockid_t clock, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 //  n decimal digits at p (no sign, no spaces) into *v; -1 if any is not a digit.
 static int s_digits(const char *p, int n, int *v)
 {

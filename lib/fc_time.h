@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 //  Microseconds since the epoch, UTC, from:
 //    a date "2026-11-01" (midnight UTC),
@@ -47,5 +48,10 @@ void fc_civil_from_days(int64_t days, int64_t *y, int *m, int *d);
 int64_t fc_time_now_us(void);  //  microseconds since the epoch, UTC
 int64_t fc_time_mono_us(void); //  microseconds on the monotonic clock
 int64_t fc_time_mono_ms(void); //  the same in milliseconds
+
+//  The instant ms milliseconds from now on clock (CLOCK_MONOTONIC or CLOCK_REALTIME), as
+//  pthread_cond_timedwait takes it: on the clock the condition variable was made with
+//  (pthread_condattr_setclock; CLOCK_REALTIME by default).
+struct timespec fc_time_deadline(clockid_t clock, int64_t ms);
 
 #endif

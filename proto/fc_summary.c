@@ -183,9 +183,9 @@ fc_code_t fc_summary_decode(const uint8_t *data, size_t size, fc_summary_t *out,
     fc_code_t rc = fc_mp_envelope(&r, size, &map, "summary", err);
     if (rc != FC_OK)
         return rc;
-    static const char *const keys[] = {"v",          "tenant",       "day",  "month",
-                                       "day_totals", "month_totals", "as_of"};
-    enum { K_V, K_TENANT, K_DAY, K_MONTH, K_DAY_TOTALS, K_MONTH_TOTALS, K_AS_OF, K_N };
+    static const char *const keys[] = {"v",          "tenant",       "day",   "month",
+                                       "day_totals", "month_totals", "as_of", "closed"};
+    enum { K_V, K_TENANT, K_DAY, K_MONTH, K_DAY_TOTALS, K_MONTH_TOTALS, K_AS_OF, K_CLOSED, K_N };
     uint32_t seen = 0, version = 0;
     int64_t ignored = 0;
     out->day_billed_nusd = out->month_billed_nusd = -1; //  absent until read
@@ -219,6 +219,12 @@ fc_code_t fc_summary_decode(const uint8_t *data, size_t size, fc_summary_t *out,
         case K_AS_OF:
             if (fc_mp_get_int(&v, &out->as_of_us) != 0)
                 rc = fc_mp_error(err, FC_E_TYPE, "as_of", "not an integer");
+            break;
+        case K_CLOSED:
+            if (v.type != FC_MP_BOOL)
+                rc = fc_mp_error(err, FC_E_TYPE, "closed", "not a boolean");
+            else
+                out->closed = v.b;
             break;
         default:
             rc = fc_mp_skip(&r, &v, err);

@@ -12,6 +12,7 @@
 
 #include "fc_log.h"
 #include "fc_pg.h"
+#include "fc_time.h"
 
 struct _reporter_pool_t {
     char *url;
@@ -67,14 +68,7 @@ void reporter_pool_destroy(reporter_pool_t **self_p)
 
 PGconn *reporter_pool_acquire(reporter_pool_t *self, int timeout_ms)
 {
-    struct timespec deadline;
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += timeout_ms / 1000;
-    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
+    struct timespec deadline = fc_time_deadline(CLOCK_MONOTONIC, timeout_ms);
     pthread_mutex_lock(&self->lock);
     while (self->idle_n == 0 && self->open >= self->size) {
         if (pthread_cond_timedwait(&self->freed, &self->lock, &deadline) == ETIMEDOUT) {

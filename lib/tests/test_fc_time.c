@@ -89,5 +89,15 @@ int main(void)
     FC_CHECK(wall / 1000000 >= secs - 1 && wall / 1000000 <= secs + 1);
     int64_t m1 = fc_time_mono_us(), m2 = fc_time_mono_us(), ms = fc_time_mono_ms();
     FC_CHECK(m1 > 0 && m2 >= m1 && ms >= m1 / 1000 && ms <= fc_time_mono_us() / 1000);
+    //  A deadline 1.999 s ahead (the nanoseconds carry into the seconds) on the clock
+    //  asked for, normalised as pthread_cond_timedwait requires.
+    int64_t before = fc_time_mono_us();
+    struct timespec dl = fc_time_deadline(CLOCK_MONOTONIC, 1999);
+    int64_t dl_us = (int64_t)dl.tv_sec * 1000000 + dl.tv_nsec / 1000;
+    FC_CHECK(dl.tv_nsec >= 0 && dl.tv_nsec < 1000000000L);
+    FC_CHECK(dl_us >= before + 1999000 && dl_us <= fc_time_mono_us() + 1999000);
+    dl = fc_time_deadline(CLOCK_REALTIME, 0);
+    dl_us = (int64_t)dl.tv_sec * 1000000 + dl.tv_nsec / 1000;
+    FC_CHECK(dl_us / 1000000 >= secs - 1 && dl_us / 1000000 <= (int64_t)time(NULL) + 1);
     return fc_test_done("test_fc_time");
 }

@@ -1025,8 +1025,9 @@ static const char *s_opt(const char *s)
     return *s ? s : NULL;
 }
 
-//  Applies a lifecycle or task event to the dimension tables. Returns 0, or -1 with
-//  the server's message in why.
+//  Applies a lifecycle or task event to the dimension tables. Returns 0; -1 when the
+//  server refused the row's data (class 22/23: the event is dead-lettered); -2 for any
+//  other error (deadlock, shutdown: the group is retried). why holds the message.
 static int s_dimension(ingest_store_t *self, const ingest_item_t *it, char *why, size_t size)
 {
     const fc_event_t *ev = &it->ev;
@@ -1162,11 +1163,13 @@ static int s_dimension(ingest_store_t *self, const ingest_item_t *it, char *why,
     }
 #undef TS
     PGresult *r = s_exec(self, sql, n, p, NULL, NULL);
-    bool ok = s_ok(r);
-    if (!ok)
+    int rc = 0;
+    if (!s_ok(r)) {
         snprintf(why, size, "%s", PQresultErrorMessage(r));
+        rc = s_is_row_error(r) ? -1 : -2;
+    }
     PQclear(r);
-    return ok ? 0 : -1;
+    return rc;
 }
 
 //  s_dimension for a record: usage and cost events have no dimension rows, and are
@@ -1426,10 +1429,17 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, 
         bool restart = false;
         for (uint32_t i = 0; i < count && !restart; i++) {
             char why[256];
-            if (items[i].result == FC_OK &&
-                s_rec_dimension(self, &items[i], why, sizeof why) != 0) {
-                if (PQstatus(self->pg) != CONNECTION_OK)
-                    return s_retry(self);
+            int dim =
+                items[i].result == FC_OK ? s_rec_dimension(self, &items[i], why, sizeof why) : 0;
+            if (dim == -2 || (dim != 0 && PQstatus(self->pg) != CONNECTION_OK)) {
+                //  Not the row's fault (a deadlock with the other writer's upsert of
+                //  the same agent, a server shutting down): the group is retried whole.
+                //  A deadlock was once dead-lettered here, losing a valid event.
+                why[strcspn(why, "\n")] = 0;
+                fc_warn(MODULE, "group %" PRIu64 " retried: %s", turn->ticket, why);
+                return s_retry(self);
+            }
+            if (dim != 0) {
                 s_reject(&items[i], FC_E_RANGE, why);
                 restart = true;
             } else if (items[i].result >= FC_E_MALFORMED && s_dead_letter(self, &items[i]) != 0)

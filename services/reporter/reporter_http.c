@@ -34,6 +34,7 @@
 #define S_POOL_WAIT_MS   5000
 #define S_SSE_POLL_MS    500   //  live totals of today are re-read this often
 #define S_SSE_PAST_MS    30000 //  a day other than today: re-read this often (late events)
+#define S_SSE_LIST_MS    10000 //  the all-tenant live total's tenant list: re-read this often
 #define S_SSE_PING_S     15    //  comment line keeping idle streams open (at most)
 #define S_RETRY_AFTER_S  30    //  Retry-After of a refused live stream
 #define S_LIVE_MAX_AGE_S 60    //  a summary older than this is not trusted for live totals
@@ -803,9 +804,15 @@ static enum MHD_Result s_costs(s_req_t *req)
 // Live totals (Server-Sent Events)
 //
 // A tenant's stream takes the day total from the aggregator's newest sum.<tenant>
-// summary (reporter_live) and wakes as soon as one arrives. When no fresh summary covers
-// the day shown (no aggregator, another day) and for the all-tenant view, it re-reads
-// the day's spending from Postgres under the key's row-level security: every
+// summary (reporter_live) and wakes as soon as one arrives. The all-tenant stream of
+// every tenant's own today (the admin dashboard's) sums the newest summary of every
+// tenant (reporter_live_sum) over a list of the tenants and their local todays, read
+// from Postgres when a stream starts and every S_SSE_LIST_MS (shared by all streams),
+// so open pages cost Postgres one small read per S_SSE_LIST_MS, not a scan of the day's
+// events each per S_SSE_POLL_MS. When no fresh summary covers the figure (no
+// aggregator, a reporter or aggregator restart, a tenant's midnight just passed, an
+// all-tenant stream of a given day), it re-reads the day's spending from Postgres
+// under the key's row-level security: every
 // S_SSE_POLL_MS for today, every S_SSE_PAST_MS for any other day (a closed day changes
 // only by late events and repricing, and a client per key polling it twice a second
 // over the 8-connection pool was an easy way to starve everyone else). An event goes
@@ -900,6 +907,29 @@ static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
     return rc;
 }
 
+//  Reads the tenants and their local todays for reporter_live_sum. 0, or -1 on a
+//  database error.
+static int s_sse_list(s_sse_t *s)
+{
+    PGconn *pg = reporter_pool_acquire(s->self->pool, S_POOL_WAIT_MS);
+    if (!pg)
+        return -1;
+    fc_metric_add(s->self->m_live_reads, 1);
+    reporter_window_t w;
+    char err[128];
+    int rc = -1;
+    if (reporter_tx_begin(pg, s->scope) == 0 &&
+        reporter_window_resolve(&w, pg, MODULE, "*", NULL, NULL, NULL, NULL, err, sizeof err) ==
+            0) {
+        reporter_live_list(s->self->live, &w);
+        reporter_window_free(&w);
+        rc = 0;
+    }
+    reporter_tx_end(pg, rc == 0);
+    reporter_pool_release(s->self->pool, &pg);
+    return rc;
+}
+
 //  The "totals" event into s->out; its length. The amounts are strings: JavaScript's
 //  numbers do not hold every int64.
 static size_t s_sse_totals(s_sse_t *s, const char *now_day, int64_t nusd)
@@ -936,14 +966,21 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_OF_STREAM;
         int64_t nusd;
         char now_day[11];
-        bool live = strcmp(s->filter, "*") != 0 && s->day[0] &&
-                    reporter_live_get(s->self->live, s->filter, s->day, &nusd, S_LIVE_MAX_AGE_S);
-        if (live) {
+        bool all = strcmp(s->filter, "*") == 0 && !s->day[0];
+        if (all && reporter_live_enabled(s->self->live) &&
+            (reporter_live_list_due(s->self->live, S_SSE_LIST_MS) || s->first) &&
+            s_sse_list(s) != 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
+        bool live =
+            all ? reporter_live_sum(s->self->live, S_LIVE_MAX_AGE_S, &nusd, &s->today_key, now_day)
+                : strcmp(s->filter, "*") != 0 && s->day[0] &&
+                      reporter_live_get(s->self->live, s->filter, s->day, &nusd, S_LIVE_MAX_AGE_S);
+        if (live && !all) {
             memcpy(now_day, s->day, sizeof now_day);
             int64_t d = 0;
             (void)fc_date_parse(s->day, &d);
             s->today_key = d;
-        } else {
+        } else if (!live) {
             int64_t mono = fc_time_mono_us();
             if (s->first || mono >= s->next_read_us) {
                 if (s_sse_read(s, &s->read_nusd, s->read_now_day) != 0)
