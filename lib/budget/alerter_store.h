@@ -19,7 +19,8 @@ typedef struct {
     char day[11];  //  "YYYY-MM-DD"
     char month[8]; //  "YYYY-MM"
     int64_t day_start_us, day_end_us, month_start_us, month_end_us;
-    int64_t day_nusd, month_nusd;
+    int64_t day_nusd, month_nusd;               //  list cost
+    int64_t day_billed_nusd, month_billed_nusd; //  under the tenant's rate card
 } alerter_period_t;
 
 //  Local day and month of now_us for the tenant (UTC without a tenants row). 0 or -1.

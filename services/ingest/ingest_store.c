@@ -15,6 +15,7 @@
 #include "fc_log.h"
 #include "fc_pg.h"
 #include "fc_price_pg.h"
+#include "fc_rate_pg.h"
 #include "fc_time.h"
 #include "ingest_publish.h"
 
@@ -22,7 +23,8 @@
 
 //  Microseconds between the Unix epoch and Postgres' epoch (2000-01-01).
 #define PG_EPOCH_US INT64_C(946684800000000)
-//  How often the price catalog is reloaded, so `fleetcost price set` takes effect.
+//  How often the price catalog and the rate cards are reloaded, so `fleetcost price set`
+//  and `fleetcost rate set` take effect (docs/RECONCILE.md §4.5: the window this leaves).
 #define CATALOG_RELOAD_US INT64_C(10000000)
 #define MAX_TENANT_CACHE  65536
 #define MAX_DAY_CACHE     4096
@@ -70,6 +72,7 @@ struct _ingest_store_t {
     PGcancel *cancel;
     ingest_seqs_t *seqs; //  borrowed, shared with the other writers
     fc_catalog_t *catalog;
+    fc_rates_t *rates; //  every tenant's rate cards, loaded with the catalog
     int64_t catalog_loaded_us;
     int rule_warnings; //  unpriced-by-rule events logged (s_price)
     //  Tenants known to exist (sorted strings), partitions known to exist (day numbers).
@@ -205,6 +208,7 @@ void ingest_store_destroy(ingest_store_t **self_p)
     s_disconnect(self);
     pthread_mutex_destroy(&self->cancel_mu);
     fc_catalog_destroy(&self->catalog);
+    fc_rates_destroy(&self->rates);
     for (size_t i = 0; i < self->tenant_count; i++)
         free(self->tenants[i]);
     free(self->tenants);
@@ -278,10 +282,19 @@ static int s_load_catalog(ingest_store_t *self)
     fc_catalog_t *cat = fc_catalog_load_pg(self->pg, MODULE);
     if (!cat)
         return -1;
+    fc_rates_t *rates = fc_rates_load_pg(self->pg, MODULE);
+    if (!rates) {
+        fc_catalog_destroy(&cat);
+        return -1;
+    }
     if (!self->catalog || fc_catalog_count(cat) != fc_catalog_count(self->catalog))
         fc_info(MODULE, "price catalog loaded: %zu versions", fc_catalog_count(cat));
+    if (!self->rates || fc_rates_count(rates) != fc_rates_count(self->rates))
+        fc_info(MODULE, "rate cards loaded: %zu versions", fc_rates_count(rates));
     fc_catalog_destroy(&self->catalog);
+    fc_rates_destroy(&self->rates);
     self->catalog = cat;
+    self->rates = rates;
     self->catalog_loaded_us = fc_time_now_us();
     return 0;
 }
@@ -416,8 +429,11 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->tool_cost_nusd = 0;
     it->provider[0] = 0;
     it->model_family[0] = 0;
+    it->billed_nusd = 0;
+    it->rate_version = 0;
     if (ev->type == FC_EV_COST) {
         it->cost_nusd = ev->cost_nusd;
+        it->billed_nusd = ev->cost_nusd; //  rate cards price model usage only
         return;
     }
     if (ev->type != FC_EV_USAGE)
@@ -440,6 +456,11 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->tiered = r.tiered;
     it->tool_cost_nusd = r.tool_nusd;
     snprintf(it->provider, sizeof it->provider, "%s", r.provider);
+    //  Billed cost by the tenant's rate card in force at the event's time, rounded per
+    //  event (lib/fc_rate). Cannot overflow under the per-event cap; if it did, the event
+    //  would be billed at list (version 0).
+    (void)fc_rates_billed(self->rates, ev->tenant, r.family, ev->ts_us, r.cost_nusd,
+                          &it->billed_nusd, &it->rate_version);
     //  A known model left unpriced by a billing rule without a confirmed price (fast
     //  mode, a server tool...) is alerted as unpriced usage like an unknown model; the
     //  log says which rule, for the first few, so that an operator knows what to add.
@@ -555,8 +576,9 @@ static const char *s_copy_sql =
     " cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nusd, cost_kind,"
     " price_version, unpriced, price_tiered, reported_cost_nusd, api_duration_ms, memory_mb,"
     " cpu_percent, attrs, body, ingest_id, seq, speed, inference_geo, batch,"
-    " web_search_requests, code_exec_ms, tool_cost_nusd) FROM STDIN (FORMAT binary)";
-#define COPY_COLUMNS 35
+    " web_search_requests, code_exec_ms, tool_cost_nusd, billed_nusd, rate_card_version)"
+    " FROM STDIN (FORMAT binary)";
+#define COPY_COLUMNS 37
 
 static void s_col_null(fc_buf_t *b)
 {
@@ -699,6 +721,13 @@ static void s_copy_row(ingest_store_t *self, const ingest_item_t *it)
     s_col_opt_int8(b, ev->web_search_requests > 0, ev->web_search_requests);
     s_col_opt_int8(b, ev->code_exec_ms > 0, ev->code_exec_ms);
     s_col_opt_int8(b, it->tool_cost_nusd > 0, it->tool_cost_nusd);
+    //  NULL without a rate card: billed = list (0016).
+    s_col_opt_int8(b, it->rate_version > 0, it->billed_nusd);
+    if (it->rate_version > 0) {
+        fc_buf_add_be32(b, 4);
+        fc_buf_add_be32(b, (uint32_t)it->rate_version);
+    } else
+        s_col_null(b);
 }
 
 static void s_json_string(fc_buf_t *out, const char *s)

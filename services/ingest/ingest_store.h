@@ -46,7 +46,9 @@ typedef struct {
     int64_t tool_cost_nusd;         //  the part of cost_nusd server tools made
     char provider[FC_MAX_MODE + 1]; //  of the price version used; "" when unpriced
     char model_family[FC_MAX_NAME + 1];
-    uint64_t seq; //  out: the publish seq of the event's tenant message
+    int64_t billed_nusd;  //  cost_nusd under the tenant's rate card (= cost_nusd without one)
+    int32_t rate_version; //  the rate card used; 0 = none (billed_nusd stored NULL)
+    uint64_t seq;         //  out: the publish seq of the event's tenant message
 } ingest_item_t;
 
 //  The seq stream of one instance, shared by its writers (one store per writer, each

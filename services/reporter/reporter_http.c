@@ -21,6 +21,7 @@
 #include "fc_log.h"
 #include "fc_signal.h"
 #include "fc_metrics.h"
+#include "fc_json_write.h"
 #include "fc_pg.h"
 #include "fc_proto.h"
 #include "fc_time.h"
@@ -519,6 +520,60 @@ static enum MHD_Result s_reconcile(s_req_t *req)
         return s_done_json(req, &b);
     reporter_tx_end(req->pg, true);
     return s_respond(req, 200, "text/csv; charset=utf-8", &b);
+}
+
+//  GET /api/v1/rates?tenant: every version of the tenants' contract rate cards
+//  (docs/RECONCILE.md §4), superseded ones too, oldest first; a tenant key reads its own
+//  (RLS). JSON: {"rate_cards": [{tenant, version, effective_from, effective_to (null =
+//  open), bp, overrides {family: bp}, monthly_fee_nusd, monthly_fee_usd, note}]}.
+static enum MHD_Result s_rates(s_req_t *req)
+{
+    reporter_query_t q;
+    char filter[64];
+    if (!s_query(req, REPORTER_Q_RATES, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter) || !s_begin(req) ||
+        !s_tenant_exists(req, filter))
+        return req->rc;
+    const char *params[] = {filter};
+    PGresult *res = fc_pg_query(
+        req->pg, MODULE, "rates",
+        "SELECT c.tenant_id, c.version,"
+        " to_char(c.effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " to_char(c.effective_to AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " c.bp, c.monthly_fee_nusd, c.note,"
+        " coalesce((SELECT jsonb_object_agg(o.family, o.bp) FROM rate_card_overrides o"
+        "  WHERE o.tenant_id = c.tenant_id AND o.version = c.version), '{}')::text"
+        " FROM rate_cards c WHERE ($1 = '*' OR c.tenant_id = $1)"
+        " ORDER BY c.tenant_id, c.effective_from, c.version",
+        1, params);
+    if (!res)
+        return s_error(req, 500, "database error"), req->rc;
+    fc_buf_t b;
+    fc_buf_init(&b);
+    fc_jw_t w;
+    fc_jw_init(&w, &b);
+    fc_jw_object(&w, NULL);
+    fc_jw_array(&w, "rate_cards");
+    char usd[32];
+    for (int i = 0; i < PQntuples(res); i++) {
+        int64_t fee = fc_pg_int(res, i, 5);
+        fc_jw_object(&w, NULL);
+        fc_jw_str(&w, "tenant", PQgetvalue(res, i, 0));
+        fc_jw_int(&w, "version", fc_pg_int(res, i, 1));
+        fc_jw_str(&w, "effective_from", PQgetvalue(res, i, 2));
+        fc_jw_str(&w, "effective_to", PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3));
+        fc_jw_int(&w, "bp", fc_pg_int(res, i, 4));
+        fc_jw_raw(&w, "overrides", PQgetvalue(res, i, 7)); //  Postgres' own jsonb text
+        fc_jw_int(&w, "monthly_fee_nusd", fee);
+        fc_jw_str(&w, "monthly_fee_usd", reporter_usd(fee, 9, usd));
+        fc_jw_str(&w, "note", PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6));
+        fc_jw_end(&w);
+    }
+    fc_jw_end(&w);
+    fc_jw_end(&w);
+    fc_buf_add_str(&b, "\n");
+    PQclear(res);
+    return s_done_json(req, &b);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -1142,6 +1197,7 @@ typedef enum {
     R_ALERTS,
     R_BUDGETS,
     R_RECONCILE,
+    R_RATES,
     R_SSE,
     R_DASH,
     R_DRILL
@@ -1179,6 +1235,9 @@ static enum MHD_Result s_with_key(s_req_t *req, s_route_t route, const char *arg
             break;
         case R_RECONCILE:
             rc = s_reconcile(req);
+            break;
+        case R_RATES:
+            rc = s_rates(req);
             break;
         case R_SSE:
             rc = s_sse(req);
@@ -1261,6 +1320,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
             return s_with_key(&req, R_BUDGETS, NULL);
         if (strcmp(p, "reconcile") == 0)
             return s_with_key(&req, R_RECONCILE, NULL);
+        if (strcmp(p, "rates") == 0)
+            return s_with_key(&req, R_RATES, NULL);
         if (strcmp(p, "stream") == 0)
             return s_with_key(&req, R_SSE, NULL);
     }
