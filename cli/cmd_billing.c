@@ -23,8 +23,9 @@
 static const fc_option_t s_options[] = {
     {"month", FC_OPT_STR, "", 0, 0, false, "the month to bill, YYYY-MM (required)"},
     {"format", FC_OPT_STR, "csv", 0, 0, false,
-     "csv | json | focus (FinOps FOCUS 1.2 cost-and-usage CSV, docs/FOCUS.md; no per-tenant "
-     "rate cards yet: BilledCost = EffectiveCost = ContractedCost = ListCost)"},
+     "csv | json | focus (FinOps FOCUS 1.2 cost-and-usage CSV, docs/FOCUS.md: BilledCost ="
+     " EffectiveCost = ContractedCost = cost under the tenant's rate card, ListCost = list;"
+     " csv and json show list cost)"},
     {"focus-account", FC_OPT_STR, "fleetcost", 0, 0, false,
      "FOCUS BillingAccountId: this deployment's billing account"},
     {"focus-issuer", FC_OPT_STR, "fleetcost", 0, 0, false,
@@ -126,15 +127,6 @@ static int s_render(PGconn *conn, const char *month, bool json, fc_buf_t *out)
 // kind, read from the events of the same window the bill covers, and checked against the
 // bill's own per-tenant totals before anything is written.
 
-//  The billed figure of a line from its list cost. Per-tenant rate cards do not exist
-//  yet, so the bill is the list price; a rate card changes this function only (and
-//  BilledCost, ContractedCost and EffectiveCost follow it).
-static int64_t s_billed_from_list(const char *tenant, int64_t list_nusd)
-{
-    (void)tenant;
-    return list_nusd;
-}
-
 //  Columns of the FOCUS export: the FOCUS 1.2 columns first, custom x_ columns after.
 #define S_FOCUS_HEADER                                                                             \
     "BilledCost,BillingAccountId,BillingAccountName,BillingCurrency,BillingPeriodEnd,"             \
@@ -184,19 +176,24 @@ __attribute__((format(printf, 2, 3))) static void s_cellf(fc_buf_t *out, const c
     fc_buf_free(&t);
 }
 
+//  The window of the FOCUS queries: per tenant its local month (lo, hi), zone and name.
+#define S_FOCUS_W                                                                                  \
+    "WITH w AS (SELECT x.tenant_id, x.lo, x.hi, coalesce(t.tz, 'UTC') AS tz,"                      \
+    "                  coalesce(nullif(t.name, ''), x.tenant_id) AS name"                          \
+    "             FROM unnest($1::text[], $2::date[], $3::date[]) AS x(tenant_id, lo, hi)"         \
+    "             LEFT JOIN tenants t ON t.tenant_id = x.tenant_id)"
+
 //  Sends the FOCUS rows' query over window w.
 static int s_focus_send(PGconn *conn, const reporter_window_t *w)
 {
     // clang-format off
     static const char *sql =
-        "WITH w AS (SELECT x.tenant_id, x.lo, x.hi, coalesce(t.tz, 'UTC') AS tz,"
-        "                  coalesce(nullif(t.name, ''), x.tenant_id) AS name"
-        "             FROM unnest($1::text[], $2::date[], $3::date[]) AS x(tenant_id, lo, hi)"
-        "             LEFT JOIN tenants t ON t.tenant_id = x.tenant_id),"
+        S_FOCUS_W ","
         " e AS (SELECT e.tenant_id, (e.event_time AT TIME ZONE w.tz)::date AS day,"
         "              coalesce(e.model_family, '') AS model, e.cost_kind, e.cost_nusd,"
         "              e.input_tokens, e.output_tokens, e.cache_read_tokens,"
-        "              e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced"
+        "              e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"
+        "              coalesce(e.billed_nusd, e.cost_nusd) AS billed"
         "         FROM events e JOIN w ON w.tenant_id = e.tenant_id"
         "        WHERE e.tenant_id = ANY ($1::text[]) AND e.cost_kind IS NOT NULL"
         "          AND e.event_time >= (w.lo - 1)::timestamp AT TIME ZONE 'UTC'"
@@ -206,7 +203,8 @@ static int s_focus_send(PGconn *conn, const reporter_window_t *w)
         "        " S_UTC("w.lo") ", " S_UTC("w.hi + 1") ","
         "        sum(e.cost_nusd), sum(e.input_tokens), sum(e.output_tokens),"
         "        sum(e.cache_read_tokens), sum(e.cache_write_5m_tokens),"
-        "        sum(e.cache_write_1h_tokens), count(*), count(*) FILTER (WHERE e.unpriced)"
+        "        sum(e.cache_write_1h_tokens), count(*), count(*) FILTER (WHERE e.unpriced),"
+        "        sum(e.billed)"
         "   FROM e JOIN w ON w.tenant_id = e.tenant_id"
         "  WHERE e.day BETWEEN w.lo AND w.hi"
         "  GROUP BY e.tenant_id, w.name, w.tz, w.lo, w.hi, e.day, e.model, e.cost_kind"
@@ -232,6 +230,64 @@ static PGresult *s_result(PGconn *conn)
         return NULL;
     }
     return res;
+}
+
+/*  The flat monthly fees of the tenants' rate cards (docs/RECONCILE.md §4.6): one row per
+    tenant whose latest rate-card version in force at some instant of its local month has
+    a fee, for that whole fee (no proration). A fee is bought per period, not metered:
+    ChargeCategory Purchase, ChargeFrequency Recurring, the charge period the local month,
+    PricingQuantity 1 Month, no consumed quantity (FOCUS 1.2: null outside Usage). The
+    bill's CSV/JSON lines do not carry fees yet, so these rows are outside the "adds up"
+    check. Returns 0 or -1. */
+static int s_focus_fees(PGconn *conn, const reporter_window_t *w, const char *account,
+                        const char *issuer, fc_buf_t *out)
+{
+    // clang-format off
+    static const char *sql =
+        S_FOCUS_W
+        " SELECT w.tenant_id, w.name, c.version, c.monthly_fee_nusd,"
+        "        " S_UTC("w.lo") ", " S_UTC("w.hi + 1")
+        "   FROM w CROSS JOIN LATERAL (SELECT * FROM rate_cards c"
+        "        WHERE c.tenant_id = w.tenant_id"
+        "          AND c.effective_from < coalesce(c.effective_to, 'infinity')"
+        "          AND c.effective_from < (w.hi + 1)::timestamp AT TIME ZONE w.tz"
+        "          AND coalesce(c.effective_to, 'infinity') > w.lo::timestamp AT TIME ZONE w.tz"
+        "        ORDER BY c.effective_from DESC LIMIT 1) c"
+        "  WHERE c.monthly_fee_nusd > 0 ORDER BY w.tenant_id";
+    // clang-format on
+    const char *params[] = {w->arr_tenants, w->arr_from, w->arr_to};
+    PGresult *res;
+    if (!PQsendQueryParams(conn, sql, 3, NULL, params, NULL, NULL, 0)) {
+        fc_error(MODULE, "focus fees: %s", fc_pg_error(conn));
+        return -1;
+    }
+    if (!(res = s_result(conn)))
+        return -1;
+    for (int i = 0; i < PQntuples(res); i++) {
+        int64_t fee = fc_pg_int(res, i, 3);
+        char f9[FC_MONEY_BUFSIZE];
+        if (fc_money_format(fee, f9, sizeof f9, 9) != 0) {
+            PQclear(res);
+            return -1;
+        }
+        fc_buf_addf(out, "%s,", f9);
+        s_cell(out, account);
+        fc_buf_add_str(out, ",USD,");
+        fc_buf_addf(out, "%s,%s,Purchase,,", PQgetvalue(res, i, 5), PQgetvalue(res, i, 4));
+        s_cellf(out, "monthly fee, rate card version %s", PQgetvalue(res, i, 2));
+        fc_buf_addf(out, "Recurring,%s,%s,,,%s,%s,", PQgetvalue(res, i, 5), PQgetvalue(res, i, 4),
+                    f9, f9);
+        s_cell(out, issuer);
+        fc_buf_addf(out,
+                    "%s,1,Months,Anthropic,Anthropic,AI and Machine Learning,Claude API,"
+                    "Generative AI,fleetcost/monthly-fee,",
+                    f9);
+        s_cell(out, PQgetvalue(res, i, 0));
+        s_cell(out, PQgetvalue(res, i, 1));
+        fc_buf_addf(out, ",,monthly_fee,0,0,0,0,0,0,0,%lld\r\n", (long long)fee);
+    }
+    PQclear(res);
+    return 0;
 }
 
 //  The FOCUS rows of window w into out. Before writing, the rows' list costs per tenant
@@ -270,7 +326,9 @@ static int s_focus(PGconn *conn, const reporter_window_t *w, const char *account
     for (int i = 0; i < n; i++) {
         const char *tenant = PQgetvalue(res, i, 0), *model = PQgetvalue(res, i, 2),
                    *kind = PQgetvalue(res, i, 3);
-        int64_t list = fc_pg_int(res, i, 8), billed = s_billed_from_list(tenant, list), tokens = 0;
+        //  Billed: the sum of the events' billed costs, each rounded once by its tenant's
+        //  rate card at ingest (docs/RECONCILE.md §4.3); = list without a rate card.
+        int64_t list = fc_pg_int(res, i, 8), billed = fc_pg_int(res, i, 16), tokens = 0;
         for (int c = 9; c <= 13; c++)
             tokens += fc_pg_int(res, i, c); //  bigint sums of token counts: far from overflow
         char b9[FC_MONEY_BUFSIZE], l9[FC_MONEY_BUFSIZE];
@@ -300,7 +358,7 @@ static int s_focus(PGconn *conn, const reporter_window_t *w, const char *account
                     PQgetvalue(res, i, 13), PQgetvalue(res, i, 14), PQgetvalue(res, i, 15),
                     (long long)list);
     }
-    rc = 0;
+    rc = s_focus_fees(conn, w, account, issuer, out);
 done:
     PQclear(bill);
     PQclear(res);

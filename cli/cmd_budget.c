@@ -1,6 +1,6 @@
 /*  fleetcost budget: set, list and check budgets (the budgets table, DESIGN §4).
 
-      budget set (--tenant T | --default) [--daily USD] [--monthly USD]
+      budget set (--tenant T | --default) [--daily USD] [--monthly USD] [--basis billed|list]
                  [--thresholds 50,80,100] [--agent-runaway USD --window 10m]
                  [--agent-type X --daily USD] [--actor NAME]
       budget list [--tenant T]
@@ -16,8 +16,11 @@
     budget (spend < budget), 1 once either is reached, 2 on an error. The spend comes
     from fc_tenant_spend, the same function the alerter uses, built on the one
     definition of a period's spend that the reporter and the live stream read as well
-    (fc_period_spend, migration 0017): closed days from rollups, open days from events,
-    list cost (the function's billed figures are not used yet). */
+    (fc_period_spend, migration 0017): closed days from rollups, open days from events.
+
+    A daily or monthly budget watches billed cost (under the tenant's rate card,
+    docs/RECONCILE.md §4) unless set with --basis list; `check`, `list` and the alerts
+    say which. Agent-type and runaway budgets watch list cost. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +52,8 @@ static const fc_option_t s_options[] = {
      "alert when one agent spends more than this (USD) within --window"},
     {"window", FC_OPT_STR, "10m", 0, 0, false, "runaway look-back (90s, 10m, 1h)"},
     {"agent-type", FC_OPT_STR, "", 0, 0, false, "with --daily: a per-agent-type daily budget"},
+    {"basis", FC_OPT_STR, "", 0, 0, false,
+     "daily/monthly: billed (the rate card's cost; new budgets) or list cost"},
     {"actor", FC_OPT_STR, "", 0, 0, false, "who is making the change (default: $USER)"},
     FC_OPT_END};
 
@@ -60,21 +65,24 @@ static void s_usd(int64_t nusd, char *buf, size_t size)
 
 //  Upserts one budgets row and its audit_log entry (one statement, so both or neither).
 static int s_set_row(PGconn *pg, const char *tenant, const char *scope, const char *subject,
-                     int64_t amount, int64_t window_s, const char *thresholds, const char *actor)
+                     int64_t amount, int64_t window_s, const char *thresholds, const char *actor,
+                     const char *basis)
 {
     char amt[32], win[32];
     snprintf(amt, sizeof amt, "%" PRId64, amount);
     snprintf(win, sizeof win, "%" PRId64, window_s);
-    const char *p[] = {tenant, scope, subject, amt, window_s ? win : NULL, thresholds, actor};
+    const char *p[] = {tenant,     scope, subject, amt, window_s ? win : NULL,
+                       thresholds, actor, basis};
     PGresult *r =
         fc_pg_query(pg, MODULE, "set budget",
                     "WITH old AS (SELECT to_jsonb(b) AS j FROM budgets b"
                     "  WHERE tenant_id = $1 AND scope = $2 AND subject = $3),"
                     " new AS (INSERT INTO budgets AS b (tenant_id, scope, subject, amount_nusd,"
-                    "  window_seconds, thresholds)"
-                    "  VALUES ($1, $2, $3, $4::bigint, $5::int, coalesce($6::int[], '{50,80,100}'))"
+                    "  window_seconds, thresholds, basis)"
+                    "  VALUES ($1, $2, $3, $4::bigint, $5::int, coalesce($6::int[], '{50,80,100}'),"
+                    "  coalesce($8, 'billed'))"
                     "  ON CONFLICT (tenant_id, scope, subject) DO UPDATE SET"
-                    "  amount_nusd = EXCLUDED.amount_nusd,"
+                    "  amount_nusd = EXCLUDED.amount_nusd, basis = coalesce($8, b.basis),"
                     "  window_seconds = coalesce($5::int, b.window_seconds),"
                     "  thresholds = coalesce($6::int[], b.thresholds), updated_at = now()"
                     "  RETURNING to_jsonb(b) AS j)"
@@ -82,7 +90,7 @@ static int s_set_row(PGconn *pg, const char *tenant, const char *scope, const ch
                     " SELECT $7, 'budget.set', 'budget:' || $1 || '/' || $2 || coalesce('/' || "
                     "nullif($3, ''), ''),"
                     " (SELECT j FROM old), j FROM new",
-                    7, p);
+                    8, p);
     if (!r)
         return -1;
     PQclear(r);
@@ -137,6 +145,11 @@ static int s_set(PGconn *pg, fc_config_t *config, const char *tenant)
         fc_error(MODULE, "--window: expected a duration like 90s, 10m, 1h");
         return 2;
     }
+    const char *basis = fc_config_str(config, "basis");
+    if (*basis && ((strcmp(basis, "billed") && strcmp(basis, "list")) || *type || !(hd || hm))) {
+        fc_error(MODULE, "--basis: billed or list, for --daily and/or --monthly budgets");
+        return 2;
+    }
     const char *actor = cmd_actor(config);
     const char *thr_p = *thr_arr ? thr_arr : NULL;
     if (fc_pg_exec(pg, MODULE, "begin", "BEGIN") != 0)
@@ -144,11 +157,11 @@ static int s_set(PGconn *pg, fc_config_t *config, const char *tenant)
     int rc = 0;
     if (hd)
         rc |= s_set_row(pg, tenant, *type ? "agent_type_daily" : "daily", type, daily, 0, thr_p,
-                        actor);
+                        actor, *basis && !*type ? basis : NULL);
     if (hm && rc == 0)
-        rc |= s_set_row(pg, tenant, "monthly", "", monthly, 0, thr_p, actor);
+        rc |= s_set_row(pg, tenant, "monthly", "", monthly, 0, thr_p, actor, *basis ? basis : NULL);
     if (hr && rc == 0)
-        rc |= s_set_row(pg, tenant, "agent_runaway", "", runaway, window, thr_p, actor);
+        rc |= s_set_row(pg, tenant, "agent_runaway", "", runaway, window, thr_p, actor, NULL);
     if (rc != 0 || fc_pg_exec(pg, MODULE, "commit", "COMMIT") != 0) {
         fc_pg_rollback(pg);
         return 2;
@@ -165,9 +178,11 @@ static void s_print_budget(const char *tenant, const alerter_budget_t *b)
     for (int i = 0; i < b->nthresholds; i++)
         snprintf(thr + strlen(thr), sizeof thr - strlen(thr), "%s%d", i ? "," : "",
                  b->thresholds[i]);
-    printf("%-20s %-17s %-20s %14s %-6s %s%s\n", tenant, alerter_scope_name(b->scope),
+    bool basis = b->scope == ALERTER_DAILY || b->scope == ALERTER_MONTHLY;
+    printf("%-20s %-17s %-20s %14s %-6s %s%s%s%s\n", tenant, alerter_scope_name(b->scope),
            b->subject[0] ? fc_esc_text(b->subject, subject, sizeof subject) : "-", usd,
-           *win ? win : "-", thr, b->is_default ? "  (default)" : "");
+           *win ? win : "-", thr, basis ? "  " : "", basis ? alerter_basis_name(b) : "",
+           b->is_default ? "  (default)" : "");
 }
 
 static int s_list(PGconn *pg, const char *tenant)
@@ -212,8 +227,9 @@ static int s_check_line(const char *what, const char *period, int64_t spend,
     s_usd(b->amount_nusd, a, sizeof a);
     alerter_percent_format(alerter_permille(spend, b->amount_nusd), pct, sizeof pct);
     int over = alerter_reached(spend, b->amount_nusd, 100);
-    printf("  %-5s %-10s %14s of %14s  %7s  %s%s\n", what, period, s, a, pct,
-           over ? "OVER BUDGET" : "ok", b->is_default ? " (default budget)" : "");
+    printf("  %-5s %-10s %14s of %14s  %7s  %s (%s cost)%s\n", what, period, s, a, pct,
+           over ? "OVER BUDGET" : "ok", alerter_basis_name(b),
+           b->is_default ? " (default budget)" : "");
     return over;
 }
 
@@ -227,10 +243,13 @@ static int s_check(PGconn *pg, const char *tenant)
         return 2;
     char tz[4 * sizeof per.tz];
     printf("tenant %s (%s)\n", tenant, fc_esc_text(per.tz, tz, sizeof tz));
-    int over =
-        s_check_line("day", per.day, per.day_nusd, alerter_budget_find(b, n, ALERTER_DAILY, ""));
-    over |= s_check_line("month", per.month, per.month_nusd,
-                         alerter_budget_find(b, n, ALERTER_MONTHLY, ""));
+    const alerter_budget_t *daily = alerter_budget_find(b, n, ALERTER_DAILY, "");
+    const alerter_budget_t *monthly = alerter_budget_find(b, n, ALERTER_MONTHLY, "");
+    int over = s_check_line("day", per.day,
+                            alerter_budget_spend(daily, per.day_nusd, per.day_billed_nusd), daily);
+    over |=
+        s_check_line("month", per.month,
+                     alerter_budget_spend(monthly, per.month_nusd, per.month_billed_nusd), monthly);
     printf("%s\n", over ? "over budget" : "within budget");
     return over ? 1 : 0;
 }

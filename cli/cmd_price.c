@@ -16,7 +16,10 @@
 
     reprice recomputes the cost of every usage event in [from 00:00 UTC, to+1 00:00
     UTC) with the version in force at each event's time, using the same C pricing code
-    as ingest, and records per tenant a restatement (old and new totals). It then sends
+    as ingest, and its billed cost with the tenant's rate card in force then (lib/fc_rate,
+    as ingest), and records per tenant a restatement (old and new list and billed
+    totals). `fleetcost rate set|end` restate through the same function
+    (cmd_price_restate). It then sends
     NOTIFY fleetcost_restate with "tenant from to", recomputes the tenants' daily
     rollups in the window (cost_summaries) with the aggregator's queries, and removes the
     aggregators' Redis sentinels so they rebuild their totals from Postgres and publish
@@ -35,6 +38,7 @@
 #include "fc_pg.h"
 #include "fc_price.h"
 #include "fc_price_pg.h"
+#include "fc_rate_pg.h"
 #include "fc_redis.h"
 #include "aggregator_keys.h"
 #include "aggregator_pg.h"
@@ -271,7 +275,7 @@ static int s_list(fc_config_t *cfg, PGconn *pg)
 
 typedef struct {
     char tenant[FC_MAX_TENANT + 1];
-    int64_t old_cost, new_cost, changed;
+    int64_t old_cost, new_cost, old_billed, new_billed, changed;
 } s_total_t;
 
 static s_total_t *s_total(s_total_t *t, int *n, int max, const char *tenant)
@@ -377,15 +381,26 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         fprintf(stderr, "reprice: --from and --to are required\n");
         return 2;
     }
+    return cmd_price_restate(cfg, pg, from, to, *tenant ? tenant : NULL, "reprice");
+}
+
+int cmd_price_restate(fc_config_t *cfg, PGconn *pg, const char *from, const char *to,
+                      const char *tenant, const char *reason)
+{
     fc_catalog_t *cat = fc_catalog_load_pg(pg, MODULE);
     if (!cat)
         return 1;
+    fc_rates_t *rates = fc_rates_load_pg(pg, MODULE);
+    if (!rates) {
+        fc_catalog_destroy(&cat);
+        return 1;
+    }
     enum { MAX_TENANTS = 4096 };
     s_total_t *totals = calloc(MAX_TENANTS, sizeof *totals);
     int ntot = 0, rc = 1;
     fc_buf_t rows;
     fc_buf_init(&rows);
-    const char *p[3] = {from, to, *tenant ? tenant : NULL};
+    const char *p[3] = {from, to, tenant};
     if (fc_pg_exec(pg, MODULE, "begin", "BEGIN") != 0)
         goto done;
     //  Every usage event of the window, locked, read in chunks through a cursor so
@@ -398,7 +413,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         " cache_write_1h_tokens, cost_nusd, coalesce(price_version, 0), unpriced,"
         " coalesce(price_tiered::text, ''), coalesce(speed, ''), coalesce(inference_geo, ''),"
         " coalesce(batch, false), coalesce(web_search_requests, 0), coalesce(code_exec_ms, 0),"
-        " coalesce(tool_cost_nusd, 0)"
+        " coalesce(tool_cost_nusd, 0), coalesce(billed_nusd, cost_nusd),"
+        " coalesce(rate_card_version, 0)"
         " FROM events WHERE event_type = 'usage'"
         " AND event_time >= $1::date::timestamp AT TIME ZONE 'UTC'"
         " AND event_time < ($2::date + 1)::timestamp AT TIME ZONE 'UTC'"
@@ -410,8 +426,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
     fc_pg_exec(pg, MODULE, "temp",
                "CREATE TEMP TABLE reprice_rows (tenant_id text, event_id uuid, event_time"
                " timestamptz, cost_nusd bigint, price_version int, unpriced"
-               " boolean, price_tiered boolean, tool_cost_nusd bigint, model_family text)"
-               " ON COMMIT DROP");
+               " boolean, price_tiered boolean, tool_cost_nusd bigint, billed_nusd bigint,"
+               " rate_card_version int, model_family text) ON COMMIT DROP");
     int64_t seen = 0;
     while (true) {
         r = fc_pg_query(pg, MODULE, "reprice fetch", "FETCH 10000 FROM reprice", 0, NULL);
@@ -440,30 +456,40 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
             int64_t cost = pr.cost_nusd;
             int32_t version = pr.version;
             bool unpriced = pr.unpriced;
+            const char *ev_tenant = PQgetvalue(r, i, 2);
+            int64_t old_billed = fc_pg_int(r, i, 19), billed;
+            int32_t old_rate = (int32_t)fc_pg_int(r, i, 20), rate;
+            (void)fc_rates_billed(rates, ev_tenant, pr.family, ts, cost, &billed, &rate);
             //  "" (NULL), "true" or "false": the tier stored with the old price.
             const char *old_tier = PQgetvalue(r, i, 12);
             const char *tier = version ? (pr.tiered ? "true" : "false") : "";
-            s_total_t *t = s_total(totals, &ntot, MAX_TENANTS, PQgetvalue(r, i, 2));
+            s_total_t *t = s_total(totals, &ntot, MAX_TENANTS, ev_tenant);
             if (t) {
                 t->old_cost += old_cost;
                 t->new_cost += cost;
+                t->old_billed += old_billed;
+                t->new_billed += billed;
             }
             bool old_unpriced = PQgetvalue(r, i, 11)[0] == 't';
             if (cost == old_cost && version == old_version && unpriced == old_unpriced &&
-                strcmp(tier, old_tier) == 0 && pr.tool_nusd == old_tool)
+                strcmp(tier, old_tier) == 0 && pr.tool_nusd == old_tool && billed == old_billed &&
+                rate == old_rate)
                 continue;
             if (t)
                 t->changed++;
             char when[96], ver[16];
             fc_time_format(ts, 6, when, sizeof when); //  a timestamptz literal, exactly
             snprintf(ver, sizeof ver, version ? "%d" : "\\N", version);
-            char tool[24];
+            char tool[24], bill[24], rv[16];
             snprintf(tool, sizeof tool, pr.tool_nusd ? "%" PRId64 : "\\N", pr.tool_nusd);
+            //  No rate card: billed NULL (= list), as ingest stores it.
+            snprintf(bill, sizeof bill, rate ? "%" PRId64 : "\\N", billed);
+            snprintf(rv, sizeof rv, rate ? "%d" : "\\N", rate);
             //  The tenant is part of the event's key (0009): another tenant may hold an
             //  event with the same id and time. Tenant ids need no COPY escaping.
-            fc_buf_addf(&rows, "%s\t%s\t%s\t%" PRId64 "\t%s\t%s\t%s\t%s\t", PQgetvalue(r, i, 2),
+            fc_buf_addf(&rows, "%s\t%s\t%s\t%" PRId64 "\t%s\t%s\t%s\t%s\t%s\t%s\t", ev_tenant,
                         PQgetvalue(r, i, 0), when, cost, ver, unpriced ? "t" : "f",
-                        *tier ? tier : "\\N", tool);
+                        *tier ? tier : "\\N", tool, bill, rv);
             //  COPY text format: a model name may hold tabs or backslashes.
             for (const char *c = pr.family; *c; c++) {
                 if (*c == '\\' || *c == '\t' || *c == '\n' || *c == '\r')
@@ -477,8 +503,8 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         PQclear(r);
         if (rows.len) {
             r = PQexec(pg, "COPY reprice_rows (tenant_id, event_id, event_time, cost_nusd,"
-                           " price_version, unpriced, price_tiered, tool_cost_nusd, model_family)"
-                           " FROM STDIN");
+                           " price_version, unpriced, price_tiered, tool_cost_nusd, billed_nusd,"
+                           " rate_card_version, model_family) FROM STDIN");
             PQclear(r);
             PQputCopyData(pg, (const char *)rows.data, (int)rows.len);
             PQputCopyEnd(pg, NULL);
@@ -499,28 +525,34 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
                    "CLOSE reprice;"
                    " UPDATE events e SET cost_nusd = r.cost_nusd, price_version = r.price_version,"
                    " unpriced = r.unpriced, price_tiered = r.price_tiered,"
-                   " tool_cost_nusd = r.tool_cost_nusd,"
+                   " tool_cost_nusd = r.tool_cost_nusd, billed_nusd = r.billed_nusd,"
+                   " rate_card_version = r.rate_card_version,"
                    " model_family = r.model_family FROM reprice_rows r"
                    " WHERE e.tenant_id = r.tenant_id AND e.event_id = r.event_id"
                    " AND e.event_time = r.event_time") != 0)
         goto fail;
     int64_t changed = 0;
     for (int i = 0; i < ntot; i++) {
-        char oldc[24], newc[24], ch[24];
+        char oldc[24], newc[24], ch[24], oldb[24], newb[24];
         snprintf(oldc, sizeof oldc, "%" PRId64, totals[i].old_cost);
         snprintf(newc, sizeof newc, "%" PRId64, totals[i].new_cost);
+        snprintf(oldb, sizeof oldb, "%" PRId64, totals[i].old_billed);
+        snprintf(newb, sizeof newb, "%" PRId64, totals[i].new_billed);
         snprintf(ch, sizeof ch, "%" PRId64, totals[i].changed);
         changed += totals[i].changed;
-        const char *q[7] = {totals[i].tenant, from, to, oldc, newc, ch, cmd_actor(cfg)};
+        const char *q[10] = {totals[i].tenant, from, to,   oldc,  newc, ch,
+                             cmd_actor(cfg),   oldb, newb, reason};
         r = fc_pg_query(
             pg, MODULE, "restatement",
             "WITH s AS (INSERT INTO restatements (tenant_id, from_ts, to_ts, old_cost_nusd,"
-            " new_cost_nusd, events, actor) VALUES ($1, $2::date::timestamp AT TIME ZONE 'UTC',"
-            " ($3::date + 1)::timestamp AT TIME ZONE 'UTC', $4, $5, $6, $7) RETURNING *)"
+            " new_cost_nusd, events, actor, old_billed_nusd, new_billed_nusd, reason)"
+            " VALUES ($1, $2::date::timestamp AT TIME ZONE 'UTC',"
+            " ($3::date + 1)::timestamp AT TIME ZONE 'UTC', $4, $5, $6, $7, $8, $9, $10)"
+            " RETURNING *)"
             " INSERT INTO audit_log (actor, action, object, before, after)"
-            " SELECT $7, 'reprice', $1, jsonb_build_object('cost_nusd', $4::bigint),"
-            " to_jsonb(s) FROM s",
-            7, q);
+            " SELECT $7, $10, $1, jsonb_build_object('cost_nusd', $4::bigint,"
+            " 'billed_nusd', $8::bigint), to_jsonb(s) FROM s",
+            10, q);
         if (!r)
             goto fail;
         PQclear(r);
@@ -531,8 +563,10 @@ static int s_reprice(fc_config_t *cfg, PGconn *pg)
         if (!r)
             goto fail;
         PQclear(r);
-        printf("reprice: %s: %" PRId64 " events changed, %" PRId64 " -> %" PRId64 " nano-USD\n",
-               totals[i].tenant, totals[i].changed, totals[i].old_cost, totals[i].new_cost);
+        printf("%s: %s: %" PRId64 " events changed, list %" PRId64 " -> %" PRId64
+               " nano-USD, billed %" PRId64 " -> %" PRId64 " nano-USD\n",
+               reason, totals[i].tenant, totals[i].changed, totals[i].old_cost, totals[i].new_cost,
+               totals[i].old_billed, totals[i].new_billed);
     }
     if (fc_pg_exec(pg, MODULE, "commit", "COMMIT") != 0)
         goto done;
@@ -551,6 +585,7 @@ done:
     fc_buf_free(&rows);
     free(totals);
     fc_catalog_destroy(&cat);
+    fc_rates_destroy(&rates);
     return rc;
 }
 

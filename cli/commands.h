@@ -3,6 +3,8 @@
 #ifndef FC_COMMANDS_H
 #define FC_COMMANDS_H
 
+#include <libpq-fe.h>
+
 #include "fc_config.h"
 #include "fleetcost.h"
 
@@ -21,8 +23,17 @@ int cmd_simulate(int argc, char **argv);
 int cmd_tenant(int argc, char **argv);
 int cmd_price(int argc, char **argv);
 int cmd_reprice(int argc, char **argv);
+int cmd_rate(int argc, char **argv);
 int cmd_github(int argc, char **argv);
 int cmd_reconcile(int argc, char **argv);
+
+//  Recomputes the list and billed cost of every usage event of [from 00:00 UTC, to + 1
+//  00:00 UTC) (tenant NULL: all tenants) with the prices and rate cards in force at each
+//  event's time, records a restatement per tenant whose events changed (reason:
+//  "reprice", "rate.set"...), and brings rollups and Redis back in line. The one
+//  restatement path (cmd_price.c), for `reprice` and `rate`. Returns the exit status.
+int cmd_price_restate(fc_config_t *cfg, PGconn *pg, const char *from, const char *to,
+                      const char *tenant, const char *reason);
 
 //  Who an audited change is by: --actor, else $USER, else "unknown". Defined in
 //  fleetcost.c; every command that writes audit_log rows asks it.

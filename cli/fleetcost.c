@@ -24,6 +24,7 @@ static const s_command_t s_commands[] = {
     {"tenant", cmd_tenant, "register or change tenants (time zone, contacts), list them"},
     {"price", cmd_price, "the price catalog: list, set a new version, import a CSV"},
     {"reprice", cmd_reprice, "recompute stored costs in a window with the prices in force"},
+    {"rate", cmd_rate, "contract rate cards per tenant: set, list, history, end (billed cost)"},
     {"github", cmd_github, "task titles, labels, type and priority from GitHub issues"},
     {"reconcile", cmd_reconcile,
      "compare Anthropic's bill (Admin API cost report) with fleetcost per tenant-day"},

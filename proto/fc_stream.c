@@ -26,6 +26,7 @@ enum {
     K_KIND,
     K_SPEED,
     K_PROVIDER,
+    K_BILLED,
     K_COUNT_
 };
 
@@ -63,6 +64,8 @@ static const fc_mp_field_t s_fields[K_COUNT_] = {
     [K_KIND] = STR("kind", "kind", kind, FC_MAX_NAME),
     [K_SPEED] = STR("speed", "speed", speed, FC_MAX_MODE),
     [K_PROVIDER] = STR("prov", "provider", provider, FC_MAX_MODE),
+    [K_BILLED] = {KEY("billed"), "billed_nusd", FC_F_INT, OFF(billed_nusd), 0,
+                  (int16_t)OFF(has_billed), FC_EV_INVALID, 0, INT64_MAX},
 };
 
 static int s_topic(char *buf, size_t size, const char *prefix, const char *name, const char *suffix)

@@ -33,7 +33,18 @@ typedef struct {
     char kind[FC_MAX_NAME + 1];     //  cost events: runtime | storage | mcp | other
     char speed[FC_MAX_MODE + 1];    //  usage: as sent (PROTOCOL.md §4.2); "" = not said
     char provider[FC_MAX_MODE + 1]; //  usage: of the price version used; "" = unpriced
+    //  Billed cost under the tenant's rate card ("billed"; PROTOCOL.md §Event stream): sent
+    //  only when a rate card applied, so has_billed false means billed = cost_nusd (and
+    //  senders from before rate cards never send it). Read it with fc_stored_billed.
+    int64_t billed_nusd;
+    bool has_billed;
 } fc_stored_event_t;
+
+//  The event's billed cost: billed_nusd when sent, else its list cost.
+static inline int64_t fc_stored_billed(const fc_stored_event_t *ev)
+{
+    return ev->has_billed ? ev->billed_nusd : ev->cost_nusd;
+}
 
 typedef struct {
     uint32_t version;

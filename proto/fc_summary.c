@@ -129,9 +129,10 @@ uint8_t *fc_summary_encode(const fc_summary_msg_t *m, size_t *size)
 
 //  --- decoding --------------------------------------------------------------------
 
-//  Reads a map of integer totals, keeping the three the alerter uses.
+//  Reads a map of integer totals, keeping the four the alerter uses. *billed is left
+//  alone when absent.
 static fc_code_t s_totals(fc_mp_reader_t *r, const fc_mp_item_t *map, int64_t *cost,
-                          int64_t *events, int64_t *unpriced, const char *field,
+                          int64_t *events, int64_t *unpriced, int64_t *billed, const char *field,
                           fc_proto_error_t *err)
 {
     if (map->type != FC_MP_MAP)
@@ -145,6 +146,7 @@ static fc_code_t s_totals(fc_mp_reader_t *r, const fc_mp_item_t *map, int64_t *c
         int64_t *dst = FC_MP_KEY(&k, "cost_nusd")         ? cost
                        : FC_MP_KEY(&k, "events")          ? events
                        : FC_MP_KEY(&k, "unpriced_events") ? unpriced
+                       : FC_MP_KEY(&k, "billed_nusd")     ? billed
                                                           : NULL;
         if (!dst) {
             fc_code_t rc = fc_mp_skip(r, &v, err);
@@ -181,11 +183,12 @@ fc_code_t fc_summary_decode(const uint8_t *data, size_t size, fc_summary_t *out,
     fc_code_t rc = fc_mp_envelope(&r, size, &map, "summary", err);
     if (rc != FC_OK)
         return rc;
-    static const char *const keys[] = {"v",          "tenant",       "day",  "month",
-                                       "day_totals", "month_totals", "as_of"};
-    enum { K_V, K_TENANT, K_DAY, K_MONTH, K_DAY_TOTALS, K_MONTH_TOTALS, K_AS_OF, K_N };
+    static const char *const keys[] = {"v",          "tenant",       "day",   "month",
+                                       "day_totals", "month_totals", "as_of", "closed"};
+    enum { K_V, K_TENANT, K_DAY, K_MONTH, K_DAY_TOTALS, K_MONTH_TOTALS, K_AS_OF, K_CLOSED, K_N };
     uint32_t seen = 0, version = 0;
     int64_t ignored = 0;
+    out->day_billed_nusd = out->month_billed_nusd = -1; //  absent until read
     for (uint32_t i = 0; i < map.len; i++) {
         int index;
         fc_mp_item_t v;
@@ -206,16 +209,22 @@ fc_code_t fc_summary_decode(const uint8_t *data, size_t size, fc_summary_t *out,
             rc = fc_mp_copy_str(&v, out->month, sizeof out->month, "month", err);
             break;
         case K_DAY_TOTALS:
-            rc = s_totals(&r, &v, &out->day_cost_nusd, &ignored, &out->day_unpriced, "day_totals",
-                          err);
+            rc = s_totals(&r, &v, &out->day_cost_nusd, &ignored, &out->day_unpriced,
+                          &out->day_billed_nusd, "day_totals", err);
             break;
         case K_MONTH_TOTALS:
             rc = s_totals(&r, &v, &out->month_cost_nusd, &out->month_events, &ignored,
-                          "month_totals", err);
+                          &out->month_billed_nusd, "month_totals", err);
             break;
         case K_AS_OF:
             if (fc_mp_get_int(&v, &out->as_of_us) != 0)
                 rc = fc_mp_error(err, FC_E_TYPE, "as_of", "not an integer");
+            break;
+        case K_CLOSED:
+            if (v.type != FC_MP_BOOL)
+                rc = fc_mp_error(err, FC_E_TYPE, "closed", "not a boolean");
+            else
+                out->closed = v.b;
             break;
         default:
             rc = fc_mp_skip(&r, &v, err);
@@ -237,5 +246,9 @@ fc_code_t fc_summary_decode(const uint8_t *data, size_t size, fc_summary_t *out,
         return fc_mp_error(err, FC_E_RANGE, "day", "day or month malformed");
     if (out->as_of_us < 0)
         return fc_mp_error(err, FC_E_RANGE, "as_of", "negative");
+    if (out->day_billed_nusd < 0)
+        out->day_billed_nusd = out->day_cost_nusd;
+    if (out->month_billed_nusd < 0)
+        out->month_billed_nusd = out->month_cost_nusd;
     return FC_OK;
 }

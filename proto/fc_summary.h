@@ -27,6 +27,11 @@ typedef struct {
     int64_t month_events;    //  month_totals.events
     int64_t day_unpriced;    //  day_totals.unpriced_events (0 when absent)
     int64_t as_of_us;        //  as_of: newest applied event time (0 when absent)
+    bool closed;             //  closed: day has ended in the tenant's zone (false when absent)
+    //  *_totals.billed_nusd: cost under the tenant's rate card; a summary from before
+    //  rate cards has none, and then these are the list costs above.
+    int64_t day_billed_nusd;
+    int64_t month_billed_nusd;
 } fc_summary_t;
 
 #define FC_SUMMARY_VERSION   1

@@ -26,12 +26,11 @@
 -- the window is open and read from events, in the tenant's own time zone.
 --
 -- Money: every function returns list cost (cost_nusd, from the price catalog) and billed
--- cost (billed_nusd). Billed equals list until per-tenant rate cards land. Billed is read
--- from the tables only in the three leaf functions, each line marked "billed:" below:
--- fc_spend_events (events), fc_spend_closed (the daily 'total' rows) and
--- fc_spend_rollup_rows (cost_summaries and cost_months rows). Everything else, here and in
--- the C callers, sums the billed_nusd those return, so making billed real is a CREATE OR
--- REPLACE of those three functions (same columns) once events and rollups store it.
+-- cost (billed_nusd, under the tenant's rate card: 0016). Billed is read from the tables
+-- only in the three leaf functions, each line marked "billed:" below: fc_spend_events
+-- (events.billed_nusd, NULL meaning billed = list), fc_spend_closed (the daily 'total'
+-- rows) and fc_spend_rollup_rows (cost_summaries and cost_months rows). Everything else,
+-- here and in the C callers, sums the billed_nusd those return.
 --
 -- The SQL functions (not plpgsql) are inlined into the query that calls them, so the
 -- planner sees through them: row-level security applies as for the caller's own SQL
@@ -72,7 +71,7 @@ $$;
 -- either way a range costs at most about half a month of daily rows per tenant at each
 -- end. p_dims limits the dimensions read (NULL: all of them). cost_months holds final days
 -- only (0007), so an in-day rollup always comes from its daily row.
--- billed: rollups' billed cost, read here and in fc_spend_closed (list cost for now).
+-- billed: rollups' billed cost (0016), read here and in fc_spend_closed.
 CREATE FUNCTION fc_spend_rollup_rows(p_tenants text[], p_lo date[], p_hi date[],
                                      p_inday boolean, p_dims text[] DEFAULT NULL)
 RETURNS TABLE (sg int, tenant_id text, day date, final boolean, dimension text, key text,
@@ -105,14 +104,14 @@ dd AS MATERIALIZED (
           FROM use u CROSS JOIN generate_series(0, 30) AS b (b)
          WHERE (u.outdays >> b.b) & 1 = 1)
 SELECT dd.sg, s.tenant_id, s.day, s.final, s.dimension, s.key, s.cost_nusd,
-       s.cost_nusd AS billed_nusd, s.input_tokens, s.output_tokens, s.cache_read_tokens,
+       s.billed_nusd, s.input_tokens, s.output_tokens, s.cache_read_tokens,
        s.cache_write_5m_tokens, s.cache_write_1h_tokens, s.events, s.unpriced_events
   FROM dd JOIN public.cost_summaries s
     ON s.tenant_id = dd.tenant_id AND s.day = dd.day AND s.final = dd.final
  WHERE p_dims IS NULL OR s.dimension = ANY (p_dims)
 UNION ALL
 SELECT 1, m.tenant_id, NULL::date, true, m.dimension, m.key, m.cost_nusd,
-       m.cost_nusd AS billed_nusd, m.input_tokens, m.output_tokens, m.cache_read_tokens,
+       m.billed_nusd, m.input_tokens, m.output_tokens, m.cache_read_tokens,
        m.cache_write_5m_tokens, m.cache_write_1h_tokens, m.events, m.unpriced_events
   FROM public.cost_months m JOIN use u ON u.tenant_id = m.tenant_id AND u.month = m.month
  WHERE p_dims IS NULL OR m.dimension = ANY (p_dims)
@@ -129,7 +128,7 @@ RETURNS TABLE (tenant_id text, day date, final boolean, cost_nusd bigint, billed
 LANGUAGE sql STABLE
 AS $$
 SELECT s.tenant_id, s.day, s.final, s.cost_nusd,
-       s.cost_nusd AS billed_nusd, -- billed: as in fc_spend_rollup_rows (the same rows)
+       s.billed_nusd, -- billed: as in fc_spend_rollup_rows (the same rows)
        s.input_tokens, s.output_tokens, s.cache_read_tokens, s.cache_write_5m_tokens,
        s.cache_write_1h_tokens, s.events, s.unpriced_events
   FROM unnest(p_tenants, p_lo, p_hi) AS w (tenant_id, lo, hi)
@@ -197,7 +196,7 @@ $$;
 -- must cover the open days (fc_spend_event_bounds gives the tightest such bounds; given
 -- as constants they prune partitions at planning); p_t1 <= p_t0 reads nothing. Only
 -- events with a cost kind count (lifecycle events carry no cost).
--- billed: events' billed cost, read here only (list cost for now).
+-- billed: events' billed cost, read here only (NULL: no rate card in force, billed = list).
 CREATE FUNCTION fc_spend_events(p_tenants text[], p_lo date[], p_hi date[], p_inday boolean,
                                 p_t0 timestamptz, p_t1 timestamptz)
 RETURNS TABLE (tenant_id text, day date, event_time timestamptz, event_type text,
@@ -216,7 +215,8 @@ SELECT x.tenant_id, x.day, x.event_time, x.event_type, x.agent_id, x.agent_type,
   FROM (WITH w AS MATERIALIZED (SELECT * FROM public.fc_spend_windows(p_tenants, p_lo, p_hi))
         SELECT e.tenant_id, public.fc_local_day(e.event_time, w.tz) AS day, w.lo, w.hi,
                e.event_time, e.event_type, e.agent_id, e.agent_type, e.task_id,
-               e.model_family, e.cost_kind, e.cost_nusd, e.cost_nusd AS billed_nusd,
+               e.model_family, e.cost_kind, e.cost_nusd,
+               coalesce(e.billed_nusd, e.cost_nusd) AS billed_nusd,
                e.input_tokens, e.output_tokens, e.cache_read_tokens,
                e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,
                e.reported_cost_nusd, e.price_version, e.price_tiered, e.speed
@@ -263,10 +263,9 @@ $$;
 -- list and billed totals, with the local day and month they belong to. The alerter's
 -- periodic re-evaluation and `fleetcost budget check` read it, so the gate and the alerts
 -- never disagree, and both agree with the reporter (the same fc_period_spend). Replaces
--- 0005's, which read the days after the first open one from events even when closed and
--- never used cost_months; the columns gain the billed pair, hence DROP and CREATE.
-DROP FUNCTION fc_tenant_spend(text, timestamptz);
-CREATE FUNCTION fc_tenant_spend(p_tenant text, p_now timestamptz)
+-- 0016's (0005's with the billed pair), which read the days after the first open one
+-- from events even when closed and never used cost_months; same columns.
+CREATE OR REPLACE FUNCTION fc_tenant_spend(p_tenant text, p_now timestamptz)
 RETURNS TABLE (tz text, day date, month text, day_nusd bigint, month_nusd bigint,
                day_billed_nusd bigint, month_billed_nusd bigint)
 LANGUAGE sql STABLE

@@ -44,6 +44,16 @@ void alerter_percent_format(int64_t permille, char *buf, size_t size)
     snprintf(buf, size, "%s%" PRIu64 ".%" PRIu64 "%%", sign, m / 10, m % 10);
 }
 
+int64_t alerter_budget_spend(const alerter_budget_t *b, int64_t list_nusd, int64_t billed_nusd)
+{
+    return b && b->list_basis ? list_nusd : billed_nusd;
+}
+
+const char *alerter_basis_name(const alerter_budget_t *b)
+{
+    return b && b->list_basis ? "list" : "billed";
+}
+
 int alerter_thresholds_parse(const char *text, int *out)
 {
     int n = 0;

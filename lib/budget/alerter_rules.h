@@ -30,7 +30,15 @@ typedef struct {
     int thresholds[ALERTER_MAX_THRESHOLDS];
     int nthresholds;
     bool is_default; //  from the '*' row
+    bool list_basis; //  watches list cost (basis 'list'); else billed cost, the default
 } alerter_budget_t;
+
+//  The spend budget b watches: billed (the cost under the tenant's rate card) unless its
+//  basis is list. b may be NULL (billed).
+int64_t alerter_budget_spend(const alerter_budget_t *b, int64_t list_nusd, int64_t billed_nusd);
+
+//  "billed" or "list": the basis of b, as alert text and `budget` name it.
+const char *alerter_basis_name(const alerter_budget_t *b);
 
 //  The budgets table's scope name <-> alerter_scope_t; -1 if unknown.
 int alerter_scope_parse(const char *name);

@@ -69,7 +69,8 @@ int alerter_store_spend(PGconn *pg, const char *tenant, int64_t now_us, alerter_
     const char *p[] = {tenant, now};
     PGresult *r = fc_pg_query(
         pg, MODULE, "tenant spend",
-        "SELECT tz, day, month, " BOUNDS("day", "tz") ", day_nusd, month_nusd"
+        "SELECT tz, day, month, " BOUNDS("day", "tz") ", day_nusd, month_nusd,"
+                                                      " day_billed_nusd, month_billed_nusd"
                                                       " FROM fc_tenant_spend($1, " TS("$2") ")",
         2, p);
     if (!r)
@@ -83,6 +84,8 @@ int alerter_store_spend(PGconn *pg, const char *tenant, int64_t now_us, alerter_
     s_period_row(r, 0, out);
     out->day_nusd = fc_pg_int(r, 0, 7);
     out->month_nusd = fc_pg_int(r, 0, 8);
+    out->day_billed_nusd = fc_pg_int(r, 0, 9);
+    out->month_billed_nusd = fc_pg_int(r, 0, 10);
     PQclear(r);
     return 0;
 }
@@ -93,8 +96,8 @@ int alerter_store_budgets(PGconn *pg, const char *tenant, alerter_budget_t *out,
     PGresult *r = fc_pg_query(
         pg, MODULE, "budgets",
         "SELECT DISTINCT ON (scope, subject) scope, subject, amount_nusd,"
-        " coalesce(window_seconds, 0), array_to_string(thresholds, ','), tenant_id = '*'"
-        " FROM budgets WHERE tenant_id IN ($1, '*')"
+        " coalesce(window_seconds, 0), array_to_string(thresholds, ','), tenant_id = '*',"
+        " basis = 'list' FROM budgets WHERE tenant_id IN ($1, '*')"
         " ORDER BY scope, subject, tenant_id = '*'",
         1, p);
     if (!r)
@@ -119,6 +122,7 @@ int alerter_store_budgets(PGconn *pg, const char *tenant, alerter_budget_t *out,
             b->nthresholds = 1;
         }
         b->is_default = PQgetvalue(r, i, 5)[0] == 't';
+        b->list_basis = PQgetvalue(r, i, 6)[0] == 't';
         n++;
     }
     if (PQntuples(r) > max)

@@ -4,9 +4,8 @@
     (alerter_deliver). Spend comes from fc_tenant_spend (migration 0017), which
     `fleetcost budget check` uses as well and which reads the one definition of a
     period's spend the reporter reads (fc_period_spend: closed days from rollups, open
-    days from events, in the tenant's zone). Budgets are checked against list cost; the
-    function also returns billed cost (equal to list until rate cards). Every function
-    logs its own errors. */
+    days from events, in the tenant's zone), list and billed (0016). Every function logs
+    its own errors. */
 #ifndef ALERTER_STORE_H
 #define ALERTER_STORE_H
 
@@ -23,7 +22,8 @@ typedef struct {
     char day[11];  //  "YYYY-MM-DD"
     char month[8]; //  "YYYY-MM"
     int64_t day_start_us, day_end_us, month_start_us, month_end_us;
-    int64_t day_nusd, month_nusd;
+    int64_t day_nusd, month_nusd;               //  list cost
+    int64_t day_billed_nusd, month_billed_nusd; //  under the tenant's rate card
 } alerter_period_t;
 
 //  Local day and month of now_us for the tenant (UTC without a tenants row). 0 or -1.

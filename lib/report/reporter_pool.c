@@ -23,6 +23,9 @@ struct _reporter_pool_t {
     PGconn **idle; //  stack of idle connections
     int idle_n;
     int open; //  connections in existence (idle + checked out + being made)
+    //  Checked-out connections and their cancel keys (reporter_pool_cancel_busy).
+    PGconn **busy;
+    PGcancel **cancels;
 };
 
 reporter_pool_t *reporter_pool_new(const char *url, int size, const char *module)
@@ -33,8 +36,12 @@ reporter_pool_t *reporter_pool_new(const char *url, int size, const char *module
         return NULL;
     self->url = strdup(url);
     self->idle = calloc((size_t)size, sizeof *self->idle);
-    if (!self->url || !self->idle) {
+    self->busy = calloc((size_t)size, sizeof *self->busy);
+    self->cancels = calloc((size_t)size, sizeof *self->cancels);
+    if (!self->url || !self->idle || !self->busy || !self->cancels) {
         free(self->url);
+        free(self->busy);
+        free(self->cancels);
         free(self->idle);
         free(self);
         return NULL;
@@ -60,10 +67,35 @@ void reporter_pool_destroy(reporter_pool_t **self_p)
         PQfinish(self->idle[i]);
     pthread_mutex_destroy(&self->lock);
     pthread_cond_destroy(&self->freed);
+    for (int i = 0; i < self->size; i++)
+        if (self->cancels[i])
+            PQfreeCancel(self->cancels[i]);
+    free(self->busy);
+    free(self->cancels);
     free(self->idle);
     free(self->url);
     free(self);
     *self_p = NULL;
+}
+
+//  Records conn as checked out, with its cancel key (made on the thread that owns it).
+static PGconn *s_checked_out(reporter_pool_t *self, PGconn *conn)
+{
+    if (!conn)
+        return NULL;
+    PGcancel *cancel = PQgetCancel(conn);
+    pthread_mutex_lock(&self->lock);
+    for (int i = 0; i < self->size; i++)
+        if (!self->busy[i]) {
+            self->busy[i] = conn;
+            self->cancels[i] = cancel;
+            cancel = NULL;
+            break;
+        }
+    pthread_mutex_unlock(&self->lock);
+    if (cancel)
+        PQfreeCancel(cancel); //  cannot happen: at most size connections exist
+    return conn;
 }
 
 PGconn *reporter_pool_acquire(reporter_pool_t *self, int timeout_ms)
@@ -80,7 +112,7 @@ PGconn *reporter_pool_acquire(reporter_pool_t *self, int timeout_ms)
     if (self->idle_n > 0) {
         PGconn *conn = self->idle[--self->idle_n];
         pthread_mutex_unlock(&self->lock);
-        return conn;
+        return s_checked_out(self, conn);
     }
     self->open++; //  reserve the slot, then connect without holding the lock
     pthread_mutex_unlock(&self->lock);
@@ -91,7 +123,7 @@ PGconn *reporter_pool_acquire(reporter_pool_t *self, int timeout_ms)
         pthread_cond_signal(&self->freed);
         pthread_mutex_unlock(&self->lock);
     }
-    return conn;
+    return s_checked_out(self, conn);
 }
 
 void reporter_pool_release(reporter_pool_t *self, PGconn **conn_p)
@@ -100,6 +132,18 @@ void reporter_pool_release(reporter_pool_t *self, PGconn **conn_p)
     *conn_p = NULL;
     if (!conn)
         return;
+    PGcancel *cancel = NULL;
+    pthread_mutex_lock(&self->lock);
+    for (int i = 0; i < self->size; i++)
+        if (self->busy[i] == conn) {
+            self->busy[i] = NULL;
+            cancel = self->cancels[i];
+            self->cancels[i] = NULL;
+            break;
+        }
+    pthread_mutex_unlock(&self->lock);
+    if (cancel)
+        PQfreeCancel(cancel);
     //  Drain anything a failed streaming response left behind, then leave no
     //  transaction open: the next user must start from a clean session.
     PGresult *res;
@@ -117,6 +161,19 @@ void reporter_pool_release(reporter_pool_t *self, PGconn **conn_p)
         self->idle[self->idle_n++] = conn;
     pthread_cond_signal(&self->freed);
     pthread_mutex_unlock(&self->lock);
+}
+
+int reporter_pool_cancel_busy(reporter_pool_t *self)
+{
+    int n = 0;
+    pthread_mutex_lock(&self->lock);
+    for (int i = 0; i < self->size; i++) {
+        char err[256];
+        if (self->cancels[i] && PQcancel(self->cancels[i], err, sizeof err))
+            n++;
+    }
+    pthread_mutex_unlock(&self->lock);
+    return n;
 }
 
 int reporter_pool_open(reporter_pool_t *self)

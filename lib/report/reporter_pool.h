@@ -34,6 +34,9 @@ typedef struct {
 int reporter_pool_replay_lag(PGconn *pg, reporter_lag_t *lag);
 
 //  Connections open now / checked out now.
+//  Asks Postgres to cancel what every checked-out connection runs now (a stop that
+//  must not wait for a query stuck on a lock). Returns how many were asked.
+int reporter_pool_cancel_busy(reporter_pool_t *self);
 int reporter_pool_open(reporter_pool_t *self);
 int reporter_pool_busy(reporter_pool_t *self);
 

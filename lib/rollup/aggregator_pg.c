@@ -21,7 +21,8 @@ const char *const aggregator_total_fields[AGGREGATOR_TOTALS] = {"cost_nusd",
                                                                 "cache_write_5m_tokens",
                                                                 "cache_write_1h_tokens",
                                                                 "events",
-                                                                "unpriced_events"};
+                                                                "unpriced_events",
+                                                                "billed_nusd"};
 const char *const aggregator_dims[AGGREGATOR_DIMS] = {"agent_type", "model", "agent",
                                                       "kind",       "speed", "provider"};
 
@@ -82,8 +83,8 @@ int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64
         " (extract(epoch FROM e.event_time) * 1000000)::bigint,"
         " e.agent_id, e.agent_type, e.task_id, e.model_family, e.input_tokens, e.output_tokens,"
         " e.cache_read_tokens, e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.cost_nusd,"
-        " e.cost_kind, e.unpriced, coalesce(e.speed, ''), coalesce(p.provider, '')"
-        " FROM events e LEFT JOIN price_versions p ON p.version_id = e.price_version"
+        " e.cost_kind, e.unpriced, coalesce(e.speed, ''), coalesce(p.provider, ''),"
+        " e.billed_nusd FROM events e LEFT JOIN price_versions p ON p.version_id = e.price_version"
         " WHERE e.ingest_id = $1 AND e.seq > $2 AND e.seq <= $3"
         " AND e.cost_kind IS NOT NULL ORDER BY e.seq";
     for (uint64_t from = lo; from < hi;) {
@@ -129,6 +130,8 @@ int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64
             ev->unpriced = PQgetvalue(r, i, 15)[0] == 't';
             s_str(ev->speed, sizeof ev->speed, r, i, 16);
             s_str(ev->provider, sizeof ev->provider, r, i, 17);
+            ev->has_billed = !PQgetisnull(r, i, 18);
+            ev->billed_nusd = ev->has_billed ? fc_pg_int(r, i, 18) : 0;
         }
         PQclear(r);
         if (rc != 0)
@@ -174,7 +177,7 @@ static const char *s_sums_sql =
     " s.atype, s.model, s.agent, s.kind, s.speed, s.prov, s.task, s.price,"
     " sum(s.cost_nusd), sum(s.input_tokens), sum(s.output_tokens), sum(s.cache_read_tokens),"
     " sum(s.cache_write_5m_tokens), sum(s.cache_write_1h_tokens), count(*),"
-    " count(*) FILTER (WHERE s.unpriced),"
+    " count(*) FILTER (WHERE s.unpriced), sum(s.billed),"
     " (extract(epoch FROM max(s.event_time)) * 1000000)::bigint"
     " FROM (SELECT w.ord, e.event_time, (e.event_time AT TIME ZONE w.tz)::date AS day,"
     "  coalesce(e.agent_type, '') AS atype, coalesce(e.model_family, '') AS model,"
@@ -185,7 +188,8 @@ static const char *s_sums_sql =
     "       ELSE e.price_version || CASE WHEN e.price_tiered THEN ':t' ELSE ':f' END END"
     "    AS price,"
     "  e.cost_nusd, e.input_tokens, e.output_tokens, e.cache_read_tokens,"
-    "  e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced"
+    "  e.cache_write_5m_tokens, e.cache_write_1h_tokens, e.unpriced,"
+    "  coalesce(e.billed_nusd, e.cost_nusd) AS billed"
     "  FROM unnest($1::text[], $2::text[], $3::date[], $4::date[])"
     "   WITH ORDINALITY AS w(tenant, tz, since, until, ord)"
     "  JOIN events e ON e.tenant_id = w.tenant"
@@ -403,18 +407,20 @@ static int s_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
     static const char *sql =
         "INSERT INTO cost_summaries AS c (tenant_id, day, dimension, key, cost_nusd,"
         " input_tokens, output_tokens, cache_read_tokens, cache_write_5m_tokens,"
-        " cache_write_1h_tokens, events, unpriced_events, final, updated_at)"
-        " SELECT $1, $2::date, x.d, x.k, x.c0, x.c1, x.c2, x.c3, x.c4, x.c5, x.c6, x.c7,"
+        " cache_write_1h_tokens, events, unpriced_events, billed_nusd, final, updated_at)"
+        " SELECT $1, $2::date, x.d, x.k, x.c0, x.c1, x.c2, x.c3, x.c4, x.c5, x.c6, x.c7, x.c8,"
         " $3::boolean, now()"
         " FROM unnest($4::text[], $5::text[], $6::bigint[], $7::bigint[], $8::bigint[],"
-        " $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[])"
-        " AS x(d, k, c0, c1, c2, c3, c4, c5, c6, c7)"
+        " $9::bigint[], $10::bigint[], $11::bigint[], $12::bigint[], $13::bigint[],"
+        " $14::bigint[])"
+        " AS x(d, k, c0, c1, c2, c3, c4, c5, c6, c7, c8)"
         " ON CONFLICT (tenant_id, day, dimension, key) DO UPDATE SET"
         " cost_nusd = EXCLUDED.cost_nusd, input_tokens = EXCLUDED.input_tokens,"
         " output_tokens = EXCLUDED.output_tokens, cache_read_tokens = EXCLUDED.cache_read_tokens,"
         " cache_write_5m_tokens = EXCLUDED.cache_write_5m_tokens,"
         " cache_write_1h_tokens = EXCLUDED.cache_write_1h_tokens, events = EXCLUDED.events,"
-        " unpriced_events = EXCLUDED.unpriced_events, final = EXCLUDED.final,"
+        " unpriced_events = EXCLUDED.unpriced_events, billed_nusd = EXCLUDED.billed_nusd,"
+        " final = EXCLUDED.final,"
         " updated_at = now()";
     if (!nrows)
         return 0;
@@ -443,17 +449,18 @@ static int s_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
     }
     if (failed)
         goto done;
-    const char *p[13] = {tenant, day, final ? "true" : "false", (const char *)d.data,
-                         (const char *)k.data};
+    const char *p[5 + AGGREGATOR_TOTALS] = {tenant, day, final ? "true" : "false",
+                                            (const char *)d.data, (const char *)k.data};
     for (int c = 0; c < AGGREGATOR_TOTALS; c++)
         p[5 + c] = (const char *)v[c].data;
     if (wait) {
-        PGresult *r = fc_pg_query(pg, MODULE, "cost_summaries upsert", sql, 13, p);
+        PGresult *r =
+            fc_pg_query(pg, MODULE, "cost_summaries upsert", sql, 5 + AGGREGATOR_TOTALS, p);
         if (r) {
             PQclear(r);
             rc = 0;
         }
-    } else if (PQsendQueryParams(pg, sql, 13, NULL, p, NULL, NULL, 0) == 1) {
+    } else if (PQsendQueryParams(pg, sql, 5 + AGGREGATOR_TOTALS, NULL, p, NULL, NULL, 0) == 1) {
         rc = 0;
     } else
         fc_error(MODULE, "cost_summaries upsert: %s", fc_pg_error(pg));

@@ -12,7 +12,8 @@
 
 //  The shape of a day or month total, the same in Redis hashes, stream summaries and
 //  cost_summaries rows. Totals fields (besides the breakdowns):
-#define AGGREGATOR_TOTALS 8
+//  billed_nusd (the last) is the cost under the tenant's rate card, = cost_nusd without one.
+#define AGGREGATOR_TOTALS 9
 extern const char *const aggregator_total_fields[AGGREGATOR_TOTALS];
 //  Breakdown dimensions, in cost_summaries' names; field prefix "<dimension>:".
 //  In the order of aggregator_dim_t from AGGREGATOR_DIM_AGENT_TYPE on.

@@ -880,6 +880,7 @@ static void test_summary_encode(void)
     FC_CHECK_INT(out.day_unpriced, 1);
     FC_CHECK_INT(out.month_events, 30);
     FC_CHECK_INT(out.as_of_us, INT64_C(1772389799000000));
+    FC_CHECK(out.closed);
     free(hex);
     free(body);
     m.day_part.nheads = FC_SUMMARY_MAX_HEADS + 1;

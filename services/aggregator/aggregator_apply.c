@@ -149,7 +149,8 @@ static int s_add_field(aggregator_map_t *m, const char *dim, const char *key, in
 static bool s_event_summable(const fc_stored_event_t *ev)
 {
     int64_t v[] = {ev->cost_nusd,         ev->input_tokens,          ev->output_tokens,
-                   ev->cache_read_tokens, ev->cache_write_5m_tokens, ev->cache_write_1h_tokens};
+                   ev->cache_read_tokens, ev->cache_write_5m_tokens, ev->cache_write_1h_tokens,
+                   fc_stored_billed(ev)};
     for (size_t i = 0; i < sizeof v / sizeof *v; i++)
         if (v[i] < 0 || v[i] > S_EVENT_MAX)
             return false;
@@ -166,7 +167,8 @@ static int s_add_event(msg_day_t *d, const fc_stored_event_t *ev)
                                          ev->cache_write_5m_tokens,
                                          ev->cache_write_1h_tokens,
                                          1,
-                                         ev->unpriced ? 1 : 0};
+                                         ev->unpriced ? 1 : 0,
+                                         fc_stored_billed(ev)};
     int rc = 0;
     for (int i = 0; i < AGGREGATOR_TOTALS; i++)
         rc |= aggregator_map_add(d->fields, aggregator_total_fields[i], totals[i]);

@@ -58,11 +58,12 @@ struct _alerter_t {
 typedef struct {
     const char *tenant;
     const alerter_period_t *period;
-    int64_t day_nusd, month_nusd;
-    bool has_day, has_month; //  the figures are for the current day / month
-    int64_t unpriced_hint;   //  unpriced events reported today (-1: unknown, ask)
-    bool authoritative;      //  Postgres figures: may resolve
-    bool slow;               //  run the raw-event checks
+    int64_t day_nusd, month_nusd;               //  list cost; s_evaluate: as the budget watches
+    int64_t day_billed_nusd, month_billed_nusd; //  under the tenant's rate card
+    bool has_day, has_month;                    //  the figures are for the current day / month
+    int64_t unpriced_hint; //  unpriced events reported today (-1: unknown, ask)
+    bool authoritative;    //  Postgres figures: may resolve
+    bool slow;             //  run the raw-event checks
 } s_eval_t;
 
 static int64_t s_now_us(alerter_t *self)
@@ -223,9 +224,9 @@ static void s_thresholds(alerter_t *self, const char *tenant, const char *scope,
         s_usd(b->amount_nusd, bud, sizeof bud);
         alerter_percent_format(alerter_permille(value, b->amount_nusd), pct, sizeof pct);
         snprintf(text, sizeof text,
-                 "fleetcost: %s reached %d%% of its %s%s%s budget for %s: %s of %s (%s)", tenant,
-                 b->thresholds[i], label, b->subject[0] ? " " : "", b->subject, period, v, bud,
-                 pct);
+                 "fleetcost: %s reached %d%% of its %s%s%s budget for %s: %s of %s (%s, %s cost)",
+                 tenant, b->thresholds[i], label, b->subject[0] ? " " : "", b->subject, period, v,
+                 bud, pct, alerter_basis_name(b));
         alerter_alert_t a = {.kind = "threshold",
                              .scope = scope,
                              .period = period,
@@ -265,8 +266,9 @@ static void s_forecast(alerter_t *self, const s_eval_t *e, const alerter_budget_
     int64_t len = per->month_end_us - per->month_start_us;
     snprintf(text, sizeof text,
              "fleetcost: %s is on course to spend %s in %s, over its monthly budget of %s "
-             "(%s so far, %" PRId64 ".%" PRId64 " of %" PRId64 " days elapsed, straight-line)",
-             e->tenant, proj, per->month, bud, mtd, elapsed / 86400000000,
+             "(%s cost; %s so far, %" PRId64 ".%" PRId64 " of %" PRId64
+             " days elapsed, straight-line)",
+             e->tenant, proj, per->month, bud, alerter_basis_name(b), mtd, elapsed / 86400000000,
              elapsed % 86400000000 / 8640000000, len / 86400000000);
     alerter_alert_t a = {.kind = "forecast",
                          .scope = "month",
@@ -350,17 +352,23 @@ static void s_fmt_window(int window_s, char *buf, size_t size)
 }
 
 //  One evaluation of a tenant from e's figures.
-static void s_evaluate(alerter_t *self, const s_eval_t *e)
+static void s_evaluate(alerter_t *self, const s_eval_t *in)
 {
     alerter_budget_t budgets[ALERTER_MAX_BUDGETS];
     fc_metric_add(self->m_evaluations, 1);
     int nb =
-        s_stored(self, alerter_store_budgets(self->pg, e->tenant, budgets, ALERTER_MAX_BUDGETS));
+        s_stored(self, alerter_store_budgets(self->pg, in->tenant, budgets, ALERTER_MAX_BUDGETS));
     if (nb < 0)
         return;
-    const alerter_period_t *per = e->period;
+    const alerter_period_t *per = in->period;
     const alerter_budget_t *daily = alerter_budget_find(budgets, nb, ALERTER_DAILY, "");
     const alerter_budget_t *monthly = alerter_budget_find(budgets, nb, ALERTER_MONTHLY, "");
+    //  From here on the day's and month's spend are the cost each budget watches: billed
+    //  by default, list for a budget with basis 'list' (thresholds, forecast, resolution).
+    s_eval_t basis = *in;
+    basis.day_nusd = alerter_budget_spend(daily, in->day_nusd, in->day_billed_nusd);
+    basis.month_nusd = alerter_budget_spend(monthly, in->month_nusd, in->month_billed_nusd);
+    const s_eval_t *e = &basis;
     const alerter_budget_t *runaway = alerter_budget_find(budgets, nb, ALERTER_AGENT_RUNAWAY, "");
     if (daily && e->has_day)
         s_thresholds(self, e->tenant, "day", "daily", per->day, daily, e->day_nusd);
@@ -530,6 +538,8 @@ static void s_on_summary(alerter_t *self, zmsg_t *msg)
                   .period = &per,
                   .day_nusd = s.day_cost_nusd,
                   .month_nusd = s.month_cost_nusd,
+                  .day_billed_nusd = s.day_billed_nusd,
+                  .month_billed_nusd = s.month_billed_nusd,
                   .has_day = strcmp(s.day, per.day) == 0,
                   .has_month = strcmp(s.month, per.month) == 0,
                   .unpriced_hint = strcmp(s.day, per.day) == 0 ? s.day_unpriced : 0,
@@ -619,6 +629,8 @@ static void s_eval_pg(alerter_t *self, const char *tenant)
                   .period = &per,
                   .day_nusd = per.day_nusd,
                   .month_nusd = per.month_nusd,
+                  .day_billed_nusd = per.day_billed_nusd,
+                  .month_billed_nusd = per.month_billed_nusd,
                   .has_day = true,
                   .has_month = true,
                   .unpriced_hint = -1,

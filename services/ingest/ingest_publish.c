@@ -70,6 +70,8 @@ void ingest_publish_stored(fc_stored_event_t *s, const ingest_item_t *it)
     s->cache_write_5m_tokens = ev->cache_write_5m_tokens;
     s->cache_write_1h_tokens = ev->cache_write_1h_tokens;
     s->cost_nusd = it->cost_nusd;
+    s->billed_nusd = it->billed_nusd;
+    s->has_billed = it->rate_version > 0;
     s->unpriced = it->unpriced;
     s->price_version = it->price_version;
     if (ev->type == FC_EV_COST)

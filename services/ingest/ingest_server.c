@@ -637,6 +637,7 @@ int ingest_server_run(ingest_server_t *self)
 
     //  Shutdown: no new batches; commit and ack what is in flight.
     fc_info(MODULE, "stopping: committing %u pending events", self->filling->count);
+    fc_signal_stage("committing and acking what is in flight");
     int64_t deadline = fc_time_mono_us() + (int64_t)self->config.shutdown_timeout_ms * 1000;
     for (int k = 0; k < self->nwriters; k++)
         zsock_set_rcvtimeo(self->writers[k].pipe, 0);
@@ -648,8 +649,18 @@ int ingest_server_run(ingest_server_t *self)
             if (items[k].revents & ZMQ_POLLIN)
                 s_wait_writer(self, &self->writers[k]);
         if (fc_time_mono_us() > deadline) {
+            //  Past the deadline: stop retrying, and cancel what a writer still waits
+            //  on (a lock, a server that does not answer), again at every turn, since a
+            //  cancel that lands between two statements cancels nothing. Nothing of
+            //  those groups is acked: the agents send it again to the next ingest.
+            if (!atomic_load(&self->give_up))
+                fc_warn(MODULE, "shutdown timeout (%d ms) passed: cancelling the commits in flight",
+                        self->config.shutdown_timeout_ms);
             atomic_store(&self->give_up, true);
             ingest_seqs_give_up(self->seqs);
+            for (int k = 0; k < self->nwriters; k++)
+                if (self->writers[k].busy)
+                    ingest_store_cancel(self->writers[k].store);
         }
     }
     return 0;

@@ -15,6 +15,7 @@
 #include "fc_log.h"
 #include "fc_pg.h"
 #include "fc_price_pg.h"
+#include "fc_rate_pg.h"
 #include "fc_time.h"
 #include "ingest_publish.h"
 
@@ -22,7 +23,8 @@
 
 //  Microseconds between the Unix epoch and Postgres' epoch (2000-01-01).
 #define PG_EPOCH_US INT64_C(946684800000000)
-//  How often the price catalog is reloaded, so `fleetcost price set` takes effect.
+//  How often the price catalog and the rate cards are reloaded, so `fleetcost price set`
+//  and `fleetcost rate set` take effect (docs/RECONCILE.md §4.5: the window this leaves).
 #define CATALOG_RELOAD_US INT64_C(10000000)
 #define MAX_TENANT_CACHE  65536
 #define MAX_DAY_CACHE     4096
@@ -65,8 +67,12 @@ struct _ingest_store_t {
     char ingest_id[64];
     bool register_tenants;
     PGconn *pg;
+    //  For ingest_store_cancel from the server's thread: the connection's cancel key.
+    pthread_mutex_t cancel_mu;
+    PGcancel *cancel;
     ingest_seqs_t *seqs; //  borrowed, shared with the other writers
     fc_catalog_t *catalog;
+    fc_rates_t *rates; //  every tenant's rate cards, loaded with the catalog
     int64_t catalog_loaded_us;
     int rule_warnings; //  unpriced-by-rule events logged (s_price)
     //  Tenants known to exist (sorted strings), partitions known to exist (day numbers).
@@ -158,13 +164,36 @@ ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool
     snprintf(self->ingest_id, sizeof self->ingest_id, "%s", ingest_id);
     self->register_tenants = register_tenants;
     self->seqs = seqs;
+    pthread_mutex_init(&self->cancel_mu, NULL);
     fc_buf_init(&self->copy);
     fc_buf_init(&self->scratch);
     return self;
 }
 
+//  Sets (or, NULL, clears) the cancel key the server may use from its thread.
+static void s_set_cancel(ingest_store_t *self, PGcancel *cancel)
+{
+    pthread_mutex_lock(&self->cancel_mu);
+    if (self->cancel)
+        PQfreeCancel(self->cancel);
+    self->cancel = cancel;
+    pthread_mutex_unlock(&self->cancel_mu);
+}
+
+void ingest_store_cancel(ingest_store_t *self)
+{
+    pthread_mutex_lock(&self->cancel_mu);
+    if (self->cancel) {
+        char err[256];
+        if (!PQcancel(self->cancel, err, sizeof err))
+            fc_warn(MODULE, "cannot cancel a statement: %s", err);
+    }
+    pthread_mutex_unlock(&self->cancel_mu);
+}
+
 static void s_disconnect(ingest_store_t *self)
 {
+    s_set_cancel(self, NULL);
     if (self->pg)
         PQfinish(self->pg);
     self->pg = NULL;
@@ -177,7 +206,9 @@ void ingest_store_destroy(ingest_store_t **self_p)
     if (!self)
         return;
     s_disconnect(self);
+    pthread_mutex_destroy(&self->cancel_mu);
     fc_catalog_destroy(&self->catalog);
+    fc_rates_destroy(&self->rates);
     for (size_t i = 0; i < self->tenant_count; i++)
         free(self->tenants[i]);
     free(self->tenants);
@@ -251,10 +282,19 @@ static int s_load_catalog(ingest_store_t *self)
     fc_catalog_t *cat = fc_catalog_load_pg(self->pg, MODULE);
     if (!cat)
         return -1;
+    fc_rates_t *rates = fc_rates_load_pg(self->pg, MODULE);
+    if (!rates) {
+        fc_catalog_destroy(&cat);
+        return -1;
+    }
     if (!self->catalog || fc_catalog_count(cat) != fc_catalog_count(self->catalog))
         fc_info(MODULE, "price catalog loaded: %zu versions", fc_catalog_count(cat));
+    if (!self->rates || fc_rates_count(rates) != fc_rates_count(self->rates))
+        fc_info(MODULE, "rate cards loaded: %zu versions", fc_rates_count(rates));
     fc_catalog_destroy(&self->catalog);
+    fc_rates_destroy(&self->rates);
     self->catalog = cat;
+    self->rates = rates;
     self->catalog_loaded_us = fc_time_now_us();
     return 0;
 }
@@ -264,7 +304,10 @@ int ingest_store_connect(ingest_store_t *self)
     if (self->pg && PQstatus(self->pg) == CONNECTION_OK)
         return 0;
     s_disconnect(self);
-    self->pg = PQconnectdb(self->pg_url);
+    //  application_name names the writers in pg_stat_activity (what a stop waits on).
+    const char *keys[] = {"dbname", "application_name", NULL};
+    const char *values[] = {self->pg_url, "fleetcost-ingest", NULL};
+    self->pg = PQconnectdbParams(keys, values, 1);
     if (PQstatus(self->pg) != CONNECTION_OK) {
         char msg[256];
         snprintf(msg, sizeof msg, "%s", PQerrorMessage(self->pg));
@@ -273,6 +316,7 @@ int ingest_store_connect(ingest_store_t *self)
         s_disconnect(self);
         return -1;
     }
+    s_set_cancel(self, PQgetCancel(self->pg));
     /*  The seq continues from ingest_state, which every data transaction updates with
         its events, never from the events themselves: retention drops whole day
         partitions, archiving and restores remove rows, and max(seq) over what is left
@@ -385,8 +429,11 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->tool_cost_nusd = 0;
     it->provider[0] = 0;
     it->model_family[0] = 0;
+    it->billed_nusd = 0;
+    it->rate_version = 0;
     if (ev->type == FC_EV_COST) {
         it->cost_nusd = ev->cost_nusd;
+        it->billed_nusd = ev->cost_nusd; //  rate cards price model usage only
         return;
     }
     if (ev->type != FC_EV_USAGE)
@@ -409,6 +456,11 @@ static void s_price(ingest_store_t *self, ingest_item_t *it)
     it->tiered = r.tiered;
     it->tool_cost_nusd = r.tool_nusd;
     snprintf(it->provider, sizeof it->provider, "%s", r.provider);
+    //  Billed cost by the tenant's rate card in force at the event's time, rounded per
+    //  event (lib/fc_rate). Cannot overflow under the per-event cap; if it did, the event
+    //  would be billed at list (version 0).
+    (void)fc_rates_billed(self->rates, ev->tenant, r.family, ev->ts_us, r.cost_nusd,
+                          &it->billed_nusd, &it->rate_version);
     //  A known model left unpriced by a billing rule without a confirmed price (fast
     //  mode, a server tool...) is alerted as unpriced usage like an unknown model; the
     //  log says which rule, for the first few, so that an operator knows what to add.
@@ -524,8 +576,9 @@ static const char *s_copy_sql =
     " cache_read_tokens, cache_write_5m_tokens, cache_write_1h_tokens, cost_nusd, cost_kind,"
     " price_version, unpriced, price_tiered, reported_cost_nusd, api_duration_ms, memory_mb,"
     " cpu_percent, attrs, body, ingest_id, seq, speed, inference_geo, batch,"
-    " web_search_requests, code_exec_ms, tool_cost_nusd) FROM STDIN (FORMAT binary)";
-#define COPY_COLUMNS 35
+    " web_search_requests, code_exec_ms, tool_cost_nusd, billed_nusd, rate_card_version)"
+    " FROM STDIN (FORMAT binary)";
+#define COPY_COLUMNS 37
 
 static void s_col_null(fc_buf_t *b)
 {
@@ -668,6 +721,13 @@ static void s_copy_row(ingest_store_t *self, const ingest_item_t *it)
     s_col_opt_int8(b, ev->web_search_requests > 0, ev->web_search_requests);
     s_col_opt_int8(b, ev->code_exec_ms > 0, ev->code_exec_ms);
     s_col_opt_int8(b, it->tool_cost_nusd > 0, it->tool_cost_nusd);
+    //  NULL without a rate card: billed = list (0016).
+    s_col_opt_int8(b, it->rate_version > 0, it->billed_nusd);
+    if (it->rate_version > 0) {
+        fc_buf_add_be32(b, 4);
+        fc_buf_add_be32(b, (uint32_t)it->rate_version);
+    } else
+        s_col_null(b);
 }
 
 static void s_json_string(fc_buf_t *out, const char *s)
@@ -996,8 +1056,9 @@ static const char *s_opt(const char *s)
     return *s ? s : NULL;
 }
 
-//  Applies a lifecycle or task event to the dimension tables. Returns 0, or -1 with
-//  the server's message in why.
+//  Applies a lifecycle or task event to the dimension tables. Returns 0; -1 when the
+//  server refused the row's data (class 22/23: the event is dead-lettered); -2 for any
+//  other error (deadlock, shutdown: the group is retried). why holds the message.
 static int s_dimension(ingest_store_t *self, const ingest_item_t *it, char *why, size_t size)
 {
     const fc_event_t *ev = &it->ev;
@@ -1133,11 +1194,13 @@ static int s_dimension(ingest_store_t *self, const ingest_item_t *it, char *why,
     }
 #undef TS
     PGresult *r = s_exec(self, sql, n, p, NULL, NULL);
-    bool ok = s_ok(r);
-    if (!ok)
+    int rc = 0;
+    if (!s_ok(r)) {
         snprintf(why, size, "%s", PQresultErrorMessage(r));
+        rc = s_is_row_error(r) ? -1 : -2;
+    }
     PQclear(r);
-    return ok ? 0 : -1;
+    return rc;
 }
 
 //  s_dimension for a record: usage and cost events have no dimension rows, and are
@@ -1397,10 +1460,17 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, 
         bool restart = false;
         for (uint32_t i = 0; i < count && !restart; i++) {
             char why[256];
-            if (items[i].result == FC_OK &&
-                s_rec_dimension(self, &items[i], why, sizeof why) != 0) {
-                if (PQstatus(self->pg) != CONNECTION_OK)
-                    return s_retry(self);
+            int dim =
+                items[i].result == FC_OK ? s_rec_dimension(self, &items[i], why, sizeof why) : 0;
+            if (dim == -2 || (dim != 0 && PQstatus(self->pg) != CONNECTION_OK)) {
+                //  Not the row's fault (a deadlock with the other writer's upsert of
+                //  the same agent, a server shutting down): the group is retried whole.
+                //  A deadlock was once dead-lettered here, losing a valid event.
+                why[strcspn(why, "\n")] = 0;
+                fc_warn(MODULE, "group %" PRIu64 " retried: %s", turn->ticket, why);
+                return s_retry(self);
+            }
+            if (dim != 0) {
                 s_reject(&items[i], FC_E_RANGE, why);
                 restart = true;
             } else if (items[i].result >= FC_E_MALFORMED && s_dead_letter(self, &items[i]) != 0)

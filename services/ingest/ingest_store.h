@@ -46,7 +46,9 @@ typedef struct {
     int64_t tool_cost_nusd;         //  the part of cost_nusd server tools made
     char provider[FC_MAX_MODE + 1]; //  of the price version used; "" when unpriced
     char model_family[FC_MAX_NAME + 1];
-    uint64_t seq; //  out: the publish seq of the event's tenant message
+    int64_t billed_nusd;  //  cost_nusd under the tenant's rate card (= cost_nusd without one)
+    int32_t rate_version; //  the rate card used; 0 = none (billed_nusd stored NULL)
+    uint64_t seq;         //  out: the publish seq of the event's tenant message
 } ingest_item_t;
 
 //  The seq stream of one instance, shared by its writers (one store per writer, each
@@ -79,6 +81,10 @@ typedef struct _ingest_store_t ingest_store_t;
 //  seqs is borrowed and shared by every store of the instance.
 ingest_store_t *ingest_store_new(const char *pg_url, const char *ingest_id, bool register_tenants,
                                  ingest_seqs_t *seqs);
+//  Cancels the statement the store's connection runs now, if any (its write then fails
+//  and is retried, or given up at shutdown). Safe from another thread.
+void ingest_store_cancel(ingest_store_t *self);
+
 void ingest_store_destroy(ingest_store_t **self_p);
 
 typedef enum { INGEST_STORE_OK = 0, INGEST_STORE_RETRY = 1 } ingest_store_rc_t;

@@ -6,6 +6,7 @@
 
 #include "fc_log.h"
 #include "fc_service.h"
+#include "fc_signal.h"
 #include "ingest_server.h"
 
 static const fc_option_t s_options[] = {
@@ -96,6 +97,7 @@ static int s_run(fc_config_t *config)
     if (!server)
         return 1;
     int rc = ingest_server_run(server);
+    fc_signal_stage("closing writers, sockets and /metrics");
     ingest_server_destroy(&server);
     return rc;
 }

@@ -108,6 +108,8 @@ static int s_run(fc_config_t *config)
     fc_client_stats_t st;
     while (rc == 0 && !fc_signal_stopping()) {
         poll(&p, 1, refresh_ms < 1000 ? refresh_ms : 1000);
+        if (fc_signal_stopping())
+            break;
         otlp_auth_refresh(auth);
         fc_metric_set(m_tokens, otlp_auth_count(auth));
         fc_client_stats(client, &st);
@@ -117,14 +119,18 @@ static int s_run(fc_config_t *config)
     }
     //  Stop taking requests first, so every 200 already sent is for events the client
     //  holds; then wait a bounded time for their acks; what is left stays in the spool.
+    fc_signal_stage("stopping OTLP/HTTP (requests in flight)");
     otlp_http_stop(&http);
+    fc_signal_stage("waiting for ingest's acks");
     uint64_t left = fc_client_flush(client, (int)fc_config_int(config, "shutdown-timeout-ms"));
     fc_client_stats(client, &st);
     fc_info(MODULE,
             "stopping: %" PRIu64 " events queued, %" PRIu64 " acked, %" PRIu64
             " duplicate, %" PRIu64 " rejected by ingest, %" PRIu64 " left in the spool",
             st.queued, st.acked, st.duplicate, st.rejected, left);
+    fc_signal_stage("closing the ingest client (spool, ZeroMQ context)");
     fc_client_destroy(&client);
+    fc_signal_stage("stopping /metrics");
     fc_metrics_destroy(&metrics);
     otlp_auth_destroy(&auth);
     return rc;

@@ -57,6 +57,8 @@ otlp_auth_t *otlp_auth_new(const char *pg_url, int refresh_ms)
     return self;
 }
 
+#define S_QUERY_TIMEOUT "3s"
+
 //  Reads the whole set of live tokens into *out. 0, or -1 (logged).
 static int s_load(otlp_auth_t *self, s_set_t *out)
 {
@@ -66,6 +68,10 @@ static int s_load(otlp_auth_t *self, s_set_t *out)
         self->pg = fc_pg_connect(self->pg_url, MODULE);
         if (!self->pg)
             return -1;
+        //  The refresh runs on the service's main thread, which also notices SIGTERM:
+        //  a query waiting on a lock must not hold the stop (or the refreshes) for long.
+        PGresult *set = PQexec(self->pg, "SET statement_timeout = '" S_QUERY_TIMEOUT "'");
+        PQclear(set);
     }
     char limit[16];
     snprintf(limit, sizeof limit, "%d", OTLP_AUTH_MAX_TOKENS + 1);

@@ -74,6 +74,7 @@ static int s_run(fc_config_t *config)
     while (!fc_signal_stopping())
         poll(&p, 1, 1000);
     fc_info("reporter", "stopping: closing connections");
+    fc_signal_stage("stopping the reporter");
     reporter_http_stop(&server);
     return 0;
 }

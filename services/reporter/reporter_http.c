@@ -19,7 +19,9 @@
 #include "fc_http.h"
 #include "fc_json_write.h"
 #include "fc_log.h"
+#include "fc_signal.h"
 #include "fc_metrics.h"
+#include "fc_json_write.h"
 #include "fc_pg.h"
 #include "fc_proto.h"
 #include "fc_time.h"
@@ -31,8 +33,10 @@
 
 #define MODULE           "reporter"
 #define S_POOL_WAIT_MS   5000
+#define S_STOP_GRACE_MS  3000  //  on SIGTERM, what a running query is given before its cancel
 #define S_SSE_POLL_MS    500   //  live totals of today are re-read this often
 #define S_SSE_PAST_MS    30000 //  a day other than today: re-read this often (late events)
+#define S_SSE_LIST_MS    10000 //  the all-tenant live total's tenant list: re-read this often
 #define S_SSE_PING_S     15    //  comment line keeping idle streams open (at most)
 #define S_RETRY_AFTER_S  30    //  Retry-After of a refused live stream
 #define S_LIVE_MAX_AGE_S 60    //  a summary older than this is not trusted for live totals
@@ -518,6 +522,60 @@ static enum MHD_Result s_reconcile(s_req_t *req)
     return s_respond(req, 200, "text/csv; charset=utf-8", &b);
 }
 
+//  GET /api/v1/rates?tenant: every version of the tenants' contract rate cards
+//  (docs/RECONCILE.md §4), superseded ones too, oldest first; a tenant key reads its own
+//  (RLS). JSON: {"rate_cards": [{tenant, version, effective_from, effective_to (null =
+//  open), bp, overrides {family: bp}, monthly_fee_nusd, monthly_fee_usd, note}]}.
+static enum MHD_Result s_rates(s_req_t *req)
+{
+    reporter_query_t q;
+    char filter[64];
+    if (!s_query(req, REPORTER_Q_RATES, &q) ||
+        !s_tenant_filter(req, q.tenant, filter, sizeof filter) || !s_begin(req) ||
+        !s_tenant_exists(req, filter))
+        return req->rc;
+    const char *params[] = {filter};
+    PGresult *res = fc_pg_query(
+        req->pg, MODULE, "rates",
+        "SELECT c.tenant_id, c.version,"
+        " to_char(c.effective_from AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " to_char(c.effective_to AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),"
+        " c.bp, c.monthly_fee_nusd, c.note,"
+        " coalesce((SELECT jsonb_object_agg(o.family, o.bp) FROM rate_card_overrides o"
+        "  WHERE o.tenant_id = c.tenant_id AND o.version = c.version), '{}')::text"
+        " FROM rate_cards c WHERE ($1 = '*' OR c.tenant_id = $1)"
+        " ORDER BY c.tenant_id, c.effective_from, c.version",
+        1, params);
+    if (!res)
+        return s_error(req, 500, "database error"), req->rc;
+    fc_buf_t b;
+    fc_buf_init(&b);
+    fc_jw_t w;
+    fc_jw_init(&w, &b);
+    fc_jw_object(&w, NULL);
+    fc_jw_array(&w, "rate_cards");
+    char usd[32];
+    for (int i = 0; i < PQntuples(res); i++) {
+        int64_t fee = fc_pg_int(res, i, 5);
+        fc_jw_object(&w, NULL);
+        fc_jw_str(&w, "tenant", PQgetvalue(res, i, 0));
+        fc_jw_int(&w, "version", fc_pg_int(res, i, 1));
+        fc_jw_str(&w, "effective_from", PQgetvalue(res, i, 2));
+        fc_jw_str(&w, "effective_to", PQgetisnull(res, i, 3) ? NULL : PQgetvalue(res, i, 3));
+        fc_jw_int(&w, "bp", fc_pg_int(res, i, 4));
+        fc_jw_raw(&w, "overrides", PQgetvalue(res, i, 7)); //  Postgres' own jsonb text
+        fc_jw_int(&w, "monthly_fee_nusd", fee);
+        fc_jw_str(&w, "monthly_fee_usd", reporter_usd(fee, 9, usd));
+        fc_jw_str(&w, "note", PQgetisnull(res, i, 6) ? NULL : PQgetvalue(res, i, 6));
+        fc_jw_end(&w);
+    }
+    fc_jw_end(&w);
+    fc_jw_end(&w);
+    fc_buf_add_str(&b, "\n");
+    PQclear(res);
+    return s_done_json(req, &b);
+}
+
 // ---------------------------------------------------------------------------------------
 // Reports
 
@@ -748,9 +806,15 @@ static enum MHD_Result s_costs(s_req_t *req)
 // Live totals (Server-Sent Events)
 //
 // A tenant's stream takes the day total from the aggregator's newest sum.<tenant>
-// summary (reporter_live) and wakes as soon as one arrives. When no fresh summary covers
-// the day shown (no aggregator, another day) and for the all-tenant view, it re-reads
-// the day's spending from Postgres under the key's row-level security: every
+// summary (reporter_live) and wakes as soon as one arrives. The all-tenant stream of
+// every tenant's own today (the admin dashboard's) sums the newest summary of every
+// tenant (reporter_live_sum) over a list of the tenants and their local todays, read
+// from Postgres when a stream starts and every S_SSE_LIST_MS (shared by all streams),
+// so open pages cost Postgres one small read per S_SSE_LIST_MS, not a scan of the day's
+// events each per S_SSE_POLL_MS. When no fresh summary covers the figure (no
+// aggregator, a reporter or aggregator restart, a tenant's midnight just passed, an
+// all-tenant stream of a given day), it re-reads the day's spending from Postgres
+// under the key's row-level security: every
 // S_SSE_POLL_MS for today, every S_SSE_PAST_MS for any other day (a closed day changes
 // only by late events and repricing, and a client per key polling it twice a second
 // over the 8-connection pool was an easy way to starve everyone else). An event goes
@@ -845,6 +909,29 @@ static int s_sse_read(s_sse_t *s, int64_t *nusd, char now_day[11])
     return rc;
 }
 
+//  Reads the tenants and their local todays for reporter_live_sum. 0, or -1 on a
+//  database error.
+static int s_sse_list(s_sse_t *s)
+{
+    PGconn *pg = reporter_pool_acquire(s->self->pool, S_POOL_WAIT_MS);
+    if (!pg)
+        return -1;
+    fc_metric_add(s->self->m_live_reads, 1);
+    reporter_window_t w;
+    char err[128];
+    int rc = -1;
+    if (reporter_tx_begin(pg, s->scope) == 0 &&
+        reporter_window_resolve(&w, pg, MODULE, "*", NULL, NULL, NULL, NULL, err, sizeof err) ==
+            0) {
+        reporter_live_list(s->self->live, &w);
+        reporter_window_free(&w);
+        rc = 0;
+    }
+    reporter_tx_end(pg, rc == 0);
+    reporter_pool_release(s->self->pool, &pg);
+    return rc;
+}
+
 //  The "totals" event into s->out; its length. The amounts are strings: JavaScript's
 //  numbers do not hold every int64.
 static size_t s_sse_totals(s_sse_t *s, const char *now_day, int64_t nusd)
@@ -881,14 +968,21 @@ static ssize_t s_sse_read_cb(void *cls, uint64_t pos, char *buf, size_t max)
             return MHD_CONTENT_READER_END_OF_STREAM;
         int64_t nusd;
         char now_day[11];
-        bool live = strcmp(s->filter, "*") != 0 && s->day[0] &&
-                    reporter_live_get(s->self->live, s->filter, s->day, &nusd, S_LIVE_MAX_AGE_S);
-        if (live) {
+        bool all = strcmp(s->filter, "*") == 0 && !s->day[0];
+        if (all && reporter_live_enabled(s->self->live) &&
+            (reporter_live_list_due(s->self->live, S_SSE_LIST_MS) || s->first) &&
+            s_sse_list(s) != 0)
+            return MHD_CONTENT_READER_END_WITH_ERROR; //  the browser reconnects
+        bool live =
+            all ? reporter_live_sum(s->self->live, S_LIVE_MAX_AGE_S, &nusd, &s->today_key, now_day)
+                : strcmp(s->filter, "*") != 0 && s->day[0] &&
+                      reporter_live_get(s->self->live, s->filter, s->day, &nusd, S_LIVE_MAX_AGE_S);
+        if (live && !all) {
             memcpy(now_day, s->day, sizeof now_day);
             int64_t d = 0;
             (void)fc_date_parse(s->day, &d);
             s->today_key = d;
-        } else {
+        } else if (!live) {
             int64_t mono = fc_time_mono_us();
             if (s->first || mono >= s->next_read_us) {
                 if (s_sse_read(s, &s->read_nusd, s->read_now_day) != 0)
@@ -1103,6 +1197,7 @@ typedef enum {
     R_ALERTS,
     R_BUDGETS,
     R_RECONCILE,
+    R_RATES,
     R_SSE,
     R_DASH,
     R_DRILL
@@ -1140,6 +1235,9 @@ static enum MHD_Result s_with_key(s_req_t *req, s_route_t route, const char *arg
             break;
         case R_RECONCILE:
             rc = s_reconcile(req);
+            break;
+        case R_RATES:
+            rc = s_rates(req);
             break;
         case R_SSE:
             rc = s_sse(req);
@@ -1222,6 +1320,8 @@ static enum MHD_Result s_handle(void *cls, struct MHD_Connection *mc, const char
             return s_with_key(&req, R_BUDGETS, NULL);
         if (strcmp(p, "reconcile") == 0)
             return s_with_key(&req, R_RECONCILE, NULL);
+        if (strcmp(p, "rates") == 0)
+            return s_with_key(&req, R_RATES, NULL);
         if (strcmp(p, "stream") == 0)
             return s_with_key(&req, R_SSE, NULL);
     }
@@ -1388,7 +1488,25 @@ void reporter_http_stop(reporter_http_t **self_p)
     reporter_http_t *self = *self_p;
     if (!self)
         return;
+    //  Live streams end at their next turn (stopping). A request whose query waits on
+    //  a lock, or runs long, would hold MHD_stop_daemon (it joins every connection
+    //  thread): such queries get S_STOP_GRACE_MS to finish, then are cancelled, so the
+    //  handler answers an error and the stop goes on.
     atomic_store(&self->stopping, true);
+    fc_signal_stage("stopping HTTP (requests in flight)");
+    int64_t until = fc_time_mono_us() + (int64_t)S_STOP_GRACE_MS * 1000;
+    while (reporter_pool_busy(self->pool) > 0 && fc_time_mono_us() < until)
+        usleep(20 * 1000);
+    int cancelled = 0;
+    until = fc_time_mono_us() + (int64_t)S_STOP_GRACE_MS * 1000;
+    while (reporter_pool_busy(self->pool) > 0 && fc_time_mono_us() < until) {
+        cancelled += reporter_pool_cancel_busy(self->pool);
+        usleep(100 * 1000);
+    }
+    if (cancelled)
+        fc_warn(MODULE,
+                "stopping: queries still running after %d ms cancelled (%d cancel requests)",
+                S_STOP_GRACE_MS, cancelled);
     fc_http_stop(&self->http);
     s_free(self);
     *self_p = NULL;

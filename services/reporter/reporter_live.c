@@ -17,9 +17,12 @@
 #define MAX_TENANTS 100000
 
 typedef struct {
-    char day[11];
-    int64_t day_nusd;
-    time_t at;
+    char day[11];       //  of the newest summary ("" until one arrives)
+    int64_t day_nusd;   //  its day total
+    bool closed;        //  its day had ended in the tenant's zone
+    time_t at;          //  when it arrived
+    bool listed;        //  in the tenant list an all-tenant total covers
+    int64_t list_today; //  the tenant's local today when the list was read
 } s_entry_t;
 
 struct _reporter_live_t {
@@ -32,6 +35,8 @@ struct _reporter_live_t {
     zhashx_t *tenants; //  tenant -> s_entry_t
     fc_metric_t *received;
     uint64_t generation;
+    int64_t listed_us;       //  monotonic time of the last tenant list (0: none yet)
+    int64_t list_claimed_us; //  ... of the last reporter_live_list_due that said yes
 };
 
 static void s_apply(reporter_live_t *self, const fc_summary_t *s)
@@ -43,10 +48,12 @@ static void s_apply(reporter_live_t *self, const fc_summary_t *s)
         if (e)
             zhashx_insert(self->tenants, s->tenant, e);
     }
-    //  A summary for an earlier day (a late event) does not replace today's figure.
+    //  A summary for an earlier day (a late event, a closed day sent again) does not
+    //  replace the newest day's figure.
     if (e && strcmp(s->day, e->day) >= 0) {
         memcpy(e->day, s->day, sizeof e->day);
         e->day_nusd = s->day_cost_nusd;
+        e->closed = s->closed;
         e->at = time(NULL);
         self->generation++;
         pthread_cond_broadcast(&self->changed);
@@ -167,4 +174,87 @@ void reporter_live_wait(reporter_live_t *self, uint64_t *seen, int ms)
         ;
     *seen = self->generation;
     pthread_mutex_unlock(&self->mutex);
+}
+
+bool reporter_live_enabled(const reporter_live_t *self)
+{
+    return self && self->sub;
+}
+
+void reporter_live_list(reporter_live_t *self, const reporter_window_t *w)
+{
+    if (!self)
+        return;
+    pthread_mutex_lock(&self->mutex);
+    for (s_entry_t *e = zhashx_first(self->tenants); e; e = zhashx_next(self->tenants))
+        e->listed = false;
+    for (size_t i = 0; i < w->n; i++) {
+        s_entry_t *e = zhashx_lookup(self->tenants, w->v[i].tenant);
+        if (!e && zhashx_size(self->tenants) < MAX_TENANTS) {
+            e = calloc(1, sizeof *e);
+            if (e)
+                zhashx_insert(self->tenants, w->v[i].tenant, e);
+        }
+        if (e && fc_date_parse(w->v[i].today, &e->list_today) == 0)
+            e->listed = true;
+    }
+    self->listed_us = fc_time_mono_us();
+    pthread_mutex_unlock(&self->mutex);
+}
+
+bool reporter_live_list_due(reporter_live_t *self, int ms)
+{
+    if (!self)
+        return false;
+    int64_t now = fc_time_mono_us();
+    pthread_mutex_lock(&self->mutex);
+    bool due = !self->list_claimed_us || now - self->list_claimed_us >= (int64_t)ms * 1000;
+    if (due)
+        self->list_claimed_us = now;
+    pthread_mutex_unlock(&self->mutex);
+    return due;
+}
+
+/*  Why the figure is right or absent. The aggregator publishes every tenant's today at
+    least every --republish-s (30 s), changed or not, and one message with closed set
+    when a tenant's day ends; so in steady state every listed tenant has a summary
+    younger than max_age_s. A tenant counts from its newest summary when that summary is
+    fresh and its day is the tenant's today: the day of the list (read from Postgres
+    at most a few seconds ago), or a later one when the tenant's midnight came after the
+    list was read; a summary with closed set says that day is over and the next one
+    has no summary yet. Anything else (no summary yet after a restart, a summary older than
+    max_age_s because the aggregator stopped or is rebuilding, a day that closed with
+    no summary of the next one yet, a tenant another aggregator owns that the reporter
+    is not connected to) and the whole figure is refused, so the caller reads Postgres:
+    a total is never the sum of part of the tenants. */
+bool reporter_live_sum(reporter_live_t *self, int max_age_s, int64_t *nusd, int64_t *today_key,
+                       char latest[11])
+{
+    if (!self || !self->sub)
+        return false;
+    time_t now = time(NULL);
+    int64_t sum = 0, key = 0, max_today = INT64_MIN;
+    pthread_mutex_lock(&self->mutex);
+    bool ok = self->listed_us != 0;
+    for (s_entry_t *e = ok ? zhashx_first(self->tenants) : NULL; e && ok;
+         e = zhashx_next(self->tenants)) {
+        if (!e->listed)
+            continue;
+        int64_t d;
+        ok = e->day[0] && now - e->at <= max_age_s && fc_date_parse(e->day, &d) == 0 &&
+             d >= e->list_today && !e->closed;
+        if (ok) {
+            sum += e->day_nusd;
+            key += d;
+            if (d > max_today)
+                max_today = d;
+        }
+    }
+    pthread_mutex_unlock(&self->mutex);
+    if (!ok || max_today == INT64_MIN) //  no tenants: nothing to sum from
+        return false;
+    *nusd = sum;
+    *today_key = key;
+    fc_date_format(max_today, latest);
+    return true;
 }

@@ -19,6 +19,7 @@ static const char *const s_allowed[REPORTER_Q_COUNT_][9] = {
     [REPORTER_Q_DASHBOARD] = {"key", "range", NULL},
     [REPORTER_Q_DRILL] = {"key", "range", "dim", "id", "tenant", NULL},
     [REPORTER_Q_RECONCILE] = {"tenant", "from", "to", "format", NULL},
+    [REPORTER_Q_RATES] = {"tenant", NULL},
 };
 
 //  The value of the first non-empty occurrence of name, or NULL.

@@ -31,6 +31,7 @@ typedef enum {
     REPORTER_Q_DASHBOARD, //  key range
     REPORTER_Q_DRILL,     //  key range dim id tenant
     REPORTER_Q_RECONCILE, //  tenant from to (UTC days, both or neither) format(json|csv)
+    REPORTER_Q_RATES,     //  tenant
     REPORTER_Q_COUNT_
 } reporter_endpoint_t;
 

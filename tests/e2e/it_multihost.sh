@@ -368,6 +368,7 @@ SELECT k, f, sum(v) FROM p, LATERAL (VALUES
   ('cost_nusd', cost_nusd), ('input_tokens', input_tokens), ('output_tokens', output_tokens),
   ('cache_read_tokens', cache_read_tokens), ('cache_write_5m_tokens', cache_write_5m_tokens),
   ('cache_write_1h_tokens', cache_write_1h_tokens), ('events', 1), ('unpriced_events', unpriced::int),
+  ('billed_nusd', coalesce(billed_nusd, cost_nusd)),
   ('agent_type:' || coalesce(agent_type, ''), cost_nusd), ('model:' || coalesce(model_family, ''), cost_nusd),
   ('agent:' || coalesce(agent_id, ''), cost_nusd), ('kind:' || cost_kind, cost_nusd),
   ('speed:' || speed_f, cost_nusd), ('provider:' || provider_f, cost_nusd)) AS x(f, v)

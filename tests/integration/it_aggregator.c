@@ -27,6 +27,7 @@
 
 #include "aggregator.h"
 #include "aggregator_keys.h"
+#include "aggregator_pg.h"
 #include "aggregator_tz.h"
 #include "fc_pg.h"
 #include "fc_proto.h"
@@ -229,7 +230,8 @@ static const char *s_sql_totals =
     "SELECT e.tenant_id, to_char(e.event_time AT TIME ZONE t.tz, %s), sum(cost_nusd),"
     " sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),"
     " sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), count(*),"
-    " count(*) FILTER (WHERE unpriced), count(DISTINCT agent_id)"
+    " count(*) FILTER (WHERE unpriced), sum(coalesce(billed_nusd, cost_nusd)),"
+    " count(DISTINCT agent_id)"
     " FROM events e JOIN tenants t USING (tenant_id) WHERE cost_kind IS NOT NULL"
     " GROUP BY 1, 2 ORDER BY 1, 2";
 static const char *s_sql_fields =
@@ -249,14 +251,15 @@ static const char *s_sql_tasks =
     " FROM events e JOIN tenants t USING (tenant_id)"
     " WHERE cost_kind IS NOT NULL AND task_id IS NOT NULL GROUP BY 1, 2, 3";
 
-static const char *s_totals_names[8] = {"cost_nusd",
-                                        "input_tokens",
-                                        "output_tokens",
-                                        "cache_read_tokens",
-                                        "cache_write_5m_tokens",
-                                        "cache_write_1h_tokens",
-                                        "events",
-                                        "unpriced_events"};
+static const char *s_totals_names[AGGREGATOR_TOTALS] = {"cost_nusd",
+                                                        "input_tokens",
+                                                        "output_tokens",
+                                                        "cache_read_tokens",
+                                                        "cache_write_5m_tokens",
+                                                        "cache_write_1h_tokens",
+                                                        "events",
+                                                        "unpriced_events",
+                                                        "billed_nusd"};
 
 //  Counts mismatches between Redis and SQL for days (month false) or months; prints
 //  them when verbose.
@@ -273,7 +276,7 @@ static int s_mismatches(bool month, bool verbose)
         char key[AGGREGATOR_KEY_MAX];
         aggregator_key_period(key, PQgetvalue(r, i, 0), month, PQgetvalue(r, i, 1),
                               AGGREGATOR_PART_HASH);
-        for (int k = 0; k < 8; k++) {
+        for (int k = 0; k < AGGREGATOR_TOTALS; k++) {
             int64_t want = fc_pg_int(r, i, 2 + k), got = s_hget(key, s_totals_names[k]);
             if (want != got) {
                 bad++;
@@ -285,14 +288,15 @@ static int s_mismatches(bool month, bool verbose)
         char agents[AGGREGATOR_KEY_MAX];
         aggregator_key_period(agents, PQgetvalue(r, i, 0), month, PQgetvalue(r, i, 1),
                               AGGREGATOR_PART_AGENTS);
-        int64_t want = fc_pg_int(r, i, 10), got = s_int_cmd("SCARD %s", agents);
+        int64_t want = fc_pg_int(r, i, 2 + AGGREGATOR_TOTALS);
+        int64_t got = s_int_cmd("SCARD %s", agents);
         if (want != got) {
             bad++;
             if (verbose)
                 fprintf(stderr, "%s active agents: redis %" PRId64 ", sql %" PRId64 "\n", key, got,
                         want);
         }
-        fields_expected -= s_int_cmd("HLEN %s", key) - 8;
+        fields_expected -= s_int_cmd("HLEN %s", key) - AGGREGATOR_TOTALS;
     }
     PQclear(r);
     snprintf(sql, sizeof sql, s_sql_fields, fmt);
@@ -311,7 +315,8 @@ static int s_mismatches(bool month, bool verbose)
         }
     }
     PQclear(r);
-    //  No field in Redis that SQL does not have: HLEN - 8 summed equals the SQL rows.
+    //  No field in Redis that SQL does not have: HLEN - AGGREGATOR_TOTALS summed equals the SQL
+    //  rows.
     if (fields_expected != 0) {
         bad++;
         if (verbose)
@@ -360,7 +365,7 @@ typedef struct {
     char tenant[64], day[11], month[8];
     int64_t rev;
     bool closed;
-    int64_t day_v[9], month_v[9]; //  8 totals + agents
+    int64_t day_v[AGGREGATOR_TOTALS + 1], month_v[AGGREGATOR_TOTALS + 1]; //  totals + agents
 } summary_t;
 
 #define MAX_SUMMARIES 512
@@ -431,12 +436,12 @@ static void s_billing_drain(zsock_t *sub)
             const msgpack_object *closed = s_get(o, "closed");
             s.closed = closed && closed->type == MSGPACK_OBJECT_BOOLEAN && closed->via.boolean;
             const msgpack_object *dt = s_get(o, "day_totals"), *mt = s_get(o, "month_totals");
-            for (int k = 0; k < 8; k++) {
+            for (int k = 0; k < AGGREGATOR_TOTALS; k++) {
                 s.day_v[k] = s_get_int(dt, s_totals_names[k]);
                 s.month_v[k] = s_get_int(mt, s_totals_names[k]);
             }
-            s.day_v[8] = s_get_int(dt, "agents");
-            s.month_v[8] = s_get_int(mt, "agents");
+            s.day_v[AGGREGATOR_TOTALS] = s_get_int(dt, "agents");
+            s.month_v[AGGREGATOR_TOTALS] = s_get_int(mt, "agents");
             char expect[80];
             snprintf(expect, sizeof expect, "sum.%s.", s.tenant);
             FC_CHECK(zframe_streq(topic, expect));
@@ -488,7 +493,7 @@ static int s_billing_mismatches(bool verbose)
                     strcmp(pass ? s_last[k].month : s_last[k].day, period) == 0 &&
                     (!best || s_last[k].rev > best->rev))
                     best = &s_last[k];
-            for (int k = 0; k < 9; k++) {
+            for (int k = 0; k <= AGGREGATOR_TOTALS; k++) {
                 int64_t want = fc_pg_int(r, i, 2 + k);
                 int64_t got = best ? (pass ? best->month_v[k] : best->day_v[k]) : -1;
                 if (want != got) {

@@ -15,7 +15,7 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 python3 "$(dirname "$0")/it_github_server.py" "$port" "$IT_TMP/github.log" tok &
 server=$!
 trap 'kill $server 2>/dev/null; it_cleanup' EXIT
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 60))
 until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
   [ $SECONDS -ge $deadline ] && it_die "fake GitHub did not start"
   sleep 0.05

@@ -97,7 +97,7 @@ retry_after=2
 python3 "$(dirname "$0")/it_reconcile_server.py" "$port" "$IT_TMP/api.log" "$key" "$fixtures" \
   "$retry_after" &
 server=$!
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 60))
 until curl -s -o /dev/null "http://127.0.0.1:$port/"; do
   [ $SECONDS -ge $deadline ] && it_die "the fake API did not start"
   sleep 0.05
@@ -232,7 +232,7 @@ base="http://127.0.0.1:$rport"
 "$reporter" --insecure --aggregator-pub "" --http-port "$rport" --pg-reader-url "$IT_READER_URL" \
   2>"$IT_TMP/reporter.log" &
 reporter_pid=$!
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 60))
 until curl -sf "$base/healthz" -o /dev/null; do
   [ $SECONDS -ge $deadline ] && it_die "reporter did not start: $(cat "$IT_TMP/reporter.log")"
   sleep 0.05

@@ -77,7 +77,7 @@ base="http://127.0.0.1:$port"
 "$reporter" --insecure --aggregator-pub "" --http-port "$port" --pg-reader-url "$IT_READER_URL" 2>"$IT_TMP/reporter.log" &
 rpid=$!
 trap 'kill $rpid 2>/dev/null; it_cleanup' EXIT
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 60))
 until curl -sf "$base/healthz" -o /dev/null; do
   [ $SECONDS -ge $deadline ] && it_die "reporter did not start"
   sleep 0.05

@@ -45,7 +45,7 @@ base="http://127.0.0.1:$port"
   --clock "$CLOCK" 2>"$IT_TMP/reporter.log" &
 rpid=$!
 trap 'kill $rpid 2>/dev/null; it_cleanup' EXIT
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 60))
 until curl -sf "$base/healthz" -o /dev/null; do
   [ $SECONDS -ge $deadline ] && it_die "reporter did not start: $(cat "$IT_TMP/reporter.log")"
   sleep 0.05

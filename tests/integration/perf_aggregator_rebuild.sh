@@ -117,4 +117,5 @@ out=$(cat "$IT_TMP/bench.out")
 echo "info: the other tenant meanwhile: $out"
 expect_eq "the other tenant's events all reached redis" "$rc" 0
 echo "info: loop_stall_max_ms=$(metric loop_stall_max_ms) (the longest turn since start, -1: not measured by this build)"
+echo "info: aggregator peak RSS (VmHWM): $(awk '/^VmHWM/ {print $2}' "/proc/$agg_pid/status") kB"
 it_done

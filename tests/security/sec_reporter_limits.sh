@@ -32,7 +32,7 @@ timeout_s=3
   --max-connections-per-address 5 --http-timeout "$timeout_s" 2>"$IT_TMP/reporter.log" &
 pids+=($!)
 base="http://127.0.0.1:$http"
-deadline=$((SECONDS + 15))
+deadline=$((SECONDS + 60))
 until curl -sf "$base/healthz" -o /dev/null; do
   [ $SECONDS -ge $deadline ] && it_die "reporter did not start"
   sleep 0.05
@@ -49,7 +49,7 @@ stream() { # name key address
 }
 tenant_of() { case $1 in "$k1") echo lim1 ;; "$k2") echo lim2 ;; *) echo lim3 ;; esac; }
 wait_totals() { # name...
-  local d=$((SECONDS + 10)) n
+  local d=$((SECONDS + 30)) n
   for n in "$@"; do
     until grep -q '^event: totals' "$IT_TMP/$n.out" 2>/dev/null; do
       [ $SECONDS -ge $d ] && return 1
@@ -141,7 +141,7 @@ check "past-day streams read Postgres once each ($((reads1 - reads0)) reads)" te
 
 # 5. A released slot goes to the next client: end one of k1's streams, the fourth is served.
 kill "$pid_a1" 2>/dev/null
-deadline=$((SECONDS + 10))
+deadline=$((SECONDS + 30))
 until [ "$(metric live_streams)" = 6 ]; do
   [ $SECONDS -ge $deadline ] && break
   sleep 0.1

@@ -27,13 +27,15 @@ import subprocess
 import sys
 
 TOTALS = ["cost_nusd", "input_tokens", "output_tokens", "cache_read_tokens",
-          "cache_write_5m_tokens", "cache_write_1h_tokens", "events", "unpriced_events"]
+          "cache_write_5m_tokens", "cache_write_1h_tokens", "events", "unpriced_events",
+          "billed_nusd"]
 
 SQL_TOTALS = """
 SELECT e.tenant_id, to_char(e.event_time AT TIME ZONE t.tz, {fmt}),
        sum(cost_nusd), sum(input_tokens), sum(output_tokens), sum(cache_read_tokens),
        sum(cache_write_5m_tokens), sum(cache_write_1h_tokens), count(*),
-       count(*) FILTER (WHERE unpriced), count(DISTINCT agent_id)
+       count(*) FILTER (WHERE unpriced), sum(coalesce(billed_nusd, cost_nusd)),
+       count(DISTINCT agent_id)
   FROM events e JOIN tenants t USING (tenant_id) WHERE cost_kind IS NOT NULL
  GROUP BY 1, 2"""
 SQL_FIELDS = """
@@ -122,9 +124,9 @@ def expected(url):
         for row in psql(url, SQL_TOTALS.format(fmt=fmt)):
             key = "fc:{%s}:%s:%s" % (row[0], what, row[1])
             h = hashes.setdefault(key, {})
-            for name, v in zip(TOTALS, row[2:10]):
+            for name, v in zip(TOTALS, row[2:11]):
                 h[name] = int(v or 0)
-            sets[key + ":agents"] = int(row[10])
+            sets[key + ":agents"] = int(row[11])
         for row in psql(url, SQL_FIELDS.format(fmt=fmt)):
             key = "fc:{%s}:%s:%s" % (row[0], what, row[1])
             hashes.setdefault(key, {})[row[2]] = int(row[3] or 0)

@@ -1,0 +1,227 @@
+#!/usr/bin/env bash
+# it_rates: contract rate cards (issue 18, docs/RECONCILE.md §4). Tenant acme has a 15 %
+# discount with an opus override (20 % off); beta has no card. Events go through ingest
+# (billed per event at ingest) and the aggregator; every figure below is computed by hand
+# from db/pricing/anthropic.csv (nano-USD per token), not by the code under test:
+#   haiku-4-5  cw5m 1 token  : list 1,250      x 0.85 = 1,062.5  -> 1,062 (tie, to even)
+#   haiku-4-5  cw5m 3 tokens : list 3,750      x 0.85 = 3,187.5  -> 3,188 (tie, to even)
+#   opus-4-6   1001 in 100 out: 1001*5000 + 100*25000 = 7,505,000 x 0.80 = 6,004,000
+#   sonnet-4-5 333 in 7 out  : 333*3000 + 7*15000    = 1,104,000 x 0.85 =   938,400
+#   acme list 8,614,000, billed 6,946,650; beta haiku 1000 in: 1,000,000 list = billed.
+# Then a new card backdated before the events (10 % off, no override) restates them:
+#   1,125 + 3,375 + 6,754,500 + 993,600 = 7,752,600 billed; list unchanged.
+# The reporter lists the cards at /api/v1/rates, each tenant key its own tenant's only.
+# Budgets watch billed cost by default: gamma and delta have a 10 % markup and one haiku
+# request today of 1000 input tokens (list 1,000,000, billed 1,100,000) against a daily
+# budget of $0.00105 (1,050,000): gamma's (billed) fires 100 %, delta's (--basis list) not.
+#   it_rates.sh <fleetcost> <ingest> <aggregator> <reporter> <alerter>
+fleetcost=${1:?usage: it_rates.sh <fleetcost> <ingest> <aggregator> <reporter> <alerter>}
+ingest_bin=${2:?} aggregator_bin=${3:?} reporter_bin=${4:?} alerter_bin=${5:?}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+it_setup rates
+command -v redis-server >/dev/null || it_die "redis-server is not installed"
+"$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
+read -r p_redis p_in p_pub p_sum p_http p_alert < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(6)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+redis-server --port "$p_redis" --bind 127.0.0.1 --dir "$IT_TMP" --save "" --appendonly no \
+  --daemonize yes --pidfile "$IT_TMP/redis.pid" --logfile "$IT_TMP/redis.log" >/dev/null ||
+  it_die "redis-server did not start"
+ingest_pid= agg_pid= rep_pid= alert_pid=
+stop_all() {
+  [ -n "$alert_pid" ] && kill "$alert_pid" 2>/dev/null
+  [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null
+  [ -n "$rep_pid" ] && kill "$rep_pid" 2>/dev/null
+  [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null
+  wait 2>/dev/null
+  [ -f "$IT_TMP/redis.pid" ] && kill "$(cat "$IT_TMP/redis.pid")" 2>/dev/null
+  it_cleanup
+}
+trap stop_all EXIT
+for _ in $(seq 1 50); do redis-cli -p "$p_redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
+export FLEETCOST_REDIS_URL="redis://127.0.0.1:$p_redis/0"
+r() { redis-cli -p "$p_redis" "$@"; }
+# await <what> <command> <want>: polls the command's output until it is want (20 s).
+await() {
+  local what=$1 cmd=$2 want=$3 got deadline=$((SECONDS + 20))
+  while :; do
+    got=$(eval "$cmd")
+    [ "$got" = "$want" ] || [ $SECONDS -ge $deadline ] && break
+    sleep 0.2
+  done
+  expect_eq "$what" "$got" "$want"
+}
+
+for t in acme beta gamma delta; do
+  "$fleetcost" tenant set --pg-url "$IT_URL" --tenant "$t" --tz UTC >/dev/null || it_die "tenant $t"
+done
+day=$(it_date -2)
+month=${day:0:7}
+check "rate set: 15 % off, opus 20 % off, a monthly fee" "$fleetcost" rate set --pg-url "$IT_URL" \
+  --tenant acme --from "$(it_date -4)" --bp -1500 --override opus=-2000 --monthly-fee 100 \
+  --note "it: contract v1" --actor it
+expect_fail "an override of a bad family is refused" "override" "$fleetcost" rate set \
+  --pg-url "$IT_URL" --tenant acme --from "$(it_date -2)" --override 'Opus=-1'
+expect_fail "an unknown tenant is refused" "unknown tenant" "$fleetcost" rate set \
+  --pg-url "$IT_URL" --tenant nobody --from "$(it_date -2)" --bp -100
+for t in gamma delta; do
+  "$fleetcost" rate set --pg-url "$IT_URL" --tenant $t --from "$(it_date -4)" --bp 1000 >/dev/null ||
+    it_die "rate set $t"
+done
+check "budget set: gamma, billed by default" "$fleetcost" budget set --pg-url "$IT_URL" \
+  --tenant gamma --daily 0.00105
+check "budget set: delta, --basis list" "$fleetcost" budget set --pg-url "$IT_URL" \
+  --tenant delta --daily 0.00105 --basis list
+expect_fail "--basis takes billed or list" "billed or list" "$fleetcost" budget set \
+  --pg-url "$IT_URL" --tenant delta --daily 1 --basis net
+list=$("$fleetcost" rate list --pg-url "$IT_URL")
+check "rate list shows the card" grep -qE '^acme +1 .* -1500 +100\.00  opus=-2000' <<<"$list"
+
+"$ingest_bin" --insecure --pg-url "$IT_URL" --ingest-id it --bind "tcp://127.0.0.1:$p_in" \
+  --pub-bind "tcp://127.0.0.1:$p_pub" --metrics-port 0 --group-ms 2 >>"$IT_TMP/ingest.log" 2>&1 &
+ingest_pid=$!
+"$aggregator_bin" --insecure --pg-url "$IT_URL" --redis-url "$FLEETCOST_REDIS_URL" \
+  --ingest-pub "tcp://127.0.0.1:$p_pub" --bind "tcp://127.0.0.1:$p_sum" --metrics-port 0 \
+  --interval-ms 200 --rollup-ms 500 >>"$IT_TMP/aggregator.log" 2>&1 &
+agg_pid=$!
+ts=$(date -u -d "$day 12:00:00" +%s)
+now=$(($(date -u +%s) - 30))
+"$alerter_bin" --insecure --pg-url "$IT_URL" --aggregator-pub "tcp://127.0.0.1:$p_sum" \
+  --bind "tcp://127.0.0.1:$p_alert" --metrics-port 0 --eval-interval-ms 300 \
+  --slow-interval-ms 300 >>"$IT_TMP/alerter.log" 2>&1 &
+alert_pid=$!
+out=$("$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" --spool-dir "$IT_TMP/spool" \
+  --timeout-ms 30000 2>&1 <<EOF2
+{"type":"usage","tenant":"acme","agent":"a1","time":$ts,"model":"claude-haiku-4-5","cache_write_5m_tokens":1}
+{"type":"usage","tenant":"acme","agent":"a1","time":$((ts + 1)),"model":"claude-haiku-4-5-20251001","cache_write_5m_tokens":3}
+{"type":"usage","tenant":"acme","agent":"a2","time":$((ts + 2)),"model":"claude-opus-4-6","input_tokens":1001,"output_tokens":100}
+{"type":"usage","tenant":"acme","agent":"a2","time":$((ts + 3)),"model":"claude-sonnet-4-5","input_tokens":333,"output_tokens":7}
+{"type":"usage","tenant":"beta","agent":"b1","time":$((ts + 4)),"model":"claude-haiku-4-5","input_tokens":1000}
+{"type":"usage","tenant":"gamma","agent":"g1","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
+{"type":"usage","tenant":"delta","agent":"d1","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
+EOF2
+)
+expect_eq "7 events stored" "$(grep -o '^emit: [0-9]* acked' <<<"$out")" "emit: 7 acked"
+await "gamma's budget (billed) fires 50, 80 and 100 %" \
+  "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
+     FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'threshold'\"" \
+  "50:1100000 80:1100000 100:1100000"
+check "... and its alert says billed cost" grep -q 'billed cost)$' <<<"$(q "$IT_URL" \
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'gamma' AND threshold_pct = 100")"
+await "delta's budget (list) fires 50 and 80 %, not 100" \
+  "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
+     FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'threshold'\"" \
+  "50:1000000 80:1000000"
+check "... and its alert says list cost" grep -q 'list cost)$' <<<"$(q "$IT_URL" \
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'delta' AND threshold_pct = 80")"
+expect_fail "budget check: gamma over its billed budget" "OVER BUDGET \\(billed cost\\)" \
+  "$fleetcost" budget check --pg-url "$IT_URL" --tenant gamma
+check "budget check: delta within its list budget" "$fleetcost" budget check --pg-url "$IT_URL" --tenant delta
+
+expect_eq "ingest: billed per event, ties to even, the opus override" \
+  "$(q "$IT_URL" "SELECT string_agg(cost_nusd || '/' || coalesce(billed_nusd::text, '-') || '/'
+                   || coalesce(rate_card_version::text, '-'), ' ' ORDER BY event_time)
+                   FROM events WHERE cost_kind IS NOT NULL AND tenant_id IN ('acme', 'beta')")" \
+  "1250/1062/1 3750/3188/1 7505000/6004000/1 1104000/938400/1 1000000/-/-"
+await "Redis day totals of acme: billed next to list" \
+  "echo \$(r HGET 'fc:{acme}:day:$day' cost_nusd) \$(r HGET 'fc:{acme}:day:$day' billed_nusd)" \
+  "8614000 6946650"
+await "Redis month totals of acme" "r HGET 'fc:{acme}:month:$month' billed_nusd" 6946650
+await "beta without a card: billed = list" "r HGET 'fc:{beta}:day:$day' billed_nusd" 1000000
+await "the day's rollup (cost_summaries) carries billed" \
+  "q '$IT_URL' \"SELECT cost_nusd || ' ' || billed_nusd FROM cost_summaries WHERE tenant_id = 'acme'
+     AND day = '$day' AND dimension = 'total' AND final\"" "8614000 6946650"
+expect_eq "the month's rollup (cost_months) too" \
+  "$(q "$IT_URL" "SELECT cost_nusd || ' ' || billed_nusd FROM cost_months WHERE tenant_id = 'acme'
+                   AND month = '$month-01' AND dimension = 'total'")" "8614000 6946650"
+
+focus() { # focus: tenant,model,BilledCost,ListCost,ContractedCost,EffectiveCost per row
+  "$fleetcost" billing --pg-url "$IT_URL" --month "$month" --format focus |
+    python3 -c 'import csv, sys
+for r in csv.DictReader(sys.stdin):
+    if r["ChargeCategory"] == "Usage" and r["SubAccountId"] in ("acme", "beta"):
+        print(r["SubAccountId"], r["x_Model"], r["BilledCost"], r["ListCost"], r["ContractedCost"], r["EffectiveCost"])'
+}
+fees() { # fees: the rows that are not usage
+  "$fleetcost" billing --pg-url "$IT_URL" --month "$month" --format focus |
+    python3 -c 'import csv, sys
+for r in csv.DictReader(sys.stdin):
+    if r["ChargeCategory"] != "Usage" and r["SubAccountId"] in ("acme", "beta"):
+        print(r["SubAccountId"], r["ChargeCategory"], r["ChargeFrequency"], r["BilledCost"], r["ListCost"],
+              r["PricingQuantity"], r["PricingUnit"], r["ConsumedQuantity"] == "", r["SkuId"], r["x_ListCostNanoUSD"])'
+}
+expect_eq "FOCUS rows: billed from the rate card, list from the catalog" "$(focus)" \
+"acme claude-haiku-4-5 0.000004250 0.000005000 0.000004250 0.000004250
+acme claude-opus-4-6 0.006004000 0.007505000 0.006004000 0.006004000
+acme claude-sonnet-4-5 0.000938400 0.001104000 0.000938400 0.000938400
+beta claude-haiku-4-5 0.001000000 0.001000000 0.001000000 0.001000000"
+expect_eq "FOCUS: the monthly fee of v1 is its own row (Purchase, Recurring)" "$(fees)" \
+  "acme Purchase Recurring 100.000000000 100.000000000 1 Months True fleetcost/monthly-fee 100000000000"
+
+# A corrected card from before the events: restated, as reprice does.
+out=$("$fleetcost" rate set --pg-url "$IT_URL" --tenant acme --from "$(it_date -3)" --bp -1000 \
+  --actor it 2>&1)
+check "rate set v2 (backdated) restates" grep -q 'rate.set: acme: 4 events changed, list 8614000 -> 8614000 nano-USD, billed 6946650 -> 7752600' <<<"$out"
+expect_fail "a version may not start before the latest one" "may not start before" \
+  "$fleetcost" rate set --pg-url "$IT_URL" --tenant acme --from "$(it_date -4)" --bp 0
+expect_eq "events: billed restated, list kept" \
+  "$(q "$IT_URL" "SELECT string_agg(cost_nusd || '/' || billed_nusd || '/' || rate_card_version, ' '
+                   ORDER BY event_time) FROM events WHERE tenant_id = 'acme'")" \
+  "1250/1125/2 3750/3375/2 7505000/6754500/2 1104000/993600/2"
+expect_eq "the restatement is recorded with list and billed" \
+  "$(q "$IT_URL" "SELECT old_cost_nusd || ' ' || new_cost_nusd || ' ' || old_billed_nusd || ' '
+                   || new_billed_nusd || ' ' || events || ' ' || reason FROM restatements WHERE tenant_id = 'acme'")" \
+  "8614000 8614000 6946650 7752600 4 rate.set"
+expect_eq "v1 is closed where v2 starts; never edited otherwise" \
+  "$(q "$IT_URL" "SELECT version || ' ' || (effective_to = '$(it_date -3)'::timestamptz) || ' ' || bp
+                   FROM rate_cards WHERE tenant_id = 'acme' AND version = 1")" "1 true -1500"
+expect_fail "a version cannot be edited in place" "not edited in place" \
+  q "$IT_URL" "UPDATE rate_cards SET bp = 0 WHERE tenant_id = 'acme' AND version = 1"
+expect_eq "rollup restated" \
+  "$(q "$IT_URL" "SELECT billed_nusd FROM cost_summaries WHERE tenant_id = 'acme' AND day = '$day'
+                   AND dimension = 'total'")" 7752600
+expect_eq "... and the month" \
+  "$(q "$IT_URL" "SELECT cost_nusd || ' ' || billed_nusd FROM cost_months WHERE tenant_id = 'acme'
+                   AND month = '$month-01' AND dimension = 'total'")" "8614000 7752600"
+# The restatement removed the aggregator's sentinel: it rebuilds from Postgres.
+await "Redis rebuilt from the restated events" \
+  "echo \$(r HGET 'fc:{acme}:day:$day' cost_nusd) \$(r HGET 'fc:{acme}:day:$day' billed_nusd)" \
+  "8614000 7752600"
+expect_eq "FOCUS rows restated" "$(focus | head -3)" \
+"acme claude-haiku-4-5 0.000004500 0.000005000 0.000004500 0.000004500
+acme claude-opus-4-6 0.006754500 0.007505000 0.006754500 0.006754500
+acme claude-sonnet-4-5 0.000993600 0.001104000 0.000993600 0.000993600"
+expect_eq "FOCUS: no fee once the month's latest card (v2) has none" "$(fees)" ""
+hist=$("$fleetcost" rate history --pg-url "$IT_URL" --tenant acme)
+expect_eq "rate history lists both versions" "$(grep -cE '^acme +[12] ' <<<"$hist")" 2
+expect_eq "audited: two sets" "$(q "$IT_URL" "SELECT count(*) FROM audit_log WHERE action = 'rate.set' AND actor = 'it' AND object LIKE 'acme@%'")" 2
+# The API: tenant keys see their own tenant's cards only (RLS), the admin key all.
+key_acme=$("$fleetcost" key create --pg-url "$IT_URL" --tenant acme 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+key_beta=$("$fleetcost" key create --pg-url "$IT_URL" --tenant beta 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+key_admin=$("$fleetcost" key create --pg-url "$IT_URL" --admin 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+[ -n "$key_acme" ] && [ -n "$key_beta" ] && [ -n "$key_admin" ] || it_die "key create"
+"$reporter_bin" --insecure --http-port "$p_http" --pg-reader-url "$IT_READER_URL" \
+  --aggregator-pub "tcp://127.0.0.1:$p_sum" 2>"$IT_TMP/reporter.log" &
+rep_pid=$!
+base="http://127.0.0.1:$p_http"
+deadline=$((SECONDS + 15))
+until curl -sf "$base/healthz" -o /dev/null; do
+  [ $SECONDS -ge $deadline ] && it_die "reporter did not start"
+  sleep 0.05
+done
+api() { curl -s -H "Authorization: Bearer $1" "$base/api/v1/rates${2:-}"; }
+cards() { python3 -c 'import json, sys
+for c in json.load(sys.stdin)["rate_cards"]:
+    print(c["tenant"], c["version"], c["bp"], json.dumps(c["overrides"]), c["monthly_fee_nusd"], c["effective_to"] is None)'; }
+expect_eq "GET /api/v1/rates, acme's key: both versions" "$(api "$key_acme" | cards)" \
+"acme 1 -1500 {\"opus\": -2000} 100000000000 False
+acme 2 -1000 {} 0 True"
+expect_eq "... beta's key: none of acme's" "$(api "$key_beta" | cards)" ""
+check "... beta's key asking for acme is refused" grep -q '"error"' <<<"$(api "$key_beta" '?tenant=acme')"
+expect_eq "... the admin key: every tenant's" "$(api "$key_admin" | cards | cut -d' ' -f1 | sort -u | xargs)" "acme delta gamma"
+check "rate end" "$fleetcost" rate end --pg-url "$IT_URL" --tenant acme --at "$(it_date 30)" --actor it
+expect_eq "... closes v2 in the future" \
+  "$(q "$IT_URL" "SELECT effective_to = '$(it_date 30)'::timestamptz FROM rate_cards WHERE tenant_id = 'acme' AND version = 2")" t
+it_done
