@@ -296,10 +296,13 @@ static void s_source_params(const reporter_window_t *w, const s_bounds_t *b,
 //    win  each tenant of the view with its zone, its days lo..hi and its today
 //    fin  the closed tenant-days with their 'total' rollup row (the daily trend)
 //    rs   the closed days' rollups summed per (tenant, dimension, key)
-//    evd  the events of the open days with their tenant-local day, and the cost split
-//         keys: speed and provider keyed as the aggregator keys its rollups (PROTOCOL.md
-//         §12; a query that reads neither loses the price_versions join, which the
-//         planner removes), and whether the request was small.
+//    evd  the open days (fc_spend_open, 0019): rows that each stand for `events` events
+//         (the aggregator's exact in-day groups, and one row per event that arrived
+//         since), so sums count sum(events), never count(*); with their tenant-local
+//         day, and the cost split keys: speed and provider keyed as the aggregator keys
+//         its rollups (PROTOCOL.md §12; a query that reads neither loses the
+//         price_versions join, which the planner removes), and whether the request was
+//         small.
 #define S_SOURCE_ARGS "$1::text[], $2::date[], $3::date[], $4::boolean"
 // clang-format off
 #define S_SOURCE_CTES                                                                              \
@@ -309,20 +312,18 @@ static void s_source_params(const reporter_window_t *w, const s_bounds_t *b,
     " evd AS (SELECT e.tenant_id, e.day, e.agent_type, e.model_family, e.agent_id, e.task_id,"     \
     "                e.cost_kind, e.cost_nusd, e.input_tokens, e.output_tokens,"                   \
     "                e.cache_read_tokens, e.cache_write_5m_tokens, e.cache_write_1h_tokens,"       \
-    "                e.unpriced, e.reported_cost_nusd, e.price_version, e.price_tiered,"           \
-    "                CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard')"          \
-    "                     ELSE '' END AS speed, coalesce(pv.provider, '') AS provider,"            \
-    "                (e.cost_kind = 'usage' AND e.output_tokens <= 500"                            \
-    "                 AND e.input_tokens + e.cache_read_tokens + e.cache_write_5m_tokens"          \
-    "                     + e.cache_write_1h_tokens <= 4000) AS small"                             \
-    "           FROM fc_spend_events(" S_SOURCE_ARGS ", $5::timestamptz, $6::timestamptz) e"       \
+    "                e.unpriced, e.reported, e.reported_cost_nusd, e.price_version,"               \
+    "                e.price_tiered, e.speed, coalesce(pv.provider, '') AS provider, e.small,"     \
+    "                e.events"                                                                     \
+    "           FROM fc_spend_open(" S_SOURCE_ARGS ", $5::timestamptz, $6::timestamptz) e"         \
     "                LEFT JOIN price_versions pv ON pv.version_id = e.price_version)"
 // clang-format on
 
 #define S_EVENT_SUMS                                                                               \
     "sum(cost_nusd) AS cost, sum(input_tokens) AS i, sum(output_tokens) AS o,"                     \
     " sum(cache_read_tokens) AS cr, sum(cache_write_5m_tokens) AS w5,"                             \
-    " sum(cache_write_1h_tokens) AS w1, count(*) AS n, count(*) FILTER (WHERE unpriced) AS un"
+    " sum(cache_write_1h_tokens) AS w1, sum(events) AS n,"                                         \
+    " coalesce(sum(events) FILTER (WHERE unpriced), 0) AS un"
 
 #define S_SUMMARY_SUMS                                                                             \
     "sum(s.cost_nusd) AS cost, sum(s.input_tokens) AS i, sum(s.output_tokens) AS o,"               \
@@ -350,10 +351,9 @@ static const char *s_facts_sql =
     "               speed, provider, price_version, coalesce(price_tiered, false) AS tiered,"
     "               unpriced, " S_EVENT_SUMS ","
     "               coalesce(sum(reported_cost_nusd), 0) AS rep,"
-    "               coalesce(sum(cost_nusd) FILTER (WHERE reported_cost_nusd IS NOT NULL), 0)"
-    "                 AS repc,"
-    "               count(*) FILTER (WHERE reported_cost_nusd IS NOT NULL) AS repn,"
-    "               count(*) FILTER (WHERE small) AS sn,"
+    "               coalesce(sum(cost_nusd) FILTER (WHERE reported), 0) AS repc,"
+    "               coalesce(sum(events) FILTER (WHERE reported), 0) AS repn,"
+    "               coalesce(sum(events) FILTER (WHERE small), 0) AS sn,"
     "               coalesce(sum(cost_nusd) FILTER (WHERE small), 0) AS sc"
     "          FROM evd GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),"
     " ev1 AS (SELECT tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind,"

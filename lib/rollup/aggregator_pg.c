@@ -400,6 +400,29 @@ int aggregator_pg_snapshot_poll(PGconn *pg, aggregator_row_t **rows_p, size_t *n
     return rc;
 }
 
+int aggregator_pg_open_refresh(PGconn *pg, int64_t *added)
+{
+    *added = 0;
+    //  The lock before the snapshot: a change of events that took it (fc_open_invalidate)
+    //  has committed by the time the snapshot is taken, and one that wants it waits for
+    //  this refresh to commit; either way its stale row is seen (0019's header).
+    if (fc_pg_exec(pg, MODULE, "open lock", "SELECT pg_advisory_lock(fc_open_lock_key())") != 0)
+        return -1;
+    int rc = -1;
+    if (fc_pg_exec(pg, MODULE, "open refresh", "BEGIN ISOLATION LEVEL REPEATABLE READ") == 0) {
+        PGresult *r = fc_pg_query(pg, MODULE, "open refresh", "SELECT fc_open_refresh()", 0, NULL);
+        if (r) {
+            *added = fc_pg_int(r, 0, 0);
+            PQclear(r);
+            rc = fc_pg_exec(pg, MODULE, "open refresh", "COMMIT");
+        } else
+            fc_pg_rollback(pg);
+    }
+    if (fc_pg_exec(pg, MODULE, "open unlock", "SELECT pg_advisory_unlock(fc_open_lock_key())") != 0)
+        rc = -1;
+    return rc;
+}
+
 //  Builds the upsert of one tenant-day and sends it; with wait, also reads its result.
 static int s_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
                     const aggregator_row_t *rows, size_t nrows, bool wait)

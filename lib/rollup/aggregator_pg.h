@@ -103,6 +103,12 @@ int aggregator_pg_snapshot_send(PGconn *pg, const aggregator_span_t *span, aggre
                                 size_t *nseqs);
 int aggregator_pg_snapshot_poll(PGconn *pg, aggregator_row_t **rows, size_t *nrows);
 
+//  Brings the open days' groups (cost_open_groups, migration 0019) up to the events
+//  committed now: fc_open_refresh in a REPEATABLE READ transaction, under the session
+//  advisory lock that orders it with reprices and other changes of events. *added: the
+//  events it added. 0, or -1 (logged; the next call retries).
+int aggregator_pg_open_refresh(PGconn *pg, int64_t *added);
+
 //  Upserts the rows of one tenant-day into cost_summaries. 0, or -1 (logged).
 int aggregator_pg_rollup(PGconn *pg, const char *tenant, const char *day, bool final,
                          const aggregator_row_t *rows, size_t nrows);

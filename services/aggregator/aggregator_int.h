@@ -161,6 +161,9 @@ struct _aggregator_t {
     pthread_cond_t final_cond;
     final_job_t final_jobs[MAX_FINAL_JOBS];
     int final_count;
+    //  Set every rollup round: the worker then brings the open days' exact groups up to
+    //  date (aggregator_pg_open_refresh), after the final jobs queued before it.
+    bool open_due;
     char inflight_tenant[FC_MAX_TENANT + 1];
     int32_t inflight_day;
     char *pg_url;

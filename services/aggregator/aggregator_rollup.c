@@ -9,7 +9,13 @@
     connection runs those, so the stream never waits for one. The worker shares nothing
     with the loop but the job queue under final_mutex; a job carries copies of the
     tenant, zone and day, and the day's local bounds are computed by Postgres, so the
-    worker never touches the time-zone code or any tenant_t. */
+    worker never touches the time-zone code or any tenant_t.
+
+    The same worker, once a rollup round, brings the open days' exact groups up to date
+    (cost_open_groups, migration 0019: every figure of every event ingest_state says is
+    committed, added incrementally), which is what reports read for open days; the
+    in-day cost_summaries rows above are the live approximation the dashboard's
+    in-day mode lets stand for its day. */
 #include "aggregator_int.h"
 
 #include <stdio.h>
@@ -41,16 +47,26 @@ static void *s_final_worker(void *arg)
     PGconn *pg = NULL;
     pthread_mutex_lock(&self->final_mutex);
     while (!self->final_stop) {
-        if (!self->final_count) {
+        if (!self->final_count && !self->open_due) {
             pthread_cond_wait(&self->final_cond, &self->final_mutex);
             continue;
         }
+        bool open = !self->final_count;
         final_job_t job = self->final_jobs[0];
+        self->open_due = self->open_due && !open;
         pthread_mutex_unlock(&self->final_mutex);
         if (!pg || PQstatus(pg) != CONNECTION_OK) {
             if (pg)
                 PQfinish(pg);
             pg = fc_pg_connect(self->pg_url, MODULE);
+        }
+        if (open) {
+            //  A failure waits for the next round (the refresh is incremental).
+            int64_t added = 0;
+            bool done = pg && aggregator_pg_open_refresh(pg, &added) == 0;
+            fc_metric_add(done ? self->m_rollups : self->m_pg_errors, 1);
+            pthread_mutex_lock(&self->final_mutex);
+            continue;
         }
         const char *names[1] = {job.tenant}, *tzs[1] = {job.tz}, *d[1] = {job.day};
         aggregator_span_t span = {names, tzs, d, d, 1};
@@ -229,6 +245,12 @@ void aggregator_rollup_begin(aggregator_t *self, int64_t mono)
     if (!self->rolling && mono >= self->next_rollup_us) {
         self->rolling = true;
         self->next_rollup_us = mono + (int64_t)self->config.rollup_ms * 1000;
+        if (self->final_running) {
+            pthread_mutex_lock(&self->final_mutex);
+            self->open_due = true;
+            pthread_cond_signal(&self->final_cond);
+            pthread_mutex_unlock(&self->final_mutex);
+        }
     }
     s_rollup_poll(self);
 }
