@@ -16,7 +16,8 @@
     budget (spend < budget), 1 once either is reached, 2 on an error. The spend comes
     from fc_tenant_spend, the same function the alerter uses, built on the one
     definition of a period's spend that the reporter and the live stream read as well
-    (fc_period_spend, migration 0017): closed days from rollups, open days from events.
+    (fc_period_spend, migrations 0017 and 0019): closed days from rollups, open days from
+    the exact open-day groups plus the events they do not cover.
 
     A daily or monthly budget watches billed cost (under the tenant's rate card,
     docs/RECONCILE.md §4) unless set with --basis list; `check`, `list` and the alerts
