@@ -296,7 +296,10 @@ static s_total_t *s_total(s_total_t *t, int *n, int max, const char *tenant)
 static int s_restate_rollups(PGconn *pg, const char *tenant, const char *from, const char *to)
 {
     char tz[64] = "";
-    if (aggregator_pg_tenant_tz(pg, tenant, tz, sizeof tz) != 0 || !tz[0])
+    int found = aggregator_pg_tenant_tz(pg, tenant, tz, sizeof tz); //  1 found, 0 not, -1
+    if (found < 0)
+        return -1;
+    if (found == 0 || !tz[0])
         snprintf(tz, sizeof tz, "UTC"); //  not registered (yet): days are UTC
     //  Tenant-local days around the UTC window: one day either side covers every zone.
     const char *p[4] = {from, to, tz};

@@ -8,6 +8,10 @@
 #   opus-4-6   1001 in 100 out: 1001*5000 + 100*25000 = 7,505,000 x 0.80 = 6,004,000
 #   sonnet-4-5 333 in 7 out  : 333*3000 + 7*15000    = 1,104,000 x 0.85 =   938,400
 #   acme list 8,614,000, billed 6,946,650; beta haiku 1000 in: 1,000,000 list = billed.
+# The month's bill (`fleetcost billing`, CSV and JSON) has acme's usage line at list
+# 8,614,000 and billed 6,946,650, and its $100 fee as a monthly_fee line (list = billed =
+# 100,000,000,000): acme's total list 100,008,614,000, billed 100,006,946,650. The CSV's,
+# the JSON's and the FOCUS rows' totals are equal, list and billed.
 # Then a new card backdated before the events (10 % off, no override) restates them:
 #   1,125 + 3,375 + 6,754,500 + 993,600 = 7,752,600 billed; list unchanged.
 # The reporter lists the cards at /api/v1/rates, each tenant key its own tenant's only.
@@ -159,6 +163,41 @@ acme claude-sonnet-4-5 0.000938400 0.001104000 0.000938400 0.000938400
 beta claude-haiku-4-5 0.001000000 0.001000000 0.001000000 0.001000000"
 expect_eq "FOCUS: the monthly fee of v1 is its own row (Purchase, Recurring)" "$(fees)" \
   "acme Purchase Recurring 100.000000000 100.000000000 1 Months True fleetcost/monthly-fee 100000000000"
+
+bill() { "$fleetcost" billing --pg-url "$IT_URL" --month "$month" "$@"; }
+bill --format csv -o "$IT_TMP/bill.csv" || it_die "billing csv failed"
+bill --format json -o "$IT_TMP/bill.json" || it_die "billing json failed"
+bill --format focus -o "$IT_TMP/focus.csv" || it_die "billing focus failed"
+expect_eq "billing csv: list and billed per kind, the fee its own line" \
+  "$(python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["tenant_id"] in ("acme", "beta"):
+        print(r["tenant_id"], r["cost_kind"], r["cost_nusd"], r["billed_nusd"], r["billed_usd"], r["events"])' "$IT_TMP/bill.csv")" \
+"acme usage 8614000 6946650 0.006946650 4
+acme monthly_fee 100000000000 100000000000 100.000000000 0
+beta usage 1000000 1000000 0.001000000 1"
+expect_eq "billing json: acme's kinds and totals, list and billed" \
+  "$(python3 -c 'import json, sys
+for t in json.load(open(sys.argv[1]))["tenants"]:
+    if t["tenant"] == "acme":
+        print(" ".join(k["kind"] + ":" + str(k["cost_nusd"]) + "/" + str(k["billed_nusd"]) for k in t["kinds"]),
+              t["cost_nusd"], t["billed_nusd"], t["billed_usd"])' "$IT_TMP/bill.json")" \
+  "usage:8614000/6946650 monthly_fee:100000000000/100000000000 100008614000 100006946650 100.006946650"
+expect_eq "billing: CSV total = JSON total = FOCUS sum, list and billed" \
+  "$(python3 -c 'import csv, json, sys
+from decimal import Decimal
+c = list(csv.DictReader(open(sys.argv[1])))
+j = json.load(open(sys.argv[2]))
+f = list(csv.DictReader(open(sys.argv[3], newline="")))
+for col, jcol, fcol in (("cost_nusd", "total_nusd", "ListCost"), ("billed_nusd", "billed_total_nusd", "BilledCost")):
+    print(sum(int(r[col]) for r in c), j[jcol], int(sum(Decimal(r[fcol]) for r in f) * 10**9))' \
+    "$IT_TMP/bill.csv" "$IT_TMP/bill.json" "$IT_TMP/focus.csv")" \
+  "$(python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print(j["total_nusd"], j["total_nusd"], j["total_nusd"]); print(*[j["billed_total_nusd"]] * 3)' "$IT_TMP/bill.json")"
+check "... and the JSON total holds acme's" python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(0 if j["billed_total_nusd"] >= 100006946650 + 1000000 else 1)' "$IT_TMP/bill.json"
 
 # A corrected card from before the events: restated, as reprice does.
 out=$("$fleetcost" rate set --pg-url "$IT_URL" --tenant acme --from "$(it_date -3)" --bp -1000 \
