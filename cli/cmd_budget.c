@@ -18,9 +18,9 @@
     definition of a period's spend that the reporter and the live stream read as well
     (fc_period_spend, migration 0017): closed days from rollups, open days from events.
 
-    A daily or monthly budget watches billed cost (under the tenant's rate card,
-    docs/RECONCILE.md §4) unless set with --basis list; `check`, `list` and the alerts
-    say which. Agent-type and runaway budgets watch list cost. */
+    Every budget (daily, monthly, agent-type, runaway) watches billed cost (under the
+    tenant's rate card, docs/RECONCILE.md §4) unless set with --basis list; `check`,
+    `list` and the alerts say which. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -53,7 +53,7 @@ static const fc_option_t s_options[] = {
     {"window", FC_OPT_STR, "10m", 0, 0, false, "runaway look-back (90s, 10m, 1h)"},
     {"agent-type", FC_OPT_STR, "", 0, 0, false, "with --daily: a per-agent-type daily budget"},
     {"basis", FC_OPT_STR, "", 0, 0, false,
-     "daily/monthly: billed (the rate card's cost; new budgets) or list cost"},
+     "billed (the rate card's cost; new budgets) or list cost, for the budgets this sets"},
     {"actor", FC_OPT_STR, "", 0, 0, false, "who is making the change (default: $USER)"},
     FC_OPT_END};
 
@@ -146,8 +146,8 @@ static int s_set(PGconn *pg, fc_config_t *config, const char *tenant)
         return 2;
     }
     const char *basis = fc_config_str(config, "basis");
-    if (*basis && ((strcmp(basis, "billed") && strcmp(basis, "list")) || *type || !(hd || hm))) {
-        fc_error(MODULE, "--basis: billed or list, for --daily and/or --monthly budgets");
+    if (*basis && strcmp(basis, "billed") && strcmp(basis, "list")) {
+        fc_error(MODULE, "--basis: billed or list");
         return 2;
     }
     const char *actor = cmd_actor(config);
@@ -157,11 +157,12 @@ static int s_set(PGconn *pg, fc_config_t *config, const char *tenant)
     int rc = 0;
     if (hd)
         rc |= s_set_row(pg, tenant, *type ? "agent_type_daily" : "daily", type, daily, 0, thr_p,
-                        actor, *basis && !*type ? basis : NULL);
+                        actor, *basis ? basis : NULL);
     if (hm && rc == 0)
         rc |= s_set_row(pg, tenant, "monthly", "", monthly, 0, thr_p, actor, *basis ? basis : NULL);
     if (hr && rc == 0)
-        rc |= s_set_row(pg, tenant, "agent_runaway", "", runaway, window, thr_p, actor, NULL);
+        rc |= s_set_row(pg, tenant, "agent_runaway", "", runaway, window, thr_p, actor,
+                        *basis ? basis : NULL);
     if (rc != 0 || fc_pg_exec(pg, MODULE, "commit", "COMMIT") != 0) {
         fc_pg_rollback(pg);
         return 2;
@@ -178,11 +179,9 @@ static void s_print_budget(const char *tenant, const alerter_budget_t *b)
     for (int i = 0; i < b->nthresholds; i++)
         snprintf(thr + strlen(thr), sizeof thr - strlen(thr), "%s%d", i ? "," : "",
                  b->thresholds[i]);
-    bool basis = b->scope == ALERTER_DAILY || b->scope == ALERTER_MONTHLY;
-    printf("%-20s %-17s %-20s %14s %-6s %s%s%s%s\n", tenant, alerter_scope_name(b->scope),
+    printf("%-20s %-17s %-20s %14s %-6s %s  %s%s\n", tenant, alerter_scope_name(b->scope),
            b->subject[0] ? fc_esc_text(b->subject, subject, sizeof subject) : "-", usd,
-           *win ? win : "-", thr, basis ? "  " : "", basis ? alerter_basis_name(b) : "",
-           b->is_default ? "  (default)" : "");
+           *win ? win : "-", thr, alerter_basis_name(b), b->is_default ? "  (default)" : "");
 }
 
 static int s_list(PGconn *pg, const char *tenant)

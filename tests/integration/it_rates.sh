@@ -18,6 +18,9 @@
 # Budgets watch billed cost by default: gamma and delta have a 10 % markup and one haiku
 # request today of 1000 input tokens (list 1,000,000, billed 1,100,000) against a daily
 # budget of $0.00105 (1,050,000): gamma's (billed) fires 100 %, delta's (--basis list) not.
+# The same holds for their agent-type budgets (type coder, $0.00105 a day) and runaway
+# limits ($0.00105 in an hour): gamma's (billed, the default) fire, 1,100,000 > 1,050,000;
+# delta's (--basis list) see 1,000,000: the agent type's 50 and 80 % only, no runaway.
 #   it_rates.sh <fleetcost> <ingest> <aggregator> <reporter> <alerter>
 fleetcost=${1:?usage: it_rates.sh <fleetcost> <ingest> <aggregator> <reporter> <alerter>}
 ingest_bin=${2:?} aggregator_bin=${3:?} reporter_bin=${4:?} alerter_bin=${5:?}
@@ -78,6 +81,15 @@ check "budget set: gamma, billed by default" "$fleetcost" budget set --pg-url "$
   --tenant gamma --daily 0.00105
 check "budget set: delta, --basis list" "$fleetcost" budget set --pg-url "$IT_URL" \
   --tenant delta --daily 0.00105 --basis list
+for t in gamma delta; do
+  basis=; [ $t = delta ] && basis="--basis list"
+  check "budget set: $t's agent type coder ${basis:-billed}" "$fleetcost" budget set \
+    --pg-url "$IT_URL" --tenant $t --agent-type coder --daily 0.00105 $basis
+  check "budget set: $t's runaway limit ${basis:-billed}" "$fleetcost" budget set \
+    --pg-url "$IT_URL" --tenant $t --agent-runaway 0.00105 --window 1h $basis
+done
+check "budget list names every budget's basis" grep -qE '^delta +agent_runaway .* list$' \
+  <<<"$("$fleetcost" budget list --pg-url "$IT_URL" --tenant delta)"
 expect_fail "--basis takes billed or list" "billed or list" "$fleetcost" budget set \
   --pg-url "$IT_URL" --tenant delta --daily 1 --basis net
 list=$("$fleetcost" rate list --pg-url "$IT_URL")
@@ -103,23 +115,38 @@ out=$("$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" --spo
 {"type":"usage","tenant":"acme","agent":"a2","time":$((ts + 2)),"model":"claude-opus-4-6","input_tokens":1001,"output_tokens":100}
 {"type":"usage","tenant":"acme","agent":"a2","time":$((ts + 3)),"model":"claude-sonnet-4-5","input_tokens":333,"output_tokens":7}
 {"type":"usage","tenant":"beta","agent":"b1","time":$((ts + 4)),"model":"claude-haiku-4-5","input_tokens":1000}
-{"type":"usage","tenant":"gamma","agent":"g1","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
-{"type":"usage","tenant":"delta","agent":"d1","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
+{"type":"usage","tenant":"gamma","agent":"g1","agent_type":"coder","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
+{"type":"usage","tenant":"delta","agent":"d1","agent_type":"coder","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
 EOF2
 )
 expect_eq "7 events stored" "$(grep -o '^emit: [0-9]* acked' <<<"$out")" "emit: 7 acked"
 await "gamma's budget (billed) fires 50, 80 and 100 %" \
   "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
-     FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'threshold'\"" \
+     FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'threshold' AND scope = 'day'\"" \
   "50:1100000 80:1100000 100:1100000"
 check "... and its alert says billed cost" grep -q 'billed cost)$' <<<"$(q "$IT_URL" \
-  "SELECT text FROM cost_alerts WHERE tenant_id = 'gamma' AND threshold_pct = 100")"
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'gamma' AND threshold_pct = 100 AND scope = 'day'")"
 await "delta's budget (list) fires 50 and 80 %, not 100" \
   "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
-     FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'threshold'\"" \
+     FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'threshold' AND scope = 'day'\"" \
   "50:1000000 80:1000000"
 check "... and its alert says list cost" grep -q 'list cost)$' <<<"$(q "$IT_URL" \
-  "SELECT text FROM cost_alerts WHERE tenant_id = 'delta' AND threshold_pct = 80")"
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'delta' AND threshold_pct = 80 AND scope = 'day'")"
+await "gamma's agent-type budget (billed) fires 50, 80 and 100 %" \
+  "q '$IT_URL' \"SELECT string_agg(subject || ':' || threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
+     FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'threshold' AND scope = 'agent_type'\"" \
+  "coder:50:1100000 coder:80:1100000 coder:100:1100000"
+await "gamma's runaway limit (billed) fires for g1" \
+  "q '$IT_URL' \"SELECT string_agg(subject || ':' || value_nusd, ' ') FROM cost_alerts
+     WHERE tenant_id = 'gamma' AND kind = 'runaway'\"" "g1:1100000"
+check "... and says billed cost" grep -q 'billed cost)$' <<<"$(q "$IT_URL" \
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'runaway'")"
+await "delta's agent-type budget (list) fires 50 and 80 %, not 100" \
+  "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
+     FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'threshold' AND scope = 'agent_type'\"" \
+  "50:1000000 80:1000000"
+expect_eq "delta's runaway limit (list): no alert" \
+  "$(q "$IT_URL" "SELECT count(*) FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'runaway'")" 0
 expect_fail "budget check: gamma over its billed budget" "OVER BUDGET \\(billed cost\\)" \
   "$fleetcost" budget check --pg-url "$IT_URL" --tenant gamma
 check "budget check: delta within its list budget" "$fleetcost" budget check --pg-url "$IT_URL" --tenant delta
