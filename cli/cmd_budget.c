@@ -28,6 +28,7 @@
 #include <sys/time.h>
 
 #include "alerter_rules.h"
+#include "cli_sub.h"
 #include "alerter_store.h"
 #include "commands.h"
 #include "fc_config.h"
@@ -253,36 +254,55 @@ static int s_check(PGconn *pg, const char *tenant)
     return over ? 1 : 0;
 }
 
+static int s_set_check(fc_config_t *config)
+{
+    if ((*fc_config_str(config, "tenant") != 0) == fc_config_bool(config, "default")) {
+        fc_error(MODULE, "set: give exactly one of --tenant T and --default");
+        return 2;
+    }
+    return 0;
+}
+
+static int s_check_check(fc_config_t *config)
+{
+    if (!*fc_config_str(config, "tenant")) {
+        fc_error(MODULE, "check: --tenant is required");
+        return 2;
+    }
+    return 0;
+}
+
+static int s_set_run(fc_config_t *config, PGconn *pg)
+{
+    return s_set(pg, config,
+                 fc_config_bool(config, "default") ? "*" : fc_config_str(config, "tenant"));
+}
+
+static int s_list_run(fc_config_t *config, PGconn *pg)
+{
+    return s_list(pg, fc_config_str(config, "tenant"));
+}
+
+static int s_check_run(fc_config_t *config, PGconn *pg)
+{
+    return s_check(pg, fc_config_str(config, "tenant"));
+}
+
 int cmd_budget(int argc, char **argv)
 {
-    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    int rc;
-    fc_config_t *config =
-        fc_config_load("fleetcost budget", "budget set|list|check", tables, argc, argv, 0, -1, &rc);
-    if (!config)
-        return rc;
-    const char *verb = fc_config_argc(config) == 1 ? fc_config_argv(config)[0] : "";
-    const char *tenant = fc_config_str(config, "tenant");
-    bool is_default = fc_config_bool(config, "default");
-    rc = 2;
-    if (strcmp(verb, "set") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "check") != 0)
-        fc_error(MODULE, "usage: fleetcost budget set|list|check [options] (see --help)");
-    else if (strcmp(verb, "set") == 0 && (*tenant != 0) == is_default)
-        fc_error(MODULE, "set: give exactly one of --tenant T and --default");
-    else if (strcmp(verb, "check") == 0 && !*tenant)
-        fc_error(MODULE, "check: --tenant is required");
-    else {
-        PGconn *pg = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
-        if (pg) {
-            if (strcmp(verb, "set") == 0)
-                rc = s_set(pg, config, is_default ? "*" : tenant);
-            else if (strcmp(verb, "list") == 0)
-                rc = s_list(pg, tenant);
-            else
-                rc = s_check(pg, tenant);
-            PQfinish(pg);
-        }
-    }
-    fc_config_destroy(&config);
-    return rc;
+    static const cli_sub_t subs[] = {{"set", 0, s_set_check, s_set_run},
+                                     {"list", 0, NULL, s_list_run},
+                                     {"check", 0, s_check_check, s_check_run}};
+    //  An unreachable database is exit status 2 as well: 1 means over budget (the gate).
+    static const cli_cmd_t cmd = {
+        .program = "fleetcost budget",
+        .summary = "budget set|list|check",
+        .module = MODULE,
+        .options = s_options,
+        .word_alone = true,
+        CLI_SUBS(subs),
+        .usage = "usage: fleetcost budget set|list|check [options] (see --help)",
+        .usage_logged = true,
+        .connect_failed = 2};
+    return cli_sub_main(&cmd, argc, argv);
 }
