@@ -264,13 +264,15 @@ BEGIN
 END
 $$;
 
--- The events of the open days of a window, as fc_spend_events (0017) with, when p_open,
--- the events the groups cover left out (fc_spend_open reads those from the groups);
--- ingest_id and seq added. Replaces 0017's (a new argument, same columns first).
+-- 0018's fc_window_events and fc_spend_events with each event's ingest_id and seq added
+-- (the same columns first, so callers that name their columns are unchanged), and
+-- fc_spend_events with p_open: when true, the events the groups cover are left out
+-- (fc_spend_open reads those from the groups). The coverage test is on the events' own
+-- columns, so the planner applies it in the scan, before the local day is computed.
 DROP FUNCTION fc_spend_events(text[], date[], date[], boolean, timestamptz, timestamptz);
-CREATE FUNCTION fc_spend_events(p_tenants text[], p_lo date[], p_hi date[], p_inday boolean,
-                                p_t0 timestamptz, p_t1 timestamptz,
-                                p_open boolean DEFAULT false)
+DROP FUNCTION fc_window_events(text[], date[], date[], timestamptz, timestamptz);
+CREATE FUNCTION fc_window_events(p_tenants text[], p_lo date[], p_hi date[],
+                                 p_t0 timestamptz, p_t1 timestamptz)
 RETURNS TABLE (tenant_id text, day date, event_time timestamptz, event_type text,
                agent_id text, agent_type text, task_id text, model_family text,
                cost_kind text, cost_nusd bigint, billed_nusd bigint, input_tokens bigint,
@@ -285,8 +287,7 @@ SELECT x.tenant_id, x.day, x.event_time, x.event_type, x.agent_id, x.agent_type,
        x.output_tokens, x.cache_read_tokens, x.cache_write_5m_tokens,
        x.cache_write_1h_tokens, x.unpriced, x.reported_cost_nusd, x.price_version,
        x.price_tiered, x.speed, x.ingest_id, x.seq
-  FROM (WITH w AS MATERIALIZED (SELECT * FROM public.fc_spend_windows(p_tenants, p_lo, p_hi)),
-             m AS MATERIALIZED (SELECT * FROM public.fc_open_mark() WHERE p_open)
+  FROM (WITH w AS MATERIALIZED (SELECT * FROM public.fc_spend_windows(p_tenants, p_lo, p_hi))
         SELECT e.tenant_id, public.fc_local_day(e.event_time, w.tz) AS day, w.lo, w.hi,
                e.event_time, e.event_type, e.agent_id, e.agent_type, e.task_id,
                e.model_family, e.cost_kind, e.cost_nusd,
@@ -296,15 +297,33 @@ SELECT x.tenant_id, x.day, x.event_time, x.event_type, x.agent_id, x.agent_type,
                e.reported_cost_nusd, e.price_version, e.price_tiered, e.speed, e.ingest_id,
                e.seq
           FROM public.events e JOIN w ON w.tenant_id = e.tenant_id
-         WHERE e.cost_kind IS NOT NULL AND e.event_time >= p_t0 AND e.event_time < p_t1
-           AND NOT (e.event_time >= coalesce((SELECT m.since FROM m), 'infinity')
-                    AND public.fc_open_covered((SELECT m.ids FROM m), (SELECT m.seqs FROM m),
-                                               e.ingest_id, e.seq))) x
+         WHERE e.cost_kind IS NOT NULL AND e.event_time >= p_t0 AND e.event_time < p_t1) x
  WHERE x.day BETWEEN x.lo AND x.hi
-   AND (x.tenant_id, x.day) NOT IN (
+$$;
+
+CREATE FUNCTION fc_spend_events(p_tenants text[], p_lo date[], p_hi date[], p_inday boolean,
+                                p_t0 timestamptz, p_t1 timestamptz,
+                                p_open boolean DEFAULT false)
+RETURNS TABLE (tenant_id text, day date, event_time timestamptz, event_type text,
+               agent_id text, agent_type text, task_id text, model_family text,
+               cost_kind text, cost_nusd bigint, billed_nusd bigint, input_tokens bigint,
+               output_tokens bigint, cache_read_tokens bigint, cache_write_5m_tokens bigint,
+               cache_write_1h_tokens bigint, unpriced boolean, reported_cost_nusd bigint,
+               price_version int, price_tiered boolean, speed text, ingest_id text,
+               seq bigint)
+LANGUAGE sql STABLE
+AS $$
+SELECT x.* FROM public.fc_window_events(p_tenants, p_lo, p_hi, p_t0, p_t1) x
+ WHERE (x.tenant_id, x.day) NOT IN (
          SELECT c.tenant_id, c.day FROM public.fc_spend_closed(p_tenants, p_lo, p_hi, p_inday) c
           WHERE c.day >= (p_t0 AT TIME ZONE 'UTC')::date - 1
             AND c.day <= (p_t1 AT TIME ZONE 'UTC')::date + 1)
+   AND NOT (p_open
+            AND x.event_time >= coalesce((SELECT m.since FROM public.fc_open_mark() m),
+                                         'infinity')
+            AND public.fc_open_covered((SELECT m.ids FROM public.fc_open_mark() m),
+                                       (SELECT m.seqs FROM public.fc_open_mark() m),
+                                       x.ingest_id, x.seq))
 $$;
 
 -- The open days of a window as weighted rows (events: how many events a row stands
