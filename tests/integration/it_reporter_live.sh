@@ -75,6 +75,13 @@ check "within about a second (${ms} ms)" test "$ms" -lt 1500
 summaries=$(curl -s "$base/metrics" | awk '/^fleetcost_reporter_live_summaries_total/ {print $2}')
 check "fed by the aggregator's summaries ($summaries taken in)" test "${summaries:-0}" -gt 0
 expect_eq "the figure equals SQL" "$(q "$IT_URL" "SELECT sum(cost_nusd) FROM events WHERE tenant_id='live1'")" 1000000
+# The aggregator's rollup round brings the open days' exact groups (0019) up to the event.
+grouped() { q "$IT_URL" "SELECT coalesce(sum(cost_nusd), 0) FROM cost_open_groups WHERE tenant_id = 'live1'"; }
+deadline=$((SECONDS + 30))
+until [ "$(grouped)" = 1000000 ] || [ $SECONDS -ge $deadline ]; do sleep 0.2; done
+expect_eq "the aggregator summed the event into the open-day groups" "$(grouped)" 1000000
+expect_eq "their mark covers ingest it-live" \
+  "$(q "$IT_URL" "SELECT array_position(ids, 'it-live') IS NOT NULL FROM fc_open_mark()")" t
 
 # --- The all-tenant stream: every tenant's own today, summed ------------------------
 # What SQL says: each tenant's cost on its own local today.
