@@ -38,7 +38,8 @@ valid_csv() {
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline='')))
 head = ("section,key,key2,cost_nusd,cost_usd,input_tokens,output_tokens,cache_read_tokens,"
-        "cache_write_5m_tokens,cache_write_1h_tokens,events,unpriced_events,detail").split(',')
+        "cache_write_5m_tokens,cache_write_1h_tokens,events,unpriced_events,detail,billed_nusd,"
+        "billed_usd").split(',')
 assert rows[0] == head, rows[0]
 assert len(rows) >= 3 and all(len(r) == len(head) for r in rows), "ragged rows"
 assert rows[2][0] == 'summary'
