@@ -36,8 +36,14 @@ static bool s_tasks_differ(const reporter_task_t *v, size_t n)
     return false;
 }
 
-//  True when billed cost differs from list cost anywhere in the report: then text and
-//  HTML name billed cost as the headline and show list cost beside it.
+bool reporter_billed_whole(const reporter_report_t *r, const reporter_rows_t *rows)
+{
+    return !r->inday_rollups || rows == &r->days || rows == &r->tenants ||
+           rows == &r->tenants_today;
+}
+
+//  True when billed cost differs from list cost anywhere in the report (where it is
+//  whole): then text and HTML name billed cost as the headline, list cost beside it.
 static bool s_billed_shown(const reporter_report_t *r)
 {
     const reporter_rows_t *lists[] = {&r->days,      &r->agent_types,  &r->models,       &r->agents,
@@ -46,9 +52,18 @@ static bool s_billed_shown(const reporter_report_t *r)
     if (r->total.billed_nusd != r->total.cost_nusd || r->today.billed_nusd != r->today.cost_nusd)
         return true;
     for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
-        if (s_rows_differ(lists[i]))
+        if (reporter_billed_whole(r, lists[i]) && s_rows_differ(lists[i]))
             return true;
-    return s_tasks_differ(r->tasks, r->tasks_n) || s_tasks_differ(r->outliers, r->outliers_n);
+    return !r->inday_rollups &&
+           (s_tasks_differ(r->tasks, r->tasks_n) || s_tasks_differ(r->outliers, r->outliers_n));
+}
+
+//  The figure a chart bar or an HTML row of rows shows: billed where it is whole, else
+//  list (the dashboard's breakdowns: reporter_billed_whole).
+static int64_t s_shown_nusd(const reporter_report_t *r, const reporter_rows_t *rows,
+                            const reporter_sums_t *s)
+{
+    return reporter_billed_whole(r, rows) ? s->billed_nusd : s->cost_nusd;
 }
 
 static int64_t s_prompt(const reporter_sums_t *s)
@@ -622,12 +637,17 @@ static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *tit
                         const char *dim)
 {
     char usd[32], usd2[32], pct[48], label[2 * REPORTER_KEY_MAX];
-    bool billed = s_billed_shown(r);
+    bool shown = s_billed_shown(r), whole = reporter_billed_whole(r, rows);
+    bool billed = shown && whole; //  billed and list columns
+    const reporter_sums_t *t = &r->total;
     fc_buf_addf(o,
                 "<h2>%s</h2><table><tr><th>%s</th><th class=\"n\">%s (USD)</th>%s"
                 "<th class=\"n\">share</th><th class=\"n\">events</th>"
                 "<th class=\"n\">input tokens</th><th class=\"n\">output tokens</th></tr>",
-                title, col, billed ? "billed" : "cost",
+                title, col,
+                billed  ? "billed"
+                : shown ? "list"
+                        : "cost",
                 billed ? "<th class=\"n\">list (USD)</th>" : "");
     for (size_t i = 0; i < rows->n; i++) {
         const reporter_row_t *x = &rows->v[i];
@@ -637,13 +657,14 @@ static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *tit
             snprintf(label, sizeof label, "%s", x->k1[0] ? x->k1 : "(none)");
         fc_buf_add_str(o, "<tr>");
         s_html_td_link(o, label, l, dim, x->k1, x->k2);
-        fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(x->s.billed_nusd, 2, usd));
+        fc_buf_addf(o, "<td class=\"n\">%s</td>",
+                    reporter_usd(s_shown_nusd(r, rows, &x->s), 2, usd));
         if (billed)
             fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(x->s.cost_nusd, 2, usd2));
         fc_buf_addf(o,
                     "<td class=\"n\">%s%%</td><td class=\"n\">%lld</td>"
                     "<td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>",
-                    reporter_pct(x->s.billed_nusd, r->total.billed_nusd, pct),
+                    reporter_pct(s_shown_nusd(r, rows, &x->s), s_shown_nusd(r, rows, t), pct),
                     (long long)x->s.events, (long long)x->s.input, (long long)x->s.output);
     }
     if (rows->n == 0)
@@ -670,7 +691,7 @@ static size_t s_items(const reporter_report_t *r, const reporter_rows_t *rows, b
         else
             snprintf(labels[i], sizeof labels[i], "%s", rows->v[i].k1);
         items[i].label = labels[i];
-        items[i].value = rows->v[i].s.billed_nusd;
+        items[i].value = s_shown_nusd(r, rows, &rows->v[i].s);
         if (l) {
             h->at[i] = h->buf.len;
             s_href(&h->buf, l, dim, rows->v[i].k1, rows->v[i].k2);
@@ -691,7 +712,10 @@ static void s_html_bars(fc_buf_t *o, const reporter_report_t *r, const char *id,
     s_hrefs_t h;
     fc_buf_init(&h.buf);
     size_t n = s_items(r, rows, false, items, labels, l, dim, &h);
-    reporter_svg_bars(o, id, title, REPORTER_SVG_USD, items, n, 560);
+    char t[160];
+    snprintf(t, sizeof t, "%s%s", title,
+             !reporter_billed_whole(r, rows) && s_billed_shown(r) ? " (list)" : "");
+    reporter_svg_bars(o, id, t, REPORTER_SVG_USD, items, n, 560);
     o->failed |= h.buf.failed;
     fc_buf_free(&h.buf);
 }
@@ -747,12 +771,16 @@ static void s_html_tasks(fc_buf_t *o, const reporter_report_t *r, const reporter
                          size_t n, bool median, const s_link_t *l)
 {
     char usd[32], dur[48], label[2 * REPORTER_KEY_MAX];
-    bool billed = s_billed_shown(r);
+    //  Tasks are breakdown rows: on the dashboard their billed cost is not whole.
+    bool shown = s_billed_shown(r), billed = shown && !r->inday_rollups;
     fc_buf_addf(o,
                 "<table><tr><th>task</th><th>title</th><th>type</th><th class=\"n\">%s "
                 "(USD)</th>%s%s<th class=\"n\">agents</th><th>agent ids</th><th>time to "
                 "complete</th></tr>",
-                billed ? "billed" : "cost", billed ? "<th class=\"n\">list (USD)</th>" : "",
+                billed  ? "billed"
+                : shown ? "list"
+                        : "cost",
+                billed ? "<th class=\"n\">list (USD)</th>" : "",
                 median ? "<th class=\"n\">type median (USD, list)</th>" : "");
     for (size_t i = 0; i < n; i++) {
         const reporter_task_t *k = &tasks[i];
@@ -762,7 +790,8 @@ static void s_html_tasks(fc_buf_t *o, const reporter_report_t *r, const reporter
         s_html_td_link(o, label, l, "task", k->tenant, k->task);
         s_html_td(o, k->title);
         s_html_td(o, k->type);
-        fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(k->s.billed_nusd, 2, usd));
+        fc_buf_addf(o, "<td class=\"n\">%s</td>",
+                    reporter_usd(r->inday_rollups ? k->s.cost_nusd : k->s.billed_nusd, 2, usd));
         if (billed)
             fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(k->s.cost_nusd, 2, usd));
         if (median)

@@ -451,8 +451,7 @@ static const char *s_facts_sql =
     "             AND (dim <> 'tenant_day' OR (k1, k2) IN (SELECT tenant_id, today::text FROM win))"
     "           GROUP BY dim, k1, k2),"
     " ranked AS (SELECT a.*, count(*) OVER (PARTITION BY dim) AS dim_rows,"
-    "                   row_number() OVER (PARTITION BY dim ORDER BY billed DESC, cost DESC,"
-    "                                      k1, k2) AS rn"
+    "                   row_number() OVER (PARTITION BY dim ORDER BY cost DESC, k1, k2) AS rn"
     "              FROM allg a),"
     " tt AS (SELECT a.k1, a.k2, a.cost, t.task_type FROM allg a"
     "          JOIN tasks t ON t.tenant_id = a.k1 AND t.task_id = a.k2"
@@ -494,8 +493,7 @@ static const char *s_facts_sql =
     "                        SELECT a.agent_id FROM agents a"
     "                         WHERE a.tenant_id = s.k1 AND a.task_id = s.k2) u) v"
     "         WHERE s.dim IN ('task', 'outlier')) ag ON true"
-    "  ORDER BY s.dim, CASE WHEN s.dim = 'day' THEN s.k1 END, s.billed DESC, s.cost DESC, s.k1,"
-    "           s.k2";
+    "  ORDER BY s.dim, CASE WHEN s.dim = 'day' THEN s.k1 END, s.cost DESC, s.k1, s.k2";
 
 // ---------------------------------------------------------------------------------------
 // The model
@@ -1033,7 +1031,7 @@ int reporter_costs_send(PGconn *conn, const char *module, const reporter_window_
                      g->ev_k1, g->ev_k2, g->sum_k1, g->sum_k2,
                      strcmp(g->group, "day") == 0 ? "fin" : "rs", g->dimension,
                      strcmp(g->group, "total") == 0 ? "" : "HAVING sum(n) > 0 OR sum(cost) <> 0",
-                     g->by_key ? "k1, k2" : "sum(billed) DESC, sum(cost) DESC, k1, k2");
+                     g->by_key ? "k1, k2" : "sum(cost) DESC, k1, k2");
     assert(n > 0 && (size_t)n < sizeof sql);
     const char *params[S_SOURCE_NPARAMS];
     s_source_params(w, &b, params);

@@ -122,7 +122,9 @@ typedef struct {
     int64_t days_final, days_events; //  tenant-days read from rollups / from events
     //  Set before gathering: also read non-final days from the aggregator's in-day
     //  rollups (cost only below the total row, as of their last write) instead of raw
-    //  events. The dashboard does; reports do not.
+    //  events. The dashboard does; reports do not. Their breakdown rows carry list cost
+    //  only (billed_nusd 0, RECONCILE.md §4.4), so with in-day rollups billed is whole only
+    //  in total, today, days, tenants and tenants_today (reporter_billed_whole).
     bool inday_rollups;
     reporter_span_t *spans; //  each tenant's window (a copy of the gathered window's)
     size_t spans_n;
@@ -240,6 +242,10 @@ void reporter_report_destroy(reporter_report_t **self_p);
 reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, const char *module,
                                      const reporter_window_t *w, const char *period, int top_n);
 
+//  True when rows (a list of r) carries billed cost for every day it covers: always in a
+//  report; on the dashboard (inday_rollups) only the lists read from 'total' rollup rows.
+bool reporter_billed_whole(const reporter_report_t *r, const reporter_rows_t *rows);
+
 //  Renders the report into out (appends).
 void reporter_render(const reporter_report_t *r, reporter_fmt_t fmt, fc_buf_t *out);
 
@@ -248,7 +254,7 @@ void reporter_render(const reporter_report_t *r, reporter_fmt_t fmt, fc_buf_t *o
 //  model, agent, task, kind, tenant, tenant_kind. Sends the statement (PQsendQueryParams,
 //  caller reads the rows, e.g. in single-row mode). Columns: k1, k2, cost_nusd (list),
 //  input, output, cache_read, cache_write_5m, cache_write_1h, events, unpriced_events,
-//  billed_nusd (10). Rows by key, or by billed cost, largest first. Returns 0, or -1
+//  billed_nusd (10). Rows by key, or by list cost, largest first. Returns 0, or -1
 //  (logged) if group is unknown or the send failed.
 int reporter_costs_send(PGconn *conn, const char *module, const reporter_window_t *w,
                         const char *group);

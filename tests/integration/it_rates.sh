@@ -15,7 +15,8 @@
 # 6,946,650 ($0.006946650) and list 8,614,000 ($0.008614000), its opus billed 6,004,000 of
 # list 7,505,000; beta billed = list = 1,000,000 and one "cost" figure; after the restated
 # card acme's billed is 7,752,600. gamma's open day (read from events, not rollups):
-# billed 1,100,000, list 1,000,000 (below).
+# billed 1,100,000, list 1,000,000 (below), also its live figure of today. The dashboard's
+# cards and a drill-down page are billed too: acme's 7 days 6,946,650, its opus 6,004,000.
 # The reporter lists the cards at /api/v1/rates, each tenant key its own tenant's only.
 # Budgets watch billed cost by default: gamma and delta have a 10 % markup and one haiku
 # request today of 1000 input tokens (list 1,000,000, billed 1,100,000) against a daily
@@ -222,6 +223,28 @@ check "GET /api/v1/reports text (acme's key)" grep -q '^  billed cost      \$0\.
 expect_eq "GET /api/v1/reports JSON (beta's key): billed = list" \
   "$(get "$key_beta" "/api/v1/reports?period=daily&date=$day&format=json" | jq -r '[.billed_differs, .summary.cost_nusd, .summary.billed_nusd] | tostring')" \
   '[false,1000000,1000000]'
+attr() { grep -o "$1=\"[0-9]*\"" <<<"$2" | head -1 | grep -o '[0-9]*'; }
+page=$(get "$key_acme" "/dashboard/acme?range=7d")
+expect_eq "dashboard (acme): the range's cost is billed" "$(attr data-total-nusd "$page")" 6946650
+check "... and says so, list in its note" grep -q '<div>billed cost</div><div class="v" id="total-range">\$0\.01</div><div class="note">Last 7 days; list \$0\.01</div>' <<<"$page"
+page=$(get "$key_acme" "/dashboard/-/drill?range=7d&dim=model&id=claude-opus-4-6&tenant=acme")
+expect_eq "drill-down (acme's opus): billed and list" \
+  "$(attr data-billed-nusd "$page") $(attr data-cost-nusd "$page")" "6004000 7505000"
+key_gamma=$("$fleetcost" key create --pg-url "$IT_URL" --tenant gamma 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+# live_today <key> <tenant>: today_nusd of the first totals event of the tenant's stream.
+live_today() {
+  local f="$IT_TMP/sse.$2" got="" cpid deadline=$((SECONDS + 20))
+  curl -sN --max-time 30 -H "Authorization: Bearer $1" "$base/api/v1/stream?tenant=$2" >"$f" &
+  cpid=$!
+  while [ -z "$got" ] && [ $SECONDS -lt $deadline ]; do
+    got=$(sed -n 's/^data: .*"today_nusd":"\([0-9]*\)".*/\1/p' "$f" | head -1)
+    [ -n "$got" ] || sleep 0.2
+  done
+  kill "$cpid" 2>/dev/null
+  wait "$cpid" 2>/dev/null
+  echo "$got"
+}
+expect_eq "live stream (gamma, today): billed" "$(live_today "$key_gamma" gamma)" 1100000
 
 focus() { # focus: tenant,model,BilledCost,ListCost,ContractedCost,EffectiveCost per row
   "$fleetcost" billing --pg-url "$IT_URL" --month "$month" --format focus |
