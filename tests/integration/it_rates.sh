@@ -16,7 +16,9 @@
 # list 7,505,000; beta billed = list = 1,000,000 and one "cost" figure; after the restated
 # card acme's billed is 7,752,600. gamma's open day (read from events, not rollups):
 # billed 1,100,000, list 1,000,000 (below), also its live figure of today. The dashboard's
-# cards and a drill-down page are billed too: acme's 7 days 6,946,650, its opus 6,004,000.
+# cards and a drill-down page are billed too: acme's 7 days 6,946,650, its opus 6,004,000;
+# the month-to-date burn is on the budget's basis: gamma 1,100,000 (billed), delta with a
+# monthly budget --basis list 1,000,000.
 # The reporter lists the cards at /api/v1/rates, each tenant key its own tenant's only.
 # Budgets watch billed cost by default: gamma and delta have a 10 % markup and one haiku
 # request today of 1000 input tokens (list 1,000,000, billed 1,100,000) against a daily
@@ -245,6 +247,14 @@ live_today() {
   echo "$got"
 }
 expect_eq "live stream (gamma, today): billed" "$(live_today "$key_gamma" gamma)" 1100000
+# The dashboard's month-to-date burn is on the basis its monthly budget watches: gamma
+# has none (billed, the default), delta's says list.
+check "budget set: delta, monthly, --basis list" "$fleetcost" budget set --pg-url "$IT_URL" \
+  --tenant delta --monthly 1 --basis list
+key_delta=$("$fleetcost" key create --pg-url "$IT_URL" --tenant delta 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+expect_eq "dashboard burn: gamma billed, delta list (its budget's basis)" \
+  "$(attr data-mtd-nusd "$(get "$key_gamma" /dashboard/gamma)") $(attr data-mtd-nusd "$(get "$key_delta" /dashboard/delta)")" \
+  "1100000 1000000"
 
 focus() { # focus: tenant,model,BilledCost,ListCost,ContractedCost,EffectiveCost per row
   "$fleetcost" billing --pg-url "$IT_URL" --month "$month" --format focus |
