@@ -457,7 +457,7 @@ static enum MHD_Result s_budgets(s_req_t *req)
         req->pg, MODULE, "budgets",
         "SELECT tenant_id, scope, subject, amount_nusd::text, coalesce(window_seconds, 0)::text,"
         "       array_to_json(thresholds)::text,"
-        "       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        "       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), basis"
         "  FROM budgets WHERE ($1 = '*' OR tenant_id = $1 OR tenant_id = '*')"
         " ORDER BY tenant_id, scope, subject",
         1, params);
@@ -481,6 +481,7 @@ static enum MHD_Result s_budgets(s_req_t *req)
         fc_jw_raw(&jw, "window_seconds", PQgetvalue(res, i, 4));
         fc_jw_raw(&jw, "thresholds_pct", PQgetvalue(res, i, 5)); //  array_to_json
         fc_jw_str(&jw, "updated_at", PQgetvalue(res, i, 6));
+        fc_jw_str(&jw, "basis", PQgetvalue(res, i, 7)); //  billed | list (0016)
         fc_jw_end(&jw);
     }
     fc_jw_end(&jw);
