@@ -8,6 +8,10 @@
 #   opus-4-6   1001 in 100 out: 1001*5000 + 100*25000 = 7,505,000 x 0.80 = 6,004,000
 #   sonnet-4-5 333 in 7 out  : 333*3000 + 7*15000    = 1,104,000 x 0.85 =   938,400
 #   acme list 8,614,000, billed 6,946,650; beta haiku 1000 in: 1,000,000 list = billed.
+# The month's bill (`fleetcost billing`, CSV and JSON) has acme's usage line at list
+# 8,614,000 and billed 6,946,650, and its $100 fee as a monthly_fee line (list = billed =
+# 100,000,000,000): acme's total list 100,008,614,000, billed 100,006,946,650. The CSV's,
+# the JSON's and the FOCUS rows' totals are equal, list and billed.
 # Then a new card backdated before the events (10 % off, no override) restates them:
 #   1,125 + 3,375 + 6,754,500 + 993,600 = 7,752,600 billed; list unchanged.
 # Reports (fleetcost report in every format, the reporter's /api/v1/reports and
@@ -23,6 +27,9 @@
 # Budgets watch billed cost by default: gamma and delta have a 10 % markup and one haiku
 # request today of 1000 input tokens (list 1,000,000, billed 1,100,000) against a daily
 # budget of $0.00105 (1,050,000): gamma's (billed) fires 100 %, delta's (--basis list) not.
+# The same holds for their agent-type budgets (type coder, $0.00105 a day) and runaway
+# limits ($0.00105 in an hour): gamma's (billed, the default) fire, 1,100,000 > 1,050,000;
+# delta's (--basis list) see 1,000,000: the agent type's 50 and 80 % only, no runaway.
 #   it_rates.sh <fleetcost> <ingest> <aggregator> <reporter> <alerter>
 fleetcost=${1:?usage: it_rates.sh <fleetcost> <ingest> <aggregator> <reporter> <alerter>}
 ingest_bin=${2:?} aggregator_bin=${3:?} reporter_bin=${4:?} alerter_bin=${5:?}
@@ -83,6 +90,15 @@ check "budget set: gamma, billed by default" "$fleetcost" budget set --pg-url "$
   --tenant gamma --daily 0.00105
 check "budget set: delta, --basis list" "$fleetcost" budget set --pg-url "$IT_URL" \
   --tenant delta --daily 0.00105 --basis list
+for t in gamma delta; do
+  basis=; [ $t = delta ] && basis="--basis list"
+  check "budget set: $t's agent type coder ${basis:-billed}" "$fleetcost" budget set \
+    --pg-url "$IT_URL" --tenant $t --agent-type coder --daily 0.00105 $basis
+  check "budget set: $t's runaway limit ${basis:-billed}" "$fleetcost" budget set \
+    --pg-url "$IT_URL" --tenant $t --agent-runaway 0.00105 --window 1h $basis
+done
+check "budget list names every budget's basis" grep -qE '^delta +agent_runaway .* list$' \
+  <<<"$("$fleetcost" budget list --pg-url "$IT_URL" --tenant delta)"
 expect_fail "--basis takes billed or list" "billed or list" "$fleetcost" budget set \
   --pg-url "$IT_URL" --tenant delta --daily 1 --basis net
 list=$("$fleetcost" rate list --pg-url "$IT_URL")
@@ -108,23 +124,38 @@ out=$("$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" --spo
 {"type":"usage","tenant":"acme","agent":"a2","time":$((ts + 2)),"model":"claude-opus-4-6","input_tokens":1001,"output_tokens":100}
 {"type":"usage","tenant":"acme","agent":"a2","time":$((ts + 3)),"model":"claude-sonnet-4-5","input_tokens":333,"output_tokens":7}
 {"type":"usage","tenant":"beta","agent":"b1","time":$((ts + 4)),"model":"claude-haiku-4-5","input_tokens":1000}
-{"type":"usage","tenant":"gamma","agent":"g1","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
-{"type":"usage","tenant":"delta","agent":"d1","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
+{"type":"usage","tenant":"gamma","agent":"g1","agent_type":"coder","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
+{"type":"usage","tenant":"delta","agent":"d1","agent_type":"coder","time":$now,"model":"claude-haiku-4-5","input_tokens":1000}
 EOF2
 )
 expect_eq "7 events stored" "$(grep -o '^emit: [0-9]* acked' <<<"$out")" "emit: 7 acked"
 await "gamma's budget (billed) fires 50, 80 and 100 %" \
   "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
-     FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'threshold'\"" \
+     FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'threshold' AND scope = 'day'\"" \
   "50:1100000 80:1100000 100:1100000"
 check "... and its alert says billed cost" grep -q 'billed cost)$' <<<"$(q "$IT_URL" \
-  "SELECT text FROM cost_alerts WHERE tenant_id = 'gamma' AND threshold_pct = 100")"
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'gamma' AND threshold_pct = 100 AND scope = 'day'")"
 await "delta's budget (list) fires 50 and 80 %, not 100" \
   "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
-     FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'threshold'\"" \
+     FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'threshold' AND scope = 'day'\"" \
   "50:1000000 80:1000000"
 check "... and its alert says list cost" grep -q 'list cost)$' <<<"$(q "$IT_URL" \
-  "SELECT text FROM cost_alerts WHERE tenant_id = 'delta' AND threshold_pct = 80")"
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'delta' AND threshold_pct = 80 AND scope = 'day'")"
+await "gamma's agent-type budget (billed) fires 50, 80 and 100 %" \
+  "q '$IT_URL' \"SELECT string_agg(subject || ':' || threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
+     FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'threshold' AND scope = 'agent_type'\"" \
+  "coder:50:1100000 coder:80:1100000 coder:100:1100000"
+await "gamma's runaway limit (billed) fires for g1" \
+  "q '$IT_URL' \"SELECT string_agg(subject || ':' || value_nusd, ' ') FROM cost_alerts
+     WHERE tenant_id = 'gamma' AND kind = 'runaway'\"" "g1:1100000"
+check "... and says billed cost" grep -q 'billed cost)$' <<<"$(q "$IT_URL" \
+  "SELECT text FROM cost_alerts WHERE tenant_id = 'gamma' AND kind = 'runaway'")"
+await "delta's agent-type budget (list) fires 50 and 80 %, not 100" \
+  "q '$IT_URL' \"SELECT string_agg(threshold_pct || ':' || value_nusd, ' ' ORDER BY threshold_pct)
+     FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'threshold' AND scope = 'agent_type'\"" \
+  "50:1000000 80:1000000"
+expect_eq "delta's runaway limit (list): no alert" \
+  "$(q "$IT_URL" "SELECT count(*) FROM cost_alerts WHERE tenant_id = 'delta' AND kind = 'runaway'")" 0
 expect_fail "budget check: gamma over its billed budget" "OVER BUDGET \\(billed cost\\)" \
   "$fleetcost" budget check --pg-url "$IT_URL" --tenant gamma
 check "budget check: delta within its list budget" "$fleetcost" budget check --pg-url "$IT_URL" --tenant delta
@@ -281,6 +312,41 @@ acme claude-sonnet-4-5 0.000938400 0.001104000 0.000938400 0.000938400
 beta claude-haiku-4-5 0.001000000 0.001000000 0.001000000 0.001000000"
 expect_eq "FOCUS: the monthly fee of v1 is its own row (Purchase, Recurring)" "$(fees)" \
   "acme Purchase Recurring 100.000000000 100.000000000 1 Months True fleetcost/monthly-fee 100000000000"
+
+bill() { "$fleetcost" billing --pg-url "$IT_URL" --month "$month" "$@"; }
+bill --format csv -o "$IT_TMP/bill.csv" || it_die "billing csv failed"
+bill --format json -o "$IT_TMP/bill.json" || it_die "billing json failed"
+bill --format focus -o "$IT_TMP/focus.csv" || it_die "billing focus failed"
+expect_eq "billing csv: list and billed per kind, the fee its own line" \
+  "$(python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r["tenant_id"] in ("acme", "beta"):
+        print(r["tenant_id"], r["cost_kind"], r["cost_nusd"], r["billed_nusd"], r["billed_usd"], r["events"])' "$IT_TMP/bill.csv")" \
+"acme usage 8614000 6946650 0.006946650 4
+acme monthly_fee 100000000000 100000000000 100.000000000 0
+beta usage 1000000 1000000 0.001000000 1"
+expect_eq "billing json: acme's kinds and totals, list and billed" \
+  "$(python3 -c 'import json, sys
+for t in json.load(open(sys.argv[1]))["tenants"]:
+    if t["tenant"] == "acme":
+        print(" ".join(k["kind"] + ":" + str(k["cost_nusd"]) + "/" + str(k["billed_nusd"]) for k in t["kinds"]),
+              t["cost_nusd"], t["billed_nusd"], t["billed_usd"])' "$IT_TMP/bill.json")" \
+  "usage:8614000/6946650 monthly_fee:100000000000/100000000000 100008614000 100006946650 100.006946650"
+expect_eq "billing: CSV total = JSON total = FOCUS sum, list and billed" \
+  "$(python3 -c 'import csv, json, sys
+from decimal import Decimal
+c = list(csv.DictReader(open(sys.argv[1])))
+j = json.load(open(sys.argv[2]))
+f = list(csv.DictReader(open(sys.argv[3], newline="")))
+for col, jcol, fcol in (("cost_nusd", "total_nusd", "ListCost"), ("billed_nusd", "billed_total_nusd", "BilledCost")):
+    print(sum(int(r[col]) for r in c), j[jcol], int(sum(Decimal(r[fcol]) for r in f) * 10**9))' \
+    "$IT_TMP/bill.csv" "$IT_TMP/bill.json" "$IT_TMP/focus.csv")" \
+  "$(python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+print(j["total_nusd"], j["total_nusd"], j["total_nusd"]); print(*[j["billed_total_nusd"]] * 3)' "$IT_TMP/bill.json")"
+check "... and the JSON total holds acme's" python3 -c 'import json, sys
+j = json.load(open(sys.argv[1]))
+sys.exit(0 if j["billed_total_nusd"] >= 100006946650 + 1000000 else 1)' "$IT_TMP/bill.json"
 
 # A corrected card from before the events: restated, as reprice does.
 out=$("$fleetcost" rate set --pg-url "$IT_URL" --tenant acme --from "$(it_date -3)" --bp -1000 \
