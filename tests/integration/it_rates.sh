@@ -14,6 +14,15 @@
 # the JSON's and the FOCUS rows' totals are equal, list and billed.
 # Then a new card backdated before the events (10 % off, no override) restates them:
 #   1,125 + 3,375 + 6,754,500 + 993,600 = 7,752,600 billed; list unchanged.
+# Reports (fleetcost report in every format, the reporter's /api/v1/reports and
+# /api/v1/costs) show billed as the headline with list beside it: acme's day billed
+# 6,946,650 ($0.006946650) and list 8,614,000 ($0.008614000), its opus billed 6,004,000 of
+# list 7,505,000; beta billed = list = 1,000,000 and one "cost" figure; after the restated
+# card acme's billed is 7,752,600. gamma's open day (read from events, not rollups):
+# billed 1,100,000, list 1,000,000 (below), also its live figure of today. The dashboard's
+# cards and a drill-down page are billed too: acme's 7 days 6,946,650, its opus 6,004,000;
+# the month-to-date burn is on the budget's basis: gamma 1,100,000 (billed), delta with a
+# monthly budget --basis list 1,000,000.
 # The reporter lists the cards at /api/v1/rates, each tenant key its own tenant's only.
 # Budgets watch billed cost by default: gamma and delta have a 10 % markup and one haiku
 # request today of 1000 input tokens (list 1,000,000, billed 1,100,000) against a daily
@@ -168,6 +177,119 @@ expect_eq "the month's rollup (cost_months) too" \
   "$(q "$IT_URL" "SELECT cost_nusd || ' ' || billed_nusd FROM cost_months WHERE tenant_id = 'acme'
                    AND month = '$month-01' AND dimension = 'total'")" "8614000 6946650"
 
+# Reports: billed is the headline where a rate card applies, list beside it (the day is
+# closed: read from its rollups). Figures from the hand computation in the header.
+key_acme=$("$fleetcost" key create --pg-url "$IT_URL" --tenant acme 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+key_beta=$("$fleetcost" key create --pg-url "$IT_URL" --tenant beta 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+key_admin=$("$fleetcost" key create --pg-url "$IT_URL" --admin 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+[ -n "$key_acme" ] && [ -n "$key_beta" ] && [ -n "$key_admin" ] || it_die "key create"
+"$reporter_bin" --insecure --http-port "$p_http" --pg-reader-url "$IT_READER_URL" \
+  --aggregator-pub "tcp://127.0.0.1:$p_sum" 2>"$IT_TMP/reporter.log" &
+rep_pid=$!
+base="http://127.0.0.1:$p_http"
+deadline=$((SECONDS + 15))
+until curl -sf "$base/healthz" -o /dev/null; do
+  [ $SECONDS -ge $deadline ] && it_die "reporter did not start"
+  sleep 0.05
+done
+rep() { "$fleetcost" report --pg-url "$IT_URL" --period daily --date "$day" "$@"; }
+out=$(rep --tenant acme)
+check "report text: acme's billed cost is the headline" \
+  grep -q '^  billed cost      \$0\.006946650 (6946650 nano-USD)$' <<<"$out"
+check "... list cost beside it" grep -q '^  list cost        \$0\.008614000 (8614000 nano-USD)$' <<<"$out"
+check "... the by-model table has billed and list columns" \
+  grep -qE '^  claude-opus-4-6 +0\.01 +0\.01 ' <<<"$(sed -n '/^COST BY MODEL/,/^$/p' <<<"$out")"
+check "... its header says so" grep -qE '^  model +billed USD +list USD +share +events$' <<<"$out"
+out=$(rep --tenant beta)
+check "report text: beta without a card, one cost figure" \
+  grep -q '^  cost             \$0\.001000000 (1000000 nano-USD)$' <<<"$out"
+expect_eq "... and no billed figure" "$(grep -c 'billed' <<<"$out")" 0
+csv_sum() { python3 -c 'import csv, sys
+for r in csv.DictReader(sys.stdin):
+    if r["section"] in ("summary", "model"):
+        print(r["section"], r["key"], r["cost_nusd"], r["billed_nusd"], r["billed_usd"])'; }
+expect_eq "report CSV: acme, list and billed columns" "$(rep --tenant acme --format csv | csv_sum)" \
+"summary acme 8614000 6946650 0.006946650
+model claude-opus-4-6 7505000 6004000 0.006004000
+model claude-sonnet-4-5 1104000 938400 0.000938400
+model claude-haiku-4-5 5000 4250 0.000004250"
+expect_eq "report CSV: beta, billed = list" "$(rep --tenant beta --format csv | csv_sum)" \
+"summary beta 1000000 1000000 0.001000000
+model claude-haiku-4-5 1000000 1000000 0.001000000"
+jsum='[.billed_differs, .summary.cost_nusd, .summary.billed_nusd, .summary.billed_usd,
+       (.by_model[] | select(.model == "claude-opus-4-6") | [.cost_nusd, .billed_nusd])] | tostring'
+expect_eq "report JSON: acme" "$(rep --tenant acme --format json | jq -r "$jsum")" \
+  '[true,8614000,6946650,"0.006946650",[7505000,6004000]]'
+expect_eq "report JSON: beta" "$(rep --tenant beta --format json | jq -r '[.billed_differs, .summary.cost_nusd, .summary.billed_nusd] | tostring')" \
+  '[false,1000000,1000000]'
+expect_eq "report JSON, all tenants: each tenant's billed and list" \
+  "$(rep --all --format json | jq -r '.by_tenant[] | select(.tenant == "acme" or .tenant == "beta") | "\(.tenant) \(.cost_nusd) \(.billed_nusd)"')" \
+"acme 8614000 6946650
+beta 1000000 1000000"
+out=$(rep --tenant acme --format html)
+check "report HTML: billed headline" grep -q 'billed cost</div><div class="v" id="total-cost">\$0\.006946650</div><div>6946650 nano-USD' <<<"$out"
+check "... list cost card" grep -q 'id="total-list-cost">\$0\.008614000</div><div>8614000 nano-USD' <<<"$out"
+check "... it says which is which" grep -q '<p id="basis">Cost figures are billed cost' <<<"$out"
+out=$(rep --tenant beta --format html)
+check "report HTML: beta, one cost card" grep -q '<div>cost</div><div class="v" id="total-cost">\$0\.001000000</div>' <<<"$out"
+# The open day of gamma (+10 %) is read from events: the events CTE reads billed too.
+expect_eq "report JSON: gamma's open day, from events" \
+  "$("$fleetcost" report --pg-url "$IT_URL" --tenant gamma --period 2d --format json |
+     jq -r '"\(.source.event_days > 0) \(.summary.cost_nusd) \(.summary.billed_nusd)"')" "true 1000000 1100000"
+get() { curl -s -H "Authorization: Bearer $1" "$base$2"; }
+expect_eq "GET /api/v1/costs (acme's key): billed beside list, per model" \
+  "$(get "$key_acme" "/api/v1/costs?group=model&from=$day&to=$day" | jq -r '.rows[] | "\(.key) \(.cost_nusd) \(.billed_nusd) \(.billed_usd)"')" \
+"claude-opus-4-6 7505000 6004000 0.006004000
+claude-sonnet-4-5 1104000 938400 0.000938400
+claude-haiku-4-5 5000 4250 0.000004250"
+expect_eq "GET /api/v1/costs CSV (admin): per tenant" \
+  "$(get "$key_admin" "/api/v1/costs?group=tenant&from=$day&to=$day&format=csv" | python3 -c 'import csv, sys
+for r in csv.DictReader(sys.stdin):
+    print(r["key"], r["cost_nusd"], r["billed_nusd"], r["billed_usd"])')" \
+"acme 8614000 6946650 0.006946650
+beta 1000000 1000000 0.001000000"
+expect_eq "GET /api/v1/reports JSON (acme's key)" \
+  "$(get "$key_acme" "/api/v1/reports?period=daily&date=$day&format=json" | jq -r "$jsum")" \
+  '[true,8614000,6946650,"0.006946650",[7505000,6004000]]'
+check "GET /api/v1/reports text (acme's key)" grep -q '^  billed cost      \$0\.006946650 (6946650 nano-USD)$' \
+  <<<"$(get "$key_acme" "/api/v1/reports?period=daily&date=$day&format=text")"
+expect_eq "GET /api/v1/reports JSON (beta's key): billed = list" \
+  "$(get "$key_beta" "/api/v1/reports?period=daily&date=$day&format=json" | jq -r '[.billed_differs, .summary.cost_nusd, .summary.billed_nusd] | tostring')" \
+  '[false,1000000,1000000]'
+attr() { grep -o "$1=\"[0-9]*\"" <<<"$2" | head -1 | grep -o '[0-9]*'; }
+page=$(get "$key_acme" "/dashboard/acme?range=7d")
+expect_eq "dashboard (acme): the range's cost is billed" "$(attr data-total-nusd "$page")" 6946650
+check "... and says so, list in its note" grep -q '<div>billed cost</div><div class="v" id="total-range">\$0\.01</div><div class="note">Last 7 days; list \$0\.01</div>' <<<"$page"
+page=$(get "$key_acme" "/dashboard/-/drill?range=7d&dim=model&id=claude-opus-4-6&tenant=acme")
+expect_eq "drill-down (acme's opus): billed and list" \
+  "$(attr data-billed-nusd "$page") $(attr data-cost-nusd "$page")" "6004000 7505000"
+key_gamma=$("$fleetcost" key create --pg-url "$IT_URL" --tenant gamma 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+# live_today <key> <tenant>: today_nusd of the first totals event of the tenant's stream.
+live_today() {
+  local f="$IT_TMP/sse.$2" got="" cpid deadline=$((SECONDS + 20))
+  curl -sN --max-time 30 -H "Authorization: Bearer $1" "$base/api/v1/stream?tenant=$2" >"$f" &
+  cpid=$!
+  while [ -z "$got" ] && [ $SECONDS -lt $deadline ]; do
+    got=$(sed -n 's/^data: .*"today_nusd":"\([0-9]*\)".*/\1/p' "$f" | head -1)
+    [ -n "$got" ] || sleep 0.2
+  done
+  kill "$cpid" 2>/dev/null
+  wait "$cpid" 2>/dev/null
+  echo "$got"
+}
+expect_eq "live stream (gamma, today): billed" "$(live_today "$key_gamma" gamma)" 1100000
+# The dashboard's month-to-date burn is on the basis its monthly budget watches: gamma
+# has none (billed, the default), delta's says list.
+check "budget set: delta, monthly, --basis list" "$fleetcost" budget set --pg-url "$IT_URL" \
+  --tenant delta --monthly 1 --basis list
+key_delta=$("$fleetcost" key create --pg-url "$IT_URL" --tenant delta 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
+expect_eq "GET /api/v1/budgets says each budget's basis" \
+  "$(get "$key_delta" /api/v1/budgets | jq -r '.budgets[] | select(.scope == "daily" or .scope == "monthly") | "\(.scope) \(.basis)"' | sort | xargs)" \
+  "daily list monthly list"
+expect_eq "dashboard burn: gamma billed, delta list (its budget's basis)" \
+  "$(attr data-mtd-nusd "$(get "$key_gamma" /dashboard/gamma)") $(attr data-mtd-nusd "$(get "$key_delta" /dashboard/delta)")" \
+  "1100000 1000000"
+
 focus() { # focus: tenant,model,BilledCost,ListCost,ContractedCost,EffectiveCost per row
   "$fleetcost" billing --pg-url "$IT_URL" --month "$month" --format focus |
     python3 -c 'import csv, sys
@@ -260,23 +382,12 @@ expect_eq "FOCUS rows restated" "$(focus | head -3)" \
 acme claude-opus-4-6 0.006754500 0.007505000 0.006754500 0.006754500
 acme claude-sonnet-4-5 0.000993600 0.001104000 0.000993600 0.000993600"
 expect_eq "FOCUS: no fee once the month's latest card (v2) has none" "$(fees)" ""
+expect_eq "report JSON: the restated billed cost, list kept" \
+  "$(rep --tenant acme --format json | jq -r '"\(.summary.cost_nusd) \(.summary.billed_nusd)"')" "8614000 7752600"
 hist=$("$fleetcost" rate history --pg-url "$IT_URL" --tenant acme)
 expect_eq "rate history lists both versions" "$(grep -cE '^acme +[12] ' <<<"$hist")" 2
 expect_eq "audited: two sets" "$(q "$IT_URL" "SELECT count(*) FROM audit_log WHERE action = 'rate.set' AND actor = 'it' AND object LIKE 'acme@%'")" 2
 # The API: tenant keys see their own tenant's cards only (RLS), the admin key all.
-key_acme=$("$fleetcost" key create --pg-url "$IT_URL" --tenant acme 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
-key_beta=$("$fleetcost" key create --pg-url "$IT_URL" --tenant beta 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
-key_admin=$("$fleetcost" key create --pg-url "$IT_URL" --admin 2>/dev/null | grep -m 1 -o 'fck_[0-9a-f_]*')
-[ -n "$key_acme" ] && [ -n "$key_beta" ] && [ -n "$key_admin" ] || it_die "key create"
-"$reporter_bin" --insecure --http-port "$p_http" --pg-reader-url "$IT_READER_URL" \
-  --aggregator-pub "tcp://127.0.0.1:$p_sum" 2>"$IT_TMP/reporter.log" &
-rep_pid=$!
-base="http://127.0.0.1:$p_http"
-deadline=$((SECONDS + 15))
-until curl -sf "$base/healthz" -o /dev/null; do
-  [ $SECONDS -ge $deadline ] && it_die "reporter did not start"
-  sleep 0.05
-done
 api() { curl -s -H "Authorization: Bearer $1" "$base/api/v1/rates${2:-}"; }
 cards() { python3 -c 'import json, sys
 for c in json.load(sys.stdin)["rate_cards"]:
