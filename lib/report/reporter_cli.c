@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 fc_config_t *reporter_cli_load(const char *program, const char *summary,
@@ -37,9 +38,28 @@ int reporter_cli_write(const char *path, const fc_buf_t *out)
         }
         return 0;
     }
+    //  Anything that exists and is not a regular file (/dev/null, a FIFO, a terminal) is
+    //  written in place: a rename would replace it with a file, and as root that turns
+    //  /dev/null into a plain file for the whole machine.
+    struct stat st;
+    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+        int fd = open(path, O_WRONLY | O_CLOEXEC);
+        if (fd < 0 || fc_write_all(fd, out->data, out->len) != 0) {
+            fprintf(stderr, "fleetcost: write %s: %s\n", path, strerror(errno));
+            if (fd >= 0)
+                close(fd);
+            return -1;
+        }
+        close(fd);
+        return 0;
+    }
     //  A cron job's reader never sees a half-written report: write beside it, then rename.
     char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    int n = snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    if (n < 0 || (size_t)n >= sizeof tmp) {
+        fprintf(stderr, "fleetcost: output path too long\n");
+        return -1;
+    }
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (fd < 0) {
         fprintf(stderr, "fleetcost: create %s: %s\n", tmp, strerror(errno));

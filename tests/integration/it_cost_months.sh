@@ -23,16 +23,16 @@ months_diff() {
   q "$IT_URL" "
     WITH want AS (
       SELECT tenant_id, date_trunc('month', day)::date AS month, dimension, key,
-             sum(cost_nusd) AS c, sum(input_tokens) AS i, sum(output_tokens) AS o,
+             sum(cost_nusd) AS c, sum(billed_nusd) AS b, sum(input_tokens) AS i, sum(output_tokens) AS o,
              sum(cache_read_tokens) AS cr, sum(events) AS n,
              bit_or(CASE WHEN dimension = 'total' AND key = ''
                          THEN 1::bigint << (extract(day FROM day)::int - 1) ELSE 0 END) AS days
         FROM cost_summaries WHERE final GROUP BY 1, 2, 3, 4),
     have AS (
-      SELECT tenant_id, month, dimension, key, cost_nusd AS c, input_tokens AS i,
+      SELECT tenant_id, month, dimension, key, cost_nusd AS c, billed_nusd AS b, input_tokens AS i,
              output_tokens AS o, cache_read_tokens AS cr, events AS n, days
         FROM cost_months
-       WHERE cost_nusd <> 0 OR input_tokens <> 0 OR output_tokens <> 0 OR cache_read_tokens <> 0
+       WHERE cost_nusd <> 0 OR billed_nusd <> 0 OR input_tokens <> 0 OR output_tokens <> 0 OR cache_read_tokens <> 0
           OR events <> 0 OR days <> 0)
     SELECT count(*) FROM ((SELECT * FROM want EXCEPT SELECT * FROM have)
                           UNION ALL (SELECT * FROM have EXCEPT SELECT * FROM want)) d"
@@ -42,10 +42,11 @@ months_diff() {
 q "$IT_URL" - >/dev/null <<'SQL' || it_die "seeding failed"
 INSERT INTO tenants (tenant_id, tz) VALUES ('t0', 'UTC'), ('t1', 'Asia/Tokyo'), ('t2', 'America/New_York');
 -- Four months of days; t2 misses every fifth day; costs differ per tenant, day and key.
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens,
-                            output_tokens, cache_read_tokens, events, final)
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd,
+                            input_tokens, output_tokens, cache_read_tokens, events, final)
 SELECT t.tenant_id, d::date, v.dim, v.key,
        (abs(hashtext(t.tenant_id || d::text || v.key)) % 1000000007) + 1,
+       abs(hashtext(v.key || t.tenant_id || d::text)) % 900000011,
        abs(hashtext(v.key || d::text)) % 100000, abs(hashtext(d::text || v.key)) % 7000,
        abs(hashtext(t.tenant_id || v.key)) % 50000, 1 + abs(hashtext(d::text)) % 90, true
   FROM tenants t, generate_series(date '2026-06-01', date '2026-09-30', interval '1 day') d,
@@ -57,21 +58,22 @@ SQL
 expect_eq "cost_months after the first insert" "$(months_diff)" 0
 q "$IT_URL" - >/dev/null <<'SQL' || it_die "changes failed"
 -- a day per task key that is only there some days (upsert: insert and update at once)
-INSERT INTO cost_summaries AS c (tenant_id, day, dimension, key, cost_nusd, events, final)
-SELECT 't1', d::date, 'task', 'late-' || extract(day FROM d)::int % 3, 777, 3, true
+INSERT INTO cost_summaries AS c (tenant_id, day, dimension, key, cost_nusd, billed_nusd, events,
+                                 final)
+SELECT 't1', d::date, 'task', 'late-' || extract(day FROM d)::int % 3, 777, 661, 3, true
   FROM generate_series(date '2026-07-10', date '2026-07-20', interval '1 day') d
 ON CONFLICT (tenant_id, day, dimension, key)
-DO UPDATE SET cost_nusd = c.cost_nusd + 1, events = c.events + 1;
+DO UPDATE SET cost_nusd = c.cost_nusd + 1, billed_nusd = c.billed_nusd + 2, events = c.events + 1;
 -- not final any more (an aggregator would not do this; a restore or an operator might)
 UPDATE cost_summaries SET final = false WHERE tenant_id = 't0' AND day BETWEEN '2026-08-14' AND '2026-08-16';
 -- repriced in place
-UPDATE cost_summaries SET cost_nusd = cost_nusd * 3 + 11 WHERE day BETWEEN '2026-06-28' AND '2026-07-03';
+UPDATE cost_summaries SET cost_nusd = cost_nusd * 3 + 11, billed_nusd = billed_nusd * 2 + 5 WHERE day BETWEEN '2026-06-28' AND '2026-07-03';
 -- a day dropped, a tenant renamed for a week
 DELETE FROM cost_summaries WHERE tenant_id = 't1' AND day = '2026-09-01';
 UPDATE cost_summaries SET tenant_id = 't9' WHERE tenant_id = 't2' AND day BETWEEN '2026-09-20' AND '2026-09-26';
 -- in-day rows (not final) never reach cost_months
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, events, final)
-VALUES ('t0', '2026-09-30', 'task', 'open-task', 5, 1, false);
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, events, final)
+VALUES ('t0', '2026-09-30', 'task', 'open-task', 5, 4, 1, false);
 SQL
 expect_eq "cost_months after upserts, updates, deletes and moves" "$(months_diff)" 0
 expect_eq "an un-finalised day lost its bit" \

@@ -28,8 +28,9 @@ q "$IT_URL" "INSERT INTO tenants (tenant_id) VALUES ('a');
     ('a', 't3', NULL, NULL, now(), NULL);
   INSERT INTO task_agents (tenant_id, task_id, agent_id, assigned_at) VALUES
     ('a', 't1', 'x1', now()), ('a', 't1', 'x2', now());
-  INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd) VALUES
-    ('a', current_date, 'task', 't1', 1234560000), ('a', current_date - 1, 'task', 't1', 5000000000)" \
+  INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd) VALUES
+    ('a', current_date, 'task', 't1', 1234560000, 1234560000),
+    ('a', current_date - 1, 'task', 't1', 5000000000, 5000000000)" \
   >/dev/null || it_die "seed failed"
 "$fleetcost" github allow --pg-url "$IT_URL" --tenant a --repo ACME --actor it >/dev/null ||
   it_die "github allow failed"

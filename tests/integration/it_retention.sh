@@ -33,8 +33,8 @@ rows -35 7
 rows -31 1
 rows -30 11
 rows 0 5
-q "$IT_URL" "INSERT INTO cost_summaries (tenant_id, day, dimension, cost_nusd, events, final)
-             SELECT 'a', current_date + d, 'total', 1000, 10, true FROM generate_series(-40, 0) d"
+q "$IT_URL" "INSERT INTO cost_summaries (tenant_id, day, dimension, cost_nusd, billed_nusd, events, final)
+             SELECT 'a', current_date + d, 'total', 1000, 1000, 10, true FROM generate_series(-40, 0) d"
 summaries=$(q "$IT_URL" "SELECT md5(string_agg(t::text, ',' ORDER BY day)) FROM cost_summaries t")
 before=$(partitions)
 archive=$IT_TMP/archive

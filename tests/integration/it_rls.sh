@@ -38,8 +38,8 @@ INSERT INTO tasks (tenant_id, task_id, title, labels)
 SELECT t, t || '-task', 'task of ' || t, ARRAY['x'] FROM unnest(ARRAY['a', 'b']) t;
 INSERT INTO task_agents (tenant_id, task_id, agent_id, assigned_at)
 SELECT t, t || '-task', t || '-agent', now() FROM unnest(ARRAY['a', 'b']) t;
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, events)
-SELECT t, current_date, d, CASE d WHEN 'total' THEN '' ELSE 'k' END, 29500000, 6
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, events)
+SELECT t, current_date, d, CASE d WHEN 'total' THEN '' ELSE 'k' END, 29500000, 29500000, 6
   FROM unnest(ARRAY['a', 'b']) t, unnest(ARRAY['total', 'agent_type']) d;
 INSERT INTO cost_alerts (tenant_id, kind, scope, period_key, threshold_pct, value_nusd, budget_nusd, text)
 SELECT t, 'threshold', 'day', to_char(current_date, 'YYYY-MM-DD'), 50, 6, 10, 'half spent'
