@@ -2,6 +2,7 @@
 #include "aggregator_pg.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -451,13 +452,16 @@ int aggregator_pg_snapshot_send(PGconn *pg, const aggregator_span_t *span,
 int aggregator_pg_snapshot_row(PGconn *pg, PGresult **row)
 {
     *row = NULL;
-    if (PQisBusy(pg)) {
+    //  No whole row buffered: read what the socket holds now (a few kB a read), again
+    //  while more is there, rather than one read per turn of the caller's loop.
+    while (PQisBusy(pg)) {
+        struct pollfd fd = {.fd = PQsocket(pg), .events = POLLIN};
+        if (poll(&fd, 1, 0) == 0)
+            return 0;
         if (PQconsumeInput(pg) != 1) {
             fc_error(MODULE, "snapshot sums: %s", fc_pg_error(pg));
             return -1;
         }
-        if (PQisBusy(pg))
-            return 0;
     }
     PGresult *r;
     while (!PQisBusy(pg) && (r = PQgetResult(pg)) != NULL) {

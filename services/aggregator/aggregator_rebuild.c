@@ -629,11 +629,11 @@ static void s_job_done(aggregator_t *self)
     rows (complete > next), no more rows have arrived, or the query is done. Rows are
     taken only once those taken before are written: meanwhile Postgres waits on the
     socket, so at most the rows of a tenant or so are in memory, never the shard's.
-    0, or -1 (the query failed, logged; it is over). */
-static int s_read_rows(aggregator_t *self)
+    Returns at `until` (monotonic µs) too. 0, or -1 (the query failed, logged). */
+static int s_read_rows(aggregator_t *self, int64_t until)
 {
     rebuild_job_t *j = &self->job;
-    while (j->querying && j->complete <= j->next) {
+    while (j->querying && j->complete <= j->next && fc_time_mono_us() < until) {
         if (j->pending) {
             //  Every tenant before the pending row's is written: the rows start again.
             aggregator_rows_reset(&j->rows);
@@ -688,14 +688,14 @@ static int s_read_rows(aggregator_t *self)
 static void s_write_slice(aggregator_t *self)
 {
     rebuild_job_t *j = &self->job;
-    bool pg_failed = s_read_rows(self) != 0;
+    int64_t until = fc_time_mono_us() + REBUILD_SLICE_US, now = fc_time_now_us();
+    bool pg_failed = s_read_rows(self, until) != 0;
     if (!pg_failed && (j->next >= j->complete || fc_time_mono_us() < j->retry_us))
         return; //  waiting for Postgres' rows, or for Redis
     if (!pg_failed && (aggregator_flush(self) != 0 || aggregator_redis(self) != 0)) {
         j->retry_us = fc_time_mono_us() + 200000; //  Redis down: not in a busy loop
         return;
     }
-    int64_t until = fc_time_mono_us() + REBUILD_SLICE_US, now = fc_time_now_us();
     size_t first = j->next;
     int rc = 0;
     while (!pg_failed && rc == 0 && j->next < j->complete &&
@@ -707,7 +707,7 @@ static void s_write_slice(aggregator_t *self)
         t->catching = rc == 0 && !t->poisoned;
         j->next++;
         if (rc == 0 && j->next == j->complete)
-            pg_failed = s_read_rows(self) != 0; //  more of them within the slice
+            pg_failed = s_read_rows(self, until) != 0; //  more of them within the slice
     }
     if (rc == 0 && j->next > first)
         rc = j->held_overflow ? s_catch_up_held(self) : s_replay_held(self);
