@@ -690,7 +690,9 @@ static void s_write_slice(aggregator_t *self)
     rebuild_job_t *j = &self->job;
     int64_t until = fc_time_mono_us() + REBUILD_SLICE_US, now = fc_time_now_us();
     bool pg_failed = s_read_rows(self, until) != 0;
-    if (!pg_failed && (j->next >= j->complete || fc_time_mono_us() < j->retry_us))
+    //  (once the query is done, complete is set.n: a set of no tenants is done at once)
+    bool waiting = j->querying && j->next >= j->complete;
+    if (!pg_failed && (waiting || fc_time_mono_us() < j->retry_us))
         return; //  waiting for Postgres' rows, or for Redis
     if (!pg_failed && (aggregator_flush(self) != 0 || aggregator_redis(self) != 0)) {
         j->retry_us = fc_time_mono_us() + 200000; //  Redis down: not in a busy loop
