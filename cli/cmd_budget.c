@@ -18,9 +18,9 @@
     definition of a period's spend that the reporter and the live stream read as well
     (fc_period_spend, migration 0017): closed days from rollups, open days from events.
 
-    A daily or monthly budget watches billed cost (under the tenant's rate card,
-    docs/RECONCILE.md §4) unless set with --basis list; `check`, `list` and the alerts
-    say which. Agent-type and runaway budgets watch list cost. */
+    Every budget (daily, monthly, agent-type, runaway) watches billed cost (under the
+    tenant's rate card, docs/RECONCILE.md §4) unless set with --basis list; `check`,
+    `list` and the alerts say which. */
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +28,7 @@
 #include <sys/time.h>
 
 #include "alerter_rules.h"
+#include "cli_sub.h"
 #include "alerter_store.h"
 #include "commands.h"
 #include "fc_config.h"
@@ -53,7 +54,7 @@ static const fc_option_t s_options[] = {
     {"window", FC_OPT_STR, "10m", 0, 0, false, "runaway look-back (90s, 10m, 1h)"},
     {"agent-type", FC_OPT_STR, "", 0, 0, false, "with --daily: a per-agent-type daily budget"},
     {"basis", FC_OPT_STR, "", 0, 0, false,
-     "daily/monthly: billed (the rate card's cost; new budgets) or list cost"},
+     "billed (the rate card's cost; new budgets) or list cost, for the budgets this sets"},
     {"actor", FC_OPT_STR, "", 0, 0, false, "who is making the change (default: $USER)"},
     FC_OPT_END};
 
@@ -146,8 +147,8 @@ static int s_set(PGconn *pg, fc_config_t *config, const char *tenant)
         return 2;
     }
     const char *basis = fc_config_str(config, "basis");
-    if (*basis && ((strcmp(basis, "billed") && strcmp(basis, "list")) || *type || !(hd || hm))) {
-        fc_error(MODULE, "--basis: billed or list, for --daily and/or --monthly budgets");
+    if (*basis && strcmp(basis, "billed") && strcmp(basis, "list")) {
+        fc_error(MODULE, "--basis: billed or list");
         return 2;
     }
     const char *actor = cmd_actor(config);
@@ -157,11 +158,12 @@ static int s_set(PGconn *pg, fc_config_t *config, const char *tenant)
     int rc = 0;
     if (hd)
         rc |= s_set_row(pg, tenant, *type ? "agent_type_daily" : "daily", type, daily, 0, thr_p,
-                        actor, *basis && !*type ? basis : NULL);
+                        actor, *basis ? basis : NULL);
     if (hm && rc == 0)
         rc |= s_set_row(pg, tenant, "monthly", "", monthly, 0, thr_p, actor, *basis ? basis : NULL);
     if (hr && rc == 0)
-        rc |= s_set_row(pg, tenant, "agent_runaway", "", runaway, window, thr_p, actor, NULL);
+        rc |= s_set_row(pg, tenant, "agent_runaway", "", runaway, window, thr_p, actor,
+                        *basis ? basis : NULL);
     if (rc != 0 || fc_pg_exec(pg, MODULE, "commit", "COMMIT") != 0) {
         fc_pg_rollback(pg);
         return 2;
@@ -178,11 +180,9 @@ static void s_print_budget(const char *tenant, const alerter_budget_t *b)
     for (int i = 0; i < b->nthresholds; i++)
         snprintf(thr + strlen(thr), sizeof thr - strlen(thr), "%s%d", i ? "," : "",
                  b->thresholds[i]);
-    bool basis = b->scope == ALERTER_DAILY || b->scope == ALERTER_MONTHLY;
-    printf("%-20s %-17s %-20s %14s %-6s %s%s%s%s\n", tenant, alerter_scope_name(b->scope),
+    printf("%-20s %-17s %-20s %14s %-6s %s  %s%s\n", tenant, alerter_scope_name(b->scope),
            b->subject[0] ? fc_esc_text(b->subject, subject, sizeof subject) : "-", usd,
-           *win ? win : "-", thr, basis ? "  " : "", basis ? alerter_basis_name(b) : "",
-           b->is_default ? "  (default)" : "");
+           *win ? win : "-", thr, alerter_basis_name(b), b->is_default ? "  (default)" : "");
 }
 
 static int s_list(PGconn *pg, const char *tenant)
@@ -254,36 +254,55 @@ static int s_check(PGconn *pg, const char *tenant)
     return over ? 1 : 0;
 }
 
+static int s_set_check(fc_config_t *config)
+{
+    if ((*fc_config_str(config, "tenant") != 0) == fc_config_bool(config, "default")) {
+        fc_error(MODULE, "set: give exactly one of --tenant T and --default");
+        return 2;
+    }
+    return 0;
+}
+
+static int s_check_check(fc_config_t *config)
+{
+    if (!*fc_config_str(config, "tenant")) {
+        fc_error(MODULE, "check: --tenant is required");
+        return 2;
+    }
+    return 0;
+}
+
+static int s_set_run(fc_config_t *config, PGconn *pg)
+{
+    return s_set(pg, config,
+                 fc_config_bool(config, "default") ? "*" : fc_config_str(config, "tenant"));
+}
+
+static int s_list_run(fc_config_t *config, PGconn *pg)
+{
+    return s_list(pg, fc_config_str(config, "tenant"));
+}
+
+static int s_check_run(fc_config_t *config, PGconn *pg)
+{
+    return s_check(pg, fc_config_str(config, "tenant"));
+}
+
 int cmd_budget(int argc, char **argv)
 {
-    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    int rc;
-    fc_config_t *config =
-        fc_config_load("fleetcost budget", "budget set|list|check", tables, argc, argv, 0, -1, &rc);
-    if (!config)
-        return rc;
-    const char *verb = fc_config_argc(config) == 1 ? fc_config_argv(config)[0] : "";
-    const char *tenant = fc_config_str(config, "tenant");
-    bool is_default = fc_config_bool(config, "default");
-    rc = 2;
-    if (strcmp(verb, "set") != 0 && strcmp(verb, "list") != 0 && strcmp(verb, "check") != 0)
-        fc_error(MODULE, "usage: fleetcost budget set|list|check [options] (see --help)");
-    else if (strcmp(verb, "set") == 0 && (*tenant != 0) == is_default)
-        fc_error(MODULE, "set: give exactly one of --tenant T and --default");
-    else if (strcmp(verb, "check") == 0 && !*tenant)
-        fc_error(MODULE, "check: --tenant is required");
-    else {
-        PGconn *pg = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
-        if (pg) {
-            if (strcmp(verb, "set") == 0)
-                rc = s_set(pg, config, is_default ? "*" : tenant);
-            else if (strcmp(verb, "list") == 0)
-                rc = s_list(pg, tenant);
-            else
-                rc = s_check(pg, tenant);
-            PQfinish(pg);
-        }
-    }
-    fc_config_destroy(&config);
-    return rc;
+    static const cli_sub_t subs[] = {{"set", 0, s_set_check, s_set_run},
+                                     {"list", 0, NULL, s_list_run},
+                                     {"check", 0, s_check_check, s_check_run}};
+    //  An unreachable database is exit status 2 as well: 1 means over budget (the gate).
+    static const cli_cmd_t cmd = {
+        .program = "fleetcost budget",
+        .summary = "budget set|list|check",
+        .module = MODULE,
+        .options = s_options,
+        .word_alone = true,
+        CLI_SUBS(subs),
+        .usage = "usage: fleetcost budget set|list|check [options] (see --help)",
+        .usage_logged = true,
+        .connect_failed = 2};
+    return cli_sub_main(&cmd, argc, argv);
 }

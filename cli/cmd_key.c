@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_sub.h"
 #include "commands.h"
 #include "fc_config.h"
 #include "fc_log.h"
@@ -140,54 +141,63 @@ static int s_revoke(PGconn *conn, const char *id)
     return 0;
 }
 
+static int s_create_check(fc_config_t *config)
+{
+    const char *tenant = fc_config_str(config, "tenant"), *scope = fc_config_str(config, "scope");
+    bool admin = fc_config_bool(config, "admin");
+    if (admin == (*tenant != 0))
+        fprintf(stderr, "key create: give exactly one of --tenant T or --admin\n");
+    else if (!admin && !fc_tenant_valid(tenant))
+        fprintf(stderr, "key create: --tenant: not a tenant id\n");
+    else if (strcmp(scope, "api") != 0 && strcmp(scope, "otlp") != 0)
+        fprintf(stderr, "key create: --scope: api or otlp\n");
+    else
+        return 0;
+    return 2;
+}
+
+static int s_revoke_check(fc_config_t *config)
+{
+    const char *id = fc_config_str(config, "id");
+    if (strlen(id) != REPORTER_KEY_ID_HEX || strspn(id, "0123456789abcdef") != strlen(id)) {
+        fprintf(stderr, "key revoke: --id: expected the %d hex digits after fck_\n",
+                REPORTER_KEY_ID_HEX);
+        return 2;
+    }
+    return 0;
+}
+
+static int s_create_run(fc_config_t *config, PGconn *conn)
+{
+    return s_create(conn, fc_config_str(config, "tenant"), fc_config_bool(config, "admin"),
+                    fc_config_str(config, "name"), fc_config_str(config, "scope"));
+}
+
+static int s_list_run(fc_config_t *config, PGconn *conn)
+{
+    (void)config;
+    return s_list(conn);
+}
+
+static int s_revoke_run(fc_config_t *config, PGconn *conn)
+{
+    return s_revoke(conn, fc_config_str(config, "id"));
+}
+
 int cmd_key(int argc, char **argv)
 {
-    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    int rc;
-    fc_config_t *config = fc_config_load("fleetcost key", "create, list, revoke API keys", tables,
-                                         argc, argv, 0, -1, &rc);
-    if (!config)
-        return rc;
-    const char *action = fc_config_argc(config) == 1 ? fc_config_argv(config)[0] : "";
-    const char *tenant = fc_config_str(config, "tenant"), *id = fc_config_str(config, "id");
-    const char *scope = fc_config_str(config, "scope");
-    bool admin = fc_config_bool(config, "admin");
-    rc = 2;
-    if (strcmp(action, "create") == 0) {
-        if (admin == (*tenant != 0))
-            fprintf(stderr, "key create: give exactly one of --tenant T or --admin\n");
-        else if (!admin && !fc_tenant_valid(tenant))
-            fprintf(stderr, "key create: --tenant: not a tenant id\n");
-        else if (strcmp(scope, "api") != 0 && strcmp(scope, "otlp") != 0)
-            fprintf(stderr, "key create: --scope: api or otlp\n");
-        else
-            rc = 0;
-    } else if (strcmp(action, "revoke") == 0) {
-        if (strlen(id) != REPORTER_KEY_ID_HEX || strspn(id, "0123456789abcdef") != strlen(id))
-            fprintf(stderr, "key revoke: --id: expected the %d hex digits after fck_\n",
-                    REPORTER_KEY_ID_HEX);
-        else
-            rc = 0;
-    } else if (strcmp(action, "list") == 0) {
-        rc = 0;
-    } else {
-        fprintf(stderr, "usage: fleetcost key create --tenant T | --admin [--name N]"
-                        " [--scope api|otlp]\n"
-                        "       fleetcost key list\n"
-                        "       fleetcost key revoke --id KEY_ID\n");
-    }
-    if (rc == 0) {
-        PGconn *conn = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);
-        if (!conn)
-            rc = 1;
-        else if (action[0] == 'c')
-            rc = s_create(conn, tenant, admin, fc_config_str(config, "name"), scope);
-        else if (action[0] == 'l')
-            rc = s_list(conn);
-        else
-            rc = s_revoke(conn, id);
-        PQfinish(conn);
-    }
-    fc_config_destroy(&config);
-    return rc;
+    static const cli_sub_t subs[] = {{"create", 0, s_create_check, s_create_run},
+                                     {"revoke", 0, s_revoke_check, s_revoke_run},
+                                     {"list", 0, NULL, s_list_run}};
+    static const cli_cmd_t cmd = {.program = "fleetcost key",
+                                  .summary = "create, list, revoke API keys",
+                                  .module = MODULE,
+                                  .options = s_options,
+                                  .word_alone = true,
+                                  CLI_SUBS(subs),
+                                  .usage = "usage: fleetcost key create --tenant T | --admin "
+                                           "[--name N] [--scope api|otlp]\n"
+                                           "       fleetcost key list\n"
+                                           "       fleetcost key revoke --id KEY_ID\n"};
+    return cli_sub_main(&cmd, argc, argv);
 }

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "cli_sub.h"
 #include "commands.h"
 #include "fc_buf.h"
 #include "fc_config.h"
@@ -296,7 +297,10 @@ static s_total_t *s_total(s_total_t *t, int *n, int max, const char *tenant)
 static int s_restate_rollups(PGconn *pg, const char *tenant, const char *from, const char *to)
 {
     char tz[64] = "";
-    if (aggregator_pg_tenant_tz(pg, tenant, tz, sizeof tz) != 0 || !tz[0])
+    int found = aggregator_pg_tenant_tz(pg, tenant, tz, sizeof tz); //  1 found, 0 not, -1
+    if (found < 0)
+        return -1;
+    if (found == 0 || !tz[0])
         snprintf(tz, sizeof tz, "UTC"); //  not registered (yet): days are UTC
     //  Tenant-local days around the UTC window: one day either side covers every zone.
     const char *p[4] = {from, to, tz};
@@ -593,47 +597,32 @@ done:
     return rc;
 }
 
-static int s_main(int argc, char **argv, bool reprice)
+static int s_import_run(fc_config_t *cfg, PGconn *pg)
 {
-    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    int rc;
-    fc_config_t *cfg = fc_config_load(reprice ? "fleetcost reprice" : "fleetcost price",
-                                      reprice ? "recompute stored costs in a window"
-                                              : "price list | set | import FILE",
-                                      tables, argc, argv, 0, -1, &rc);
-    if (!cfg)
-        return rc;
-    const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "";
-    if (!reprice && strcmp(what, "list") && strcmp(what, "set") &&
-        (strcmp(what, "import") || fc_config_argc(cfg) < 2)) {
-        fprintf(stderr, "fleetcost price: list | set | import FILE (see --help)\n");
-        fc_config_destroy(&cfg);
-        return 2;
-    }
-    PGconn *pg = fc_pg_connect(fc_config_str(cfg, "pg-url"), MODULE);
-    if (!pg) {
-        fc_config_destroy(&cfg);
-        return 1;
-    }
-    if (reprice)
-        rc = s_reprice(cfg, pg);
-    else if (strcmp(what, "list") == 0)
-        rc = s_list(cfg, pg);
-    else if (strcmp(what, "set") == 0)
-        rc = s_set(cfg, pg);
-    else
-        rc = s_import(cfg, pg, fc_config_argv(cfg)[1]);
-    PQfinish(pg);
-    fc_config_destroy(&cfg);
-    return rc;
+    return s_import(cfg, pg, fc_config_argv(cfg)[1]);
 }
 
 int cmd_price(int argc, char **argv)
 {
-    return s_main(argc, argv, false);
+    static const cli_sub_t subs[] = {
+        {"list", 0, NULL, s_list}, {"set", 0, NULL, s_set}, {"import", 1, NULL, s_import_run}};
+    static const cli_cmd_t cmd = {.program = "fleetcost price",
+                                  .summary = "price list | set | import FILE",
+                                  .module = MODULE,
+                                  .options = s_options,
+                                  CLI_SUBS(subs),
+                                  .usage =
+                                      "fleetcost price: list | set | import FILE (see --help)\n"};
+    return cli_sub_main(&cmd, argc, argv);
 }
 
 int cmd_reprice(int argc, char **argv)
 {
-    return s_main(argc, argv, true);
+    static const cli_sub_t subs[] = {{NULL, 0, NULL, s_reprice}};
+    static const cli_cmd_t cmd = {.program = "fleetcost reprice",
+                                  .summary = "recompute stored costs in a window",
+                                  .module = MODULE,
+                                  .options = s_options,
+                                  CLI_SUBS(subs)};
+    return cli_sub_main(&cmd, argc, argv);
 }

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli_sub.h"
 #include "commands.h"
 #include "fc_config.h"
 #include "fc_log.h"
@@ -272,33 +273,29 @@ static int s_list(fc_config_t *cfg, PGconn *pg, bool history)
     return 0;
 }
 
+static int s_list_run(fc_config_t *cfg, PGconn *pg)
+{
+    return s_list(cfg, pg, false);
+}
+
+static int s_history_run(fc_config_t *cfg, PGconn *pg)
+{
+    return s_list(cfg, pg, true);
+}
+
 int cmd_rate(int argc, char **argv)
 {
-    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    int rc;
-    fc_config_t *cfg = fc_config_load("fleetcost rate", "set | list | history | end", tables, argc,
-                                      argv, 1, 1, &rc);
-    if (!cfg)
-        return rc;
-    const char *what = fc_config_argv(cfg)[0];
-    if (strcmp(what, "set") && strcmp(what, "list") && strcmp(what, "history") &&
-        strcmp(what, "end")) {
-        fprintf(stderr, "fleetcost rate: set | list | history | end (see --help)\n");
-        fc_config_destroy(&cfg);
-        return 2;
-    }
-    PGconn *pg = fc_pg_connect(fc_config_str(cfg, "pg-url"), MODULE);
-    if (!pg) {
-        fc_config_destroy(&cfg);
-        return 1;
-    }
-    if (strcmp(what, "set") == 0)
-        rc = s_set(cfg, pg);
-    else if (strcmp(what, "end") == 0)
-        rc = s_end(cfg, pg);
-    else
-        rc = s_list(cfg, pg, strcmp(what, "history") == 0);
-    PQfinish(pg);
-    fc_config_destroy(&cfg);
-    return rc;
+    static const cli_sub_t subs[] = {{"set", 0, NULL, s_set},
+                                     {"list", 0, NULL, s_list_run},
+                                     {"history", 0, NULL, s_history_run},
+                                     {"end", 0, NULL, s_end}};
+    static const cli_cmd_t cmd = {.program = "fleetcost rate",
+                                  .summary = "set | list | history | end",
+                                  .module = MODULE,
+                                  .options = s_options,
+                                  .one_positional = true,
+                                  CLI_SUBS(subs),
+                                  .usage =
+                                      "fleetcost rate: set | list | history | end (see --help)\n"};
+    return cli_sub_main(&cmd, argc, argv);
 }

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cli_sub.h"
 #include "commands.h"
 #include "fc_config.h"
 #include "fc_log.h"
@@ -80,8 +81,9 @@ static int s_set(fc_config_t *cfg, PGconn *pg)
     return 0;
 }
 
-static int s_list(PGconn *pg)
+static int s_list(fc_config_t *cfg, PGconn *pg)
 {
+    (void)cfg;
     PGresult *r = fc_pg_query(pg, MODULE, "tenant list",
                               "SELECT tenant_id, name, tz, billing_tier, coalesce(cost_centre, ''),"
                               " CASE WHEN auto_created THEN 'auto' ELSE '' END"
@@ -99,25 +101,12 @@ static int s_list(PGconn *pg)
 
 int cmd_tenant(int argc, char **argv)
 {
-    const fc_option_t *tables[] = {fc_config_common, s_options, NULL};
-    int rc;
-    fc_config_t *cfg = fc_config_load("fleetcost tenant", "tenant set | tenant list", tables, argc,
-                                      argv, 0, -1, &rc);
-    if (!cfg)
-        return rc;
-    const char *what = fc_config_argc(cfg) > 0 ? fc_config_argv(cfg)[0] : "";
-    if (strcmp(what, "set") != 0 && strcmp(what, "list") != 0) {
-        fprintf(stderr, "fleetcost tenant: say set or list (see --help)\n");
-        fc_config_destroy(&cfg);
-        return 2;
-    }
-    PGconn *pg = fc_pg_connect(fc_config_str(cfg, "pg-url"), MODULE);
-    if (!pg) {
-        fc_config_destroy(&cfg);
-        return 1;
-    }
-    rc = strcmp(what, "set") == 0 ? s_set(cfg, pg) : s_list(pg);
-    PQfinish(pg);
-    fc_config_destroy(&cfg);
-    return rc;
+    static const cli_sub_t subs[] = {{"set", 0, NULL, s_set}, {"list", 0, NULL, s_list}};
+    static const cli_cmd_t cmd = {.program = "fleetcost tenant",
+                                  .summary = "tenant set | tenant list",
+                                  .module = MODULE,
+                                  .options = s_options,
+                                  CLI_SUBS(subs),
+                                  .usage = "fleetcost tenant: say set or list (see --help)\n"};
+    return cli_sub_main(&cmd, argc, argv);
 }

@@ -2,7 +2,13 @@
 
     Every amount is printed from its int64 nano-USD value: exactly (nano-USD integer and
     9-decimal USD) in CSV and JSON, rounded to cents in the text and HTML tables, exactly
-    again in the summary and in each chart bar's tooltip. */
+    again in the summary and in each chart bar's tooltip.
+
+    List and billed cost (reporter_sums_t): CSV and JSON always carry both. Text and HTML
+    show billed cost as the headline, with list cost beside it, when the two differ
+    anywhere in the report (a rate card was in force: s_billed_shown); otherwise one "cost"
+    figure, which is then both. Shares, charts, the dashboard's cards and its live figure
+    are billed either way (billed = list without a rate card). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +19,52 @@
 #include "reporter_svg.h"
 
 #define S_ITEMS_MAX 12 //  bars per category chart
+
+static bool s_rows_differ(const reporter_rows_t *rows)
+{
+    for (size_t i = 0; i < rows->n; i++)
+        if (rows->v[i].s.billed_nusd != rows->v[i].s.cost_nusd)
+            return true;
+    return false;
+}
+
+static bool s_tasks_differ(const reporter_task_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i].s.billed_nusd != v[i].s.cost_nusd)
+            return true;
+    return false;
+}
+
+bool reporter_billed_whole(const reporter_report_t *r, const reporter_rows_t *rows)
+{
+    return !r->inday_rollups || rows == &r->days || rows == &r->tenants ||
+           rows == &r->tenants_today;
+}
+
+//  True when billed cost differs from list cost anywhere in the report (where it is
+//  whole): then text and HTML name billed cost as the headline, list cost beside it.
+static bool s_billed_shown(const reporter_report_t *r)
+{
+    const reporter_rows_t *lists[] = {&r->days,      &r->agent_types,  &r->models,       &r->agents,
+                                      &r->kinds,     &r->tenants,      &r->tenant_kinds, &r->speeds,
+                                      &r->providers, &r->tenants_today};
+    if (r->total.billed_nusd != r->total.cost_nusd || r->today.billed_nusd != r->today.cost_nusd)
+        return true;
+    for (size_t i = 0; i < sizeof lists / sizeof lists[0]; i++)
+        if (reporter_billed_whole(r, lists[i]) && s_rows_differ(lists[i]))
+            return true;
+    return !r->inday_rollups &&
+           (s_tasks_differ(r->tasks, r->tasks_n) || s_tasks_differ(r->outliers, r->outliers_n));
+}
+
+//  The figure a chart bar or an HTML row of rows shows: billed where it is whole, else
+//  list (the dashboard's breakdowns: reporter_billed_whole).
+static int64_t s_shown_nusd(const reporter_report_t *r, const reporter_rows_t *rows,
+                            const reporter_sums_t *s)
+{
+    return reporter_billed_whole(r, rows) ? s->billed_nusd : s->cost_nusd;
+}
 
 static int64_t s_prompt(const reporter_sums_t *s)
 {
@@ -49,8 +101,14 @@ static void s_label(const reporter_report_t *r, const char *tenant, const char *
 static void s_text_rows(fc_buf_t *o, const reporter_report_t *r, const char *title, const char *col,
                         const reporter_rows_t *rows, bool two_keys)
 {
-    char usd[32], pct[48], label[2 * REPORTER_KEY_MAX], shown[S_ESC(2 * REPORTER_KEY_MAX)];
-    fc_buf_addf(o, "\n%s\n  %-40s %16s %7s %10s\n", title, col, "cost USD", "share", "events");
+    char usd[32], usd2[32], pct[48], label[2 * REPORTER_KEY_MAX];
+    char shown[S_ESC(2 * REPORTER_KEY_MAX)];
+    bool billed = s_billed_shown(r);
+    if (billed)
+        fc_buf_addf(o, "\n%s\n  %-40s %16s %16s %7s %10s\n", title, col, "billed USD", "list USD",
+                    "share", "events");
+    else
+        fc_buf_addf(o, "\n%s\n  %-40s %16s %7s %10s\n", title, col, "cost USD", "share", "events");
     if (rows->n == 0)
         fc_buf_add_str(o, "  (none)\n");
     for (size_t i = 0; i < rows->n; i++) {
@@ -59,9 +117,12 @@ static void s_text_rows(fc_buf_t *o, const reporter_report_t *r, const char *tit
             s_label(r, x->k1, x->k2, label, sizeof label);
         else
             snprintf(label, sizeof label, "%s", x->k1[0] ? x->k1 : "(none)");
-        fc_buf_addf(o, "  %-40s %16s %6s%% %10lld\n", fc_esc_text(label, shown, sizeof shown),
-                    reporter_usd(x->s.cost_nusd, 2, usd),
-                    reporter_pct(x->s.cost_nusd, r->total.cost_nusd, pct), (long long)x->s.events);
+        fc_buf_addf(o, "  %-40s %16s", fc_esc_text(label, shown, sizeof shown),
+                    reporter_usd(x->s.billed_nusd, 2, usd));
+        if (billed)
+            fc_buf_addf(o, " %16s", reporter_usd(x->s.cost_nusd, 2, usd2));
+        fc_buf_addf(o, " %6s%% %10lld\n", reporter_pct(x->s.billed_nusd, r->total.billed_nusd, pct),
+                    (long long)x->s.events);
     }
     if (rows->total_rows > (int64_t)rows->n)
         fc_buf_addf(o, "  ... %lld more\n", (long long)(rows->total_rows - (int64_t)rows->n));
@@ -72,6 +133,7 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
     char usd[32], usd2[32], pct[48], dur[48], label[2 * REPORTER_KEY_MAX];
     char e1[S_ESC(REPORTER_TEXT_MAX)], e2[S_ESC(REPORTER_TEXT_MAX)], e3[S_ESC(REPORTER_TEXT_MAX)];
     const reporter_sums_t *t = &r->total;
+    bool billed = s_billed_shown(r);
     fc_buf_addf(o, "fleetcost %s report: %s (%s, %s)\n", r->period,
                 strcmp(r->tenant, "*") == 0 ? "all tenants" : r->tenant,
                 fc_esc_text(r->tenant_name, e1, sizeof e1), fc_esc_text(r->tz, e2, sizeof e2));
@@ -85,8 +147,17 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
                 r->generated_at, (long long)r->days_final, (long long)r->days_events);
 
     s_duration(r->runtime_seconds, dur, sizeof dur);
-    fc_buf_addf(o, "\nSUMMARY\n  cost             $%s (%lld nano-USD)\n",
-                reporter_usd(t->cost_nusd, 9, usd), (long long)t->cost_nusd);
+    if (billed) {
+        fc_buf_addf(o,
+                    "\nSUMMARY (billed cost under the tenant's rate card; list cost at catalog "
+                    "prices)\n  billed cost      $%s (%lld nano-USD)\n",
+                    reporter_usd(t->billed_nusd, 9, usd), (long long)t->billed_nusd);
+        fc_buf_addf(o, "  list cost        $%s (%lld nano-USD)\n",
+                    reporter_usd(t->cost_nusd, 9, usd), (long long)t->cost_nusd);
+    } else {
+        fc_buf_addf(o, "\nSUMMARY\n  cost             $%s (%lld nano-USD)\n",
+                    reporter_usd(t->cost_nusd, 9, usd), (long long)t->cost_nusd);
+    }
     fc_buf_addf(o, "  events           %lld (%lld unpriced)\n", (long long)t->events,
                 (long long)t->unpriced_events);
     fc_buf_addf(o, "  agents           %lld active, %lld spawned, %lld idle now\n",
@@ -110,24 +181,33 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
     s_text_rows(o, r, "COST BY PROVIDER", "provider", &r->providers, false);
     s_text_rows(o, r, "COST BY AGENT", "agent", &r->agents, true);
 
-    fc_buf_addf(o, "\nTOP TASKS\n  %-30s %14s %6s %-14s %s\n", "task", "cost USD", "agents",
-                "to complete", "title");
+    fc_buf_addf(o, "\nTOP TASKS\n  %-30s %14s", "task", billed ? "billed USD" : "cost USD");
+    if (billed)
+        fc_buf_addf(o, " %14s", "list USD");
+    fc_buf_addf(o, " %6s %-14s %s\n", "agents", "to complete", "title");
     if (r->tasks_n == 0)
         fc_buf_add_str(o, "  (none)\n");
     for (size_t i = 0; i < r->tasks_n; i++) {
         const reporter_task_t *k = &r->tasks[i];
         s_label(r, k->tenant, k->task, label, sizeof label);
         s_duration(k->seconds_to_complete, dur, sizeof dur);
-        fc_buf_addf(o, "  %-30s %14s %6lld %-14s %s\n", fc_esc_text(label, e1, sizeof e1),
-                    reporter_usd(k->s.cost_nusd, 2, usd), (long long)k->agents_n, dur,
+        fc_buf_addf(o, "  %-30s %14s", fc_esc_text(label, e1, sizeof e1),
+                    reporter_usd(k->s.billed_nusd, 2, usd));
+        if (billed)
+            fc_buf_addf(o, " %14s", reporter_usd(k->s.cost_nusd, 2, usd2));
+        fc_buf_addf(o, " %6lld %-14s %s\n", (long long)k->agents_n, dur,
                     fc_esc_text(k->title, e2, sizeof e2));
     }
 
     fc_buf_addf(o, "\nDAILY TREND\n");
-    for (size_t i = 0; i < r->days.n; i++)
-        fc_buf_addf(o, "  %s %16s %10lld events\n", r->days.v[i].k1,
-                    reporter_usd(r->days.v[i].s.cost_nusd, 2, usd),
-                    (long long)r->days.v[i].s.events);
+    for (size_t i = 0; i < r->days.n; i++) {
+        const reporter_sums_t *x = &r->days.v[i].s;
+        fc_buf_addf(o, "  %s %16s %10lld events", r->days.v[i].k1,
+                    reporter_usd(x->billed_nusd, 2, usd), (long long)x->events);
+        if (billed)
+            fc_buf_addf(o, " (list %s)", reporter_usd(x->cost_nusd, 2, usd2));
+        fc_buf_add_str(o, "\n");
+    }
     if (r->days.n == 0)
         fc_buf_add_str(o, "  (no spending)\n");
 
@@ -178,8 +258,10 @@ static void s_render_text(const reporter_report_t *r, fc_buf_t *o)
 // ---------------------------------------------------------------------------------------
 // CSV: one table, one header; `section` says what a row is.
 
+//  billed: s is a sum of costs, whose billed cost fills the last two columns (empty on
+//  the other rows: period, alert, cache, reported, reconcile, recommendation, window).
 static void s_csv_row(fc_buf_t *o, const char *section, const char *k1, const char *k2,
-                      const reporter_sums_t *s, const char *detail)
+                      const reporter_sums_t *s, const char *detail, bool billed)
 {
     static const reporter_sums_t zero;
     char usd[32];
@@ -195,13 +277,17 @@ static void s_csv_row(fc_buf_t *o, const char *section, const char *k1, const ch
                 (long long)s->cache_read, (long long)s->cache_write_5m,
                 (long long)s->cache_write_1h, (long long)s->events, (long long)s->unpriced_events);
     fc_esc_csv(o, detail);
-    fc_buf_add_str(o, "\r\n");
+    if (billed)
+        fc_buf_addf(o, ",%lld,%s\r\n", (long long)s->billed_nusd,
+                    reporter_usd(s->billed_nusd, 9, usd));
+    else
+        fc_buf_add_str(o, ",,\r\n");
 }
 
 static void s_csv_rows(fc_buf_t *o, const char *section, const reporter_rows_t *rows)
 {
     for (size_t i = 0; i < rows->n; i++)
-        s_csv_row(o, section, rows->v[i].k1, rows->v[i].k2, &rows->v[i].s, "");
+        s_csv_row(o, section, rows->v[i].k1, rows->v[i].k2, &rows->v[i].s, "", true);
 }
 
 static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
@@ -209,16 +295,16 @@ static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
     char detail[1024], a[48], b[32];
     fc_buf_add_str(o, "section,key,key2,cost_nusd,cost_usd,input_tokens,output_tokens,"
                       "cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,events,"
-                      "unpriced_events,detail\r\n");
+                      "unpriced_events,detail,billed_nusd,billed_usd\r\n");
     snprintf(detail, sizeof detail, "%s..%s", r->from, r->to);
-    s_csv_row(o, "period", r->tenant, r->period, NULL, detail);
+    s_csv_row(o, "period", r->tenant, r->period, NULL, detail, false);
     snprintf(detail, sizeof detail,
              "agents_active=%lld agents_spawned=%lld agents_idle=%lld runtime_seconds=%lld "
              "tasks_with_cost=%lld tasks_completed=%lld",
              (long long)r->agents_active, (long long)r->agents_spawned, (long long)r->agents_idle,
              (long long)r->runtime_seconds, (long long)r->tasks_total,
              (long long)r->tasks_completed);
-    s_csv_row(o, "summary", r->tenant, "", &r->total, detail);
+    s_csv_row(o, "summary", r->tenant, "", &r->total, detail, true);
     s_csv_rows(o, "day", &r->days);
     s_csv_rows(o, "tenant", &r->tenants);
     s_csv_rows(o, "kind", &r->kinds);
@@ -231,30 +317,30 @@ static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
         const reporter_task_t *k = &r->tasks[i];
         snprintf(detail, sizeof detail, "agents=%lld seconds_to_complete=%lld title=%s",
                  (long long)k->agents_n, (long long)k->seconds_to_complete, k->title);
-        s_csv_row(o, "task", k->tenant, k->task, &k->s, detail);
+        s_csv_row(o, "task", k->tenant, k->task, &k->s, detail, true);
     }
     for (size_t i = 0; i < r->alerts_n; i++) {
         const reporter_alert_t *al = &r->alerts[i];
         reporter_sums_t s = {.cost_nusd = al->value_nusd};
         snprintf(detail, sizeof detail, "%s %s/%s %s %lld%% %s: %s", al->fired_at, al->kind,
                  al->scope, al->period_key, (long long)al->threshold_pct, al->state, al->text);
-        s_csv_row(o, "alert", al->tenant, al->subject, &s, detail);
+        s_csv_row(o, "alert", al->tenant, al->subject, &s, detail, false);
     }
     for (size_t i = 0; i < r->models.n; i++)
         if (r->models.v[i].s.unpriced_events > 0)
-            s_csv_row(o, "unpriced", r->models.v[i].k1, "", &r->models.v[i].s, "");
+            s_csv_row(o, "unpriced", r->models.v[i].k1, "", &r->models.v[i].s, "", true);
     snprintf(detail, sizeof detail,
              "cache_read_share_pct=%s saved_by_reads_nusd=%lld cache_write_premium_nusd=%lld",
              reporter_pct(r->total.cache_read, s_prompt(&r->total), a),
              (long long)r->cache_read_saved_nusd, (long long)r->cache_write_premium_nusd);
-    s_csv_row(o, "cache", r->tenant, "", NULL, detail);
+    s_csv_row(o, "cache", r->tenant, "", NULL, detail, false);
     if (r->total.reported_events > 0) {
         reporter_sums_t s = {.cost_nusd = r->total.reported_nusd,
                              .events = r->total.reported_events};
         snprintf(detail, sizeof detail, "computed_nusd=%lld computed_usd=%s",
                  (long long)r->total.reported_computed_nusd,
                  reporter_usd(r->total.reported_computed_nusd, 9, b));
-        s_csv_row(o, "reported", r->tenant, "", &s, detail);
+        s_csv_row(o, "reported", r->tenant, "", &s, detail, false);
     }
     for (size_t i = 0; i < r->recon.n; i++) { //  the provider's bill: days that differ
         const reporter_recon_day_t *v = &r->recon.v[i];
@@ -262,14 +348,14 @@ static void s_render_csv(const reporter_report_t *r, fc_buf_t *o)
         snprintf(detail, sizeof detail, "%s bill_nusd=%lld fleetcost_nusd=%lld%s%s", v->status,
                  (long long)v->bill_nusd, (long long)v->fleetcost_nusd,
                  *v->token_diffs ? " tokens: " : "", v->token_diffs);
-        s_csv_row(o, "reconcile", v->tenant, v->day, &s, detail);
+        s_csv_row(o, "reconcile", v->tenant, v->day, &s, detail, false);
     }
     for (size_t i = 0; i < r->recos_n; i++)
-        s_csv_row(o, "recommendation", r->recos[i].code, "", NULL, r->recos[i].text);
+        s_csv_row(o, "recommendation", r->recos[i].code, "", NULL, r->recos[i].text, false);
     //  Each tenant's own days, when they differ (the period row holds their union).
     for (size_t i = 0; r->per_tenant && i < r->spans_n; i++) {
         snprintf(detail, sizeof detail, "%s..%s", r->spans[i].from, r->spans[i].to);
-        s_csv_row(o, "window", r->spans[i].tenant, r->spans[i].tz, NULL, detail);
+        s_csv_row(o, "window", r->spans[i].tenant, r->spans[i].tz, NULL, detail, false);
     }
 }
 
@@ -282,6 +368,8 @@ static void s_json_sums(fc_jw_t *w, const reporter_sums_t *s)
     char usd[32];
     fc_jw_int(w, "cost_nusd", s->cost_nusd);
     fc_jw_str(w, "cost_usd", reporter_usd(s->cost_nusd, 9, usd));
+    fc_jw_int(w, "billed_nusd", s->billed_nusd);
+    fc_jw_str(w, "billed_usd", reporter_usd(s->billed_nusd, 9, usd));
     fc_jw_int(w, "events", s->events);
     fc_jw_int(w, "unpriced_events", s->unpriced_events);
     fc_jw_object(w, "tokens");
@@ -339,6 +427,7 @@ static void s_render_json(const reporter_report_t *r, fc_buf_t *o)
     fc_jw_str(w, "from", r->from);
     fc_jw_str(w, "to", r->to);
     fc_jw_str(w, "generated_at", r->generated_at);
+    fc_jw_bool(w, "billed_differs", s_billed_shown(r));
     fc_jw_object(w, "source");
     fc_jw_int(w, "rollup_tenant_days", r->days_final);
     fc_jw_int(w, "event_days", r->days_events);
@@ -547,12 +636,19 @@ static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *tit
                         const reporter_rows_t *rows, bool two_keys, const s_link_t *l,
                         const char *dim)
 {
-    char usd[32], pct[48], label[2 * REPORTER_KEY_MAX];
+    char usd[32], usd2[32], pct[48], label[2 * REPORTER_KEY_MAX];
+    bool shown = s_billed_shown(r), whole = reporter_billed_whole(r, rows);
+    bool billed = shown && whole; //  billed and list columns
+    const reporter_sums_t *t = &r->total;
     fc_buf_addf(o,
-                "<h2>%s</h2><table><tr><th>%s</th><th class=\"n\">cost (USD)</th>"
+                "<h2>%s</h2><table><tr><th>%s</th><th class=\"n\">%s (USD)</th>%s"
                 "<th class=\"n\">share</th><th class=\"n\">events</th>"
                 "<th class=\"n\">input tokens</th><th class=\"n\">output tokens</th></tr>",
-                title, col);
+                title, col,
+                billed  ? "billed"
+                : shown ? "list"
+                        : "cost",
+                billed ? "<th class=\"n\">list (USD)</th>" : "");
     for (size_t i = 0; i < rows->n; i++) {
         const reporter_row_t *x = &rows->v[i];
         if (two_keys)
@@ -561,15 +657,18 @@ static void s_html_rows(fc_buf_t *o, const reporter_report_t *r, const char *tit
             snprintf(label, sizeof label, "%s", x->k1[0] ? x->k1 : "(none)");
         fc_buf_add_str(o, "<tr>");
         s_html_td_link(o, label, l, dim, x->k1, x->k2);
+        fc_buf_addf(o, "<td class=\"n\">%s</td>",
+                    reporter_usd(s_shown_nusd(r, rows, &x->s), 2, usd));
+        if (billed)
+            fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(x->s.cost_nusd, 2, usd2));
         fc_buf_addf(o,
-                    "<td class=\"n\">%s</td><td class=\"n\">%s%%</td><td class=\"n\">%lld</td>"
+                    "<td class=\"n\">%s%%</td><td class=\"n\">%lld</td>"
                     "<td class=\"n\">%lld</td><td class=\"n\">%lld</td></tr>",
-                    reporter_usd(x->s.cost_nusd, 2, usd),
-                    reporter_pct(x->s.cost_nusd, r->total.cost_nusd, pct), (long long)x->s.events,
-                    (long long)x->s.input, (long long)x->s.output);
+                    reporter_pct(s_shown_nusd(r, rows, &x->s), s_shown_nusd(r, rows, t), pct),
+                    (long long)x->s.events, (long long)x->s.input, (long long)x->s.output);
     }
     if (rows->n == 0)
-        fc_buf_add_str(o, "<tr><td colspan=\"6\">none</td></tr>");
+        fc_buf_addf(o, "<tr><td colspan=\"%d\">none</td></tr>", billed ? 7 : 6);
     fc_buf_add_str(o, "</table>");
 }
 
@@ -592,7 +691,7 @@ static size_t s_items(const reporter_report_t *r, const reporter_rows_t *rows, b
         else
             snprintf(labels[i], sizeof labels[i], "%s", rows->v[i].k1);
         items[i].label = labels[i];
-        items[i].value = rows->v[i].s.cost_nusd;
+        items[i].value = s_shown_nusd(r, rows, &rows->v[i].s);
         if (l) {
             h->at[i] = h->buf.len;
             s_href(&h->buf, l, dim, rows->v[i].k1, rows->v[i].k2);
@@ -613,7 +712,10 @@ static void s_html_bars(fc_buf_t *o, const reporter_report_t *r, const char *id,
     s_hrefs_t h;
     fc_buf_init(&h.buf);
     size_t n = s_items(r, rows, false, items, labels, l, dim, &h);
-    reporter_svg_bars(o, id, title, REPORTER_SVG_USD, items, n, 560);
+    char t[160];
+    snprintf(t, sizeof t, "%s%s", title,
+             !reporter_billed_whole(r, rows) && s_billed_shown(r) ? " (list)" : "");
+    reporter_svg_bars(o, id, t, REPORTER_SVG_USD, items, n, 560);
     o->failed |= h.buf.failed;
     fc_buf_free(&h.buf);
 }
@@ -644,7 +746,7 @@ static void s_html_trend(fc_buf_t *o, const reporter_report_t *r, const char *id
         while (j < r->days.n && strcmp(r->days.v[j].k1, labels[i]) < 0)
             j++;
         if (j < r->days.n && strcmp(r->days.v[j].k1, labels[i]) == 0)
-            items[i].value = r->days.v[j].s.cost_nusd;
+            items[i].value = r->days.v[j].s.billed_nusd;
         if (at) {
             at[i] = hb.len;
             s_href(&hb, l, "day", labels[i], "");
@@ -669,11 +771,17 @@ static void s_html_tasks(fc_buf_t *o, const reporter_report_t *r, const reporter
                          size_t n, bool median, const s_link_t *l)
 {
     char usd[32], dur[48], label[2 * REPORTER_KEY_MAX];
+    //  Tasks are breakdown rows: on the dashboard their billed cost is not whole.
+    bool shown = s_billed_shown(r), billed = shown && !r->inday_rollups;
     fc_buf_addf(o,
-                "<table><tr><th>task</th><th>title</th><th>type</th><th class=\"n\">cost "
-                "(USD)</th>%s<th class=\"n\">agents</th><th>agent ids</th><th>time to "
+                "<table><tr><th>task</th><th>title</th><th>type</th><th class=\"n\">%s "
+                "(USD)</th>%s%s<th class=\"n\">agents</th><th>agent ids</th><th>time to "
                 "complete</th></tr>",
-                median ? "<th class=\"n\">type median (USD)</th>" : "");
+                billed  ? "billed"
+                : shown ? "list"
+                        : "cost",
+                billed ? "<th class=\"n\">list (USD)</th>" : "",
+                median ? "<th class=\"n\">type median (USD, list)</th>" : "");
     for (size_t i = 0; i < n; i++) {
         const reporter_task_t *k = &tasks[i];
         s_label(r, k->tenant, k->task, label, sizeof label);
@@ -682,7 +790,10 @@ static void s_html_tasks(fc_buf_t *o, const reporter_report_t *r, const reporter
         s_html_td_link(o, label, l, "task", k->tenant, k->task);
         s_html_td(o, k->title);
         s_html_td(o, k->type);
-        fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(k->s.cost_nusd, 2, usd));
+        fc_buf_addf(o, "<td class=\"n\">%s</td>",
+                    reporter_usd(r->inday_rollups ? k->s.cost_nusd : k->s.billed_nusd, 2, usd));
+        if (billed)
+            fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(k->s.cost_nusd, 2, usd));
         if (median)
             fc_buf_addf(o, "<td class=\"n\">%s</td>", reporter_usd(k->median_type_nusd, 2, usd));
         fc_buf_addf(o, "<td class=\"n\">%lld</td>", (long long)k->agents_n);
@@ -691,7 +802,7 @@ static void s_html_tasks(fc_buf_t *o, const reporter_report_t *r, const reporter
         fc_buf_add_str(o, "</tr>");
     }
     if (n == 0)
-        fc_buf_add_str(o, "<tr><td colspan=\"7\">none</td></tr>");
+        fc_buf_addf(o, "<tr><td colspan=\"%d\">none</td></tr>", 7 + billed);
     fc_buf_add_str(o, "</table>");
 }
 
@@ -783,10 +894,25 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
     s_html_windows(o, r);
 
     s_duration(r->runtime_seconds, dur, sizeof dur);
+    bool billed = s_billed_shown(r);
+    fc_buf_add_str(o, "<h2>Summary</h2>");
+    if (billed)
+        fc_buf_add_str(o, "<p id=\"basis\">Cost figures are billed cost, under the tenant's "
+                          "rate card; list cost (catalog prices) is shown beside them. Charts "
+                          "and shares are billed.</p>");
     fc_buf_addf(o,
-                "<h2>Summary</h2><div class=\"cards\">"
-                "<div class=\"card\"><div>cost</div><div class=\"v\" id=\"total-cost\">$%s</div>"
-                "<div>%lld nano-USD</div></div>"
+                "<div class=\"cards\">"
+                "<div class=\"card\"><div>%s</div><div class=\"v\" id=\"total-cost\">$%s</div>"
+                "<div>%lld nano-USD</div></div>",
+                billed ? "billed cost" : "cost", reporter_usd(t->billed_nusd, 9, usd),
+                (long long)t->billed_nusd);
+    if (billed)
+        fc_buf_addf(o,
+                    "<div class=\"card\"><div>list cost</div>"
+                    "<div class=\"v\" id=\"total-list-cost\">$%s</div>"
+                    "<div>%lld nano-USD</div></div>",
+                    reporter_usd(t->cost_nusd, 9, usd), (long long)t->cost_nusd);
+    fc_buf_addf(o,
                 "<div class=\"card\"><div>agents</div><div class=\"v\">%lld</div>"
                 "<div>%lld spawned, %lld idle now</div></div>"
                 "<div class=\"card\"><div>tasks</div><div class=\"v\">%lld</div>"
@@ -794,7 +920,6 @@ static void s_render_html(const reporter_report_t *r, fc_buf_t *o)
                 "<div class=\"card\"><div>agent runtime</div><div class=\"v\">%s</div></div>"
                 "<div class=\"card\"><div>events</div><div class=\"v\">%lld</div>"
                 "<div>%lld unpriced</div></div></div>",
-                reporter_usd(t->cost_nusd, 9, usd), (long long)t->cost_nusd,
                 (long long)r->agents_active, (long long)r->agents_spawned,
                 (long long)r->agents_idle, (long long)r->tasks_total, (long long)r->tasks_completed,
                 dur, (long long)t->events, (long long)t->unpriced_events);
@@ -970,7 +1095,8 @@ static void s_html_burn(fc_buf_t *o, const reporter_burn_t *b)
                                                      : "");
     fc_buf_addf(o,
                 "Forecast for the month: $%s%s. Each tenant counts its own local month; "
-                "day n is the n-th day of each tenant's month.</p>",
+                "day n is the n-th day of each tenant's month; its cost is on the basis its "
+                "budget watches (billed unless the budget says list).</p>",
                 reporter_usd(b->forecast_nusd, 2, usd),
                 b->forecast ? ""
                             : " (some tenants have less than a day of data: their spending "
@@ -989,7 +1115,8 @@ void reporter_render_dashboard(const reporter_report_t *r, const reporter_burn_t
     //  Today is each tenant's own local today; the live stream reports the same sum and
     //  the same key (the sum of the tenants' today day numbers), and the page reloads
     //  when any tenant's today moves on.
-    int64_t today = r->today.cost_nusd, today_key = 0, d;
+    int64_t today = r->today.billed_nusd, today_key = 0, d;
+    bool billed = s_billed_shown(r);
     for (size_t i = 0; i < r->spans_n; i++)
         if (fc_date_parse(r->spans[i].today, &d) == 0)
             today_key += d;
@@ -1008,16 +1135,21 @@ void reporter_render_dashboard(const reporter_report_t *r, const reporter_burn_t
                 "data-total-nusd=\"%lld\" data-mtd-nusd=\"%lld\"><p>%s, %s to %s (%s). Live: "
                 "<span id=\"live-state\">connecting</span>.</p>",
                 all || r->spans_n == 0 ? "" : r->spans[0].today, (long long)today_key,
-                (long long)today, (long long)r->total.cost_nusd, (long long)burn->mtd_nusd,
+                (long long)today, (long long)r->total.billed_nusd, (long long)burn->mtd_nusd,
                 s_range_label(range), r->from, r->to,
                 all ? "each tenant's own days and today, in its time zone" : r->tz);
     s_html_windows(o, r);
     fc_buf_add_str(o, "<div class=\"cards\">");
-    snprintf(note, sizeof note, "%s", s_range_label(range));
-    snprintf(usd2, sizeof usd2, "$%s", reporter_usd(r->total.cost_nusd, 2, usd));
-    s_card(o, "cost", "total-range", usd2, note);
+    if (billed)
+        snprintf(note, sizeof note, "%s; list $%s", s_range_label(range),
+                 reporter_usd(r->total.cost_nusd, 2, usd));
+    else
+        snprintf(note, sizeof note, "%s", s_range_label(range));
+    snprintf(usd2, sizeof usd2, "$%s", reporter_usd(r->total.billed_nusd, 2, usd));
+    s_card(o, billed ? "billed cost" : "cost", "total-range", usd2, note);
     snprintf(usd2, sizeof usd2, "$%s", reporter_usd(today, 2, usd));
-    s_card(o, "cost today", "total-today", usd2, all ? "each tenant's own today" : NULL);
+    s_card(o, billed ? "billed today" : "cost today", "total-today", usd2,
+           all ? "each tenant's own today" : NULL);
     snprintf(usd2, sizeof usd2, "$%s", reporter_usd(burn->mtd_nusd, 2, usd));
     if (burn->tenants_budgeted)
         snprintf(note, sizeof note, "%s%% of $%s",
@@ -1150,10 +1282,17 @@ void reporter_render_drill(const reporter_drill_t *d, const char *range, fc_buf_
     fc_buf_addf(o, "<p>%s, %s to %s (%s).</p>", s_range_label(range), d->from, d->to,
                 all ? "each tenant's own days, in its time zone" : "tenant-local");
     const reporter_sums_t *t = &d->total;
-    fc_buf_addf(o, "<div class=\"cards\" id=\"drill\" data-cost-nusd=\"%lld\">",
-                (long long)t->cost_nusd);
-    snprintf(title, sizeof title, "$%s", reporter_usd(t->cost_nusd, 2, usd));
-    s_card(o, "cost", "drill-cost", title, NULL);
+    bool billed = false;
+    for (size_t i = 0; i < d->days.n && !billed; i++)
+        billed = d->days.v[i].s.billed_nusd != d->days.v[i].s.cost_nusd;
+    fc_buf_addf(o,
+                "<div class=\"cards\" id=\"drill\" data-cost-nusd=\"%lld\" "
+                "data-billed-nusd=\"%lld\">",
+                (long long)t->cost_nusd, (long long)t->billed_nusd);
+    snprintf(title, sizeof title, "$%s", reporter_usd(t->billed_nusd, 2, usd));
+    char lnote[64];
+    snprintf(lnote, sizeof lnote, "list $%s", reporter_usd(t->cost_nusd, 2, usd));
+    s_card(o, billed ? "billed cost" : "cost", "drill-cost", title, billed ? lnote : NULL);
     snprintf(title, sizeof title, "%lld", (long long)t->events);
     s_card(o, "events", NULL, title, NULL);
     snprintf(title, sizeof title, "%s%%", reporter_pct(t->cache_read, s_prompt(t), pct));

@@ -307,7 +307,7 @@ static void s_source_params(const reporter_window_t *w, const s_bounds_t *b,
     " fin AS (SELECT c.*, 'total' AS dimension FROM fc_spend_closed(" S_SOURCE_ARGS ") c),"                                  \
     " rs AS (SELECT * FROM fc_spend_rollups(" S_SOURCE_ARGS ")),"                                  \
     " evd AS (SELECT e.tenant_id, e.day, e.agent_type, e.model_family, e.agent_id, e.task_id,"     \
-    "                e.cost_kind, e.cost_nusd, e.input_tokens, e.output_tokens,"                   \
+    "                e.cost_kind, e.cost_nusd, e.billed_nusd, e.input_tokens, e.output_tokens,"    \
     "                e.cache_read_tokens, e.cache_write_5m_tokens, e.cache_write_1h_tokens,"       \
     "                e.unpriced, e.reported_cost_nusd, e.price_version, e.price_tiered,"           \
     "                CASE WHEN e.event_type = 'usage' THEN coalesce(e.speed, 'standard')"          \
@@ -322,12 +322,14 @@ static void s_source_params(const reporter_window_t *w, const s_bounds_t *b,
 #define S_EVENT_SUMS                                                                               \
     "sum(cost_nusd) AS cost, sum(input_tokens) AS i, sum(output_tokens) AS o,"                     \
     " sum(cache_read_tokens) AS cr, sum(cache_write_5m_tokens) AS w5,"                             \
-    " sum(cache_write_1h_tokens) AS w1, count(*) AS n, count(*) FILTER (WHERE unpriced) AS un"
+    " sum(cache_write_1h_tokens) AS w1, count(*) AS n, count(*) FILTER (WHERE unpriced) AS un,"    \
+    " sum(billed_nusd) AS billed"
 
 #define S_SUMMARY_SUMS                                                                             \
     "sum(s.cost_nusd) AS cost, sum(s.input_tokens) AS i, sum(s.output_tokens) AS o,"               \
     " sum(s.cache_read_tokens) AS cr, sum(s.cache_write_5m_tokens) AS w5,"                         \
-    " sum(s.cache_write_1h_tokens) AS w1, sum(s.events) AS n, sum(s.unpriced_events) AS un"
+    " sum(s.cache_write_1h_tokens) AS w1, sum(s.events) AS n, sum(s.unpriced_events) AS un,"       \
+    " sum(s.billed_nusd) AS billed"
 
 //  The report's facts in one scan of each source: the events of the open days summed
 //  per (tenant, day, agent type, model, agent, task, kind, speed, provider, price version
@@ -358,20 +360,24 @@ static const char *s_facts_sql =
     "          FROM evd GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),"
     " ev1 AS (SELECT tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind,"
     "                sum(cost) AS cost, sum(i) AS i, sum(o) AS o, sum(cr) AS cr, sum(w5) AS w5,"
-    "                sum(w1) AS w1, sum(n) AS n, sum(un) AS un, sum(rep) AS rep,"
-    "                sum(repc) AS repc, sum(repn) AS repn, sum(sn) AS sn, sum(sc) AS sc"
+    "                sum(w1) AS w1, sum(n) AS n, sum(un) AS un, sum(billed) AS billed,"
+    "                sum(rep) AS rep, sum(repc) AS repc, sum(repn) AS repn, sum(sn) AS sn,"
+    "                sum(sc) AS sc"
     "           FROM ev0 GROUP BY 1, 2, 3, 4, 5, 6, 7),"
     //  The cost by speed and by provider, and the cache tokens per (price version, tier)
     //  that s_price_cache prices: events of the open days, rollups of the closed ones.
     " spl AS (SELECT dim, k, sum(cost) AS cost, sum(i) AS i, sum(o) AS o, sum(cr) AS cr,"
-    "                sum(w5) AS w5, sum(w1) AS w1, sum(n) AS n, sum(un) AS un"
-    "           FROM (SELECT 'speed' AS dim, speed AS k, cost, i, o, cr, w5, w1, n, un FROM ev0"
+    "                sum(w5) AS w5, sum(w1) AS w1, sum(n) AS n, sum(un) AS un,"
+    "                sum(billed) AS billed"
+    "           FROM (SELECT 'speed' AS dim, speed AS k, cost, i, o, cr, w5, w1, n, un, billed"
+    "                   FROM ev0"
     "                 UNION ALL"
-    "                 SELECT 'provider', provider, cost, i, o, cr, w5, w1, n, un FROM ev0"
+    "                 SELECT 'provider', provider, cost, i, o, cr, w5, w1, n, un, billed"
+    "                   FROM ev0"
     "                 UNION ALL"
     "                 SELECT s.dimension, s.key, s.cost_nusd, s.input_tokens, s.output_tokens,"
     "                        s.cache_read_tokens, s.cache_write_5m_tokens,"
-    "                        s.cache_write_1h_tokens, s.events, s.unpriced_events"
+    "                        s.cache_write_1h_tokens, s.events, s.unpriced_events, s.billed_nusd"
     "                   FROM rs s WHERE s.dimension IN ('speed', 'provider')) u"
     "          GROUP BY 1, 2 HAVING sum(n) > 0 OR sum(cost) <> 0),"
     " cch AS (SELECT v, t, sum(cr) AS cr, sum(w5) AS w5, sum(w1) AS w1"
@@ -404,8 +410,9 @@ static const char *s_facts_sql =
     "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(cost_kind) = 0"
     "                      THEN cost_kind ELSE '' END AS k2,"
     "               sum(cost) AS cost, sum(i) AS i, sum(o) AS o, sum(cr) AS cr, sum(w5) AS w5,"
-    "               sum(w1) AS w1, sum(n) AS n, sum(un) AS un, sum(rep) AS rep,"
-    "               sum(repc) AS repc, sum(repn) AS repn, sum(sn) AS sn, sum(sc) AS sc"
+    "               sum(w1) AS w1, sum(n) AS n, sum(un) AS un, sum(billed) AS billed,"
+    "               sum(rep) AS rep, sum(repc) AS repc, sum(repn) AS repn, sum(sn) AS sn,"
+    "               sum(sc) AS sc"
     "          FROM ev1"
     "         GROUP BY GROUPING SETS ((), (day), (agent_type), (model_family),"
     "                                 (tenant_id, agent_id), (tenant_id, task_id), (cost_kind),"
@@ -433,7 +440,8 @@ static const char *s_facts_sql =
     "                 coalesce(sum(o), 0) AS o, coalesce(sum(cr), 0) AS cr,"
     "                 coalesce(sum(w5), 0) AS w5, coalesce(sum(w1), 0) AS w1,"
     "                 coalesce(sum(n), 0) AS n, coalesce(sum(un), 0) AS un,"
-    "                 coalesce(sum(rep), 0) AS rep, coalesce(sum(repc), 0) AS repc,"
+    "                 coalesce(sum(billed), 0) AS billed, coalesce(sum(rep), 0) AS rep, "
+    "coalesce(sum(repc), 0) AS repc,"
     "                 coalesce(sum(repn), 0) AS repn, coalesce(sum(sn), 0) AS sn,"
     "                 coalesce(sum(sc), 0) AS sc"
     "            FROM (SELECT * FROM eg UNION ALL SELECT * FROM sg) u"
@@ -454,24 +462,24 @@ static const char *s_facts_sql =
     "           WHERE med.median > 0 AND tt.cost > 3 * med.median"
     "           ORDER BY tt.cost DESC, tt.k1, tt.k2 LIMIT 10),"
     " sel AS (SELECT r.dim, r.k1, r.k2, r.cost, r.i, r.o, r.cr, r.w5, r.w1, r.n, r.un, r.rep,"
-    "                r.repc, r.repn, r.sn, r.sc, r.dim_rows, 0::numeric AS median"
+    "                r.repc, r.repn, r.sn, r.sc, r.dim_rows, 0::numeric AS median, r.billed"
     "           FROM ranked r WHERE r.dim NOT IN ('agent', 'task') OR r.rn <= $7::int"
     "         UNION ALL"
     "         SELECT 'outlier', a.k1, a.k2, a.cost, a.i, a.o, a.cr, a.w5, a.w1, a.n, a.un,"
-    "                a.rep, a.repc, a.repn, a.sn, a.sc, 0, o.median"
+    "                a.rep, a.repc, a.repn, a.sn, a.sc, 0, o.median, a.billed"
     "           FROM outl o JOIN allg a ON a.dim = 'task' AND a.k1 = o.k1 AND a.k2 = o.k2"
     "         UNION ALL"
     "         SELECT dim, k, '', cost, i, o, cr, w5, w1, n, un, 0, 0, 0, 0, 0,"
-    "                count(*) OVER (PARTITION BY dim), 0 FROM spl"
+    "                count(*) OVER (PARTITION BY dim), 0, billed FROM spl"
     "         UNION ALL"
     "         SELECT 'cache', v::text, CASE WHEN t THEN 't' ELSE 'f' END, 0, 0, 0, cr, w5, w1, 0,"
-    "                0, 0, 0, 0, 0, 0, 0, 0 FROM cch)"
+    "                0, 0, 0, 0, 0, 0, 0, 0, 0 FROM cch)"
     " SELECT s.dim, s.k1, s.k2, s.cost, s.i, s.o, s.cr, s.w5, s.w1, s.n, s.un, s.rep, s.repc,"
     "        s.repn, s.sn, s.sc, s.dim_rows, s.median,"
     "        coalesce(t.title, ''), coalesce(t.task_type, ''), coalesce(t.status, ''),"
     "        CASE WHEN t.completed_at IS NOT NULL AND t.created_at IS NOT NULL"
     "             THEN extract(epoch FROM t.completed_at - t.created_at)::bigint ELSE -1 END,"
-    "        coalesce(ag.n, 0), coalesce(ag.list, '')"
+    "        coalesce(ag.n, 0), coalesce(ag.list, ''), s.billed AS billed"
     "   FROM sel s"
     "   LEFT JOIN tasks t ON s.dim IN ('task', 'outlier') AND t.tenant_id = s.k1"
     "                    AND t.task_id = s.k2"
@@ -549,7 +557,10 @@ static int s_sums_add(reporter_sums_t *a, const reporter_sums_t *b)
     a->cache_write_1h += b->cache_write_1h;
     a->events += b->events;
     a->unpriced_events += b->unpriced_events;
-    return fc_money_add(a->cost_nusd, b->cost_nusd, &a->cost_nusd);
+    return fc_money_add(a->cost_nusd, b->cost_nusd, &a->cost_nusd) != 0 ||
+                   fc_money_add(a->billed_nusd, b->billed_nusd, &a->billed_nusd) != 0
+               ? -1
+               : 0;
 }
 
 static void s_str(char *dst, size_t size, const PGresult *res, int row, int col)
@@ -557,10 +568,12 @@ static void s_str(char *dst, size_t size, const PGresult *res, int row, int col)
     snprintf(dst, size, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
 }
 
-//  Columns 3..15 of the facts query into sums.
-static void s_read_sums(reporter_sums_t *s, const PGresult *res, int row)
+//  Columns 3..15 of the facts query into sums, and billed from column cb (named
+//  "billed", looked up once per result: s_facts_cols).
+static void s_read_sums(reporter_sums_t *s, const PGresult *res, int row, int cb)
 {
     s->cost_nusd = fc_pg_int(res, row, 3);
+    s->billed_nusd = fc_pg_int(res, row, cb);
     s->input = fc_pg_int(res, row, 4);
     s->output = fc_pg_int(res, row, 5);
     s->cache_read = fc_pg_int(res, row, 6);
@@ -578,24 +591,24 @@ static void s_read_sums(reporter_sums_t *s, const PGresult *res, int row)
 //  Sums do not fit int64 only for absurd data; Postgres returns numeric, and a value
 //  out of range would come back from strtoll as INT64_MIN/MAX with ERANGE. Checked once
 //  over the whole result rather than per field.
-static bool s_result_in_range(const PGresult *res)
+static bool s_result_in_range(const PGresult *res, int cb)
 {
     for (int r = 0; r < PQntuples(res); r++)
-        for (int c = 3; c <= 17; c++) {
+        for (int c = 3; c <= 18; c++) {
             errno = 0;
-            (void)strtoll(PQgetvalue(res, r, c), NULL, 10);
+            (void)strtoll(PQgetvalue(res, r, c == 18 ? cb : c), NULL, 10);
             if (errno == ERANGE)
                 return false;
         }
     return true;
 }
 
-static void s_read_task(reporter_task_t *t, const PGresult *res, int row)
+static void s_read_task(reporter_task_t *t, const PGresult *res, int row, int cb)
 {
     memset(t, 0, sizeof *t);
     s_str(t->tenant, sizeof t->tenant, res, row, 1);
     s_str(t->task, sizeof t->task, res, row, 2);
-    s_read_sums(&t->s, res, row);
+    s_read_sums(&t->s, res, row, cb);
     t->median_type_nusd = fc_pg_int(res, row, 17);
     s_str(t->title, sizeof t->title, res, row, 18);
     s_str(t->type, sizeof t->type, res, row, 19);
@@ -620,7 +633,8 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
         fc_pg_query(conn, module, "report facts", s_facts_sql, S_SOURCE_NPARAMS + 1, params);
     if (!res)
         return -1;
-    if (!s_result_in_range(res)) {
+    int cb = PQfnumber(res, "billed");
+    if (cb < 0 || !s_result_in_range(res, cb)) {
         fc_error(module, "report facts: a sum is out of the int64 range");
         PQclear(res);
         return -1;
@@ -642,16 +656,16 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
         const char *dim = PQgetvalue(res, i, 0);
         reporter_rows_t *rows = NULL;
         if (strcmp(dim, "total") == 0) {
-            s_read_sums(&self->total, res, i);
+            s_read_sums(&self->total, res, i, cb);
             continue;
         }
         if (strcmp(dim, "task") == 0) {
-            s_read_task(&self->tasks[self->tasks_n++], res, i);
+            s_read_task(&self->tasks[self->tasks_n++], res, i, cb);
             self->tasks_total = fc_pg_int(res, i, 16);
             continue;
         }
         if (strcmp(dim, "outlier") == 0) {
-            s_read_task(&self->outliers[self->outliers_n++], res, i);
+            s_read_task(&self->outliers[self->outliers_n++], res, i, cb);
             continue;
         }
         if (strcmp(dim, "day") == 0)
@@ -683,7 +697,7 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
         }
         s_str(r->k1, sizeof r->k1, res, i, 1);
         s_str(r->k2, sizeof r->k2, res, i, 2);
-        s_read_sums(&r->s, res, i);
+        s_read_sums(&r->s, res, i, cb);
         rows->total_rows = fc_pg_int(res, i, 16);
     }
     int rc = self->models.n > 0 ? s_price_cache(self, conn, module, res) : 0;
@@ -1011,7 +1025,7 @@ int reporter_costs_send(PGconn *conn, const char *module, const reporter_window_
                      "       SELECT %s AS k1, %s AS k2, " S_SUMMARY_SUMS
                      "         FROM %s s WHERE s.dimension = '%s' GROUP BY 1, 2)"
                      " SELECT k1, k2, sum(cost), sum(i), sum(o), sum(cr), sum(w5), sum(w1),"
-                     "        sum(n), sum(un)"
+                     "        sum(n), sum(un), sum(billed)"
                      "   FROM u GROUP BY k1, k2 %s"
                      "  ORDER BY %s",
                      g->ev_k1, g->ev_k2, g->sum_k1, g->sum_k2,
@@ -1055,7 +1069,7 @@ int reporter_live_total(PGconn *conn, const char *module, const char *tenant, co
         "              FROM tenants WHERE ($1 = '*' OR tenant_id = $1)),"
         " w AS (SELECT array_agg(tenant_id ORDER BY tenant_id) AS t,"
         "              array_agg(coalesce($2::date, today) ORDER BY tenant_id) AS d FROM tt)"
-        " SELECT (SELECT coalesce(sum(s.cost_nusd), 0) FROM w, fc_period_spend(w.t, w.d, w.d) s)"
+        " SELECT (SELECT coalesce(sum(s.billed_nusd), 0) FROM w, fc_period_spend(w.t, w.d, w.d) s)"
         "          ::text,"
         "        (SELECT coalesce(sum(today - date '1970-01-01'), 0) FROM tt)::text,"
         "        (SELECT coalesce(max(today), $2::date,"
@@ -1233,11 +1247,20 @@ int reporter_burn_gather(reporter_burn_t *b, PGconn *conn, const char *module, c
     int rc = -1;
     PGresult *res = NULL;
     //  Cost per tenant and day of its own month (0 = the 1st), from the same source as the
-    //  dashboard's other figures.
+    //  dashboard's other figures, on the basis of the budget it is compared with (the
+    //  tenant's own monthly budget, else the '*' default, as budget_sql below picks it).
     static const char *days_sql =
-        "SELECT s.tenant_id, (s.day - w.lo)::text, sum(s.cost_nusd)::text"
+        "WITH w AS (SELECT u.tenant_id, u.lo,"
+        "                  coalesce((SELECT b.basis FROM budgets b WHERE b.tenant_id = u.tenant_id"
+        "                               AND b.scope = 'monthly' AND b.subject = ''),"
+        "                           (SELECT b.basis FROM budgets b WHERE b.tenant_id = '*'"
+        "                               AND b.scope = 'monthly' AND b.subject = ''),"
+        "                           'billed') AS basis"
+        "             FROM unnest($1::text[], $2::date[]) AS u (tenant_id, lo))"
+        " SELECT s.tenant_id, (s.day - w.lo)::text,"
+        "        sum(CASE WHEN w.basis = 'list' THEN s.cost_nusd ELSE s.billed_nusd END)::text"
         "  FROM fc_period_spend($1::text[], $2::date[], $3::date[], $4::boolean) s"
-        "  JOIN unnest($1::text[], $2::date[]) AS w (tenant_id, lo) ON w.tenant_id = s.tenant_id"
+        "  JOIN w ON w.tenant_id = s.tenant_id"
         " GROUP BY 1, 2 ORDER BY 1, 2";
     const char *params[] = {w.arr_tenants, w.arr_from, w.arr_to, inday ? "true" : "false"};
     res = fc_pg_query(conn, module, "burn days", days_sql, 4, params);
@@ -1380,7 +1403,7 @@ reporter_rc_t reporter_drill_gather(reporter_drill_t *d, PGconn *conn, const cha
                      "          AND f.day = s.day AND f.final = s.final"
                      "        WHERE s.dimension = '%s' AND s.key = $7 GROUP BY 1, 2)"
                      " SELECT tenant_id, day::text, sum(cost), sum(i), sum(o), sum(cr), sum(w5),"
-                     "        sum(w1), sum(n), sum(un)"
+                     "        sum(w1), sum(n), sum(un), sum(billed)"
                      "   FROM u GROUP BY 1, 2 ORDER BY 2, 1",
                      dd->ev_col, dd->dim);
     assert(n > 0 && (size_t)n < sizeof sql);
@@ -1401,6 +1424,7 @@ reporter_rc_t reporter_drill_gather(reporter_drill_t *d, PGconn *conn, const cha
             .cache_write_1h = fc_pg_int(res, i, 7),
             .events = fc_pg_int(res, i, 8),
             .unpriced_events = fc_pg_int(res, i, 9),
+            .billed_nusd = fc_pg_int(res, i, 10),
         };
         const char *tenant = PQgetvalue(res, i, 0), *day = PQgetvalue(res, i, 1);
         reporter_row_t *r = d->days.n ? &d->days.v[d->days.n - 1] : NULL;

@@ -31,9 +31,13 @@
 #define REPORTER_TEXT_MAX 256 //  longest free text kept (titles, alert texts), with NUL
 #define REPORTER_TOP_MAX  100 //  bound on --top
 
-//  Sums over a set of events (or rollup rows).
+//  Sums over a set of events (or rollup rows). cost_nusd is list cost (the price
+//  catalog's); billed_nusd is billed cost, under each tenant's rate card (0016: an event's
+//  billed_nusd, NULL read as its list cost; the rollups' billed_nusd), so it equals
+//  cost_nusd wherever no rate card was in force. The other money figures are list.
 typedef struct {
-    int64_t cost_nusd;
+    int64_t cost_nusd;                                                 //  list
+    int64_t billed_nusd;                                               //  billed
     int64_t input, output, cache_read, cache_write_5m, cache_write_1h; //  tokens
     int64_t events, unpriced_events;
     int64_t reported_nusd;          //  agent-reported cost, where reported
@@ -118,7 +122,9 @@ typedef struct {
     int64_t days_final, days_events; //  tenant-days read from rollups / from events
     //  Set before gathering: also read non-final days from the aggregator's in-day
     //  rollups (cost only below the total row, as of their last write) instead of raw
-    //  events. The dashboard does; reports do not.
+    //  events. The dashboard does; reports do not. Their breakdown rows carry list cost
+    //  only (billed_nusd 0, RECONCILE.md §4.4), so with in-day rollups billed is whole only
+    //  in total, today, days, tenants and tenants_today (reporter_billed_whole).
     bool inday_rollups;
     reporter_span_t *spans; //  each tenant's window (a copy of the gathered window's)
     size_t spans_n;
@@ -236,15 +242,20 @@ void reporter_report_destroy(reporter_report_t **self_p);
 reporter_rc_t reporter_report_gather(reporter_report_t *self, PGconn *conn, const char *module,
                                      const reporter_window_t *w, const char *period, int top_n);
 
+//  True when rows (a list of r) carries billed cost for every day it covers: always in a
+//  report; on the dashboard (inday_rollups) only the lists read from 'total' rollup rows.
+bool reporter_billed_whole(const reporter_report_t *r, const reporter_rows_t *rows);
+
 //  Renders the report into out (appends).
 void reporter_render(const reporter_report_t *r, reporter_fmt_t fmt, fc_buf_t *out);
 
 //  The cost query behind /api/v1/costs and billing: one row per group over the hybrid
 //  source (rollups for final days, events otherwise). group is one of day, agent_type,
 //  model, agent, task, kind, tenant, tenant_kind. Sends the statement (PQsendQueryParams,
-//  caller reads the rows, e.g. in single-row mode). Columns: k1, k2, cost_nusd, input,
-//  output, cache_read, cache_write_5m, cache_write_1h, events, unpriced_events. Returns
-//  0, or -1 (logged) if group is unknown or the send failed.
+//  caller reads the rows, e.g. in single-row mode). Columns: k1, k2, cost_nusd (list),
+//  input, output, cache_read, cache_write_5m, cache_write_1h, events, unpriced_events,
+//  billed_nusd (10). Rows by key, or by list cost, largest first. Returns 0, or -1
+//  (logged) if group is unknown or the send failed.
 int reporter_costs_send(PGconn *conn, const char *module, const reporter_window_t *w,
                         const char *group);
 
@@ -252,7 +263,7 @@ int reporter_costs_send(PGconn *conn, const char *module, const reporter_window_
 //  report engine's clock. Returns 0 or -1.
 int reporter_today(PGconn *conn, const char *module, const char *tenant, int64_t *days);
 
-//  The live figure of a dashboard: the cost of tenant (or "*") on local day `day`, or,
+//  The live figure of a dashboard: the billed cost of tenant (or "*") on local day `day`, or,
 //  with day NULL, on each tenant's own local today. today_key changes whenever any
 //  tenant's today changes (the sum of the tenants' today day numbers), latest is the
 //  latest local today. Returns 0 or -1 (logged).
@@ -266,7 +277,10 @@ int reporter_live_total(PGconn *conn, const char *module, const char *tenant, co
 
 //  Month to date against the monthly budget. Each tenant counts its own local month
 //  (mtd) and its own budget (its 'monthly' row, else the '*' default); an all-tenant
-//  burn adds them up day by day of each tenant's own month ("day n of the month").
+//  burn adds them up day by day of each tenant's own month ("day n of the month"). Each
+//  tenant's cost is on the basis its monthly budget watches (budgets.basis, 0016: billed
+//  unless the budget says list; billed for a tenant without a budget), as the alerter
+//  compares it (alerter_budget_spend).
 typedef struct {
     size_t days_in_month;  //  the longest month among the tenants
     size_t days_elapsed;   //  days begun so far, today included (the most among the tenants)

@@ -285,10 +285,10 @@ static void s_forecast(alerter_t *self, const s_eval_t *e, const alerter_budget_
 
 typedef struct {
     char name[ALERTER_SUBJECT_MAX + 1];
-    int64_t nusd;
+    int64_t list, billed; //  list cost and cost under the tenant's rate card
 } s_spend_t;
 
-//  name/cost rows of a query into out (at most max). Count, or -1.
+//  name/list/billed rows of a query into out (at most max). Count, or -1.
 static int s_spends(alerter_t *self, const char *what, const char *sql, int n,
                     const char *const *params, s_spend_t *out, int max)
 {
@@ -298,7 +298,8 @@ static int s_spends(alerter_t *self, const char *what, const char *sql, int n,
     int rows = PQntuples(r) < max ? PQntuples(r) : max;
     for (int i = 0; i < rows; i++) {
         snprintf(out[i].name, sizeof out[i].name, "%s", PQgetvalue(r, i, 0));
-        out[i].nusd = fc_pg_int(r, i, 1);
+        out[i].list = fc_pg_int(r, i, 1);
+        out[i].billed = fc_pg_int(r, i, 2);
     }
     PQclear(r);
     return rows;
@@ -310,6 +311,12 @@ static const s_spend_t *s_spend_find(const s_spend_t *list, int n, const char *n
         if (strcmp(list[i].name, name) == 0)
             return &list[i];
     return NULL;
+}
+
+//  The spend of s that budget b watches (its basis): 0 when s is NULL.
+static int64_t s_spend_of(const s_spend_t *s, const alerter_budget_t *b)
+{
+    return s ? alerter_budget_spend(b, s->list, s->billed) : 0;
 }
 
 //  Unpriced usage today: an operator alert naming the models.
@@ -386,31 +393,40 @@ static void s_evaluate(alerter_t *self, const s_eval_t *in)
         snprintf(t1, sizeof t1, "%" PRId64, per->day_end_us);
         if (runaway && runaway->amount_nusd > 0 && runaway->window_s > 0) {
             snprintf(win, sizeof win, "%d", runaway->window_s);
-            const char *p[] = {e->tenant, now, win};
-            nagents =
-                s_spends(self, "agent spend",
-                         "SELECT agent_id, sum(cost_nusd) FROM events WHERE tenant_id = $1"
-                         " AND agent_id IS NOT NULL AND event_time > (timestamptz 'epoch'"
-                         " + $2::bigint * interval '1 microsecond') - $3::int * interval '1 second'"
-                         " GROUP BY agent_id ORDER BY 2 DESC LIMIT 1000",
-                         3, p, agents, S_MAX_AGENTS);
-            for (int i = 0; i < nagents && agents[i].nusd > runaway->amount_nusd; i++) {
+            const char *p[] = {e->tenant, now, win, runaway->list_basis ? "t" : "f"};
+            //  Every event after now - window (later ones too, as always: a clock behind
+            //  the events), from the one home of spend (fc_window_events, 0018) over all
+            //  local days; ordered by the cost the budget watches.
+            nagents = s_spends(
+                self, "agent spend",
+                "WITH t AS (SELECT (timestamptz 'epoch' + $2::bigint * interval '1 microsecond')"
+                "                  - $3::int * interval '1 second' AS t0)"
+                " SELECT e.agent_id, sum(e.cost_nusd), sum(e.billed_nusd)"
+                "   FROM t CROSS JOIN LATERAL fc_window_events(ARRAY[$1], '{-infinity}',"
+                "        '{infinity}', t.t0, 'infinity') e"
+                "  WHERE e.agent_id IS NOT NULL AND e.event_time > t.t0"
+                "  GROUP BY e.agent_id"
+                "  ORDER BY CASE WHEN $4::boolean THEN sum(e.cost_nusd) ELSE sum(e.billed_nusd)"
+                "           END DESC LIMIT 1000",
+                4, p, agents, S_MAX_AGENTS);
+            for (int i = 0; i < nagents && s_spend_of(&agents[i], runaway) > runaway->amount_nusd;
+                 i++) {
                 char text[FC_MAX_TEXT + 1], v[32], lim[32], w[16];
-                s_usd(agents[i].nusd, v, sizeof v);
+                s_usd(s_spend_of(&agents[i], runaway), v, sizeof v);
                 s_usd(runaway->amount_nusd, lim, sizeof lim);
                 s_fmt_window(runaway->window_s, w, sizeof w);
                 snprintf(
                     text, sizeof text,
                     "fleetcost: %.63s agent %.127s spent %s in the last %s, over its runaway limit "
-                    "of %s",
-                    e->tenant, agents[i].name, v, w, lim);
+                    "of %s (%s cost)",
+                    e->tenant, agents[i].name, v, w, lim, alerter_basis_name(runaway));
                 alerter_alert_t a = {.kind = "runaway",
                                      .scope = "agent",
                                      .period = per->day,
                                      .subject = agents[i].name,
                                      .threshold = 100,
                                      .has_value = true,
-                                     .value_nusd = agents[i].nusd,
+                                     .value_nusd = s_spend_of(&agents[i], runaway),
                                      .has_budget = true,
                                      .budget_nusd = runaway->amount_nusd,
                                      .text = text};
@@ -421,21 +437,24 @@ static void s_evaluate(alerter_t *self, const s_eval_t *in)
         for (int i = 0; i < nb; i++)
             any_type |= budgets[i].scope == ALERTER_AGENT_TYPE_DAILY;
         if (any_type) {
-            const char *p[] = {e->tenant, t0, t1};
-            ntypes = s_spends(self, "agent type spend",
-                              "SELECT coalesce(agent_type, ''), sum(cost_nusd) FROM events"
-                              " WHERE tenant_id = $1 AND event_time >= (timestamptz 'epoch'"
-                              " + $2::bigint * interval '1 microsecond') AND event_time <"
-                              " (timestamptz 'epoch' + $3::bigint * interval '1 microsecond')"
-                              " GROUP BY 1 ORDER BY 2 DESC LIMIT 64",
-                              3, p, types, ALERTER_MAX_BUDGETS);
+            //  Today's events (the local day [t0, t1)) per agent type, list and billed,
+            //  from the one home of spend (fc_window_events, 0018).
+            const char *p[] = {e->tenant, t0, t1, per->day};
+            ntypes =
+                s_spends(self, "agent type spend",
+                         "SELECT coalesce(e.agent_type, ''), sum(e.cost_nusd), sum(e.billed_nusd)"
+                         "  FROM fc_window_events(ARRAY[$1], ARRAY[$4::date], ARRAY[$4::date],"
+                         "       timestamptz 'epoch' + $2::bigint * interval '1 microsecond',"
+                         "       timestamptz 'epoch' + $3::bigint * interval '1 microsecond') e"
+                         " GROUP BY 1 ORDER BY 2 DESC LIMIT 64",
+                         4, p, types, ALERTER_MAX_BUDGETS);
             for (int i = 0; i < nb; i++) {
                 const s_spend_t *s = budgets[i].scope == ALERTER_AGENT_TYPE_DAILY && ntypes > 0
                                          ? s_spend_find(types, ntypes, budgets[i].subject)
                                          : NULL;
                 if (s)
                     s_thresholds(self, e->tenant, "agent_type", "daily agent type", per->day,
-                                 &budgets[i], s->nusd);
+                                 &budgets[i], s_spend_of(s, &budgets[i]));
             }
         }
         if (e->unpriced_hint != 0)
@@ -468,14 +487,14 @@ static void s_evaluate(alerter_t *self, const s_eval_t *in)
         else if (strcmp(o->kind, "threshold") == 0 && strcmp(o->scope, "agent_type") == 0) {
             bud = alerter_budget_find(budgets, nb, ALERTER_AGENT_TYPE_DAILY, o->subject);
             const s_spend_t *s = ntypes >= 0 ? s_spend_find(types, ntypes, o->subject) : NULL;
-            value = ntypes < 0 ? -1 : s ? s->nusd : 0;
+            value = ntypes < 0 ? -1 : s_spend_of(s, bud);
         } else if (strcmp(o->kind, "forecast") == 0) {
             bud = monthly;
             value = s_projection(self, e);
         } else if (strcmp(o->kind, "runaway") == 0) {
             bud = runaway;
             const s_spend_t *s = nagents >= 0 ? s_spend_find(agents, nagents, o->subject) : NULL;
-            value = nagents < 0 ? -1 : s ? s->nusd : 0;
+            value = nagents < 0 ? -1 : s_spend_of(s, bud);
         } else
             continue; //  unpriced: resolved by the day ending
         if (bud && value < 0)

@@ -162,15 +162,20 @@ static void s_breakdown(alerter_deliver_t *self, const s_job_t *j, fc_buf_t *b, 
     PQclear(r);
 }
 
-//  The period's UTC bounds from its key ("YYYY-MM-DD" a day, "YYYY-MM" a month) in the
-//  tenant's zone, shared by the two breakdown queries.
+//  The events of the period of key $2 ("YYYY-MM-DD" a day, "YYYY-MM" a month) of tenant
+//  $1, in its zone, for the two breakdown queries: the period as a window of local days
+//  (fc_spend_windows), its instants (fc_local_start) and its events (fc_window_events),
+//  all from the one home of period spend (migrations 0017, 0018). List cost, as always.
 #define S_PERIOD_CTE                                                                               \
-    "WITH z AS (SELECT coalesce((SELECT tz FROM tenants WHERE tenant_id = $1), 'UTC') AS tz),"     \
-    " b AS (SELECT CASE WHEN length($2) = 7 THEN ($2 || '-01')::date ELSE $2::date END AS d0,"     \
+    "WITH b AS (SELECT CASE WHEN length($2) = 7 THEN ($2 || '-01')::date ELSE $2::date END AS d0," \
     "              CASE WHEN length($2) = 7 THEN (($2 || '-01')::date + interval '1 month')::date" \
     "                   ELSE $2::date + 1 END AS d1),"                                             \
-    " w AS (SELECT d0::timestamp AT TIME ZONE z.tz AS t0, d1::timestamp AT TIME ZONE z.tz AS t1"   \
-    "         FROM b, z) "
+    " w AS (SELECT v.lo, v.hi, fc_local_start(v.lo, v.tz) AS t0,"                                  \
+    "              fc_local_start(v.hi + 1, v.tz) AS t1"                                           \
+    "         FROM b, fc_spend_windows(ARRAY[$1], ARRAY[b.d0], ARRAY[b.d1 - 1]) v) "
+#define S_PERIOD_EVENTS                                                                            \
+    " FROM w CROSS JOIN LATERAL"                                                                   \
+    " fc_window_events(ARRAY[$1], ARRAY[w.lo], ARRAY[w.hi], w.t0, w.t1) e"
 
 //  Plain text an operator would want: what, how much, where it went, where to look.
 static void s_email_body(alerter_deliver_t *self, const s_job_t *j, const char *to, fc_buf_t *b)
@@ -224,15 +229,13 @@ static void s_email_body(alerter_deliver_t *self, const s_job_t *j, const char *
     if (strcmp(j->kind, "no_data") != 0) {
         s_breakdown(self, j, b, "Cost by agent type",
                     S_PERIOD_CTE
-                    "SELECT coalesce(agent_type, '(none)'), sum(cost_nusd) FROM events e, w"
-                    " WHERE e.tenant_id = $1 AND e.event_time >= w.t0 AND e.event_time < w.t1"
+                    "SELECT coalesce(e.agent_type, '(none)'), sum(e.cost_nusd)" S_PERIOD_EVENTS
                     " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 10");
         s_breakdown(self, j, b, "Top tasks",
                     S_PERIOD_CTE
                     "SELECT coalesce(e.task_id || coalesce(' ' || t.title, ''), '(no task)'),"
-                    " sum(e.cost_nusd) FROM events e CROSS JOIN w"
+                    " sum(e.cost_nusd)" S_PERIOD_EVENTS
                     " LEFT JOIN tasks t ON t.tenant_id = e.tenant_id AND t.task_id = e.task_id"
-                    " WHERE e.tenant_id = $1 AND e.event_time >= w.t0 AND e.event_time < w.t1"
                     " GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 5");
     }
     fc_buf_addf(b, "\r\nReport: %s\r\n", link);

@@ -457,7 +457,7 @@ static enum MHD_Result s_budgets(s_req_t *req)
         req->pg, MODULE, "budgets",
         "SELECT tenant_id, scope, subject, amount_nusd::text, coalesce(window_seconds, 0)::text,"
         "       array_to_json(thresholds)::text,"
-        "       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')"
+        "       to_char(updated_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'), basis"
         "  FROM budgets WHERE ($1 = '*' OR tenant_id = $1 OR tenant_id = '*')"
         " ORDER BY tenant_id, scope, subject",
         1, params);
@@ -481,6 +481,7 @@ static enum MHD_Result s_budgets(s_req_t *req)
         fc_jw_raw(&jw, "window_seconds", PQgetvalue(res, i, 4));
         fc_jw_raw(&jw, "thresholds_pct", PQgetvalue(res, i, 5)); //  array_to_json
         fc_jw_str(&jw, "updated_at", PQgetvalue(res, i, 6));
+        fc_jw_str(&jw, "basis", PQgetvalue(res, i, 7)); //  billed | list (0016)
         fc_jw_end(&jw);
     }
     fc_jw_end(&jw);
@@ -632,7 +633,7 @@ typedef struct {
 static void s_stream_row(s_stream_t *s, PGresult *res)
 {
     char usd[32];
-    int64_t cost = fc_pg_int(res, 0, 2);
+    int64_t cost = fc_pg_int(res, 0, 2), billed = fc_pg_int(res, 0, 10); //  list, billed
     if (s->csv) {
         fc_esc_csv(&s->pending, PQgetvalue(res, 0, s->pair ? 1 : 0));
         if (s->pair) {
@@ -642,7 +643,7 @@ static void s_stream_row(s_stream_t *s, PGresult *res)
         fc_buf_addf(&s->pending, ",%lld,%s", (long long)cost, reporter_usd(cost, 9, usd));
         for (int c = 3; c <= 9; c++)
             fc_buf_addf(&s->pending, ",%s", PQgetvalue(res, 0, c));
-        fc_buf_add_str(&s->pending, "\r\n");
+        fc_buf_addf(&s->pending, ",%lld,%s\r\n", (long long)billed, reporter_usd(billed, 9, usd));
         return;
     }
     //  A row a line: the "rows" array's comma and newline are placed here, the row itself
@@ -658,6 +659,8 @@ static void s_stream_row(s_stream_t *s, PGresult *res)
         fc_jw_str(&jw, "tenant", PQgetvalue(res, 0, 0));
     fc_jw_int(&jw, "cost_nusd", cost);
     fc_jw_str(&jw, "cost_usd", reporter_usd(cost, 9, usd));
+    fc_jw_int(&jw, "billed_nusd", billed);
+    fc_jw_str(&jw, "billed_usd", reporter_usd(billed, 9, usd));
     fc_jw_object(&jw, "tokens");
     for (int c = 0; c < 5; c++)
         fc_jw_raw(&jw, tokens[c], PQgetvalue(res, 0, 3 + c)); //  sums as Postgres printed them
@@ -774,7 +777,7 @@ static enum MHD_Result s_costs(s_req_t *req)
         fc_buf_addf(&s->pending,
                     "%s%s,cost_nusd,cost_usd,input_tokens,output_tokens,"
                     "cache_read_tokens,cache_write_5m_tokens,cache_write_1h_tokens,"
-                    "events,unpriced_events\r\n",
+                    "events,unpriced_events,billed_nusd,billed_usd\r\n",
                     s->pair ? group : "key", s->pair ? ",tenant" : "");
     } else {
         //  Left open: s_stream_row writes the rows, one a line, and s_stream_fill closes

@@ -52,7 +52,8 @@ static void s_apply(reporter_live_t *self, const fc_summary_t *s)
     //  replace the newest day's figure.
     if (e && strcmp(s->day, e->day) >= 0) {
         memcpy(e->day, s->day, sizeof e->day);
-        e->day_nusd = s->day_cost_nusd;
+        e->day_nusd =
+            s->day_billed_nusd; //  billed: the dashboard's headline (= list without a card)
         e->closed = s->closed;
         e->at = time(NULL);
         self->generation++;

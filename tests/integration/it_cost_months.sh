@@ -162,10 +162,10 @@ expect_eq "tenant key t1 under RLS sees only its cost_months rows" \
 # 3. The dashboard reads today's in-day rollup (not final), reports do not.
 today=$(date -u +%F)
 q "$IT_URL" - >/dev/null <<SQL || it_die "in-day rows failed"
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, events, final)
-VALUES ('t0', '$today', 'total', '', 123456789, 9, false),
-       ('t0', '$today', 'task', 'today-task', 123456789, 9, false),
-       ('t0', '$(date -u -d '-1 day' +%F)', 'total', '', 1000, 1, true);
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, events, final)
+VALUES ('t0', '$today', 'total', '', 123456789, 123456789, 9, false),
+       ('t0', '$today', 'task', 'today-task', 123456789, 123456789, 9, false),
+       ('t0', '$(date -u -d '-1 day' +%F)', 'total', '', 1000, 1000, 1, true);
 SQL
 want=$(q "$IT_URL" "SELECT sum(cost_nusd) FROM cost_summaries WHERE tenant_id = 't0'
                      AND dimension = 'total' AND day > current_date - 30")

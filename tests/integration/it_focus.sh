@@ -3,11 +3,13 @@
 # the nano-dollar, to the bill of the same month (docs/FOCUS.md "What fleetcost writes").
 # Seed: it_reporter_tz_seed.sql (four tenants in UTC, +13, +5:30 and -8, three models, usage
 # every 50 minutes, final rollups for two tenants) plus one event whose model and agent
-# names are spreadsheet formulas.
+# names are spreadsheet formulas; lax has a rate card (15 % off, $250 a month) from before
+# the month, so its billed cost is below list and it owes a monthly fee.
 #  - header: every mandatory FOCUS 1.2 column; custom x_ columns last;
 #  - every row: its tenant's local day / month as UTC instants, SubAccountId = tenant,
 #    the four costs equal, exact 9-decimal nano-USD; no cell starts a formula;
-#  - per tenant: sum(ListCost) (decimal) and sum(x_ListCostNanoUSD) = the JSON bill;
+#  - per tenant: sum(ListCost) (decimal), sum(x_ListCostNanoUSD) and sum(BilledCost) = the
+#    JSON bill (fee rows included); totals: CSV bill = JSON bill = FOCUS, list and billed;
 #  - when raw events are gone but rollups remain, the export refuses instead of
 #    writing rows that do not add up.
 #   it_focus.sh <fleetcost>
@@ -28,10 +30,21 @@ q "$IT_URL" "INSERT INTO events (event_id, event_time, tenant_id, event_type, ag
                      '=HYPERLINK(\"http://x\")', 10, 20, 0, 0, 0, 123456789, 'usage', 1, false,
                      'it', 999999)" >/dev/null || it_die "hostile event failed"
 
+check "rate set: lax 15 % off, \$250 a month, restated from October" "$fleetcost" rate set \
+  --pg-url "$IT_URL" --tenant lax --from 2026-10-01 --bp -1500 --monthly-fee 250 --actor it
+
 bill() { "$fleetcost" billing --pg-url "$IT_URL" --month "$MONTH" "$@"; }
 bill --format json -o "$IT_TMP/bill.json" || it_die "billing json failed"
+bill --format csv -o "$IT_TMP/bill.csv" || it_die "billing csv failed"
 check "billing --format focus" bill --format focus -o "$IT_TMP/focus.csv"
-out=$(python3 "$here/it_focus_check.py" "$IT_TMP/focus.csv" "$IT_TMP/bill.json" "$MONTH" \
+expect_eq "lax: billed = list x 0.85 (rounded per event) and the fee, in the JSON bill" \
+  "$(python3 -c 'import json, sys
+t = {t["tenant"]: t for t in json.load(open(sys.argv[1]))["tenants"]}["lax"]
+u = [k for k in t["kinds"] if k["kind"] != "monthly_fee"]
+f = [k["billed_nusd"] for k in t["kinds"] if k["kind"] == "monthly_fee"]
+print(f, abs(sum(k["billed_nusd"] for k in u) * 100 - sum(k["cost_nusd"] for k in u) * 85) <= 50 * sum(k["events"] for k in u))' \
+    "$IT_TMP/bill.json")" "[250000000000] True"
+out=$(python3 "$here/it_focus_check.py" "$IT_TMP/focus.csv" "$IT_TMP/bill.json" "$IT_TMP/bill.csv" "$MONTH" \
   utc0=UTC akl=Pacific/Auckland kol=Asia/Kolkata lax=America/Los_Angeles 2>&1)
 rc=$?
 echo "$out"

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""it_focus_check: checks a `fleetcost billing --format focus` CSV against the JSON bill of
-the same month. Prints one 'ok'/'FAIL' line per check and exits 1 if any failed.
-   it_focus_check.py <focus.csv> <bill.json> <month YYYY-MM> <tenant=tz>...
+"""it_focus_check: checks a `fleetcost billing --format focus` CSV against the JSON and CSV
+bills of the same month: per tenant and in total, list and billed, to the nano-dollar.
+Prints one 'ok'/'FAIL' line per check and exits 1 if any failed.
+   it_focus_check.py <focus.csv> <bill.json> <bill.csv> <month YYYY-MM> <tenant=tz>...
 Money is compared as decimal.Decimal and as integer nano-USD: never as floats."""
 import csv
 import json
@@ -15,7 +16,7 @@ MANDATORY = """BilledCost BillingAccountId BillingAccountName BillingCurrency Bi
 BillingPeriodStart ChargeCategory ChargeClass ChargeDescription ChargePeriodEnd
 ChargePeriodStart ContractedCost EffectiveCost InvoiceIssuerName ListCost PricingQuantity
 PricingUnit ProviderName PublisherName ServiceCategory ServiceName""".split()
-COSTS = ("BilledCost", "EffectiveCost", "ContractedCost", "ListCost")
+COSTS = ("BilledCost", "EffectiveCost", "ContractedCost")
 
 failures = 0
 
@@ -35,8 +36,8 @@ def local_midnight(d, tz):
 
 
 def main():
-    path, bill_path, month = sys.argv[1:4]
-    zones = dict(a.split("=", 1) for a in sys.argv[4:])
+    path, bill_path, csv_path, month = sys.argv[1:5]
+    zones = dict(a.split("=", 1) for a in sys.argv[5:])
     raw = open(path, "rb").read()
     check("UTF-8 without BOM, CRLF rows", not raw.startswith(b"\xef\xbb\xbf")
           and raw.count(b"\r\n") == raw.count(b"\n") and raw.count(b"\n") > 1)
@@ -51,13 +52,26 @@ def main():
     y, m = map(int, month.split("-"))
     first, nxt = date(y, m, 1), date(y + m // 12, m % 12 + 1, 1)
     bad_period, bad_const, bad_cost, bad_tenant, bad_guard = [], [], [], [], []
-    sums, nsums, days = {}, {}, {}
+    sums, nsums, bsums, days, fees = {}, {}, {}, {}, []
     for r in rows:
         t = r["SubAccountId"]
         if t not in zones:
             bad_tenant.append(t)
             continue
         tz = zones[t]
+        bsums[t] = bsums.get(t, Decimal(0)) + Decimal(r["BilledCost"])
+        if r["ChargeCategory"] == "Purchase":  # a rate card's monthly fee: its own row
+            fees.append(r)
+            if ((r["ChargeFrequency"], r["x_CostKind"], r["PricingUnit"], r["ConsumedQuantity"])
+                    != ("Recurring", "monthly_fee", "Months", "")
+                    or (r["ChargePeriodStart"], r["ChargePeriodEnd"])
+                    != (r["BillingPeriodStart"], r["BillingPeriodEnd"])
+                    or utc(r["BillingPeriodStart"]) != local_midnight(first, tz)
+                    or r["ListCost"] != r["BilledCost"]):
+                bad_const.append(r)
+            sums[t] = sums.get(t, Decimal(0)) + Decimal(r["ListCost"])
+            nsums[t] = nsums.get(t, 0) + int(r["x_ListCostNanoUSD"])
+            continue
         start, end = utc(r["ChargePeriodStart"]), utc(r["ChargePeriodEnd"])
         day = start.astimezone(ZoneInfo(tz)).date()
         if not (first <= day < nxt and start == local_midnight(day, tz)
@@ -78,6 +92,7 @@ def main():
         tokens = sum(int(r[c]) for c in ("x_InputTokens", "x_OutputTokens", "x_CacheReadTokens",
                                           "x_CacheWrite5mTokens", "x_CacheWrite1hTokens"))
         if (len(costs) != 1 or len(r["ListCost"].split(".")[1]) != 9
+                or len(r["BilledCost"].split(".")[1]) != 9
                 or list_cost * 10**9 != int(r["x_ListCostNanoUSD"])
                 or int(r["ConsumedQuantity"]) != tokens
                 or Decimal(r["PricingQuantity"]) * 10**6 != tokens):
@@ -95,7 +110,7 @@ def main():
           not bad_period, bad_period[:3])
     check("fixed columns (USD, Usage, null ChargeClass, Anthropic, units, SkuId)", not bad_const,
           bad_const[:3])
-    check("BilledCost = EffectiveCost = ContractedCost = ListCost, 9 decimals, exact nano-USD, "
+    check("BilledCost = EffectiveCost = ContractedCost, 9 decimals, ListCost exact nano-USD, "
           "quantities = token sums", not bad_cost, bad_cost[:1])
     check("no cell a spreadsheet would take for a formula", not bad_guard, bad_guard[:3])
     want = {x["tenant"]: x for x in bill["tenants"]}
@@ -105,9 +120,24 @@ def main():
               sums.get(t) == Decimal(want[t]["cost_usd"]), (sums.get(t), want[t]["cost_usd"]))
         check(f"{t}: sum(x_ListCostNanoUSD) = the bill's nano-USD", nsums.get(t) == want[t]["cost_nusd"],
               (nsums.get(t), want[t]["cost_nusd"]))
+        check(f"{t}: sum(BilledCost) = the bill's billed total, as decimals",
+              bsums.get(t) == Decimal(want[t]["billed_usd"]), (bsums.get(t), want[t]["billed_usd"]))
         check(f"{t}: rows on every local day of the month ({(nxt - first).days})",
               len(days.get(t, ())) == (nxt - first).days, len(days.get(t, ())))
     check("total = the bill's total", sum(nsums.values()) == bill["total_nusd"])
+    bcsv = list(csv.DictReader(open(csv_path, newline="", encoding="utf-8")))
+    focus_billed = sum(bsums.values()) * 10**9
+    check("billed: CSV total = JSON total = FOCUS sum(BilledCost)",
+          sum(int(r["billed_nusd"]) for r in bcsv) == bill["billed_total_nusd"] == focus_billed,
+          (sum(int(r["billed_nusd"]) for r in bcsv), bill["billed_total_nusd"], focus_billed))
+    check("list: CSV total = JSON total = FOCUS sum(x_ListCostNanoUSD)",
+          sum(int(r["cost_nusd"]) for r in bcsv) == bill["total_nusd"] == sum(nsums.values()))
+    csv_fees = sorted((r["tenant_id"], int(r["cost_nusd"]), int(r["billed_nusd"]))
+                      for r in bcsv if r["cost_kind"] == "monthly_fee")
+    focus_fees = sorted((r["SubAccountId"], int(r["x_ListCostNanoUSD"]),
+                         int(Decimal(r["BilledCost"]) * 10**9)) for r in fees)
+    check("the CSV bill's monthly_fee lines = the FOCUS Purchase rows", csv_fees == focus_fees,
+          (csv_fees, focus_fees))
     return 1 if failures else 0
 
 

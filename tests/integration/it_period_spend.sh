@@ -7,7 +7,17 @@
 #  - fc_spend_rollups (month rows minus days) equals the daily rows it stands for;
 #  - fc_tenant_spend (alerter, `budget check`) gives today and the month to date from the
 #    same source, billed equal to list;
-#  - `fleetcost report` over the same days reports the same total.
+#  - `fleetcost report` over the same days reports the same total;
+#  - billed differs from list for crd1 (Tokyo), which has a rate card (15 % off from its
+#    local 2026-03-01; 0016) and billed costs on its events, written out by hand:
+#      02-28 open   an event from before the card, billed NULL (= list)  500,000 /    500,000
+#      03-03 closed its final rollup (events 3,000,001 / 2,550,001 plus a marker of
+#                   70,000,000 in both)                              73,000,001 / 72,550,001
+#      03-09 open   3,333,333 x 0.85 = 2,833,333.05                   3,333,333 /  2,833,333
+#      03-10 open   10,000 x 0.85                                         10,000 /      8,500
+#    02-28..03-10: list 76,843,334, billed 75,891,834; its month to date at "now" (03-10):
+#    list 76,343,334, billed 75,391,834; today list 10,000, billed 8,500. The same totals
+#    per cost kind from fc_period_spend_kinds (0018).
 # The rollups deliberately disagree with the events (a marker added), so a figure read
 # from the wrong source fails.
 #   it_period_spend.sh <fleetcost>
@@ -54,6 +64,24 @@ SELECT tenant_id, day, dim, key, ev + 1000000 * extract(day FROM day)::bigint,
 -- An in-day rollup of utc1's open 03-06 (the dashboard may stand it in for the day).
 INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, events, final)
 VALUES ('utc1', '2026-03-06', 'total', '', 424242, 424242, 1, false);
+SQL
+
+# crd1: a rate card and billed costs (the figures of the header). Its 03-03 events are
+# also rolled up ('total' and 'kind' rows) with the marker; the other days stay open.
+q "$IT_URL" - >/dev/null <<'SQL' || it_die "seeding crd1 failed"
+INSERT INTO tenants (tenant_id, tz) VALUES ('crd1', 'Asia/Tokyo');
+INSERT INTO rate_cards (tenant_id, version, effective_from, bp, note)
+VALUES ('crd1', 1, '2026-03-01 00:00+09', -1500, 'it: 15 % off');
+INSERT INTO events (event_id, event_time, tenant_id, event_type, agent_id, cost_nusd, billed_nusd,
+                    rate_card_version, cost_kind, ingest_id, seq)
+VALUES (gen_random_uuid(), '2026-02-28 23:00+09', 'crd1', 'usage', 'c1', 500000, NULL, NULL, 'usage', 'it', 0),
+       (gen_random_uuid(), '2026-03-03 10:00+09', 'crd1', 'usage', 'c1', 1000000, 850000, 1, 'usage', 'it', 0),
+       (gen_random_uuid(), '2026-03-03 20:00+09', 'crd1', 'usage', 'c1', 2000001, 1700001, 1, 'usage', 'it', 0),
+       (gen_random_uuid(), '2026-03-09 12:00+09', 'crd1', 'usage', 'c1', 3333333, 2833333, 1, 'usage', 'it', 0),
+       (gen_random_uuid(), '2026-03-10 09:00+09', 'crd1', 'usage', 'c1', 10000, 8500, 1, 'usage', 'it', 0);
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, events, final)
+VALUES ('crd1', '2026-03-03', 'total', '', 73000001, 72550001, 2, true),
+       ('crd1', '2026-03-03', 'kind', 'usage', 73000001, 72550001, 2, true);
 SQL
 
 # expected <tenant> <lo> <hi> [inday]: the window's sum by hand, day by day.
@@ -118,6 +146,22 @@ for t in utc1 tyo1 nyc1 ghost; do
 done
 expect_eq "New York's today at 03:30 UTC is the 9th" \
   "$(q "$IT_URL" "SELECT day FROM fc_tenant_spend('nyc1', '$NOW')")" 2026-03-09
+
+# Billed differs from list: crd1's figures by hand (header).
+expect_eq "fc_period_spend crd1 02-28..03-10: list and billed by hand" \
+  "$(q "$IT_URL" "SELECT sum(cost_nusd) || ' ' || sum(billed_nusd) FROM fc_period_spend('{crd1}',
+                    '{2026-02-28}', '{2026-03-10}')")" "76843334 75891834"
+expect_eq "... per day: the closed 03-03 from its rollup, the open days from events" \
+  "$(q "$IT_URL" "SELECT string_agg(day || ':' || rollup || ':' || billed_nusd, ' ' ORDER BY day)
+                    FROM fc_period_spend('{crd1}', '{2026-02-28}', '{2026-03-10}')")" \
+  "2026-02-28:false:500000 2026-03-03:true:72550001 2026-03-09:false:2833333 2026-03-10:false:8500"
+expect_eq "fc_tenant_spend crd1: today and month to date, list and billed" \
+  "$(q "$IT_URL" "SELECT day_nusd || ' ' || day_billed_nusd || ' ' || month_nusd || ' ' || month_billed_nusd
+                    FROM fc_tenant_spend('crd1', '$NOW')")" "10000 8500 76343334 75391834"
+expect_eq "fc_period_spend_kinds crd1: the same per cost kind" \
+  "$(q "$IT_URL" "SELECT string_agg(cost_kind || ':' || cost_nusd || ':' || billed_nusd || ':' || events, ' ')
+                    FROM fc_period_spend_kinds('{crd1}', '{2026-02-28}', '{2026-03-10}')")" \
+  "usage:76843334:75891834:5"
 
 # The report engine reads the same source.
 for t in utc1 nyc1; do

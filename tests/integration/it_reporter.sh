@@ -38,7 +38,8 @@ valid_csv() {
 import csv, sys
 rows = list(csv.reader(open(sys.argv[1], newline='')))
 head = ("section,key,key2,cost_nusd,cost_usd,input_tokens,output_tokens,cache_read_tokens,"
-        "cache_write_5m_tokens,cache_write_1h_tokens,events,unpriced_events,detail").split(',')
+        "cache_write_5m_tokens,cache_write_1h_tokens,events,unpriced_events,detail,billed_nusd,"
+        "billed_usd").split(',')
 assert rows[0] == head, rows[0]
 assert len(rows) >= 3 and all(len(r) == len(head) for r in rows), "ragged rows"
 assert rows[2][0] == 'summary'
@@ -481,14 +482,14 @@ expect_eq "cache savings: each event at its version and tier" \
 # writes them), and no events at all. Sonnet 4.5 tiered, 10000 cache reads:
 #   10000 * (6000 - 600) = 54,000,000 more saved; haiku (base), 2000 1-hour writes:
 #   2000 * (2000 - 1000) = 2,000,000 more premium.
-q "$IT_URL" "INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd,
+q "$IT_URL" "INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd,
                                          cache_read_tokens, cache_write_1h_tokens, events, final)
-  SELECT 'cachet', date '2025-01-16', 'total', '', 1, 10000, 2000, 2, true
+  SELECT 'cachet', date '2025-01-16', 'total', '', 1, 1, 10000, 2000, 2, true
   UNION ALL
-  SELECT 'cachet', '2025-01-16', 'price', v.version_id || ':t', 1, 10000, 0, 1, true
+  SELECT 'cachet', '2025-01-16', 'price', v.version_id || ':t', 1, 1, 10000, 0, 1, true
     FROM price_versions v WHERE v.model = 'claude-sonnet-4-5' AND v.source = 'anthropic list prices'
   UNION ALL
-  SELECT 'cachet', '2025-01-16', 'price', v.version_id || ':f', 0, 0, 2000, 1, true
+  SELECT 'cachet', '2025-01-16', 'price', v.version_id || ':f', 0, 0, 0, 2000, 1, true
     FROM price_versions v WHERE v.model = 'claude-haiku-4-5' AND v.source = 'anthropic list prices'" \
   >/dev/null || it_die "cannot insert the cachet rollups"
 rep --tenant cachet --period range --from 2025-01-15 --to 2025-01-16 --format json -o "$IT_TMP/cachet2.json"

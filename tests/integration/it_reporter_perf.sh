@@ -24,10 +24,10 @@ INSERT INTO tenants (tenant_id, tz)
 SELECT 't' || lpad(i::text, 3, '0'),
        (ARRAY['UTC', 'Europe/Paris', 'America/New_York', 'Asia/Tokyo'])[1 + i % 4]
   FROM generate_series(0, 99) i;
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens, output_tokens,
-                            cache_read_tokens, events, final)
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, input_tokens,
+                            output_tokens, cache_read_tokens, events, final)
 SELECT t.tenant_id, d::date, v.dim, v.key, 1000003 * (1 + v.n) + extract(doy FROM d)::int,
-       1000 * v.n, 100 * v.n, 5000 * v.n, 10 * v.n, true
+       1000003 * (1 + v.n) + extract(doy FROM d)::int, 1000 * v.n, 100 * v.n, 5000 * v.n, 10 * v.n, true
   FROM tenants t,
        generate_series(current_date - 365, current_date - 1, interval '1 day') d,
        (SELECT 'total' AS dim, '' AS key, 39 AS n
@@ -36,9 +36,9 @@ SELECT t.tenant_id, d::date, v.dim, v.key, 1000003 * (1 + v.n) + extract(doy FRO
         UNION ALL SELECT 'kind', k, 19 FROM unnest(ARRAY['usage', 'runtime']) k
         UNION ALL SELECT 'agent', 'agent-' || i, 4 FROM generate_series(0, 9) i
         UNION ALL SELECT 'task', 'task-' || i, 2 FROM generate_series(0, 19) i) v;
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens, output_tokens,
-                            cache_read_tokens, events, final)
-SELECT t.tenant_id, current_date, v.dim, v.key, 700001 * (1 + v.n),
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, input_tokens,
+                            output_tokens, cache_read_tokens, events, final)
+SELECT t.tenant_id, current_date, v.dim, v.key, 700001 * (1 + v.n), 700001 * (1 + v.n),
        CASE WHEN v.dim = 'total' THEN 700 * v.n ELSE 0 END,
        CASE WHEN v.dim = 'total' THEN 70 * v.n ELSE 0 END,
        CASE WHEN v.dim = 'total' THEN 3500 * v.n ELSE 0 END,

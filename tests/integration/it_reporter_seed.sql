@@ -89,23 +89,23 @@ INSERT INTO budgets (tenant_id, scope, amount_nusd) VALUES
     ('acme', 'daily', 100000000000), ('globex', 'monthly', 10000000000),
     ('*', 'monthly', 500000000000);
 
--- Final rollups. acme 2025-03-05 disagrees with that day's events on purpose: a final
--- rollup is the figure of record for its day.
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens,
+-- Final rollups (billed = list: no rate card). acme 2025-03-05 disagrees with that day's
+-- events on purpose: a final rollup is the figure of record for its day.
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, input_tokens,
                             output_tokens, events, unpriced_events, final)
-SELECT 'acme', '2025-03-05', d, k, 777000000001, 1000, 100, 3, 0, true
+SELECT 'acme', '2025-03-05', d, k, 777000000001, 777000000001, 1000, 100, 3, 0, true
   FROM (VALUES ('total', ''), ('agent_type', 'coder'), ('model', 'claude-sonnet-4-5'),
                ('kind', 'usage'), ('agent', 'acme-agent-0'), ('task', 'acme-task-1')) v(d, k);
 -- A year of daily rollups before March for acme.
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens,
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, input_tokens,
                             output_tokens, events, final)
-SELECT 'acme', day::date, v.d, v.k, 1000000007, 500, 50, 2, true
+SELECT 'acme', day::date, v.d, v.k, 1000000007, 1000000007, 500, 50, 2, true
   FROM generate_series(date '2024-03-01', date '2025-02-27', interval '1 day') day,
        (VALUES ('total', ''), ('agent_type', 'planner'), ('model', 'claude-haiku-4-5'),
                ('kind', 'usage')) v(d, k);
 -- A non-final rollup is ignored (events are read for its day).
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, events, final)
-VALUES ('globex', '2025-03-06', 'total', '', 123, 1, false);
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd, events, final)
+VALUES ('globex', '2025-03-06', 'total', '', 123, 123, 1, false);
 
 -- Recent spending for the dashboard (last hours; today's partition exists).
 INSERT INTO events (event_id, event_time, tenant_id, event_type, agent_id, agent_type, task_id,

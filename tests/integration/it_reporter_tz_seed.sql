@@ -31,12 +31,14 @@ SELECT gen_random_uuid(), ts, t, 'usage', t || '-agent-' || (i % 5),
                        AS m) mm
  WHERE ts <= timestamptz '2026-12-06 20:03:00+00';
 
--- Final rollups of akl and lax before their local 2026-12-04, from their events.
-INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, input_tokens,
-                            output_tokens, cache_read_tokens, cache_write_5m_tokens,
-                            cache_write_1h_tokens, events, unpriced_events, final)
+-- Final rollups of akl and lax before their local 2026-12-04, from their events (billed
+-- as the aggregator rolls it up: NULL in an event is billed = list, 0016).
+INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd,
+                            input_tokens, output_tokens, cache_read_tokens,
+                            cache_write_5m_tokens, cache_write_1h_tokens, events,
+                            unpriced_events, final)
 SELECT e.tenant_id, (e.event_time AT TIME ZONE t.tz)::date, v.dim, v.key,
-       sum(e.cost_nusd), sum(e.input_tokens), sum(e.output_tokens), sum(e.cache_read_tokens),
+       sum(e.cost_nusd), sum(coalesce(e.billed_nusd, e.cost_nusd)), sum(e.input_tokens), sum(e.output_tokens), sum(e.cache_read_tokens),
        sum(e.cache_write_5m_tokens), sum(e.cache_write_1h_tokens), count(*),
        count(*) FILTER (WHERE e.unpriced), true
   FROM events e JOIN tenants t USING (tenant_id),
