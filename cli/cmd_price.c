@@ -317,11 +317,15 @@ static int s_restate_rollups(PGconn *pg, const char *tenant, const char *from, c
     PQclear(r);
     const char *tenants[1] = {tenant}, *tzs[1] = {tz}, *sinces[1] = {since}, *untils[1] = {until};
     aggregator_span_t span = {tenants, tzs, sinces, untils, 1};
-    aggregator_row_t *rows = NULL;
+    aggregator_rows_t sums = {0};
     aggregator_seq_t *seqs = NULL;
-    size_t nrows = 0, nseqs = 0;
-    if (aggregator_pg_snapshot(pg, &span, false, &rows, &nrows, &seqs, &nseqs) != 0)
+    size_t nseqs = 0;
+    if (aggregator_pg_snapshot(pg, &span, false, &sums, &seqs, &nseqs) != 0) {
+        aggregator_rows_free(&sums);
         return -1;
+    }
+    const aggregator_row_t *rows = sums.rows;
+    size_t nrows = sums.n;
     int rc = 0;
     for (size_t i = 0; i < nrows && rc == 0;) {
         size_t j = i;
@@ -331,7 +335,7 @@ static int s_restate_rollups(PGconn *pg, const char *tenant, const char *from, c
                                   j - i);
         i = j;
     }
-    free(rows);
+    aggregator_rows_free(&sums);
     free(seqs);
     return rc;
 }

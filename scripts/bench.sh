@@ -13,6 +13,9 @@
 #               one complete run only. A complete run takes 15-20 minutes on 2 cores,
 #               most of it seeding the year (11.5M events).
 #   FLEETCOST_BENCH_INGEST=path runs another fleetcost-ingest binary (before/after).
+#   FLEETCOST_BENCH_YEAR_URL=url: for `--only rebuild`, a database seeded before with
+#               it_reporter_perf.sh's year (the rebuild test adds a few events to it),
+#               instead of seeding one (7-13 minutes).
 # Needs the local stack (started here if it is not running) and a build (made here).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -328,6 +331,7 @@ if want rebuild; then
 # 4e. The aggregator's rebuilds from Postgres on the same year (the shard at start and
 # after FLUSHALL, one tenant while another streams).
 echo "bench: aggregator rebuilds on a year of data for 100 tenants"
+year_url=${year_url:-${FLEETCOST_BENCH_YEAR_URL:-}}
 r_rebuild=$(bash "$root/tests/integration/perf_aggregator_rebuild.sh" "$bin/cli/fleetcost" \
   "$bin/services/ingest/fleetcost-ingest" "$bin/services/aggregator/fleetcost-aggregator" \
   "$bin/cli/fleetcost-bench" ${year_url:+"$year_url"} 2>&1 | grep -E '^(ok|FAIL|info)|seeded' || true)

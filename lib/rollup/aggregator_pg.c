@@ -2,6 +2,7 @@
 #include "aggregator_pg.h"
 
 #include <inttypes.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,6 +29,70 @@ const char *const aggregator_dims[AGGREGATOR_DIMS] = {"agent_type", "model", "ag
 
 const char *const aggregator_dim_names[AGGREGATOR_DIM_COUNT_] = {
     "total", "agent_type", "model", "agent", "kind", "speed", "provider", "task", "price"};
+
+//  Key blocks: keys are at most FC_MAX_ID + 1 bytes, so one always fits in a new block.
+#define KEY_BLOCK 32768
+struct aggregator_key_block_s {
+    aggregator_key_block_t *next;
+    size_t used;
+    char data[KEY_BLOCK];
+};
+
+aggregator_row_t *aggregator_rows_add(aggregator_rows_t *rs, const char *key, size_t len)
+{
+    if (rs->n == rs->cap) {
+        size_t cap = rs->cap ? 2 * rs->cap : 1024;
+        aggregator_row_t *grown = realloc(rs->rows, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        rs->rows = grown;
+        rs->cap = cap;
+    }
+    if (len > FC_MAX_ID)
+        len = FC_MAX_ID; //  as the 128-byte array the key used to be copied into
+    const char *copy = "";
+    if (len) {
+        aggregator_key_block_t *b = rs->keys;
+        if (!b || KEY_BLOCK - b->used < len + 1) {
+            b = malloc(sizeof *b);
+            if (!b)
+                return NULL;
+            b->next = rs->keys;
+            b->used = 0;
+            rs->keys = b;
+        }
+        char *k = b->data + b->used;
+        memcpy(k, key, len);
+        k[len] = '\0';
+        b->used += len + 1;
+        copy = k;
+    }
+    aggregator_row_t *row = &rs->rows[rs->n++];
+    memset(row, 0, sizeof *row);
+    row->key = copy;
+    return row;
+}
+
+void aggregator_rows_reset(aggregator_rows_t *rs)
+{
+    rs->n = 0;
+    if (!rs->keys)
+        return;
+    for (aggregator_key_block_t *b = rs->keys->next, *next; b; b = next) {
+        next = b->next;
+        free(b);
+    }
+    rs->keys->next = NULL;
+    rs->keys->used = 0;
+}
+
+void aggregator_rows_free(aggregator_rows_t *rs)
+{
+    aggregator_rows_reset(rs);
+    free(rs->keys);
+    free(rs->rows);
+    *rs = (aggregator_rows_t){0};
+}
 
 int aggregator_pg_tenants(PGconn *pg, void (*fn)(void *, const char *, const char *), void *arg)
 {
@@ -68,7 +133,7 @@ int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq)
     return 0;
 }
 
-static void s_str(char *dst, size_t size, PGresult *r, int row, int col)
+static void s_str(char *dst, size_t size, const PGresult *r, int row, int col)
 {
     snprintf(dst, size, "%s", PQgetisnull(r, row, col) ? "" : PQgetvalue(r, row, col));
 }
@@ -283,62 +348,87 @@ static int s_sums_params(const aggregator_span_t *span, fc_buf_t arr[4], const c
     return failed ? -1 : 0;
 }
 
-//  The sums query's rows. 0, or -1 on OOM.
-static int s_sums_rows(PGresult *r, aggregator_row_t **rows_p, size_t *nrows)
+int aggregator_pg_snapshot_tenant(const PGresult *row)
 {
-    int n = PQntuples(r);
-    *rows_p = calloc((size_t)n + 1, sizeof **rows_p);
-    if (!*rows_p)
+    return (int)fc_pg_int(row, 0, 0);
+}
+
+int aggregator_pg_snapshot_take(const PGresult *r, aggregator_rows_t *rows)
+{
+    aggregator_dim_t dim = s_dim_of_grouping((int)fc_pg_int(r, 0, 2));
+    int kc = 2 + (int)dim; //  the key's column
+    bool keyed = dim != AGGREGATOR_DIM_TOTAL && !PQgetisnull(r, 0, kc);
+    aggregator_row_t *row = aggregator_rows_add(rows, keyed ? PQgetvalue(r, 0, kc) : "",
+                                                keyed ? (size_t)PQgetlength(r, 0, kc) : 0);
+    if (!row)
         return -1;
-    for (int i = 0; i < n; i++) {
-        aggregator_row_t *row = &(*rows_p)[i];
-        row->tenant = (int)fc_pg_int(r, i, 0);
-        s_str(row->day, sizeof row->day, r, i, 1);
-        row->dim = s_dim_of_grouping((int)fc_pg_int(r, i, 2));
-        if (row->dim != AGGREGATOR_DIM_TOTAL)
-            s_str(row->key, sizeof row->key, r, i, 2 + (int)row->dim);
-        for (int k = 0; k < AGGREGATOR_TOTALS; k++)
-            row->v[k] = fc_pg_int(r, i, 11 + k);
-        row->newest_us = fc_pg_int(r, i, 11 + AGGREGATOR_TOTALS);
-    }
-    *nrows = (size_t)n;
+    row->tenant = aggregator_pg_snapshot_tenant(r);
+    s_str(row->day, sizeof row->day, r, 0, 1);
+    row->dim = dim;
+    for (int k = 0; k < AGGREGATOR_TOTALS; k++)
+        row->v[k] = fc_pg_int(r, 0, 11 + k);
+    row->newest_us = fc_pg_int(r, 0, 11 + AGGREGATOR_TOTALS);
     return 0;
 }
 
-int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_seqs,
-                           aggregator_row_t **rows_p, size_t *nrows, aggregator_seq_t **seqs_p,
-                           size_t *nseqs)
+//  Sends the sums query of a span in single-row mode. 0, or -1 (logged).
+static int s_sums_send(PGconn *pg, const aggregator_span_t *span)
 {
-    *rows_p = NULL;
-    *nrows = 0;
-    *seqs_p = NULL;
-    *nseqs = 0;
     fc_buf_t arr[4];
     const char *p[6];
     int rc = -1;
-    PGresult *r = NULL;
-    if (s_sums_params(span, arr, p) != 0 ||
-        fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
-        goto done;
-    //  The seqs inside the same transaction: the sums include exactly those messages.
-    if (with_seqs && aggregator_pg_seqs(pg, seqs_p, nseqs) != 0)
-        goto done;
-    r = fc_pg_query(pg, MODULE, "snapshot sums", s_sums_sql, 6, p);
-    if (!r || s_sums_rows(r, rows_p, nrows) != 0)
-        goto done;
-    rc = 0;
-done:
-    if (r)
-        PQclear(r);
-    fc_pg_rollback(pg);
+    if (s_sums_params(span, arr, p) != 0)
+        fc_error(MODULE, "snapshot sums: out of memory");
+    //  libpq copies the parameters into its output buffer here: arr may go.
+    else if (PQsendQueryParams(pg, s_sums_sql, 6, NULL, p, NULL, NULL, 0) != 1)
+        fc_error(MODULE, "snapshot sums: %s", fc_pg_error(pg));
+    else if (PQsetSingleRowMode(pg) != 1) {
+        fc_error(MODULE, "snapshot sums: single-row mode refused");
+        for (PGresult *r; (r = PQgetResult(pg)) != NULL;)
+            PQclear(r); //  the query sent: its results, so that the connection is free
+    } else
+        rc = 0;
     for (int i = 0; i < 4; i++)
         fc_buf_free(&arr[i]);
+    return rc;
+}
+
+int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_seqs,
+                           aggregator_rows_t *rows, aggregator_seq_t **seqs_p, size_t *nseqs)
+{
+    *seqs_p = NULL;
+    *nseqs = 0;
+    int rc = -1;
+    if (fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
+        goto done;
+    //  The seqs inside the same transaction: the sums include exactly those messages.
+    if ((with_seqs && aggregator_pg_seqs(pg, seqs_p, nseqs) != 0) || s_sums_send(pg, span) != 0)
+        goto done;
+    bool ok = true, ended = false;
+    PGresult *r;
+    while ((r = PQgetResult(pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE) {
+            if (ok && aggregator_pg_snapshot_take(r, rows) != 0) {
+                fc_error(MODULE, "snapshot sums: out of memory");
+                ok = false;
+            }
+        } else if (st == PGRES_TUPLES_OK)
+            ended = true;
+        else {
+            fc_error(MODULE, "snapshot sums: %s", PQresultErrorMessage(r));
+            ok = false;
+        }
+        PQclear(r);
+    }
+    rc = ok && ended ? 0 : -1;
+done:
+    fc_pg_rollback(pg);
     if (rc != 0) {
-        free(*rows_p);
+        aggregator_rows_reset(rows);
         free(*seqs_p);
-        *rows_p = NULL;
         *seqs_p = NULL;
-        *nrows = *nseqs = 0;
+        *nseqs = 0;
     }
     return rc;
 }
@@ -348,56 +438,53 @@ int aggregator_pg_snapshot_send(PGconn *pg, const aggregator_span_t *span,
 {
     *seqs_p = NULL;
     *nseqs = 0;
-    fc_buf_t arr[4];
-    const char *p[6];
-    int rc = -1;
-    if (s_sums_params(span, arr, p) == 0 &&
-        fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ==
+    if (fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ==
             0 &&
-        aggregator_pg_seqs(pg, seqs_p, nseqs) == 0) {
-        //  libpq copies the parameters into its output buffer here: arr may go.
-        if (PQsendQueryParams(pg, s_sums_sql, 6, NULL, p, NULL, NULL, 0) == 1)
-            rc = 0;
-        else
-            fc_error(MODULE, "snapshot sums: %s", fc_pg_error(pg));
-    }
-    for (int i = 0; i < 4; i++)
-        fc_buf_free(&arr[i]);
-    if (rc != 0) {
-        fc_pg_rollback(pg);
-        free(*seqs_p);
-        *seqs_p = NULL;
-        *nseqs = 0;
-    }
-    return rc;
+        aggregator_pg_seqs(pg, seqs_p, nseqs) == 0 && s_sums_send(pg, span) == 0)
+        return 0;
+    fc_pg_rollback(pg);
+    free(*seqs_p);
+    *seqs_p = NULL;
+    *nseqs = 0;
+    return -1;
 }
 
-int aggregator_pg_snapshot_poll(PGconn *pg, aggregator_row_t **rows_p, size_t *nrows)
+int aggregator_pg_snapshot_row(PGconn *pg, PGresult **row)
 {
-    *rows_p = NULL;
-    *nrows = 0;
-    if (PQconsumeInput(pg) != 1) {
-        fc_error(MODULE, "snapshot sums: %s", fc_pg_error(pg));
-        return -1;
+    *row = NULL;
+    //  No whole row buffered: read what the socket holds now (a few kB a read), again
+    //  while more is there, rather than one read per turn of the caller's loop.
+    while (PQisBusy(pg)) {
+        struct pollfd fd = {.fd = PQsocket(pg), .events = POLLIN};
+        if (poll(&fd, 1, 0) == 0)
+            return 0;
+        if (PQconsumeInput(pg) != 1) {
+            fc_error(MODULE, "snapshot sums: %s", fc_pg_error(pg));
+            return -1;
+        }
+    }
+    PGresult *r;
+    while (!PQisBusy(pg) && (r = PQgetResult(pg)) != NULL) {
+        ExecStatusType st = PQresultStatus(r);
+        if (st == PGRES_SINGLE_TUPLE) {
+            *row = r;
+            return 1;
+        }
+        if (st != PGRES_TUPLES_OK) {
+            //  A failed query: the rest (up to the end of the query) comes at once.
+            fc_error(MODULE, "snapshot sums: %s", PQresultErrorMessage(r));
+            PQclear(r);
+            while ((r = PQgetResult(pg)) != NULL)
+                PQclear(r);
+            fc_pg_rollback(pg);
+            return -1;
+        }
+        PQclear(r); //  the end of the rows: the query's end follows
     }
     if (PQisBusy(pg))
-        return 1;
-    int rc = -1;
-    PGresult *r;
-    while ((r = PQgetResult(pg)) != NULL) {
-        if (PQresultStatus(r) == PGRES_TUPLES_OK && rc == -1 && !*rows_p)
-            rc = s_sums_rows(r, rows_p, nrows);
-        else if (PQresultStatus(r) != PGRES_TUPLES_OK)
-            fc_error(MODULE, "snapshot sums: %s", PQresultErrorMessage(r));
-        PQclear(r);
-    }
+        return 0;
     fc_pg_rollback(pg);
-    if (rc != 0) {
-        free(*rows_p);
-        *rows_p = NULL;
-        *nrows = 0;
-    }
-    return rc;
+    return 2;
 }
 
 int aggregator_pg_open_refresh(PGconn *pg, int64_t *added)

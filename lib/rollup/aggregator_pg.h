@@ -44,10 +44,28 @@ typedef struct {
     int tenant;   //  index into the request's tenants
     char day[11]; //  tenant-local date
     aggregator_dim_t dim;
-    char key[FC_MAX_ID + 1];      //  '' for total
+    const char *key;              //  '' for total; held by the aggregator_rows_t of the row
     int64_t v[AGGREGATOR_TOTALS]; //  as aggregator_total_fields
     int64_t newest_us;            //  newest event time of the row (µs)
 } aggregator_row_t;
+
+/*  Rows and their keys. A rebuild of a shard reads hundreds of thousands of rows whose
+    keys are a few bytes ("agent-3"): the keys are copied into blocks that never move
+    (a row's key stays valid until the rows are reset or freed), not into a 128-byte
+    array per row. Zero-initialise; aggregator_rows_free when done. */
+typedef struct aggregator_key_block_s aggregator_key_block_t;
+typedef struct {
+    aggregator_row_t *rows;
+    size_t n, cap;
+    aggregator_key_block_t *keys;
+} aggregator_rows_t;
+
+//  Appends a zeroed row whose key is a copy of key's first len bytes (cut at FC_MAX_ID).
+//  NULL on OOM.
+aggregator_row_t *aggregator_rows_add(aggregator_rows_t *rs, const char *key, size_t len);
+//  Empties rs, keeping its row array and one key block for reuse.
+void aggregator_rows_reset(aggregator_rows_t *rs);
+void aggregator_rows_free(aggregator_rows_t *rs);
 
 typedef struct {
     char id[FC_MAX_INGEST_ID + 1];
@@ -86,22 +104,31 @@ int aggregator_pg_seqs(PGconn *pg, aggregator_seq_t **seqs, size_t *nseqs);
 
 //  In one REPEATABLE READ snapshot: the last seq of every ingest_id and the run that
 //  committed it (*seqs, *nseqs)
-//  and the grouped sums per tenant and local day of the span (*rows, *nrows, ordered by
-//  tenant and day). Seqs commit in order per ingest_id, so the sums include exactly
-//  the messages up to those seqs. with_seqs false skips the seqs. The caller frees
-//  *rows and *seqs. 0, or -1 (logged).
+//  and the grouped sums per tenant and local day of the span (appended to rows, ordered
+//  by tenant and day). Seqs commit in order per ingest_id, so the sums include exactly
+//  the messages up to those seqs. with_seqs false skips the seqs. The sums are read a
+//  row at a time (libpq's single-row mode): the whole result is never held twice. The
+//  caller frees rows and *seqs. 0, or -1 (logged).
 int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_seqs,
-                           aggregator_row_t **rows, size_t *nrows, aggregator_seq_t **seqs,
-                           size_t *nseqs);
+                           aggregator_rows_t *rows, aggregator_seq_t **seqs, size_t *nseqs);
 
 //  The same without waiting for the sums, on a connection used for nothing else: begins
-//  the snapshot, reads the seqs (a few rows), sends the sums query and returns 0 (-1:
-//  failed, logged). Then poll: aggregator_pg_snapshot_poll returns 1 while the query
-//  runs, 0 with *rows (the caller frees them) once it is done, -1 if it failed
-//  (logged); either way the transaction is over then.
+//  the snapshot, reads the seqs (a few rows), sends the sums query in single-row mode
+//  and returns 0 (-1: failed, logged). Then read its rows with
+//  aggregator_pg_snapshot_row: a sums row at a time, as they arrive.
 int aggregator_pg_snapshot_send(PGconn *pg, const aggregator_span_t *span, aggregator_seq_t **seqs,
                                 size_t *nseqs);
-int aggregator_pg_snapshot_poll(PGconn *pg, aggregator_row_t **rows, size_t *nrows);
+//  The next row of the sums query sent by aggregator_pg_snapshot_send, without waiting:
+//  1 with *row (a one-row result: the caller converts it with aggregator_pg_snapshot_take
+//  and clears it), 0 when no row has arrived yet, 2 once the query is done, -1 if it
+//  failed (logged). After 2 or -1 the transaction is over. It reads from the socket
+//  only when libpq holds no whole row: a caller that stops taking rows stops the query
+//  (Postgres waits on the socket) instead of making libpq buffer the rest.
+int aggregator_pg_snapshot_row(PGconn *pg, PGresult **row);
+//  The request's tenant index of a one-row sums result.
+int aggregator_pg_snapshot_tenant(const PGresult *row);
+//  Appends a one-row sums result to rows. 0, or -1 on OOM.
+int aggregator_pg_snapshot_take(const PGresult *row, aggregator_rows_t *rows);
 
 //  Brings the open days' groups (cost_open_groups, migration 0019) up to the events
 //  committed now: fc_open_refresh in a REPEATABLE READ transaction, under the session

@@ -368,8 +368,10 @@ int aggregator_run(aggregator_t *self)
     self->next_tenants_us = fc_time_mono_us() + TENANTS_RELOAD;
     while (!fc_signal_stopping()) {
         //  A rebuild under way is advanced every iteration: the loop turns at once while
-        //  it writes tenants, every 5 ms while its query runs.
-        int wait_ms = !self->job.active ? TICK_US / 1000 : self->job.querying ? 5 : 0;
+        //  it writes tenants, every 5 ms while it waits for its query's rows.
+        int wait_ms = !self->job.active                                            ? TICK_US / 1000
+                      : self->job.querying && self->job.next >= self->job.complete ? 5
+                                                                                   : 0;
         zpoller_wait(self->poller, wait_ms);
         if (zpoller_terminated(self->poller) && fc_signal_stopping())
             break;

@@ -119,8 +119,14 @@ typedef struct {
     bool abandon; //  progress went back under it (a Redis rewind): abandoned at the next step
     bool full;    //  the whole shard: the sentinel is set when it is done
     rebuild_set_t set;
-    aggregator_row_t *rows;
-    size_t nrows, row; //  rows, and the first row of tenant `next`
+    //  The snapshot's rows are read as they arrive and written a tenant at a time: rows
+    //  holds those of tenants `next` up to (not including) `complete`, whose rows have
+    //  all arrived; pending is the first row of tenant `complete`, not yet taken in.
+    aggregator_rows_t rows;
+    size_t row;      //  the first row of tenant `next` in rows
+    size_t complete; //  tenants below it have all their rows (set.n once the query is done)
+    size_t nrows;    //  rows read so far
+    PGresult *pending;
     aggregator_seq_t *seqs;
     size_t nseqs;
     size_t next; //  the next tenant of the set to write

@@ -299,9 +299,9 @@ int aggregator_rebuild(aggregator_t *self)
     int64_t started = fc_time_mono_us(), now = fc_time_now_us();
     rebuild_set_t set;
     int rc = -1;
-    aggregator_row_t *rows = NULL;
+    aggregator_rows_t rows = {0};
     aggregator_seq_t *seqs = NULL;
-    size_t nrows = 0, nseqs = 0;
+    size_t nseqs = 0;
     if (s_set_collect(self, false, now, &set) != 0)
         goto done;
     if (!set.n) {
@@ -310,7 +310,7 @@ int aggregator_rebuild(aggregator_t *self)
     }
     aggregator_span_t span = {set.names, set.tzs, set.since, set.until, (int)set.n};
     PGconn *pg = aggregator_pg(self);
-    if (!pg || aggregator_pg_snapshot(pg, &span, true, &rows, &nrows, &seqs, &nseqs) != 0) {
+    if (!pg || aggregator_pg_snapshot(pg, &span, true, &rows, &seqs, &nseqs) != 0) {
         aggregator_pg_failed(self);
         goto done;
     }
@@ -318,18 +318,18 @@ int aggregator_rebuild(aggregator_t *self)
         goto done;
     size_t r = 0;
     for (size_t i = 0; i < set.n; i++)
-        if (s_write_one(self, &set, i, rows, nrows, &r, seqs, nseqs, now) != 0)
+        if (s_write_one(self, &set, i, rows.rows, rows.n, &r, seqs, nseqs, now) != 0)
             goto done;
     fc_metric_add(self->m_tenant_rebuilds, (int64_t)set.n);
     fc_info(MODULE,
             "tenants rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms", set.n,
-            nrows, nseqs, (double)(fc_time_mono_us() - started) / 1000);
+            rows.n, nseqs, (double)(fc_time_mono_us() - started) / 1000);
     rc = 0;
 done:
     if (rc != 0)
         fc_warn(MODULE, "rebuild failed: will retry");
     s_set_free(&set);
-    free(rows);
+    aggregator_rows_free(&rows);
     free(seqs);
     return rc;
 }
@@ -343,7 +343,9 @@ done:
     totals moved, and a single tenant's rebuild costs the same scan.
 
     Now the snapshot's sums run on a connection of their own while the loop goes on,
-    and the tenants are then written REBUILD_SLICE_US at a time between stream
+    and the tenants are written as their rows arrive (read a row at a time, in tenant
+    order: only the rows of a tenant or so are in memory, not the shard's, 106 MB of
+    peak for a year of 100 tenants before), REBUILD_SLICE_US at a time between stream
     messages. What keeps it exact:
     - The tenants of the snapshot are held: their stream messages are kept in memory,
       in the order they were to be applied, instead of being applied (they count as
@@ -437,11 +439,13 @@ static void s_job_free(aggregator_t *self)
     j->nheld = j->held_cap = j->held_bytes = 0;
     j->held_overflow = false;
     s_set_free(&j->set);
-    free(j->rows);
+    aggregator_rows_free(&j->rows);
+    if (j->pending)
+        PQclear(j->pending);
+    j->pending = NULL;
     free(j->seqs);
-    j->rows = NULL;
     j->seqs = NULL;
-    j->nrows = j->nseqs = j->row = j->next = 0;
+    j->nrows = j->nseqs = j->row = j->next = j->complete = 0;
     j->retry_us = 0;
     j->active = j->querying = j->full = j->abandon = false;
 }
@@ -621,29 +625,93 @@ static void s_job_done(aggregator_t *self)
     s_job_free(self);
 }
 
-//  Writes tenants of the snapshot for REBUILD_SLICE_US at most, catches them up and
-//  releases them.
+/*  Takes in the snapshot's rows as they arrive, until tenant `next` has all of its
+    rows (complete > next), no more rows have arrived, or the query is done. Rows are
+    taken only once those taken before are written: meanwhile Postgres waits on the
+    socket, so at most the rows of a tenant or so are in memory, never the shard's.
+    Returns at `until` (monotonic µs) too. 0, or -1 (the query failed, logged). */
+static int s_read_rows(aggregator_t *self, int64_t until)
+{
+    rebuild_job_t *j = &self->job;
+    while (j->querying && j->complete <= j->next && fc_time_mono_us() < until) {
+        if (j->pending) {
+            //  Every tenant before the pending row's is written: the rows start again.
+            aggregator_rows_reset(&j->rows);
+            j->row = 0;
+            int taken = aggregator_pg_snapshot_take(j->pending, &j->rows);
+            PQclear(j->pending);
+            j->pending = NULL;
+            if (taken != 0) {
+                fc_error(MODULE, "rebuild snapshot: out of memory");
+                return -1; //  still querying: the abort cancels the query
+            }
+        }
+        PGresult *r;
+        int got = aggregator_pg_snapshot_row(j->pg, &r);
+        if (got == 0)
+            return 0;
+        if (got < 0) {
+            j->querying = false;
+            return -1;
+        }
+        if (got == 2) {
+            j->querying = false;
+            j->complete = j->set.n;
+            fc_info(MODULE, "rebuild snapshot read: %zu rows in %.0f ms", j->nrows,
+                    (double)(fc_time_mono_us() - j->started_us) / 1000);
+            return 0;
+        }
+        j->nrows++;
+        int tenant = aggregator_pg_snapshot_tenant(r);
+        if (tenant < (int)j->complete || tenant >= (int)j->set.n) {
+            fc_error(MODULE, "rebuild snapshot: a row of tenant %d out of order", tenant);
+            PQclear(r);
+            return -1;
+        }
+        if (tenant > (int)j->complete) {
+            j->complete = (size_t)tenant; //  the tenants before it have all their rows
+            j->pending = r;
+            continue;
+        }
+        int taken = aggregator_pg_snapshot_take(r, &j->rows);
+        PQclear(r);
+        if (taken != 0) {
+            fc_error(MODULE, "rebuild snapshot: out of memory");
+            return -1;
+        }
+    }
+    return 0;
+}
+
+//  Writes the tenants of the snapshot whose rows have arrived, for REBUILD_SLICE_US at
+//  most, catches them up and releases them.
 static void s_write_slice(aggregator_t *self)
 {
     rebuild_job_t *j = &self->job;
-    if (fc_time_mono_us() < j->retry_us)
-        return;
-    if (aggregator_flush(self) != 0 || aggregator_redis(self) != 0) {
+    int64_t until = fc_time_mono_us() + REBUILD_SLICE_US, now = fc_time_now_us();
+    bool pg_failed = s_read_rows(self, until) != 0;
+    //  (once the query is done, complete is set.n: a set of no tenants is done at once)
+    bool waiting = j->querying && j->next >= j->complete;
+    if (!pg_failed && (waiting || fc_time_mono_us() < j->retry_us))
+        return; //  waiting for Postgres' rows, or for Redis
+    if (!pg_failed && (aggregator_flush(self) != 0 || aggregator_redis(self) != 0)) {
         j->retry_us = fc_time_mono_us() + 200000; //  Redis down: not in a busy loop
         return;
     }
-    int64_t until = fc_time_mono_us() + REBUILD_SLICE_US, now = fc_time_now_us();
     size_t first = j->next;
     int rc = 0;
-    while (rc == 0 && j->next < j->set.n && (j->next == first || fc_time_mono_us() < until)) {
+    while (!pg_failed && rc == 0 && j->next < j->complete &&
+           (j->next == first || fc_time_mono_us() < until)) {
         tenant_t *t = j->set.list[j->next];
-        rc =
-            s_write_one(self, &j->set, j->next, j->rows, j->nrows, &j->row, j->seqs, j->nseqs, now);
+        rc = s_write_one(self, &j->set, j->next, j->rows.rows, j->rows.n, &j->row, j->seqs,
+                         j->nseqs, now);
         t->held = false;
         t->catching = rc == 0 && !t->poisoned;
         j->next++;
+        if (rc == 0 && j->next == j->complete)
+            pg_failed = s_read_rows(self, until) != 0; //  more of them within the slice
     }
-    if (rc == 0)
+    if (rc == 0 && j->next > first)
         rc = j->held_overflow ? s_catch_up_held(self) : s_replay_held(self);
     s_held_prune(j); //  the messages of the tenants just released
     for (size_t i = first; i < j->next; i++) {
@@ -654,7 +722,9 @@ static void s_write_slice(aggregator_t *self)
         }
         t->catching = false;
     }
-    if (rc != 0) {
+    if (pg_failed)
+        fc_metric_add(self->m_pg_errors, 1);
+    if (rc != 0 || pg_failed) {
         aggregator_rebuild_abort(self);
         return;
     }
@@ -681,19 +751,6 @@ void aggregator_rebuild_step(aggregator_t *self)
         if (r)
             freeReplyObject(r);
         return;
-    }
-    if (j->querying) {
-        int rc = aggregator_pg_snapshot_poll(j->pg, &j->rows, &j->nrows);
-        if (rc == 1)
-            return;
-        j->querying = false;
-        if (rc != 0) {
-            fc_metric_add(self->m_pg_errors, 1);
-            aggregator_rebuild_abort(self);
-            return;
-        }
-        fc_info(MODULE, "rebuild snapshot read: %zu rows in %.0f ms; writing tenants", j->nrows,
-                (double)(fc_time_mono_us() - j->started_us) / 1000);
     }
     s_write_slice(self);
 }

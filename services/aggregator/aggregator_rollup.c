@@ -70,13 +70,12 @@ static void *s_final_worker(void *arg)
         }
         const char *names[1] = {job.tenant}, *tzs[1] = {job.tz}, *d[1] = {job.day};
         aggregator_span_t span = {names, tzs, d, d, 1};
-        aggregator_row_t *rows = NULL;
+        aggregator_rows_t rows = {0};
         aggregator_seq_t *seqs = NULL;
-        size_t nrows = 0, nseqs = 0;
-        bool ok = pg &&
-                  aggregator_pg_snapshot(pg, &span, false, &rows, &nrows, &seqs, &nseqs) == 0 &&
-                  aggregator_pg_rollup(pg, job.tenant, job.day, true, rows, nrows) == 0;
-        free(rows);
+        size_t nseqs = 0;
+        bool ok = pg && aggregator_pg_snapshot(pg, &span, false, &rows, &seqs, &nseqs) == 0 &&
+                  aggregator_pg_rollup(pg, job.tenant, job.day, true, rows.rows, rows.n) == 0;
+        aggregator_rows_free(&rows);
         free(seqs);
         fc_metric_add(ok ? self->m_rollups : self->m_pg_errors, 1);
         pthread_mutex_lock(&self->final_mutex);
@@ -131,40 +130,44 @@ static int s_queue_final(aggregator_t *self, tenant_t *t, const char *day)
     return queued ? 0 : -1;
 }
 
-//  An open day's rows from its Redis day hash and taskcost hash: the total row, one
-//  row per breakdown field (cost only), one per task. Caller frees; NULL on failure.
-static aggregator_row_t *s_rows_from_redis(aggregator_t *self, tenant_t *t, const char *day,
-                                           size_t *nrows)
+//  An open day's rows from its Redis day hash and taskcost hash, into rows: the total
+//  row, one row per breakdown field (cost only), one per task. 0, or -1 (Redis failed
+//  or OOM).
+static int s_rows_from_redis(aggregator_t *self, tenant_t *t, const char *day,
+                             aggregator_rows_t *rows)
 {
     char hash[AGGREGATOR_KEY_MAX], taskcost[AGGREGATOR_KEY_MAX];
     aggregator_key_period(hash, t->name, false, day, AGGREGATOR_PART_HASH);
     aggregator_key_period(taskcost, t->name, false, day, AGGREGATOR_PART_TASKCOST);
     redisReply *h = aggregator_redis_command(self->redis, "HGETALL %s", hash);
     redisReply *tc = h ? aggregator_redis_command(self->redis, "HGETALL %s", taskcost) : NULL;
-    aggregator_row_t *rows = NULL;
-    *nrows = 0;
-    if (h && tc && h->type == REDIS_REPLY_ARRAY && tc->type == REDIS_REPLY_ARRAY)
-        rows = calloc(h->elements / 2 + tc->elements / 2 + 1, sizeof *rows);
-    if (rows && h->elements) {
-        aggregator_row_t *total = &rows[(*nrows)++];
-        for (int k = 0; k < AGGREGATOR_TOTALS; k++)
+    bool ok = h && tc && h->type == REDIS_REPLY_ARRAY && tc->type == REDIS_REPLY_ARRAY;
+    if (ok && h->elements) {
+        aggregator_row_t *total = aggregator_rows_add(rows, "", 0);
+        ok = total != NULL;
+        for (int k = 0; ok && k < AGGREGATOR_TOTALS; k++)
             total->v[k] = aggregator_hash_int(h, aggregator_total_fields[k]);
-        for (size_t i = 0; i + 1 < h->elements; i += 2) {
+        for (size_t i = 0; ok && i + 1 < h->elements; i += 2) {
             const char *f = h->element[i]->str;
             const char *colon = strchr(f, ':');
-            for (int d = 0; colon && d < AGGREGATOR_DIMS; d++)
+            for (int d = 0; ok && colon && d < AGGREGATOR_DIMS; d++)
                 if (strlen(aggregator_dims[d]) == (size_t)(colon - f) &&
                     strncmp(f, aggregator_dims[d], (size_t)(colon - f)) == 0) {
-                    aggregator_row_t *row = &rows[(*nrows)++];
+                    aggregator_row_t *row = aggregator_rows_add(rows, colon + 1, strlen(colon + 1));
+                    ok = row != NULL;
+                    if (!ok)
+                        break;
                     row->dim = (aggregator_dim_t)(AGGREGATOR_DIM_AGENT_TYPE + d);
-                    snprintf(row->key, sizeof row->key, "%s", colon + 1);
                     row->v[0] = strtoll(h->element[i + 1]->str, NULL, 10);
                 }
         }
-        for (size_t i = 0; i + 1 < tc->elements; i += 2) {
-            aggregator_row_t *row = &rows[(*nrows)++];
+        for (size_t i = 0; ok && i + 1 < tc->elements; i += 2) {
+            aggregator_row_t *row =
+                aggregator_rows_add(rows, tc->element[i]->str, strlen(tc->element[i]->str));
+            ok = row != NULL;
+            if (!ok)
+                break;
             row->dim = AGGREGATOR_DIM_TASK;
-            snprintf(row->key, sizeof row->key, "%s", tc->element[i]->str);
             row->v[0] = strtoll(tc->element[i + 1]->str, NULL, 10);
         }
     }
@@ -172,7 +175,7 @@ static aggregator_row_t *s_rows_from_redis(aggregator_t *self, tenant_t *t, cons
         freeReplyObject(h);
     if (tc)
         freeReplyObject(tc);
-    return rows;
+    return ok ? 0 : -1;
 }
 
 /*  Upserts a tenant-day into cost_summaries: a final day through the worker, an open
@@ -190,17 +193,18 @@ static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
         return s_queue_final(self, t, D);
     if (aggregator_redis(self) != 0)
         return -1;
-    size_t nrows = 0;
-    aggregator_row_t *rows = s_rows_from_redis(self, t, D, &nrows);
-    if (!rows)
+    aggregator_rows_t rows = {0};
+    if (s_rows_from_redis(self, t, D, &rows) != 0) {
+        aggregator_rows_free(&rows);
         return -1;
+    }
     if (!self->rollup_pg || PQstatus(self->rollup_pg) != CONNECTION_OK) {
         if (self->rollup_pg)
             PQfinish(self->rollup_pg);
         self->rollup_pg = fc_pg_connect(self->pg_url, MODULE);
     }
     int rc = self->rollup_pg
-                 ? aggregator_pg_rollup_send(self->rollup_pg, t->name, D, false, rows, nrows)
+                 ? aggregator_pg_rollup_send(self->rollup_pg, t->name, D, false, rows.rows, rows.n)
                  : -1;
     if (rc == 0) {
         self->rollup_inflight = true;
@@ -210,7 +214,7 @@ static int s_rollup(aggregator_t *self, tenant_t *t, int32_t day)
         rc = 0; //  nothing to write
     else
         fc_metric_add(self->m_pg_errors, 1);
-    free(rows);
+    aggregator_rows_free(&rows);
     return rc;
 }
 

@@ -76,6 +76,28 @@ echo "info: shard rebuild at start (redis empty): $(last_ms "shard rebuilt from 
 redis-cli -p "$p_redis" FLUSHALL >/dev/null
 check "shard rebuilt after FLUSHALL" wait_log "shard rebuilt from postgres" 2 600
 echo "info: shard rebuild after FLUSHALL: $(last_ms "shard rebuilt from postgres") ms"
+# What the rebuild wrote, for sample tenants of each zone: this month's and a day's
+# totals in Redis equal SQL's sums over their events (nothing streams yet).
+for t in t001 t002 t007 t096; do
+  tz=$(q "$IT_URL" "SELECT tz FROM tenants WHERE tenant_id = '$t'")
+  month=$(q "$IT_URL" "SELECT to_char(now() AT TIME ZONE '$tz', 'YYYY-MM')")
+  day=$(q "$IT_URL" "SELECT ((now() AT TIME ZONE '$tz')::date - 7)::text")
+  for period in "month:$month" "day:$day"; do
+    key=${period%%:*} val=${period#*:}
+    # (constant time bounds a day wider than any zone: Postgres prunes the partitions)
+    if [ "$key" = month ]; then
+      cond="event_time >= date '$val-01' - 1 AND event_time < date '$val-01' + interval '1 month 1 day'
+            AND to_char(event_time AT TIME ZONE '$tz', 'YYYY-MM') = '$val'"
+    else
+      cond="event_time >= date '$val' - 1 AND event_time < date '$val' + 2
+            AND (event_time AT TIME ZONE '$tz')::date = '$val'"
+    fi
+    want=$(q "$IT_URL" "SELECT count(*) || ' ' || sum(cost_nusd) || ' ' || sum(input_tokens)
+                        FROM events WHERE tenant_id = '$t' AND cost_kind IS NOT NULL AND $cond")
+    got=$(for f in events cost_nusd input_tokens; do redis-cli -p "$p_redis" HGET "fc:{$t}:$period" "$f"; done | paste -sd' ')
+    expect_eq "$t $period ($tz): redis (events, cost, input tokens) = sql" "$got" "$want"
+  done
+done
 
 # 2. One tenant rebuilt while another streams: 40 events/s in batches of 4 for 30 s.
 "$bench_bin" pipeline --endpoint "tcp://127.0.0.1:$p_in" --redis-url "redis://127.0.0.1:$p_redis/0" \
