@@ -183,9 +183,11 @@ static bool s_rows_overflow(const aggregator_row_t *rows, size_t n)
     return false;
 }
 
-//  Marks every day a tenant's snapshot holds for a summary, today included: events
-//  stored while Redis was empty reached it through the snapshot, not the stream, and a
-//  consumer would otherwise never see a closed day's corrected total.
+//  Marks every day a tenant's snapshot holds for a summary and a rollup, today
+//  included: events stored while Redis was empty reached it through the snapshot, not
+//  the stream, so neither a consumer nor cost_summaries would otherwise see a closed
+//  day's corrected total (it_rebuild_rollup). A closed day's rollup is a final job for
+//  the worker, recomputed from events; one that was already right is rewritten equal.
 static void s_mark_rebuilt(tenant_t *t, int64_t now, const aggregator_row_t *rows, size_t n)
 {
     aggregator_mark_dirty(t, aggregator_tz_day(&t->tz, now)->days);
@@ -193,7 +195,7 @@ static void s_mark_rebuilt(tenant_t *t, int64_t now, const aggregator_row_t *row
         int64_t dn;
         if ((k == 0 || strcmp(rows[k - 1].day, rows[k].day) != 0) &&
             fc_date_parse(rows[k].day, &dn) == 0)
-            aggregator_mark(t->dirty, &t->ndirty, (int32_t)dn);
+            aggregator_mark_dirty(t, (int32_t)dn);
     }
 }
 

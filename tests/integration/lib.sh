@@ -43,6 +43,16 @@ it_url_db() {
 }
 
 it_cleanup() {
+  # A failed test shows the last lines of its services' logs before they go: a flake
+  # that happens only under CI's load then names its cause in the run's output.
+  if [ "${IT_FAILURES:-0}" -gt 0 ] && [ -n "${IT_TMP:-}" ] && [ -d "$IT_TMP" ]; then
+    local log
+    for log in "$IT_TMP"/*.log; do
+      [ -s "$log" ] || continue
+      echo "-- last 30 lines of $(basename "$log") --"
+      tail -n 30 "$log"
+    done
+  fi
   if [ -n "${IT_DB:-}" ] && [ -z "${IT_KEEP:-}" ]; then
     q "$FLEETCOST_PG_ADMIN_URL" "DROP DATABASE IF EXISTS $IT_DB WITH (FORCE)" >/dev/null 2>&1 ||
       echo "warning: could not drop $IT_DB" >&2

@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# it_rebuild_rollup: a closed day whose events reached the aggregator only through a
+# rebuild from Postgres (stored while it was down, Redis empty when it came back) still
+# gets its final rollup. Before 2026-12-07 the rebuild republished such days but never
+# queued their rollups, so cost_summaries kept no (or an old) row for them and every
+# reader of closed days (reports, billing, FOCUS) missed those events; it_rates hit it
+# whenever its events won the race against the aggregator's first rebuild.
+#   it_rebuild_rollup.sh <fleetcost> <ingest> <aggregator>
+fleetcost=${1:?usage: it_rebuild_rollup.sh <fleetcost> <ingest> <aggregator>}
+ingest_bin=${2:?} aggregator_bin=${3:?}
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+it_setup rebuild_rollup
+command -v redis-server >/dev/null || it_die "redis-server is not installed"
+"$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
+read -r p_redis p_in p_pub p_sum < <(python3 -c 'import socket
+ss = [socket.socket() for _ in range(4)]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))')
+redis-server --port "$p_redis" --bind 127.0.0.1 --dir "$IT_TMP" --save "" --appendonly no \
+  --daemonize yes --pidfile "$IT_TMP/redis.pid" --logfile "$IT_TMP/redis.log" >/dev/null ||
+  it_die "redis-server did not start"
+ingest_pid= agg_pid=
+stop_all() {
+  [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null
+  [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null
+  wait 2>/dev/null
+  [ -f "$IT_TMP/redis.pid" ] && kill "$(cat "$IT_TMP/redis.pid")" 2>/dev/null
+  it_cleanup
+}
+trap stop_all EXIT
+for t in acme tokyo; do
+  zone=UTC
+  [ "$t" = tokyo ] && zone=Asia/Tokyo
+  "$fleetcost" tenant set --pg-url "$IT_URL" --tenant "$t" --tz "$zone" >/dev/null || it_die "tenant $t"
+done
+day=$(it_date -3)
+
+# Events of a closed day, stored while no aggregator runs.
+"$ingest_bin" --insecure --pg-url "$IT_URL" --ingest-id it --bind "tcp://127.0.0.1:$p_in" \
+  --pub-bind "tcp://127.0.0.1:$p_pub" --metrics-port 0 --group-ms 2 >>"$IT_TMP/ingest.log" 2>&1 &
+ingest_pid=$!
+ts=$(date -u -d "$day 12:00:00" +%s)
+out=$("$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" --spool-dir "$IT_TMP/spool" \
+  --timeout-ms 30000 2>&1 <<EOF2
+{"type":"usage","tenant":"acme","agent":"a1","time":$ts,"model":"claude-haiku-4-5","input_tokens":1000}
+{"type":"usage","tenant":"acme","agent":"a2","time":$((ts + 1)),"model":"claude-haiku-4-5","output_tokens":10}
+{"type":"usage","tenant":"tokyo","agent":"t1","time":$((ts + 2)),"model":"claude-haiku-4-5","input_tokens":7}
+EOF2
+)
+expect_eq "3 events stored before any aggregator ran" "$(grep -o '^emit: [0-9]* acked' <<<"$out")" \
+  "emit: 3 acked"
+expect_eq "no rollup of the day yet" \
+  "$(q "$IT_URL" "SELECT count(*) FROM cost_summaries WHERE day = '$day'")" 0
+
+# The aggregator starts with Redis empty: it rebuilds the shard from Postgres.
+"$aggregator_bin" --insecure --pg-url "$IT_URL" --redis-url "redis://127.0.0.1:$p_redis/0" \
+  --ingest-pub "tcp://127.0.0.1:$p_pub" --bind "tcp://127.0.0.1:$p_sum" --metrics-port 0 \
+  --interval-ms 200 --rollup-ms 300 >>"$IT_TMP/aggregator.log" 2>&1 &
+agg_pid=$!
+# Expected, by hand from db/pricing/anthropic.csv (haiku-4-5: input 1,000, output 5,000
+# nano-USD per token): acme 1,000,000 + 50,000 = 1,050,000 over 2 events; tokyo 7,000.
+want="acme 1050000 1050000 2|tokyo 7000 7000 1"
+got= deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ]; do
+  got=$(q "$IT_URL" "SELECT string_agg(tenant_id || ' ' || cost_nusd || ' ' || billed_nusd || ' ' || events,
+                       '|' ORDER BY tenant_id) FROM cost_summaries
+                      WHERE dimension = 'total' AND final AND day = '$day'")
+  [ "$got" = "$want" ] && break
+  sleep 0.2
+done
+expect_eq "the rebuilt day's final rollups (total row: list, billed, events)" "$got" "$want"
+expect_eq "its breakdown rows too (agents of acme)" \
+  "$(q "$IT_URL" "SELECT string_agg(key || ' ' || cost_nusd, ',' ORDER BY key) FROM cost_summaries
+                  WHERE tenant_id = 'acme' AND day = '$day' AND dimension = 'agent' AND final")" \
+  "a1 1000000,a2 50000"
+expect_eq "the month's rollup (cost_months) carries them" \
+  "$(q "$IT_URL" "SELECT cost_nusd FROM cost_months WHERE tenant_id = 'acme'
+                  AND month = date_trunc('month', date '$day')::date AND dimension = 'total'")" \
+  1050000
+it_done
