@@ -243,7 +243,17 @@ static const char *s_sums_sql =
     " sum(s.cost_nusd), sum(s.input_tokens), sum(s.output_tokens), sum(s.cache_read_tokens),"
     " sum(s.cache_write_5m_tokens), sum(s.cache_write_1h_tokens), count(*),"
     " count(*) FILTER (WHERE s.unpriced), sum(s.billed),"
-    " (extract(epoch FROM max(s.event_time)) * 1000000)::bigint"
+    " (extract(epoch FROM max(s.event_time)) * 1000000)::bigint,"
+    //  On a day's total row: whether cost_summaries already holds a final total equal to
+    //  these sums (a rebuild then need not roll the day up again). One primary-key probe
+    //  per tenant-day; the other rows get NULL. Every aggregate in it names a column of s,
+    //  so Postgres computes it at this level (count(s.ord), not count(*), which would
+    //  belong to the sub-select).
+    " CASE WHEN GROUPING(s.atype, s.model, s.agent, s.kind, s.speed, s.prov, s.task, s.price)"
+    "  = 255 THEN EXISTS (SELECT 1 FROM cost_summaries c"
+    "   WHERE c.tenant_id = ($1::text[])[s.ord] AND c.day = s.day AND c.dimension = 'total'"
+    "   AND c.key = '' AND c.final AND c.cost_nusd = sum(s.cost_nusd)"
+    "   AND c.events = count(s.ord) AND c.billed_nusd = sum(s.billed)) END"
     " FROM (SELECT w.ord, e.event_time, (e.event_time AT TIME ZONE w.tz)::date AS day,"
     "  coalesce(e.agent_type, '') AS atype, coalesce(e.model_family, '') AS model,"
     "  coalesce(e.agent_id, '') AS agent, e.cost_kind AS kind, coalesce(e.task_id, '') AS task,"
@@ -368,6 +378,7 @@ int aggregator_pg_snapshot_take(const PGresult *r, aggregator_rows_t *rows)
     for (int k = 0; k < AGGREGATOR_TOTALS; k++)
         row->v[k] = fc_pg_int(r, 0, 11 + k);
     row->newest_us = fc_pg_int(r, 0, 11 + AGGREGATOR_TOTALS);
+    row->rolled = PQgetvalue(r, 0, 12 + AGGREGATOR_TOTALS)[0] == 't';
     return 0;
 }
 

@@ -47,6 +47,7 @@ typedef struct {
     const char *key;              //  '' for total; held by the aggregator_rows_t of the row
     int64_t v[AGGREGATOR_TOTALS]; //  as aggregator_total_fields
     int64_t newest_us;            //  newest event time of the row (µs)
+    bool rolled; //  a total row whose day cost_summaries already holds final and equal
 } aggregator_row_t;
 
 /*  Rows and their keys. A rebuild of a shard reads hundreds of thousands of rows whose

@@ -126,6 +126,7 @@ typedef struct {
     size_t row;      //  the first row of tenant `next` in rows
     size_t complete; //  tenants below it have all their rows (set.n once the query is done)
     size_t nrows;    //  rows read so far
+    size_t rolls;    //  days marked for a rollup (missing or different in cost_summaries)
     PGresult *pending;
     aggregator_seq_t *seqs;
     size_t nseqs;

@@ -183,20 +183,30 @@ static bool s_rows_overflow(const aggregator_row_t *rows, size_t n)
     return false;
 }
 
-//  Marks every day a tenant's snapshot holds for a summary and a rollup, today
-//  included: events stored while Redis was empty reached it through the snapshot, not
-//  the stream, so neither a consumer nor cost_summaries would otherwise see a closed
-//  day's corrected total (it_rebuild_rollup). A closed day's rollup is a final job for
-//  the worker, recomputed from events; one that was already right is rewritten equal.
-static void s_mark_rebuilt(tenant_t *t, int64_t now, const aggregator_row_t *rows, size_t n)
+//  Marks every day a tenant's snapshot holds for a summary, today included, and for a
+//  rollup each day whose final rollup is missing or differs from the snapshot: events
+//  stored while Redis was empty reached it through the snapshot, not the stream, so
+//  neither a consumer nor cost_summaries would otherwise see a closed day's corrected
+//  total (it_rebuild_rollup). A closed day's rollup is a final job for the worker,
+//  which reads that tenant-day's events again (a scan of the day: events have no index
+//  by tenant), so the days already rolled up right are left alone. Returns how many
+//  days were marked for a rollup.
+static size_t s_mark_rebuilt(tenant_t *t, int64_t now, const aggregator_row_t *rows, size_t n)
 {
+    size_t rolls = 0;
     aggregator_mark_dirty(t, aggregator_tz_day(&t->tz, now)->days);
     for (size_t k = 0; k < n; k++) {
         int64_t dn;
-        if ((k == 0 || strcmp(rows[k - 1].day, rows[k].day) != 0) &&
-            fc_date_parse(rows[k].day, &dn) == 0)
+        if (rows[k].dim != AGGREGATOR_DIM_TOTAL || fc_date_parse(rows[k].day, &dn) != 0)
+            continue;
+        if (rows[k].rolled)
+            aggregator_mark(t->dirty, &t->ndirty, (int32_t)dn);
+        else {
             aggregator_mark_dirty(t, (int32_t)dn);
+            rolls++;
+        }
     }
+    return rolls;
 }
 
 //  Sets the shard's progress to a snapshot's seqs, in memory and in Redis, in the
@@ -268,7 +278,7 @@ static int s_set_collect(aggregator_t *self, bool full, int64_t now, rebuild_set
     instead. 0, or -1 (Redis failed: the tenant is marked needs_rebuild). */
 static int s_write_one(aggregator_t *self, const rebuild_set_t *set, size_t i,
                        const aggregator_row_t *rows, size_t nrows, size_t *row,
-                       const aggregator_seq_t *seqs, size_t nseqs, int64_t now)
+                       const aggregator_seq_t *seqs, size_t nseqs, int64_t now, size_t *rolls)
 {
     size_t first = *row, r = *row;
     while (r < nrows && rows[r].tenant == (int)i)
@@ -287,7 +297,7 @@ static int s_write_one(aggregator_t *self, const rebuild_set_t *set, size_t i,
         t->needs_rebuild = true;
         return -1;
     }
-    s_mark_rebuilt(t, now, rows + first, r - first);
+    *rolls += s_mark_rebuilt(t, now, rows + first, r - first);
     return 0;
 }
 
@@ -318,14 +328,15 @@ int aggregator_rebuild(aggregator_t *self)
     }
     if (aggregator_redis(self) != 0)
         goto done;
-    size_t r = 0;
+    size_t r = 0, rolls = 0;
     for (size_t i = 0; i < set.n; i++)
-        if (s_write_one(self, &set, i, rows.rows, rows.n, &r, seqs, nseqs, now) != 0)
+        if (s_write_one(self, &set, i, rows.rows, rows.n, &r, seqs, nseqs, now, &rolls) != 0)
             goto done;
     fc_metric_add(self->m_tenant_rebuilds, (int64_t)set.n);
     fc_info(MODULE,
-            "tenants rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms", set.n,
-            rows.n, nseqs, (double)(fc_time_mono_us() - started) / 1000);
+            "tenants rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms, "
+            "days to roll up: %zu",
+            set.n, rows.n, nseqs, (double)(fc_time_mono_us() - started) / 1000, rolls);
     rc = 0;
 done:
     if (rc != 0)
@@ -447,7 +458,7 @@ static void s_job_free(aggregator_t *self)
     j->pending = NULL;
     free(j->seqs);
     j->seqs = NULL;
-    j->nrows = j->nseqs = j->row = j->next = j->complete = 0;
+    j->nrows = j->nseqs = j->row = j->next = j->complete = j->rolls = 0;
     j->retry_us = 0;
     j->active = j->querying = j->full = j->abandon = false;
 }
@@ -622,8 +633,8 @@ static void s_job_done(aggregator_t *self)
         fc_metric_add(self->m_tenant_rebuilds, (int64_t)j->set.n);
     fc_info(MODULE,
             "%s rebuilt from postgres: %zu tenants, %zu rows, %zu ingest seqs, %.0f ms (the "
-            "stream went on meanwhile)",
-            j->full ? "shard" : "tenants", j->set.n, j->nrows, j->nseqs, ms);
+            "stream went on meanwhile), days to roll up: %zu",
+            j->full ? "shard" : "tenants", j->set.n, j->nrows, j->nseqs, ms, j->rolls);
     s_job_free(self);
 }
 
@@ -706,7 +717,7 @@ static void s_write_slice(aggregator_t *self)
            (j->next == first || fc_time_mono_us() < until)) {
         tenant_t *t = j->set.list[j->next];
         rc = s_write_one(self, &j->set, j->next, j->rows.rows, j->rows.n, &j->row, j->seqs,
-                         j->nseqs, now);
+                         j->nseqs, now, &j->rolls);
         t->held = false;
         t->catching = rc == 0 && !t->poisoned;
         j->next++;

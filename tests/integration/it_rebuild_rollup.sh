@@ -78,4 +78,32 @@ expect_eq "the month's rollup (cost_months) carries them" \
   "$(q "$IT_URL" "SELECT cost_nusd FROM cost_months WHERE tenant_id = 'acme'
                   AND month = date_trunc('month', date '$day')::date AND dimension = 'total'")" \
   1050000
+check "the rebuild said it queued the 2 days" grep -q "rebuilt from postgres: .*days to roll up: 2" \
+  "$IT_TMP/aggregator.log"
+
+# Redis lost again. acme's rollup is right and is left alone; tokyo's was changed behind
+# the aggregator's back (as a bad restore would) and is rolled up again.
+acme_at=$(q "$IT_URL" "SELECT updated_at FROM cost_summaries WHERE tenant_id = 'acme'
+                       AND day = '$day' AND dimension = 'total'")
+q "$IT_URL" "UPDATE cost_summaries SET cost_nusd = 1 WHERE tenant_id = 'tokyo' AND day = '$day'
+             AND dimension = 'total'" >/dev/null || it_die "update failed"
+redis-cli -p "$p_redis" FLUSHALL >/dev/null || it_die "flushall failed"
+deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ] &&
+  [ "$(grep -c "rebuilt from postgres: .*days to roll up" "$IT_TMP/aggregator.log")" -lt 2 ]; do
+  sleep 0.2
+done
+check "the second rebuild queued only tokyo's day" grep -q "rebuilt from postgres: .*days to roll up: 1" \
+  "$IT_TMP/aggregator.log"
+got= deadline=$((SECONDS + 60))
+while [ $SECONDS -lt $deadline ]; do
+  got=$(q "$IT_URL" "SELECT cost_nusd FROM cost_summaries WHERE tenant_id = 'tokyo' AND day = '$day'
+                      AND dimension = 'total' AND final")
+  [ "$got" = 7000 ] && break
+  sleep 0.2
+done
+expect_eq "tokyo's changed rollup is rolled up again from its events" "$got" 7000
+expect_eq "acme's right rollup was not rewritten" \
+  "$(q "$IT_URL" "SELECT updated_at FROM cost_summaries WHERE tenant_id = 'acme'
+                  AND day = '$day' AND dimension = 'total'")" "$acme_at"
 it_done
