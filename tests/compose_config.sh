@@ -94,6 +94,15 @@ pg_secrets = [x["source"] if isinstance(x, dict) else x for x in svc["postgres"]
 check("reader_password" in pg_secrets and
       cfg["secrets"]["reader_password"]["file"].endswith("deploy/reader_password"),
       "postgres gets deploy/reader_password")
+# Docker's SIGKILL waits longer than the services' own stop deadline (20 s).
+def seconds(v):
+    v = str(v or "10s")
+    return sum(float(n) * {"h": 3600, "m": 60, "s": 1}[u] for n, u in
+               __import__("re").findall(r"([0-9.]+)([hms])", v))
+for name in ("ingest-1", "ingest-2", "aggregator", "alerter", "reporter"):
+    check(seconds(svc[name].get("stop_grace_period")) > 20,
+          "%s: stop_grace_period %s outlasts its 20 s stop deadline"
+          % (name, svc[name].get("stop_grace_period")))
 sys.exit(1 if fails else 0)
 PY
 grep -q "reader_password" deploy/postgres-init.sql || { echo "postgres-init.sql does not set the reader's own password"; exit 1; }
