@@ -195,10 +195,13 @@ for t in $TENANTS; do
   SPOOL[$t]=$IT_TMP/$h/spool-$t
   ENDPOINTS[$t]="tcp://${CORE_IP[$t]}:7601,tcp://${CORE_IP[$t]}:7701"
   mkdir -p "${HOST_DIR[$t]}"
-  "$fleetcost" cert create --cert-dir "$certs" --tenant "$t" --name "$h-$t" >>"$IT_TMP/certs.log" 2>&1 ||
+  "$fleetcost" cert create --cert-dir "$certs" --pg-url "$IT_URL" --tenant "$t" --name "$h-$t" \
+    >>"$IT_TMP/certs.log" 2>&1 ||
     fatal "cert create $h-$t failed"
   cp -p "$certs/$h-$t.cert" "$certs/$h-$t.cert_secret" "$certs/server.cert" "${HOST_DIR[$t]}/"
 done
+check "every certificate is in this test's audit_log" test "$(sql "SELECT count(*) FROM audit_log
+  WHERE action = 'cert.create'")" -eq "$(wc -w <<<"$TENANTS")"
 # cert_args <tenant>: sets CERT_ARGS to that agent's --cert and --server-cert.
 cert_args() { CERT_ARGS=(--cert "${HOST_DIR[$1]}/${HOST_NS[$1]#fc-}-$1.cert" --server-cert "${HOST_DIR[$1]}/server.cert"); }
 
