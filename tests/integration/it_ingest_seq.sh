@@ -27,27 +27,20 @@ fleetcost=${1:?usage: it_ingest_seq.sh <fleetcost> <ingest> <aggregator> <source
 ingest_bin=${2:?} aggregator_bin=${3:?} root=${4:?}
 . "$(dirname "$0")/lib.sh"
 it_setup ingest_seq
-command -v redis-server >/dev/null || it_die "redis-server is not installed"
 command -v curl >/dev/null || it_die "curl is not installed"
 
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
-read -r p_redis p_in p_pub p_met p_sum < <(python3 -c 'import socket
-ss = [socket.socket() for _ in range(5)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-redis-server --port "$p_redis" --bind 127.0.0.1 --dir "$IT_TMP" --save "" --appendonly no \
-  --daemonize yes --pidfile "$IT_TMP/redis.pid" --logfile "$IT_TMP/redis.log" >/dev/null ||
-  it_die "redis-server did not start"
+read -r p_redis p_in p_pub p_met p_sum < <(it_free_ports 5)
+it_redis_start "$p_redis"
 ingest_pid= agg_pid=
 stop_all() {
   [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null
   [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null
   wait 2>/dev/null
-  [ -f "$IT_TMP/redis.pid" ] && kill "$(cat "$IT_TMP/redis.pid")" 2>/dev/null
+  it_redis_stop
   it_cleanup
 }
 trap stop_all EXIT
-for _ in $(seq 1 50); do redis-cli -p "$p_redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
 
 start_ingest() { # start_ingest <ingest id>
   "$ingest_bin" --insecure --pg-url "$IT_URL" --ingest-id "$1" --bind "tcp://127.0.0.1:$p_in" \

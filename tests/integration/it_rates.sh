@@ -36,15 +36,9 @@ ingest_bin=${2:?} aggregator_bin=${3:?} reporter_bin=${4:?} alerter_bin=${5:?}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 it_setup rates
-command -v redis-server >/dev/null || it_die "redis-server is not installed"
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
-read -r p_redis p_in p_pub p_sum p_http p_alert < <(python3 -c 'import socket
-ss = [socket.socket() for _ in range(6)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-redis-server --port "$p_redis" --bind 127.0.0.1 --dir "$IT_TMP" --save "" --appendonly no \
-  --daemonize yes --pidfile "$IT_TMP/redis.pid" --logfile "$IT_TMP/redis.log" >/dev/null ||
-  it_die "redis-server did not start"
+read -r p_redis p_in p_pub p_sum p_http p_alert < <(it_free_ports 6)
+it_redis_start "$p_redis"
 ingest_pid= agg_pid= rep_pid= alert_pid=
 stop_all() {
   [ -n "$alert_pid" ] && kill "$alert_pid" 2>/dev/null
@@ -52,11 +46,10 @@ stop_all() {
   [ -n "$rep_pid" ] && kill "$rep_pid" 2>/dev/null
   [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null
   wait 2>/dev/null
-  [ -f "$IT_TMP/redis.pid" ] && kill "$(cat "$IT_TMP/redis.pid")" 2>/dev/null
+  it_redis_stop
   it_cleanup
 }
 trap stop_all EXIT
-for _ in $(seq 1 50); do redis-cli -p "$p_redis" ping >/dev/null 2>&1 && break; sleep 0.1; done
 export FLEETCOST_REDIS_URL="redis://127.0.0.1:$p_redis/0"
 r() { redis-cli -p "$p_redis" "$@"; }
 # await <what> <command> <want>: polls the command's output until it is want (20 s).

@@ -11,21 +11,15 @@ ingest_bin=${2:?} aggregator_bin=${3:?}
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 it_setup rebuild_rollup
-command -v redis-server >/dev/null || it_die "redis-server is not installed"
 "$fleetcost" migrate --pg-url "$IT_URL" >/dev/null || it_die "migrate failed"
-read -r p_redis p_in p_pub p_sum < <(python3 -c 'import socket
-ss = [socket.socket() for _ in range(4)]
-for s in ss: s.bind(("127.0.0.1", 0))
-print(" ".join(str(s.getsockname()[1]) for s in ss))')
-redis-server --port "$p_redis" --bind 127.0.0.1 --dir "$IT_TMP" --save "" --appendonly no \
-  --daemonize yes --pidfile "$IT_TMP/redis.pid" --logfile "$IT_TMP/redis.log" >/dev/null ||
-  it_die "redis-server did not start"
+read -r p_redis p_in p_pub p_sum < <(it_free_ports 4)
+it_redis_start "$p_redis"
 ingest_pid= agg_pid=
 stop_all() {
   [ -n "$ingest_pid" ] && kill "$ingest_pid" 2>/dev/null
   [ -n "$agg_pid" ] && kill "$agg_pid" 2>/dev/null
   wait 2>/dev/null
-  [ -f "$IT_TMP/redis.pid" ] && kill "$(cat "$IT_TMP/redis.pid")" 2>/dev/null
+  it_redis_stop
   it_cleanup
 }
 trap stop_all EXIT

@@ -176,3 +176,28 @@ it_done() {
 # The UTC day n days from today as YYYYMMDD, and as YYYY-MM-DD.
 it_day() { date -u -d "${1} days" +%Y%m%d; }
 it_date() { date -u -d "${1} days" +%F; }
+
+# it_free_ports <n>: n loopback ports free now, on one line (the kernel picks them; all
+# are held at once, so they differ).
+it_free_ports() {
+  python3 -c 'import socket, sys
+ss = [socket.socket() for _ in range(int(sys.argv[1]))]
+for s in ss: s.bind(("127.0.0.1", 0))
+print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
+}
+
+# it_redis_start <port>: a throwaway Redis on loopback (no persistence; pid and log in
+# $IT_TMP), returning once it answers PING (deadline 10 s). Stop it with
+# it_redis_stop (or by its pid file).
+it_redis_start() {
+  command -v redis-server >/dev/null || it_die "redis-server is not installed"
+  redis-server --port "$1" --bind 127.0.0.1 --dir "$IT_TMP" --save "" --appendonly no \
+    --daemonize yes --pidfile "$IT_TMP/redis.pid" --logfile "$IT_TMP/redis.log" >/dev/null ||
+    it_die "redis-server did not start"
+  local deadline=$((SECONDS + 10))
+  until redis-cli -p "$1" ping >/dev/null 2>&1; do
+    [ $SECONDS -lt $deadline ] || it_die "redis-server on port $1 did not answer PING in 10 s"
+    sleep 0.1
+  done
+}
+it_redis_stop() { [ -f "$IT_TMP/redis.pid" ] && kill "$(cat "$IT_TMP/redis.pid")" 2>/dev/null; }
