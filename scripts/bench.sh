@@ -108,7 +108,7 @@ if want ingest; then
 # the load generator while the clock ran: the generator (its CurveZMQ encryption
 # included) shares the 2 cores with ingest and Postgres, which real agents do not.
 cmd_sustain="fleetcost-bench ingest --events $n_sustain --agents 16 --batch 500 --window 8"
-per_100k() { printf "%.2f" "$(echo "scale=4; $1 * 100000 / $n_sustain" | bc)"; }
+per_100k() { printf "%.3f" "$(echo "scale=4; $1 * 100000 / $n_sustain" | bc)"; }
 mean_of() { printf "%.${3:-0}f" "$(echo "scale=4; ($1 + $2) / 2" | bc)"; }
 "$bin/cli/fleetcost" cert init --cert-dir "$work/certs" >/dev/null
 sustained() { # $1 = plain|curve, $2 = round: sets r_<mode>_<round>, rate, ingest CPU
@@ -163,10 +163,10 @@ curve=$(mean_of "$curve_1" "$curve_2")
 ratio=$(mean_of "$ratio_1" "$ratio_2" 2)
 curve_ceiling=$(mean_of "$curve_ceiling_1" "$curve_ceiling_2" 2)
 curve_ratio=$(mean_of "$curve_ratio_1" "$curve_ratio_2" 2)
-ingest_cpu_100k=$(mean_of "$plain_cpu_1" "$plain_cpu_2" 2)
-curve_cpu_100k=$(mean_of "$curve_cpu_1" "$curve_cpu_2" 2)
-client_cpu_100k=$(mean_of "$plain_client_1" "$plain_client_2" 2)
-curve_client_cpu_100k=$(mean_of "$curve_client_1" "$curve_client_2" 2)
+ingest_cpu_100k=$(mean_of "$plain_cpu_1" "$plain_cpu_2" 3)
+curve_cpu_100k=$(mean_of "$curve_cpu_1" "$curve_cpu_2" 3)
+client_cpu_100k=$(mean_of "$plain_client_1" "$plain_client_2" 3)
+curve_client_cpu_100k=$(mean_of "$curve_client_1" "$curve_client_2" 3)
 r_sustain=$(printf '%s\n' "$r_plain_1" "$r_plain_2")
 r_curve=$(printf '%s\n' "$r_curve_1" "$r_curve_2")
 fi
