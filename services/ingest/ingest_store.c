@@ -1491,13 +1491,14 @@ static void s_warm_up(ingest_store_t *self)
         PQclear(r);
         s_drain(self);
     }
-    //  The registration statement, for this one tenant (the group's list set aside).
+    //  The registration statement, for this one tenant (the group's list set aside),
+    //  when this ingest registers tenants at all.
     const char *fresh[1] = {rec.tenant};
     const char **group_fresh = self->fresh;
     size_t group_count = self->fresh_count;
     self->fresh = fresh;
     self->fresh_count = 1;
-    ok = ok && s_register_tenants(self, false) == 0;
+    ok = ok && (!self->register_tenants || s_register_tenants(self, false) == 0);
     self->fresh = group_fresh;
     self->fresh_count = group_count;
     ok = ok && s_save_seq(self, 0) == 0;
