@@ -1021,8 +1021,6 @@ static int s_check_tenants(ingest_store_t *self, ingest_rec_t *items, uint32_t c
             bool seen = false;
             for (int k = 0; k < n && !seen; k++)
                 seen = strcmp(names[k], t) == 0;
-            for (size_t k = 0; k < self->fresh_count && !seen; k++)
-                seen = strcmp(self->fresh[k], t) == 0;
             if (!seen)
                 names[n++] = t;
         }
@@ -1090,7 +1088,13 @@ static int s_register_tenants(ingest_store_t *self, bool log)
 {
     if (!self->fresh_count)
         return 0;
+    //  Sorted, and without the repeats that rounds of 256 can leave.
     qsort(self->fresh, self->fresh_count, sizeof *self->fresh, s_strcmp);
+    size_t n = 1;
+    for (size_t k = 1; k < self->fresh_count; k++)
+        if (strcmp(self->fresh[k], self->fresh[n - 1]) != 0)
+            self->fresh[n++] = self->fresh[k];
+    self->fresh_count = n;
     char *list = s_tenant_array(self->fresh, self->fresh_count);
     if (!list)
         return -1;
