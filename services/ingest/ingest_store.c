@@ -1466,29 +1466,30 @@ static int s_wait_commit(ingest_store_t *self, const ingest_turn_t *turn)
 static void s_warm_up(ingest_store_t *self)
 {
     int64_t t0 = fc_time_mono_us();
-    fc_event_t ev;
-    fc_event_init(&ev);
-    fc_event_id_new(ev.id);
-    ev.ts_us = fc_time_now_us();
-    ev.type = FC_EV_USAGE;
-    snprintf(ev.tenant, sizeof ev.tenant, "fleetcost-warm-up");
-    snprintf(ev.agent, sizeof ev.agent, "warm-up");
-    snprintf(ev.model, sizeof ev.model, "claude-sonnet-4-5");
-    ev.input_tokens = 1;
+    //  Built in the store's scratch item (8 KB), which the COPY then decodes into.
+    fc_event_t *ev = &self->item.ev;
+    fc_event_init(ev);
+    fc_event_id_new(ev->id);
+    ev->ts_us = fc_time_now_us();
+    ev->type = FC_EV_USAGE;
+    snprintf(ev->tenant, sizeof ev->tenant, "fleetcost-warm-up");
+    snprintf(ev->agent, sizeof ev->agent, "warm-up");
+    snprintf(ev->model, sizeof ev->model, "claude-sonnet-4-5");
+    ev->input_tokens = 1;
     uint8_t raw[1024]; //  a usage event with a few short fields
     fc_proto_error_t err;
-    int len = fc_event_encode(&ev, raw, sizeof raw, &err);
+    int len = fc_event_encode(ev, raw, sizeof raw, &err);
     ingest_rec_t rec;
     memset(&rec, 0, sizeof rec);
     rec.raw = raw;
     rec.raw_size = len > 0 ? (uint32_t)len : 0;
-    memcpy(rec.tenant, ev.tenant, sizeof rec.tenant);
-    memcpy(rec.st.id, ev.id, sizeof rec.st.id);
-    rec.st.ts_us = ev.ts_us;
-    rec.st.type = ev.type;
+    memcpy(rec.tenant, ev->tenant, sizeof rec.tenant);
+    memcpy(rec.st.id, ev->id, sizeof rec.st.id);
+    rec.st.ts_us = ev->ts_us;
+    rec.st.type = ev->type;
     rec.result = FC_OK;
     bool ok = len > 0 && s_command(self, "BEGIN");
-    if (ok && s_day_cached(self, s_day_of(ev.ts_us))) {
+    if (ok && s_day_cached(self, s_day_of(rec.st.ts_us))) {
         bool capped;
         PGresult *r = s_copy_items(self, &rec, 1, &capped);
         ok = PQresultStatus(r) == PGRES_COMMAND_OK;
