@@ -80,22 +80,38 @@ void fc_buf_addf(fc_buf_t *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+//  The big-endian appenders write in place (ingest's binary COPY calls them several
+//  times per column of every event: no copy through a temporary).
 void fc_buf_add_be16(fc_buf_t *b, uint16_t v)
 {
-    uint8_t x[2] = {(uint8_t)(v >> 8), (uint8_t)v};
-    fc_buf_add(b, x, 2);
+    uint8_t *p = fc_buf_reserve(b, 2);
+    if (p) {
+        p[0] = (uint8_t)(v >> 8);
+        p[1] = (uint8_t)v;
+        b->len += 2;
+    }
 }
 
 void fc_buf_add_be32(fc_buf_t *b, uint32_t v)
 {
-    uint8_t x[4] = {(uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v};
-    fc_buf_add(b, x, 4);
+    uint8_t *p = fc_buf_reserve(b, 4);
+    if (p) {
+        p[0] = (uint8_t)(v >> 24);
+        p[1] = (uint8_t)(v >> 16);
+        p[2] = (uint8_t)(v >> 8);
+        p[3] = (uint8_t)v;
+        b->len += 4;
+    }
 }
 
 void fc_buf_add_be64(fc_buf_t *b, uint64_t v)
 {
-    fc_buf_add_be32(b, (uint32_t)(v >> 32));
-    fc_buf_add_be32(b, (uint32_t)v);
+    uint8_t *p = fc_buf_reserve(b, 8);
+    if (p) {
+        for (int i = 0; i < 8; i++)
+            p[i] = (uint8_t)(v >> (56 - 8 * i));
+        b->len += 8;
+    }
 }
 
 int fc_write_all(int fd, const void *data, size_t n)

@@ -3,10 +3,11 @@
 # docs/BENCHMARKS.md with the machine and the command that produced each figure.
 #   scripts/bench.sh [--quick] [--only SECTIONS]
 #     --quick   smaller counts, for a smoke run
-#     --only    a comma list of sections: ingest (sustained, COPY ceiling, CurveZMQ, ack
-#               latency with the cold start), insert, pipeline (emit -> Redis, then every
-#               service under load: the all-tenant live total's Postgres work and each
-#               service's peak RSS), reporter (a year of 100 tenants), rebuild (the
+#     --only    a comma list of sections: ingest (sustained, COPY ceiling, CurveZMQ: the
+#               three twice, in mirrored order; ack latency with the cold start),
+#               insert, pipeline (emit -> Redis, then every service under load: the
+#               all-tenant live total's Postgres work and each service's peak RSS),
+#               reporter (a year of 100 tenants), rebuild (the
 #               aggregator's, on the reporter's year when both run), shell. A run of
 #               some sections prints its figures and leaves docs/BENCHMARKS.md alone:
 #               the document (everything above its hand-written part) is written from
@@ -98,48 +99,77 @@ load_start=$(cut -d ' ' -f 1-3 /proc/loadavg)
 command_line="scripts/bench.sh${args:+ $args}"
 
 if want ingest; then
-# 1. fleetcost sustained: many simulated agents, acks after commit.
-echo "bench: ingest sustained ($n_sustain events)"
-fresh_db
-start_ingest bench-a
-c0=$(cpu_of "$ingest_pid")
+# 1. fleetcost sustained (many simulated agents, acks after commit), 2. the ceiling
+# (psql \copy of the same rows into the same, emptied, events table) and 2b. the same
+# ingest with CurveZMQ, twice, in the order plaintext, COPY, CurveZMQ, then CurveZMQ,
+# COPY, plaintext: on a shared machine the load drifts over minutes and single runs
+# swing by 2x, and the mirrored order gives each mode the same mean position. A figure is
+# the mean of its two runs, a ratio the mean of the two rounds' ratios (each from runs a
+# minute apart). Beside each rate, the CPU seconds per 100,000 events of ingest and of
+# the load generator while the clock ran: the generator (its CurveZMQ encryption
+# included) shares the 2 cores with ingest and Postgres, which real agents do not.
 cmd_sustain="fleetcost-bench ingest --events $n_sustain --agents 16 --batch 500 --window 8"
-r_sustain=$("$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
-  --events "$n_sustain" --agents 16 --batch 500 --window 8)
-ingest_cpu=$(echo "$(cpu_of "$ingest_pid") - $c0" | bc)
-stop_ingest
-sustain=$(field events_per_s "$r_sustain")
-ingest_cpu_100k=$(printf "%.2f" "$(echo "scale=4; $ingest_cpu * 100000 / $n_sustain" | bc)")
-
-# 2. The ceiling: psql \copy of the same rows into the same (empty) events table.
-echo "bench: COPY ceiling"
-psql "$db_url" -qXc "\\copy (SELECT * FROM events) TO '$work/events.csv' CSV"
-psql "$db_url" -qXc "TRUNCATE events"
-t0=$(date +%s.%N)
-psql "$db_url" -qXc "\\copy events FROM '$work/events.csv' CSV"
-t1=$(date +%s.%N)
-ceiling=$(echo "$n_sustain / ($t1 - $t0)" | bc)
-ratio=$(ratio_of "$sustain" "$ceiling")
-
-# 2b. The same with CurveZMQ: ingest in secure mode, the agents with an operator
-# certificate (they send for many tenants).
-echo "bench: ingest sustained with CurveZMQ ($n_sustain events)"
+per_100k() { printf "%.3f" "$(echo "scale=4; $1 * 100000 / $n_sustain" | bc)"; }
+mean_of() { printf "%.${3:-0}f" "$(echo "scale=4; ($1 + $2) / 2" | bc)"; }
 "$bin/cli/fleetcost" cert init --cert-dir "$work/certs" >/dev/null
-fresh_db
-# Secure mode never registers tenants from events: the operator registers the 20
-# tenants `fleetcost-bench ingest` spreads over (bench-000 ... bench-019) first.
-for i in $(seq 0 19); do
-  "$bin/cli/fleetcost" tenant set --pg-url "$db_url" --tenant "$(printf 'bench-%03d' "$i")" \
-    --actor bench >/dev/null
+sustained() { # $1 = plain|curve, $2 = round: sets r_<mode>_<round>, rate, ingest CPU
+  local mode=$1 k=$2 c0 cpu r
+  local flags=(--events "$n_sustain" --agents 16 --batch 500 --window 8)
+  echo "bench: ingest sustained, $mode, round $k ($n_sustain events, load $(cut -d ' ' -f 1 /proc/loadavg))"
+  fresh_db
+  if [ "$mode" = curve ]; then
+    # Secure mode never registers tenants from events: the operator registers the 20
+    # tenants `fleetcost-bench ingest` spreads over (bench-000 ... bench-019) first.
+    for i in $(seq 0 19); do
+      "$bin/cli/fleetcost" tenant set --pg-url "$db_url" --tenant "$(printf 'bench-%03d' "$i")" \
+        --actor bench >/dev/null
+    done
+    start_ingest bench-c --cert-dir "$work/certs"
+    flags+=(--cert "$work/certs/operator.cert_secret" --server-cert "$work/certs/server.cert")
+  else
+    start_ingest bench-a
+  fi
+  c0=$(cpu_of "$ingest_pid")
+  r=$("$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" "${flags[@]}")
+  cpu=$(echo "$(cpu_of "$ingest_pid") - $c0" | bc)
+  stop_ingest
+  printf -v "r_${mode}_$k" '%s' "$r"
+  printf -v "${mode}_$k" '%s' "$(field events_per_s "$r")"
+  printf -v "${mode}_cpu_$k" '%s' "$(per_100k "$cpu")"
+  printf -v "${mode}_client_$k" '%s' "$(per_100k "$(field client_cpu_s "$r")")"
+}
+copy_ceiling() { # $1 = round: the rows of the database the last run left
+  local k=$1 t0 t1
+  echo "bench: COPY ceiling, round $k (load $(cut -d ' ' -f 1 /proc/loadavg))"
+  [ -f "$work/events.csv" ] ||
+    psql "$db_url" -qXc "\\copy (SELECT * FROM events) TO '$work/events.csv' CSV"
+  psql "$db_url" -qXc "TRUNCATE events"
+  t0=$(date +%s.%N)
+  psql "$db_url" -qXc "\\copy events FROM '$work/events.csv' CSV"
+  t1=$(date +%s.%N)
+  printf -v "ceiling_$k" '%s' "$(echo "$n_sustain / ($t1 - $t0)" | bc)"
+}
+load_sustain=$(cut -d ' ' -f 1-3 /proc/loadavg)
+sustained plain 1; copy_ceiling 1; sustained curve 1
+sustained curve 2; copy_ceiling 2; sustained plain 2
+load_sustain_end=$(cut -d ' ' -f 1-3 /proc/loadavg)
+for k in 1 2; do
+  printf -v "ratio_$k" '%s' "$(ratio_of "$(eval echo "\$plain_$k")" "$(eval echo "\$ceiling_$k")")"
+  printf -v "curve_ceiling_$k" '%s' "$(ratio_of "$(eval echo "\$curve_$k")" "$(eval echo "\$ceiling_$k")")"
+  printf -v "curve_ratio_$k" '%s' "$(ratio_of "$(eval echo "\$curve_$k")" "$(eval echo "\$plain_$k")")"
 done
-start_ingest bench-c --cert-dir "$work/certs"
-r_curve=$("$bin/cli/fleetcost-bench" ingest --endpoint "tcp://127.0.0.1:$ingest_port" \
-  --events "$n_sustain" --agents 16 --batch 500 --window 8 \
-  --cert "$work/certs/operator.cert_secret" --server-cert "$work/certs/server.cert")
-stop_ingest
-curve=$(field events_per_s "$r_curve")
-curve_ratio=$(ratio_of "$curve" "$sustain")
-curve_ceiling=$(ratio_of "$curve" "$ceiling")
+sustain=$(mean_of "$plain_1" "$plain_2")
+ceiling=$(mean_of "$ceiling_1" "$ceiling_2")
+curve=$(mean_of "$curve_1" "$curve_2")
+ratio=$(mean_of "$ratio_1" "$ratio_2" 2)
+curve_ceiling=$(mean_of "$curve_ceiling_1" "$curve_ceiling_2" 2)
+curve_ratio=$(mean_of "$curve_ratio_1" "$curve_ratio_2" 2)
+ingest_cpu_100k=$(mean_of "$plain_cpu_1" "$plain_cpu_2" 3)
+curve_cpu_100k=$(mean_of "$curve_cpu_1" "$curve_cpu_2" 3)
+client_cpu_100k=$(mean_of "$plain_client_1" "$plain_client_2" 3)
+curve_client_cpu_100k=$(mean_of "$curve_client_1" "$curve_client_2" 3)
+r_sustain=$(printf '%s\n' "$r_plain_1" "$r_plain_2")
+r_curve=$(printf '%s\n' "$r_curve_1" "$r_curve_2")
 fi
 
 if want insert; then
@@ -367,10 +397,11 @@ if [ "$only" != all ]; then
   # A partial run: its figures, not the document (written from complete runs only).
   echo "bench: sections $only (docs/BENCHMARKS.md unchanged)"
   if want ingest; then
-    echo "copy_ceiling_per_s=$ceiling"
-    echo "ingest_per_s=$sustain ratio_to_ceiling=$ratio"
-    echo "ingest_curve_per_s=$curve ratio_to_ceiling=$curve_ceiling ratio_to_plaintext=$curve_ratio"
-    echo "ingest_cpu_s_per_100k=$ingest_cpu_100k ingest_peak_rss_mb=$ingest_rss_max"
+    echo "copy_ceiling_per_s=$ceiling (rounds $ceiling_1 $ceiling_2)"
+    echo "ingest_per_s=$sustain ratio_to_ceiling=$ratio (rounds $plain_1 $ratio_1, $plain_2 $ratio_2)"
+    echo "ingest_curve_per_s=$curve ratio_to_ceiling=$curve_ceiling ratio_to_plaintext=$curve_ratio (rounds $curve_1 $curve_ceiling_1 $curve_ratio_1, $curve_2 $curve_ceiling_2 $curve_ratio_2)"
+    echo "cpu_s_per_100k ingest=$ingest_cpu_100k ingest_curve=$curve_cpu_100k client=$client_cpu_100k client_curve=$curve_client_cpu_100k"
+    echo "ingest_peak_rss_mb=$ingest_rss_max load_sustained=$load_sustain..$load_sustain_end"
     echo "cold_ack_ms_p99=$(field ack_ms_p99 "$r_cold") warm_ack_ms_p99=$(field ack_ms_p99 "$r_5k") cold_to_warm=$cold_ratio"
     printf '%s\n' "$r_sustain" "$r_curve" "$r_cold" "$r_5k" "$r_20k"
   fi
@@ -439,18 +470,24 @@ figures noisy.
 ## Ingest throughput
 
 Each figure beside its ratio to the ceiling: \`psql \\copy\` of the same rows into the
-same (emptied) events table, in the same run.
+same (emptied) events table, in the same run. The three ran twice, plaintext, COPY,
+CurveZMQ, then CurveZMQ, COPY, plaintext (load average $load_sustain before,
+$load_sustain_end after); a figure is the mean of its two runs, a ratio the mean of the
+two rounds' ratios.
 
-| what | events/s | × the ceiling | command |
-| --- | --- | --- | --- |
-| psql \`\\copy\` of the same rows into the same events table (the ceiling) | $ceiling | 1.00 | \`psql -c "\\copy events FROM 'events.csv' CSV"\` |
-| fleetcost-ingest, sustained, acked after commit (16 agents, 500-event batches, 8 in flight each) | $sustain | **$ratio** | \`$cmd_sustain\` |
-| the same with CurveZMQ (ingest in secure mode, agents with an operator certificate) | $curve | **$curve_ceiling** | \`$cmd_sustain --cert operator.cert_secret --server-cert server.cert\` |
-| naive: one INSERT per event through libpq, autocommit | $insert | $(ratio_of "$insert" "$ceiling") | \`fleetcost-bench insert --events $n_insert\` |
-| per-event shell script: one jq and one sqlite3 call per event | $shell | $(printf "%.5f" "$(echo "scale=8; $shell / $ceiling" | bc)") | the loop in \`scripts/bench.sh\` |
+| what | events/s | × the ceiling | round 1 | round 2 | command |
+| --- | --- | --- | --- | --- | --- |
+| psql \`\\copy\` of the same rows into the same events table (the ceiling) | $ceiling | 1.00 | $ceiling_1 | $ceiling_2 | \`psql -c "\\copy events FROM 'events.csv' CSV"\` |
+| fleetcost-ingest, sustained, acked after commit (16 agents, 500-event batches, 8 in flight each) | $sustain | **$ratio** | $plain_1 (${ratio_1}×) | $plain_2 (${ratio_2}×) | \`$cmd_sustain\` |
+| the same with CurveZMQ (ingest in secure mode, agents with an operator certificate) | $curve | **$curve_ceiling** | $curve_1 (${curve_ceiling_1}×) | $curve_2 (${curve_ceiling_2}×) | \`$cmd_sustain --cert operator.cert_secret --server-cert server.cert\` |
+| naive: one INSERT per event through libpq, autocommit | $insert | $(ratio_of "$insert" "$ceiling") | | | \`fleetcost-bench insert --events $n_insert\` |
+| per-event shell script: one jq and one sqlite3 call per event | $shell | $(printf "%.5f" "$(echo "scale=8; $shell / $ceiling" | bc)") | | | the loop in \`scripts/bench.sh\` |
 
-With CurveZMQ ingest runs at $curve_ratio× its plaintext rate. ingest used
-$ingest_cpu_100k CPU seconds per 100,000 events (plaintext run).
+With CurveZMQ ingest runs at $curve_ratio× its plaintext rate (rounds: $curve_ratio_1×,
+$curve_ratio_2×). CPU seconds per 100,000 events: ingest $ingest_cpu_100k plaintext,
+$curve_cpu_100k with CurveZMQ; the load generator, while the clock ran, $client_cpu_100k
+plaintext, $curve_client_cpu_100k with CurveZMQ (its encryption: on the same 2 cores,
+where real agents would not be).
 
 ## Ack latency (emit to ack, open loop: latency counts from when each batch was due)
 

@@ -298,10 +298,12 @@ static void s_send_ack(ingest_server_t *self, s_group_t *g, s_batch_t *b)
             ingest_rec_t *it = &g->items[b->first + i];
             fc_result_t *r = &ack->results[i];
             r->code = (uint8_t)it->result;
-            snprintf(r->field, sizeof r->field, "%s",
-                     it->result >= FC_E_MALFORMED ? it->field : "");
-            snprintf(r->reason, sizeof r->reason, "%s",
-                     it->result >= FC_E_MALFORMED ? it->reason : "");
+            //  Most events are stored: no formatting for their empty field and reason.
+            r->field[0] = r->reason[0] = 0;
+            if (it->result >= FC_E_MALFORMED) {
+                snprintf(r->field, sizeof r->field, "%s", it->field);
+                snprintf(r->reason, sizeof r->reason, "%s", it->reason);
+            }
         }
     }
     size_t size;
