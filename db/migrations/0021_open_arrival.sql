@@ -54,7 +54,7 @@
 -- statement's trigger. The default reads the value the trigger set with set_config(...,
 -- true) (transaction-local), so a write that does not pass through the trigger (into a
 -- partition directly) has none and fails. The one rule left: no writer sets arrival
--- itself (nothing in fleetcost does; 0001 documents it with the table).
+-- itself (nothing in fleetcost does; db/README.md documents it beside the partitions).
 --
 -- The regression and epoch conditions of 0019's mark are gone: the mark no longer
 -- depends on ingest_state, and events of every writer (ingest, fixtures,
