@@ -132,7 +132,8 @@ typedef struct {
     size_t nseqs;
     size_t next; //  the next tenant of the set to write
     int64_t started_us;
-    int64_t retry_us; //  Redis was down: no slice before this
+    int64_t retry_us;      //  Redis was down: no slice before this
+    int64_t redis_lost_us; //  when Redis went down under this rebuild (0: up)
     //  The held tenants' messages, in the order they were to be applied, up to
     //  HELD_MAX_BYTES; past it (overflow) they are caught up from Postgres instead.
     held_msg_t *held;

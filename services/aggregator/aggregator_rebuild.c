@@ -379,10 +379,15 @@ done:
       run, so a Redis flushed again meanwhile is noticed and the shard starts over,
       and an aggregator killed meanwhile finds no sentinel and starts over too.
     - Anything that moves progress back (a Redis rewind, a re-synchronisation)
-      abandons the rebuild first: its tenants are marked needs_rebuild again. */
+      abandons the rebuild first: its tenants are marked needs_rebuild again.
+    - Redis down for REBUILD_REDIS_WAIT_US while the snapshot is still being read
+      abandons it too: its transaction would otherwise stay open in Postgres (holding
+      back vacuum of every table) for as long as Redis is away. It starts again, from a
+      new snapshot, once Redis answers. */
 
-#define REBUILD_SLICE_US 20000              //  tenants written per loop iteration: this long
-#define HELD_MAX_BYTES   (64 * 1024 * 1024) //  held tenants' messages kept in memory
+#define REBUILD_SLICE_US      20000              //  tenants written per loop iteration: this long
+#define HELD_MAX_BYTES        (64 * 1024 * 1024) //  held tenants' messages kept in memory
+#define REBUILD_REDIS_WAIT_US 10000000           //  Redis down this long: the snapshot is let go
 
 //  Drops the kept messages of tenants no longer held (from first on).
 static void s_held_prune(rebuild_job_t *j)
@@ -459,7 +464,7 @@ static void s_job_free(aggregator_t *self)
     free(j->seqs);
     j->seqs = NULL;
     j->nrows = j->nseqs = j->row = j->next = j->complete = j->rolls = 0;
-    j->retry_us = 0;
+    j->retry_us = j->redis_lost_us = 0;
     j->active = j->querying = j->full = j->abandon = false;
 }
 
@@ -499,7 +504,9 @@ int aggregator_rebuild_begin(aggregator_t *self, bool full)
     if (j->active && !full)
         return 0;
     aggregator_rebuild_abort(self);
-    if (aggregator_flush(self) != 0 || (full && aggregator_load_tenants(self) != 0))
+    //  Redis first: a snapshot begun with Redis down would only be cancelled again.
+    if (aggregator_flush(self) != 0 || aggregator_redis(self) != 0 ||
+        (full && aggregator_load_tenants(self) != 0))
         return -1;
     int64_t now = fc_time_now_us();
     int collected = s_set_collect(self, full, now, &j->set);
@@ -708,9 +715,19 @@ static void s_write_slice(aggregator_t *self)
     if (!pg_failed && (waiting || fc_time_mono_us() < j->retry_us))
         return; //  waiting for Postgres' rows, or for Redis
     if (!pg_failed && (aggregator_flush(self) != 0 || aggregator_redis(self) != 0)) {
-        j->retry_us = fc_time_mono_us() + 200000; //  Redis down: not in a busy loop
+        int64_t mono = fc_time_mono_us();
+        if (!j->redis_lost_us)
+            j->redis_lost_us = mono;
+        if (j->querying && mono - j->redis_lost_us >= REBUILD_REDIS_WAIT_US) {
+            fc_warn(MODULE, "redis down for %d s during a rebuild: its postgres snapshot let go",
+                    REBUILD_REDIS_WAIT_US / 1000000);
+            aggregator_rebuild_abort(self);
+            return;
+        }
+        j->retry_us = mono + 200000; //  Redis down: not in a busy loop
         return;
     }
+    j->redis_lost_us = 0;
     size_t first = j->next;
     int rc = 0;
     while (!pg_failed && rc == 0 && j->next < j->complete &&

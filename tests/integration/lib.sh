@@ -18,6 +18,7 @@ IT_CHECKS=0
 
 it_die() {
   echo "FATAL: $*" >&2
+  IT_FAILURES=$((IT_FAILURES + 1)) # it_cleanup then shows the services' logs
   exit 2
 }
 
