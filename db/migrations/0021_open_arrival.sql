@@ -18,9 +18,10 @@
 --                      event_time >= since and (arrival < X or arrival IS NULL: rows
 --                      stored before this migration, all summed by the first refresh).
 --   fc_open_refresh    in READ COMMITTED (refused otherwise): takes the EXCLUSIVE
---                      session lock fc_open_lock_key() with a bounded wait (p_wait, 2 s;
---                      no grant in time: returns NULL and changes nothing), takes X =
---                      nextval('events_arrival'), releases the lock; then sums, in later
+--                      lock fc_open_lock_key() with a bounded wait (p_wait, 2 s; no
+--                      grant in time: returns NULL and changes nothing), takes X =
+--                      nextval('events_arrival'), releases the lock (a subtransaction
+--                      rolled back); then sums, in later
 --                      statements (fresh snapshots), the events with arrival in
 --                      [X_old, X) (incremental, through the BRIN index) or everything
 --                      from since (full).
@@ -131,7 +132,6 @@ DECLARE
     st cost_open_state;
     v_since timestamptz := (date_trunc('day', p_now AT TIME ZONE 'UTC') - interval '2 days')
                            AT TIME ZONE 'UTC';
-    v_timeout text := current_setting('lock_timeout');
     v_x bigint;
     v_full boolean;
     v_n bigint;
@@ -139,17 +139,23 @@ BEGIN
     IF current_setting('transaction_isolation') <> 'read committed' THEN
         RAISE EXCEPTION 'fc_open_refresh runs in READ COMMITTED';
     END IF;
+    -- The exclusive lock, X under it, and the lock let go by rolling back the
+    -- subtransaction that took it (13.3: a lock taken after a savepoint is released when
+    -- the savepoint is rolled back): a transaction-level lock, so no error or cancel can
+    -- leave it held past this transaction, and not held while the sums run. nextval is
+    -- not rolled back, nor is a PL/pgSQL variable; lock_timeout is.
     BEGIN
         PERFORM set_config('lock_timeout',
                            greatest(1, extract(epoch FROM p_wait) * 1000)::bigint::text, true);
-        PERFORM pg_advisory_lock(fc_open_lock_key());
-    EXCEPTION WHEN lock_not_available THEN
-        PERFORM set_config('lock_timeout', v_timeout, true);
-        RETURN NULL;
+        PERFORM pg_advisory_xact_lock(fc_open_lock_key());
+        v_x := nextval('events_arrival');
+        RAISE SQLSTATE 'FC001';
+    EXCEPTION
+        WHEN lock_not_available THEN
+            RETURN NULL;
+        WHEN SQLSTATE 'FC001' THEN
+            NULL;
     END;
-    PERFORM set_config('lock_timeout', v_timeout, true);
-    v_x := nextval('events_arrival');
-    PERFORM pg_advisory_unlock(fc_open_lock_key());
 
     -- Several refreshes take turns here (the row lock; READ COMMITTED reads the row as
     -- the one before left it). One with an older X than the mark has nothing to add.

@@ -201,6 +201,14 @@ before=$(q "$IT_URL" "SELECT arrival FROM cost_open_state")
 expect_eq "lock held: the refresh skips" "$(q "$IT_URL" "SELECT coalesce(fc_open_refresh('$NOW', '100 ms')::text, 'skipped')")" skipped
 expect_eq "lock held: the mark stays" "$(q "$IT_URL" "SELECT arrival FROM cost_open_state")" "$before"
 expect_eq "lock held: mark in use" "$(marked)" 1
+expect_eq "a refresh leaves no lock and its session's lock_timeout as it was" \
+  "$(q "$IT_URL" - <<SQL
+SELECT fc_open_refresh('$NOW', '100 ms') \\g /dev/null
+SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+SHOW lock_timeout;
+SQL
+)" "0
+0"
 echo "COMMIT;" >&7
 tx_end
 expect_eq "lock held, then committed: same figures (raw)" "$(differ)" 0
