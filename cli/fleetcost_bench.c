@@ -6,7 +6,8 @@
                   usage events to ingest, keep a window in flight, and time every
                   batch from send to ack. With --rate the batches leave on a fixed
                   schedule (open loop), so latency is measured at an offered load
-                  rather than at whatever the server allows.
+                  rather than at whatever the server allows. The clock starts once
+                  every agent is connected (handshake done).
     bench pipeline  emit -> Redis: one tenant's events sent on a fixed schedule to ingest,
                   while Redis is polled every millisecond for that tenant's event count
                   (maintained by the aggregator); each batch's latency is from when it
@@ -42,12 +43,16 @@ static const fc_option_t s_options[] = {
     {"tenant", FC_OPT_STR, "", 0, 0, false, "pipeline: the tenant (default bench-lat-<pid>)"},
     {"cert", FC_OPT_STR, "", 0, 0, false, "CurveZMQ: the agents' certificate (empty: plaintext)"},
     {"server-cert", FC_OPT_STR, "", 0, 0, false, "CurveZMQ: ingest's public certificate"},
+    {"latencies", FC_OPT_STR, "", 0, 0, false,
+     "ingest: write each batch's due time and ack latency (ms) to this file"},
     FC_OPT_END};
 
 typedef struct {
     zframe_t *frame;
     int64_t sent_us;
+    int64_t lat_us; //  -1 until acked
     int events;
+    int agent;
 } s_batch_t;
 
 static void s_event(fc_event_t *ev, uint64_t n, int tenants, int agents)
@@ -81,6 +86,58 @@ static double s_pct(int64_t *v, size_t n, double p)
         return 0;
     size_t i = (size_t)ceil(p * (double)n) - 1;
     return v[i < n ? i : n - 1] / 1000.0;
+}
+
+//  One line per batch: its number, agent, when it was due (ms after the start) and its
+//  ack latency (ms; -1 if never acked): where in a run the slow batches sit.
+static void s_write_latencies(const char *path, const s_batch_t *batches, int64_t n, int64_t start)
+{
+    FILE *f = fopen(path, "w");
+    if (!f) {
+        fprintf(stderr, "bench: cannot write %s\n", path);
+        return;
+    }
+    fprintf(f, "batch agent due_ms ack_ms\n");
+    for (int64_t b = 0; b < n; b++)
+        fprintf(f, "%" PRId64 " %d %.2f %.2f\n", b + 1, batches[b].agent,
+                (batches[b].sent_us - start) / 1000.0,
+                batches[b].lat_us < 0 ? -1.0 : batches[b].lat_us / 1000.0);
+    fclose(f);
+}
+
+/*  Waits until every agent's socket has finished its handshake with ingest (ZMTP, and
+    CurveZMQ with --cert), so that a run's clock starts with the agents connected: the
+    latencies are then those of a running ingest's acks, not of 16 TCP connections and
+    handshakes, which each agent's first batch would otherwise carry (16 of the cold
+    run's 400 batches: more than its p99). Returns 0, or -1 at the deadline. */
+static int s_await_handshakes(zsock_t **monitors, int agents, int64_t deadline)
+{
+    zpoller_t *poller = zpoller_new(NULL);
+    for (int a = 0; a < agents; a++)
+        zpoller_add(poller, monitors[a]);
+    int done = 0;
+    bool *up = calloc((size_t)agents, sizeof *up);
+    while (up && done < agents && !fc_signal_stopping() && fc_time_mono_us() < deadline) {
+        zsock_t *which = zpoller_wait(poller, 100);
+        if (!which)
+            continue;
+        zmsg_t *msg = zmsg_recv(which);
+        zframe_t *head = msg ? zmsg_first(msg) : NULL;
+        uint16_t event = 0;
+        if (head && zframe_size(head) >= 2)
+            memcpy(&event, zframe_data(head), 2); //  host order, as libzmq sends it
+        zmsg_destroy(&msg);
+        for (int a = 0; a < agents; a++)
+            if (monitors[a] == which && event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED && !up[a]) {
+                up[a] = true;
+                done++;
+            }
+    }
+    zpoller_destroy(&poller);
+    free(up);
+    if (done < agents)
+        fprintf(stderr, "bench: %d of %d agents connected before the deadline\n", done, agents);
+    return done == agents ? 0 : -1;
 }
 
 static int s_bench_ingest(fc_config_t *cfg)
@@ -119,10 +176,12 @@ static int s_bench_ingest(fc_config_t *cfg)
         fc_batch_writer_destroy(&w);
         batches[b].frame = zframe_new(data, size);
         batches[b].events = k;
+        batches[b].lat_us = -1;
         free(data);
     }
 
     zsock_t **socks = calloc((size_t)agents, sizeof *socks);
+    zsock_t **monitors = calloc((size_t)agents, sizeof *monitors);
     int *inflight = calloc((size_t)agents, sizeof *inflight);
     zmq_pollitem_t *items = calloc((size_t)agents, sizeof *items);
     for (int a = 0; a < agents; a++) {
@@ -134,13 +193,25 @@ static int s_bench_ingest(fc_config_t *cfg)
         zsock_set_linger(socks[a], 0);
         zsock_set_sndhwm(socks[a], 0);
         zsock_set_rcvhwm(socks[a], 0);
+        char mon[64];
+        snprintf(mon, sizeof mon, "inproc://bench-agent-%d", a);
+        if (zmq_socket_monitor(zsock_resolve(socks[a]), mon, ZMQ_EVENT_HANDSHAKE_SUCCEEDED) != 0)
+            return 1;
+        monitors[a] = zsock_new_pair(mon); //  connects ('>' is PAIR's default)
         zsock_connect(socks[a], "%s", fc_config_str(cfg, "endpoint"));
         items[a].socket = zsock_resolve(socks[a]);
         items[a].events = ZMQ_POLLIN;
     }
+    int64_t deadline = fc_time_mono_us() + fc_config_int(cfg, "timeout-ms") * 1000;
+    if (s_await_handshakes(monitors, agents, deadline) != 0)
+        return 1;
+    for (int a = 0; a < agents; a++) {
+        zmq_socket_monitor(zsock_resolve(socks[a]), NULL, 0);
+        zsock_destroy(&monitors[a]);
+    }
+    free(monitors);
     int64_t next = 0, acked_batches = 0, acked_events = 0, rejected = 0, nlat = 0;
     int64_t start = fc_time_mono_us();
-    int64_t deadline = start + fc_config_int(cfg, "timeout-ms") * 1000;
     int rr = 0;
     fc_ack_t ack;
     while (acked_batches < nbatches && !fc_signal_stopping() && fc_time_mono_us() < deadline) {
@@ -157,6 +228,7 @@ static int s_bench_ingest(fc_config_t *cfg)
             //  that falls behind does not hide the wait (coordinated omission).
             batches[next].sent_us =
                 rate > 0 ? start + next * per_batch * 1000000 / rate : fc_time_mono_us();
+            batches[next].agent = a;
             zframe_send(&f, socks[a], ZFRAME_DONTWAIT);
             inflight[a]++;
             next++;
@@ -177,7 +249,8 @@ static int s_bench_ingest(fc_config_t *cfg)
                 if (fc_ack_decode(zframe_data(r), zframe_size(r), &ack, &err) == FC_OK &&
                     ack.batch_id >= 1 && (int64_t)ack.batch_id <= nbatches) {
                     s_batch_t *b = &batches[ack.batch_id - 1];
-                    lat[nlat++] = fc_time_mono_us() - b->sent_us;
+                    b->lat_us = fc_time_mono_us() - b->sent_us;
+                    lat[nlat++] = b->lat_us;
                     acked_batches++;
                     acked_events += b->events;
                     for (uint32_t i = 0; i < ack.count; i++)
@@ -190,6 +263,8 @@ static int s_bench_ingest(fc_config_t *cfg)
         }
     }
     double secs = (fc_time_mono_us() - start) / 1e6;
+    if (*fc_config_str(cfg, "latencies"))
+        s_write_latencies(fc_config_str(cfg, "latencies"), batches, nbatches, start);
     qsort(lat, (size_t)nlat, sizeof *lat, s_cmp_i64);
     printf("bench=ingest events=%" PRId64 " acked=%" PRId64 " rejected=%" PRId64
            " seconds=%.3f events_per_s=%.0f offered_per_s=%" PRId64

@@ -78,6 +78,10 @@ struct _ingest_store_t {
     //  Tenants known to exist (sorted strings), partitions known to exist (day numbers).
     char **tenants;
     size_t tenant_count;
+    //  The group's tenants not known yet, to register at its turn to commit (pointers
+    //  into its items; s_check_tenants).
+    const char **fresh;
+    size_t fresh_count, fresh_cap;
     int32_t days[MAX_DAY_CACHE];
     size_t day_count;
     ingest_item_t item; //  the event being priced or written, decoded again from its record
@@ -212,6 +216,7 @@ void ingest_store_destroy(ingest_store_t **self_p)
     for (size_t i = 0; i < self->tenant_count; i++)
         free(self->tenants[i]);
     free(self->tenants);
+    free(self->fresh);
     free(self->slots);
     fc_buf_free(&self->copy);
     fc_buf_free(&self->scratch);
@@ -253,6 +258,24 @@ static void s_tenant_remember(ingest_store_t *self, const char *tenant)
     }
     self->tenants[i] = copy;
     self->tenant_count++;
+}
+
+//  A text[] literal of n tenant ids (the caller frees it), or NULL when out of memory.
+//  Tenant ids match [a-z0-9][a-z0-9_-]* (checked before the store): double quotes
+//  suffice, and keep a tenant named "null" from reading as NULL.
+static char *s_tenant_array(const char *const *names, size_t n)
+{
+    fc_buf_t list;
+    fc_buf_init(&list);
+    fc_buf_add_str(&list, "{");
+    for (size_t k = 0; k < n; k++)
+        fc_buf_addf(&list, "%s\"%s\"", k ? "," : "", names[k]);
+    fc_buf_add(&list, "}", 2);
+    if (list.failed) {
+        fc_buf_free(&list);
+        return NULL;
+    }
+    return (char *)list.data;
 }
 
 static bool s_day_cached(ingest_store_t *self, int32_t day)
@@ -298,6 +321,8 @@ static int s_load_catalog(ingest_store_t *self)
     self->catalog_loaded_us = fc_time_now_us();
     return 0;
 }
+
+static void s_warm_up(ingest_store_t *self);
 
 int ingest_store_connect(ingest_store_t *self)
 {
@@ -391,6 +416,7 @@ int ingest_store_connect(ingest_store_t *self)
         s_disconnect(self);
         return -1;
     }
+    s_warm_up(self);
     fc_info(MODULE,
             "postgres connected: last seq %" PRIu64 " (run %" PRIu64 " began after seq %" PRIu64
             "), %zu tenants, %zu partitions",
@@ -966,20 +992,26 @@ static int s_ensure_partitions(ingest_store_t *self, ingest_rec_t *items, uint32
     return 0;
 }
 
-/*  Unknown tenants are registered with defaults (auto_created) or, when registration
-    is off, their events are refused. One statement per 256 tenants of the group not
-    known yet, in its own short transaction before the data transaction, so that it
-    holds no lock while the group waits for its turn to commit: two writers' groups
-    registering the same new tenant inside their transactions would wait for each
-    other. A registration that outlives a failed commit is harmless (the retry would
-    make it). Tenant ids match [a-z0-9][a-z0-9_-]* (checked before the store): double
-    quotes suffice in the array literal. */
+/*  Unknown tenants. With registration on (plaintext mode) they are registered with
+    defaults (auto_created) in the group's own data transaction, by s_register_tenants
+    at the group's turn to commit: a new tenant's first events then cost no transaction
+    and no commit of their own, and the registration commits with them or not at all. At
+    the turn every group before this one has committed and none after it has
+    registered anything, so two writers never wait for each other's uncommitted
+    registration (registering before the turn, inside the transaction, would: the
+    earlier group would wait for the later one's row, which waits for its turn). Here
+    they are only collected into self->fresh.
+    With registration off (secure mode), the tenants not cached yet are looked up, one
+    statement per 256, outside any transaction, and every event of a tenant that does
+    not exist is refused. Tenant ids match [a-z0-9][a-z0-9_-]* (checked before the
+    store): double quotes suffice in the array literal. */
 static int s_check_tenants(ingest_store_t *self, ingest_rec_t *items, uint32_t count)
 {
     enum { ROUND = 256 };
     const char *names[ROUND];
     bool known[ROUND];
     uint32_t next = 0;
+    self->fresh_count = 0;
     while (next < count) {
         int n = 0;
         for (; next < count && n < ROUND; next++) {
@@ -994,41 +1026,37 @@ static int s_check_tenants(ingest_store_t *self, ingest_rec_t *items, uint32_t c
         }
         if (n == 0)
             break;
-        fc_buf_t list;
-        fc_buf_init(&list);
-        fc_buf_add_str(&list, "{");
-        for (int k = 0; k < n; k++)
-            fc_buf_addf(&list, "%s\"%s\"", k ? "," : "", names[k]);
-        fc_buf_add(&list, "}", 2);
-        if (list.failed) {
-            fc_buf_free(&list);
-            return -1;
+        if (self->register_tenants) {
+            if (self->fresh_count + (size_t)n > self->fresh_cap) {
+                size_t cap = (self->fresh_count + (size_t)n) * 2;
+                const char **grown = realloc(self->fresh, cap * sizeof *grown);
+                if (!grown)
+                    return -1;
+                self->fresh = grown;
+                self->fresh_cap = cap;
+            }
+            for (int k = 0; k < n; k++)
+                self->fresh[self->fresh_count++] = names[k];
+            continue;
         }
-        const char *params[1] = {(const char *)list.data};
+        char *list = s_tenant_array(names, (size_t)n);
+        if (!list)
+            return -1;
+        const char *params[1] = {list};
         PGresult *r =
-            self->register_tenants
-                ? s_exec(self,
-                         "INSERT INTO tenants (tenant_id, name, auto_created)"
-                         " SELECT t, t, true FROM unnest($1::text[]) AS t"
-                         " ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id",
-                         1, params, NULL, NULL)
-                : s_exec(self, "SELECT tenant_id FROM tenants WHERE tenant_id = ANY($1::text[])", 1,
-                         params, NULL, NULL);
-        fc_buf_free(&list);
+            s_exec(self, "SELECT tenant_id FROM tenants WHERE tenant_id = ANY($1::text[])", 1,
+                   params, NULL, NULL);
+        free(list);
         if (!s_ok(r)) {
             fc_error(MODULE, "tenant check failed: %s", PQresultErrorMessage(r));
             PQclear(r);
             return -1;
         }
         for (int k = 0; k < n; k++)
-            known[k] = self->register_tenants; //  registered now, or before
-        for (int row = 0; row < PQntuples(r); row++) {
-            const char *t = PQgetvalue(r, row, 0);
-            if (self->register_tenants)
-                fc_info(MODULE, "tenant '%s' registered with defaults (first event)", t);
+            known[k] = false;
+        for (int row = 0; row < PQntuples(r); row++)
             for (int k = 0; k < n; k++)
-                known[k] = known[k] || strcmp(names[k], t) == 0;
-        }
+                known[k] = known[k] || strcmp(names[k], PQgetvalue(r, row, 0)) == 0;
         PQclear(r);
         for (int k = 0; k < n; k++)
             if (known[k])
@@ -1049,6 +1077,52 @@ static int s_check_tenants(ingest_store_t *self, ingest_rec_t *items, uint32_t c
         }
     }
     return 0;
+}
+
+/*  Registers the group's new tenants (self->fresh) in its data transaction, at its turn
+    to commit (see s_check_tenants). In sorted order, so that two ingest instances
+    registering the same tenants lock their rows in the same order and one waits for the
+    other's commit rather than deadlocking. Remembered only once the commit succeeds
+    (s_tenants_committed). */
+static int s_register_tenants(ingest_store_t *self, bool log)
+{
+    if (!self->fresh_count)
+        return 0;
+    //  Sorted, and without the repeats that rounds of 256 can leave.
+    qsort(self->fresh, self->fresh_count, sizeof *self->fresh, s_strcmp);
+    size_t n = 1;
+    for (size_t k = 1; k < self->fresh_count; k++)
+        if (strcmp(self->fresh[k], self->fresh[n - 1]) != 0)
+            self->fresh[n++] = self->fresh[k];
+    self->fresh_count = n;
+    char *list = s_tenant_array(self->fresh, self->fresh_count);
+    if (!list)
+        return -1;
+    const char *params[1] = {list};
+    PGresult *r = s_exec(self,
+                         "INSERT INTO tenants (tenant_id, name, auto_created)"
+                         " SELECT t, t, true FROM unnest($1::text[]) WITH ORDINALITY AS u(t, i)"
+                         " ORDER BY i ON CONFLICT (tenant_id) DO NOTHING RETURNING tenant_id",
+                         1, params, NULL, NULL);
+    free(list);
+    if (!s_ok(r)) {
+        fc_error(MODULE, "cannot register new tenants: %s", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    for (int row = 0; row < PQntuples(r) && log; row++)
+        fc_info(MODULE, "tenant '%s' registered with defaults (first event)",
+                PQgetvalue(r, row, 0));
+    PQclear(r);
+    return 0;
+}
+
+//  After the commit: the tenants the group registered (or found registered) exist.
+static void s_tenants_committed(ingest_store_t *self)
+{
+    for (size_t k = 0; k < self->fresh_count; k++)
+        s_tenant_remember(self, self->fresh[k]);
+    self->fresh_count = 0;
 }
 
 static const char *s_opt(const char *s)
@@ -1358,8 +1432,8 @@ static int s_reserve(ingest_store_t *self, ingest_turn_t *turn, ingest_rec_t *it
 
 /*  Waits for the group's turn to commit. A group waits with its transaction open, so
     the commit follows at once; but the group before it may be waiting for a lock this
-    transaction holds (both registering the same new tenant, a resent event in both,
-    the same agent's row, a partition created under our COPY), and then neither would
+    transaction holds (a resent event in both, the same agent's row, a partition created
+    under our COPY; new tenants are registered only at the turn), and then neither would
     move. After COMMIT_WAIT_MS the transaction is rolled back, releasing its locks, and
     the group waits for its turn without them, then starts again (returns 1). 0: the
     turn is ours; -1: giving up (shutdown). */
@@ -1378,6 +1452,65 @@ static int s_wait_commit(ingest_store_t *self, const ingest_turn_t *turn)
     rc = s_wait_turn(q, &q->commit_turn, turn->ticket, -1);
     pthread_mutex_unlock(&q->mutex);
     return rc == 0 ? 1 : -1;
+}
+
+/*  Runs a group's statements once on a new connection, for an event no one sees, and
+    rolls them back: the COPY of a usage event into today's partition, a tenant's
+    registration, the seq save. A new server process loads its catalog caches for each
+    table, partition, index and type on first use (some 20 ms unloaded here, several
+    times that on a loaded machine); done here, at connect, that cost is paid before
+    ingest listens (or, after a reconnect, once before the group) and not by the first
+    groups' acks, a new tenant's first events among them. Best effort: a failure only
+    leaves the caches cold, and a broken connection is seen by the write that follows.
+    The rolled-back row leaves a dead tuple in today's partition, which vacuum removes. */
+static void s_warm_up(ingest_store_t *self)
+{
+    int64_t t0 = fc_time_mono_us();
+    //  Built in the store's scratch item (8 KB), which the COPY then decodes into.
+    fc_event_t *ev = &self->item.ev;
+    fc_event_init(ev);
+    fc_event_id_new(ev->id);
+    ev->ts_us = fc_time_now_us();
+    ev->type = FC_EV_USAGE;
+    snprintf(ev->tenant, sizeof ev->tenant, "fleetcost-warm-up");
+    snprintf(ev->agent, sizeof ev->agent, "warm-up");
+    snprintf(ev->model, sizeof ev->model, "claude-sonnet-4-5");
+    ev->input_tokens = 1;
+    uint8_t raw[1024]; //  a usage event with a few short fields
+    fc_proto_error_t err;
+    int len = fc_event_encode(ev, raw, sizeof raw, &err);
+    ingest_rec_t rec;
+    memset(&rec, 0, sizeof rec);
+    rec.raw = raw;
+    rec.raw_size = len > 0 ? (uint32_t)len : 0;
+    memcpy(rec.tenant, ev->tenant, sizeof rec.tenant);
+    memcpy(rec.st.id, ev->id, sizeof rec.st.id);
+    rec.st.ts_us = ev->ts_us;
+    rec.st.type = ev->type;
+    rec.result = FC_OK;
+    bool ok = len > 0 && s_command(self, "BEGIN");
+    if (ok && s_day_cached(self, s_day_of(rec.st.ts_us))) {
+        bool capped;
+        PGresult *r = s_copy_items(self, &rec, 1, &capped);
+        ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+        PQclear(r);
+        s_drain(self);
+    }
+    //  The registration statement, for this one tenant (the group's list set aside),
+    //  when this ingest registers tenants at all.
+    const char *fresh[1] = {rec.tenant};
+    const char **group_fresh = self->fresh;
+    size_t group_count = self->fresh_count;
+    self->fresh = fresh;
+    self->fresh_count = 1;
+    ok = ok && (!self->register_tenants || s_register_tenants(self, false) == 0);
+    self->fresh = group_fresh;
+    self->fresh_count = group_count;
+    ok = ok && s_save_seq(self, 0) == 0;
+    if (PQstatus(self->pg) == CONNECTION_OK)
+        s_command(self, "ROLLBACK");
+    fc_debug(MODULE, "connection warmed up in %.1f ms%s", (fc_time_mono_us() - t0) / 1000.0,
+             ok ? "" : " (in part: a statement failed)");
 }
 
 ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, ingest_rec_t *items,
@@ -1485,12 +1618,15 @@ ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, 
             return s_retry(self);
         if (wait > 0)
             continue; //  rolled back to let the group before it through: again
+        if (s_register_tenants(self, true) != 0)
+            return s_retry(self);
         //  The end of the reservation, even if fewer seqs were used: a restart then
         //  continues above every seq this group could have stored.
         if (turn->end > turn->base && s_save_seq(self, turn->end) != 0)
             return s_retry(self);
         if (!s_command(self, "COMMIT"))
             return s_retry(self); //  the turn stays ours: the retry commits next
+        s_tenants_committed(self);
         ingest_seqs_t *q = self->seqs;
         pthread_mutex_lock(&q->mutex);
         q->commit_turn = turn->ticket + 1;

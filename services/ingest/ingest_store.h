@@ -4,8 +4,10 @@
     (a resent event), the transaction is rolled back, the events that already exist
     are looked up and marked duplicate, and the rest are copied again. Dimension rows
     (agents, tasks, task_agents) and dead letters are written in the same transaction,
-    so an ack after commit covers all of them; new tenants are registered just before
-    it, in a short transaction of their own. */
+    so an ack after commit covers all of them, and so are new tenants' registrations
+    (at the group's turn to commit). Each connection runs a group's statements once at
+    connect, rolled back, so that the first groups' acks do not wait for the server's
+    catalog caches to fill. */
 #ifndef INGEST_STORE_H
 #define INGEST_STORE_H
 
@@ -96,11 +98,8 @@ typedef enum { INGEST_STORE_OK = 0, INGEST_STORE_RETRY = 1 } ingest_store_rc_t;
 ingest_store_rc_t ingest_store_write(ingest_store_t *self, ingest_turn_t *turn, ingest_rec_t *items,
                                      uint32_t count);
 
-//  Connects (if needed) and loads the seq; 0 on success, -1 if Postgres is unreachable.
+//  Connects (if needed), loads the seq, the caches and the price catalog, and warms the
+//  connection up; 0 on success, -1 if Postgres is unreachable.
 int ingest_store_connect(ingest_store_t *self);
-
-//  True when unknown tenants are refused rather than registered: the server asks
-//  whether a tenant is known. Returns 1 known, 0 unknown, -1 database unavailable.
-int ingest_store_tenant_known(ingest_store_t *self, const char *tenant);
 
 #endif

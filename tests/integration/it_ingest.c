@@ -351,6 +351,15 @@ int main(int argc, char **argv)
     FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM tenants WHERE tenant_id IN ('acme','globex')"
                                 " AND auto_created"),
                  2);
+    //  Each new tenant was registered by the transaction that stored its first events
+    //  (same xmin): no transaction of its own before the ack, and a crash keeps both or
+    //  neither. The connection's warm-up (a rolled-back registration) left no tenant.
+    FC_CHECK_INT(it_sql_int(pg, "SELECT count(*) FROM tenants t WHERE t.tenant_id IN"
+                                " ('acme','globex') AND t.xmin IN"
+                                " (SELECT e.xmin FROM events e WHERE e.tenant_id = t.tenant_id)"),
+                 2);
+    FC_CHECK_INT(
+        it_sql_int(pg, "SELECT count(*) FROM tenants WHERE tenant_id = 'fleetcost-warm-up'"), 0);
 
     //  2. The same batch again: every event a duplicate, nothing stored twice.
     f = s_batch(2, evs, 1000, NULL, NULL, 0);
