@@ -16,7 +16,7 @@
     budget (spend < budget), 1 once either is reached, 2 on an error. The spend comes
     from fc_tenant_spend, the same function the alerter uses, built on the one
     definition of a period's spend that the reporter and the live stream read as well
-    (fc_period_spend, migrations 0017 and 0019): closed days from rollups, open days from
+    (fc_period_spend, migrations 0017, 0019 and 0021): closed days from rollups, open days from
     the exact open-day groups plus the events they do not cover.
 
     Every budget (daily, monthly, agent-type, runaway) watches billed cost (under the

@@ -296,7 +296,7 @@ static void s_source_params(const reporter_window_t *w, const s_bounds_t *b,
 //    win  each tenant of the view with its zone, its days lo..hi and its today
 //    fin  the closed tenant-days with their 'total' rollup row (the daily trend)
 //    rs   the closed days' rollups summed per (tenant, dimension, key)
-//    evd  the open days (fc_spend_open, 0019): rows that each stand for `events` events
+//    evd  the open days (fc_spend_open, 0019, 0021): rows that each stand for `events` events
 //         (the aggregator's exact in-day groups, and one row per event that arrived
 //         since), so sums count sum(events), never count(*); with their tenant-local
 //         day, and the cost split keys: speed and provider keyed as the aggregator keys

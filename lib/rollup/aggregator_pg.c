@@ -501,24 +501,18 @@ int aggregator_pg_snapshot_row(PGconn *pg, PGresult **row)
 int aggregator_pg_open_refresh(PGconn *pg, int64_t *added)
 {
     *added = 0;
-    //  The lock before the snapshot: a change of events that took it (fc_open_invalidate)
-    //  has committed by the time the snapshot is taken, and one that wants it waits for
-    //  this refresh to commit; either way its stale row is seen (0019's header).
-    if (fc_pg_exec(pg, MODULE, "open lock", "SELECT pg_advisory_lock(fc_open_lock_key())") != 0)
+    //  On its own, outside any transaction: fc_open_refresh runs in READ COMMITTED (the
+    //  connection's default; it refuses any other level), takes and releases the lock that
+    //  orders it with inserts itself, and sums in statements whose snapshots are taken
+    //  after that (migration 0021's header). NULL: the lock was not granted within its
+    //  wait (2 s), nothing changed, the next round catches up.
+    fc_pg_rollback(pg);
+    PGresult *r = fc_pg_query(pg, MODULE, "open refresh", "SELECT fc_open_refresh()", 0, NULL);
+    if (!r)
         return -1;
-    int rc = -1;
-    if (fc_pg_exec(pg, MODULE, "open refresh", "BEGIN ISOLATION LEVEL REPEATABLE READ") == 0) {
-        PGresult *r = fc_pg_query(pg, MODULE, "open refresh", "SELECT fc_open_refresh()", 0, NULL);
-        if (r) {
-            *added = fc_pg_int(r, 0, 0);
-            PQclear(r);
-            rc = fc_pg_exec(pg, MODULE, "open refresh", "COMMIT");
-        } else
-            fc_pg_rollback(pg);
-    }
-    if (fc_pg_exec(pg, MODULE, "open unlock", "SELECT pg_advisory_unlock(fc_open_lock_key())") != 0)
-        rc = -1;
-    return rc;
+    *added = fc_pg_int(r, 0, 0);
+    PQclear(r);
+    return 0;
 }
 
 //  Builds the upsert of one tenant-day and sends it; with wait, also reads its result.

@@ -131,10 +131,10 @@ int aggregator_pg_snapshot_tenant(const PGresult *row);
 //  Appends a one-row sums result to rows. 0, or -1 on OOM.
 int aggregator_pg_snapshot_take(const PGresult *row, aggregator_rows_t *rows);
 
-//  Brings the open days' groups (cost_open_groups, migration 0019) up to the events
-//  committed now: fc_open_refresh in a REPEATABLE READ transaction, under the session
-//  advisory lock that orders it with reprices and other changes of events. *added: the
-//  events it added. 0, or -1 (logged; the next call retries).
+//  Brings the open days' groups (cost_open_groups, migrations 0019 and 0021) up to the
+//  events committed now: fc_open_refresh on its own, in READ COMMITTED. *added: the
+//  events it added (0 when it skipped the round: the insert lock was not granted within
+//  2 s). 0, or -1 (logged; the next call retries).
 int aggregator_pg_open_refresh(PGconn *pg, int64_t *added);
 
 //  Upserts the rows of one tenant-day into cost_summaries. 0, or -1 (logged).

@@ -12,8 +12,9 @@
     worker never touches the time-zone code or any tenant_t.
 
     The same worker, once a rollup round, brings the open days' exact groups up to date
-    (cost_open_groups, migration 0019: every figure of every event ingest_state says is
-    committed, added incrementally), which is what reports read for open days; the
+    (cost_open_groups, migrations 0019 and 0021: every figure of every event that arrived
+    before the refresh's mark, added incrementally), which is what reports read for open
+    days; the
     in-day cost_summaries rows above are the live approximation the dashboard's
     in-day mode lets stand for its day. */
 #include "aggregator_int.h"

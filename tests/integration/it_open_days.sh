@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# it_open_days: the open days' exact groups (migration 0019, issue #19) never change a
-# figure. After every step below, per tenant-day, every figure of fc_spend_open (groups
-# plus the events they do not cover) equals the raw events' (fc_spend_events), to the
-# nano-dollar and the event; fc_period_spend equals the raw sums; and the all-tenant
+# it_open_days: the open days' exact groups (migrations 0019 and 0021, issue #19) never
+# change a figure. After every step below, per tenant-day, every figure of fc_spend_open
+# (groups plus the events they do not hold) equals the raw events' (fc_spend_events), to
+# the nano-dollar and the event; fc_period_spend equals the raw sums; and the all-tenant
 # `fleetcost report` is byte-identical to the one read with no groups at all:
 #  - before any refresh (no groups: all raw);
-#  - after a full refresh (events of an ingest_id without ingest_state stay raw);
+#  - after a full refresh (every writer's events, with or without ingest_state);
 #  - with events committed since (raw until the next refresh), then an incremental
-#    refresh that adds exactly those;
+#    refresh that adds exactly those; late events with an old event_time likewise;
+#  - with a transaction that inserted before a refresh and commits while the refresh
+#    waits for the insert lock (counted by that refresh, once), one that holds the lock
+#    past the refresh's wait (the refresh skips, changes nothing), and one that began
+#    before a refresh and inserts after it (raw, then added by the next);
 #  - after an UPDATE of events (a reprice): the groups stop counting at once, and the
-#    next refresh sums everything again;
-#  - after a tenant's zone changes, a restart of an ingest instance (a new epoch) and a
-#    regression (last_seq back): likewise.
+#    next refresh sums everything again; after a tenant's zone changes: likewise;
+#  - a restart or regression of an ingest instance no longer matters to the mark.
+# A write into a partition directly (past the insert trigger) is refused.
 #   it_open_days.sh <fleetcost>
 fleetcost=${1:?usage: it_open_days.sh <fleetcost>}
 . "$(dirname "$0")/lib.sh"
@@ -28,7 +32,7 @@ INSERT INTO ingest_state (ingest_id, last_seq, epoch) VALUES ('i1', 600, 7), ('i
 -- 600 events of ingest i1 every 17 minutes back from now (about 7 days), every kind of
 -- key and NULL, billed and reported on some; a tenant without a tenants row ('d'); one
 -- in ten from a fixture ingest_id without ingest_state, and some from an instance of
--- epoch 0: never covered.
+-- epoch 0: all counted alike since 0021.
 INSERT INTO events (event_id, event_time, tenant_id, event_type, agent_id, agent_type, task_id,
                     model_family, input_tokens, output_tokens, cache_read_tokens,
                     cache_write_5m_tokens, cost_nusd, billed_nusd, cost_kind,
@@ -87,14 +91,7 @@ SELECT (SELECT count(*) FROM ((TABLE r EXCEPT TABLE o) UNION ALL (TABLE o EXCEPT
                               UNION ALL (TABLE p EXCEPT SELECT tenant_id, day, n, c, b, un FROM r)) y)
      + (SELECT CASE WHEN (SELECT count(*) FROM r) >= 20 THEN 0 ELSE 1000 END)"
 }
-refresh() {
-  q "$IT_URL" - <<SQL | tail -1
-SELECT pg_advisory_lock(fc_open_lock_key()) \\g /dev/null
-BEGIN ISOLATION LEVEL REPEATABLE READ;
-SELECT fc_open_refresh('$NOW');
-COMMIT;
-SQL
-}
+refresh() { q "$IT_URL" "SELECT fc_open_refresh('$NOW')"; }
 report() {
   "$fleetcost" report --pg-url "$IT_URL" --all --period range --from 2026-03-01 --to 2026-03-10 \
     --format json --clock "2026-03-10T03:30:00Z" 2>&1 | sed -E 's/"generated_at":"[^"]*"//'
@@ -107,11 +104,10 @@ check "the report reads the events" grep -q '"cost_nusd"' <<<"$ref"
 expect_eq "no groups yet: same figures" "$(differ)" 0
 expect_eq "no groups yet: no mark" "$(marked)" 0
 
-# i1's events from 2026-03-08 00:00 UTC: 03-10 03:29 back to 03-08 00:00 is 3089 minutes,
-# i <= 181; of those, i % 10 not 0 or 5.
+# Every cost event from 2026-03-08 00:00 UTC, whoever wrote it: 03-10 03:29 back to
+# 03-08 00:00 is 3089 minutes, i <= 181.
 added=$(refresh)
-expect_eq "full refresh: i1's events since 03-08" "$added" \
-  "$(q "$IT_URL" "SELECT count(*) FROM generate_series(1, 181) i WHERE i % 10 NOT IN (0, 5)")"
+expect_eq "full refresh: every cost event since 03-08" "$added" 181
 expect_eq "full refresh: mark" "$(marked)" 1
 expect_eq "full refresh: same figures" "$(differ)" 0
 check "full refresh: the groups stand for events" test "$(q "$IT_URL" "SELECT count(*) FROM cost_open_groups")" -gt 0
@@ -136,6 +132,107 @@ q "$IT_URL" "UPDATE cost_open_state SET since = NULL" >/dev/null
 expect_eq "incremental refresh: the report equals the one with no groups" "$with" "$(report)"
 refresh >/dev/null
 
+# Late events (an old event_time, stored now, at the end of their day's partition): one
+# before since (raw: the groups never hold those), one after it (raw, then added).
+q "$IT_URL" - >/dev/null <<'SQL' || it_die "late events failed"
+INSERT INTO events (event_id, event_time, tenant_id, event_type, cost_nusd, cost_kind, ingest_id, seq)
+VALUES (gen_random_uuid(), '2026-03-05 10:00+00', 'a', 'usage', 70001, 'usage', 'late', 1),
+       (gen_random_uuid(), '2026-03-08 00:00+00', 'b', 'usage', 70003, 'usage', 'late', 2);
+SQL
+expect_eq "late events: same figures" "$(differ)" 0
+expect_eq "late events: the refresh adds the one since 03-08" "$(refresh)" 1
+expect_eq "late events, refreshed: same figures" "$(differ)" 0
+
+# Transactions that span a refresh (a psql fed through a fifo, holding its transaction
+# open between lines). insert_lock <mode> <granted>: advisory locks on the key in that state.
+insert_lock() {
+  q "$IT_URL" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = fc_open_lock_key()
+                AND mode = '$1' AND granted = $2"
+}
+await() { # <what> <command...>: until the command succeeds (run anew each time), for at most 30 s
+  local what=$1 deadline=$((SECONDS + 30))
+  shift
+  until "$@"; do
+    [ $SECONDS -ge $deadline ] && it_die "timed out waiting for $what"
+    sleep 0.05
+  done
+}
+tx_start() { # a psql session reading $IT_TMP/tx; its output in $IT_TMP/tx.log
+  rm -f "$IT_TMP/tx"
+  mkfifo "$IT_TMP/tx"
+  PGAPPNAME=it_open_days_tx psql -X -q -At -v ON_ERROR_STOP=1 "$IT_URL" <"$IT_TMP/tx" >"$IT_TMP/tx.log" 2>&1 &
+  txpid=$!
+  exec 7>"$IT_TMP/tx"
+}
+refresh_waits() { test "$(insert_lock ExclusiveLock false)" = 1; }
+tx_end() {
+  exec 7>&-
+  wait $txpid
+}
+tx_idle() { # the session has run everything sent and waits inside its transaction
+  test "$(q "$IT_URL" "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'it_open_days_tx'
+                        AND state = 'idle in transaction'")" = 1
+}
+late_row="INSERT INTO events (event_id, event_time, tenant_id, event_type, cost_nusd, cost_kind, ingest_id, seq)
+          VALUES (gen_random_uuid(), '2026-03-09 12:00+00', 'c', 'usage', 31337, 'usage', 'tx', 1);"
+
+# 1. Inserted before a refresh, committed while the refresh waits for the lock: the
+#    refresh counts it (its snapshot is taken after the grant), exactly once.
+tx_start
+echo "BEGIN; $late_row" >&7
+await "the insert" tx_idle
+expect_eq "open insert: holds the insert lock shared" "$(insert_lock ShareLock true)" 1
+q "$IT_URL" "SELECT fc_open_refresh('$NOW', '60 s')" >"$IT_TMP/refresh.out" 2>&1 &
+rpid=$!
+await "the refresh to wait for the lock" refresh_waits
+echo "COMMIT;" >&7
+tx_end
+wait $rpid
+expect_eq "committed during the refresh's wait: counted by it" "$(cat "$IT_TMP/refresh.out")" 1
+expect_eq "committed during the refresh's wait: same figures" "$(differ)" 0
+expect_eq "committed during the refresh's wait: not counted again" "$(refresh)" 0
+expect_eq "committed during the refresh's wait: still the same figures" "$(differ)" 0
+
+# 2. Holding the lock past the refresh's wait: the refresh skips (NULL), nothing changes.
+tx_start
+echo "BEGIN; $late_row" >&7
+await "the insert" tx_idle
+before=$(q "$IT_URL" "SELECT arrival FROM cost_open_state")
+expect_eq "lock held: the refresh skips" "$(q "$IT_URL" "SELECT coalesce(fc_open_refresh('$NOW', '100 ms')::text, 'skipped')")" skipped
+expect_eq "lock held: the mark stays" "$(q "$IT_URL" "SELECT arrival FROM cost_open_state")" "$before"
+expect_eq "lock held: mark in use" "$(marked)" 1
+expect_eq "a refresh leaves no lock and its session's lock_timeout as it was" \
+  "$(q "$IT_URL" - <<SQL
+SELECT fc_open_refresh('$NOW', '100 ms') \\g /dev/null
+SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid();
+SHOW lock_timeout;
+SQL
+)" "0
+0"
+echo "COMMIT;" >&7
+tx_end
+expect_eq "lock held, then committed: same figures (raw)" "$(differ)" 0
+expect_eq "lock held, then committed: the next refresh adds it" "$(refresh)" 1
+expect_eq "lock held, then committed, refreshed: same figures" "$(differ)" 0
+
+# 3. Begun (snapshot taken) before a refresh, inserted and committed after it.
+tx_start
+echo "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM events \\g /dev/null" >&7
+await "the snapshot" tx_idle
+expect_eq "begun before: the refresh does not wait for a reader" "$(refresh)" 0
+echo "$late_row COMMIT;" >&7
+tx_end
+expect_eq "begun before, inserted after: same figures (raw)" "$(differ)" 0
+expect_eq "begun before, inserted after: the next refresh adds it once" "$(refresh)" 1
+expect_eq "begun before, inserted after, refreshed: same figures" "$(differ)" 0
+expect_eq "the three transactions' events, once each" \
+  "$(q "$IT_URL" "SELECT count(*) FROM fc_spend_events($W, $B) WHERE ingest_id = 'tx'")" 3
+
+# A write past the insert trigger (into a partition) has no arrival: refused.
+expect_fail "a write into a partition directly is refused" "bigint|fleetcost.arrival" \
+  q "$IT_URL" "INSERT INTO events_20260310 (event_id, event_time, tenant_id, event_type, ingest_id, seq)
+               VALUES (gen_random_uuid(), '2026-03-10 01:00+00', 'a', 'spawn', 'x', 1)"
+
 # A reprice: the groups stop counting in the same transaction.
 q "$IT_URL" "UPDATE events SET cost_nusd = cost_nusd + 1, billed_nusd = NULL
               WHERE ingest_id = 'i1' AND seq % 3 = 0" >/dev/null
@@ -152,17 +249,12 @@ expect_eq "after a zone change: same figures" "$(differ)" 0
 refresh >/dev/null
 expect_eq "after a zone change and a refresh: same figures" "$(differ)" 0
 
-# A restart of i1 (a new epoch), then a regression (last_seq back).
-q "$IT_URL" "UPDATE ingest_state SET epoch = 8 WHERE ingest_id = 'i1'" >/dev/null
-expect_eq "after a restart: no mark" "$(marked)" 0
-expect_eq "after a restart: same figures" "$(differ)" 0
-refresh >/dev/null
-expect_eq "after a restart and a refresh: mark" "$(marked)" 1
-q "$IT_URL" "UPDATE ingest_state SET last_seq = 650 WHERE ingest_id = 'i1'" >/dev/null
-expect_eq "after a regression: no mark" "$(marked)" 0
-expect_eq "after a regression: same figures" "$(differ)" 0
-refresh >/dev/null
-expect_eq "after a regression and a refresh: same figures" "$(differ)" 0
-check "the refresh refuses READ COMMITTED" \
-  bash -c "! psql -X -q -At '$IT_URL' -c \"SELECT fc_open_refresh('$NOW')\" 2>/dev/null"
+# A restart of i1 (a new epoch), then a regression (last_seq back): the mark is not
+# theirs any more (0021), the groups stand.
+q "$IT_URL" "UPDATE ingest_state SET epoch = 8, last_seq = 650 WHERE ingest_id = 'i1'" >/dev/null
+expect_eq "after a restart and a regression: mark" "$(marked)" 1
+expect_eq "after a restart and a regression: same figures" "$(differ)" 0
+expect_fail "the refresh refuses REPEATABLE READ" "READ COMMITTED" \
+  psql -X -q -At -v ON_ERROR_STOP=1 "$IT_URL" -c "BEGIN ISOLATION LEVEL REPEATABLE READ" \
+  -c "SELECT fc_open_refresh('$NOW')"
 it_done

@@ -3,19 +3,29 @@
 # it_reporter_perf.sh, kept), each under the same testing clock: the median of 5 requests
 # per endpoint for each reporter, requests alternating, then whether their answers are
 # byte-identical (generated_at aside). For before/after ratios in one run
-# (docs/BENCHMARKS.md). ONLY=1 times just the two all-tenant 30-day views.
+# (docs/BENCHMARKS.md). ONLY=1 times just the two all-tenant 30-day views. A reporter
+# given as <label>=<fleetcost-reporter>@<database> reads that database (a copy of the
+# seed with other migrations, say) instead of the one of <database url>.
 #   perf_reporter_compare.sh <fleetcost> <database url> <clock, e.g. 2026-12-06T23:50:00Z>
-#                            <label>=<fleetcost-reporter> ...
+#                            <label>=<fleetcost-reporter>[@<database>] ...
 set -uo pipefail
 fc=${1:?usage: perf_reporter_compare.sh <fleetcost> <url> <clock> <label>=<reporter> ...}
 url=${2:?} clock=${3:?}
 shift 3
+# One key per run, written into every database read (a key is its hash: the same key
+# opens each).
 ADMIN=$("$fc" key create --pg-url "$url" --admin 2>/dev/null)
 T042=$("$fc" key create --pg-url "$url" --tenant t042 2>/dev/null)
-reader=${FLEETCOST_PG_READER_URL%/*}/${url##*/}
 pids=(); bases=(); labels=()
 for spec in "$@"; do
-  label=${spec%%=*}; bin=${spec#*=}
+  label=${spec%%=*}; bin=${spec#*=}; db=${url##*/}
+  case "$bin" in *@*) db=${bin##*@}; bin=${bin%@*} ;; esac
+  reader=${FLEETCOST_PG_READER_URL%/*}/$db
+  if [ "$db" != "${url##*/}" ]; then
+    psql -X -q "$url" -c "COPY api_keys TO STDOUT" |
+      psql -X -q "${url%/*}/$db" -c "CREATE TEMP TABLE k (LIKE api_keys)" -c "COPY k FROM STDIN" \
+        -c "INSERT INTO api_keys SELECT * FROM k ON CONFLICT DO NOTHING" >/dev/null
+  fi
   port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   "$bin" --insecure --aggregator-pub "" --http-port "$port" --pg-reader-url "$reader" --clock "$clock" 2>"${TMPDIR:-/tmp}/perf_reporter_$label.log" &
   pids+=($!); bases+=("http://127.0.0.1:$port"); labels+=("$label")
