@@ -440,6 +440,7 @@ other_run=$(sed -n 's/^info: the other tenant meanwhile: //p' <<<"$r_rebuild")
 other_max=$(field redis_ms_max "$other_run")
 one_ms=$(sed -n 's/^info: one tenant (t042) rebuilt: \([0-9]*\) ms.*/\1/p' <<<"$r_rebuild")
 report_today_ms=$(sed -n 's/^info: 30-day report of all 100 tenants (today from raw events): \([0-9]*\) ms.*/\1/p' <<<"$r_reporter")
+report_groups_ms=$(sed -n 's/^info: 30-day report of all 100 tenants (today from the open-day groups[^:]*: \([0-9]*\) ms.*/\1/p' <<<"$r_reporter")
 load_end=$(cut -d ' ' -f 1-3 /proc/loadavg)
 minutes=$(((SECONDS - t_start + 59) / 60))
 agg_peak=$(echo "if ($agg_rebuild_rss > $agg_rss) $agg_rebuild_rss else $agg_rss" | bc)
@@ -466,7 +467,7 @@ figures noisy.
 | ingest, sustained, acked after commit | $sustain events/s | **$ratio×** the COPY ceiling ($ceiling events/s) | close to 1 |
 | the same with CurveZMQ | $curve events/s | **$curve_ceiling×** the ceiling, $curve_ratio× plaintext | close to 1 |
 | a new tenant's first acks (cold start), p99 | $(field ack_ms_p99 "$r_cold") ms | **$cold_ratio×** the warm p99 ($(field ack_ms_p99 "$r_5k") ms at 5,000 events/s) | ≤ 1 |
-| all-tenant 30-day report including today (today from raw events) | $report_today_ms ms | $(ratio_of "$report_today_ms" 200)× the 200 ms target | ≤ 1 |
+| all-tenant 30-day report including today, as a running aggregator leaves it (today from the open-day groups and 500 events since) | $report_groups_ms ms | **$(ratio_of "$report_groups_ms" 200)×** the 200 ms target; $(ratio_of "$report_groups_ms" "$report_today_ms")× the same from raw events ($report_today_ms ms) | ≤ 1 |
 | aggregator: shard rebuild, a year of 100 tenants, Redis empty | $rebuild_ms ms | after FLUSHALL $rebuild_flush_ms ms ($(ratio_of "$rebuild_flush_ms" "$rebuild_ms")×) | |
 | aggregator: one tenant rebuilt while another streams | $one_ms ms | the other tenant's worst emit -> Redis delay meanwhile, $other_max ms: $(ratio_of "$other_max" "$one_ms")× the rebuild | ≪ 1 |
 | all-tenant live total, $n_pages open pages, ${live_s} s at 1,000 events/s: Postgres CPU | $live_cpu_after s (summaries) | **÷ $live_cpu_ratio** against $live_cpu_before s reading Postgres | |
