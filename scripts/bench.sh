@@ -335,6 +335,8 @@ for _ in $(seq 1 100); do
   [ "$(last_total "$work/page.1")" = "$sql_all" ] && [ "$(last_total "$work/page.$n_pages")" = "$sql_all" ] && { live_equal=yes; break; }
   sleep 0.1
 done
+[ "$live_equal" = yes ] ||
+  live_equal="no (the pages showed $(last_total "$work/page.1") and $(last_total "$work/page.$n_pages"), SQL $sql_all)"
 stop_reporter
 echo "bench: all-tenant live total, $n_pages pages, Postgres only"
 start_reporter --aggregator-pub ""
