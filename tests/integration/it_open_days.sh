@@ -149,14 +149,6 @@ insert_lock() {
   q "$IT_URL" "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = fc_open_lock_key()
                 AND mode = '$1' AND granted = $2"
 }
-await() { # <what> <command...>: until the command succeeds (run anew each time), for at most 30 s
-  local what=$1 deadline=$((SECONDS + 30))
-  shift
-  until "$@"; do
-    [ $SECONDS -ge $deadline ] && it_die "timed out waiting for $what"
-    sleep 0.05
-  done
-}
 tx_start() { # a psql session reading $IT_TMP/tx; its output in $IT_TMP/tx.log
   rm -f "$IT_TMP/tx"
   mkfifo "$IT_TMP/tx"
@@ -180,11 +172,11 @@ late_row="INSERT INTO events (event_id, event_time, tenant_id, event_type, cost_
 #    refresh counts it (its snapshot is taken after the grant), exactly once.
 tx_start
 echo "BEGIN; $late_row" >&7
-await "the insert" tx_idle
+it_await "the insert" 30 tx_idle
 expect_eq "open insert: holds the insert lock shared" "$(insert_lock ShareLock true)" 1
 q "$IT_URL" "SELECT fc_open_refresh('$NOW', '60 s')" >"$IT_TMP/refresh.out" 2>&1 &
 rpid=$!
-await "the refresh to wait for the lock" refresh_waits
+it_await "the refresh to wait for the lock" 30 refresh_waits
 echo "COMMIT;" >&7
 tx_end
 wait $rpid
@@ -196,7 +188,7 @@ expect_eq "committed during the refresh's wait: still the same figures" "$(diffe
 # 2. Holding the lock past the refresh's wait: the refresh skips (NULL), nothing changes.
 tx_start
 echo "BEGIN; $late_row" >&7
-await "the insert" tx_idle
+it_await "the insert" 30 tx_idle
 before=$(q "$IT_URL" "SELECT arrival FROM cost_open_state")
 expect_eq "lock held: the refresh skips" "$(q "$IT_URL" "SELECT coalesce(fc_open_refresh('$NOW', '100 ms')::text, 'skipped')")" skipped
 expect_eq "lock held: the mark stays" "$(q "$IT_URL" "SELECT arrival FROM cost_open_state")" "$before"
@@ -218,7 +210,7 @@ expect_eq "lock held, then committed, refreshed: same figures" "$(differ)" 0
 # 3. Begun (snapshot taken) before a refresh, inserted and committed after it.
 tx_start
 echo "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT count(*) FROM events \\g /dev/null" >&7
-await "the snapshot" tx_idle
+it_await "the snapshot" 30 tx_idle
 expect_eq "begun before: the refresh does not wait for a reader" "$(refresh)" 0
 echo "$late_row COMMIT;" >&7
 tx_end

@@ -118,14 +118,9 @@ psql "$IT_URL" -q -v ON_ERROR_STOP=0 <"$IT_TMP/session" >"$IT_TMP/session.log" 2
 session_pid=$!
 exec 7>"$IT_TMP/session"
 echo "BEGIN; LOCK TABLE cost_summaries IN ACCESS EXCLUSIVE MODE;" >&7
-await() { # await <what> <deadline s> <command...>
-  local what=$1 deadline=$((SECONDS + $2))
-  shift 2
-  until "$@"; do [ $SECONDS -ge $deadline ] && it_die "$what (not within the deadline)"; sleep 0.1; done
-}
 locked() { [ "$(q "$IT_URL" "SELECT count(*) FROM pg_locks WHERE locktype = 'relation' AND granted
   AND mode = 'AccessExclusiveLock' AND relation = 'cost_summaries'::regclass")" -ge 1 ]; }
-await "the session took its lock" 30 locked
+it_await "the session took its lock" 30 locked
 redis-cli -p "$p_redis" DEL "fc:{acme}:applied" "fc:{tokyo}:applied" >/dev/null || it_die "del failed"
 kill -STOP "$agg_pid"
 out=$("$fleetcost" emit --stdin --ingest-endpoints "tcp://127.0.0.1:$p_in" --spool-dir "$IT_TMP/spool" \
@@ -138,12 +133,12 @@ kill -CONT "$agg_pid"
 expect_eq "their next events stored" "$(grep -o '^emit: [0-9]* acked' <<<"$out")" "emit: 2 acked"
 snapshot_waits() { [ "$(q "$IT_URL" "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'
   AND application_name = 'fleetcost-aggregator'")" -ge 1 ]; }
-await "the rebuild's snapshot waited for the session" 30 snapshot_waits
+it_await "the rebuild's snapshot waited for the session" 30 snapshot_waits
 check "a rebuild of the two tenants had begun" grep -q "tenant rebuild from postgres begun: 2 tenants" \
   "$IT_TMP/aggregator.log"
 it_redis_stop
 noticed() { grep -q "redis 127.0.0.1:$p_redis unavailable" "$IT_TMP/aggregator.log"; }
-await "the aggregator noticed Redis gone" 30 noticed
+it_await "the aggregator noticed Redis gone" 30 noticed
 echo "COMMIT;" >&7
 exec 7>&-
 wait "$session_pid"
@@ -154,9 +149,9 @@ session_pid=
 agg_xacts() { q "$IT_URL" "SELECT count(*) FROM pg_stat_activity WHERE application_name =
   'fleetcost-aggregator' AND xact_start < now() - interval '1 second'"; }
 snapshot_open() { [ "$(agg_xacts)" -ge 1 ]; }
-await "the snapshot's transaction is open once its rows flow" 10 snapshot_open
+it_await "the snapshot's transaction is open once its rows flow" 10 snapshot_open
 snapshot_gone() { [ "$(agg_xacts)" = 0 ]; }
-await "the aggregator closed the snapshot's transaction while Redis is down" 30 snapshot_gone
+it_await "the aggregator closed the snapshot's transaction while Redis is down" 30 snapshot_gone
 check "it said why" grep -q "redis down for 10 s during a rebuild: its postgres snapshot let go" \
   "$IT_TMP/aggregator.log"
 # While Redis stays down no new snapshot is begun (it could not be written): three

@@ -187,6 +187,17 @@ for s in ss: s.bind(("127.0.0.1", 0))
 print(" ".join(str(s.getsockname()[1]) for s in ss))' "$1"
 }
 
+# it_await <what> <deadline s> <command...>: runs the command until it succeeds, every
+# 0.1 s; dies naming what did not happen when the deadline passes first.
+it_await() {
+  local what=$1 secs=$2 deadline=$((SECONDS + $2))
+  shift 2
+  until "$@"; do
+    [ $SECONDS -ge $deadline ] && it_die "$what (not within $secs s)"
+    sleep 0.1
+  done
+}
+
 # it_redis_start <port>: a throwaway Redis on loopback (no persistence; pid and log in
 # $IT_TMP), returning once it answers PING (deadline 10 s). Stop it with
 # it_redis_stop (or by its pid file).
