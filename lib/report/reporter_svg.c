@@ -222,7 +222,7 @@ void reporter_svg_burn(fc_buf_t *out, const char *id, const char *title, const i
         if (cum[i] > max)
             max = cum[i];
     s_axis_t a = s_axis(max);
-    char v[40];
+    char v[40], v2[40]; //  two figures in one format call need two buffers
     s_open(out, id, title, width, height);
     for (int i = 0; i <= 4; i++) {
         double y = top + ph - ph * i / 4.0;
@@ -263,7 +263,7 @@ void reporter_svg_burn(fc_buf_t *out, const char *id, const char *title, const i
                 "<text x=\"%.1f\" y=\"%.1f\" class=\"value\">forecast %s</text>",
                 x0, y0, left + pw, S_Y(forecast_nusd), s_fmt(REPORTER_SVG_USD, forecast_nusd, 9, v),
                 left + pw + 4, S_Y(forecast_nusd) + 4,
-                s_fmt(REPORTER_SVG_USD, forecast_nusd, 2, v));
+                s_fmt(REPORTER_SVG_USD, forecast_nusd, 2, v2));
     if (budget_nusd > 0) {
         for (size_t i = 0; i < n_thresholds; i++) {
             //  128-bit: budget * percent must not overflow
@@ -275,7 +275,7 @@ void reporter_svg_burn(fc_buf_t *out, const char *id, const char *title, const i
                         "<text x=\"%.1f\" y=\"%.1f\" class=\"value\">%d%% %s</text>",
                         thresholds_pct[i] == 100 ? "budget" : "threshold", left, y, left + pw, y,
                         thresholds_pct[i], s_fmt(REPORTER_SVG_USD, at, 9, v), left + pw + 4, y + 4,
-                        thresholds_pct[i], s_fmt(REPORTER_SVG_USD, at, 2, v));
+                        thresholds_pct[i], s_fmt(REPORTER_SVG_USD, at, 2, v2));
         }
     }
 #undef S_Y

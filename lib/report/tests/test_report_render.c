@@ -7,6 +7,7 @@
 
 #include "fc_test.h"
 #include "reporter_report.h"
+#include "reporter_svg.h"
 
 static bool s_has(const fc_buf_t *b, const char *needle)
 {
@@ -134,6 +135,19 @@ int main(void)
     FC_CHECK(s_has(&b, "<div>billed cost</div><div class=\"v\" id=\"total-range\">"));
     FC_CHECK(s_has(&b, "Cost by model (list)"));
     FC_CHECK(s_has(&b, "<th class=\"n\">list (USD)</th><th class=\"n\">share</th>"));
+
+    //  The burn chart's forecast and threshold lines: the exact figure in the tooltip,
+    //  cents beside the line (two figures of one format call each in its own buffer).
+    int64_t cum[3] = {1000000000, 2000000000, 3500000000};
+    int pct[1] = {50};
+    fc_buf_reset(&b);
+    reporter_svg_burn(&b, "burn", "Burn", cum, 3, 30, INT64_C(20000000000), INT64_C(12345678901),
+                      pct, 1, 600, 300);
+    fc_buf_add(&b, "", 1);
+    FC_CHECK(s_has(&b, "<title>forecast for the month: $12.345678901</title>"));
+    FC_CHECK(s_has(&b, "class=\"value\">forecast $12.35</text>"));
+    FC_CHECK(s_has(&b, "<title>50% of the budget: $10.000000000</title>"));
+    FC_CHECK(s_has(&b, "class=\"value\">50% $10.00</text>"));
 
     reporter_report_destroy(&acme);
     reporter_report_destroy(&beta);
