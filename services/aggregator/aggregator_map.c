@@ -1,4 +1,4 @@
-/*  aggregator_map: open addressing over an insertion-ordered entry array. */
+/*  aggregator_map: fc_strmap's keys and an entry array indexed alike. */
 #include "aggregator_map.h"
 
 #include <assert.h>
@@ -6,26 +6,27 @@
 #include <string.h>
 
 #include "fc_money.h"
+#include "fc_strmap.h"
 
 struct _aggregator_map_t {
-    aggregator_entry_t *entries;
-    size_t count, cap;
-    uint32_t *slots; //  entry index + 1; 0 = empty
-    size_t slot_cap; //  power of two, > 2 * cap
+    fc_strmap_t *keys;
+    aggregator_entry_t *entries; //  key points into keys
+    size_t cap;
 };
 
 aggregator_map_t *aggregator_map_new(void)
 {
-    return calloc(1, sizeof(aggregator_map_t));
+    aggregator_map_t *self = calloc(1, sizeof *self);
+    if (self && !(self->keys = fc_strmap_new())) {
+        free(self);
+        return NULL;
+    }
+    return self;
 }
 
 void aggregator_map_clear(aggregator_map_t *self)
 {
-    for (size_t i = 0; i < self->count; i++)
-        free(self->entries[i].key);
-    self->count = 0;
-    if (self->slots)
-        memset(self->slots, 0, self->slot_cap * sizeof *self->slots);
+    fc_strmap_clear(self->keys);
 }
 
 void aggregator_map_destroy(aggregator_map_t **self_p)
@@ -34,74 +35,42 @@ void aggregator_map_destroy(aggregator_map_t **self_p)
     aggregator_map_t *self = *self_p;
     if (!self)
         return;
-    aggregator_map_clear(self);
+    fc_strmap_destroy(&self->keys);
     free(self->entries);
-    free(self->slots);
     free(self);
     *self_p = NULL;
 }
 
-static uint64_t s_hash(const char *s)
-{
-    uint64_t h = 1469598103934665603ULL;
-    for (; *s; s++)
-        h = (h ^ (unsigned char)*s) * 1099511628211ULL;
-    return h;
-}
-
-static int s_grow(aggregator_map_t *self)
-{
-    size_t cap = self->cap ? self->cap * 2 : 32;
-    aggregator_entry_t *entries = realloc(self->entries, cap * sizeof *entries);
-    if (!entries)
-        return -1;
-    self->entries = entries;
-    self->cap = cap;
-    uint32_t *slots = calloc(cap * 4, sizeof *slots);
-    if (!slots)
-        return -1;
-    free(self->slots);
-    self->slots = slots;
-    self->slot_cap = cap * 4;
-    for (size_t i = 0; i < self->count; i++) {
-        size_t s = s_hash(self->entries[i].key) & (self->slot_cap - 1);
-        while (self->slots[s])
-            s = (s + 1) & (self->slot_cap - 1);
-        self->slots[s] = (uint32_t)i + 1;
-    }
-    return 0;
-}
-
 int aggregator_map_add(aggregator_map_t *self, const char *key, int64_t delta)
 {
-    if (self->count == self->cap && s_grow(self) != 0)
-        return -1;
-    size_t s = s_hash(key) & (self->slot_cap - 1);
-    while (self->slots[s]) {
-        aggregator_entry_t *e = &self->entries[self->slots[s] - 1];
-        if (strcmp(e->key, key) == 0) {
-            int64_t sum;
-            if (fc_money_add(e->value, delta, &sum) != 0)
-                return -1;
-            e->value = sum;
-            return 0;
-        }
-        s = (s + 1) & (self->slot_cap - 1);
+    size_t len = strlen(key), n = fc_strmap_size(self->keys);
+    long at = fc_strmap_find(self->keys, key, len);
+    if (at >= 0) {
+        aggregator_entry_t *e = &self->entries[at];
+        return fc_money_add(e->value, delta, &e->value) != 0 ? -1 : 0;
     }
-    char *copy = strdup(key);
-    if (!copy)
+    if (n == self->cap) {
+        size_t cap = self->cap ? self->cap * 2 : 32;
+        aggregator_entry_t *entries = realloc(self->entries, cap * sizeof *entries);
+        if (!entries)
+            return -1;
+        self->entries = entries;
+        self->cap = cap;
+    }
+    size_t index;
+    if (fc_strmap_intern(self->keys, key, len, &index) != 1)
         return -1;
-    self->entries[self->count] = (aggregator_entry_t){copy, delta};
-    self->slots[s] = (uint32_t)++self->count;
+    self->entries[index] =
+        (aggregator_entry_t){(char *)fc_strmap_key(self->keys, index, NULL), delta};
     return 0;
 }
 
 size_t aggregator_map_size(const aggregator_map_t *self)
 {
-    return self->count;
+    return fc_strmap_size(self->keys);
 }
 
 const aggregator_entry_t *aggregator_map_at(const aggregator_map_t *self, size_t index)
 {
-    return index < self->count ? &self->entries[index] : NULL;
+    return index < fc_strmap_size(self->keys) ? &self->entries[index] : NULL;
 }
