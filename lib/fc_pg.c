@@ -99,6 +99,32 @@ PGresult *fc_pg_query(PGconn *conn, const char *module, const char *what, const 
     return res;
 }
 
+int fc_pg_query_each(PGconn *conn, const char *module, const char *what, const char *sql,
+                     int nparams, const char *const *params,
+                     int (*row)(const PGresult *res, void *arg), void *arg)
+{
+    if (PQsendQueryParams(conn, sql, nparams, NULL, params, NULL, NULL, 0) != 1) {
+        fc_error(module, "%s: %s", what, fc_pg_error(conn));
+        return -1;
+    }
+    bool single = PQsetSingleRowMode(conn) == 1, failed = !single, stopped = false;
+    if (!single)
+        fc_error(module, "%s: single-row mode refused", what);
+    PGresult *res;
+    while ((res = PQgetResult(conn)) != NULL) {
+        ExecStatusType st = PQresultStatus(res);
+        if (st == PGRES_SINGLE_TUPLE) {
+            if (!failed && !stopped && row(res, arg) != 0)
+                stopped = true;
+        } else if (st != PGRES_TUPLES_OK && !failed) {
+            fc_error(module, "%s: %s", what, PQresultErrorMessage(res));
+            failed = true;
+        }
+        PQclear(res); //  every result up to NULL, so that the connection is free again
+    }
+    return failed || stopped ? -1 : 0;
+}
+
 void fc_pg_rollback(PGconn *conn)
 {
     if (PQtransactionStatus(conn) != PQTRANS_IDLE)

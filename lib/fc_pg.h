@@ -24,6 +24,14 @@ int fc_pg_exec(PGconn *conn, const char *module, const char *what, const char *s
 PGresult *fc_pg_query(PGconn *conn, const char *module, const char *what, const char *sql,
                       int nparams, const char *const *params);
 
+//  Runs a parameterised query in single-row mode and calls row(res, arg) for each row as
+//  it arrives (res holds that one row, row 0), so that a large result is never held
+//  whole in memory. 0; -1 when the query failed (logged with what), or when row returned
+//  non-zero (the rest of the result is read and dropped; logging is row's).
+int fc_pg_query_each(PGconn *conn, const char *module, const char *what, const char *sql,
+                     int nparams, const char *const *params,
+                     int (*row)(const PGresult *res, void *arg), void *arg);
+
 //  Rolls back the current transaction, if any, ignoring errors (for failure paths).
 void fc_pg_rollback(PGconn *conn);
 

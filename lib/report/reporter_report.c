@@ -17,6 +17,7 @@
 #include "fc_money.h"
 #include "fc_pg.h"
 #include "fc_price_pg.h"
+#include "fc_strmap.h"
 
 // ---------------------------------------------------------------------------------------
 // Parameters: formats, tenants, dates, periods
@@ -331,169 +332,6 @@ static void s_source_params(const reporter_window_t *w, const s_bounds_t *b,
     " sum(s.cache_write_1h_tokens) AS w1, sum(s.events) AS n, sum(s.unpriced_events) AS un,"       \
     " sum(s.billed_nusd) AS billed"
 
-//  The report's facts in one scan of each source: the events of the open days summed
-//  per (tenant, day, agent type, model, agent, task, kind, speed, provider, price version
-//  and tier, unpriced) once (ev0), then GROUPING SETS over those groups (far fewer rows
-//  than events); the rollups of closed days (rs, fin); merged per (dim, k1, k2). The
-//  split by speed and provider ('speed', 'provider' rows) and the cache tokens per price
-//  version and tier ('cache' rows: k1 the version, k2 't' for the long-context tier) come
-//  from the same ev0, so a report reads the open days' events once.
-//  Agents and tasks are cut to the top $7 by cost (dim_rows keeps their full count);
-//  'outlier' rows are tasks costing over 3x the median of their type (types with at
-//  least 3 tasks). Task rows carry what tasks/task_agents/agents know about them.
-//
-//  GROUPING(tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind) is a
-//  bit mask with 1 for each column not grouped on (tenant_id is 64, cost_kind 1).
-//  'tenant_day' rows are kept for each tenant's own today only (the "today" figures).
-static const char *s_facts_sql =
-    "WITH " S_SOURCE_CTES ","
-    " ev0 AS MATERIALIZED ("
-    "        SELECT tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind,"
-    "               speed, provider, price_version, coalesce(price_tiered, false) AS tiered,"
-    "               unpriced, " S_EVENT_SUMS ","
-    "               coalesce(sum(reported_cost_nusd), 0) AS rep,"
-    "               coalesce(sum(cost_nusd) FILTER (WHERE reported), 0) AS repc,"
-    "               coalesce(sum(events) FILTER (WHERE reported), 0) AS repn,"
-    "               coalesce(sum(events) FILTER (WHERE small), 0) AS sn,"
-    "               coalesce(sum(cost_nusd) FILTER (WHERE small), 0) AS sc"
-    "          FROM evd GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12),"
-    " ev1 AS (SELECT tenant_id, day, agent_type, model_family, agent_id, task_id, cost_kind,"
-    "                sum(cost) AS cost, sum(i) AS i, sum(o) AS o, sum(cr) AS cr, sum(w5) AS w5,"
-    "                sum(w1) AS w1, sum(n) AS n, sum(un) AS un, sum(billed) AS billed,"
-    "                sum(rep) AS rep, sum(repc) AS repc, sum(repn) AS repn, sum(sn) AS sn,"
-    "                sum(sc) AS sc"
-    "           FROM ev0 GROUP BY 1, 2, 3, 4, 5, 6, 7),"
-    //  The cost by speed and by provider, and the cache tokens per (price version, tier)
-    //  that s_price_cache prices: events of the open days, rollups of the closed ones.
-    " spl AS (SELECT dim, k, sum(cost) AS cost, sum(i) AS i, sum(o) AS o, sum(cr) AS cr,"
-    "                sum(w5) AS w5, sum(w1) AS w1, sum(n) AS n, sum(un) AS un,"
-    "                sum(billed) AS billed"
-    "           FROM (SELECT 'speed' AS dim, speed AS k, cost, i, o, cr, w5, w1, n, un, billed"
-    "                   FROM ev0"
-    "                 UNION ALL"
-    "                 SELECT 'provider', provider, cost, i, o, cr, w5, w1, n, un, billed"
-    "                   FROM ev0"
-    "                 UNION ALL"
-    "                 SELECT s.dimension, s.key, s.cost_nusd, s.input_tokens, s.output_tokens,"
-    "                        s.cache_read_tokens, s.cache_write_5m_tokens,"
-    "                        s.cache_write_1h_tokens, s.events, s.unpriced_events, s.billed_nusd"
-    "                   FROM rs s WHERE s.dimension IN ('speed', 'provider')) u"
-    "          GROUP BY 1, 2 HAVING sum(n) > 0 OR sum(cost) <> 0),"
-    " cch AS (SELECT v, t, sum(cr) AS cr, sum(w5) AS w5, sum(w1) AS w1"
-    "           FROM (SELECT price_version AS v, tiered AS t, cr, w5, w1 FROM ev0"
-    "                  WHERE price_version IS NOT NULL AND NOT unpriced"
-    "                 UNION ALL"
-    "                 SELECT split_part(s.key, ':', 1)::int, split_part(s.key, ':', 2) = 't',"
-    "                        s.cache_read_tokens, s.cache_write_5m_tokens,"
-    "                        s.cache_write_1h_tokens"
-    "                   FROM rs s WHERE s.dimension = 'price' AND s.key <> '') u"
-    "          GROUP BY 1, 2 HAVING sum(cr) + sum(w5) + sum(w1) > 0),"
-    " eg AS (SELECT CASE GROUPING(tenant_id, day, agent_type, model_family, agent_id, task_id,"
-    "                             cost_kind)"
-    "                 WHEN 127 THEN 'total' WHEN 95 THEN 'day' WHEN 111 THEN 'agent_type'"
-    "                 WHEN 119 THEN 'model' WHEN 59 THEN 'agent' WHEN 61 THEN 'task'"
-    "                 WHEN 126 THEN 'kind' WHEN 63 THEN 'tenant' WHEN 62 THEN 'tenant_kind'"
-    "                 WHEN 31 THEN 'tenant_day' END"
-    "                 AS dim,"
-    "               CASE WHEN GROUPING(tenant_id) = 0 AND GROUPING(day) = 0 THEN tenant_id"
-    "                    WHEN GROUPING(day) = 0 THEN day::text"
-    "                    WHEN GROUPING(agent_type) = 0 THEN coalesce(agent_type, '')"
-    "                    WHEN GROUPING(model_family) = 0 THEN coalesce(model_family, '')"
-    "                    WHEN GROUPING(tenant_id) = 0 THEN tenant_id"
-    "                    WHEN GROUPING(cost_kind) = 0 THEN cost_kind ELSE '' END AS k1,"
-    "               CASE WHEN GROUPING(tenant_id) = 0 AND GROUPING(day) = 0 THEN day::text"
-    "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(agent_id) = 0"
-    "                      THEN coalesce(agent_id, '')"
-    "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(task_id) = 0"
-    "                      THEN coalesce(task_id, '')"
-    "                    WHEN GROUPING(tenant_id) = 0 AND GROUPING(cost_kind) = 0"
-    "                      THEN cost_kind ELSE '' END AS k2,"
-    "               sum(cost) AS cost, sum(i) AS i, sum(o) AS o, sum(cr) AS cr, sum(w5) AS w5,"
-    "               sum(w1) AS w1, sum(n) AS n, sum(un) AS un, sum(billed) AS billed,"
-    "               sum(rep) AS rep, sum(repc) AS repc, sum(repn) AS repn, sum(sn) AS sn,"
-    "               sum(sc) AS sc"
-    "          FROM ev1"
-    "         GROUP BY GROUPING SETS ((), (day), (agent_type), (model_family),"
-    "                                 (tenant_id, agent_id), (tenant_id, task_id), (cost_kind),"
-    "                                 (tenant_id), (tenant_id, cost_kind), (tenant_id, day))),"
-    " sg AS (SELECT m.dim,"
-    "               CASE m.dim WHEN 'total' THEN '' WHEN 'tenant' THEN s.tenant_id"
-    "                          WHEN 'agent' THEN s.tenant_id WHEN 'task' THEN s.tenant_id"
-    "                          WHEN 'tenant_kind' THEN s.tenant_id ELSE s.key END AS k1,"
-    "               CASE WHEN m.dim IN ('agent', 'task', 'tenant_kind') THEN s.key ELSE '' END"
-    "                 AS k2,"
-    "               " S_SUMMARY_SUMS ", 0 AS rep, 0 AS repc, 0 AS repn, 0 AS sn, 0 AS sc"
-    "          FROM rs s"
-    "          JOIN (VALUES ('total', 'total'), ('total', 'tenant'), ('agent_type', 'agent_type'),"
-    "                       ('model', 'model'), ('agent', 'agent'), ('task', 'task'),"
-    "                       ('kind', 'kind'), ('kind', 'tenant_kind'))"
-    "               AS m(src, dim) ON m.src = s.dimension"
-    "         GROUP BY 1, 2, 3"
-    "         UNION ALL"
-    "         SELECT 'day', s.day::text, '', " S_SUMMARY_SUMS ", 0, 0, 0, 0, 0"
-    "           FROM fin s GROUP BY s.day"
-    "         UNION ALL"
-    "         SELECT 'tenant_day', s.tenant_id, s.day::text, " S_SUMMARY_SUMS ", 0, 0, 0, 0, 0"
-    "           FROM fin s GROUP BY s.tenant_id, s.day),"
-    " allg AS (SELECT dim, k1, k2, coalesce(sum(cost), 0) AS cost, coalesce(sum(i), 0) AS i,"
-    "                 coalesce(sum(o), 0) AS o, coalesce(sum(cr), 0) AS cr,"
-    "                 coalesce(sum(w5), 0) AS w5, coalesce(sum(w1), 0) AS w1,"
-    "                 coalesce(sum(n), 0) AS n, coalesce(sum(un), 0) AS un,"
-    "                 coalesce(sum(billed), 0) AS billed, coalesce(sum(rep), 0) AS rep, "
-    "coalesce(sum(repc), 0) AS repc,"
-    "                 coalesce(sum(repn), 0) AS repn, coalesce(sum(sn), 0) AS sn,"
-    "                 coalesce(sum(sc), 0) AS sc"
-    "            FROM (SELECT * FROM eg UNION ALL SELECT * FROM sg) u"
-    "           WHERE dim IS NOT NULL AND (dim = 'total' OR n > 0 OR cost <> 0)"
-    "             AND NOT (dim = 'task' AND k2 = '')" //  spending outside any task
-    //  of the tenant-days, only each tenant's today
-    "             AND (dim <> 'tenant_day' OR (k1, k2) IN (SELECT tenant_id, today::text FROM win))"
-    "           GROUP BY dim, k1, k2),"
-    " ranked AS (SELECT a.*, count(*) OVER (PARTITION BY dim) AS dim_rows,"
-    "                   row_number() OVER (PARTITION BY dim ORDER BY cost DESC, k1, k2) AS rn"
-    "              FROM allg a),"
-    " tt AS (SELECT a.k1, a.k2, a.cost, t.task_type FROM allg a"
-    "          JOIN tasks t ON t.tenant_id = a.k1 AND t.task_id = a.k2"
-    "         WHERE a.dim = 'task' AND t.task_type IS NOT NULL),"
-    " med AS (SELECT task_type, percentile_disc(0.5) WITHIN GROUP (ORDER BY cost) AS median"
-    "           FROM tt GROUP BY task_type HAVING count(*) >= 3),"
-    " outl AS (SELECT tt.k1, tt.k2, med.median FROM tt JOIN med USING (task_type)"
-    "           WHERE med.median > 0 AND tt.cost > 3 * med.median"
-    "           ORDER BY tt.cost DESC, tt.k1, tt.k2 LIMIT 10),"
-    " sel AS (SELECT r.dim, r.k1, r.k2, r.cost, r.i, r.o, r.cr, r.w5, r.w1, r.n, r.un, r.rep,"
-    "                r.repc, r.repn, r.sn, r.sc, r.dim_rows, 0::numeric AS median, r.billed"
-    "           FROM ranked r WHERE r.dim NOT IN ('agent', 'task') OR r.rn <= $7::int"
-    "         UNION ALL"
-    "         SELECT 'outlier', a.k1, a.k2, a.cost, a.i, a.o, a.cr, a.w5, a.w1, a.n, a.un,"
-    "                a.rep, a.repc, a.repn, a.sn, a.sc, 0, o.median, a.billed"
-    "           FROM outl o JOIN allg a ON a.dim = 'task' AND a.k1 = o.k1 AND a.k2 = o.k2"
-    "         UNION ALL"
-    "         SELECT dim, k, '', cost, i, o, cr, w5, w1, n, un, 0, 0, 0, 0, 0,"
-    "                count(*) OVER (PARTITION BY dim), 0, billed FROM spl"
-    "         UNION ALL"
-    "         SELECT 'cache', v::text, CASE WHEN t THEN 't' ELSE 'f' END, 0, 0, 0, cr, w5, w1, 0,"
-    "                0, 0, 0, 0, 0, 0, 0, 0, 0 FROM cch)"
-    " SELECT s.dim, s.k1, s.k2, s.cost, s.i, s.o, s.cr, s.w5, s.w1, s.n, s.un, s.rep, s.repc,"
-    "        s.repn, s.sn, s.sc, s.dim_rows, s.median,"
-    "        coalesce(t.title, ''), coalesce(t.task_type, ''), coalesce(t.status, ''),"
-    "        CASE WHEN t.completed_at IS NOT NULL AND t.created_at IS NOT NULL"
-    "             THEN extract(epoch FROM t.completed_at - t.created_at)::bigint ELSE -1 END,"
-    "        coalesce(ag.n, 0), coalesce(ag.list, ''), s.billed AS billed"
-    "   FROM sel s"
-    "   LEFT JOIN tasks t ON s.dim IN ('task', 'outlier') AND t.tenant_id = s.k1"
-    "                    AND t.task_id = s.k2"
-    "   LEFT JOIN LATERAL ("
-    "        SELECT count(*) AS n,"
-    "               string_agg(agent_id, ' ' ORDER BY agent_id) FILTER (WHERE rk <= 5) AS list"
-    "          FROM (SELECT agent_id, row_number() OVER (ORDER BY agent_id) AS rk"
-    "                  FROM (SELECT ta.agent_id FROM task_agents ta"
-    "                         WHERE ta.tenant_id = s.k1 AND ta.task_id = s.k2"
-    "                        UNION"
-    "                        SELECT a.agent_id FROM agents a"
-    "                         WHERE a.tenant_id = s.k1 AND a.task_id = s.k2) u) v"
-    "         WHERE s.dim IN ('task', 'outlier')) ag ON true"
-    "  ORDER BY s.dim, CASE WHEN s.dim = 'day' THEN s.k1 END, s.cost DESC, s.k1, s.k2";
-
 // ---------------------------------------------------------------------------------------
 // The model
 
@@ -567,140 +405,581 @@ static void s_str(char *dst, size_t size, const PGresult *res, int row, int col)
     snprintf(dst, size, "%s", PQgetisnull(res, row, col) ? "" : PQgetvalue(res, row, col));
 }
 
-//  Columns 3..15 of the facts query into sums, and billed from column cb (named
-//  "billed", looked up once per result: s_facts_cols).
-static void s_read_sums(reporter_sums_t *s, const PGresult *res, int row, int cb)
+static void s_arr_add(fc_buf_t *b, const char *s);
+static char *s_arr_take(fc_buf_t *b);
+
+//  The report's facts. Postgres returns the hybrid source at its finest grains, and the
+//  reporter groups them here (issue #19: the same grouping as one SQL statement of
+//  GROUPING SETS over numeric sums cost 270-400 ms for 30 days of 100 tenants, most of
+//  it in aggregation; the three reads below take about a third of that):
+//    open    the open days (fc_spend_open, 0019/0021) summed per tenant, day, agent
+//            type, model, agent, task, kind, speed, provider, price version and tier,
+//            unpriced: a few thousand rows however many events arrived;
+//    rollups the closed days' rollup rows (fc_spend_rollup_rows, 0017) with their sign:
+//            daily rows, and month rows less the days outside the window;
+//    closed  the closed tenant-days' 'total' rows (fc_spend_closed): the daily trend.
+//  Each (dimension, k1, k2) group keeps its events part and its rollups part apart, as
+//  the SQL did: a rollups part counts only when it has events or cost (month-minus-days
+//  arithmetic can net to nothing), and tasks outside any task (k2 '') are left out.
+//  Speed, provider and cache rows count when their merged sums do. Ties in cost are
+//  broken by k1, k2 in byte order, which is the order of the C.UTF-8 collation that
+//  scripts/stack.sh initialises the cluster with.
+enum {
+    S_D_TOTAL,
+    S_D_DAY,
+    S_D_AGENT_TYPE,
+    S_D_MODEL,
+    S_D_AGENT,
+    S_D_TASK,
+    S_D_KIND,
+    S_D_TENANT,
+    S_D_TENANT_KIND,
+    S_D_TENANT_DAY,
+    S_D_SPEED,
+    S_D_PROVIDER,
+    S_D_CACHE, //  k1 price version, k2 "t" for the long-context tier, else "f"
+    S_D_N
+};
+
+//  The sums of a group: the order of reporter_sums_t's fields.
+enum {
+    S_COST,
+    S_BILLED,
+    S_IN,
+    S_OUT,
+    S_CR,
+    S_W5,
+    S_W1,
+    S_N,
+    S_UN,
+    S_REP,
+    S_REPC,
+    S_REPN,
+    S_SN,
+    S_SC,
+    S_NSUMS
+};
+
+//  About 300 bytes per group with its key: a report holds one per distinct (dimension,
+//  key) of its window, e.g. every task of a year, for the time of the request.
+typedef struct {
+    int64_t ev[S_NSUMS], ro[S_NSUMS]; //  events part, rollups part; s_facts_settle leaves
+                                      //  the sums a report shows in ev
+    bool has_ev, has_ro;
+    bool keep;           //  set by s_facts_settle
+    const char *k1, *k2; //  into the key
+    int dim;
+} s_fact_t;
+
+typedef struct {
+    fc_strmap_t *keys; //  dim byte, k1, NUL, k2
+    s_fact_t *v;
+    size_t cap;
+    fc_buf_t key;
+    bool failed; //  out of memory or a sum out of the int64 range
+} s_facts_t;
+
+static void s_facts_free(s_facts_t *f)
 {
-    s->cost_nusd = fc_pg_int(res, row, 3);
-    s->billed_nusd = fc_pg_int(res, row, cb);
-    s->input = fc_pg_int(res, row, 4);
-    s->output = fc_pg_int(res, row, 5);
-    s->cache_read = fc_pg_int(res, row, 6);
-    s->cache_write_5m = fc_pg_int(res, row, 7);
-    s->cache_write_1h = fc_pg_int(res, row, 8);
-    s->events = fc_pg_int(res, row, 9);
-    s->unpriced_events = fc_pg_int(res, row, 10);
-    s->reported_nusd = fc_pg_int(res, row, 11);
-    s->reported_computed_nusd = fc_pg_int(res, row, 12);
-    s->reported_events = fc_pg_int(res, row, 13);
-    s->small_requests = fc_pg_int(res, row, 14);
-    s->small_cost_nusd = fc_pg_int(res, row, 15);
+    fc_strmap_destroy(&f->keys);
+    free(f->v);
+    fc_buf_free(&f->key);
 }
 
-//  Sums do not fit int64 only for absurd data; Postgres returns numeric, and a value
-//  out of range would come back from strtoll as INT64_MIN/MAX with ERANGE. Checked once
-//  over the whole result rather than per field.
-static bool s_result_in_range(const PGresult *res, int cb)
+//  The group (dim, k1, k2), made when new; NULL when out of memory.
+static s_fact_t *s_fact(s_facts_t *f, int dim, const char *k1, const char *k2)
 {
-    for (int r = 0; r < PQntuples(res); r++)
-        for (int c = 3; c <= 18; c++) {
-            errno = 0;
-            (void)strtoll(PQgetvalue(res, r, c == 18 ? cb : c), NULL, 10);
-            if (errno == ERANGE)
-                return false;
+    fc_buf_reset(&f->key);
+    uint8_t d = (uint8_t)('a' + dim);
+    fc_buf_add(&f->key, &d, 1);
+    fc_buf_add(&f->key, k1, strlen(k1) + 1);
+    fc_buf_add(&f->key, k2, strlen(k2));
+    if (f->key.failed)
+        return NULL;
+    size_t n = fc_strmap_size(f->keys), at;
+    if (n == f->cap) {
+        size_t cap = f->cap ? f->cap * 2 : 256;
+        s_fact_t *v = realloc(f->v, cap * sizeof *v);
+        if (!v)
+            return NULL;
+        f->v = v;
+        f->cap = cap;
+    }
+    int rc = fc_strmap_intern(f->keys, f->key.data, f->key.len, &at);
+    if (rc < 0)
+        return NULL;
+    s_fact_t *g = &f->v[at];
+    if (rc == 1) {
+        memset(g, 0, sizeof *g);
+        g->dim = dim;
+        g->k1 = fc_strmap_key(f->keys, at, NULL) + 1;
+        g->k2 = g->k1 + strlen(g->k1) + 1;
+    }
+    return g;
+}
+
+//  Adds sums x (S_NSUMS values, each times sign) to part acc of group (dim, k1, k2).
+static void s_fact_add(s_facts_t *f, int dim, const char *k1, const char *k2, bool rollup,
+                       const int64_t *x, int sign)
+{
+    s_fact_t *g = f->failed ? NULL : s_fact(f, dim, k1, k2);
+    if (!g) {
+        f->failed = true;
+        return;
+    }
+    int64_t *acc = rollup ? g->ro : g->ev;
+    *(rollup ? &g->has_ro : &g->has_ev) = true;
+    for (int i = 0; i < S_NSUMS; i++)
+        if (sign > 0 ? __builtin_add_overflow(acc[i], x[i], &acc[i])
+                     : __builtin_sub_overflow(acc[i], x[i], &acc[i]))
+            f->failed = true;
+}
+
+//  Reads columns col.. of row as int64 into x (n values); false if one is out of range.
+static bool s_read_ints(const PGresult *res, int row, int col, int64_t *x, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (PQgetisnull(res, row, col + i)) {
+            x[i] = 0;
+            continue;
         }
+        errno = 0;
+        x[i] = strtoll(PQgetvalue(res, row, col + i), NULL, 10);
+        if (errno == ERANGE)
+            return false;
+    }
     return true;
 }
 
-static void s_read_task(reporter_task_t *t, const PGresult *res, int row, int cb)
+//  The open days, summed per the grain of cost_open_groups that reports split by (the
+//  reported and small flags folded into sums). Sums are bigint: Postgres refuses a sum
+//  past int64 rather than returning one.
+// clang-format off
+static const char *s_open_sql =
+    "SELECT e.tenant_id, e.day::text, coalesce(e.agent_type, ''), coalesce(e.model_family, ''),"
+    "       coalesce(e.agent_id, ''), coalesce(e.task_id, ''), e.cost_kind, e.speed,"
+    "       coalesce(pv.provider, ''), e.price_version, coalesce(e.price_tiered, false),"
+    "       e.unpriced,"
+    "       sum(e.cost_nusd)::bigint, sum(e.billed_nusd)::bigint, sum(e.input_tokens)::bigint,"
+    "       sum(e.output_tokens)::bigint, sum(e.cache_read_tokens)::bigint,"
+    "       sum(e.cache_write_5m_tokens)::bigint, sum(e.cache_write_1h_tokens)::bigint,"
+    "       sum(e.events)::bigint,"
+    "       coalesce(sum(e.reported_cost_nusd), 0)::bigint,"
+    "       coalesce(sum(e.cost_nusd) FILTER (WHERE e.reported), 0)::bigint,"
+    "       coalesce(sum(e.events) FILTER (WHERE e.reported), 0)::bigint,"
+    "       coalesce(sum(e.events) FILTER (WHERE e.small), 0)::bigint,"
+    "       coalesce(sum(e.cost_nusd) FILTER (WHERE e.small), 0)::bigint"
+    "  FROM fc_spend_open(" S_SOURCE_ARGS ", $5::timestamptz, $6::timestamptz) e"
+    "  LEFT JOIN price_versions pv ON pv.version_id = e.price_version"
+    " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12";
+
+//  The closed days' rollup rows of the dimensions a report shows, with their sign.
+static const char *s_rollup_sql =
+    "SELECT r.sg, r.tenant_id, r.dimension, r.key, r.cost_nusd, r.billed_nusd,"
+    "       r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_5m_tokens,"
+    "       r.cache_write_1h_tokens, r.events, r.unpriced_events"
+    "  FROM fc_spend_rollup_rows(" S_SOURCE_ARGS ", '{total,agent_type,model,agent,task,kind,"
+    "speed,provider,price}') r";
+
+static const char *s_closed_sql =
+    "SELECT c.tenant_id, c.day::text, c.cost_nusd, c.billed_nusd, c.input_tokens,"
+    "       c.output_tokens, c.cache_read_tokens, c.cache_write_5m_tokens,"
+    "       c.cache_write_1h_tokens, c.events, c.unpriced_events"
+    "  FROM fc_spend_closed(" S_SOURCE_ARGS ") c";
+// clang-format on
+
+//  One row of s_open_sql into every group it counts in. Rows arrive one at a time
+//  (fc_pg_query_each): only the groups are held, however many rows the window has.
+static int s_open_row(const PGresult *res, void *arg)
+{
+    s_facts_t *f = arg;
+    const char *tenant = PQgetvalue(res, 0, 0), *day = PQgetvalue(res, 0, 1);
+    bool unpriced = PQgetvalue(res, 0, 11)[0] == 't';
+    int64_t x[S_NSUMS] = {0};
+    if (!s_read_ints(res, 0, 12, x, S_UN) || !s_read_ints(res, 0, 20, &x[S_REP], S_NSUMS - S_REP))
+        f->failed = true;
+    x[S_UN] = unpriced ? x[S_N] : 0;
+    s_fact_add(f, S_D_TOTAL, "", "", false, x, 1);
+    s_fact_add(f, S_D_DAY, day, "", false, x, 1);
+    s_fact_add(f, S_D_AGENT_TYPE, PQgetvalue(res, 0, 2), "", false, x, 1);
+    s_fact_add(f, S_D_MODEL, PQgetvalue(res, 0, 3), "", false, x, 1);
+    s_fact_add(f, S_D_AGENT, tenant, PQgetvalue(res, 0, 4), false, x, 1);
+    s_fact_add(f, S_D_TASK, tenant, PQgetvalue(res, 0, 5), false, x, 1);
+    s_fact_add(f, S_D_KIND, PQgetvalue(res, 0, 6), "", false, x, 1);
+    s_fact_add(f, S_D_TENANT, tenant, "", false, x, 1);
+    s_fact_add(f, S_D_TENANT_KIND, tenant, PQgetvalue(res, 0, 6), false, x, 1);
+    s_fact_add(f, S_D_TENANT_DAY, tenant, day, false, x, 1);
+    s_fact_add(f, S_D_SPEED, PQgetvalue(res, 0, 7), "", false, x, 1);
+    s_fact_add(f, S_D_PROVIDER, PQgetvalue(res, 0, 8), "", false, x, 1);
+    if (!PQgetisnull(res, 0, 9) && !unpriced)
+        s_fact_add(f, S_D_CACHE, PQgetvalue(res, 0, 9), PQgetvalue(res, 0, 10), false, x, 1);
+    return f->failed ? -1 : 0;
+}
+
+//  One rollup row, with its sign, into the groups of its dimension.
+static int s_rollup_row(const PGresult *res, void *arg)
+{
+    s_facts_t *f = arg;
+    int sign = fc_pg_int(res, 0, 0) < 0 ? -1 : 1;
+    const char *tenant = PQgetvalue(res, 0, 1), *dim = PQgetvalue(res, 0, 2);
+    const char *key = PQgetvalue(res, 0, 3);
+    int64_t x[S_NSUMS] = {0};
+    if (!s_read_ints(res, 0, 4, x, S_REP))
+        f->failed = true;
+    if (strcmp(dim, "total") == 0) {
+        s_fact_add(f, S_D_TOTAL, "", "", true, x, sign);
+        s_fact_add(f, S_D_TENANT, tenant, "", true, x, sign);
+    } else if (strcmp(dim, "agent_type") == 0)
+        s_fact_add(f, S_D_AGENT_TYPE, key, "", true, x, sign);
+    else if (strcmp(dim, "model") == 0)
+        s_fact_add(f, S_D_MODEL, key, "", true, x, sign);
+    else if (strcmp(dim, "agent") == 0)
+        s_fact_add(f, S_D_AGENT, tenant, key, true, x, sign);
+    else if (strcmp(dim, "task") == 0)
+        s_fact_add(f, S_D_TASK, tenant, key, true, x, sign);
+    else if (strcmp(dim, "kind") == 0) {
+        s_fact_add(f, S_D_KIND, key, "", true, x, sign);
+        s_fact_add(f, S_D_TENANT_KIND, tenant, key, true, x, sign);
+    } else if (strcmp(dim, "speed") == 0)
+        s_fact_add(f, S_D_SPEED, key, "", true, x, sign);
+    else if (strcmp(dim, "provider") == 0)
+        s_fact_add(f, S_D_PROVIDER, key, "", true, x, sign);
+    else if (strcmp(dim, "price") == 0 && *key) {
+        //  "version:t" or "version:f" (aggregator_pg.h); another key is not a price row
+        //  this reporter knows how to read, and counts for nothing
+        char *end, k1[16];
+        errno = 0;
+        long v = strtol(key, &end, 10);
+        if (end != key && *end == ':' && errno != ERANGE && v >= INT32_MIN && v <= INT32_MAX) {
+            snprintf(k1, sizeof k1, "%ld", v);
+            s_fact_add(f, S_D_CACHE, k1, end[1] == 't' ? "t" : "f", true, x, sign);
+        }
+    }
+    return f->failed ? -1 : 0;
+}
+
+//  One closed tenant-day's 'total' row: the daily trend and the tenants' todays.
+static int s_closed_row(const PGresult *res, void *arg)
+{
+    s_facts_t *f = arg;
+    const char *tenant = PQgetvalue(res, 0, 0), *day = PQgetvalue(res, 0, 1);
+    int64_t x[S_NSUMS] = {0};
+    if (!s_read_ints(res, 0, 2, x, S_REP))
+        f->failed = true;
+    s_fact_add(f, S_D_DAY, day, "", true, x, 1);
+    s_fact_add(f, S_D_TENANT_DAY, tenant, day, true, x, 1);
+    return f->failed ? -1 : 0;
+}
+
+//  Each tenant's today as "tenant NUL day" keys: a 'tenant_day' group is kept for it only.
+static fc_strmap_t *s_todays(const reporter_window_t *w)
+{
+    fc_strmap_t *m = fc_strmap_new();
+    char key[sizeof w->v->tenant + sizeof w->v->today];
+    for (size_t i = 0; m && i < w->n; i++) {
+        size_t at, n = strlen(w->v[i].tenant) + 1;
+        memcpy(key, w->v[i].tenant, n);
+        memcpy(key + n, w->v[i].today, strlen(w->v[i].today));
+        if (fc_strmap_intern(m, key, n + strlen(w->v[i].today), &at) < 0)
+            fc_strmap_destroy(&m);
+    }
+    return m;
+}
+
+static void s_sums_from(reporter_sums_t *s, const int64_t *x)
+{
+    *s = (reporter_sums_t){.cost_nusd = x[S_COST],
+                           .billed_nusd = x[S_BILLED],
+                           .input = x[S_IN],
+                           .output = x[S_OUT],
+                           .cache_read = x[S_CR],
+                           .cache_write_5m = x[S_W5],
+                           .cache_write_1h = x[S_W1],
+                           .events = x[S_N],
+                           .unpriced_events = x[S_UN],
+                           .reported_nusd = x[S_REP],
+                           .reported_computed_nusd = x[S_REPC],
+                           .reported_events = x[S_REPN],
+                           .small_requests = x[S_SN],
+                           .small_cost_nusd = x[S_SC]};
+}
+
+//  Decides which groups a report shows and their sums (the parts that count, merged).
+static void s_facts_settle(s_facts_t *f, const reporter_window_t *w)
+{
+    fc_strmap_t *todays = s_todays(w);
+    if (!todays)
+        f->failed = true;
+    for (size_t i = 0, n = fc_strmap_size(f->keys); i < n && !f->failed; i++) {
+        s_fact_t *g = &f->v[i];
+        int64_t x[S_NSUMS] = {0};
+        bool ev = g->has_ev, ro = g->has_ro;
+        if (g->dim == S_D_SPEED || g->dim == S_D_PROVIDER || g->dim == S_D_CACHE) {
+            //  one set of sums, kept when the merged sums show something
+            for (int k = 0; k < S_NSUMS; k++)
+                if (__builtin_add_overflow(g->ev[k], g->ro[k], &x[k]))
+                    f->failed = true;
+            if (g->dim == S_D_CACHE)
+                g->keep = x[S_CR] + x[S_W5] + x[S_W1] > 0; //  token counts: no overflow
+            else {
+                memset(&x[S_REP], 0, (S_NSUMS - S_REP) * sizeof *x); //  not split so
+                g->keep = x[S_N] > 0 || x[S_COST] != 0;
+            }
+            memcpy(g->ev, x, sizeof x);
+            continue;
+        }
+        ro = ro && (g->dim == S_D_TOTAL || g->ro[S_N] > 0 || g->ro[S_COST] != 0);
+        if (g->dim == S_D_TASK && !*g->k2)
+            ev = ro = false; //  spending outside any task
+        if (g->dim == S_D_TENANT_DAY &&
+            fc_strmap_find(todays, g->k1, strlen(g->k1) + 1 + strlen(g->k2)) < 0)
+            ev = ro = false;
+        for (int k = 0; k < S_NSUMS; k++)
+            if (__builtin_add_overflow(ev ? g->ev[k] : 0, ro ? g->ro[k] : 0, &x[k]))
+                f->failed = true;
+        g->keep = ev || ro || g->dim == S_D_TOTAL;
+        memcpy(g->ev, x, sizeof x);
+    }
+    fc_strmap_destroy(&todays);
+}
+
+//  Report order: cost, largest first, then k1, k2; days by date.
+static int s_fact_cmp(const void *a, const void *b)
+{
+    const s_fact_t *x = *(s_fact_t *const *)a, *y = *(s_fact_t *const *)b;
+    if (x->dim == S_D_DAY)
+        return strcmp(x->k1, y->k1);
+    if (x->ev[S_COST] != y->ev[S_COST])
+        return x->ev[S_COST] > y->ev[S_COST] ? -1 : 1;
+    int c = strcmp(x->k1, y->k1);
+    return c ? c : strcmp(x->k2, y->k2);
+}
+
+static reporter_rows_t *s_dim_rows(reporter_report_t *self, int dim)
+{
+    switch (dim) {
+    case S_D_DAY:
+        return &self->days;
+    case S_D_AGENT_TYPE:
+        return &self->agent_types;
+    case S_D_MODEL:
+        return &self->models;
+    case S_D_AGENT:
+        return &self->agents;
+    case S_D_KIND:
+        return &self->kinds;
+    case S_D_TENANT:
+        return &self->tenants;
+    case S_D_TENANT_KIND:
+        return &self->tenant_kinds;
+    case S_D_TENANT_DAY:
+        return &self->tenants_today;
+    case S_D_SPEED:
+        return &self->speeds;
+    case S_D_PROVIDER:
+        return &self->providers;
+    default:
+        return NULL;
+    }
+}
+
+//  What the dimension tables know of the top tasks, and the outliers: tasks costing over
+//  3x the median of their type (types with at least 3 tasks with cost), the 10 costliest.
+//  $1..$3: every task group kept (tenant, task, cost), $4: whether it is in the top N.
+// clang-format off
+static const char *s_tasks_sql =
+    "WITH a AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[])"
+    "             AS a (k1, k2, cost, top)),"
+    " tt AS (SELECT a.k1, a.k2, a.cost, t.task_type FROM a"
+    "          JOIN tasks t ON t.tenant_id = a.k1 AND t.task_id = a.k2"
+    "         WHERE t.task_type IS NOT NULL),"
+    " med AS (SELECT task_type, percentile_disc(0.5) WITHIN GROUP (ORDER BY cost) AS median"
+    "           FROM tt GROUP BY task_type HAVING count(*) >= 3),"
+    " outl AS (SELECT tt.k1, tt.k2, med.median FROM tt JOIN med USING (task_type)"
+    "           WHERE med.median > 0 AND tt.cost > 3 * med.median"
+    "           ORDER BY tt.cost DESC, tt.k1, tt.k2 LIMIT 10),"
+    " s AS (SELECT a.k1, a.k2, a.top, o.median FROM a LEFT JOIN outl o"
+    "          ON o.k1 = a.k1 AND o.k2 = a.k2"
+    "        WHERE a.top OR o.k1 IS NOT NULL OFFSET 0)"
+    " SELECT s.k1, s.k2, s.top, s.median IS NOT NULL, coalesce(s.median, 0),"
+    "        coalesce(t.title, ''), coalesce(t.task_type, ''), coalesce(t.status, ''),"
+    "        CASE WHEN t.completed_at IS NOT NULL AND t.created_at IS NOT NULL"
+    "             THEN extract(epoch FROM t.completed_at - t.created_at)::bigint ELSE -1 END,"
+    "        coalesce(ag.n, 0), coalesce(ag.list, '')"
+    "   FROM s"
+    "   LEFT JOIN tasks t ON t.tenant_id = s.k1 AND t.task_id = s.k2"
+    "   LEFT JOIN LATERAL ("
+    "        SELECT count(*) AS n,"
+    "               string_agg(agent_id, ' ' ORDER BY agent_id) FILTER (WHERE rk <= 5) AS list"
+    "          FROM (SELECT agent_id, row_number() OVER (ORDER BY agent_id) AS rk"
+    "                  FROM (SELECT ta.agent_id FROM task_agents ta"
+    "                         WHERE ta.tenant_id = s.k1 AND ta.task_id = s.k2"
+    "                        UNION"
+    "                        SELECT ag.agent_id FROM agents ag"
+    "                         WHERE ag.tenant_id = s.k1 AND ag.task_id = s.k2) u) v) ag"
+    "     ON true";
+// clang-format on
+
+static void s_task_from(reporter_task_t *t, const s_fact_t *g, const PGresult *res, int row)
 {
     memset(t, 0, sizeof *t);
-    s_str(t->tenant, sizeof t->tenant, res, row, 1);
-    s_str(t->task, sizeof t->task, res, row, 2);
-    s_read_sums(&t->s, res, row, cb);
-    t->median_type_nusd = fc_pg_int(res, row, 17);
-    s_str(t->title, sizeof t->title, res, row, 18);
-    s_str(t->type, sizeof t->type, res, row, 19);
-    s_str(t->status, sizeof t->status, res, row, 20);
-    t->seconds_to_complete = fc_pg_int(res, row, 21);
-    t->agents_n = fc_pg_int(res, row, 22);
-    s_str(t->agents, sizeof t->agents, res, row, 23);
+    snprintf(t->tenant, sizeof t->tenant, "%s", g->k1);
+    snprintf(t->task, sizeof t->task, "%s", g->k2);
+    s_sums_from(&t->s, g->ev);
+    s_str(t->title, sizeof t->title, res, row, 5);
+    s_str(t->type, sizeof t->type, res, row, 6);
+    s_str(t->status, sizeof t->status, res, row, 7);
+    t->seconds_to_complete = fc_pg_int(res, row, 8);
+    t->agents_n = fc_pg_int(res, row, 9);
+    s_str(t->agents, sizeof t->agents, res, row, 10);
+}
+
+static int s_outlier_cmp(const void *a, const void *b)
+{
+    const reporter_task_t *x = a, *y = b;
+    if (x->s.cost_nusd != y->s.cost_nusd)
+        return x->s.cost_nusd > y->s.cost_nusd ? -1 : 1;
+    int c = strcmp(x->tenant, y->tenant);
+    return c ? c : strcmp(x->task, y->task);
+}
+
+//  The top tasks (sorted, the first self->top_n of them) with their facts, and the
+//  outliers among all of them.
+static int s_facts_tasks(reporter_report_t *self, s_facts_t *f, s_fact_t **tasks, size_t n,
+                         PGconn *conn, const char *module)
+{
+    self->tasks_total = (int64_t)n;
+    size_t top = n < (size_t)self->top_n ? n : (size_t)self->top_n;
+    self->tasks = top ? calloc(top, sizeof *self->tasks) : NULL;
+    self->outliers = calloc(10, sizeof *self->outliers);
+    if ((top && !self->tasks) || !self->outliers)
+        return -1;
+    if (n == 0)
+        return 0;
+    fc_buf_t k1, k2, cost, istop;
+    fc_buf_init(&k1);
+    fc_buf_init(&k2);
+    fc_buf_init(&cost);
+    fc_buf_init(&istop);
+    for (size_t i = 0; i < n; i++) {
+        s_arr_add(&k1, tasks[i]->k1);
+        s_arr_add(&k2, tasks[i]->k2);
+        fc_buf_addf(&cost, "%s%lld", i ? "," : "{", (long long)tasks[i]->ev[S_COST]);
+        fc_buf_add_str(&istop, i ? (i < top ? ",t" : ",f") : (i < top ? "{t" : "{f"));
+    }
+    fc_buf_add(&cost, "}", 2);
+    fc_buf_add(&istop, "}", 2);
+    char *a1 = s_arr_take(&k1), *a2 = s_arr_take(&k2);
+    int rc = -1;
+    PGresult *res = NULL;
+    if (a1 && a2 && !cost.failed && !istop.failed) {
+        const char *params[] = {a1, a2, (const char *)cost.data, (const char *)istop.data};
+        res = fc_pg_query(conn, module, "report tasks", s_tasks_sql, 4, params);
+    }
+    for (int r = 0; res && r < PQntuples(res); r++) {
+        fc_buf_reset(&f->key);
+        long at = -1;
+        uint8_t d = (uint8_t)('a' + S_D_TASK);
+        fc_buf_add(&f->key, &d, 1);
+        fc_buf_add(&f->key, PQgetvalue(res, r, 0), strlen(PQgetvalue(res, r, 0)) + 1);
+        fc_buf_add_str(&f->key, PQgetvalue(res, r, 1));
+        if (!f->key.failed)
+            at = fc_strmap_find(f->keys, f->key.data, f->key.len);
+        if (at < 0)
+            continue; //  cannot be: every row names a task group passed in
+        const s_fact_t *g = &f->v[at];
+        if (PQgetvalue(res, r, 2)[0] == 't') {
+            //  the top tasks in report order: find its rank
+            for (size_t i = 0; i < top; i++)
+                if (tasks[i] == g) {
+                    s_task_from(&self->tasks[i], g, res, r);
+                    break;
+                }
+        }
+        if (PQgetvalue(res, r, 3)[0] == 't' && self->outliers_n < 10) {
+            reporter_task_t *t = &self->outliers[self->outliers_n++];
+            s_task_from(t, g, res, r);
+            t->median_type_nusd = fc_pg_int(res, r, 4);
+        }
+    }
+    if (res) {
+        self->tasks_n = top;
+        qsort(self->outliers, self->outliers_n, sizeof *self->outliers, s_outlier_cmp);
+        rc = 0;
+    }
+    PQclear(res);
+    free(a1);
+    free(a2);
+    fc_buf_free(&cost);
+    fc_buf_free(&istop);
+    return rc;
 }
 
 static int s_price_cache(reporter_report_t *self, PGconn *conn, const char *module,
-                         const PGresult *res);
+                         s_fact_t *const *cache, size_t n);
 
 static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *module,
                           const reporter_window_t *w, const s_bounds_t *b)
 {
-    char top[16];
-    snprintf(top, sizeof top, "%d", self->top_n);
-    const char *params[S_SOURCE_NPARAMS + 1];
+    const char *params[S_SOURCE_NPARAMS];
     s_source_params(w, b, params);
-    params[S_SOURCE_NPARAMS] = top;
-    PGresult *res =
-        fc_pg_query(conn, module, "report facts", s_facts_sql, S_SOURCE_NPARAMS + 1, params);
-    if (!res)
-        return -1;
-    int cb = PQfnumber(res, "billed");
-    if (cb < 0 || !s_result_in_range(res, cb)) {
-        fc_error(module, "report facts: a sum is out of the int64 range");
-        PQclear(res);
-        return -1;
+    s_facts_t f = {0};
+    fc_buf_init(&f.key);
+    int rc = -1;
+    s_fact_t **order = NULL;
+    if (!(f.keys = fc_strmap_new()) || !s_fact(&f, S_D_TOTAL, "", ""))
+        goto done;
+    if (fc_pg_query_each(conn, module, "report open days", s_open_sql, 6, params, s_open_row, &f) ==
+            0 &&
+        fc_pg_query_each(conn, module, "report rollups", s_rollup_sql, 4, params, s_rollup_row,
+                         &f) == 0 &&
+        fc_pg_query_each(conn, module, "report closed days", s_closed_sql, 4, params, s_closed_row,
+                         &f) == 0)
+        s_facts_settle(&f, w);
+    else if (!f.failed)
+        goto done; //  a query failed (logged)
+    size_t n = fc_strmap_size(f.keys);
+    if (f.failed || !(order = malloc(n * sizeof *order))) {
+        fc_error(module, "report facts: a sum is out of the int64 range (or out of memory)");
+        goto done;
     }
-    int n = PQntuples(res);
-    size_t ntasks = 0, nout = 0;
-    for (int i = 0; i < n; i++) {
-        const char *dim = PQgetvalue(res, i, 0);
-        ntasks += strcmp(dim, "task") == 0;
-        nout += strcmp(dim, "outlier") == 0;
+    //  The kept groups, by dimension, each dimension in report order.
+    size_t start[S_D_N + 1] = {0}, kept = 0;
+    for (int d = 0; d < S_D_N; d++) {
+        start[d] = kept;
+        for (size_t i = 0; i < n; i++)
+            if (f.v[i].keep && f.v[i].dim == d)
+                order[kept++] = &f.v[i];
+        qsort(order + start[d], kept - start[d], sizeof *order, s_fact_cmp);
     }
-    self->tasks = ntasks ? calloc(ntasks, sizeof *self->tasks) : NULL;
-    self->outliers = nout ? calloc(nout, sizeof *self->outliers) : NULL;
-    if ((ntasks && !self->tasks) || (nout && !self->outliers)) {
-        PQclear(res);
-        return -1;
+    start[S_D_N] = kept;
+    s_sums_from(&self->total, order[start[S_D_TOTAL]]->ev);
+    for (int d = 0; d < S_D_N; d++) {
+        reporter_rows_t *rows = s_dim_rows(self, d);
+        size_t m = start[d + 1] - start[d];
+        if (d == S_D_AGENT && m > (size_t)self->top_n)
+            m = (size_t)self->top_n;
+        for (size_t i = 0; rows && i < m; i++) {
+            const s_fact_t *g = order[start[d] + i];
+            reporter_row_t *r = s_rows_push(rows);
+            if (!r)
+                goto done;
+            snprintf(r->k1, sizeof r->k1, "%s", g->k1);
+            snprintf(r->k2, sizeof r->k2, "%s", g->k2);
+            s_sums_from(&r->s, g->ev);
+        }
+        if (rows)
+            rows->total_rows = (int64_t)(start[d + 1] - start[d]);
     }
-    for (int i = 0; i < n; i++) {
-        const char *dim = PQgetvalue(res, i, 0);
-        reporter_rows_t *rows = NULL;
-        if (strcmp(dim, "total") == 0) {
-            s_read_sums(&self->total, res, i, cb);
-            continue;
-        }
-        if (strcmp(dim, "task") == 0) {
-            s_read_task(&self->tasks[self->tasks_n++], res, i, cb);
-            self->tasks_total = fc_pg_int(res, i, 16);
-            continue;
-        }
-        if (strcmp(dim, "outlier") == 0) {
-            s_read_task(&self->outliers[self->outliers_n++], res, i, cb);
-            continue;
-        }
-        if (strcmp(dim, "day") == 0)
-            rows = &self->days;
-        else if (strcmp(dim, "agent_type") == 0)
-            rows = &self->agent_types;
-        else if (strcmp(dim, "model") == 0)
-            rows = &self->models;
-        else if (strcmp(dim, "agent") == 0)
-            rows = &self->agents;
-        else if (strcmp(dim, "kind") == 0)
-            rows = &self->kinds;
-        else if (strcmp(dim, "tenant") == 0)
-            rows = &self->tenants;
-        else if (strcmp(dim, "tenant_kind") == 0)
-            rows = &self->tenant_kinds;
-        else if (strcmp(dim, "tenant_day") == 0)
-            rows = &self->tenants_today;
-        else if (strcmp(dim, "speed") == 0)
-            rows = &self->speeds;
-        else if (strcmp(dim, "provider") == 0)
-            rows = &self->providers;
-        else
-            continue;
-        reporter_row_t *r = s_rows_push(rows);
-        if (!r) {
-            PQclear(res);
-            return -1;
-        }
-        s_str(r->k1, sizeof r->k1, res, i, 1);
-        s_str(r->k2, sizeof r->k2, res, i, 2);
-        s_read_sums(&r->s, res, i, cb);
-        rows->total_rows = fc_pg_int(res, i, 16);
-    }
-    int rc = self->models.n > 0 ? s_price_cache(self, conn, module, res) : 0;
-    PQclear(res);
+    if (s_facts_tasks(self, &f, order + start[S_D_TASK], start[S_D_TASK + 1] - start[S_D_TASK],
+                      conn, module) != 0)
+        goto done;
+    rc = self->models.n > 0 ? s_price_cache(self, conn, module, order + start[S_D_CACHE],
+                                            start[S_D_CACHE + 1] - start[S_D_CACHE])
+                            : 0;
+done:
+    free(order);
+    s_facts_free(&f);
     return rc;
 }
 
@@ -779,39 +1058,32 @@ static int s_gather_alerts(reporter_report_t *self, PGconn *conn, const char *mo
 //  the price version it was priced with (the one in force at its time) and at the tier
 //  rates when its own prompt put it in the long-context tier: cache tokens are summed per
 //  (version, tier), which is exact because the figure is linear in token counts within
-//  one set of rates, and fc_price_cache_effect prices each sum. The sums are the 'cache'
-//  rows of the facts query (res): events of the open days, the final rollups' 'price'
+//  one set of rates, and fc_price_cache_effect prices each sum. The sums are the cache
+//  groups of the facts (S_D_CACHE): events of the open days, the final rollups' 'price'
 //  rows (aggregator_pg.h) of the closed ones, so closed days cost no event scan.
 //  Unpriced usage counts for nothing; usage stored before price_tiered existed counts at
 //  base rates until a reprice records its tier.
 static int s_price_cache(reporter_report_t *self, PGconn *conn, const char *module,
-                         const PGresult *res)
+                         s_fact_t *const *cache, size_t n)
 {
     fc_catalog_t *cat = NULL;
-    int ncache = 0;
-    for (int i = 0; i < PQntuples(res); i++)
-        ncache += strcmp(PQgetvalue(res, i, 0), "cache") == 0;
-    if (ncache > 0 && !(cat = fc_catalog_load_pg(conn, module)))
+    if (n > 0 && !(cat = fc_catalog_load_pg(conn, module)))
         return -1;
     int64_t saved = 0, premium = 0;
     bool overflow = false;
-    for (int i = 0; i < PQntuples(res) && ncache > 0 && !overflow; i++) {
-        if (strcmp(PQgetvalue(res, i, 0), "cache") != 0)
-            continue;
-        const fc_price_t *p = fc_catalog_version(cat, (int32_t)fc_pg_int(res, i, 1));
+    for (size_t i = 0; i < n && !overflow; i++) {
+        const fc_price_t *p = fc_catalog_version(cat, (int32_t)strtol(cache[i]->k1, NULL, 10));
         if (!p)
             continue; //  a version deleted by hand: nothing to price it with
         fc_tokens_t tok = {{0}};
-        errno = 0;
-        tok.t[FC_TOK_CACHE_READ] = fc_pg_int(res, i, 6);
-        tok.t[FC_TOK_CACHE_WRITE_5M] = fc_pg_int(res, i, 7);
-        tok.t[FC_TOK_CACHE_WRITE_1H] = fc_pg_int(res, i, 8);
+        tok.t[FC_TOK_CACHE_READ] = cache[i]->ev[S_CR];
+        tok.t[FC_TOK_CACHE_WRITE_5M] = cache[i]->ev[S_W5];
+        tok.t[FC_TOK_CACHE_WRITE_1H] = cache[i]->ev[S_W1];
         int64_t one_saved, one_premium;
-        overflow = errno == ERANGE ||
-                   fc_price_cache_effect(p, PQgetvalue(res, i, 2)[0] == 't', &tok, &one_saved,
-                                         &one_premium) != 0 ||
-                   fc_money_add(saved, one_saved, &saved) != 0 ||
-                   fc_money_add(premium, one_premium, &premium) != 0;
+        overflow =
+            fc_price_cache_effect(p, cache[i]->k2[0] == 't', &tok, &one_saved, &one_premium) != 0 ||
+            fc_money_add(saved, one_saved, &saved) != 0 ||
+            fc_money_add(premium, one_premium, &premium) != 0;
     }
     fc_catalog_destroy(&cat);
     if (overflow) {
