@@ -412,9 +412,8 @@ static char *s_arr_take(fc_buf_t *b);
 //  reporter groups them here (issue #19: the same grouping as one SQL statement of
 //  GROUPING SETS over numeric sums cost 270-400 ms for 30 days of 100 tenants, most of
 //  it in aggregation; the three reads below take about a third of that):
-//    open    the open days (fc_spend_open, 0019/0021) summed per tenant, day, agent
-//            type, model, agent, task, kind, speed, provider, price version and tier,
-//            unpriced: a few thousand rows however many events arrived;
+//    open    the open days (fc_spend_open, 0019/0021/0022) at the grain of the
+//            aggregator's groups: a few thousand rows however many events arrived;
 //    rollups the closed days' rollup rows (fc_spend_rollup_rows, 0017) with their sign:
 //            daily rows, and month rows less the days outside the window;
 //    closed  the closed tenant-days' 'total' rows (fc_spend_closed): the daily trend.
@@ -551,27 +550,19 @@ static bool s_read_ints(const PGresult *res, int row, int col, int64_t *x, int n
     return true;
 }
 
-//  The open days, summed per the grain of cost_open_groups that reports split by (the
-//  reported and small flags folded into sums). Sums are bigint: Postgres refuses a sum
-//  past int64 rather than returning one.
+//  The open days as fc_spend_open gives them (0022: rows at the grain of
+//  cost_open_groups, each standing for `events` events), with each price version's
+//  provider.
 // clang-format off
 static const char *s_open_sql =
     "SELECT e.tenant_id, e.day::text, coalesce(e.agent_type, ''), coalesce(e.model_family, ''),"
     "       coalesce(e.agent_id, ''), coalesce(e.task_id, ''), e.cost_kind, e.speed,"
     "       coalesce(pv.provider, ''), e.price_version, coalesce(e.price_tiered, false),"
-    "       e.unpriced,"
-    "       sum(e.cost_nusd)::bigint, sum(e.billed_nusd)::bigint, sum(e.input_tokens)::bigint,"
-    "       sum(e.output_tokens)::bigint, sum(e.cache_read_tokens)::bigint,"
-    "       sum(e.cache_write_5m_tokens)::bigint, sum(e.cache_write_1h_tokens)::bigint,"
-    "       sum(e.events)::bigint,"
-    "       coalesce(sum(e.reported_cost_nusd), 0)::bigint,"
-    "       coalesce(sum(e.cost_nusd) FILTER (WHERE e.reported), 0)::bigint,"
-    "       coalesce(sum(e.events) FILTER (WHERE e.reported), 0)::bigint,"
-    "       coalesce(sum(e.events) FILTER (WHERE e.small), 0)::bigint,"
-    "       coalesce(sum(e.cost_nusd) FILTER (WHERE e.small), 0)::bigint"
+    "       e.unpriced, e.small, e.reported, e.cost_nusd, e.billed_nusd, e.input_tokens,"
+    "       e.output_tokens, e.cache_read_tokens, e.cache_write_5m_tokens,"
+    "       e.cache_write_1h_tokens, e.events, e.reported_cost_nusd"
     "  FROM fc_spend_open(" S_SOURCE_ARGS ", $5::timestamptz, $6::timestamptz) e"
-    "  LEFT JOIN price_versions pv ON pv.version_id = e.price_version"
-    " GROUP BY 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12";
+    "  LEFT JOIN price_versions pv ON pv.version_id = e.price_version";
 
 //  The closed days' rollup rows of the dimensions a report shows, with their sign.
 static const char *s_rollup_sql =
@@ -594,11 +585,16 @@ static int s_open_row(const PGresult *res, void *arg)
 {
     s_facts_t *f = arg;
     const char *tenant = PQgetvalue(res, 0, 0), *day = PQgetvalue(res, 0, 1);
-    bool unpriced = PQgetvalue(res, 0, 11)[0] == 't';
+    bool unpriced = PQgetvalue(res, 0, 11)[0] == 't', small = PQgetvalue(res, 0, 12)[0] == 't',
+         reported = PQgetvalue(res, 0, 13)[0] == 't';
     int64_t x[S_NSUMS] = {0};
-    if (!s_read_ints(res, 0, 12, x, S_UN) || !s_read_ints(res, 0, 20, &x[S_REP], S_NSUMS - S_REP))
+    if (!s_read_ints(res, 0, 14, x, S_UN) || !s_read_ints(res, 0, 22, &x[S_REP], 1))
         f->failed = true;
     x[S_UN] = unpriced ? x[S_N] : 0;
+    x[S_REPC] = reported ? x[S_COST] : 0;
+    x[S_REPN] = reported ? x[S_N] : 0;
+    x[S_SN] = small ? x[S_N] : 0;
+    x[S_SC] = small ? x[S_COST] : 0;
     s_fact_add(f, S_D_TOTAL, "", "", false, x, 1);
     s_fact_add(f, S_D_DAY, day, "", false, x, 1);
     s_fact_add(f, S_D_AGENT_TYPE, PQgetvalue(res, 0, 2), "", false, x, 1);
