@@ -404,36 +404,37 @@ static int s_sums_send(PGconn *pg, const aggregator_span_t *span)
     return rc;
 }
 
+static int s_snapshot_row(const PGresult *res, void *rows)
+{
+    if (aggregator_pg_snapshot_take(res, rows) != 0) {
+        fc_error(MODULE, "snapshot sums: out of memory");
+        return -1;
+    }
+    return 0;
+}
+
 int aggregator_pg_snapshot(PGconn *pg, const aggregator_span_t *span, bool with_seqs,
                            aggregator_rows_t *rows, aggregator_seq_t **seqs_p, size_t *nseqs)
 {
     *seqs_p = NULL;
     *nseqs = 0;
     int rc = -1;
-    if (fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") != 0)
-        goto done;
-    //  The seqs inside the same transaction: the sums include exactly those messages.
-    if ((with_seqs && aggregator_pg_seqs(pg, seqs_p, nseqs) != 0) || s_sums_send(pg, span) != 0)
-        goto done;
-    bool ok = true, ended = false;
-    PGresult *r;
-    while ((r = PQgetResult(pg)) != NULL) {
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_SINGLE_TUPLE) {
-            if (ok && aggregator_pg_snapshot_take(r, rows) != 0) {
-                fc_error(MODULE, "snapshot sums: out of memory");
-                ok = false;
-            }
-        } else if (st == PGRES_TUPLES_OK)
-            ended = true;
-        else {
-            fc_error(MODULE, "snapshot sums: %s", PQresultErrorMessage(r));
-            ok = false;
-        }
-        PQclear(r);
+    fc_buf_t arr[4];
+    const char *p[6];
+    if (s_sums_params(span, arr, p) != 0) {
+        fc_error(MODULE, "snapshot sums: out of memory");
+        for (int i = 0; i < 4; i++)
+            fc_buf_free(&arr[i]);
+        return -1;
     }
-    rc = ok && ended ? 0 : -1;
-done:
+    //  The seqs inside the same transaction: the sums include exactly those messages.
+    //  The sums row by row (single-row mode), as aggregator_pg_snapshot_send's reader.
+    if (fc_pg_exec(pg, MODULE, "snapshot", "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") ==
+            0 &&
+        (!with_seqs || aggregator_pg_seqs(pg, seqs_p, nseqs) == 0))
+        rc = fc_pg_query_each(pg, MODULE, "snapshot sums", s_sums_sql, 6, p, s_snapshot_row, rows);
+    for (int i = 0; i < 4; i++)
+        fc_buf_free(&arr[i]);
     fc_pg_rollback(pg);
     if (rc != 0) {
         aggregator_rows_reset(rows);
