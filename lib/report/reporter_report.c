@@ -421,8 +421,9 @@ static char *s_arr_take(fc_buf_t *b);
 //  the SQL did: a rollups part counts only when it has events or cost (month-minus-days
 //  arithmetic can net to nothing), and tasks outside any task (k2 '') are left out.
 //  Speed, provider and cache rows count when their merged sums do. Ties in cost are
-//  broken by k1, k2 in byte order, which is the order of the C.UTF-8 collation that
-//  scripts/stack.sh initialises the cluster with.
+//  broken by k1, k2 in byte order whatever the database's collation: the order of the
+//  C.UTF-8 cluster scripts/stack.sh makes; the postgres image of docker-compose.yml
+//  (en_US.utf8) ordered such ties by its locale while SQL sorted them.
 enum {
     S_D_TOTAL,
     S_D_DAY,

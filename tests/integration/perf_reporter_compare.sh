@@ -31,7 +31,17 @@ for spec in "$@"; do
   pids+=($!); bases+=("http://127.0.0.1:$port"); labels+=("$label")
 done
 trap 'kill ${pids[@]} 2>/dev/null' EXIT
-for b in "${bases[@]}"; do until curl -sf "$b/healthz" -o /dev/null; do sleep 0.1; done; done
+deadline=$((SECONDS + 60))
+for i in "${!bases[@]}"; do
+  until curl -sf "${bases[$i]}/healthz" -o /dev/null; do
+    if [ $SECONDS -ge $deadline ] || ! kill -0 "${pids[$i]}" 2>/dev/null; then
+      echo "reporter ${labels[$i]} did not start:" >&2
+      tail -n 5 "${TMPDIR:-/tmp}/perf_reporter_${labels[$i]}.log" >&2
+      exit 1
+    fi
+    sleep 0.1
+  done
+done
 median_ms() {
   curl -s -o /dev/null -H "Authorization: Bearer $2" "$1$3"
   for _ in 1 2 3 4 5; do
@@ -45,10 +55,10 @@ specs=("$T042|/api/v1/reports?period=monthly&date=$month&format=json|monthly rep
             "$T042|/dashboard/t042|30-day dashboard, one tenant"
             "$ADMIN|/api/v1/reports?period=monthly&date=$month&format=json|monthly report, all 100 tenants (JSON)"
             "$ADMIN|/dashboard|30-day dashboard, all 100 tenants"
-            "$ADMIN|/api/v1/reports?from=$from30&to=$today&format=json|30-day report of all 100 tenants, today from raw events"
+            "$ADMIN|/api/v1/reports?from=$from30&to=$today&format=json|30-day report of all 100 tenants, today included"
             "$ADMIN|/api/v1/costs?group=task&from=$(date -u -d "$today -365 days" +%F)&to=$today|a year of costs by task, all tenants" \
             )
-[ -n "${ONLY:-}" ] && specs=("$ADMIN|/dashboard|30-day dashboard, all 100 tenants" "$ADMIN|/api/v1/reports?from=$from30&to=$today&format=json|30-day report of all 100 tenants, today from raw events")
+[ -n "${ONLY:-}" ] && specs=("$ADMIN|/dashboard|30-day dashboard, all 100 tenants" "$ADMIN|/api/v1/reports?from=$from30&to=$today&format=json|30-day report of all 100 tenants, today included")
 for spec in "${specs[@]}"; do
   IFS='|' read -r key path what <<<"$spec"
   line="$what:"
