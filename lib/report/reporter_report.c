@@ -414,7 +414,7 @@ static char *s_arr_take(fc_buf_t *b);
 //  it in aggregation; the three reads below take about a third of that):
 //    open    the open days (fc_spend_open, 0019/0021/0022) at the grain of the
 //            aggregator's groups: a few thousand rows however many events arrived;
-//    rollups the closed days' rollup rows (fc_spend_rollup_rows, 0017) with their sign:
+//    rollups the closed days' rollup rows (fc_spend_rollup_rows, 0017/0022), signed:
 //            daily rows, and month rows less the days outside the window;
 //    closed  the closed tenant-days' 'total' rows (fc_spend_closed): the daily trend.
 //  Each (dimension, k1, k2) group keeps its events part and its rollups part apart, as
