@@ -31,6 +31,8 @@ static const fc_option_t s_options[] = {
 #ifdef FC_TESTING //  test-only switches exist only in a testing build (README "Testing builds")
     {"clock", FC_OPT_STR, "", 0, 0, false,
      "TESTING: run as if the UTC time now were this (RFC 3339, e.g. 2026-12-06T20:08:00Z)"},
+    {"held-groups", FC_OPT_INT, "0", 0, 1000000, false,
+     "TESTING: agent and task groups summed as they come before reading them sorted (0: 20000)"},
 #endif
     FC_OPT_END};
 
@@ -70,6 +72,7 @@ int cmd_report(int argc, char **argv)
         goto done;
     }
     reporter_clock_set(clock_us);
+    reporter_report_held_set((size_t)fc_config_int(config, "held-groups"));
 #endif
     rc = 1;
     conn = fc_pg_connect(fc_config_str(config, "pg-url"), MODULE);

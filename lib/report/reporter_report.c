@@ -197,6 +197,16 @@ int64_t reporter_clock_now(void)
     return fc_time_now_us() + atomic_load(&s_clock_offset_us);
 }
 
+//  The most agent and task groups of the closed days a report sums as the rows come
+//  (about 300 bytes each, some 6 MB); a window with more reads them sorted instead.
+#define S_PEOPLE_HELD 20000
+static _Atomic size_t s_people_held = S_PEOPLE_HELD;
+
+void reporter_report_held_set(size_t groups)
+{
+    atomic_store(&s_people_held, groups ? groups : S_PEOPLE_HELD);
+}
+
 int reporter_tx_begin(PGconn *conn, const char *scope)
 {
     PGresult *res = PQexec(conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
@@ -461,29 +471,79 @@ enum {
 };
 
 //  About 300 bytes per group with its key: a report holds one per distinct (dimension,
-//  key) of its window, e.g. every task of a year, for the time of the request.
+//  key) of its window for the time of the request, agents and tasks of the closed days
+//  only up to s_people_held (beyond, it keeps the top N of those: s_people_keep).
 typedef struct {
     int64_t ev[S_NSUMS], ro[S_NSUMS]; //  events part, rollups part; s_facts_settle leaves
                                       //  the sums a report shows in ev
     bool has_ev, has_ro;
     bool keep;           //  set by s_facts_settle
+    bool merged;         //  an open-day agent or task the rollup stream has taken in
     const char *k1, *k2; //  into the key
     int dim;
 } s_fact_t;
+
+//  The costliest groups of a dimension with many keys (agents, tasks), in report order,
+//  their keys owned; count: every group kept.
+typedef struct {
+    s_fact_t *v; //  top_n + 1 entries
+    size_t n;
+    int64_t count;
+} s_top_t;
 
 typedef struct {
     fc_strmap_t *keys; //  dim byte, k1, NUL, k2
     s_fact_t *v;
     size_t cap;
-    fc_buf_t key;
-    bool failed; //  out of memory or a sum out of the int64 range
+    fc_buf_t key, key2;
+    fc_strmap_t *todays; //  each tenant's today (s_todays)
+    bool failed;         //  out of memory or a sum out of the int64 range
+    //  Agents and tasks: their rollup rows arrive sorted, a group at a time (s_people_row)
+    size_t top_n;
+    s_top_t top[2]; //  agents, tasks
+    int cur_dim;    //  the group being summed, -1 none
+    fc_buf_t cur_k1, cur_k2;
+    int64_t cur_ro[S_NSUMS];
+    fc_buf_t task_k1, task_k2, task_cost; //  every task kept, as array literals
+    size_t tasks;
+    bool collecting; //  s_outliers_rest: keep what comes, add nothing to the arrays
+    size_t people;   //  agent and task groups made since counting began
+    size_t held;     //  s_rollup_row stops past this many (s_people_held)
+    bool overflow;   //  it did
 } s_facts_t;
+
+static void s_top_free(s_top_t *t)
+{
+    for (size_t i = 0; t->v && i < t->n; i++) {
+        free((char *)t->v[i].k1);
+        free((char *)t->v[i].k2);
+    }
+    free(t->v);
+}
 
 static void s_facts_free(s_facts_t *f)
 {
     fc_strmap_destroy(&f->keys);
+    fc_strmap_destroy(&f->todays);
     free(f->v);
     fc_buf_free(&f->key);
+    fc_buf_free(&f->key2);
+    fc_buf_free(&f->cur_k1);
+    fc_buf_free(&f->cur_k2);
+    fc_buf_free(&f->task_k1);
+    fc_buf_free(&f->task_k2);
+    fc_buf_free(&f->task_cost);
+    s_top_free(&f->top[0]);
+    s_top_free(&f->top[1]);
+}
+
+//  Whether day is tenant's today: a 'tenant_day' group is made for it only.
+static bool s_is_today(s_facts_t *f, const char *tenant, const char *day)
+{
+    fc_buf_reset(&f->key2);
+    fc_buf_add(&f->key2, tenant, strlen(tenant) + 1);
+    fc_buf_add(&f->key2, day, strlen(day));
+    return !f->key2.failed && fc_strmap_find(f->todays, f->key2.data, f->key2.len) >= 0;
 }
 
 //  The group (dim, k1, k2), made when new; NULL when out of memory.
@@ -512,6 +572,7 @@ static s_fact_t *s_fact(s_facts_t *f, int dim, const char *k1, const char *k2)
     if (rc == 1) {
         memset(g, 0, sizeof *g);
         g->dim = dim;
+        f->people += dim == S_D_AGENT || dim == S_D_TASK;
         g->k1 = fc_strmap_key(f->keys, at, NULL) + 1;
         g->k2 = g->k1 + strlen(g->k1) + 1;
     }
@@ -565,13 +626,23 @@ static const char *s_open_sql =
     "  FROM fc_spend_open(" S_SOURCE_ARGS ", $5::timestamptz, $6::timestamptz) e"
     "  LEFT JOIN price_versions pv ON pv.version_id = e.price_version";
 
-//  The closed days' rollup rows of the dimensions a report shows, with their sign.
+//  The closed days' rollup rows of the dimensions a report shows, with their sign, as
+//  they come (s_rollup_sql). Agents and tasks have a key each: a window with more than
+//  s_people_held of them (a busy fleet's year has hundreds of thousands; 110,000 tasks
+//  and as many agents took a report to 111 MB when every group was held) reads them
+//  again sorted by key (s_people_sql), so that the reporter sums one group at a time
+//  and keeps only the top N. Sorting cost the common window (a month of 100 tenants)
+//  about a third more time, so it is the fallback, not the rule.
+#define S_ROLLUP_SQL(dims, order)                                                                  \
+    "SELECT r.sg, r.tenant_id, r.dimension, r.key, r.cost_nusd, r.billed_nusd,"                    \
+    "       r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_5m_tokens,"        \
+    "       r.cache_write_1h_tokens, r.events, r.unpriced_events"                                  \
+    "  FROM fc_spend_rollup_rows(" S_SOURCE_ARGS ", '" dims "') r" order
 static const char *s_rollup_sql =
-    "SELECT r.sg, r.tenant_id, r.dimension, r.key, r.cost_nusd, r.billed_nusd,"
-    "       r.input_tokens, r.output_tokens, r.cache_read_tokens, r.cache_write_5m_tokens,"
-    "       r.cache_write_1h_tokens, r.events, r.unpriced_events"
-    "  FROM fc_spend_rollup_rows(" S_SOURCE_ARGS ", '{total,agent_type,model,agent,task,kind,"
-    "speed,provider,price}') r";
+    S_ROLLUP_SQL("{total,agent_type,model,agent,task,kind,speed,provider,price}", "");
+static const char *s_people_sql = S_ROLLUP_SQL(
+    "{agent,task}",
+    " ORDER BY r.dimension COLLATE \"C\", r.tenant_id COLLATE \"C\", r.key COLLATE \"C\"");
 
 static const char *s_closed_sql =
     "SELECT c.tenant_id, c.day::text, c.cost_nusd, c.billed_nusd, c.input_tokens,"
@@ -605,12 +676,25 @@ static int s_open_row(const PGresult *res, void *arg)
     s_fact_add(f, S_D_KIND, PQgetvalue(res, 0, 6), "", false, x, 1);
     s_fact_add(f, S_D_TENANT, tenant, "", false, x, 1);
     s_fact_add(f, S_D_TENANT_KIND, tenant, PQgetvalue(res, 0, 6), false, x, 1);
-    s_fact_add(f, S_D_TENANT_DAY, tenant, day, false, x, 1);
+    if (s_is_today(f, tenant, day))
+        s_fact_add(f, S_D_TENANT_DAY, tenant, day, false, x, 1);
     s_fact_add(f, S_D_SPEED, PQgetvalue(res, 0, 7), "", false, x, 1);
     s_fact_add(f, S_D_PROVIDER, PQgetvalue(res, 0, 8), "", false, x, 1);
     if (!PQgetisnull(res, 0, 9) && !unpriced)
         s_fact_add(f, S_D_CACHE, PQgetvalue(res, 0, 9), PQgetvalue(res, 0, 10), false, x, 1);
     return f->failed ? -1 : 0;
+}
+
+//  An agent's or a task's rollup row summed into its group, while the stream has made no
+//  more than f->held of them. Past that, the stream's other agent and task rows are
+//  skipped and s_gather_facts reads them all sorted: s_people_flush takes a group's
+//  rollups part from that read only, so what was summed here does not count twice.
+static void s_people_add(s_facts_t *f, int dim, const char *tenant, const char *key,
+                         const int64_t *x, int sign)
+{
+    s_fact_add(f, dim, tenant, key, true, x, sign);
+    if (f->people > f->held)
+        f->overflow = true;
 }
 
 //  One rollup row, with its sign, into the groups of its dimension.
@@ -630,11 +714,10 @@ static int s_rollup_row(const PGresult *res, void *arg)
         s_fact_add(f, S_D_AGENT_TYPE, key, "", true, x, sign);
     else if (strcmp(dim, "model") == 0)
         s_fact_add(f, S_D_MODEL, key, "", true, x, sign);
-    else if (strcmp(dim, "agent") == 0)
-        s_fact_add(f, S_D_AGENT, tenant, key, true, x, sign);
-    else if (strcmp(dim, "task") == 0)
-        s_fact_add(f, S_D_TASK, tenant, key, true, x, sign);
-    else if (strcmp(dim, "kind") == 0) {
+    else if (strcmp(dim, "agent") == 0 || strcmp(dim, "task") == 0) {
+        if (!f->overflow)
+            s_people_add(f, dim[0] == 't' ? S_D_TASK : S_D_AGENT, tenant, key, x, sign);
+    } else if (strcmp(dim, "kind") == 0) {
         s_fact_add(f, S_D_KIND, key, "", true, x, sign);
         s_fact_add(f, S_D_TENANT_KIND, tenant, key, true, x, sign);
     } else if (strcmp(dim, "speed") == 0)
@@ -664,7 +747,8 @@ static int s_closed_row(const PGresult *res, void *arg)
     if (!s_read_ints(res, 0, 2, x, S_REP))
         f->failed = true;
     s_fact_add(f, S_D_DAY, day, "", true, x, 1);
-    s_fact_add(f, S_D_TENANT_DAY, tenant, day, true, x, 1);
+    if (s_is_today(f, tenant, day))
+        s_fact_add(f, S_D_TENANT_DAY, tenant, day, true, x, 1);
     return f->failed ? -1 : 0;
 }
 
@@ -701,16 +785,31 @@ static void s_sums_from(reporter_sums_t *s, const int64_t *x)
                            .small_cost_nusd = x[S_SC]};
 }
 
-//  Decides which groups a report shows and their sums (the parts that count, merged).
-static void s_facts_settle(s_facts_t *f, const reporter_window_t *w)
+//  Whether group g counts, with the sums it shows left in g->ev: its events part, and its
+//  rollups part when that has events or cost; a task without id never. false: a sum out
+//  of range.
+static bool s_settle_one(s_fact_t *g)
 {
-    fc_strmap_t *todays = s_todays(w);
-    if (!todays)
-        f->failed = true;
+    int64_t x[S_NSUMS] = {0};
+    bool ev = g->has_ev, ro = g->has_ro, ok = true;
+    ro = ro && (g->dim == S_D_TOTAL || g->ro[S_N] > 0 || g->ro[S_COST] != 0);
+    if (g->dim == S_D_TASK && !*g->k2)
+        ev = ro = false; //  spending outside any task
+    for (int k = 0; k < S_NSUMS; k++)
+        if (__builtin_add_overflow(ev ? g->ev[k] : 0, ro ? g->ro[k] : 0, &x[k]))
+            ok = false;
+    g->keep = ev || ro || g->dim == S_D_TOTAL;
+    memcpy(g->ev, x, sizeof x);
+    return ok;
+}
+
+//  Decides which groups a report shows and their sums (the parts that count, merged).
+//  Agents and tasks are not kept here: s_people_keep has them.
+static void s_facts_settle(s_facts_t *f)
+{
     for (size_t i = 0, n = fc_strmap_size(f->keys); i < n && !f->failed; i++) {
         s_fact_t *g = &f->v[i];
         int64_t x[S_NSUMS] = {0};
-        bool ev = g->has_ev, ro = g->has_ro;
         if (g->dim == S_D_SPEED || g->dim == S_D_PROVIDER || g->dim == S_D_CACHE) {
             //  one set of sums, kept when the merged sums show something
             for (int k = 0; k < S_NSUMS; k++)
@@ -725,31 +824,122 @@ static void s_facts_settle(s_facts_t *f, const reporter_window_t *w)
             memcpy(g->ev, x, sizeof x);
             continue;
         }
-        ro = ro && (g->dim == S_D_TOTAL || g->ro[S_N] > 0 || g->ro[S_COST] != 0);
-        if (g->dim == S_D_TASK && !*g->k2)
-            ev = ro = false; //  spending outside any task
-        if (g->dim == S_D_TENANT_DAY &&
-            fc_strmap_find(todays, g->k1, strlen(g->k1) + 1 + strlen(g->k2)) < 0)
-            ev = ro = false;
-        for (int k = 0; k < S_NSUMS; k++)
-            if (__builtin_add_overflow(ev ? g->ev[k] : 0, ro ? g->ro[k] : 0, &x[k]))
-                f->failed = true;
-        g->keep = ev || ro || g->dim == S_D_TOTAL;
-        memcpy(g->ev, x, sizeof x);
+        if (g->dim == S_D_AGENT || g->dim == S_D_TASK) {
+            g->keep = false;
+            continue;
+        }
+        if (!s_settle_one(g))
+            f->failed = true;
     }
-    fc_strmap_destroy(&todays);
 }
 
 //  Report order: cost, largest first, then k1, k2; days by date.
-static int s_fact_cmp(const void *a, const void *b)
+static int s_fact_order(const s_fact_t *x, const s_fact_t *y)
 {
-    const s_fact_t *x = *(s_fact_t *const *)a, *y = *(s_fact_t *const *)b;
     if (x->dim == S_D_DAY)
         return strcmp(x->k1, y->k1);
     if (x->ev[S_COST] != y->ev[S_COST])
         return x->ev[S_COST] > y->ev[S_COST] ? -1 : 1;
     int c = strcmp(x->k1, y->k1);
     return c ? c : strcmp(x->k2, y->k2);
+}
+
+static int s_fact_cmp(const void *a, const void *b)
+{
+    return s_fact_order(*(s_fact_t *const *)a, *(s_fact_t *const *)b);
+}
+
+//  Offers kept group g to its dimension's top N (a copy, keys copied) and counts it.
+static void s_people_keep(s_facts_t *f, const s_fact_t *g)
+{
+    s_top_t *t = &f->top[g->dim == S_D_TASK];
+    t->count++;
+    if (g->dim == S_D_TASK && !f->collecting) {
+        s_arr_add(&f->task_k1, g->k1);
+        s_arr_add(&f->task_k2, g->k2);
+        fc_buf_addf(&f->task_cost, "%s%lld", f->tasks++ ? "," : "{", (long long)g->ev[S_COST]);
+    }
+    if (t->n == f->top_n && s_fact_order(g, &t->v[t->n - 1]) >= 0)
+        return; //  not among the costliest
+    size_t at = t->n;
+    while (at > 0 && s_fact_order(g, &t->v[at - 1]) < 0)
+        at--;
+    s_fact_t copy = *g;
+    copy.k1 = strdup(g->k1);
+    copy.k2 = strdup(g->k2);
+    if (!copy.k1 || !copy.k2) {
+        free((char *)copy.k1);
+        free((char *)copy.k2);
+        f->failed = true;
+        return;
+    }
+    if (t->n == f->top_n) { //  the last one drops out
+        free((char *)t->v[t->n - 1].k1);
+        free((char *)t->v[t->n - 1].k2);
+        t->n--;
+    }
+    memmove(&t->v[at + 1], &t->v[at], (t->n - at) * sizeof *t->v);
+    t->v[at] = copy;
+    t->n++;
+}
+
+//  The agent or task summed so far from the sorted rollup rows, with its open days' part
+//  (from the groups of s_open_row, marked merged), settled and offered to the top N.
+static void s_people_flush(s_facts_t *f)
+{
+    if (f->cur_dim < 0)
+        return;
+    s_fact_t g = {.dim = f->cur_dim, .has_ro = true};
+    g.k1 = (const char *)f->cur_k1.data;
+    g.k2 = (const char *)f->cur_k2.data;
+    memcpy(g.ro, f->cur_ro, sizeof g.ro);
+    fc_buf_reset(&f->key);
+    uint8_t d = (uint8_t)('a' + g.dim);
+    fc_buf_add(&f->key, &d, 1);
+    fc_buf_add(&f->key, g.k1, strlen(g.k1) + 1);
+    fc_buf_add(&f->key, g.k2, strlen(g.k2));
+    long at = f->key.failed ? -1 : fc_strmap_find(f->keys, f->key.data, f->key.len);
+    if (at >= 0) {
+        memcpy(g.ev, f->v[at].ev, sizeof g.ev);
+        g.has_ev = f->v[at].has_ev;
+        f->v[at].merged = true;
+    }
+    if (f->key.failed || !s_settle_one(&g))
+        f->failed = true;
+    else if (g.keep)
+        s_people_keep(f, &g);
+    f->cur_dim = -1;
+}
+
+//  One rollup row of an agent or a task, in (dimension, tenant, key) order.
+static int s_people_row(const PGresult *res, void *arg)
+{
+    s_facts_t *f = arg;
+    int sign = fc_pg_int(res, 0, 0) < 0 ? -1 : 1;
+    const char *tenant = PQgetvalue(res, 0, 1), *key = PQgetvalue(res, 0, 3);
+    int dim = strcmp(PQgetvalue(res, 0, 2), "task") == 0 ? S_D_TASK : S_D_AGENT;
+    if (f->cur_dim != dim || strcmp((const char *)f->cur_k1.data, tenant) != 0 ||
+        strcmp((const char *)f->cur_k2.data, key) != 0) {
+        s_people_flush(f);
+        f->cur_dim = dim;
+        fc_buf_reset(&f->cur_k1);
+        fc_buf_reset(&f->cur_k2);
+        fc_buf_add(&f->cur_k1, tenant, strlen(tenant) + 1); //  NUL-terminated, both
+        fc_buf_add(&f->cur_k2, key, strlen(key) + 1);
+        memset(f->cur_ro, 0, sizeof f->cur_ro);
+        if (f->cur_k1.failed || f->cur_k2.failed) {
+            f->failed = true;
+            return -1;
+        }
+    }
+    int64_t x[S_NSUMS] = {0};
+    if (!s_read_ints(res, 0, 4, x, S_REP))
+        f->failed = true;
+    for (int i = 0; i < S_REP; i++)
+        if (sign > 0 ? __builtin_add_overflow(f->cur_ro[i], x[i], &f->cur_ro[i])
+                     : __builtin_sub_overflow(f->cur_ro[i], x[i], &f->cur_ro[i]))
+            f->failed = true;
+    return f->failed ? -1 : 0;
 }
 
 static reporter_rows_t *s_dim_rows(reporter_report_t *self, int dim)
@@ -782,11 +972,11 @@ static reporter_rows_t *s_dim_rows(reporter_report_t *self, int dim)
 
 //  What the dimension tables know of the top tasks, and the outliers: tasks costing over
 //  3x the median of their type (types with at least 3 tasks with cost), the 10 costliest.
-//  $1..$3: every task group kept (tenant, task, cost), $4: whether it is in the top N.
+//  $1..$3: every task group kept (tenant, task, cost); $4, $5: the top N's keys.
 // clang-format off
 static const char *s_tasks_sql =
-    "WITH a AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::boolean[])"
-    "             AS a (k1, k2, cost, top)),"
+    "WITH a AS (SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[]) AS a (k1, k2, cost)),"
+    " tp AS (SELECT * FROM unnest($4::text[], $5::text[]) AS t (k1, k2)),"
     " tt AS (SELECT a.k1, a.k2, a.cost, t.task_type FROM a"
     "          JOIN tasks t ON t.tenant_id = a.k1 AND t.task_id = a.k2"
     "         WHERE t.task_type IS NOT NULL),"
@@ -795,9 +985,9 @@ static const char *s_tasks_sql =
     " outl AS (SELECT tt.k1, tt.k2, med.median FROM tt JOIN med USING (task_type)"
     "           WHERE med.median > 0 AND tt.cost > 3 * med.median"
     "           ORDER BY tt.cost DESC, tt.k1, tt.k2 LIMIT 10),"
-    " s AS (SELECT a.k1, a.k2, a.top, o.median FROM a LEFT JOIN outl o"
-    "          ON o.k1 = a.k1 AND o.k2 = a.k2"
-    "        WHERE a.top OR o.k1 IS NOT NULL OFFSET 0)"
+    " s AS (SELECT coalesce(tp.k1, o.k1) AS k1, coalesce(tp.k2, o.k2) AS k2,"
+    "              tp.k1 IS NOT NULL AS top, o.median"
+    "         FROM tp FULL JOIN outl o ON o.k1 = tp.k1 AND o.k2 = tp.k2 OFFSET 0)"
     " SELECT s.k1, s.k2, s.top, s.median IS NOT NULL, coalesce(s.median, 0),"
     "        coalesce(t.title, ''), coalesce(t.task_type, ''), coalesce(t.status, ''),"
     "        CASE WHEN t.completed_at IS NOT NULL AND t.created_at IS NOT NULL"
@@ -840,75 +1030,135 @@ static int s_outlier_cmp(const void *a, const void *b)
     return c ? c : strcmp(x->task, y->task);
 }
 
-//  The top tasks (sorted, the first self->top_n of them) with their facts, and the
-//  outliers among all of them.
-static int s_facts_tasks(reporter_report_t *self, s_facts_t *f, s_fact_t **tasks, size_t n,
-                         PGconn *conn, const char *module)
+//  The rollup rows of a few tasks (the outliers outside the top N), in s_people_sql's order.
+static const char *s_some_tasks_sql = S_ROLLUP_SQL(
+    "{task}", " WHERE (r.tenant_id, r.key) IN (SELECT * FROM unnest($5::text[], $6::text[]))"
+              " ORDER BY r.tenant_id COLLATE \"C\", r.key COLLATE \"C\"");
+
+static int s_top_find(const s_top_t *t, const char *k1, const char *k2)
 {
-    self->tasks_total = (int64_t)n;
-    size_t top = n < (size_t)self->top_n ? n : (size_t)self->top_n;
-    self->tasks = top ? calloc(top, sizeof *self->tasks) : NULL;
-    self->outliers = calloc(10, sizeof *self->outliers);
-    if ((top && !self->tasks) || !self->outliers)
-        return -1;
-    if (n == 0)
-        return 0;
-    fc_buf_t k1, k2, cost, istop;
+    for (size_t i = 0; i < t->n; i++)
+        if (strcmp(t->v[i].k1, k1) == 0 && strcmp(t->v[i].k2, k2) == 0)
+            return (int)i;
+    return -1;
+}
+
+//  The full sums of outliers that are not among the top tasks (pend: their rows of the
+//  tasks query): their rollup rows read again, their open days' part from the groups.
+static int s_outliers_rest(reporter_report_t *self, s_facts_t *f, PGconn *conn, const char *module,
+                           const char *const *source, const PGresult *res, const int *pend,
+                           size_t npend)
+{
+    fc_buf_t k1, k2;
     fc_buf_init(&k1);
     fc_buf_init(&k2);
-    fc_buf_init(&cost);
-    fc_buf_init(&istop);
-    for (size_t i = 0; i < n; i++) {
-        s_arr_add(&k1, tasks[i]->k1);
-        s_arr_add(&k2, tasks[i]->k2);
-        fc_buf_addf(&cost, "%s%lld", i ? "," : "{", (long long)tasks[i]->ev[S_COST]);
-        fc_buf_add_str(&istop, i ? (i < top ? ",t" : ",f") : (i < top ? "{t" : "{f"));
+    for (size_t i = 0; i < npend; i++) {
+        s_arr_add(&k1, PQgetvalue(res, pend[i], 0));
+        s_arr_add(&k2, PQgetvalue(res, pend[i], 1));
     }
-    fc_buf_add(&cost, "}", 2);
-    fc_buf_add(&istop, "}", 2);
     char *a1 = s_arr_take(&k1), *a2 = s_arr_take(&k2);
+    s_top_t tasks = f->top[1];
+    size_t top_n = f->top_n;
     int rc = -1;
+    f->top[1] = (s_top_t){calloc(npend + 1, sizeof(s_fact_t)), 0, 0};
+    f->top_n = npend;
+    f->collecting = true;
+    if (a1 && a2 && f->top[1].v) {
+        const char *params[] = {source[0], source[1], source[2], source[3], a1, a2};
+        rc = fc_pg_query_each(conn, module, "report outliers", s_some_tasks_sql, 6, params,
+                              s_people_row, f);
+        s_people_flush(f);
+    }
+    for (size_t i = 0; rc == 0 && !f->failed && i < npend; i++) {
+        const char *t1 = PQgetvalue(res, pend[i], 0), *t2 = PQgetvalue(res, pend[i], 1);
+        int at = s_top_find(&f->top[1], t1, t2);
+        s_fact_t g = {.dim = S_D_TASK, .k1 = t1, .k2 = t2};
+        if (at >= 0)
+            g = f->top[1].v[at];
+        else {
+            //  no closed day: its open days alone
+            fc_buf_reset(&f->key);
+            uint8_t d = (uint8_t)('a' + S_D_TASK);
+            fc_buf_add(&f->key, &d, 1);
+            fc_buf_add(&f->key, t1, strlen(t1) + 1);
+            fc_buf_add(&f->key, t2, strlen(t2));
+            long o = f->key.failed ? -1 : fc_strmap_find(f->keys, f->key.data, f->key.len);
+            if (o >= 0) {
+                memcpy(g.ev, f->v[o].ev, sizeof g.ev);
+                g.has_ev = f->v[o].has_ev;
+            }
+            if (!s_settle_one(&g))
+                f->failed = true;
+        }
+        reporter_task_t *t = &self->outliers[self->outliers_n++];
+        s_task_from(t, &g, res, pend[i]);
+        t->median_type_nusd = fc_pg_int(res, pend[i], 4);
+    }
+    s_top_free(&f->top[1]);
+    f->top[1] = tasks;
+    f->top_n = top_n;
+    f->collecting = false;
+    free(a1);
+    free(a2);
+    return rc == 0 && !f->failed ? 0 : -1;
+}
+
+//  The top tasks with what the dimension tables know of them, and the outliers among
+//  every task kept (the arrays s_people_keep wrote).
+static int s_facts_tasks(reporter_report_t *self, s_facts_t *f, PGconn *conn, const char *module,
+                         const char *const *source)
+{
+    const s_top_t *top = &f->top[1];
+    self->tasks_total = top->count;
+    self->tasks = top->n ? calloc(top->n, sizeof *self->tasks) : NULL;
+    self->outliers = calloc(10, sizeof *self->outliers);
+    if ((top->n && !self->tasks) || !self->outliers)
+        return -1;
+    if (top->count == 0)
+        return 0;
+    fc_buf_t t1, t2;
+    fc_buf_init(&t1);
+    fc_buf_init(&t2);
+    for (size_t i = 0; i < top->n; i++) {
+        s_arr_add(&t1, top->v[i].k1);
+        s_arr_add(&t2, top->v[i].k2);
+    }
+    fc_buf_add(&f->task_cost, "}", 2);
+    char *a1 = s_arr_take(&f->task_k1), *a2 = s_arr_take(&f->task_k2);
+    char *a4 = s_arr_take(&t1), *a5 = s_arr_take(&t2);
+    memset(&f->task_k1, 0, sizeof f->task_k1); //  taken: freed below
+    memset(&f->task_k2, 0, sizeof f->task_k2);
+    int rc = -1, pend[10];
+    size_t npend = 0;
     PGresult *res = NULL;
-    if (a1 && a2 && !cost.failed && !istop.failed) {
-        const char *params[] = {a1, a2, (const char *)cost.data, (const char *)istop.data};
-        res = fc_pg_query(conn, module, "report tasks", s_tasks_sql, 4, params);
+    if (a1 && a2 && a4 && a5 && !f->task_cost.failed) {
+        const char *params[] = {a1, a2, (const char *)f->task_cost.data, a4, a5};
+        res = fc_pg_query(conn, module, "report tasks", s_tasks_sql, 5, params);
     }
     for (int r = 0; res && r < PQntuples(res); r++) {
-        fc_buf_reset(&f->key);
-        long at = -1;
-        uint8_t d = (uint8_t)('a' + S_D_TASK);
-        fc_buf_add(&f->key, &d, 1);
-        fc_buf_add(&f->key, PQgetvalue(res, r, 0), strlen(PQgetvalue(res, r, 0)) + 1);
-        fc_buf_add_str(&f->key, PQgetvalue(res, r, 1));
-        if (!f->key.failed)
-            at = fc_strmap_find(f->keys, f->key.data, f->key.len);
-        if (at < 0)
-            continue; //  cannot be: every row names a task group passed in
-        const s_fact_t *g = &f->v[at];
-        if (PQgetvalue(res, r, 2)[0] == 't') {
-            //  the top tasks in report order: find its rank
-            for (size_t i = 0; i < top; i++)
-                if (tasks[i] == g) {
-                    s_task_from(&self->tasks[i], g, res, r);
-                    break;
-                }
-        }
-        if (PQgetvalue(res, r, 3)[0] == 't' && self->outliers_n < 10) {
+        int at = s_top_find(top, PQgetvalue(res, r, 0), PQgetvalue(res, r, 1));
+        if (PQgetvalue(res, r, 2)[0] == 't' && at >= 0)
+            s_task_from(&self->tasks[at], &top->v[at], res, r);
+        if (PQgetvalue(res, r, 3)[0] != 't' || self->outliers_n + npend >= 10)
+            continue;
+        if (at >= 0) {
             reporter_task_t *t = &self->outliers[self->outliers_n++];
-            s_task_from(t, g, res, r);
+            s_task_from(t, &top->v[at], res, r);
             t->median_type_nusd = fc_pg_int(res, r, 4);
-        }
+        } else
+            pend[npend++] = r;
     }
-    if (res) {
-        self->tasks_n = top;
+    if (res &&
+        (npend == 0 || s_outliers_rest(self, f, conn, module, source, res, pend, npend) == 0)) {
+        self->tasks_n = top->n;
         qsort(self->outliers, self->outliers_n, sizeof *self->outliers, s_outlier_cmp);
         rc = 0;
     }
     PQclear(res);
     free(a1);
     free(a2);
-    fc_buf_free(&cost);
-    fc_buf_free(&istop);
+    free(a4);
+    free(a5);
     return rc;
 }
 
@@ -920,20 +1170,52 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
 {
     const char *params[S_SOURCE_NPARAMS];
     s_source_params(w, b, params);
-    s_facts_t f = {0};
+    s_facts_t f = {.top_n = (size_t)self->top_n, .cur_dim = -1};
     fc_buf_init(&f.key);
+    fc_buf_init(&f.key2);
+    fc_buf_init(&f.cur_k1);
+    fc_buf_init(&f.cur_k2);
+    fc_buf_init(&f.task_k1);
+    fc_buf_init(&f.task_k2);
+    fc_buf_init(&f.task_cost);
     int rc = -1;
     s_fact_t **order = NULL;
-    if (!(f.keys = fc_strmap_new()) || !s_fact(&f, S_D_TOTAL, "", ""))
+    f.top[0].v = calloc(f.top_n + 1, sizeof(s_fact_t));
+    f.top[1].v = calloc(f.top_n + 1, sizeof(s_fact_t));
+    if (!f.top[0].v || !f.top[1].v || !(f.todays = s_todays(w)) || !(f.keys = fc_strmap_new()) ||
+        !s_fact(&f, S_D_TOTAL, "", ""))
         goto done;
+    int ro = -1;
     if (fc_pg_query_each(conn, module, "report open days", s_open_sql, 6, params, s_open_row, &f) ==
-            0 &&
-        fc_pg_query_each(conn, module, "report rollups", s_rollup_sql, 4, params, s_rollup_row,
-                         &f) == 0 &&
-        fc_pg_query_each(conn, module, "report closed days", s_closed_sql, 4, params, s_closed_row,
-                         &f) == 0)
-        s_facts_settle(&f, w);
-    else if (!f.failed)
+        0) {
+        f.people = 0; //  those of the rollups, from here
+        f.held = atomic_load(&s_people_held);
+        ro = fc_pg_query_each(conn, module, "report rollups", s_rollup_sql, 4, params, s_rollup_row,
+                              &f);
+    }
+    if (ro == 0 && f.overflow) {
+        //  more agents and tasks than a report holds: read sorted, a group at a time
+        fc_debug(module, "report: more than %zu agents and tasks in the closed days: read sorted",
+                 f.held);
+        ro = fc_pg_query_each(conn, module, "report agents and tasks", s_people_sql, 4, params,
+                              s_people_row, &f);
+        s_people_flush(&f);
+    }
+    if (ro == 0 && fc_pg_query_each(conn, module, "report closed days", s_closed_sql, 4, params,
+                                    s_closed_row, &f) == 0) {
+        //  agents and tasks summed in the groups: all of them, or those of the open days
+        //  the sorted read did not meet
+        for (size_t i = 0, n = fc_strmap_size(f.keys); i < n && !f.failed; i++) {
+            s_fact_t g = f.v[i];
+            if ((g.dim != S_D_AGENT && g.dim != S_D_TASK) || g.merged)
+                continue;
+            if (!s_settle_one(&g))
+                f.failed = true;
+            else if (g.keep)
+                s_people_keep(&f, &g);
+        }
+        s_facts_settle(&f);
+    } else if (!f.failed)
         goto done; //  a query failed (logged)
     size_t n = fc_strmap_size(f.keys);
     if (f.failed || !(order = malloc(n * sizeof *order))) {
@@ -953,11 +1235,10 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
     s_sums_from(&self->total, order[start[S_D_TOTAL]]->ev);
     for (int d = 0; d < S_D_N; d++) {
         reporter_rows_t *rows = s_dim_rows(self, d);
-        size_t m = start[d + 1] - start[d];
-        if (d == S_D_AGENT && m > (size_t)self->top_n)
-            m = (size_t)self->top_n;
+        const s_top_t *top = d == S_D_AGENT ? &f.top[0] : NULL;
+        size_t m = top ? top->n : start[d + 1] - start[d];
         for (size_t i = 0; rows && i < m; i++) {
-            const s_fact_t *g = order[start[d] + i];
+            const s_fact_t *g = top ? &top->v[i] : order[start[d] + i];
             reporter_row_t *r = s_rows_push(rows);
             if (!r)
                 goto done;
@@ -966,10 +1247,9 @@ static int s_gather_facts(reporter_report_t *self, PGconn *conn, const char *mod
             s_sums_from(&r->s, g->ev);
         }
         if (rows)
-            rows->total_rows = (int64_t)(start[d + 1] - start[d]);
+            rows->total_rows = top ? top->count : (int64_t)(start[d + 1] - start[d]);
     }
-    if (s_facts_tasks(self, &f, order + start[S_D_TASK], start[S_D_TASK + 1] - start[S_D_TASK],
-                      conn, module) != 0)
+    if (s_facts_tasks(self, &f, conn, module, params) != 0)
         goto done;
     rc = self->models.n > 0 ? s_price_cache(self, conn, module, order + start[S_D_CACHE],
                                             start[S_D_CACHE + 1] - start[S_D_CACHE])

@@ -149,6 +149,48 @@ expect_eq "acme: recommendations with their figures" \
   '["costly_model_small_requests","idle_agents","task_cost_outliers","unpriced_usage"]'
 check "acme: the outlier's recommendation names it and its type's median" \
   grep -q 'acme-task-0 (bugfix), cost \$900.54 against a median of' "$IT_TMP/acme.monthly.text"
+# The report keeps only the top N tasks' sums while it reads (issue #19); an outlier
+# outside them (acme-task-1 with --top 1) has its figures read again: the same as in the
+# full report.
+rep --tenant acme --period monthly --date 2025-03-12 --format json --top 1 -o "$IT_TMP/m.acme.top1.json"
+expect_eq "acme --top 1: one top task, and an outlier outside it" \
+  "$(jq -c '[[.top_tasks[].task], [.task_outliers[].task]]' "$IT_TMP/m.acme.top1.json")" \
+  '[["acme-task-0"],["acme-task-0","acme-task-1"]]'
+expect_eq "acme --top 1: the outliers' figures are the full report's" \
+  "$(jq -c '.task_outliers' "$IT_TMP/m.acme.top1.json")" "$(jq -c '.task_outliers' "$IT_TMP/m.acme.json")"
+# A window with more agents and tasks in its rollups than the reporter sums as they come
+# (20,000; --held-groups 1 here) reads them again sorted by key: the same reports. More
+# agents and tasks for acme's closed days, some on two days, one beside the events' own.
+q "$IT_URL" "INSERT INTO cost_summaries (tenant_id, day, dimension, key, cost_nusd, billed_nusd,
+                                         events, final)
+             SELECT 'acme', d, v, v || '-held-' || i, 1000 * i + extract(day FROM d)::int,
+                    1000 * i, i, true
+               FROM unnest(ARRAY[date '2024-06-01', date '2024-06-02', date '2025-03-05']) d,
+                    generate_series(1, 3) i, unnest(ARRAY['agent', 'task']) v
+             UNION ALL SELECT 'acme', '2024-06-01', 'task', 'acme-task-1', 5, 5, 1, true" >/dev/null ||
+  it_die "cannot add agents and tasks"
+# (Times blanked: the clock moves on between the two.)
+for spec in "acme|monthly|json" "acme|monthly|text" "acme|monthly|html" "*|monthly|json" "acme|range|json"; do
+  IFS='|' read -r t p f <<<"$spec"
+  dates="--date 2025-03-12"
+  [ "$p" = range ] && dates="--from 2024-03-01 --to 2025-03-31"
+  # shellcheck disable=SC2086 # $dates is two options
+  rep --tenant "$t" --period "$p" $dates --format "$f" --clock 2025-04-02T10:00:00Z -o "$IT_TMP/held.a"
+  # shellcheck disable=SC2086
+  rep --tenant "$t" --period "$p" $dates --format "$f" --clock 2025-04-02T10:00:00Z --held-groups 1 \
+    --verbose -o "$IT_TMP/held.b" 2>"$IT_TMP/held.log"
+  check "$t $p $f: agents and tasks read sorted" grep -q 'read sorted' "$IT_TMP/held.log"
+  check "$t $p $f: the same report when read sorted" \
+    cmp <(sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z//g' "$IT_TMP/held.a") \
+        <(sed -E 's/[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z//g' "$IT_TMP/held.b")
+done
+# the events' tasks, then the three added (the costliest of them next after those)
+n=$(q "$IT_URL" "SELECT count(DISTINCT task_id) FROM events WHERE tenant_id = 'acme' AND task_id <> ''
+                  AND event_time >= '2024-03-01' AND event_time < '2025-04-01'")
+expect_eq "acme range: the added tasks counted, in cost order" \
+  "$(jq -c '[.summary.tasks_with_cost, ([.top_tasks[].task] | index("task-held-3"))]' "$IT_TMP/held.b")" \
+  "[$((n + 3)),$n]"
+q "$IT_URL" "DELETE FROM cost_summaries WHERE key LIKE '%-held-%' OR (tenant_id = 'acme' AND day = '2024-06-01' AND key = 'acme-task-1')" >/dev/null
 expect_eq "CSV summary row equals JSON" \
   "$(awk -F, '$1 == "summary" { print $4 }' "$IT_TMP/acme.monthly.csv")" "$(json_cost "$IT_TMP/m.acme.json")"
 check "HTML shows the exact total" grep -q "\$1680.280295507" "$IT_TMP/acme.monthly.html"
