@@ -478,7 +478,7 @@ typedef struct {
                                       //  the sums a report shows in ev
     bool has_ev, has_ro;
     bool keep;           //  set by s_facts_settle
-    bool merged;         //  an open-day agent or task the rollup stream has taken in
+    bool merged;         //  an agent or task the sorted read (s_people_flush) has taken in
     const char *k1, *k2; //  into the key
     int dim;
 } s_fact_t;

@@ -155,6 +155,11 @@ curl -s -H "Authorization: Bearer $ADMIN" "$base/api/v1/reports?from=$year&to=$t
 expect_eq "the year's report counts every task and shows the top 10" \
   "$(jq -c '[.summary.tasks_with_cost, .agents_with_cost, (.top_tasks | map(select(.task | test("^task-[0-9]+$"))) | length)]' "$IT_TMP/year.json")" \
   "[$(q "$IT_URL" "SELECT count(DISTINCT (tenant_id, key)) FROM cost_summaries WHERE dimension = 'task' AND day >= '$year'"),$(q "$IT_URL" "SELECT count(DISTINCT (tenant_id, key)) FROM cost_summaries WHERE dimension = 'agent' AND day >= '$year'"),10]"
+# Taken away again (cost_months keeps zeroed rows unless they go too): bench.sh runs the
+# aggregator's rebuilds on this database next.
+q "$IT_URL" "DELETE FROM cost_summaries WHERE key ~ '^(agent|task)-[0-9]{4}-';
+             DELETE FROM cost_months WHERE key ~ '^(agent|task)-[0-9]{4}-'" >/dev/null ||
+  it_die "could not take the daily agents and tasks away"
 rss=$(awk '/^VmRSS/ { print $2 }' "/proc/$rpid/status")
 hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$rpid/status")
 check "reporter memory: RSS ${rss} kB, peak ${hwm} kB < 50 MB" test "$hwm" -lt 51200
