@@ -120,15 +120,17 @@ int aggregator_pg_tenant_tz(PGconn *pg, const char *tenant, char *tz, size_t siz
     return found;
 }
 
-int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq)
+int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq, uint64_t *epoch)
 {
     const char *p[1] = {ingest_id};
-    PGresult *r = fc_pg_query(pg, MODULE, "last seq",
-                              "SELECT last_seq FROM ingest_state WHERE ingest_id = $1", 1, p);
+    PGresult *r =
+        fc_pg_query(pg, MODULE, "last seq",
+                    "SELECT last_seq, epoch FROM ingest_state WHERE ingest_id = $1", 1, p);
     if (!r)
         return -1;
     //  Not max(seq) over events: retention and restores remove events, never the state.
     *seq = PQntuples(r) ? fc_pg_uint(r, 0, 0) : 0;
+    *epoch = PQntuples(r) ? fc_pg_uint(r, 0, 1) : 0;
     PQclear(r);
     return 0;
 }

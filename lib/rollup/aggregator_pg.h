@@ -95,9 +95,9 @@ typedef int(aggregator_message_fn)(void *arg, uint64_t seq, const char *tenant,
 int aggregator_pg_catchup(PGconn *pg, const char *ingest_id, uint64_t lo, uint64_t hi,
                           fc_stored_event_t *scratch, aggregator_message_fn *fn, void *arg);
 
-//  Last seq one ingest_id committed (its ingest_state row, a primary-key lookup; 0 if
-//  none). -1 on error.
-int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq);
+//  Last seq one ingest_id committed and the run that committed it (its ingest_state row,
+//  a primary-key lookup; 0 and 0 if none). -1 on error.
+int aggregator_pg_max_seq(PGconn *pg, const char *ingest_id, uint64_t *seq, uint64_t *epoch);
 
 //  The last seq of every ingest_id and the run that committed it (*seqs, *nseqs; the
 //  caller frees *seqs). 0, or -1 (logged).

@@ -81,6 +81,10 @@ typedef struct {
     int64_t last_hb_us; //  monotonic time of the last heartbeat or message
     bool suspect;       //  silent, or just started: poll Postgres for its seq
     int64_t retry_us;   //  no catch-up attempt before this (after a failure)
+    //  A run other than epoch that a poll caught up from Postgres before any of its
+    //  messages came (0: none), and progress before that catch-up: its first message
+    //  is a restart when its base is at or above pg_base (s_run_ok).
+    uint64_t pg_epoch, pg_base;
 } ingest_t;
 
 //  One script call waiting for its reply.

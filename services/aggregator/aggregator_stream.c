@@ -268,6 +268,7 @@ static int s_resync(aggregator_t *self, ingest_t *in, uint64_t epoch, uint64_t b
     fc_metric_add(self->m_resync_tenants, affected);
     in->progress = base;
     in->epoch = epoch;
+    in->pg_epoch = 0;
     in->retry_us = 0;
     s_persist_progress(self, in);
     return 0;
@@ -284,12 +285,18 @@ static bool s_run_ok(aggregator_t *self, ingest_t *in, uint64_t epoch, uint64_t 
 {
     if (!epoch || epoch == in->epoch)
         return true;
-    if (base >= in->progress) {
+    //  A poll may have caught up this run's first commits before its first message came
+    //  (a restart while the ingest was suspect): then progress is above base, and what
+    //  counts is progress before that catch-up.
+    uint64_t floor = epoch == in->pg_epoch ? in->pg_base : in->progress;
+    if (base >= floor) {
         fc_info(MODULE,
                 "ingest '%s': run %" PRIu64 " begins after seq %" PRIu64 " (handled up to %" PRIu64
-                ")",
-                in->id, epoch, base, in->progress);
+                "%s)",
+                in->id, epoch, base, floor,
+                floor < in->progress ? "; its seqs since caught up from postgres" : "");
         in->epoch = epoch;
+        in->pg_epoch = 0;
         return true;
     }
     fc_metric_add(self->m_regressions, 1);
@@ -428,9 +435,9 @@ void aggregator_check_ingests(aggregator_t *self, int64_t now_mono)
         }
         if (in->suspect) {
             nsuspect++;
-            uint64_t max = 0;
+            uint64_t max = 0, epoch = 0, before = in->progress;
             PGconn *pg = aggregator_pg(self);
-            if (!pg || aggregator_pg_max_seq(pg, in->id, &max) != 0)
+            if (!pg || aggregator_pg_max_seq(pg, in->id, &max, &epoch) != 0)
                 aggregator_pg_failed(self);
             else if (max < in->progress) {
                 //  Postgres committed less than we handled: the seq went back while the
@@ -444,8 +451,12 @@ void aggregator_check_ingests(aggregator_t *self, int64_t now_mono)
                         in->id, max, in->progress);
                 if (s_resync(self, in, in->epoch, max) != 0)
                     fc_warn(MODULE, "ingest '%s': re-synchronisation failed: will retry", in->id);
-            } else
-                s_catch_up(self, in, max);
+            } else if (s_catch_up(self, in, max) == 0 && max > before && epoch &&
+                       epoch != in->epoch && epoch != in->pg_epoch) {
+                //  another run committed these: s_run_ok checks it when it speaks
+                in->pg_epoch = epoch;
+                in->pg_base = before;
+            }
         }
     }
     fc_metric_set(self->m_suspect, nsuspect);
