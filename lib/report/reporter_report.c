@@ -547,14 +547,20 @@ static bool s_is_today(s_facts_t *f, const char *tenant, const char *day)
 }
 
 //  The group (dim, k1, k2), made when new; NULL when out of memory.
-static s_fact_t *s_fact(s_facts_t *f, int dim, const char *k1, const char *k2)
+//  The key of group (dim, k1, k2) into f->key; false when out of memory.
+static bool s_key(s_facts_t *f, int dim, const char *k1, const char *k2)
 {
     fc_buf_reset(&f->key);
     uint8_t d = (uint8_t)('a' + dim);
     fc_buf_add(&f->key, &d, 1);
     fc_buf_add(&f->key, k1, strlen(k1) + 1);
     fc_buf_add(&f->key, k2, strlen(k2));
-    if (f->key.failed)
+    return !f->key.failed;
+}
+
+static s_fact_t *s_fact(s_facts_t *f, int dim, const char *k1, const char *k2)
+{
+    if (!s_key(f, dim, k1, k2))
         return NULL;
     size_t n = fc_strmap_size(f->keys), at;
     if (n == f->cap) {
@@ -577,6 +583,22 @@ static s_fact_t *s_fact(s_facts_t *f, int dim, const char *k1, const char *k2)
         g->k2 = g->k1 + strlen(g->k1) + 1;
     }
     return g;
+}
+
+//  Gives agent or task g (read apart, s_people_row) the open days' part of its group
+//  among the groups, if it has one; that group, or NULL (f->failed when out of memory).
+static s_fact_t *s_open_part(s_facts_t *f, s_fact_t *g)
+{
+    if (!s_key(f, g->dim, g->k1, g->k2)) {
+        f->failed = true;
+        return NULL;
+    }
+    long at = fc_strmap_find(f->keys, f->key.data, f->key.len);
+    if (at < 0)
+        return NULL;
+    memcpy(g->ev, f->v[at].ev, sizeof g->ev);
+    g->has_ev = f->v[at].has_ev;
+    return &f->v[at];
 }
 
 //  Adds sums x (S_NSUMS values, each times sign) to part acc of group (dim, k1, k2).
@@ -893,18 +915,10 @@ static void s_people_flush(s_facts_t *f)
     g.k1 = (const char *)f->cur_k1.data;
     g.k2 = (const char *)f->cur_k2.data;
     memcpy(g.ro, f->cur_ro, sizeof g.ro);
-    fc_buf_reset(&f->key);
-    uint8_t d = (uint8_t)('a' + g.dim);
-    fc_buf_add(&f->key, &d, 1);
-    fc_buf_add(&f->key, g.k1, strlen(g.k1) + 1);
-    fc_buf_add(&f->key, g.k2, strlen(g.k2));
-    long at = f->key.failed ? -1 : fc_strmap_find(f->keys, f->key.data, f->key.len);
-    if (at >= 0) {
-        memcpy(g.ev, f->v[at].ev, sizeof g.ev);
-        g.has_ev = f->v[at].has_ev;
-        f->v[at].merged = true;
-    }
-    if (f->key.failed || !s_settle_one(&g))
+    s_fact_t *open = s_open_part(f, &g);
+    if (open)
+        open->merged = true;
+    if (f->failed || !s_settle_one(&g))
         f->failed = true;
     else if (g.keep)
         s_people_keep(f, &g);
@@ -1077,16 +1091,7 @@ static int s_outliers_rest(reporter_report_t *self, s_facts_t *f, PGconn *conn, 
             g = f->top[1].v[at];
         else {
             //  no closed day: its open days alone
-            fc_buf_reset(&f->key);
-            uint8_t d = (uint8_t)('a' + S_D_TASK);
-            fc_buf_add(&f->key, &d, 1);
-            fc_buf_add(&f->key, t1, strlen(t1) + 1);
-            fc_buf_add(&f->key, t2, strlen(t2));
-            long o = f->key.failed ? -1 : fc_strmap_find(f->keys, f->key.data, f->key.len);
-            if (o >= 0) {
-                memcpy(g.ev, f->v[o].ev, sizeof g.ev);
-                g.has_ev = f->v[o].has_ev;
-            }
+            s_open_part(f, &g);
             if (!s_settle_one(&g))
                 f->failed = true;
         }

@@ -63,6 +63,21 @@ metric() { # metric <name>: the aggregator's value, or -1
   echo "${v:--1}"
 }
 last_seq() { q "$IT_URL" "SELECT coalesce((SELECT last_seq FROM ingest_state WHERE ingest_id = '$1'), 0)"; }
+# restore <ingest id> <seq>: the database as a backup taken at that seq would put it back
+restore() {
+  q "$IT_URL" "DELETE FROM events WHERE ingest_id = '$1' AND seq > $2;
+               UPDATE ingest_state SET last_seq = $2 WHERE ingest_id = '$1'" >/dev/null
+}
+# send_past <ingest id> <seq> <tenant,...>: batches of 200 events until the ingest's seq
+# is past <seq>: how many seqs a send makes depends on how ingest groups them (timing),
+# which is not under test.
+send_past() {
+  for _ in $(seq 1 20); do
+    send 200 0 "$3"
+    [ "$(last_seq "$1")" -gt "$2" ] && break
+  done
+  check "the new run went past the old progress ($2)" test "$(last_seq "$1")" -gt "$2"
+}
 
 # send <n> <days back> <tenant,...>: n usage and cost events spread over the tenants,
 # dated that many days back (within that day), through `fleetcost emit --stdin`; every
@@ -163,8 +178,7 @@ send 600 0 x-a,x-b
 exact "phase 3 before" x-a,x-b
 stop_ingest
 # The backup was taken at seq s3: the later events and seqs are not in it.
-q "$IT_URL" "DELETE FROM events WHERE ingest_id = 'it-seq-x' AND seq > $s3;
-             UPDATE ingest_state SET last_seq = $s3 WHERE ingest_id = 'it-seq-x'" >/dev/null
+restore it-seq-x "$s3"
 start_ingest it-seq-x
 send 1500 0 x-a,x-b,x-c
 exact "phase 3" x-a,x-b,x-c
@@ -183,8 +197,7 @@ exact "phase 4 before" y-a,y-b
 stop_ingest
 kill "$agg_pid" && wait "$agg_pid"
 start_aggregator 1000
-q "$IT_URL" "DELETE FROM events WHERE ingest_id = 'it-seq-y' AND seq > $s4;
-             UPDATE ingest_state SET last_seq = $s4 WHERE ingest_id = 'it-seq-y'" >/dev/null
+restore it-seq-y "$s4"
 for _ in $(seq 1 100); do [ "$(metric seq_regressions_total)" -ge 1 ] 2>/dev/null && break; sleep 0.1; done
 expect_eq "the restarted aggregator found the regression in Postgres" \
   "$(metric seq_regressions_total)" 1
@@ -219,16 +232,9 @@ exact "phase 5 before" z-a,z-b
 old=$(last_seq it-seq-z)
 stop_ingest
 kill "$agg_pid" && wait "$agg_pid"
-q "$IT_URL" "DELETE FROM events WHERE ingest_id = 'it-seq-z' AND seq > $s5;
-             UPDATE ingest_state SET last_seq = $s5 WHERE ingest_id = 'it-seq-z'" >/dev/null
+restore it-seq-z "$s5"
 start_ingest it-seq-z
-# As many groups as it takes to pass the old progress: how many seqs a send of 200
-# events makes depends on how ingest groups them (timing), which is not under test.
-for _ in $(seq 1 20); do
-  send 200 0 z-a,z-c
-  [ "$(last_seq it-seq-z)" -gt "$old" ] && break
-done
-check "the new run went past the old progress ($old)" test "$(last_seq it-seq-z)" -gt "$old"
+send_past it-seq-z "$old" z-a,z-c
 start_aggregator 600000
 exact "phase 5" z-a,z-b,z-c
 expect_eq "the returning aggregator saw one regression" "$(metric seq_regressions_total)" 1
@@ -248,14 +254,9 @@ exact "phase 6 before" w-a,w-b
 old=$(last_seq it-seq-w)
 stop_ingest
 kill -STOP "$agg_pid"
-q "$IT_URL" "DELETE FROM events WHERE ingest_id = 'it-seq-w' AND seq > $s6;
-             UPDATE ingest_state SET last_seq = $s6 WHERE ingest_id = 'it-seq-w'" >/dev/null
+restore it-seq-w "$s6"
 start_ingest it-seq-w
-for _ in $(seq 1 20); do
-  send 200 0 w-a,w-c
-  [ "$(last_seq it-seq-w)" -gt "$old" ] && break
-done
-check "the new run went past the old progress ($old)" test "$(last_seq it-seq-w)" -gt "$old"
+send_past it-seq-w "$old" w-a,w-c
 kill -CONT "$agg_pid"
 exact "phase 6" w-a,w-b,w-c
 expect_eq "the resumed aggregator saw one regression" "$(metric seq_regressions_total)" 1
